@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "beamsh",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "beamsh", targets: ["beamsh"]),
+        .library(name: "ErlangTerm", targets: ["ErlangTerm"]),
+        .library(name: "ErlangDistribution", targets: ["ErlangDistribution"]),
+        .library(name: "RemoteShell", targets: ["RemoteShell"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
+    ],
+    targets: [
+        // System libraries: zlib for compressed terms, libedit for the prompt.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CEditLine", path: "Sources/CEditLine", providers: [.apt(["libedit-dev"])]),
+
+        // Layer 1: the external term format. Pure: no I/O, no NIO.
+        .target(
+            name: "ErlangTerm",
+            dependencies: [.product(name: "BigInt", package: "BigInt"), "CZlib"]
+        ),
+        // Layer 2: EPMD, handshake, connection, RPC.
+        .target(
+            name: "ErlangDistribution",
+            dependencies: [
+                "ErlangTerm",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Line editing over libedit.
+        .target(name: "LineEditor", dependencies: ["CEditLine"]),
+        // Layer 3: evaluation, IO server, completion, cluster tools.
+        .target(
+            name: "RemoteShell",
+            dependencies: ["ErlangDistribution", "LineEditor", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The thin executable.
+        .executableTarget(
+            name: "beamsh",
+            dependencies: [
+                "RemoteShell",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "ErlangTermTests", dependencies: ["ErlangTerm"], resources: [.copy("Golden")]),
+        .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution"]),
+        .testTarget(name: "RemoteShellTests", dependencies: ["RemoteShell"]),
+    ]
+)

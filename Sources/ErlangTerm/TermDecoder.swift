@@ -1,0 +1,581 @@
+// Decoding the external term format.
+// https://www.erlang.org/doc/apps/erts/erl_ext_dist.html
+//
+// The decoder is iterative (an explicit stack of open containers), so nesting depth is
+// bounded by `Options.maxDepth`, not by the thread's stack. Every length field is checked
+// against the bytes actually left before anything is allocated for it.
+
+import BigInt
+
+/// Decodes terms from bytes.
+public struct TermDecoder: Sendable {
+    public struct Options: Sendable {
+        /// The deepest nesting of tuples, lists, maps and funs accepted. Deeper input is a
+        /// ``TermDecodingError/Kind/tooDeep(limit:)`` error.
+        public var maxDepth: Int = 1_000_000
+        /// The largest size a compressed term may claim once uncompressed.
+        public var maxUncompressedSize: Int = 1 << 30
+        public init() {}
+    }
+
+    public var options: Options
+
+    public init(options: Options = Options()) { self.options = options }
+
+    /// Decodes a standalone term: the version byte 131, then the term (possibly compressed).
+    /// The whole input must be one term.
+    public func decode(_ bytes: [UInt8]) throws(TermDecodingError) -> Term {
+        try decode(bytes[...])
+    }
+
+    /// Decodes a standalone term from a slice; binaries in the result share the slice's storage.
+    public func decode(_ bytes: ArraySlice<UInt8>) throws(TermDecodingError) -> Term {
+        var offset = bytes.startIndex
+        let term = try decodeVersioned(bytes, at: &offset)
+        if offset != bytes.endIndex {
+            throw TermDecodingError(.trailingBytes(count: bytes.endIndex - offset), at: offset - bytes.startIndex)
+        }
+        return term
+    }
+
+    /// Decodes one versioned term (131, then the term) starting at `offset`, and advances it.
+    /// This is the form used inside distribution messages, where terms follow each other.
+    public func decodeVersioned(_ bytes: ArraySlice<UInt8>, at offset: inout Int) throws(TermDecodingError) -> Term {
+        guard offset < bytes.endIndex else { throw TermDecodingError(.truncated, at: offset - bytes.startIndex) }
+        let version = bytes[offset]
+        guard version == externalTermVersion else {
+            throw TermDecodingError(.badVersion(version), at: offset - bytes.startIndex)
+        }
+        offset += 1
+        if offset < bytes.endIndex, bytes[offset] == ExternalTermTag.compressed.rawValue {
+            return try decodeCompressed(bytes, at: &offset)
+        }
+        return try decodeBody(bytes, at: &offset)
+    }
+
+    /// Decodes one term without a version byte starting at `offset`, and advances it.
+    public func decodeBody(_ bytes: ArraySlice<UInt8>, at offset: inout Int) throws(TermDecodingError) -> Term {
+        let result: Result<(Term, Int), TermDecodingError> = bytes.withUnsafeBytes { raw in
+            var parser = Parser(storage: bytes, raw: raw, position: offset - bytes.startIndex, options: options)
+            do throws(TermDecodingError) {
+                let term = try parser.parse()
+                return .success((term, parser.position))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let (term, position)):
+            offset = bytes.startIndex + position
+            return term
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    private func decodeCompressed(_ bytes: ArraySlice<UInt8>, at offset: inout Int) throws(TermDecodingError) -> Term {
+        let start = offset - bytes.startIndex
+        guard bytes.endIndex - offset >= 5 else { throw TermDecodingError(.truncated, at: start) }
+        let size = Int(bytes[offset + 1]) << 24 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 8
+            | Int(bytes[offset + 4])
+        let compressed = bytes[(offset + 5)...]
+        // Deflate cannot expand data more than about 1032:1; a larger claim is a lie.
+        guard size <= options.maxUncompressedSize else {
+            throw TermDecodingError(
+                .compression("claims \(size) bytes uncompressed, over the limit of \(options.maxUncompressedSize)"),
+                at: start)
+        }
+        guard size <= compressed.count * 1032 + 64 else {
+            throw TermDecodingError(
+                .compression("claims \(size) bytes from \(compressed.count) compressed bytes"), at: start)
+        }
+        let inflated: (bytes: [UInt8], consumed: Int)
+        do throws(ZlibError) {
+            inflated = try Zlib.inflate(compressed, expectedSize: size)
+        } catch {
+            throw TermDecodingError(.compression(error.message), at: start)
+        }
+        var inner = 0
+        let term: Term
+        do throws(TermDecodingError) {
+            term = try decodeBody(inflated.bytes[...], at: &inner)
+        } catch {
+            throw TermDecodingError(error.kind, at: start + 5)  // offsets inside inflated data are meaningless to the user
+        }
+        guard inner == inflated.bytes.count else {
+            throw TermDecodingError(.invalid("compressed term has \(inflated.bytes.count - inner) extra bytes"), at: start)
+        }
+        offset += 5 + inflated.consumed
+        return term
+    }
+}
+
+// MARK: - Parser
+
+/// One pass over a buffer. `raw` is valid for the parser's lifetime only.
+private struct Parser {
+    let storage: ArraySlice<UInt8>
+    let raw: UnsafeRawBufferPointer
+    var position: Int
+    let maxDepth: Int
+    var atomCache = AtomCache()
+    /// The sum of `remaining` over open frames: every one of those terms still needs a byte.
+    var pendingElements = 0
+
+    init(storage: ArraySlice<UInt8>, raw: UnsafeRawBufferPointer, position: Int, options: TermDecoder.Options) {
+        self.storage = storage
+        self.raw = raw
+        self.position = position
+        self.maxDepth = options.maxDepth
+    }
+
+    /// An open container waiting for `remaining` more terms.
+    struct Frame {
+        enum Kind {
+            case tuple
+            case list  // the last collected term is the tail
+            case map
+            case fun(FunHeader)
+        }
+        var kind: Kind
+        var remaining: Int
+        var elements: [Term]
+        let offset: Int
+    }
+
+    struct FunHeader {
+        var arity: UInt8
+        var uniq: [UInt8]
+        var index: UInt32
+        var module: Atom
+        var oldIndex: Int
+        var oldUniq: Int
+        var pid: Pid
+    }
+
+    var remainingBytes: Int { raw.count - position }
+
+    // MARK: Main loop
+
+    mutating func parse() throws(TermDecodingError) -> Term {
+        var stack: [Frame] = []
+        while true {
+            var term: Term
+            let tagOffset = position
+            let tag = try readU8()
+            switch tag {
+            case ExternalTermTag.smallInteger.rawValue:
+                term = .integer(Int(try readU8()))
+            case ExternalTermTag.integer.rawValue:
+                term = .integer(Int(Int32(bitPattern: try readU32())))
+            case ExternalTermTag.smallAtomUTF8.rawValue, ExternalTermTag.atomUTF8.rawValue,
+                ExternalTermTag.smallAtom.rawValue, ExternalTermTag.atom.rawValue:
+                term = .atom(try readAtomBody(tag: tag, tagOffset: tagOffset))
+            case ExternalTermTag.nil.rawValue:
+                term = .list(.empty)
+            case ExternalTermTag.newFloat.rawValue:
+                term = .float(Double(bitPattern: try readU64()))
+            case ExternalTermTag.float.rawValue:
+                term = .float(try readOldFloat())
+            case ExternalTermTag.smallTuple.rawValue, ExternalTermTag.largeTuple.rawValue:
+                let arity = tag == ExternalTermTag.smallTuple.rawValue ? Int(try readU8()) : Int(try readU32())
+                if arity == 0 {
+                    term = .tuple(TermArray([]))
+                } else {
+                    try open(.tuple, count: arity, at: tagOffset, on: &stack)
+                    continue
+                }
+            case ExternalTermTag.list.rawValue:
+                let count = Int(try readU32())
+                if count == 0 {
+                    // A zero-length LIST_EXT is just its tail.
+                    continue
+                }
+                try open(.list, count: count + 1, at: tagOffset, on: &stack)
+                continue
+            case ExternalTermTag.map.rawValue:
+                let arity = Int(try readU32())
+                if arity == 0 {
+                    term = .map(TermMap(interleaved: []))
+                } else {
+                    try check(count: arity, minimumBytesEach: 2, at: tagOffset)
+                    try open(.map, count: arity * 2, at: tagOffset, on: &stack)
+                    continue
+                }
+            case ExternalTermTag.string.rawValue:
+                term = try readString()
+            case ExternalTermTag.binary.rawValue:
+                let length = Int(try readU32())
+                term = .binary(Binary(try readSlice(length)))
+            case ExternalTermTag.bitBinary.rawValue:
+                term = try readBitBinary(tagOffset: tagOffset)
+            case ExternalTermTag.smallBig.rawValue:
+                term = try readBig(length: Int(try readU8()))
+            case ExternalTermTag.largeBig.rawValue:
+                term = try readBig(length: Int(try readU32()))
+            case ExternalTermTag.newPid.rawValue, ExternalTermTag.pid.rawValue:
+                term = .pid(try readPidBody(tag: tag))
+            case ExternalTermTag.newPort.rawValue, ExternalTermTag.port.rawValue, ExternalTermTag.v4Port.rawValue:
+                term = .port(try readPortBody(tag: tag))
+            case ExternalTermTag.newerReference.rawValue, ExternalTermTag.newReference.rawValue,
+                ExternalTermTag.reference.rawValue:
+                term = .reference(try readReferenceBody(tag: tag, tagOffset: tagOffset))
+            case ExternalTermTag.export.rawValue:
+                term = .export(try readExportBody(tagOffset: tagOffset))
+            case ExternalTermTag.newFun.rawValue:
+                let (header, freeCount) = try readFunHeader(tagOffset: tagOffset)
+                if freeCount == 0 {
+                    term = .fun(Fun(header, freeVariables: TermArray([])))
+                } else {
+                    try open(.fun(header), count: freeCount, at: tagOffset, on: &stack)
+                    continue
+                }
+            case ExternalTermTag.local.rawValue:
+                throw TermDecodingError(.localEncoding, at: tagOffset)
+            case ExternalTermTag.atomCacheReference.rawValue:
+                throw TermDecodingError(.atomCacheReference, at: tagOffset)
+            case ExternalTermTag.fun.rawValue:
+                throw TermDecodingError(.obsoleteFun, at: tagOffset)
+            case ExternalTermTag.compressed.rawValue:
+                throw TermDecodingError(.invalid("a compressed term can only start a standalone term"), at: tagOffset)
+            default:
+                throw TermDecodingError(.unknownTag(tag), at: tagOffset)
+            }
+
+            // Hand the finished term to its container, closing every container it completes.
+            while true {
+                let top = stack.count - 1
+                if top < 0 { return term }
+                stack[top].elements.append(term)
+                stack[top].remaining -= 1
+                pendingElements -= 1
+                if stack[top].remaining > 0 { break }
+                let frame = stack.removeLast()
+                term = try close(frame)
+            }
+        }
+    }
+
+    private mutating func open(_ kind: Frame.Kind, count: Int, at offset: Int, on stack: inout [Frame])
+        throws(TermDecodingError)
+    {
+        // The new container's elements and every ancestor's remaining siblings (less the
+        // one being decoded, which is this container) each need at least one byte.
+        if count + pendingElements - stack.count > remainingBytes {
+            throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
+        }
+        guard stack.count < maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: offset) }
+        pendingElements += count
+        var elements: [Term] = []
+        elements.reserveCapacity(count)
+        stack.append(Frame(kind: kind, remaining: count, elements: elements, offset: offset))
+    }
+
+    private func close(_ frame: Frame) throws(TermDecodingError) -> Term {
+        var elements = frame.elements
+        switch frame.kind {
+        case .tuple:
+            return .tuple(TermArray(elements))
+        case .list:
+            let tail = elements.removeLast()
+            return .list(TermList(elements, tail: tail))
+        case .map:
+            var seen = Set<Term>(minimumCapacity: elements.count / 2)
+            var i = 0
+            while i < elements.count {
+                guard seen.insert(elements[i]).inserted else {
+                    throw TermDecodingError(.invalid("map has a duplicate key"), at: frame.offset)
+                }
+                i += 2
+            }
+            return .map(TermMap(interleaved: elements))
+        case .fun(let header):
+            return .fun(Fun(header, freeVariables: TermArray(elements)))
+        }
+    }
+
+    /// A count of elements cannot exceed the bytes left: each takes at least one byte.
+    private func check(count: Int, minimumBytesEach: Int, at offset: Int) throws(TermDecodingError) {
+        if count > remainingBytes / minimumBytesEach + 1 {
+            throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
+        }
+    }
+
+    // MARK: Primitive reads
+
+    @inline(__always)
+    private mutating func need(_ n: Int) throws(TermDecodingError) {
+        if n > raw.count - position || n < 0 { throw TermDecodingError(.truncated, at: position) }
+    }
+
+    @inline(__always)
+    private mutating func readU8() throws(TermDecodingError) -> UInt8 {
+        try need(1)
+        defer { position += 1 }
+        return raw[position]
+    }
+
+    @inline(__always)
+    private mutating func readU16() throws(TermDecodingError) -> UInt16 {
+        try need(2)
+        defer { position += 2 }
+        return UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self))
+    }
+
+    @inline(__always)
+    private mutating func readU32() throws(TermDecodingError) -> UInt32 {
+        try need(4)
+        defer { position += 4 }
+        return UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+    }
+
+    @inline(__always)
+    private mutating func readU64() throws(TermDecodingError) -> UInt64 {
+        try need(8)
+        defer { position += 8 }
+        return UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+    }
+
+    /// A zero-copy slice of the input.
+    private mutating func readSlice(_ length: Int) throws(TermDecodingError) -> ArraySlice<UInt8> {
+        try need(length)
+        let start = storage.startIndex + position
+        position += length
+        return storage[start..<(start + length)]
+    }
+
+    // MARK: Leaves
+
+    private mutating func readOldFloat() throws(TermDecodingError) -> Double {
+        let start = position
+        try need(31)
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: raw[position..<(position + 31)]).prefix { $0 != 0 },
+                          as: UTF8.self)
+        position += 31
+        guard let value = Double(text.trimmingSpaces), value.isFinite else {
+            throw TermDecodingError(.invalid("FLOAT_EXT text is not a finite float"), at: start)
+        }
+        return value
+    }
+
+    private mutating func readString() throws(TermDecodingError) -> Term {
+        let length = Int(try readU16())
+        try need(length)
+        var elements: [Term] = []
+        elements.reserveCapacity(length)
+        for i in position..<(position + length) { elements.append(.integer(Int(raw[i]))) }
+        position += length
+        return .list(TermList(elements))
+    }
+
+    private mutating func readBitBinary(tagOffset: Int) throws(TermDecodingError) -> Term {
+        let length = Int(try readU32())
+        let bits = try readU8()
+        guard length > 0, (1...8).contains(bits) else {
+            throw TermDecodingError(.invalid("BIT_BINARY_EXT with \(bits) bits in the last of \(length) bytes"),
+                                    at: tagOffset)
+        }
+        var bytes = try readSlice(length)
+        if bits == 8 { return .binary(Binary(bytes)) }
+        // Unused low bits are not part of the value; keep them zero so equality is exact.
+        let mask: UInt8 = ~(0xFF >> bits)
+        let last = bytes[bytes.endIndex - 1]
+        if last & ~mask != 0 {
+            var copy = Array(bytes)
+            copy[copy.count - 1] = last & mask
+            bytes = copy[...]
+        }
+        return .bitstring(Bitstring(bytes: Binary(bytes), bitsInLastByte: bits))
+    }
+
+    private mutating func readBig(length: Int) throws(TermDecodingError) -> Term {
+        let start = position
+        let sign = try readU8()
+        guard sign <= 1 else { throw TermDecodingError(.invalid("bignum sign byte \(sign)"), at: start) }
+        try need(length)
+        defer { position += length }
+        if length <= 8 {
+            var magnitude: UInt64 = 0
+            for i in 0..<length { magnitude |= UInt64(raw[position + i]) << (8 * UInt64(i)) }
+            if sign == 0, magnitude <= UInt64(Int.max) { return .integer(Int(magnitude)) }
+            if sign == 1, magnitude <= UInt64(Int.max) + 1 { return .integer(Int(truncatingIfNeeded: 0 &- magnitude)) }
+            let big = BigInt(sign: sign == 1 ? .minus : .plus, magnitude: BigUInt(magnitude))
+            return .bigInteger(big)
+        }
+        var words = [UInt](repeating: 0, count: (length + 7) / 8)
+        for i in 0..<length { words[i / 8] |= UInt(raw[position + i]) << (8 * UInt(i % 8)) }
+        let big = BigInt(sign: sign == 1 ? .minus : .plus, magnitude: BigUInt(words: words))
+        // Non-canonical input (leading zero bytes) may still fit a machine word.
+        if let small = Int(exactly: big) { return .integer(small) }
+        return .bigInteger(big)
+    }
+
+    // MARK: Atoms
+
+    private mutating func readAtom() throws(TermDecodingError) -> Atom {
+        let tagOffset = position
+        let tag = try readU8()
+        switch tag {
+        case ExternalTermTag.smallAtomUTF8.rawValue, ExternalTermTag.atomUTF8.rawValue,
+            ExternalTermTag.smallAtom.rawValue, ExternalTermTag.atom.rawValue:
+            return try readAtomBody(tag: tag, tagOffset: tagOffset)
+        case ExternalTermTag.atomCacheReference.rawValue:
+            throw TermDecodingError(.atomCacheReference, at: tagOffset)
+        default:
+            throw TermDecodingError(.invalid("expected an atom, found tag \(tag)"), at: tagOffset)
+        }
+    }
+
+    private mutating func readAtomBody(tag: UInt8, tagOffset: Int) throws(TermDecodingError) -> Atom {
+        let small = tag == ExternalTermTag.smallAtomUTF8.rawValue || tag == ExternalTermTag.smallAtom.rawValue
+        let length = small ? Int(try readU8()) : Int(try readU16())
+        try need(length)
+        let start = position
+        position += length
+        let bytes = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+        let utf8 = tag == ExternalTermTag.smallAtomUTF8.rawValue || tag == ExternalTermTag.atomUTF8.rawValue
+        if let cached = atomCache.lookup(bytes, utf8: utf8) { return cached }
+        let name: String
+        if utf8 {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw TermDecodingError(.invalid("atom is not valid UTF-8"), at: tagOffset)
+            }
+            if length > 255, text.unicodeScalars.count > 255 {
+                throw TermDecodingError(.invalid("atom longer than 255 characters"), at: tagOffset)
+            }
+            name = text
+        } else {
+            if length > 255 { throw TermDecodingError(.invalid("atom longer than 255 characters"), at: tagOffset) }
+            // Latin-1: every byte is the code point of the same value.
+            var text = ""
+            text.unicodeScalars.append(contentsOf: bytes.lazy.map { Unicode.Scalar($0) })
+            name = text
+        }
+        let atom = Atom(name)
+        atomCache.insert(bytes, utf8: utf8, atom: atom)
+        return atom
+    }
+
+    // MARK: Identifiers
+
+    private mutating func readPidBody(tag: UInt8) throws(TermDecodingError) -> Pid {
+        let node = try readAtom()
+        let id = try readU32()
+        let serial = try readU32()
+        let creation = tag == ExternalTermTag.newPid.rawValue ? try readU32() : UInt32(try readU8())
+        return Pid(node: node, id: id, serial: serial, creation: creation)
+    }
+
+    private mutating func readPortBody(tag: UInt8) throws(TermDecodingError) -> Port {
+        let node = try readAtom()
+        let id: UInt64 = tag == ExternalTermTag.v4Port.rawValue ? try readU64() : UInt64(try readU32())
+        let creation = tag == ExternalTermTag.port.rawValue ? UInt32(try readU8()) : try readU32()
+        return Port(node: node, id: id, creation: creation)
+    }
+
+    private mutating func readReferenceBody(tag: UInt8, tagOffset: Int) throws(TermDecodingError) -> Reference {
+        if tag == ExternalTermTag.reference.rawValue {
+            let node = try readAtom()
+            let id = try readU32()
+            let creation = UInt32(try readU8())
+            return Reference(node: node, creation: creation, ids: [id])
+        }
+        let count = Int(try readU16())
+        guard (1...5).contains(count) else {
+            throw TermDecodingError(.invalid("reference with \(count) id words (1 to 5 allowed)"), at: tagOffset)
+        }
+        let node = try readAtom()
+        let creation = tag == ExternalTermTag.newerReference.rawValue ? try readU32() : UInt32(try readU8())
+        var ids: [UInt32] = []
+        ids.reserveCapacity(count)
+        for _ in 0..<count { ids.append(try readU32()) }
+        return Reference(node: node, creation: creation, ids: ids)
+    }
+
+    // MARK: Funs
+
+    private mutating func readExportBody(tagOffset: Int) throws(TermDecodingError) -> ExportFun {
+        let module = try readAtom()
+        let function = try readAtom()
+        let arityOffset = position
+        guard try readU8() == ExternalTermTag.smallInteger.rawValue else {
+            throw TermDecodingError(.invalid("export fun arity is not a small integer"), at: arityOffset)
+        }
+        return ExportFun(module: module, function: function, arity: try readU8())
+    }
+
+    private mutating func readSmallOrInteger() throws(TermDecodingError) -> Int {
+        let at = position
+        switch try readU8() {
+        case ExternalTermTag.smallInteger.rawValue: return Int(try readU8())
+        case ExternalTermTag.integer.rawValue: return Int(Int32(bitPattern: try readU32()))
+        default: throw TermDecodingError(.invalid("expected an integer field of a fun"), at: at)
+        }
+    }
+
+    private mutating func readFunHeader(tagOffset: Int) throws(TermDecodingError) -> (FunHeader, Int) {
+        let size = Int(try readU32())
+        guard size >= 4, size - 4 <= remainingBytes else { throw TermDecodingError(.truncated, at: tagOffset) }
+        let arity = try readU8()
+        let uniq = Array(try readSlice(16))
+        let index = try readU32()
+        let freeCount = Int(try readU32())
+        let module = try readAtom()
+        let oldIndex = try readSmallOrInteger()
+        let oldUniq = try readSmallOrInteger()
+        let pidOffset = position
+        let pidTag = try readU8()
+        guard pidTag == ExternalTermTag.newPid.rawValue || pidTag == ExternalTermTag.pid.rawValue else {
+            throw TermDecodingError(.invalid("fun creator is not a pid"), at: pidOffset)
+        }
+        let pid = try readPidBody(tag: pidTag)
+        try check(count: freeCount, minimumBytesEach: 1, at: tagOffset)
+        let header = FunHeader(arity: arity, uniq: uniq, index: index, module: module,
+                               oldIndex: oldIndex, oldUniq: oldUniq, pid: pid)
+        return (header, freeCount)
+    }
+}
+
+extension Fun {
+    fileprivate init(_ header: Parser.FunHeader, freeVariables: TermArray) {
+        self.init(arity: header.arity, uniq: header.uniq, index: header.index, module: header.module,
+                  oldIndex: header.oldIndex, oldUniq: header.oldUniq, pid: header.pid,
+                  freeVariables: freeVariables)
+    }
+}
+
+// MARK: - Atom cache
+
+/// Remembers recently decoded atoms so repeated ones (node names in every pid, map keys)
+/// are not validated and allocated again. Direct-mapped, keyed by the encoded bytes.
+private struct AtomCache {
+    private struct Entry {
+        var bytes: [UInt8]
+        var utf8: Bool
+        var atom: Atom
+    }
+    private var entries = [Entry?](repeating: nil, count: 64)
+
+    @inline(__always)
+    private func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let first = bytes.first, let last = bytes.last else { return 0 }
+        return (bytes.count &* 31 &+ Int(first) &* 7 &+ Int(last)) & 63
+    }
+
+    func lookup(_ bytes: UnsafeRawBufferPointer, utf8: Bool) -> Atom? {
+        guard let entry = entries[slot(bytes)], entry.utf8 == utf8, entry.bytes.count == bytes.count else { return nil }
+        return entry.bytes.withUnsafeBytes { $0.elementsEqual(bytes) } ? entry.atom : nil
+    }
+
+    mutating func insert(_ bytes: UnsafeRawBufferPointer, utf8: Bool, atom: Atom) {
+        guard bytes.count <= 64 else { return }
+        entries[slot(bytes)] = Entry(bytes: Array(bytes), utf8: utf8, atom: atom)
+    }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: Substring {
+        let scalars = self.drop { $0 == " " }
+        return scalars.prefix { $0 != " " }
+    }
+}

@@ -1,0 +1,51 @@
+/// Why bytes could not be decoded as a term. Always carries the offset of the problem.
+public struct TermDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        /// The buffer ended inside a term.
+        case truncated
+        /// The first byte was not 131.
+        case badVersion(UInt8)
+        /// A tag this decoder does not know.
+        case unknownTag(UInt8)
+        /// `LOCAL_EXT`: node-local encoding, only valid inside the node that produced it.
+        case localEncoding
+        /// An atom cache reference outside a distribution header.
+        case atomCacheReference
+        /// `FUN_EXT`, removed from OTP long ago.
+        case obsoleteFun
+        /// A field that breaks the format (bad UTF-8, a length that cannot fit, a wrong field type).
+        case invalid(String)
+        /// Containers nested deeper than the decoder's limit.
+        case tooDeep(limit: Int)
+        /// A compressed term larger than allowed, or not valid zlib data.
+        case compression(String)
+        /// Bytes left over after a complete term.
+        case trailingBytes(count: Int)
+    }
+
+    public let kind: Kind
+    /// Offset in the input (from the first byte given to the decoder).
+    public let offset: Int
+
+    public init(_ kind: Kind, at offset: Int) {
+        self.kind = kind
+        self.offset = offset
+    }
+
+    public var description: String {
+        let what: String
+        switch kind {
+        case .truncated: what = "input ends in the middle of a term"
+        case .badVersion(let v): what = "expected version byte 131, found \(v)"
+        case .unknownTag(let t): what = "unknown tag \(t)"
+        case .localEncoding: what = "LOCAL_EXT (tag 121) is node-local and cannot be decoded outside its node"
+        case .atomCacheReference: what = "atom cache reference (tag 82) outside a distribution header"
+        case .obsoleteFun: what = "FUN_EXT (tag 117) is obsolete"
+        case .invalid(let why): what = why
+        case .tooDeep(let limit): what = "terms nested deeper than \(limit) levels"
+        case .compression(let why): what = "compressed term: \(why)"
+        case .trailingBytes(let n): what = "\(n) bytes after the end of the term"
+        }
+        return "\(what) (at byte \(offset))"
+    }
+}
