@@ -1,0 +1,328 @@
+// Reaching a node: resolve its host, ask EPMD for its port (unless given), connect to each
+// address in turn, run the handshake. Each step is public so `beamsh doctor` can time it.
+
+import ErlangTerm
+import Logging
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How to reach a node.
+public struct ConnectOptions: Sendable {
+    public var cookie: Cookie
+    /// Our node name; by default a unique hidden console name in the target's naming mode.
+    public var localName: NodeName?
+    /// Reach the node at this host instead of its name's host (a tunnel, a port-forward);
+    /// the handshake still uses the node's own name.
+    public var addressOverride: String?
+    /// The distribution port: skips EPMD when set.
+    public var port: Int?
+    public var epmdPort: Int = 4369
+    public var connectTimeout: TimeAmount = .seconds(5)
+    public var handshakeTimeout: TimeAmount = .seconds(10)
+    /// Send a tick when idle this long; peers with a shorter net_ticktime are answered tick for tick.
+    public var tickInterval: TimeAmount = .seconds(15)
+    /// Give up on a peer silent this long.
+    public var deadAfter: TimeAmount = .seconds(75)
+    public var decoderOptions = TermDecoder.Options()
+    public var logger = Logger(label: "beamsh.distribution")
+
+    public init(cookie: Cookie) { self.cookie = cookie }
+
+    /// The EPMD port from `ERL_EPMD_PORT`, else 4369.
+    public static func epmdPort(environment: [String: String]) -> Int {
+        environment["ERL_EPMD_PORT"].flatMap(Int.init) ?? 4369
+    }
+}
+
+// MARK: - Addresses
+
+public enum AddressResolver {
+    /// All addresses of `host` (IPv6 and IPv4) in the system resolver's order, on `port`.
+    /// Brackets around an IPv6 literal are accepted.
+    public static func resolve(_ host: String, port: Int) throws(DistributionError) -> [SocketAddress] {
+        var name = host
+        if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(name, String(port), &hints, &result)
+        guard status == 0, let first = result else {
+            let reason = String(cString: gai_strerror(status))
+            throw DistributionError(.resolveFailed, "cannot resolve host \(name): \(reason)")
+        }
+        defer { freeaddrinfo(first) }
+        var addresses: [SocketAddress] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            if let sockaddr = info.pointee.ai_addr {
+                switch info.pointee.ai_family {
+                case AF_INET:
+                    let v4 = sockaddr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
+                    addresses.append(SocketAddress(v4, host: name))
+                case AF_INET6:
+                    let v6 = sockaddr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }
+                    addresses.append(SocketAddress(v6, host: name))
+                default: break
+                }
+            }
+            cursor = info.pointee.ai_next
+        }
+        // getaddrinfo lists an address once per protocol on some systems.
+        var seen = Set<String>()
+        return addresses.filter { seen.insert($0.description).inserted }
+    }
+
+    /// Splits `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address.
+    public static func splitHostPort(_ text: String) -> (host: String, port: Int?) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil)
+        }
+        let colons = text.filter { $0 == ":" }.count
+        if colons == 1, let colon = text.firstIndex(of: ":") {
+            return (String(text[..<colon]), Int(text[text.index(after: colon)...]))
+        }
+        return (text, nil)
+    }
+}
+
+// MARK: - EPMD
+
+public enum EPMDClient {
+    /// Sends one request to EPMD at each address in turn until one answers; returns its whole reply.
+    static func exchange(
+        _ request: [UInt8], addresses: [SocketAddress], group: EventLoopGroup, timeout: TimeAmount
+    ) async throws(DistributionError) -> (reply: [UInt8], address: SocketAddress) {
+        var failures: [String] = []
+        for address in addresses {
+            do {
+                let reply = try await oneExchange(request, address: address, group: group, timeout: timeout)
+                return (reply, address)
+            } catch {
+                failures.append("\(address.ipAddress ?? "?"): \(Self.describe(error))")
+            }
+        }
+        let port = addresses.first?.port ?? 4369
+        throw DistributionError(.epmdUnreachable,
+            "EPMD is not reachable on port \(port) (\(failures.joined(separator: "; "))): is a node running there, or is the port firewalled? Use --port to skip EPMD")
+    }
+
+    private static func oneExchange(
+        _ request: [UInt8], address: SocketAddress, group: EventLoopGroup, timeout: TimeAmount
+    ) async throws -> [UInt8] {
+        let promise = group.next().makePromise(of: [UInt8].self)
+        let channel: Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(timeout)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(CollectUntilClose(promise: promise))
+                    }
+                }
+                .connect(to: address).get()
+        } catch {
+            promise.fail(error)
+            throw error
+        }
+        channel.eventLoop.scheduleTask(in: timeout) {
+            promise.fail(DistributionError(.timeout, "EPMD did not answer within \(timeout.nanoseconds / 1_000_000) ms"))
+            channel.close(promise: nil)
+        }
+        try await channel.writeAndFlush(channel.allocator.buffer(bytes: request)).get()
+        return try await promise.futureResult.get()
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let e = error as? DistributionError { return e.description }
+        if let e = error as? IOError { return e.errnoCode == ECONNREFUSED ? "connection refused" : "\(e)" }
+        if error is ChannelError { return "\(error)" }
+        let text = "\(error)"
+        if text.contains("connectTimeout") { return "timed out" }
+        return text
+    }
+
+    /// The port and versions EPMD on `host` has for `alive`; nil when it is not registered.
+    public static func lookup(
+        alive: String, host: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5)
+    ) async throws(DistributionError) -> (info: EPMDNodeInfo?, epmdAddress: SocketAddress) {
+        let addresses = try AddressResolver.resolve(host, port: epmdPort)
+        let (reply, address) = try await exchange(EPMDMessages.portPleaseRequest(alive: alive), addresses: addresses,
+                                                  group: group, timeout: timeout)
+        do {
+            return (try EPMDMessages.parsePortPleaseReply(reply), address)
+        } catch {
+            throw DistributionError(.protocolViolation, error.description)
+        }
+    }
+
+    /// The nodes registered with EPMD on `host` (`epmd -names`).
+    public static func names(
+        host: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5)
+    ) async throws(DistributionError) -> [EPMDRegistration] {
+        let addresses = try AddressResolver.resolve(host, port: epmdPort)
+        let (reply, _) = try await exchange(EPMDMessages.namesRequest(), addresses: addresses, group: group,
+                                            timeout: timeout)
+        do {
+            return try EPMDMessages.parseNamesReply(reply)
+        } catch {
+            throw DistributionError(.protocolViolation, error.description)
+        }
+    }
+}
+
+/// Collects everything a peer sends until it closes (EPMD's reply style).
+private final class CollectUntilClose: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    private let promise: EventLoopPromise<[UInt8]>
+    private let bytes = NIOLockedValueBoxShim()
+
+    init(promise: EventLoopPromise<[UInt8]>) { self.promise = promise }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        bytes.append(buffer.readBytes(length: buffer.readableBytes) ?? [])
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.succeed(bytes.value)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        promise.fail(error)
+        context.close(promise: nil)
+    }
+}
+
+import NIOConcurrencyHelpers
+
+private final class NIOLockedValueBoxShim: Sendable {
+    private let box = NIOLockedValueBox<[UInt8]>([])
+    func append(_ more: [UInt8]) { box.withLockedValue { $0 += more } }
+    var value: [UInt8] { box.withLockedValue { $0 } }
+}
+
+// MARK: - Connecting
+
+extension NodeConnection {
+    /// The outcome of each step, for `beamsh doctor` and error messages.
+    public struct Route: Sendable {
+        public var host: String
+        public var addresses: [SocketAddress]
+        public var epmd: EPMDNodeInfo?
+        public var port: Int
+        public var connectedAddress: SocketAddress?
+    }
+
+    /// Connects to `node` as a hidden node.
+    public static func connect(
+        to node: NodeName, options: ConnectOptions, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(DistributionError) -> NodeConnection {
+        let route = try await findRoute(to: node, options: options, group: group)
+        return try await connect(to: node, route: route, options: options, group: group)
+    }
+
+    /// Resolves the host and finds the port (EPMD unless `options.port` is set).
+    public static func findRoute(
+        to node: NodeName, options: ConnectOptions, group: EventLoopGroup
+    ) async throws(DistributionError) -> Route {
+        var host = node.host
+        var port = options.port
+        if let override = options.addressOverride {
+            let split = AddressResolver.splitHostPort(override)
+            host = split.host
+            port = port ?? split.port
+        }
+        if let port {
+            return Route(host: host, addresses: try AddressResolver.resolve(host, port: port), epmd: nil, port: port)
+        }
+        let (info, _) = try await EPMDClient.lookup(alive: node.alive, host: host, epmdPort: options.epmdPort,
+                                                    group: group, timeout: options.connectTimeout)
+        guard let info else {
+            let known = (try? await EPMDClient.names(host: host, epmdPort: options.epmdPort, group: group,
+                                                      timeout: options.connectTimeout)) ?? []
+            let list = known.isEmpty ? "none" : known.map(\.alive).sorted().joined(separator: ", ")
+            throw DistributionError(.notRegistered,
+                "node \(node.alive) is not registered with EPMD on \(host) (registered: \(list))")
+        }
+        guard info.highestVersion >= 5 else {
+            throw DistributionError(.protocolViolation, "node \(node) speaks distribution version \(info.highestVersion), beamsh needs 5 or 6")
+        }
+        return Route(host: host, addresses: try AddressResolver.resolve(host, port: info.port), epmd: info, port: info.port)
+    }
+
+    /// Connects to each address of `route` in turn and runs the handshake on the first that accepts.
+    public static func connect(
+        to node: NodeName, route: Route, options: ConnectOptions, group: EventLoopGroup
+    ) async throws(DistributionError) -> NodeConnection {
+        let localName = options.localName ?? NodeName.uniqueConsoleName(for: node)
+        if localName.mode != node.mode {
+            throw DistributionError(.notAllowed,
+                "\(node) uses \(node.mode) but our name \(localName) uses \(localName.mode): they cannot connect; pick a --name of the same form")
+        }
+        let creation = UInt32.random(in: 1...UInt32.max)
+        let version = (route.epmd?.highestVersion ?? 6) >= 6 ? 6 : 5
+        var failures: [String] = []
+        var lastKind: DistributionError.Kind = .connectionRefused
+        for address in route.addresses {
+            let handshake = Handshake(localName: localName.description, expectedPeer: node.description,
+                                      cookie: options.cookie, creation: creation, version: version)
+            let promise = group.next().makePromise(of: NodeConnection.self)
+            let handler = DistributionChannelHandler(
+                handshake: handshake, localName: localName, handshakePromise: promise, tickInterval: options.tickInterval,
+                deadAfter: options.deadAfter, decoder: TermDecoder(options: options.decoderOptions),
+                logger: options.logger)
+            let channel: Channel
+            do {
+                channel = try await ClientBootstrap(group: group)
+                    .connectTimeout(options.connectTimeout)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                        }
+                    }
+                    .connect(to: address).get()
+            } catch {
+                let text = EPMDClient.describe(error)
+                lastKind = text.contains("timed out") ? .timeout : .connectionRefused
+                failures.append("\(address.ipAddress ?? "?") port \(route.port): \(text)")
+                promise.fail(error)
+                continue
+            }
+            let timeout = channel.eventLoop.scheduleTask(in: options.handshakeTimeout) {
+                promise.fail(DistributionError(.timeout,
+                    "the handshake with \(node) did not finish within \(options.handshakeTimeout.nanoseconds / 1_000_000_000) s"))
+                channel.close(promise: nil)
+            }
+            do {
+                let connection = try await promise.futureResult.get()
+                timeout.cancel()
+                return connection
+            } catch let error as DistributionError {
+                timeout.cancel()
+                channel.close(promise: nil)
+                throw error
+            } catch {
+                timeout.cancel()
+                channel.close(promise: nil)
+                throw DistributionError(.connectionLost, "handshake failed: \(error)")
+            }
+        }
+        throw DistributionError(lastKind, "cannot connect to \(node): \(failures.joined(separator: "; "))")
+    }
+}

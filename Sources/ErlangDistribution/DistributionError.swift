@@ -1,0 +1,65 @@
+// The one error type callers of the distribution layer see. Every message names the cause
+// and, where there is one, the fix. None of them ever contains the cookie.
+
+import ErlangTerm
+
+public struct DistributionError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        case invalidName
+        case noCookie
+        /// The host name did not resolve.
+        case resolveFailed
+        case epmdUnreachable
+        case notRegistered
+        case connectionRefused
+        case timeout
+        case nameMismatch
+        case notAllowed
+        case alreadyConnected
+        case authenticationFailed
+        case connectionLost
+        case protocolViolation
+        /// The remote call ran and failed (`badrpc`, an exception, a timeout waiting for it).
+        case remoteCallFailed
+    }
+
+    /// How a command line tool should exit for this error.
+    public enum Category: Sendable {
+        case remote, connect, authentication
+    }
+
+    public let kind: Kind
+    public let description: String
+    /// For `remoteCallFailed` from `badrpc`: the reason term.
+    public let reason: Term?
+
+    public init(_ kind: Kind, _ description: String, reason: Term? = nil) {
+        self.kind = kind
+        self.description = description
+        self.reason = reason
+    }
+
+    public var category: Category {
+        switch kind {
+        case .authenticationFailed: return .authentication
+        case .remoteCallFailed: return .remote
+        case .invalidName, .noCookie, .resolveFailed, .epmdUnreachable, .notRegistered, .connectionRefused,
+            .timeout, .nameMismatch, .notAllowed, .alreadyConnected, .connectionLost, .protocolViolation:
+            return .connect
+        }
+    }
+}
+
+extension DistributionError {
+    init(_ error: HandshakeError) {
+        switch error.kind {
+        case .cookieRejected, .peerAuthenticationFailed:
+            self.init(.authenticationFailed, error.description + " (check RELEASE_COOKIE / --cookie-file)")
+        case .notAllowed: self.init(.notAllowed, error.description)
+        case .nameMismatch: self.init(.nameMismatch, error.description)
+        case .alreadyConnected, .nok: self.init(.alreadyConnected, error.description)
+        case .closedEarly: self.init(.connectionLost, error.description)
+        case .unexpectedMessage, .malformed: self.init(.protocolViolation, "handshake: " + error.description)
+        }
+    }
+}

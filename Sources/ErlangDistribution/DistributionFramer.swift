@@ -1,0 +1,89 @@
+// Framing: 2-byte lengths during the handshake, then 4-byte lengths where a zero length
+// is a tick. Pure: it only cuts frames out of a buffer.
+
+import NIOCore
+
+struct DistributionFramer {
+    enum Phase { case handshake, connected }
+    enum Frame: Equatable {
+        case handshake([UInt8])
+        case tick
+        case message([UInt8])
+    }
+
+    var phase: Phase = .handshake
+    /// A peer claiming a larger frame is cut off instead of being buffered without end.
+    let maxFrameSize: Int
+
+    init(maxFrameSize: Int = 1 << 31) { self.maxFrameSize = maxFrameSize }
+
+    /// The next whole frame in `buffer`, or nil until more bytes arrive.
+    mutating func next(_ buffer: inout ByteBuffer) throws(DistributionProtocolError) -> Frame? {
+        switch phase {
+        case .handshake:
+            guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
+                buffer.readableBytes >= 2 + Int(length)
+            else { return nil }
+            buffer.moveReaderIndex(forwardBy: 2)
+            return .handshake(buffer.readBytes(length: Int(length))!)
+        case .connected:
+            guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+            if length == 0 {
+                buffer.moveReaderIndex(forwardBy: 4)
+                return .tick
+            }
+            guard Int(length) <= maxFrameSize else {
+                throw DistributionProtocolError("the node sent a frame of \(length) bytes, over the limit of \(maxFrameSize)")
+            }
+            guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+            buffer.moveReaderIndex(forwardBy: 4)
+            return .message(buffer.readBytes(length: Int(length))!)
+        }
+    }
+
+    static func handshakeFrame(_ body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.appendBigEndian(UInt16(body.count))
+        return out + body
+    }
+}
+
+/// When to send ticks and when to give up on a silent peer. Pure; fed the clock.
+struct TickPolicy {
+    /// Send a tick when we wrote nothing for this long.
+    let sendInterval: TimeAmount
+    /// The peer is dead when we read nothing for this long.
+    let deadAfter: TimeAmount
+    private(set) var lastRead: NIODeadline
+    private(set) var lastWrite: NIODeadline
+
+    init(now: NIODeadline, sendInterval: TimeAmount = .seconds(15), deadAfter: TimeAmount = .seconds(75)) {
+        self.sendInterval = sendInterval
+        self.deadAfter = deadAfter
+        lastRead = now
+        lastWrite = now
+    }
+
+    enum Decision: Equatable { case nothing, sendTick, peerDead }
+
+    mutating func didRead(at now: NIODeadline) { lastRead = now }
+    mutating func didWrite(at now: NIODeadline) { lastWrite = now }
+
+    /// What to do when a tick arrives: answer at once, so a peer with a short
+    /// `net_ticktime` hears from us at its own pace.
+    mutating func receivedTick(at now: NIODeadline) -> Decision {
+        lastRead = now
+        lastWrite = now
+        return .sendTick
+    }
+
+    /// What to do on our timer.
+    mutating func timerFired(at now: NIODeadline) -> Decision {
+        if now - lastRead >= deadAfter { return .peerDead }
+        if now - lastWrite >= sendInterval {
+            lastWrite = now
+            return .sendTick
+        }
+        return .nothing
+    }
+}

@@ -1,0 +1,89 @@
+// EPMD requests and replies (erl_dist_protocol, "EPMD Protocol"). Pure: bytes in, values out.
+
+/// What EPMD knows about a registered node (PORT2_RESP).
+public struct EPMDNodeInfo: Hashable, Sendable {
+    public let port: Int
+    /// 77 normal, 72 hidden.
+    public let nodeType: UInt8
+    /// 0 is TCP over IPv4 in the spec, but OTP registers 0 for inet6 too.
+    public let transportProtocol: UInt8
+    public let highestVersion: Int
+    public let lowestVersion: Int
+    public let alive: String
+    public let extra: [UInt8]
+}
+
+/// One line of an EPMD NAMES reply.
+public struct EPMDRegistration: Hashable, Sendable {
+    public let alive: String
+    public let port: Int
+}
+
+public struct EPMDError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        case unreachable
+        case notRegistered
+        case malformedReply
+        case timeout
+    }
+    public let kind: Kind
+    public let description: String
+
+    init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+}
+
+public enum EPMDMessages {
+    static let portPlease2Request: UInt8 = 122
+    static let port2Response: UInt8 = 119
+    static let namesRequestTag: UInt8 = 110
+
+    /// PORT_PLEASE2_REQ for `alive`, framed with its 2-byte length.
+    public static func portPleaseRequest(alive: String) -> [UInt8] {
+        framed([portPlease2Request] + Array(alive.utf8))
+    }
+
+    /// NAMES_REQ, framed.
+    public static func namesRequest() -> [UInt8] { framed([namesRequestTag]) }
+
+    /// Parses the whole reply to PORT_PLEASE2_REQ (EPMD closes after it).
+    /// Returns nil when the node is not registered.
+    public static func parsePortPleaseReply(_ reply: [UInt8]) throws(EPMDError) -> EPMDNodeInfo? {
+        var reader = ByteReader(reply)
+        guard let tag = reader.u8(), tag == port2Response, let result = reader.u8() else {
+            throw EPMDError(.malformedReply, "EPMD sent an unexpected reply to PORT_PLEASE2 (\(reply.prefix(8)))")
+        }
+        if result != 0 { return nil }
+        guard let port = reader.u16(), let type = reader.u8(), let proto = reader.u8(), let high = reader.u16(),
+            let low = reader.u16(), let nameLength = reader.u16(), let name = reader.bytes(Int(nameLength))
+        else { throw EPMDError(.malformedReply, "EPMD's PORT2_RESP is truncated") }
+        var extra: [UInt8] = []
+        if let extraLength = reader.u16(), let e = reader.bytes(Int(extraLength)) { extra = e }
+        return EPMDNodeInfo(
+            port: Int(port), nodeType: type, transportProtocol: proto, highestVersion: Int(high),
+            lowestVersion: Int(low), alive: String(decoding: name, as: UTF8.self), extra: extra)
+    }
+
+    /// Parses the whole reply to NAMES_REQ: EPMD's port, then lines `name N at port P`.
+    public static func parseNamesReply(_ reply: [UInt8]) throws(EPMDError) -> [EPMDRegistration] {
+        guard reply.count >= 4 else { throw EPMDError(.malformedReply, "EPMD's NAMES reply is truncated") }
+        let text = String(decoding: reply[4...], as: UTF8.self)
+        var result: [EPMDRegistration] = []
+        for line in text.split(separator: "\n") {
+            // "name foo at port 4321"
+            let words = line.split(separator: " ")
+            guard words.count == 5, words[0] == "name", words[2] == "at", words[3] == "port", let port = Int(words[4])
+            else { continue }
+            result.append(EPMDRegistration(alive: String(words[1]), port: port))
+        }
+        return result
+    }
+
+    private static func framed(_ body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.appendBigEndian(UInt16(body.count))
+        return out + body
+    }
+}

@@ -1,0 +1,142 @@
+// A local process: a pid on our node and the queue of signals sent to it.
+
+import ErlangTerm
+import NIOConcurrencyHelpers
+
+/// What can arrive at a local pid.
+public enum Signal: Sendable, Hashable {
+    /// A message; `from` is known when the peer used SEND_SENDER or REG_SEND.
+    case message(from: Pid?, Term)
+    /// An exit signal (from a link or `exit/2`).
+    case exit(from: Pid, reason: Term)
+    /// A monitor we set fired: the monitored process (pid or name) ended with `reason`.
+    case down(reference: Reference, process: Term, reason: Term)
+    /// The answer to a spawn request: the new pid, or an error atom.
+    case spawnReply(requestID: Reference, result: Term)
+}
+
+/// A pid of ours with its signal queue. Receive from one task at a time.
+public final class Mailbox: Sendable {
+    public let pid: Pid
+    private let state = NIOLockedValueBox(State())
+    private let onClose: @Sendable (Mailbox, Term) -> Void
+
+    private struct State {
+        var queue: [Signal] = []
+        var head = 0
+        var waiter: (id: UInt64, continuation: CheckedContinuation<Signal?, Error>)?
+        var nextWaiterID: UInt64 = 0
+        var failure: DistributionError?
+        var closed = false
+    }
+
+    init(pid: Pid, onClose: @escaping @Sendable (Mailbox, Term) -> Void) {
+        self.pid = pid
+        self.onClose = onClose
+    }
+
+    /// Delivers a signal (called by the connection).
+    func deliver(_ signal: Signal) {
+        let waiter: CheckedContinuation<Signal?, Error>? = state.withLockedValue { s in
+            if s.closed { return nil }
+            if let w = s.waiter {
+                s.waiter = nil
+                return w.continuation
+            }
+            s.queue.append(signal)
+            return nil
+        }
+        waiter?.resume(returning: signal)
+    }
+
+    /// Fails every waiting and later receive (the connection is gone).
+    func fail(_ error: DistributionError) {
+        let waiter = state.withLockedValue { s -> CheckedContinuation<Signal?, Error>? in
+            s.failure = error
+            defer { s.waiter = nil }
+            return s.waiter?.continuation
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    /// The next signal, or nil when `timeout` passes first. Throws when the connection is lost.
+    public func receive(timeout: Duration? = nil) async throws -> Signal? {
+        if let ready = try state.withLockedValue({ s throws -> Signal? in
+            if s.head < s.queue.count {
+                defer {
+                    s.head += 1
+                    if s.head > 1024 && s.head * 2 > s.queue.count {
+                        s.queue.removeFirst(s.head)
+                        s.head = 0
+                    }
+                }
+                return s.queue[s.head]
+            }
+            if let failure = s.failure { throw failure }
+            return nil
+        }) {
+            return ready
+        }
+        let id = state.withLockedValue { s -> UInt64 in
+            s.nextWaiterID += 1
+            return s.nextWaiterID
+        }
+        var timer: Task<Void, Never>?
+        defer { timer?.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Signal?, Error>) in
+                let immediate: Result<Signal?, Error>? = state.withLockedValue { s in
+                    if s.head < s.queue.count {
+                        s.head += 1
+                        return .success(s.queue[s.head - 1])
+                    }
+                    if let failure = s.failure { return .failure(failure) }
+                    if Task.isCancelled { return .success(nil) }
+                    s.waiter = (id, continuation)
+                    return nil
+                }
+                if let immediate {
+                    continuation.resume(with: immediate)
+                    return
+                }
+                if let timeout {
+                    timer = Task { [weak self] in
+                        try? await Task.sleep(for: timeout)
+                        self?.wakeWaiter(id)
+                    }
+                }
+            }
+        } onCancel: {
+            wakeWaiter(id)
+        }
+    }
+
+    /// Ends a wait with nil (timeout or cancellation) if that wait is still pending.
+    private func wakeWaiter(_ id: UInt64) {
+        let waiter = state.withLockedValue { s -> CheckedContinuation<Signal?, Error>? in
+            guard let w = s.waiter, w.id == id else { return nil }
+            s.waiter = nil
+            return w.continuation
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Ends this process: linked and monitoring remote processes get `reason`.
+    public func close(reason: Term = .atom("normal")) {
+        let first = state.withLockedValue { s -> Bool in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard first else { return }
+        wakeAll()
+        onClose(self, reason)
+    }
+
+    private func wakeAll() {
+        let waiter = state.withLockedValue { s -> CheckedContinuation<Signal?, Error>? in
+            defer { s.waiter = nil }
+            return s.waiter?.continuation
+        }
+        waiter?.resume(returning: nil)
+    }
+}

@@ -1,0 +1,283 @@
+// A live distribution connection to one node, as a hidden node: local pids and refs,
+// routing of incoming signals to mailboxes, links and monitors, and RPC through `rex`.
+
+import ErlangTerm
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A hidden-node connection to one remote node. Thread-safe.
+public final class NodeConnection: Sendable {
+    /// The node we are connected to.
+    public let peer: PeerInfo
+    /// Our own node name and creation on this connection.
+    public let localName: NodeName
+    public let creation: UInt32
+    let channel: Channel
+    let logger: Logger
+    private let state = NIOLockedValueBox(RoutingState())
+    private let closedPromise: EventLoopPromise<DistributionError>
+
+    struct RoutingState {
+        var mailboxes: [UInt32: Mailbox] = [:]
+        var registered: [Atom: UInt32] = [:]
+        var nextPidID: UInt32 = 1
+        var nextReference: UInt64 = 1
+        /// Remote processes linked to each local pid.
+        var links: [UInt32: Set<Pid>] = [:]
+        /// Remote monitors on each local pid: (monitoring pid, reference).
+        var monitors: [UInt32: [(Pid, Reference)]] = [:]
+        var lost: DistributionError?
+    }
+
+    init(channel: Channel, peer: PeerInfo, localName: NodeName, creation: UInt32, logger: Logger) {
+        self.channel = channel
+        self.peer = peer
+        self.localName = localName
+        self.creation = creation
+        self.logger = logger
+        self.closedPromise = channel.eventLoop.makePromise()
+    }
+
+    /// The node name as an atom, as it appears in our pids and refs.
+    public var localNodeAtom: Atom { Atom(localName.description) }
+    public var peerNodeAtom: Atom { Atom(peer.name) }
+
+    /// Completes with the reason once the connection is gone.
+    public var closeFuture: EventLoopFuture<DistributionError> { closedPromise.futureResult }
+
+    public var isConnected: Bool { state.withLockedValue { $0.lost == nil } }
+
+    // MARK: - Local processes
+
+    /// A new local process (pid) with its mailbox. Close it when done.
+    public func makeMailbox(registeredAs name: Atom? = nil) -> Mailbox {
+        state.withLockedValue { s in
+            let id = s.nextPidID
+            s.nextPidID &+= 1
+            let pid = Pid(node: localNodeAtom, id: id & 0x7FFF, serial: id >> 15, creation: creation)
+            let mailbox = Mailbox(pid: pid) { [weak self] mailbox, reason in
+                self?.processEnded(mailbox, reason: reason)
+            }
+            if let lost = s.lost { mailbox.fail(lost) }
+            s.mailboxes[Self.key(pid)] = mailbox
+            if let name { s.registered[name] = Self.key(pid) }
+            return mailbox
+        }
+    }
+
+    /// A fresh reference on our node.
+    public func makeReference() -> Reference {
+        let n = state.withLockedValue { s -> UInt64 in
+            defer { s.nextReference &+= 1 }
+            return s.nextReference
+        }
+        return Reference(node: localNodeAtom, creation: creation,
+                         ids: [UInt32(truncatingIfNeeded: n) & 0x3FFFF, UInt32(truncatingIfNeeded: n >> 18), 0])
+    }
+
+    private static func key(_ pid: Pid) -> UInt32 { pid.id | pid.serial << 15 }
+
+    // MARK: - Sending
+
+    /// Sends a control message.
+    public func send(_ message: ControlMessage) throws {
+        if let lost = state.withLockedValue({ $0.lost }) { throw lost }
+        let body = try DistributionMessageCodec.encode(message)
+        var buffer = channel.allocator.buffer(capacity: body.count + 4)
+        buffer.writeInteger(UInt32(body.count))
+        buffer.writeBytes(body)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// `To ! Message` for a remote pid.
+    public func send(_ message: Term, to pid: Pid, from: Pid) throws {
+        try send(.sendSender(from: from, to: pid, message: message))
+    }
+
+    /// `{Name, Node} ! Message` for a process registered on the peer.
+    public func send(_ message: Term, toRegistered name: Atom, from: Pid) throws {
+        try send(.regSend(from: from, to: name, message: message))
+    }
+
+    /// Links a local pid to a remote one: if either ends, the other gets an exit signal.
+    public func link(_ local: Pid, to remote: Pid) throws {
+        state.withLockedValue { s in _ = s.links[Self.key(local), default: []].insert(remote) }
+        try send(.link(from: local, to: remote))
+    }
+
+    /// Monitors a remote process (pid or registered name); a `.down` signal follows its end.
+    public func monitor(_ remote: Term, from local: Pid) throws -> Reference {
+        let reference = makeReference()
+        try send(.monitorProcess(from: local, to: remote, reference: reference))
+        return reference
+    }
+
+    public func demonitor(_ remote: Term, reference: Reference, from local: Pid) throws {
+        try send(.demonitorProcess(from: local, to: remote, reference: reference))
+    }
+
+    /// Sends an exit signal to a remote process, as `exit(Pid, Reason)` does.
+    public func exit(_ remote: Pid, reason: Term, from local: Pid) throws {
+        try send(.exit2(from: local, to: remote, reason: reason))
+    }
+
+    // MARK: - RPC
+
+    /// Calls `module:function(arguments...)` on the peer through its `rex` server and returns
+    /// what the function returned. A failure on the peer comes back as `{badrpc, Reason}`,
+    /// which this returns as a term; see ``rpc(_:_:_:groupLeader:timeout:)`` to get an error.
+    /// - parameters:
+    ///   - groupLeader: where the call's I/O goes: a pid of ours, or `user` (the peer's console).
+    ///   - timeout: nil waits as long as the connection lives.
+    public func call(
+        _ module: Atom, _ function: Atom, _ arguments: [Term], groupLeader: Term = .atom("user"),
+        timeout: Duration? = nil
+    ) async throws -> Term {
+        let mailbox = makeMailbox()
+        defer { mailbox.close() }
+        let reference = makeReference()
+        let request: Term = .tuple([
+            .atom("$gen_call"),
+            .tuple([.pid(mailbox.pid), .reference(reference)]),
+            .tuple([.atom("call"), .atom(module), .atom(function), .list(arguments), groupLeader]),
+        ])
+        try send(request, toRegistered: "rex", from: mailbox.pid)
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now + $0 }
+        while true {
+            let left = deadline.map { $0 - clock.now }
+            if let left, left <= .zero { break }
+            guard let signal = try await mailbox.receive(timeout: left) else { break }
+            if case .message(_, let reply) = signal, case .tuple(let t) = reply, t.count == 2,
+                case .reference(let r) = t[0], r == reference
+            {
+                return t[1]
+            }
+        }
+        throw DistributionError(.remoteCallFailed,
+            "\(module):\(function)/\(arguments.count) on \(peer.name) did not answer within \(timeout.map { "\($0)" } ?? "the time allowed")")
+    }
+
+    /// Like ``call(_:_:_:groupLeader:timeout:)``, but `{badrpc, Reason}` throws a
+    /// ``DistributionError`` of kind `remoteCallFailed` carrying the reason.
+    public func rpc(
+        _ module: Atom, _ function: Atom, _ arguments: [Term], groupLeader: Term = .atom("user"),
+        timeout: Duration? = nil
+    ) async throws -> Term {
+        let result = try await call(module, function, arguments, groupLeader: groupLeader, timeout: timeout)
+        if case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") {
+            throw DistributionError(.remoteCallFailed, "\(module):\(function)/\(arguments.count) failed on \(peer.name)",
+                                    reason: t[1])
+        }
+        return result
+    }
+
+    // MARK: - Closing
+
+    /// Closes the connection.
+    public func close() async {
+        try? await channel.close().get()
+    }
+
+    /// Closes the connection without waiting.
+    public func closeNow() {
+        channel.close(promise: nil)
+    }
+
+    // MARK: - Incoming (event loop)
+
+    /// Routes one incoming control message.
+    func handle(_ message: ControlMessage) {
+        switch message {
+        case .send(let to, let m):
+            deliver(.message(from: nil, m), to: to)
+        case .sendSender(let from, let to, let m):
+            deliver(.message(from: from, m), to: to)
+        case .regSend(let from, let name, let m):
+            let mailbox = state.withLockedValue { s in s.registered[name].flatMap { s.mailboxes[$0] } }
+            mailbox?.deliver(.message(from: from, m))
+        case .aliasSend:
+            break  // beamsh creates no aliases
+        case .exit(let from, let to, let reason), .exit2(let from, let to, let reason):
+            state.withLockedValue { s in _ = s.links[Self.key(to)]?.remove(from) }
+            deliver(.exit(from: from, reason: reason), to: to)
+        case .link(let from, let to):
+            let known = state.withLockedValue { s -> Bool in
+                guard s.mailboxes[Self.key(to)] != nil else { return false }
+                s.links[Self.key(to), default: []].insert(from)
+                return true
+            }
+            if !known { try? send(.exit(from: to, to: from, reason: .atom("noproc"))) }
+        case .unlink(let from, let to):
+            state.withLockedValue { s in _ = s.links[Self.key(to)]?.remove(from) }
+        case .unlinkID(let id, let from, let to):
+            state.withLockedValue { s in _ = s.links[Self.key(to)]?.remove(from) }
+            try? send(.unlinkIDAck(id: id, from: to, to: from))
+        case .unlinkIDAck:
+            break
+        case .monitorProcess(let from, let target, let reference):
+            let known = state.withLockedValue { s -> Bool in
+                let key: UInt32?
+                switch target {
+                case .pid(let p): key = Self.key(p)
+                case .atom(let a): key = s.registered[a]
+                default: key = nil
+                }
+                guard let key, s.mailboxes[key] != nil else { return false }
+                s.monitors[key, default: []].append((from, reference))
+                return true
+            }
+            if !known {
+                try? send(.monitorProcessExit(from: target, to: from, reference: reference, reason: .atom("noproc")))
+            }
+        case .demonitorProcess(_, let target, let reference):
+            state.withLockedValue { s in
+                if case .pid(let p) = target { s.monitors[Self.key(p)]?.removeAll { $0.1 == reference } }
+            }
+        case .monitorProcessExit(let from, let to, let reference, let reason):
+            deliver(.down(reference: reference, process: from, reason: reason), to: to)
+        case .spawnReply(let id, let to, _, let result):
+            deliver(.spawnReply(requestID: id, result: result), to: to)
+        case .spawnRequest(let id, let from, _, _, _, _, _, _):
+            // Nothing runs code here: refuse like a node that cannot spawn.
+            try? send(.spawnReply(requestID: id, to: from, flags: 0, result: .atom("notsup")))
+        case .groupLeader:
+            break
+        }
+    }
+
+    private func deliver(_ signal: Signal, to pid: Pid) {
+        let mailbox = state.withLockedValue { $0.mailboxes[Self.key(pid)] }
+        if let mailbox {
+            mailbox.deliver(signal)
+        } else {
+            logger.debug("signal for a pid that is gone", metadata: ["pid": "\(pid.id).\(pid.serial)"])
+        }
+    }
+
+    /// A local process ended: tell everything linked to it or monitoring it.
+    private func processEnded(_ mailbox: Mailbox, reason: Term) {
+        let key = Self.key(mailbox.pid)
+        let (links, monitors) = state.withLockedValue { s -> (Set<Pid>, [(Pid, Reference)]) in
+            s.mailboxes[key] = nil
+            s.registered = s.registered.filter { $0.value != key }
+            return (s.links.removeValue(forKey: key) ?? [], s.monitors.removeValue(forKey: key) ?? [])
+        }
+        for remote in links { try? send(.exit(from: mailbox.pid, to: remote, reason: reason)) }
+        for (remote, reference) in monitors {
+            try? send(.monitorProcessExit(from: .pid(mailbox.pid), to: remote, reference: reference, reason: reason))
+        }
+    }
+
+    /// The connection is gone: every waiting receive fails with `error`.
+    func connectionLost(_ error: DistributionError) {
+        let mailboxes = state.withLockedValue { s -> [Mailbox] in
+            guard s.lost == nil else { return [] }
+            s.lost = error
+            return Array(s.mailboxes.values)
+        }
+        for mailbox in mailboxes { mailbox.fail(error) }
+        closedPromise.succeed(error)
+    }
+}

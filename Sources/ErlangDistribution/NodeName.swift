@@ -1,0 +1,78 @@
+// Node names: `alive@host`, split at the first `@` so IPv6 hosts (`app@fdaa::2`) work.
+// Short names (a host without dots) and long names (an FQDN or IP address) never mix.
+
+/// Whether a node uses short (`-sname`) or long (`-name`) names.
+public enum NameMode: Sendable, Hashable, CustomStringConvertible {
+    case short
+    case long
+
+    public var description: String { self == .short ? "short names (-sname)" : "long names (-name)" }
+}
+
+/// A distributed node's name.
+public struct NodeName: Hashable, Sendable, CustomStringConvertible {
+    /// The part before `@`.
+    public let alive: String
+    /// The part after `@`: a short host name, an FQDN, an IPv4 or an IPv6 address.
+    public let host: String
+
+    public var description: String { "\(alive)@\(host)" }
+
+    /// The naming mode the host implies: IP addresses and names with dots are long names.
+    public var mode: NameMode {
+        if host.contains(":") || host.contains(".") { return .long }
+        return .short
+    }
+
+    /// True when the host is an IPv6 address (the node runs `-proto_dist inet6_tcp`).
+    public var isIPv6Address: Bool { host.contains(":") }
+
+    public init(alive: String, host: String) throws(NodeNameError) {
+        guard !alive.isEmpty else { throw NodeNameError("node name has nothing before '@'") }
+        guard !host.isEmpty else { throw NodeNameError("node name has nothing after '@'") }
+        guard alive.utf8.count + host.utf8.count < 255 else { throw NodeNameError("node name is longer than 255 bytes") }
+        for scalar in alive.unicodeScalars where !Self.isAliveCharacter(scalar) {
+            throw NodeNameError("'\(alive)' is not a valid node name: use letters, digits, '_' and '-'")
+        }
+        self.alive = alive
+        self.host = host
+    }
+
+    /// Parses `alive@host`; a bare `alive` gets `defaultHost` (this machine's short name).
+    public init(parsing text: String, defaultHost: @autoclosure () -> String = Host.shortName) throws(NodeNameError) {
+        if let at = text.firstIndex(of: "@") {
+            try self.init(alive: String(text[..<at]), host: String(text[text.index(after: at)...]))
+        } else {
+            try self.init(alive: text, host: defaultHost())
+        }
+    }
+
+    /// A unique name for this console: `beamsh_<pid>_<random>@<host>`, with a host that
+    /// matches the target's naming mode so the target accepts us.
+    public static func uniqueConsoleName(for target: NodeName, prefix: String = "beamsh") -> NodeName {
+        let host: String
+        switch target.mode {
+        case .short: host = Host.shortName
+        case .long:
+            // Any long name is accepted; prefer this host's FQDN, else a loopback address of
+            // the target's family (we are hidden and initiate, so nobody connects back).
+            let fqdn = Host.fullName
+            host = fqdn.contains(".") ? fqdn : (target.isIPv6Address ? "::1" : "127.0.0.1")
+        }
+        let random = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        // Only characters valid in an alive part, so this cannot throw.
+        return try! NodeName(alive: "\(prefix)_\(Host.processID)_\(random)", host: host)
+    }
+
+    private static func isAliveCharacter(_ s: Unicode.Scalar) -> Bool {
+        switch s {
+        case "a"..."z", "A"..."Z", "0"..."9", "_", "-": return true
+        default: return s.value > 127  // Erlang accepts UTF-8 names
+        }
+    }
+}
+
+public struct NodeNameError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,185 @@
+// The distribution layer against real nodes on OTP 25 and OTP 28.
+
+import BeamTestSupport
+import ErlangDistribution
+import ErlangTerm
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+private func options(for node: TestNode, cookie: String? = nil) -> ConnectOptions {
+    var options = ConnectOptions(cookie: Cookie(cookie ?? node.cookie))
+    options.connectTimeout = .seconds(5)
+    return options
+}
+
+/// The error connecting gives, or nil (and the connection closed) when it succeeds.
+private func connectError(_ name: NodeName, _ options: ConnectOptions) async -> DistributionError? {
+    do {
+        let connection = try await NodeConnection.connect(to: name, options: options)
+        await connection.close()
+        return nil
+    } catch {
+        return error
+    }
+}
+
+private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll() }
+
+@Suite(.serialized) struct LiveConnectionTests {
+    @Test(arguments: [TestNode.NameMode.short, .long, .ipv6])
+    func connectsAsAHiddenNodeAndCallsRex(mode: TestNode.NameMode) async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime, mode: mode)
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            #expect(connection.peer.name == node.name)
+            let result = try await connection.rpc("erlang", "node", [], timeout: .seconds(10))
+            #expect(result == .atom(Atom(node.name)), "\(runtime) \(mode)")
+            let sum = try await connection.rpc("lists", "sum", [[1, 2, 3]], timeout: .seconds(10))
+            #expect(sum == 6)
+
+            // Hidden: seen in nodes(hidden), never in nodes().
+            let ours = connection.localName.description
+            #expect(try node.eval("lists:member('\(ours)', nodes(hidden)).") == "true", "\(runtime) \(mode)")
+            #expect(try node.eval("nodes().") == "[]", "\(runtime) \(mode)")
+            await connection.close()
+        }
+    }
+
+    @Test func badrpcBecomesATypedErrorWithTheReason() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            defer { connection.closeNow() }
+            do {
+                _ = try await connection.rpc("erlang", "error", [.atom("boom")], timeout: .seconds(10))
+                Issue.record("expected badrpc")
+            } catch let error as DistributionError {
+                #expect(error.kind == .remoteCallFailed)
+                #expect(error.category == .remote)
+                guard case .tuple(let t)? = error.reason else { Issue.record("no reason"); return }
+                #expect(t.first == .atom("EXIT"))
+            }
+            // The connection is still usable after a remote failure.
+            #expect(try await connection.rpc("erlang", "abs", [-3], timeout: .seconds(10)) == 3)
+        }
+    }
+
+    @Test func wrongCookieIsAnAuthenticationError() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let secret = "definitely-wrong-cookie-123"
+            let error = try #require(await connectError(try NodeName(parsing: node.name), options(for: node, cookie: secret)))
+            #expect(error.kind == .authenticationFailed, "\(runtime): \(error)")
+            #expect(error.category == .authentication)
+            #expect(!error.description.contains(secret))
+            #expect(!error.description.contains(node.cookie))
+        }
+    }
+
+    @Test func unknownNodeListsTheRegisteredNames() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let error = try #require(await connectError(try NodeName(parsing: "nosuchnode@\(TestNode.shortHostName)"),
+                                                        options(for: node)))
+            #expect(error.kind == .notRegistered)
+            #expect(error.description.contains(node.alive), "\(error)")
+        }
+    }
+
+    @Test func epmdDownIsReportedWithThePort() async throws {
+        // A port where nothing listens stands in for a host without EPMD.
+        var options = ConnectOptions(cookie: Cookie("x"))
+        options.epmdPort = 1
+        let error = try #require(await connectError(try NodeName(parsing: "app@127.0.0.1"), options))
+        #expect(error.kind == .epmdUnreachable, "\(error)")
+        #expect(error.description.contains("port 1"))
+        #expect(error.category == .connect)
+    }
+
+    @Test func fixedPortSkipsEPMD() async throws {
+        for runtime in try runtimes() {
+            let port = Int.random(in: 30000...39999)
+            let node = try TestNode(runtime: runtime, mode: .long, distributionPort: port)
+            defer { node.stop() }
+            var opts = options(for: node)
+            opts.port = port
+            opts.epmdPort = 1  // proves EPMD is not asked
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: opts)
+            #expect(try await connection.rpc("erlang", "node", [], timeout: .seconds(10)) == .atom(Atom(node.name)))
+            await connection.close()
+        }
+    }
+
+    @Test func addressOverrideKeepsTheNodeName() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime, mode: .long)
+            defer { node.stop() }
+            let port = try Int(node.eval("element(2, erl_epmd:port_please(\"\(node.alive)\", \"127.0.0.1\")).")) ?? 0
+            var opts = options(for: node)
+            opts.addressOverride = "localhost:\(port)"
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: opts)
+            #expect(connection.peer.name == node.name)
+            await connection.close()
+
+            // A name that does not match the node behind the address is refused.
+            let wrong = try NodeName(parsing: "other@127.0.0.1")
+            let error = try #require(await connectError(wrong, opts))
+            #expect(error.kind == .nameMismatch, "\(error)")
+        }
+    }
+
+    @Test func nodeKilledMidCallFailsTheCallAtOnce() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            let started = ContinuousClock.now
+            async let call = connection.rpc("timer", "sleep", [.atom("infinity")])
+            try await Task.sleep(for: .milliseconds(300))
+            node.kill9()
+            do {
+                _ = try await call
+                Issue.record("a call to a dead node returned")
+            } catch let error as DistributionError {
+                #expect(error.kind == .connectionLost, "\(error)")
+            }
+            #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    @Test func twoConsolesAtOnce() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let name = try NodeName(parsing: node.name)
+            let a = try await NodeConnection.connect(to: name, options: options(for: node))
+            let b = try await NodeConnection.connect(to: name, options: options(for: node))
+            #expect(a.localName != b.localName)
+            async let ra = a.rpc("erlang", "node", [], timeout: .seconds(10))
+            async let rb = b.rpc("erlang", "node", [], timeout: .seconds(10))
+            #expect(try await ra == rb)
+            #expect(try node.eval("length(nodes(hidden)).") == "2")
+            await a.close()
+            await b.close()
+        }
+    }
+
+    @Test func staysConnectedPastAShortNetTicktime() async throws {
+        for runtime in try runtimes() {
+            // net_ticktime 4: the node drops a silent peer after about 4 to 5 seconds.
+            let node = try TestNode(runtime: runtime, extraArgs: ["-kernel", "net_ticktime", "4"])
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            try await Task.sleep(for: .seconds(12))
+            #expect(connection.isConnected)
+            #expect(try await connection.rpc("erlang", "node", [], timeout: .seconds(5)) == .atom(Atom(node.name)))
+            await connection.close()
+        }
+    }
+}
