@@ -59,5 +59,7 @@ let package = Package(
         .testTarget(name: "ErlangTermTests", dependencies: ["ErlangTerm", "BeamTestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution", "BeamTestSupport"]),
         .testTarget(name: "RemoteShellTests", dependencies: ["RemoteShell", "BeamTestSupport"]),
+        // The built binary, end to end, against real nodes.
+        .testTarget(name: "BeamshTests", dependencies: ["beamsh", "BeamTestSupport"]),
     ]
 )
