@@ -163,3 +163,27 @@ import Testing
         #expect(json.hasSuffix(tuples ? "]}" : "]]"))
     }
 }
+
+extension FormatterTests {
+    /// Random doubles of every magnitude print exactly as OTP's `~p` and Elixir's `inspect/2` print them.
+    @Test func randomFloatsMatchTheRuntimes() throws {
+        guard let runtime = ErlangRuntime.system else { throw TestSetupError("Debian's erlang/elixir missing") }
+        var generator = SystemRandomNumberGenerator()
+        var floats: [Term] = []
+        while floats.count < 600 {
+            let value: Double
+            switch floats.count % 3 {
+            case 0: value = Double(bitPattern: generator.next())
+            case 1: value = Double(Int64.random(in: -1_000_000_000...1_000_000_000, using: &generator)) * 1000
+            default: value = Double.random(in: -1e-3...1e-3, using: &generator)
+            }
+            if value.isFinite { floats.append(.float(value)) }
+        }
+        let erl = try RuntimeCheck.runtimePrinting(floats, elixir: false, on: runtime)
+        #expect(erl.lines.count == floats.count)
+        for (term, expected) in zip(erl.terms, erl.lines) { #expect(erlang.format(term) == expected) }
+        let ex = try RuntimeCheck.runtimePrinting(floats, elixir: true, on: runtime)
+        #expect(ex.lines.count == floats.count)
+        for (term, expected) in zip(ex.terms, ex.lines) { #expect(elixir.format(term) == expected) }
+    }
+}
