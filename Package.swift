@@ -50,6 +50,7 @@ let package = Package(
             name: "beamsh",
             dependencies: [
                 "RemoteShell",
+                "ErlangTerm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -38,43 +38,30 @@ extension Beamsh {
                 printError("the interactive console is not built yet; use --rpc MODULE FUNCTION [ARG ...]")
                 exitNow(.remoteFailure)
             }
+            // Arguments are read locally, so a typo costs no round trip.
+            var arguments: [Term] = []
+            for text in rpc.dropFirst(2) {
+                do {
+                    arguments.append(try ErlangTermParser().parse(text))
+                } catch {
+                    printError("--rpc argument '\(text)': \(error)")
+                    exitNow(.remoteFailure)
+                }
+            }
+            var printOptions = ErlangFormatter.Options()
+            printOptions.localNode = connected.peerNodeAtom
+            let printer = ErlangFormatter(options: printOptions)
             do {
-                let arguments = try await RPCArguments.parse(Array(rpc.dropFirst(2)), on: connected)
                 let result = try await connected.rpc(Atom(rpc[0]), Atom(rpc[1]), arguments)
-                print(try await RPCArguments.format(result, on: connected))
+                print(printer.format(result))
                 exitNow(.success)
             } catch let error as DistributionError {
                 if let reason = error.reason {
-                    printError("\(error.description): \((try? await RPCArguments.format(reason, on: connected)) ?? "")")
+                    printError("\(error.description): \(printer.format(reason))")
                     exitNow(.remoteFailure)
                 }
                 fail(error)
             }
         }
-    }
-}
-
-/// Erlang-syntax arguments and printing for `--rpc`, done by the node's own parser and printer.
-enum RPCArguments {
-    static func parse(_ texts: [String], on connection: NodeConnection) async throws -> [Term] {
-        var terms: [Term] = []
-        for text in texts {
-            let scanned = try await connection.rpc("erl_scan", "string", [.charlist(text + ".")])
-            guard case .tuple(let s) = scanned, s.count == 3, s[0] == .atom("ok") else {
-                throw DistributionError(.remoteCallFailed, "cannot read argument '\(text)' as an Erlang term")
-            }
-            let parsed = try await connection.rpc("erl_parse", "parse_term", [s[1]])
-            guard case .tuple(let p) = parsed, p.count == 2, p[0] == .atom("ok") else {
-                throw DistributionError(.remoteCallFailed, "cannot read argument '\(text)' as an Erlang term")
-            }
-            terms.append(p[1])
-        }
-        return terms
-    }
-
-    static func format(_ term: Term, on connection: NodeConnection) async throws -> String {
-        let text = try await connection.rpc("io_lib", "format", [.charlist("~tp"), [term]])
-        let flat = try await connection.rpc("unicode", "characters_to_binary", [text])
-        return flat.stringValue ?? "\(flat)"
     }
 }
