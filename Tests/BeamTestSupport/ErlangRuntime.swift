@@ -62,7 +62,7 @@ public struct ErlangRuntime: Sendable, CustomStringConvertible {
         return all
     }
 
-    /// Runs Erlang expressions (comma-separated, a final full stop optional) in a fresh
+    /// Runs Erlang expressions (comma-separated; a final full stop or comma is optional) in a fresh
     /// non-distributed `erl`, then halts; returns its standard output.
     @discardableResult
     public func eval(_ expressions: String, timeout: TimeInterval = 60) throws -> String {
@@ -71,7 +71,7 @@ public struct ErlangRuntime: Sendable, CustomStringConvertible {
             for app in ["elixir", "logger", "iex"] { args += ["-pa", "\(lib)/\(app)/ebin"] }
         }
         var body = expressions.trimmingCharacters(in: .whitespacesAndNewlines)
-        if body.hasSuffix(".") { body.removeLast() }
+        while body.hasSuffix(".") || body.hasSuffix(",") { body.removeLast() }
         args += ["-eval", body + ", halt()."]
         let result = try runProcess(erl, args, timeout: timeout)
         guard result.status == 0 else {
