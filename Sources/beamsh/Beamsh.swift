@@ -4,6 +4,22 @@
 import ArgumentParser
 
 @main
+enum Main {
+    /// `beamsh NODE ...` is parsed by the console command alone: the same parse as through
+    /// the command tree (it is the default subcommand), without reflecting over every other
+    /// subcommand first, which would cost a one-shot call more than its whole network work.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, !first.hasPrefix("-"),
+            !Beamsh.configuration.subcommands.contains(where: { $0._commandName == first })
+        {
+            await Beamsh.Console.main(arguments)
+        } else {
+            await Beamsh.main(arguments)
+        }
+    }
+}
+
 struct Beamsh: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beamsh",

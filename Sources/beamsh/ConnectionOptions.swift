@@ -2,7 +2,6 @@
 
 import ArgumentParser
 import ErlangDistribution
-import Foundation
 import NIOCore
 
 struct ConnectionOptions: ParsableArguments {
@@ -32,7 +31,7 @@ struct ConnectionOptions: ParsableArguments {
         if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be positive") }
     }
 
-    var environment: [String: String] { ProcessInfo.processInfo.environment }
+    var environment: [String: String] { ProcessEnvironment.current }
 
     /// Resolves the cookie (printing warnings) and builds connection options; exits on failure.
     func connectOptions(quietWarnings: Bool = false) -> (ConnectOptions, CookieSource) {

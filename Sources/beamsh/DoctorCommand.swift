@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import ErlangDistribution
 import ErlangTerm
 import NIOCore
@@ -169,12 +168,16 @@ struct DoctorReport {
 
     private func line(_ mark: String, _ step: String, _ detail: String, _ took: Duration?) {
         let time = took.map { " (\(Self.milliseconds($0)))" } ?? ""
-        print("\(mark)  \(step.padding(toLength: 14, withPad: " ", startingAt: 0)) \(detail)\(time)")
+        let padded = step.count < 14 ? step + String(repeating: " ", count: 14 - step.count) : step
+        print("\(mark)  \(padded) \(detail)\(time)")
     }
 
     static func milliseconds(_ d: Duration) -> String {
         let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-        return ms < 10 ? String(format: "%.2f ms", ms) : String(format: "%.0f ms", ms)
+        if ms >= 10 { return "\(Int(ms.rounded())) ms" }
+        let hundredths = Int((ms * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) ms"
     }
 
     func exit(_ status: ExitStatus = .connectFailure) -> Never { exitNow(failed ? status : .success) }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import ErlangDistribution
-import Foundation
 import NIOPosix
 
 extension Beamsh {
@@ -17,7 +16,7 @@ extension Beamsh {
 
         func run() async throws {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let port = epmdPort ?? ConnectOptions.epmdPort(environment: ProcessInfo.processInfo.environment)
+            let port = epmdPort ?? ConnectOptions.epmdPort(environment: ProcessEnvironment.current)
             do {
                 let names = try await EPMDClient.names(host: host, epmdPort: port, group: group)
                 for entry in names { print("name \(entry.alive) at port \(entry.port)") }
