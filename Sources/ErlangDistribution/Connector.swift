@@ -104,47 +104,52 @@ public enum AddressResolver {
 
 public enum EPMDClient {
     /// Sends one request to EPMD at each address in turn until one answers; returns its whole reply.
+    /// Runs on `eventLoop` as one chain: no thread hop between steps.
     static func exchange(
-        _ request: [UInt8], addresses: [SocketAddress], group: EventLoopGroup, timeout: TimeAmount
-    ) async throws(DistributionError) -> (reply: [UInt8], address: SocketAddress) {
-        var failures: [String] = []
-        for address in addresses {
-            do {
-                let reply = try await oneExchange(request, address: address, group: group, timeout: timeout)
-                return (reply, address)
-            } catch {
-                failures.append("\(address.ipAddress ?? "?"): \(Self.describe(error))")
+        _ request: [UInt8], addresses: [SocketAddress], on eventLoop: EventLoop, timeout: TimeAmount
+    ) -> EventLoopFuture<(reply: [UInt8], address: SocketAddress)> {
+        @Sendable func attempt(_ index: Int, failures: [String]) -> EventLoopFuture<(reply: [UInt8], address: SocketAddress)> {
+            guard index < addresses.count else {
+                let port = addresses.first?.port ?? 4369
+                return eventLoop.makeFailedFuture(DistributionError(.epmdUnreachable,
+                    "EPMD is not reachable on port \(port) (\(failures.joined(separator: "; "))): is a node running there, or is the port firewalled? Use --port to skip EPMD"))
             }
+            let address = addresses[index]
+            return oneExchange(request, address: address, on: eventLoop, timeout: timeout)
+                .map { (reply: $0, address: address) }
+                .flatMapError { error in
+                    attempt(index + 1, failures: failures + ["\(address.ipAddress ?? "?"): \(describe(error))"])
+                }
         }
-        let port = addresses.first?.port ?? 4369
-        throw DistributionError(.epmdUnreachable,
-            "EPMD is not reachable on port \(port) (\(failures.joined(separator: "; "))): is a node running there, or is the port firewalled? Use --port to skip EPMD")
+        return attempt(0, failures: [])
     }
 
     private static func oneExchange(
-        _ request: [UInt8], address: SocketAddress, group: EventLoopGroup, timeout: TimeAmount
-    ) async throws -> [UInt8] {
-        let promise = group.next().makePromise(of: [UInt8].self)
-        let channel: Channel
-        do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(timeout)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(CollectUntilClose(promise: promise))
-                    }
+        _ request: [UInt8], address: SocketAddress, on eventLoop: EventLoop, timeout: TimeAmount
+    ) -> EventLoopFuture<[UInt8]> {
+        let promise = eventLoop.makePromise(of: [UInt8].self)
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(CollectUntilClose(promise: promise))
                 }
-                .connect(to: address).get()
-        } catch {
-            promise.fail(error)
-            throw error
-        }
-        channel.eventLoop.scheduleTask(in: timeout) {
-            promise.fail(DistributionError(.timeout, "EPMD did not answer within \(timeout.nanoseconds / 1_000_000) ms"))
-            channel.close(promise: nil)
-        }
-        try await channel.writeAndFlush(channel.allocator.buffer(bytes: request)).get()
-        return try await promise.futureResult.get()
+            }
+            .connect(to: address)
+            .whenComplete { result in
+                switch result {
+                case .failure(let error):
+                    promise.fail(error)
+                case .success(let channel):
+                    let timer = channel.eventLoop.scheduleTask(in: timeout) {
+                        promise.fail(DistributionError(.timeout, "EPMD did not answer within \(timeout.nanoseconds / 1_000_000) ms"))
+                        channel.close(promise: nil)
+                    }
+                    promise.futureResult.whenComplete { _ in timer.cancel() }
+                    channel.writeAndFlush(channel.allocator.buffer(bytes: request)).whenFailure { promise.fail($0) }
+                }
+            }
+        return promise.futureResult
     }
 
     static func describe(_ error: Error) -> String { classify(error).text }
@@ -161,30 +166,67 @@ public enum EPMDClient {
 
     /// The port and versions EPMD on `host` has for `alive`; nil when it is not registered.
     public static func lookup(
-        alive: String, host: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5)
-    ) async throws(DistributionError) -> (info: EPMDNodeInfo?, epmdAddress: SocketAddress) {
-        let addresses = try AddressResolver.resolve(host, port: epmdPort)
-        let (reply, address) = try await exchange(EPMDMessages.portPleaseRequest(alive: alive), addresses: addresses,
-                                                  group: group, timeout: timeout)
+        alive: String, host: String, epmdPort: Int, on eventLoop: EventLoop, timeout: TimeAmount = .seconds(5)
+    ) -> EventLoopFuture<EPMDNodeInfo?> {
+        let addresses: [SocketAddress]
         do {
-            return (try EPMDMessages.parsePortPleaseReply(reply), address)
+            addresses = try AddressResolver.resolve(host, port: epmdPort)
         } catch {
-            throw DistributionError(.protocolViolation, error.description)
+            return eventLoop.makeFailedFuture(error)
         }
+        return exchange(EPMDMessages.portPleaseRequest(alive: alive), addresses: addresses, on: eventLoop, timeout: timeout)
+            .flatMapThrowing { reply, _ in
+                do {
+                    return try EPMDMessages.parsePortPleaseReply(reply)
+                } catch {
+                    throw DistributionError(.protocolViolation, "\(error)")
+                }
+            }
     }
 
     /// The nodes registered with EPMD on `host` (`epmd -names`).
     public static func names(
+        host: String, epmdPort: Int, on eventLoop: EventLoop, timeout: TimeAmount = .seconds(5)
+    ) -> EventLoopFuture<[EPMDRegistration]> {
+        let addresses: [SocketAddress]
+        do {
+            addresses = try AddressResolver.resolve(host, port: epmdPort)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        return exchange(EPMDMessages.namesRequest(), addresses: addresses, on: eventLoop, timeout: timeout)
+            .flatMapThrowing { reply, _ in
+                do {
+                    return try EPMDMessages.parseNamesReply(reply)
+                } catch {
+                    throw DistributionError(.protocolViolation, "\(error)")
+                }
+            }
+    }
+
+    /// ``lookup(alive:host:epmdPort:on:timeout:)`` from async code.
+    public static func lookup(
+        alive: String, host: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5)
+    ) async throws(DistributionError) -> EPMDNodeInfo? {
+        try await awaitDistribution(lookup(alive: alive, host: host, epmdPort: epmdPort, on: group.next(), timeout: timeout))
+    }
+
+    /// ``names(host:epmdPort:on:timeout:)`` from async code.
+    public static func names(
         host: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5)
     ) async throws(DistributionError) -> [EPMDRegistration] {
-        let addresses = try AddressResolver.resolve(host, port: epmdPort)
-        let (reply, _) = try await exchange(EPMDMessages.namesRequest(), addresses: addresses, group: group,
-                                            timeout: timeout)
-        do {
-            return try EPMDMessages.parseNamesReply(reply)
-        } catch {
-            throw DistributionError(.protocolViolation, error.description)
-        }
+        try await awaitDistribution(names(host: host, epmdPort: epmdPort, on: group.next(), timeout: timeout))
+    }
+}
+
+/// Awaits a future whose failures are `DistributionError`s (anything else becomes one).
+func awaitDistribution<T: Sendable>(_ future: EventLoopFuture<T>) async throws(DistributionError) -> T {
+    do {
+        return try await future.get()
+    } catch let error as DistributionError {
+        throw error
+    } catch {
+        throw DistributionError(.connectionLost, EPMDClient.describe(error))
     }
 }
 
@@ -228,21 +270,34 @@ extension NodeConnection {
         public var addresses: [SocketAddress]
         public var epmd: EPMDNodeInfo?
         public var port: Int
-        public var connectedAddress: SocketAddress?
     }
 
     /// Connects to `node` as a hidden node.
     public static func connect(
         to node: NodeName, options: ConnectOptions, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(DistributionError) -> NodeConnection {
-        let route = try await findRoute(to: node, options: options, group: group)
-        return try await connect(to: node, route: route, options: options, group: group)
+        try await awaitDistribution(connect(to: node, options: options, on: group.next()))
+    }
+
+    /// Connects to `node` as a hidden node: EPMD, TCP and handshake as one chain on `eventLoop`.
+    public static func connect(to node: NodeName, options: ConnectOptions, on eventLoop: EventLoop)
+        -> EventLoopFuture<NodeConnection>
+    {
+        findRoute(to: node, options: options, on: eventLoop).flatMap { route in
+            connect(to: node, route: route, options: options, on: eventLoop)
+        }
     }
 
     /// Resolves the host and finds the port (EPMD unless `options.port` is set).
     public static func findRoute(
         to node: NodeName, options: ConnectOptions, group: EventLoopGroup
     ) async throws(DistributionError) -> Route {
+        try await awaitDistribution(findRoute(to: node, options: options, on: group.next()))
+    }
+
+    public static func findRoute(to node: NodeName, options: ConnectOptions, on eventLoop: EventLoop)
+        -> EventLoopFuture<Route>
+    {
         var host = node.host
         var port = options.port
         if let override = options.addressOverride {
@@ -251,81 +306,99 @@ extension NodeConnection {
             port = port ?? split.port
         }
         if let port {
-            return Route(host: host, addresses: try AddressResolver.resolve(host, port: port), epmd: nil, port: port)
+            return eventLoop.makeCompletedFuture {
+                Route(host: host, addresses: try AddressResolver.resolve(host, port: port), epmd: nil, port: port)
+            }
         }
-        let (info, _) = try await EPMDClient.lookup(alive: node.alive, host: host, epmdPort: options.epmdPort,
-                                                    group: group, timeout: options.connectTimeout)
-        guard let info else {
-            let known = (try? await EPMDClient.names(host: host, epmdPort: options.epmdPort, group: group,
-                                                      timeout: options.connectTimeout)) ?? []
-            let list = known.isEmpty ? "none" : known.map(\.alive).sorted().joined(separator: ", ")
-            throw DistributionError(.notRegistered,
-                "node \(node.alive) is not registered with EPMD on \(host) (registered: \(list))")
-        }
-        guard info.highestVersion >= 5 else {
-            throw DistributionError(.protocolViolation, "node \(node) speaks distribution version \(info.highestVersion), beamsh needs 5 or 6")
-        }
-        return Route(host: host, addresses: try AddressResolver.resolve(host, port: info.port), epmd: info, port: info.port)
+        return EPMDClient.lookup(alive: node.alive, host: host, epmdPort: options.epmdPort, on: eventLoop,
+                                 timeout: options.connectTimeout)
+            .flatMap { info -> EventLoopFuture<Route> in
+                guard let info else {
+                    return EPMDClient.names(host: host, epmdPort: options.epmdPort, on: eventLoop, timeout: options.connectTimeout)
+                        .recover { _ in [] }
+                        .flatMapThrowing { known in
+                            let list = known.isEmpty ? "none" : known.map(\.alive).sorted().joined(separator: ", ")
+                            throw DistributionError(.notRegistered,
+                                "node \(node.alive) is not registered with EPMD on \(host) (registered: \(list))")
+                        }
+                }
+                return eventLoop.makeCompletedFuture {
+                    guard info.highestVersion >= 5 else {
+                        throw DistributionError(.protocolViolation,
+                            "node \(node) speaks distribution version \(info.highestVersion), beamsh needs 5 or 6")
+                    }
+                    return Route(host: host, addresses: try AddressResolver.resolve(host, port: info.port), epmd: info,
+                                 port: info.port)
+                }
+            }
     }
 
     /// Connects to each address of `route` in turn and runs the handshake on the first that accepts.
     public static func connect(
         to node: NodeName, route: Route, options: ConnectOptions, group: EventLoopGroup
     ) async throws(DistributionError) -> NodeConnection {
+        try await awaitDistribution(connect(to: node, route: route, options: options, on: group.next()))
+    }
+
+    public static func connect(to node: NodeName, route: Route, options: ConnectOptions, on eventLoop: EventLoop)
+        -> EventLoopFuture<NodeConnection>
+    {
         let localName = options.localName ?? NodeName.uniqueConsoleName(for: node)
         if localName.mode != node.mode {
-            throw DistributionError(.notAllowed,
-                "\(node) uses \(node.mode) but our name \(localName) uses \(localName.mode): they cannot connect; pick a --name of the same form")
+            return eventLoop.makeFailedFuture(DistributionError(.notAllowed,
+                "\(node) uses \(node.mode) but our name \(localName) uses \(localName.mode): they cannot connect; pick a --name of the same form"))
         }
         let creation = UInt32.random(in: 1...UInt32.max)
         let version = (route.epmd?.highestVersion ?? 6) >= 6 ? 6 : 5
-        var failures: [String] = []
-        var lastKind: DistributionError.Kind = .connectionRefused
-        for address in route.addresses {
+
+        @Sendable func attempt(_ index: Int, failures: [String], lastKind: DistributionError.Kind) -> EventLoopFuture<NodeConnection> {
+            guard index < route.addresses.count else {
+                return eventLoop.makeFailedFuture(DistributionError(lastKind,
+                    "cannot connect to \(node): \(failures.joined(separator: "; "))"))
+            }
+            let address = route.addresses[index]
             let handshake = Handshake(localName: localName.description, expectedPeer: node.description,
                                       cookie: options.cookie, creation: creation, version: version)
-            let promise = group.next().makePromise(of: NodeConnection.self)
+            let promise = eventLoop.makePromise(of: NodeConnection.self)
             let handler = DistributionChannelHandler(
                 handshake: handshake, localName: localName, handshakePromise: promise, tickInterval: options.tickInterval,
                 deadAfter: options.deadAfter, decoder: TermDecoder(options: options.decoderOptions),
                 logger: options.logger)
-            let channel: Channel
-            do {
-                channel = try await ClientBootstrap(group: group)
-                    .connectTimeout(options.connectTimeout)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(handler)
-                        }
+            let outcome = eventLoop.makePromise(of: NodeConnection.self)
+            ClientBootstrap(group: eventLoop)
+                .connectTimeout(options.connectTimeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(handler)
                     }
-                    .connect(to: address).get()
-            } catch {
-                let (text, isTimeout) = EPMDClient.classify(error)
-                lastKind = isTimeout ? .timeout : .connectionRefused
-                failures.append("\(address.ipAddress ?? "?") port \(route.port): \(text)")
-                promise.fail(error)
-                continue
-            }
-            let timeout = channel.eventLoop.scheduleTask(in: options.handshakeTimeout) {
-                promise.fail(DistributionError(.timeout,
-                    "the handshake with \(node) did not finish within \(options.handshakeTimeout.nanoseconds / 1_000_000_000) s"))
-                channel.close(promise: nil)
-            }
-            do {
-                let connection = try await promise.futureResult.get()
-                timeout.cancel()
-                return connection
-            } catch let error as DistributionError {
-                timeout.cancel()
-                channel.close(promise: nil)
-                throw error
-            } catch {
-                timeout.cancel()
-                channel.close(promise: nil)
-                throw DistributionError(.connectionLost, "handshake failed: \(error)")
-            }
+                }
+                .connect(to: address)
+                .whenComplete { result in
+                    switch result {
+                    case .failure(let error):
+                        // No TCP connection at this address: try the next one.
+                        promise.fail(error)
+                        let (text, isTimeout) = EPMDClient.classify(error)
+                        attempt(index + 1, failures: failures + ["\(address.ipAddress ?? "?") port \(route.port): \(text)"],
+                                lastKind: isTimeout ? .timeout : .connectionRefused)
+                            .cascade(to: outcome)
+                    case .success(let channel):
+                        // Connected: the handshake's outcome is final.
+                        let timeout = channel.eventLoop.scheduleTask(in: options.handshakeTimeout) {
+                            promise.fail(DistributionError(.timeout,
+                                "the handshake with \(node) did not finish within \(options.handshakeTimeout.nanoseconds / 1_000_000_000) s"))
+                            channel.close(promise: nil)
+                        }
+                        promise.futureResult.whenComplete { result in
+                            timeout.cancel()
+                            if case .failure = result { channel.close(promise: nil) }
+                        }
+                        promise.futureResult.cascade(to: outcome)
+                    }
+                }
+            return outcome.futureResult
         }
-        throw DistributionError(lastKind, "cannot connect to \(node): \(failures.joined(separator: "; "))")
+        return attempt(0, failures: [], lastKind: .connectionRefused)
     }
 }

@@ -28,7 +28,13 @@ public final class NodeConnection: Sendable {
         /// Remote monitors on each local pid: (monitoring pid, reference).
         var monitors: [UInt32: [(Pid, Reference)]] = [:]
         var lost: DistributionError?
+        /// RPC replies awaited on the shared reply pid, by the call's reference.
+        var pendingCalls: [Reference: EventLoopPromise<Term>] = [:]
     }
+
+    /// The pid every RPC of this connection names as its caller: replies `{Ref, Result}` to
+    /// it complete the call with that reference, with no mailbox or task per call.
+    public let replyPid: Pid
 
     init(channel: Channel, peer: PeerInfo, localName: NodeName, creation: UInt32, logger: Logger) {
         self.channel = channel
@@ -37,6 +43,7 @@ public final class NodeConnection: Sendable {
         self.creation = creation
         self.logger = logger
         self.closedPromise = channel.eventLoop.makePromise()
+        self.replyPid = Pid(node: Atom(localName.description), id: 0, serial: 0, creation: creation)
     }
 
     /// The node name as an atom, as it appears in our pids and refs.
@@ -134,29 +141,61 @@ public final class NodeConnection: Sendable {
         _ module: Atom, _ function: Atom, _ arguments: [Term], groupLeader: Term = .atom("user"),
         timeout: Duration? = nil
     ) async throws -> Term {
-        let mailbox = makeMailbox()
-        defer { mailbox.close() }
+        try await awaitDistribution(submitCall(module, function, arguments, groupLeader: groupLeader, timeout: timeout))
+    }
+
+    /// ``call(_:_:_:groupLeader:timeout:)`` as a future completed on the connection's event loop.
+    public func submitCall(
+        _ module: Atom, _ function: Atom, _ arguments: [Term], groupLeader: Term = .atom("user"),
+        timeout: Duration? = nil
+    ) -> EventLoopFuture<Term> {
+        let eventLoop = channel.eventLoop
+        let promise = eventLoop.makePromise(of: Term.self)
         let reference = makeReference()
+        let failure = state.withLockedValue { s -> DistributionError? in
+            if let lost = s.lost { return lost }
+            s.pendingCalls[reference] = promise
+            return nil
+        }
+        if let failure {
+            promise.fail(failure)
+            return promise.futureResult
+        }
         let request: Term = .tuple([
             .atom("$gen_call"),
-            .tuple([.pid(mailbox.pid), .reference(reference)]),
+            .tuple([.pid(replyPid), .reference(reference)]),
             .tuple([.atom("call"), .atom(module), .atom(function), .list(arguments), groupLeader]),
         ])
-        try send(request, toRegistered: "rex", from: mailbox.pid)
-        let clock = ContinuousClock()
-        let deadline = timeout.map { clock.now + $0 }
-        while true {
-            let left = deadline.map { $0 - clock.now }
-            if let left, left <= .zero { break }
-            guard let signal = try await mailbox.receive(timeout: left) else { break }
-            if case .message(_, let reply) = signal, case .tuple(let t) = reply, t.count == 2,
-                case .reference(let r) = t[0], r == reference
-            {
-                return t[1]
-            }
+        do {
+            try send(request, toRegistered: "rex", from: replyPid)
+        } catch {
+            _ = state.withLockedValue { $0.pendingCalls.removeValue(forKey: reference) }
+            promise.fail(error)
+            return promise.futureResult
         }
-        throw DistributionError(.remoteCallFailed,
-            "\(module):\(function)/\(arguments.count) on \(peer.name) did not answer within \(timeout.map { "\($0)" } ?? "the time allowed")")
+        if let timeout {
+            let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+            let peerName = peer.name
+            let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
+                guard let self, let waiting = self.state.withLockedValue({ $0.pendingCalls.removeValue(forKey: reference) })
+                else { return }
+                waiting.fail(DistributionError(.remoteCallFailed,
+                    "\(module):\(function)/\(arguments.count) on \(peerName) did not answer within \(timeout)"))
+            }
+            promise.futureResult.whenComplete { _ in timer.cancel() }
+        }
+        return promise.futureResult
+    }
+
+    /// A reply to the shared reply pid: completes the call it answers.
+    private func completeCall(_ reply: Term) {
+        guard case .tuple(let t) = reply, t.count == 2, case .reference(let reference) = t[0],
+            let promise = state.withLockedValue({ $0.pendingCalls.removeValue(forKey: reference) })
+        else {
+            logger.debug("reply for no pending call")
+            return
+        }
+        promise.succeed(t[1])
     }
 
     /// Like ``call(_:_:_:groupLeader:timeout:)``, but `{badrpc, Reason}` throws a
@@ -248,6 +287,10 @@ public final class NodeConnection: Sendable {
     }
 
     private func deliver(_ signal: Signal, to pid: Pid) {
+        if pid == replyPid {
+            if case .message(_, let reply) = signal { completeCall(reply) }
+            return
+        }
         let mailbox = state.withLockedValue { $0.mailboxes[Self.key(pid)] }
         if let mailbox {
             mailbox.deliver(signal)
@@ -272,12 +315,14 @@ public final class NodeConnection: Sendable {
 
     /// The connection is gone: every waiting receive fails with `error`.
     func connectionLost(_ error: DistributionError) {
-        let mailboxes = state.withLockedValue { s -> [Mailbox] in
-            guard s.lost == nil else { return [] }
+        let (mailboxes, calls) = state.withLockedValue { s -> ([Mailbox], [EventLoopPromise<Term>]) in
+            guard s.lost == nil else { return ([], []) }
             s.lost = error
-            return Array(s.mailboxes.values)
+            defer { s.pendingCalls = [:] }
+            return (Array(s.mailboxes.values), Array(s.pendingCalls.values))
         }
         for mailbox in mailboxes { mailbox.fail(error) }
+        for call in calls { call.fail(error) }
         closedPromise.succeed(error)
     }
 }

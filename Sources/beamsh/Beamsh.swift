@@ -2,21 +2,28 @@
 // in the library layers below.
 
 import ArgumentParser
+import Dispatch
 
 @main
 enum Main {
-    /// `beamsh NODE ...` is parsed by the console command alone: the same parse as through
-    /// the command tree (it is the default subcommand), without reflecting over every other
-    /// subcommand first, which would cost a one-shot call more than its whole network work.
-    static func main() async {
+    static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        if let first = arguments.first, !first.hasPrefix("-"),
-            !Beamsh.configuration.subcommands.contains(where: { $0._commandName == first })
-        {
-            await Beamsh.Console.main(arguments)
-        } else {
-            await Beamsh.main(arguments)
+        if let oneShot = RPCOneShot.fastPathArguments(arguments) {
+            let (options, _) = ConnectionSettings().connectOptions()
+            RPCOneShot.runOnCurrentThread(target: parseNodeName(oneShot.node), options: options, call: oneShot.call)
         }
+        Task {
+            // `beamsh NODE ...` is parsed by the console command alone: the same parse as
+            // through the command tree (it is the default subcommand), without reflecting over
+            // every other subcommand first. A first argument with '@' is a node name.
+            if let first = arguments.first, first.utf8.contains(UInt8(ascii: "@")) {
+                await Beamsh.Console.main(arguments)
+            } else {
+                await Beamsh.main(arguments)
+            }
+            exitNow(.success)
+        }
+        dispatchMain()
     }
 }
 

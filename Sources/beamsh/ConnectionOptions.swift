@@ -31,10 +31,31 @@ struct ConnectionOptions: ParsableArguments {
         if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be positive") }
     }
 
-    var environment: [String: String] { ProcessEnvironment.current }
+    /// The parsed values, as plain data.
+    var settings: ConnectionSettings {
+        ConnectionSettings(cookieFile: cookieFile, cookie: cookie, localName: localName, address: address, port: port,
+                           epmdPort: epmdPort, connectTimeout: connectTimeout)
+    }
 
     /// Resolves the cookie (printing warnings) and builds connection options; exits on failure.
     func connectOptions(quietWarnings: Bool = false) -> (ConnectOptions, CookieSource) {
+        settings.connectOptions(quietWarnings: quietWarnings)
+    }
+}
+
+/// What `ConnectionOptions` parses, with the defaults a bare command line gets.
+struct ConnectionSettings {
+    var cookieFile: String?
+    var cookie: String?
+    var localName: String?
+    var address: String?
+    var port: Int?
+    var epmdPort: Int?
+    var connectTimeout: Double = 5
+
+    /// Resolves the cookie (printing warnings) and builds connection options; exits on failure.
+    func connectOptions(quietWarnings: Bool = false) -> (ConnectOptions, CookieSource) {
+        let environment = ProcessEnvironment.current
         let resolved: (cookie: Cookie, source: CookieSource, warnings: [String])
         do {
             resolved = try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: environment).resolve()

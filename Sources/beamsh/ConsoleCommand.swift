@@ -27,41 +27,11 @@ extension Beamsh {
         func run() async throws {
             let target = parseNodeName(node)
             let (options, _) = connection.connectOptions()
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let connected: NodeConnection
-            do {
-                connected = try await NodeConnection.connect(to: target, options: options, group: group)
-            } catch {
-                fail(error)
-            }
             guard !rpc.isEmpty else {
                 printError("the interactive console is not built yet; use --rpc MODULE FUNCTION [ARG ...]")
                 exitNow(.remoteFailure)
             }
-            // Arguments are read locally, so a typo costs no round trip.
-            var arguments: [Term] = []
-            for text in rpc.dropFirst(2) {
-                do {
-                    arguments.append(try ErlangTermParser().parse(text))
-                } catch {
-                    printError("--rpc argument '\(text)': \(error)")
-                    exitNow(.remoteFailure)
-                }
-            }
-            var printOptions = ErlangFormatter.Options()
-            printOptions.localNode = connected.peerNodeAtom
-            let printer = ErlangFormatter(options: printOptions)
-            do {
-                let result = try await connected.rpc(Atom(rpc[0]), Atom(rpc[1]), arguments)
-                print(printer.format(result))
-                exitNow(.success)
-            } catch let error as DistributionError {
-                if let reason = error.reason {
-                    printError("\(error.description): \(printer.format(reason))")
-                    exitNow(.remoteFailure)
-                }
-                fail(error)
-            }
+            await RPCOneShot.run(target: target, options: options, call: rpc)
         }
     }
 }

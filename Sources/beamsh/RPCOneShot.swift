@@ -1,0 +1,90 @@
+// `beamsh NODE --rpc MODULE FUNCTION [ARG ...]`: connect, one call through rex, print, exit.
+
+import ErlangDistribution
+import ErlangTerm
+import NIOCore
+import NIOPosix
+
+enum RPCOneShot {
+    /// Recognises exactly `NODE --rpc MODULE FUNCTION [ARG ...]` with a full `name@host` (nothing
+    /// else on the line): the form scripts and health checks run in loops. It is answered without
+    /// the reflection-heavy general parse, which would cost more than the whole network exchange;
+    /// any other command line goes through swift-argument-parser as usual.
+    static func fastPathArguments(_ arguments: [String]) -> (node: String, call: [String])? {
+        guard arguments.count >= 4, arguments[1] == "--rpc", let first = arguments.first,
+            first.utf8.contains(UInt8(ascii: "@")), !first.hasPrefix("-"),
+            !arguments[2].hasPrefix("-"), !arguments[3].hasPrefix("-")
+        else { return nil }
+        return (first, Array(arguments[2...]))
+    }
+
+    /// Runs the call on the calling thread, which becomes the only event loop: no thread hop
+    /// anywhere between start and exit.
+    static func runOnCurrentThread(target: NodeName, options: ConnectOptions, call: [String]) -> Never {
+        let arguments = parseArguments(call)
+        MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
+            perform(target: target, options: options, call: call, arguments: arguments, on: loop)
+                .whenComplete { finish($0) }
+        }
+        exitNow(.remoteFailure)  // the loop only ends through finish
+    }
+
+    /// The same from async code.
+    static func run(target: NodeName, options: ConnectOptions, call: [String]) async -> Never {
+        let arguments = parseArguments(call)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let future = perform(target: target, options: options, call: call, arguments: arguments, on: group.next())
+        do {
+            finish(.success(try await future.get()))
+        } catch {
+            finish(.failure(error))
+        }
+    }
+
+    /// Arguments are read locally, so a typo costs no round trip.
+    private static func parseArguments(_ call: [String]) -> [Term] {
+        var arguments: [Term] = []
+        for text in call.dropFirst(2) {
+            do {
+                arguments.append(try ErlangTermParser().parse(text))
+            } catch {
+                printError("--rpc argument '\(text)': \(error)")
+                exitNow(.remoteFailure)
+            }
+        }
+        return arguments
+    }
+
+    private struct Outcome: Sendable {
+        let result: Term
+        let printer: ErlangFormatter
+    }
+
+    private static func perform(
+        target: NodeName, options: ConnectOptions, call: [String], arguments: [Term], on loop: EventLoop
+    ) -> EventLoopFuture<Outcome> {
+        NodeConnection.connect(to: target, options: options, on: loop).flatMap { connection in
+            var printOptions = ErlangFormatter.Options()
+            printOptions.localNode = connection.peerNodeAtom
+            let printer = ErlangFormatter(options: printOptions)
+            return connection.submitCall(Atom(call[0]), Atom(call[1]), arguments).map { Outcome(result: $0, printer: printer) }
+        }
+    }
+
+    private static func finish(_ outcome: Result<Outcome, Error>) -> Never {
+        switch outcome {
+        case .success(let outcome):
+            if case .tuple(let t) = outcome.result, t.count == 2, t[0] == .atom("badrpc") {
+                printError("the call failed on the node: \(outcome.printer.format(t[1]))")
+                exitNow(.remoteFailure)
+            }
+            print(outcome.printer.format(outcome.result))
+            exitNow(.success)
+        case .failure(let error as DistributionError):
+            fail(error)
+        case .failure(let error):
+            printError("\(error)")
+            exitNow(.connectFailure)
+        }
+    }
+}
