@@ -16,7 +16,7 @@ struct Beamsh: AsyncParsableCommand {
             (DNS, EPMD, refused, timeout, name mismatch), 3 authentication rejected (cookie).
             """,
         version: "0.1.0",
-        subcommands: [Console.self, Names.self, Doctor.self],
+        subcommands: [Console.self, Names.self, Doctor.self, Discover.self, Cluster.self, Info.self, Top.self],
         defaultSubcommand: Console.self
     )
 }
