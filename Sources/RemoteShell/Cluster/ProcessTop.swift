@@ -39,7 +39,7 @@ public struct TopProcess: Sendable {
     public var pid: Pid
     /// The registered name, or nil.
     public var registeredName: String?
-    /// `proc_lib:translate_initial_call/1`: the real initial call of gen_servers and tasks.
+    /// The initial call; for proc_lib processes (gen_servers, tasks) the real one from `proc_lib:translate_initial_call/1`.
     public var initialCall: String
     public var currentFunction: String
     public var memory: Int
@@ -181,11 +181,15 @@ public final class ProcessTop: Sendable {
             end end,
         Details = fun(Pids, Before, Deltas) ->
             lists:zipwith3(fun(P, B, D) ->
-                case erlang:process_info(P, [registered_name, current_function, memory, reductions, message_queue_len]) of
+                case erlang:process_info(P, [registered_name, current_function, initial_call, memory, reductions, message_queue_len]) of
                     undefined -> undefined;
                     Info ->
                         Delta = case D of undefined -> element(2, lists:keyfind(reductions, 1, Info)) - B; _ -> D end,
-                        {P, Delta, Info, proc_lib:translate_initial_call(P)}
+                        Initial = case lists:keyfind(initial_call, 1, Info) of
+                            {_, {proc_lib, init_p, 5}} -> proc_lib:translate_initial_call(P);
+                            {_, Call} -> Call
+                        end,
+                        {P, Delta, Info, Initial}
                 end end, Pids, Before, Deltas) end,
         {Rows, Spent} = case Key of
             reductions ->
