@@ -39,7 +39,7 @@ struct Beamsh: AsyncParsableCommand {
             (DNS, EPMD, refused, timeout, name mismatch), 3 authentication rejected (cookie).
             """,
         version: "0.1.0",
-        subcommands: [Console.self, Names.self, Doctor.self, Decode.self],
+        subcommands: [Console.self, Names.self, Doctor.self, Discover.self, Cluster.self, Info.self, Top.self, Decode.self],
         defaultSubcommand: Console.self
     )
 }

@@ -1,0 +1,288 @@
+// The mesh check: from one node's view of the cluster, connect hidden to every member at
+// once, ask each whom it sees, and report the matrix, the missing and one-way links, the
+// nodes DNS knows that are not in the cluster, and a summary line per node. One bad node
+// never stops the report; the whole check takes about as long as the slowest node.
+
+import ErlangDistribution
+import ErlangTerm
+import NIOCore
+
+/// How to run a cluster-wide view.
+public struct ClusterOptions: Sendable {
+    /// How to reach every node (cookie, EPMD port, timeouts). `addressOverride` and `port`
+    /// apply to the seed only.
+    public var connect: ConnectOptions
+    /// The longest any one node may take for one step (connect, each RPC).
+    public var timeout: Duration
+    /// Nodes found through DNS (`--dns`), to name those that are not in the cluster.
+    public var discovered: [DiscoveredNode]
+
+    public init(connect: ConnectOptions, timeout: Duration = .seconds(10), discovered: [DiscoveredNode] = []) {
+        self.connect = connect
+        self.timeout = timeout
+        self.discovered = discovered
+    }
+
+    /// The options for members other than the seed: their own names, through EPMD.
+    var forMembers: ConnectOptions {
+        var options = connect
+        options.addressOverride = nil
+        options.port = nil
+        return options
+    }
+}
+
+/// A link that should be there and is not.
+public struct LinkProblem: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// `from` sees `to`, `to` does not see `from`.
+        case oneWay
+        /// Neither sees the other.
+        case neither
+        /// `from` does not see `to`, and `to` could not be asked.
+        case missing
+    }
+
+    public let kind: Kind
+    public let from: String
+    public let to: String
+
+    public var description: String {
+        switch kind {
+        case .oneWay: return "one-way link: \(from) sees \(to), \(to) does not see \(from)"
+        case .neither: return "missing link: \(from) and \(to) do not see each other"
+        case .missing: return "missing link: \(from) does not see \(to) (\(to) could not be asked)"
+        }
+    }
+}
+
+/// What happened when beamsh asked one node.
+public enum NodeOutcome: Sendable {
+    case reached(NodeSummary)
+    case unreachable(DistributionError)
+
+    public var summary: NodeSummary? {
+        if case .reached(let s) = self { return s }
+        return nil
+    }
+}
+
+/// The cluster as seen from `seed`.
+public struct ClusterReport: Sendable {
+    public var seed: String
+    /// Every node the seed or any member named, sorted.
+    public var members: [String]
+    public var outcomes: [String: NodeOutcome]
+    public var problems: [LinkProblem]
+    /// Found by DNS but not a member.
+    public var outsiders: [DiscoveredNode]
+    public var elapsed: Duration
+
+    /// The mesh is complete: every member answered, every pair sees each other, DNS found no outsider.
+    public var isComplete: Bool {
+        problems.isEmpty && outsiders.isEmpty && members.allSatisfy { outcomes[$0]?.summary != nil }
+    }
+
+    public var unreachable: [(name: String, error: DistributionError)] {
+        members.compactMap { name in
+            if case .unreachable(let e) = outcomes[name] { return (name, e) }
+            return nil
+        }
+    }
+
+    /// Computes the link problems among `members` from what each reached node sees.
+    public static func linkProblems(members: [String], outcomes: [String: NodeOutcome]) -> [LinkProblem] {
+        var problems: [LinkProblem] = []
+        for (i, a) in members.enumerated() {
+            for b in members[(i + 1)...] {
+                let fromA = outcomes[a]?.summary.map { $0.connected.contains(b) }
+                let fromB = outcomes[b]?.summary.map { $0.connected.contains(a) }
+                switch (fromA, fromB) {
+                case (true?, true?), (nil, nil), (true?, nil), (nil, true?): break
+                case (true?, false?): problems.append(LinkProblem(kind: .oneWay, from: a, to: b))
+                case (false?, true?): problems.append(LinkProblem(kind: .oneWay, from: b, to: a))
+                case (false?, false?): problems.append(LinkProblem(kind: .neither, from: a, to: b))
+                case (false?, nil): problems.append(LinkProblem(kind: .missing, from: a, to: b))
+                case (nil, false?): problems.append(LinkProblem(kind: .missing, from: b, to: a))
+                }
+            }
+        }
+        return problems
+    }
+
+    // MARK: - Printing
+
+    public func render() -> String {
+        var lines: [String] = []
+        let reached = members.filter { outcomes[$0]?.summary != nil }.count
+        lines.append("cluster seen from \(seed): \(members.count) node\(members.count == 1 ? "" : "s"), \(reached) reached, "
+            + (isComplete ? "mesh complete" : "mesh INCOMPLETE") + " (\(Human.milliseconds(elapsed)))")
+        lines.append("")
+        var table = TextTable(header: ["#", "node", "otp", "elixir", "uptime", "processes", "memory", "run queue"],
+                              rightAligned: [0, 5, 6, 7])
+        for (i, name) in members.enumerated() {
+            switch outcomes[name] {
+            case .reached(let s)?:
+                table.add(["\(i + 1)", name, s.otpRelease, s.elixirVersion ?? "-", Human.uptime(milliseconds: s.uptimeMilliseconds),
+                           Human.count(s.processCount), Human.bytes(s.totalMemory), String(s.runQueue)])
+            case .unreachable?, nil:
+                table.add(["\(i + 1)", name, "-", "-", "-", "-", "-", "-"])
+            }
+        }
+        lines.append(table.render())
+        lines.append("")
+        lines.append("links (row sees column; ✓ yes, ✗ no, ? not asked):")
+        var matrix = TextTable(header: [""] + members.indices.map { "\($0 + 1)" }, rightAligned: Set(0...members.count))
+        for (i, a) in members.enumerated() {
+            var row = ["\(i + 1)"]
+            for b in members {
+                if a == b { row.append("·"); continue }
+                guard let s = outcomes[a]?.summary else { row.append("?"); continue }
+                row.append(s.connected.contains(b) ? "✓" : "✗")
+            }
+            matrix.add(row)
+        }
+        lines.append(matrix.render())
+        if !problems.isEmpty || !unreachable.isEmpty || !outsiders.isEmpty { lines.append("") }
+        for p in problems { lines.append(p.description) }
+        for (name, error) in unreachable { lines.append("unreachable: \(name): \(error.description)") }
+        for o in outsiders { lines.append("found by DNS, not in the cluster: \(o.name) (\(o.statusText))") }
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("seed", .string(seed)),
+            ("complete", .bool(isComplete)),
+            ("elapsed_ms", .double(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)),
+            ("nodes", .array(members.map { name in
+                var pairs: [(String, JSONValue)] = [("node", .string(name))]
+                switch outcomes[name] {
+                case .reached(let s)?:
+                    pairs.append(("reached", .bool(true)))
+                    if case .object(let more) = s.json { pairs += more }
+                case .unreachable(let e)?:
+                    pairs += [("reached", .bool(false)), ("error", .string(e.description)), ("error_kind", .string("\(e.kind)"))]
+                case nil:
+                    pairs.append(("reached", .bool(false)))
+                }
+                return .object(pairs)
+            })),
+            ("link_problems", .array(problems.map {
+                .object([("kind", .string($0.kind.jsonName)), ("from", .string($0.from)), ("to", .string($0.to))])
+            })),
+            ("dns_not_in_cluster", .array(outsiders.map(\.json))),
+        ])
+    }
+}
+
+// MARK: - Running the check
+
+public enum ClusterInspector {
+    /// Connects to `seed` (or uses `seedConnection`), then to every member at once, and builds the report.
+    /// Never throws: a seed that cannot be reached is reported like any other node.
+    public static func inspect(
+        seed: NodeName, seedConnection: NodeConnection? = nil, options: ClusterOptions, group: EventLoopGroup
+    ) async -> ClusterReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let seedName = seed.description
+        var outcomes: [String: NodeOutcome] = [:]
+        var members: [String] = [seedName]
+
+        // The seed first: its view names the members.
+        var seedOutcome: NodeOutcome
+        var ownConnection: NodeConnection?
+        do {
+            let connection: NodeConnection
+            if let seedConnection {
+                connection = seedConnection
+            } else {
+                connection = try await NodeConnection.connect(to: seed, options: options.connect, group: group)
+                ownConnection = connection
+            }
+            seedOutcome = .reached(try await NodeSummary.fetch(from: connection, timeout: options.timeout))
+        } catch let error as DistributionError {
+            seedOutcome = .unreachable(error)
+        } catch {
+            seedOutcome = .unreachable(DistributionError(.connectionLost, "\(error)"))
+        }
+        await ownConnection?.close()
+        outcomes[seedName] = seedOutcome
+
+        // Then everyone named, in rounds until no node names a new one.
+        var pending = seedOutcome.summary?.connected ?? []
+        while !pending.isEmpty {
+            members += pending
+            let round = await probeAll(pending, options: options, group: group)
+            outcomes.merge(round) { $1 }
+            let known = Set(members)
+            pending = Array(Set(round.values.flatMap { $0.summary?.connected ?? [] }).subtracting(known)).sorted()
+        }
+        members.sort()
+        let memberSet = Set(members)
+        let outsiders = options.discovered.filter { !memberSet.contains($0.name) }
+        return ClusterReport(
+            seed: seedName, members: members, outcomes: outcomes,
+            problems: ClusterReport.linkProblems(members: members, outcomes: outcomes),
+            outsiders: outsiders, elapsed: clock.now - started)
+    }
+
+    /// Connects to each node at once and fetches its summary; one outcome per node.
+    static func probeAll(_ names: [String], options: ClusterOptions, group: EventLoopGroup) async -> [String: NodeOutcome] {
+        await withTaskGroup(of: (String, NodeOutcome).self) { tasks in
+            for name in names {
+                tasks.addTask {
+                    let outcome = await ClusterInspector.withNode(name, options: options, group: group) { connection in
+                        try await NodeSummary.fetch(from: connection, timeout: options.timeout)
+                    }
+                    switch outcome {
+                    case .success(let s): return (name, .reached(s))
+                    case .failure(let e): return (name, .unreachable(e))
+                    }
+                }
+            }
+            var out: [String: NodeOutcome] = [:]
+            for await (name, outcome) in tasks { out[name] = outcome }
+            return out
+        }
+    }
+
+    /// Connects to `name` as a hidden node, runs `body`, closes; every failure becomes a
+    /// `DistributionError` naming the node.
+    public static func withNode<T: Sendable>(
+        _ name: String, options: ClusterOptions, group: EventLoopGroup,
+        _ body: @Sendable (NodeConnection) async throws -> T
+    ) async -> Result<T, DistributionError> {
+        let node: NodeName
+        do {
+            node = try NodeName(parsing: name)
+        } catch {
+            return .failure(DistributionError(.invalidName, "\(name): \(error)"))
+        }
+        let connection: NodeConnection
+        do {
+            connection = try await NodeConnection.connect(to: node, options: options.forMembers, group: group)
+        } catch {
+            return .failure(error)
+        }
+        defer { connection.closeNow() }
+        do {
+            return .success(try await body(connection))
+        } catch let error as DistributionError {
+            return .failure(error)
+        } catch {
+            return .failure(DistributionError(.connectionLost, "\(name): \(error)"))
+        }
+    }
+}
+
+extension LinkProblem.Kind {
+    var jsonName: String {
+        switch self {
+        case .oneWay: return "one_way"
+        case .neither: return "neither"
+        case .missing: return "missing"
+        }
+    }
+}

@@ -1,0 +1,154 @@
+// dns_cluster-style discovery from outside the cluster: resolve a query name to its AAAA and
+// A records, name one node per address (`basename@address`), and ask EPMD on each address
+// whether that node is registered.
+
+import ErlangDistribution
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One candidate node found through DNS and what EPMD on its address says about it.
+public struct DiscoveredNode: Sendable {
+    public enum Status: Sendable {
+        /// Registered with EPMD at this distribution port.
+        case registered(port: Int)
+        /// EPMD answered but has no node of that name (with the names it has).
+        case notRegistered(others: [String])
+        /// EPMD did not answer.
+        case unreachable(reason: String)
+    }
+
+    /// `basename@address`.
+    public let name: String
+    public let address: String
+    /// 6 for AAAA, 4 for A.
+    public let family: Int
+    public var status: Status
+
+    public var isRegistered: Bool {
+        if case .registered = status { return true }
+        return false
+    }
+
+    /// One line: what EPMD said.
+    public var statusText: String {
+        switch status {
+        case .registered(let port): return "registered, distribution port \(port)"
+        case .notRegistered(let others):
+            return "EPMD answers, \(name.split(separator: "@").first.map(String.init) ?? "?") not registered"
+                + (others.isEmpty ? "" : " (registered: \(others.joined(separator: ", ")))")
+        case .unreachable(let reason): return "EPMD unreachable: \(reason)"
+        }
+    }
+
+    public var json: JSONValue {
+        var pairs: [(String, JSONValue)] = [("node", .string(name)), ("address", .string(address)), ("family", .number(family))]
+        switch status {
+        case .registered(let port): pairs += [("registered", .bool(true)), ("port", .number(port))]
+        case .notRegistered(let others): pairs += [("registered", .bool(false)), ("epmd_names", .array(others.map { .string($0) }))]
+        case .unreachable(let reason): pairs += [("registered", .bool(false)), ("error", .string(reason))]
+        }
+        return .object(pairs)
+    }
+}
+
+public enum Discovery {
+    /// Every address of `query` through the system resolver: AAAA records first, then A
+    /// records (one `getaddrinfo` per family, as `dns_cluster` asks `:inet_res` for both),
+    /// without duplicates, in the resolver's order.
+    public static func resolve(_ query: String) throws(DistributionError) -> [(address: String, family: Int)] {
+        var out: [(String, Int)] = []
+        var failures: [String] = []
+        for (family, label) in [(AF_INET6, 6), (AF_INET, 4)] {
+            switch lookup(query, family: family) {
+            case .success(let addresses):
+                for a in addresses where !out.contains(where: { $0.0 == a }) { out.append((a, label)) }
+            case .failure(let reason):
+                failures.append(reason)
+            }
+        }
+        if out.isEmpty {
+            throw DistributionError(.resolveFailed, "\(query) has no AAAA or A records (\(Set(failures).sorted().joined(separator: "; ")))")
+        }
+        return out
+    }
+
+    private enum LookupResult { case success([String]), failure(String) }
+
+    private static func lookup(_ name: String, family: Int32) -> LookupResult {
+        var hints = addrinfo()
+        hints.ai_family = family
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(name, nil, &hints, &result)
+        guard status == 0, let first = result else { return .failure(String(cString: gai_strerror(status))) }
+        defer { freeaddrinfo(first) }
+        var addresses: [String] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            if let sockaddr = info.pointee.ai_addr {
+                var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+                if getnameinfo(sockaddr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    if !addresses.contains(text) { addresses.append(text) }
+                }
+            }
+            cursor = info.pointee.ai_next
+        }
+        return .success(addresses)
+    }
+
+    /// The node names for `addresses`: `basename@address`.
+    public static func nodeNames(basename: String, addresses: [String]) -> [String] {
+        addresses.map { "\(basename)@\($0)" }
+    }
+
+    /// Resolves `query`, then asks EPMD on every address at once whether `basename` is registered.
+    public static func discover(
+        query: String, basename: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(3)
+    ) async throws(DistributionError) -> [DiscoveredNode] {
+        let addresses = try resolve(query)
+        return await check(addresses: addresses, basename: basename, epmdPort: epmdPort, group: group, timeout: timeout)
+    }
+
+    /// Asks EPMD on each address, concurrently, whether `basename` is registered there.
+    public static func check(
+        addresses: [(address: String, family: Int)], basename: String, epmdPort: Int, group: EventLoopGroup,
+        timeout: TimeAmount = .seconds(3)
+    ) async -> [DiscoveredNode] {
+        await withTaskGroup(of: (Int, DiscoveredNode.Status).self) { tasks in
+            for (index, entry) in addresses.enumerated() {
+                tasks.addTask {
+                    do {
+                        let info = try await EPMDClient.lookup(alive: basename, host: entry.address, epmdPort: epmdPort,
+                                                                    group: group, timeout: timeout)
+                        if let info { return (index, .registered(port: info.port)) }
+                        let names = (try? await EPMDClient.names(host: entry.address, epmdPort: epmdPort, group: group,
+                                                                  timeout: timeout)) ?? []
+                        return (index, .notRegistered(others: names.map(\.alive).sorted()))
+                    } catch let error as DistributionError {
+                        return (index, .unreachable(reason: error.description))
+                    } catch {
+                        return (index, .unreachable(reason: "\(error)"))
+                    }
+                }
+            }
+            var statuses = [DiscoveredNode.Status?](repeating: nil, count: addresses.count)
+            for await (index, status) in tasks { statuses[index] = status }
+            return addresses.enumerated().map { index, entry in
+                DiscoveredNode(name: "\(basename)@\(entry.address)", address: entry.address, family: entry.family,
+                               status: statuses[index] ?? .unreachable(reason: "no answer"))
+            }
+        }
+    }
+}

