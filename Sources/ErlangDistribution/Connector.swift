@@ -45,13 +45,13 @@ public struct ConnectOptions: Sendable {
 // MARK: - Addresses
 
 public enum AddressResolver {
-    /// All addresses of `host` (IPv6 and IPv4) in the system resolver's order, on `port`.
-    /// Brackets around an IPv6 literal are accepted.
-    public static func resolve(_ host: String, port: Int) throws(DistributionError) -> [SocketAddress] {
+    /// All addresses of `host` (IPv6 and IPv4, or only `family`) in the system resolver's order,
+    /// on `port`. Brackets around an IPv6 literal are accepted.
+    public static func resolve(_ host: String, port: Int, family: Int32 = AF_UNSPEC) throws(DistributionError) -> [SocketAddress] {
         var name = host
         if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
         var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
+        hints.ai_family = family
         #if canImport(Glibc)
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         #else

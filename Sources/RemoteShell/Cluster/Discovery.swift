@@ -82,30 +82,15 @@ public enum Discovery {
     private enum LookupResult { case success([String]), failure(String) }
 
     private static func lookup(_ name: String, family: Int32) -> LookupResult {
-        var hints = addrinfo()
-        hints.ai_family = family
-        #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_STREAM
-        #endif
-        var result: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(name, nil, &hints, &result)
-        guard status == 0, let first = result else { return .failure(String(cString: gai_strerror(status))) }
-        defer { freeaddrinfo(first) }
-        var addresses: [String] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            if let sockaddr = info.pointee.ai_addr {
-                var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-                if getnameinfo(sockaddr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    if !addresses.contains(text) { addresses.append(text) }
-                }
+        do {
+            var addresses: [String] = []
+            for address in try AddressResolver.resolve(name, port: 0, family: family) {
+                if let text = address.ipAddress, !addresses.contains(text) { addresses.append(text) }
             }
-            cursor = info.pointee.ai_next
+            return .success(addresses)
+        } catch {
+            return .failure(error.description)
         }
-        return .success(addresses)
     }
 
     /// The node names for `addresses`: `basename@address`.

@@ -1,0 +1,40 @@
+// libFuzzer entry for the distribution layer's parsers of peer bytes: the handshake state
+// machine (fed frames cut from the input as a peer would send them) and the decoder of
+// connected-phase messages. Any input must give an action or a typed error, never a trap.
+
+import ErlangDistribution
+import ErlangTerm
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    guard let selector = bytes.first else { return 0 }
+    let rest = Array(bytes.dropFirst())
+    if selector & 1 == 0 {
+        // The handshake: 2-byte length frames, as the peer sends them.
+        var machine = Handshake(localName: "fuzz@host", expectedPeer: selector & 2 == 0 ? nil : "peer@host",
+                                cookie: Cookie("cookie"), creation: 1, challenge: 42)
+        _ = machine.start()
+        var offset = 0
+        while offset + 2 <= rest.count {
+            let length = Int(rest[offset]) << 8 | Int(rest[offset + 1])
+            offset += 2
+            let end = min(rest.count, offset + length)
+            do {
+                _ = try machine.receive(Array(rest[offset..<end]))
+            } catch {
+                _ = machine.closedError()
+                return 0
+            }
+            offset = end
+        }
+        _ = machine.closedError()
+    } else {
+        // A connected-phase message (the 4-byte length already stripped).
+        if let decoded = try? DistributionMessageCodec.decode(rest[...]), let message = decoded.message {
+            // What decodes must encode again.
+            _ = try? DistributionMessageCodec.encode(message)
+        }
+    }
+    return 0
+}
