@@ -155,7 +155,7 @@ public final class TestNode: @unchecked Sendable {
             {error, _} -> erlang:halt(0); \
             Line -> \
               R = try \
-                    {ok, T, _} = erl_scan:string(Line), \
+                    {ok, T, _} = erl_scan:string(unicode:characters_to_list(Line)), \
                     {ok, Es} = erl_parse:parse_exprs(T), \
                     {value, V, _} = erl_eval:exprs(Es, []), \
                     io_lib:format("~w", [V]) \
