@@ -1,5 +1,5 @@
 // Evaluating user code on the node without loading anything there: each expression runs in a
-// fresh worker process spawned on the node (SPAWN_REQUEST, linked and monitored, with our I/O
+// fresh worker process spawned on the node (SPAWN_REQUEST, linked to our pid, with our I/O
 // server as group leader). The worker runs `erl_eval:exprs/2` over a small constant driver
 // (parsed once per session by the node's own erl_parse); the user's code travels as a binary
 // in the driver's bindings and is parsed, evaluated and formatted by the node's own Elixir or
@@ -8,6 +8,7 @@
 
 import ErlangDistribution
 import ErlangTerm
+import Foundation
 import NIOConcurrencyHelpers
 
 /// The syntax of what the user types.
@@ -102,7 +103,7 @@ final class Evaluator: @unchecked Sendable {
         defer { running.withLockedValue { $0 = Running() } }
         let requestID = try connection.requestSpawn(
             "erl_eval", "exprs", [forms, driverBinding], parent: mailbox.pid, groupLeader: mailbox.pid,
-            options: [.link, .monitor])
+            options: [.link])
 
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
@@ -130,7 +131,8 @@ final class Evaluator: @unchecked Sendable {
                     return r.interrupted
                 }
                 if interrupted { try? connection.exit(pid, reason: .atom("kill"), from: mailbox.pid) }
-            case .down(let reference, _, let reason) where reference == requestID:
+            case .exit(let from, let reason) where from == worker:
+                // The link tells us the worker ended; its result, if any, came before this.
                 if running.withLockedValue({ $0.interrupted }) { return .interrupted }
                 return .done(.failure(formatted: try await exitMessage(reason)))
             case .spawnReply, .down, .exit:
