@@ -88,6 +88,8 @@ final class Evaluator: @unchecked Sendable {
     ///   - timeout: nil waits until the expression ends or is interrupted.
     func evaluate(_ code: String, line: Int, wantTerm: Bool = false, timeout: Duration?) async throws -> EvaluationStep {
         let forms = try await driverForms()
+        // erl_scan ends an expression at a full stop followed by white space.
+        let code = language == .erlang && !code.hasSuffix("\n") ? code + "\n" : code
         let tag = connection.makeReference()
         var variables: [(String, Term)] = [
             ("Code", .binary(code)), ("Binding", binding), ("Line", .integer(max(line, 1))),
