@@ -12,7 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
@@ -50,6 +50,7 @@ let package = Package(
             name: "beamsh",
             dependencies: [
                 "RemoteShell",
+                "ErlangTerm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,5 +60,7 @@ let package = Package(
         .testTarget(name: "ErlangTermTests", dependencies: ["ErlangTerm", "BeamTestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution", "BeamTestSupport"]),
         .testTarget(name: "RemoteShellTests", dependencies: ["RemoteShell", "BeamTestSupport"]),
+        // The built binary, end to end, against real nodes.
+        .testTarget(name: "BeamshTests", dependencies: ["beamsh", "BeamTestSupport"]),
     ]
 )

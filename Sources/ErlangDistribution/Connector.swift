@@ -90,9 +90,9 @@ public enum AddressResolver {
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             let host = String(text[text.index(after: text.startIndex)..<close])
             let rest = text[text.index(after: close)...]
-            return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil)
+            return (host, rest.first == ":" ? Int(rest.dropFirst()) : nil)
         }
-        let colons = text.filter { $0 == ":" }.count
+        let colons = text.utf8.filter { $0 == UInt8(ascii: ":") }.count
         if colons == 1, let colon = text.firstIndex(of: ":") {
             return (String(text[..<colon]), Int(text[text.index(after: colon)...]))
         }
@@ -147,13 +147,16 @@ public enum EPMDClient {
         return try await promise.futureResult.get()
     }
 
-    static func describe(_ error: Error) -> String {
-        if let e = error as? DistributionError { return e.description }
-        if let e = error as? IOError { return e.errnoCode == ECONNREFUSED ? "connection refused" : "\(e)" }
-        if error is ChannelError { return "\(error)" }
-        let text = "\(error)"
-        if text.contains("connectTimeout") { return "timed out" }
-        return text
+    static func describe(_ error: Error) -> String { classify(error).text }
+
+    /// A short human reason for a socket-level failure, and whether it was a timeout.
+    static func classify(_ error: Error) -> (text: String, isTimeout: Bool) {
+        if let e = error as? DistributionError { return (e.description, e.kind == .timeout) }
+        if let e = error as? IOError {
+            return (e.errnoCode == ECONNREFUSED ? "connection refused" : "\(e)", e.errnoCode == ETIMEDOUT)
+        }
+        if let e = error as? ChannelError, case .connectTimeout = e { return ("timed out", true) }
+        return ("\(error)", false)
     }
 
     /// The port and versions EPMD on `host` has for `alive`; nil when it is not registered.
@@ -298,8 +301,8 @@ extension NodeConnection {
                     }
                     .connect(to: address).get()
             } catch {
-                let text = EPMDClient.describe(error)
-                lastKind = text.contains("timed out") ? .timeout : .connectionRefused
+                let (text, isTimeout) = EPMDClient.classify(error)
+                lastKind = isTimeout ? .timeout : .connectionRefused
                 failures.append("\(address.ipAddress ?? "?") port \(route.port): \(text)")
                 promise.fail(error)
                 continue

@@ -20,12 +20,12 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
 
     /// The naming mode the host implies: IP addresses and names with dots are long names.
     public var mode: NameMode {
-        if host.contains(":") || host.contains(".") { return .long }
+        if host.utf8.contains(UInt8(ascii: ":")) || host.utf8.contains(UInt8(ascii: ".")) { return .long }
         return .short
     }
 
     /// True when the host is an IPv6 address (the node runs `-proto_dist inet6_tcp`).
-    public var isIPv6Address: Bool { host.contains(":") }
+    public var isIPv6Address: Bool { host.utf8.contains(UInt8(ascii: ":")) }
 
     public init(alive: String, host: String) throws(NodeNameError) {
         guard !alive.isEmpty else { throw NodeNameError("node name has nothing before '@'") }
@@ -57,7 +57,7 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
             // Any long name is accepted; prefer this host's FQDN, else a loopback address of
             // the target's family (we are hidden and initiate, so nobody connects back).
             let fqdn = Host.fullName
-            host = fqdn.contains(".") ? fqdn : (target.isIPv6Address ? "::1" : "127.0.0.1")
+            host = fqdn.utf8.contains(UInt8(ascii: ".")) ? fqdn : (target.isIPv6Address ? "::1" : "127.0.0.1")
         }
         let random = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         // Only characters valid in an alive part, so this cannot throw.

@@ -62,15 +62,17 @@ public struct ErlangRuntime: Sendable, CustomStringConvertible {
         return all
     }
 
-    /// Runs Erlang expressions in a fresh non-distributed `erl` and returns its standard output.
-    /// `expressions` must end with a full stop; `halt().` is appended.
+    /// Runs Erlang expressions (comma-separated; a final full stop or comma is optional) in a fresh
+    /// non-distributed `erl`, then halts; returns its standard output.
     @discardableResult
     public func eval(_ expressions: String, timeout: TimeInterval = 60) throws -> String {
         var args = ["-noshell", "-boot", "start_clean"]
         if let lib = elixirLib {
             for app in ["elixir", "logger", "iex"] { args += ["-pa", "\(lib)/\(app)/ebin"] }
         }
-        args += ["-eval", expressions + " halt()."]
+        var body = expressions.trimmingCharacters(in: .whitespacesAndNewlines)
+        while body.hasSuffix(".") || body.hasSuffix(",") { body.removeLast() }
+        args += ["-eval", body + ", halt()."]
         let result = try runProcess(erl, args, timeout: timeout)
         guard result.status == 0 else {
             throw TestSetupError("erl exited \(result.status): \(result.stderr)\(result.stdout)")

@@ -183,3 +183,18 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         }
     }
 }
+
+@Suite struct LiveElixirNodeTests {
+    @Test func connectsToAnElixirNode() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, mode: .long, elixir: true)
+        defer { node.stop() }
+        let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+        let version = try await connection.rpc("Elixir.System", "version", [], timeout: .seconds(10))
+        #expect(version.stringValue?.hasPrefix("1.") == true, "\(version)")
+        // Node.list(:hidden) on the Elixir side names us.
+        let hidden = try await connection.rpc("Elixir.Node", "list", [.atom("hidden")], timeout: .seconds(10))
+        #expect(hidden.listElements?.contains(.atom(Atom(connection.localName.description))) == true)
+        await connection.close()
+    }
+}

@@ -1,0 +1,183 @@
+// Erlang syntax for terms, as `io_lib:format("~p", [Term])` writes it, on one line.
+
+/// Prints terms in Erlang syntax, like `io_lib:format("~p", [Term])` without line breaks.
+///
+/// Terms without pids, ports, references and funs print as text that `erl_parse:parse_term/1`
+/// reads back to an identical (`=:=`) term. The rules follow OTP's `~p`:
+/// - atoms are quoted when they are reserved words (including `maybe` and `else`, reserved
+///   since OTP 27) or do not match `[a-z][A-Za-z0-9_@]*` (Latin-1 letters count as letters);
+/// - lists of printable Latin-1 characters print as strings (`"abc"`), the default
+///   `io:printable_range()`; binaries whose bytes are all printable Latin-1 as `<<"abc">>`;
+/// - bitstrings as `<<1,2:3>>`, maps as `#{a => 1}`, improper lists as `[1|2]`;
+/// - floats in the shortest text that reads back to the same value (`1.0e-5`, `0.1`);
+/// - pids `<0.85.0>`, ports `#Port<0.5>`, references `#Ref<0.W2.W1.W0>` (words most
+///   significant first), local funs `#Fun<Module.Index.Uniq>`, export funs `fun erlang:abs/1`.
+///
+/// Identifiers of another node than ``Options/localNode`` show that node's name where the BEAM
+/// shows a node index: `<app@host.85.0>` instead of `<5.85.0>` (an index means nothing
+/// outside the node that printed it). Such text does not parse back.
+///
+/// Printing is iterative: nesting depth is limited only by memory.
+public struct ErlangFormatter: Sendable {
+    /// How terms are printed.
+    public struct Options: Sendable {
+        /// The node whose pids, ports and references print with a leading `0`.
+        public var localNode: Atom = "nonode@nohost"
+        public init() {}
+    }
+
+    public var options: Options
+
+    public init(options: Options = Options()) { self.options = options }
+
+    /// The term in Erlang syntax, on one line.
+    public func format(_ term: Term) -> String {
+        var work = PrintWork()
+        let localNode = options.localNode
+        return work.run(term) { term, work in
+            Self.visit(term, localNode: localNode, into: &work)
+        }
+    }
+
+    private static func visit(_ term: Term, localNode: Atom, into work: inout PrintWork) {
+        switch term {
+        case .integer(let value):
+            work.write(String(value))
+        case .bigInteger(let value):
+            work.write(value.description)
+        case .float(let value):
+            work.write(FloatText.erlang(value))
+        case .atom(let atom):
+            work.write(Self.atom(atom))
+        case .tuple(let tuple):
+            work.container(open: "{", tuple.elements, separator: ",", close: "}")
+        case .list(let list):
+            if list.isProper, let text = printableString(list) {
+                work.write(text)
+            } else {
+                let tail = list.tail.map { (bar: "|", term: $0) }
+                work.container(open: "[", list.elements, separator: ",", tail: tail, close: "]")
+            }
+        case .map(let map):
+            let pairs = map.map { (key: PrintStep.term($0.key), value: $0.value) }
+            work.pairs(open: "#{", pairs, infix: " => ", separator: ",", close: "}")
+        case .binary(let binary):
+            work.write(Self.binary(binary))
+        case .bitstring(let bits):
+            work.write(Self.bitstring(bits))
+        case .pid(let pid):
+            work.write("<\(Self.node(pid.node, localNode)).\(pid.id).\(pid.serial)>")
+        case .port(let port):
+            work.write("#Port<\(Self.node(port.node, localNode)).\(port.id)>")
+        case .reference(let reference):
+            let words = reference.ids.reversed().map { String($0) }.joined(separator: ".")
+            work.write("#Ref<\(Self.node(reference.node, localNode)).\(words)>")
+        case .fun(let fun):
+            work.write("#Fun<\(Self.atom(fun.module)).\(fun.index).\(fun.oldUniq)>")
+        case .export(let export):
+            work.write("fun \(Self.atom(export.module)):\(Self.atom(export.function))/\(export.arity)")
+        }
+    }
+
+    static func node(_ node: Atom, _ localNode: Atom) -> String {
+        node == localNode ? "0" : node.name
+    }
+
+    // MARK: - Atoms
+
+    /// Words `erl_scan` reads as keywords, so atoms with these names need quotes.
+    /// `maybe` and `else` are keywords since OTP 27 (the `maybe_expr` feature).
+    static let reservedWords: Set<String> = [
+        "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case", "catch",
+        "cond", "div", "else", "end", "fun", "if", "let", "maybe", "not", "of", "or", "orelse", "query",
+        "receive", "rem", "try", "when", "xor",
+    ]
+
+    /// An atom as Erlang source text: bare when it can be, else in single quotes.
+    static func atom(_ atom: Atom) -> String {
+        let name = atom.name
+        if isBareAtom(name) { return name }
+        var out = "'"
+        for scalar in name.unicodeScalars { appendEscaped(scalar, quote: "'", to: &out) }
+        out += "'"
+        return out
+    }
+
+    private static func isBareAtom(_ name: String) -> Bool {
+        var scalars = name.unicodeScalars.makeIterator()
+        guard let first = scalars.next() else { return false }
+        let v = first.value
+        // Lower-case ASCII, or Latin-1 lower-case letters ß..ÿ except ÷.
+        guard (0x61...0x7A).contains(v) || ((0xDF...0xFF).contains(v) && v != 0xF7) else { return false }
+        while let scalar = scalars.next() {
+            let c = scalar.value
+            let isNameCharacter =
+                (0x61...0x7A).contains(c) || (0x41...0x5A).contains(c) || (0x30...0x39).contains(c)
+                || c == 0x5F || c == 0x40 || ((0xC0...0xFF).contains(c) && c != 0xD7 && c != 0xF7)
+            if !isNameCharacter { return false }
+        }
+        return !reservedWords.contains(name)
+    }
+
+    // MARK: - Strings and binaries
+
+    /// `io_lib:printable_latin1_list/1`: the characters `~p` shows inside a string.
+    static func isPrintableLatin1(_ c: Int) -> Bool {
+        (32...126).contains(c) || (160...255).contains(c) || (8...13).contains(c) || c == 27
+    }
+
+    /// A proper list of printable Latin-1 characters as a string literal, else `nil`.
+    static func printableString(_ list: TermList) -> String? {
+        if list.isEmpty { return nil }
+        var out = "\""
+        for element in list.elements {
+            guard case .integer(let c) = element, isPrintableLatin1(c), let scalar = Unicode.Scalar(UInt32(c))
+            else { return nil }
+            appendEscaped(scalar, quote: "\"", to: &out)
+        }
+        out += "\""
+        return out
+    }
+
+    static func binary(_ binary: Binary) -> String {
+        if binary.isEmpty { return "<<>>" }
+        if binary.bytes.allSatisfy({ isPrintableLatin1(Int($0)) }) {
+            var out = "<<\""
+            for byte in binary.bytes { appendEscaped(Unicode.Scalar(byte), quote: "\"", to: &out) }
+            out += "\">>"
+            return out
+        }
+        return "<<" + binary.bytes.map { String($0) }.joined(separator: ",") + ">>"
+    }
+
+    static func bitstring(_ bits: Bitstring) -> String {
+        guard !bits.bytes.isEmpty else { return "<<>>" }
+        var parts = bits.bytes.bytes.dropLast().map { String($0) }
+        let last = TextHelpers.lastSegment(of: bits)
+        parts.append("\(last.value):\(last.size)")
+        return "<<" + parts.joined(separator: ",") + ">>"
+    }
+
+    /// Appends one character of a quoted atom or string, escaped as `io_lib` does.
+    static func appendEscaped(_ scalar: Unicode.Scalar, quote: Character, to out: inout String) {
+        switch scalar.value {
+        case 0x08: out += "\\b"
+        case 0x09: out += "\\t"
+        case 0x0A: out += "\\n"
+        case 0x0B: out += "\\v"
+        case 0x0C: out += "\\f"
+        case 0x0D: out += "\\r"
+        case 0x1B: out += "\\e"
+        case 0x7F: out += "\\d"
+        case 0x5C: out += "\\\\"
+        case let c where c < 0x20 || (0x80...0x9F).contains(c):
+            out += "\\" + TextHelpers.octal3(c)
+        case let c where c > 0xFF:
+            // `~p` (not `~tp`) keeps its output Latin-1.
+            out += "\\x{" + TextHelpers.hex(c) + "}"
+        default:
+            if Character(scalar) == quote { out += "\\" }
+            out.unicodeScalars.append(scalar)
+        }
+    }
+}

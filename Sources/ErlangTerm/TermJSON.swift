@@ -1,0 +1,270 @@
+// A JSON rendering of terms for scripts (`beamsh --format json`, `beamsh decode --json`).
+
+/// Renders terms as JSON for scripting. The mapping is lossy where JSON has no matching type,
+/// and tags every such case with a `$`-key object so scripts can tell them apart:
+///
+/// | term | JSON |
+/// |---|---|
+/// | integer, bignum | number (`12345678901234567890` stays exact in the text) |
+/// | float | number, shortest round-trip form (`0.1`, `1.0e-5`) |
+/// | `true`, `false` | `true`, `false` |
+/// | `nil` | `null` |
+/// | other atom | string (`:ok` → `"ok"`) |
+/// | printable UTF-8 binary | string |
+/// | other binary | `{"$binary": "<base64>"}` |
+/// | bitstring | `{"$bitstring": "<base64>", "bits": 3}` (bits used in the last byte) |
+/// | proper list (a charlist too) | array (`'abc'` → `[97, 98, 99]`) |
+/// | improper list | `{"$improper_list": [1, 2], "tail": 3}` |
+/// | tuple | `{"$tuple": [...]}` |
+/// | map with atom or printable binary keys, unique as strings | object |
+/// | any other map | `{"$map": [[key, value], ...]}` |
+/// | pid | `{"$pid": "<0.85.0>", "node": "app@host"}` |
+/// | port | `{"$port": "#Port<0.5>", "node": "app@host"}` |
+/// | reference | `{"$ref": "#Ref<0.1.2.3>", "node": "app@host"}` |
+/// | local fun | `{"$fun": "#Fun<m.1.2>", "module": "m", "arity": 1}` |
+/// | export fun | `{"$fun": "fun m:f/1", "module": "m", "function": "f", "arity": 1}` |
+///
+/// The identifier texts are ``ErlangFormatter``'s (so a pid of another node than
+/// ``Options/localNode`` shows that node's name). Strings are escaped as RFC 8259 requires;
+/// characters beyond ASCII are written as UTF-8. Rendering is iterative, so any depth works;
+/// pretty output indents by two spaces per level, which grows quadratically with depth.
+public struct TermJSON: Sendable {
+    /// How JSON is written.
+    public struct Options: Sendable {
+        /// Line breaks and two-space indentation instead of the compact form.
+        public var pretty: Bool = false
+        /// The node whose identifiers print with a leading `0`.
+        public var localNode: Atom = "nonode@nohost"
+        public init() {}
+    }
+
+    public var options: Options
+
+    public init(options: Options = Options()) { self.options = options }
+
+    /// The term as JSON text.
+    public func encode(_ term: Term) -> String {
+        var writer = Writer(options: options)
+        return writer.run(term)
+    }
+}
+
+// MARK: - Writer
+
+extension TermJSON {
+    private enum Value {
+        case term(Term)
+        case array([Term])
+        case raw(String)
+    }
+
+    private enum Step {
+        case value(Value, depth: Int)
+        case text(String)
+    }
+
+    private struct Writer {
+        let options: Options
+        var output = ""
+        var steps: [Step] = []
+
+        init(options: Options) { self.options = options }
+
+        mutating func run(_ root: Term) -> String {
+            steps.append(.value(.term(root), depth: 0))
+            while let step = steps.popLast() {
+                switch step {
+                case .text(let text): output += text
+                case .value(let value, let depth): write(value, depth: depth)
+                }
+            }
+            return output
+        }
+
+        private func newline(_ depth: Int) -> String {
+            options.pretty ? "\n" + String(repeating: "  ", count: depth) : ""
+        }
+
+        private mutating func write(_ value: Value, depth: Int) {
+            switch value {
+            case .raw(let text): output += text
+            case .array(let elements): array(elements, depth: depth)
+            case .term(let term): write(term, depth: depth)
+            }
+        }
+
+        private mutating func array(_ elements: [Term], depth: Int) {
+            guard !elements.isEmpty else {
+                output += "[]"
+                return
+            }
+            output += "["
+            steps.append(.text(newline(depth) + "]"))
+            var index = elements.count - 1
+            while index >= 0 {
+                steps.append(.value(.term(elements[index]), depth: depth + 1))
+                steps.append(.text((index > 0 ? "," : "") + newline(depth + 1)))
+                index -= 1
+            }
+        }
+
+        private mutating func object(_ members: [(key: String, value: Value)], depth: Int) {
+            guard !members.isEmpty else {
+                output += "{}"
+                return
+            }
+            output += "{"
+            steps.append(.text(newline(depth) + "}"))
+            let colon = options.pretty ? ": " : ":"
+            var index = members.count - 1
+            while index >= 0 {
+                steps.append(.value(members[index].value, depth: depth + 1))
+                let separator = (index > 0 ? "," : "") + newline(depth + 1)
+                steps.append(.text(separator + TermJSON.quote(members[index].key) + colon))
+                index -= 1
+            }
+        }
+
+        private func identifier(_ term: Term) -> String {
+            ErlangFormatter(options: { var o = ErlangFormatter.Options(); o.localNode = options.localNode; return o }())
+                .format(term)
+        }
+
+        private mutating func write(_ term: Term, depth: Int) {
+            switch term {
+            case .integer(let value):
+                output += String(value)
+            case .bigInteger(let value):
+                output += value.description
+            case .float(let value):
+                output += FloatText.erlang(value)
+            case .atom(let atom):
+                switch atom {
+                case .true: output += "true"
+                case .false: output += "false"
+                case .nil: output += "null"
+                default: output += TermJSON.quote(atom.name)
+                }
+            case .binary(let binary):
+                if let text = TermJSON.printableText(binary) {
+                    output += TermJSON.quote(text)
+                } else {
+                    object([("$binary", .raw(TermJSON.quote(Base64.encode(binary.bytes))))], depth: depth)
+                }
+            case .bitstring(let bits):
+                object(
+                    [("$bitstring", .raw(TermJSON.quote(Base64.encode(bits.bytes.bytes)))),
+                     ("bits", .raw(String(bits.bitsInLastByte)))], depth: depth)
+            case .list(let list):
+                if let tail = list.tail {
+                    object([("$improper_list", .array(list.elements)), ("tail", .term(tail))], depth: depth)
+                } else {
+                    array(list.elements, depth: depth)
+                }
+            case .tuple(let tuple):
+                object([("$tuple", .array(tuple.elements))], depth: depth)
+            case .map(let map):
+                if let keys = TermJSON.objectKeys(map) {
+                    object(zip(keys, map).map { ($0, .term($1.value)) }, depth: depth)
+                } else {
+                    let pairs = map.map { Term.list([$0.key, $0.value]) }
+                    object([("$map", .array(pairs))], depth: depth)
+                }
+            case .pid(let pid):
+                object([("$pid", .raw(TermJSON.quote(identifier(term)))), ("node", .raw(TermJSON.quote(pid.node.name)))],
+                       depth: depth)
+            case .port(let port):
+                object([("$port", .raw(TermJSON.quote(identifier(term)))), ("node", .raw(TermJSON.quote(port.node.name)))],
+                       depth: depth)
+            case .reference(let reference):
+                object([("$ref", .raw(TermJSON.quote(identifier(term)))),
+                        ("node", .raw(TermJSON.quote(reference.node.name)))], depth: depth)
+            case .fun(let fun):
+                object([("$fun", .raw(TermJSON.quote(identifier(term)))), ("module", .raw(TermJSON.quote(fun.module.name))),
+                        ("arity", .raw(String(fun.arity)))], depth: depth)
+            case .export(let export):
+                object([("$fun", .raw(TermJSON.quote(identifier(term)))),
+                        ("module", .raw(TermJSON.quote(export.module.name))),
+                        ("function", .raw(TermJSON.quote(export.function.name))),
+                        ("arity", .raw(String(export.arity)))], depth: depth)
+            }
+        }
+    }
+
+    /// The binary's text when it is valid UTF-8 made of printable characters (as Elixir's
+    /// `String.printable?/1` decides), else `nil`.
+    static func printableText(_ binary: Binary) -> String? {
+        guard let text = binary.utf8String,
+            text.unicodeScalars.allSatisfy({ ElixirFormatter.isPrintable($0.value) })
+        else { return nil }
+        return text
+    }
+
+    /// Object keys for a map whose keys are all atoms or printable binaries, distinct as
+    /// strings (`:a` and `"a"` in one map would collide); else `nil`.
+    static func objectKeys(_ map: TermMap) -> [String]? {
+        var keys: [String] = []
+        keys.reserveCapacity(map.count)
+        var seen = Set<String>()
+        for pair in map {
+            let key: String
+            switch pair.key {
+            case .atom(let atom): key = atom.name
+            case .binary(let binary):
+                guard let text = printableText(binary) else { return nil }
+                key = text
+            default: return nil
+            }
+            guard seen.insert(key).inserted else { return nil }
+            keys.append(key)
+        }
+        return keys
+    }
+
+    /// A JSON string literal (RFC 8259 §7).
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x08: out += "\\b"
+            case 0x0C: out += "\\f"
+            case let c where c < 0x20 || c == 0x7F:
+                out += "\\u" + TextHelpers.hex(c, minimumDigits: 4)
+            default:
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+        return out
+    }
+}
+
+// MARK: - Base64
+
+/// Standard base64 with padding (RFC 4648 §4); ErlangTerm has no Foundation.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: ArraySlice<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let remaining = bytes.endIndex - index
+            let b0 = bytes[index]
+            let b1 = remaining > 1 ? bytes[index + 1] : 0
+            let b2 = remaining > 2 ? bytes[index + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
+            out.append(remaining > 1 ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(remaining > 2 ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,71 @@
+// Options every command that talks to a node shares.
+
+import ArgumentParser
+import ErlangDistribution
+import NIOCore
+
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("cookie-file"), help: ArgumentHelp("Read the cookie from this file (first line).", valueName: "path"))
+    var cookieFile: String?
+
+    @Option(help: ArgumentHelp("The cookie (visible to other users in the process list: prefer --cookie-file or RELEASE_COOKIE).", valueName: "cookie"))
+    var cookie: String?
+
+    @Option(name: .customLong("name"), help: ArgumentHelp("Our own node name (default: a unique beamsh_<pid>_<random>@host in the target's naming mode).", valueName: "name@host"))
+    var localName: String?
+
+    @Option(help: ArgumentHelp("Reach the node at HOST[:PORT] (a tunnel or port-forward) while the handshake keeps the node's own name.", valueName: "host[:port]"))
+    var address: String?
+
+    @Option(help: ArgumentHelp("The node's distribution port: skips EPMD (EPMD-less releases).", valueName: "port"))
+    var port: Int?
+
+    @Option(name: .customLong("epmd-port"), help: ArgumentHelp("EPMD's port (default: $ERL_EPMD_PORT or 4369).", valueName: "port"))
+    var epmdPort: Int?
+
+    @Option(name: .customLong("connect-timeout"), help: ArgumentHelp("Seconds to wait for each connection step.", valueName: "seconds"))
+    var connectTimeout: Double = 5
+
+    func validate() throws {
+        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be 1 to 65535") }
+        if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be positive") }
+    }
+
+    var environment: [String: String] { ProcessEnvironment.current }
+
+    /// Resolves the cookie (printing warnings) and builds connection options; exits on failure.
+    func connectOptions(quietWarnings: Bool = false) -> (ConnectOptions, CookieSource) {
+        let resolved: (cookie: Cookie, source: CookieSource, warnings: [String])
+        do {
+            resolved = try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: environment).resolve()
+        } catch {
+            printError(error.description)
+            exitNow(.connectFailure)
+        }
+        if !quietWarnings { resolved.warnings.forEach(printWarning) }
+        var options = ConnectOptions(cookie: resolved.cookie)
+        if let localName {
+            do {
+                options.localName = try NodeName(parsing: localName)
+            } catch {
+                printError("--name: \(error)")
+                exitNow(.connectFailure)
+            }
+        }
+        options.addressOverride = address
+        options.port = port
+        options.epmdPort = epmdPort ?? ConnectOptions.epmdPort(environment: environment)
+        options.connectTimeout = .nanoseconds(Int64(connectTimeout * 1e9))
+        return (options, resolved.source)
+    }
+}
+
+/// Parses a node name argument or exits with a clear error.
+func parseNodeName(_ text: String) -> NodeName {
+    do {
+        return try NodeName(parsing: text)
+    } catch {
+        printError("invalid node name '\(text)': \(error)")
+        exitNow(.connectFailure)
+    }
+}

@@ -1,0 +1,184 @@
+import ArgumentParser
+import ErlangDistribution
+import ErlangTerm
+import NIOCore
+import NIOPosix
+
+extension Beamsh {
+    /// `beamsh doctor NODE`: every step of connecting, with its result and timing, and the
+    /// likely fix at the first that fails.
+    struct Doctor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Walk every step of connecting to NODE and report each result, its timing and the likely fix.")
+
+        @Argument(help: ArgumentHelp("The node: name@host.", valueName: "node"))
+        var node: String
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            var report = DoctorReport()
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+            // 1. The name.
+            let target: NodeName
+            do {
+                target = try NodeName(parsing: node)
+                report.pass("node name", "\(target) — \(target.mode)\(target.isIPv6Address ? ", IPv6 (-proto_dist inet6_tcp)" : "")")
+            } catch {
+                report.fail("node name", "\(error)", fix: "write the node as name@host")
+                report.exit()
+            }
+
+            // 2. The cookie (its source only).
+            let (options, source) = connection.connectOptions(quietWarnings: true)
+            report.pass("cookie", "from \(source) (value not shown)")
+            let ourName = options.localName ?? NodeName.uniqueConsoleName(for: target)
+            if ourName.mode != target.mode {
+                report.fail("our name", "\(ourName) uses \(ourName.mode), the node uses \(target.mode)",
+                            fix: "pass a --name of the node's form")
+                report.exit()
+            }
+            report.pass("our name", "\(ourName) (hidden)")
+
+            // 3. DNS.
+            var host = target.host
+            var fixedPort = options.port
+            if let address = options.addressOverride {
+                let split = AddressResolver.splitHostPort(address)
+                host = split.host
+                fixedPort = fixedPort ?? split.port
+                report.pass("address", "reaching \(target) at \(address)")
+            }
+            let clock = ContinuousClock()
+            var started = clock.now
+            let addresses: [SocketAddress]
+            do {
+                addresses = try AddressResolver.resolve(host, port: fixedPort ?? options.epmdPort)
+                let v6 = addresses.filter { $0.protocol == .inet6 }.compactMap(\.ipAddress)
+                let v4 = addresses.filter { $0.protocol == .inet }.compactMap(\.ipAddress)
+                report.pass("DNS", "\(host): AAAA \(v6.isEmpty ? "none" : v6.joined(separator: ", ")); A \(v4.isEmpty ? "none" : v4.joined(separator: ", "))",
+                            took: clock.now - started)
+            } catch {
+                report.fail("DNS", error.description, fix: "check the host name, or use --address with an IP", took: clock.now - started)
+                report.exit(.connectFailure)
+            }
+
+            // 4. EPMD.
+            var route: NodeConnection.Route
+            started = clock.now
+            do {
+                route = try await NodeConnection.findRoute(to: target, options: optionsWith(options, address: host, port: fixedPort), group: group)
+                if let epmd = route.epmd {
+                    report.pass("EPMD", "port \(options.epmdPort): \(target.alive) registered at port \(epmd.port), distribution versions \(epmd.lowestVersion)–\(epmd.highestVersion)",
+                                took: clock.now - started)
+                } else {
+                    report.pass("EPMD", "skipped: --port \(route.port)")
+                }
+            } catch {
+                let fix: String
+                switch error.kind {
+                case .epmdUnreachable: fix = "start the node (it starts EPMD), open port \(options.epmdPort), or pass --port with the distribution port"
+                case .notRegistered: fix = "check the name before '@' (names registered are listed above) or that the node is up"
+                default: fix = "see the error above"
+                }
+                report.fail("EPMD", error.description, fix: fix, took: clock.now - started)
+                report.exit(ExitStatus(error))
+            }
+
+            // 5. TCP to the distribution port, each address.
+            var reachable: [SocketAddress] = []
+            for address in route.addresses {
+                started = clock.now
+                do {
+                    let channel = try await ClientBootstrap(group: group).connectTimeout(options.connectTimeout)
+                        .connect(to: address).get()
+                    try? await channel.close().get()
+                    reachable.append(address)
+                    report.pass("TCP", "\(address.ipAddress ?? "?") port \(route.port): connected", took: clock.now - started)
+                } catch {
+                    report.warn("TCP", "\(address.ipAddress ?? "?") port \(route.port): \(error)", took: clock.now - started)
+                }
+            }
+            guard !reachable.isEmpty else {
+                report.fail("TCP", "no address accepts connections on port \(route.port)",
+                            fix: "the port is firewalled or the node listens on another interface/family (inet6_tcp?)")
+                report.exit(.connectFailure)
+            }
+            route.addresses = reachable
+
+            // 6. Handshake and authentication.
+            started = clock.now
+            let connected: NodeConnection
+            do {
+                var withName = options
+                withName.localName = ourName
+                connected = try await NodeConnection.connect(to: target, route: route, options: withName, group: group)
+                report.pass("handshake", "status ok, version \(connected.peer.version), hidden; flags \(connected.peer.negotiatedFlags)",
+                            took: clock.now - started)
+                report.pass("authentication", "both digests verified (cookies match)")
+            } catch {
+                let fix: String
+                switch error.kind {
+                case .authenticationFailed: fix = "the cookie differs from the node's: check RELEASE_COOKIE / --cookie-file"
+                case .notAllowed: fix = "short and long names do not mix; use a node name of the same form"
+                case .nameMismatch: fix = "the address reaches another node; fix --address or the node name"
+                default: fix = "see the error above"
+                }
+                report.fail(error.kind == .authenticationFailed ? "authentication" : "handshake", error.description,
+                            fix: fix, took: clock.now - started)
+                report.exit(ExitStatus(error))
+            }
+
+            // 7. A test RPC and the tick interval.
+            started = clock.now
+            do {
+                let release = try await connected.rpc("erlang", "system_info", [.atom("otp_release")], timeout: .seconds(10))
+                report.pass("RPC", "erlang:system_info(otp_release) = \(release.stringValue ?? "?")", took: clock.now - started)
+                let tick = try await connected.rpc("net_kernel", "get_net_ticktime", [], timeout: .seconds(10))
+                report.pass("ticks", "net_ticktime \(tick.intValue.map { "\($0) s" } ?? "changing"); beamsh answers every tick")
+            } catch {
+                report.fail("RPC", "\(error)", fix: "rex may be overloaded or the node is shutting down")
+                report.exit(.remoteFailure)
+            }
+            await connected.close()
+            report.exit(.success)
+        }
+
+        private func optionsWith(_ options: ConnectOptions, address: String, port: Int?) -> ConnectOptions {
+            var copy = options
+            copy.addressOverride = address
+            copy.port = port
+            return copy
+        }
+    }
+}
+
+/// The lines `beamsh doctor` prints.
+struct DoctorReport {
+    private var failed = false
+
+    mutating func pass(_ step: String, _ detail: String, took: Duration? = nil) { line("ok  ", step, detail, took) }
+    mutating func warn(_ step: String, _ detail: String, took: Duration? = nil) { line("warn", step, detail, took) }
+    mutating func fail(_ step: String, _ detail: String, fix: String, took: Duration? = nil) {
+        failed = true
+        line("FAIL", step, detail, took)
+        print("      likely fix: \(fix)")
+    }
+
+    private func line(_ mark: String, _ step: String, _ detail: String, _ took: Duration?) {
+        let time = took.map { " (\(Self.milliseconds($0)))" } ?? ""
+        let padded = step.count < 14 ? step + String(repeating: " ", count: 14 - step.count) : step
+        print("\(mark)  \(padded) \(detail)\(time)")
+    }
+
+    static func milliseconds(_ d: Duration) -> String {
+        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        if ms >= 10 { return "\(Int(ms.rounded())) ms" }
+        let hundredths = Int((ms * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) ms"
+    }
+
+    func exit(_ status: ExitStatus = .connectFailure) -> Never { exitNow(failed ? status : .success) }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import ErlangDistribution
+import NIOPosix
+
+extension Beamsh {
+    /// `beamsh names [HOST]`: what EPMD on a host has registered, like `epmd -names`.
+    struct Names: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the nodes registered with EPMD on a host (like epmd -names).")
+
+        @Argument(help: "The host to ask (default: this host).")
+        var host: String = "localhost"
+
+        @Option(name: .customLong("epmd-port"), help: "EPMD's port (default: $ERL_EPMD_PORT or 4369).")
+        var epmdPort: Int?
+
+        func run() async throws {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let port = epmdPort ?? ConnectOptions.epmdPort(environment: ProcessEnvironment.current)
+            do {
+                let names = try await EPMDClient.names(host: host, epmdPort: port, group: group)
+                for entry in names { print("name \(entry.alive) at port \(entry.port)") }
+                if names.isEmpty { printError("EPMD on \(host) has no nodes registered") }
+            } catch {
+                fail(error)
+            }
+            exitNow(.success)
+        }
+    }
+}

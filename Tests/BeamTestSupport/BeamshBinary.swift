@@ -1,0 +1,26 @@
+// Running the built `beamsh` binary in end-to-end tests.
+
+import Foundation
+
+public enum BeamshBinary {
+    /// The `beamsh` built next to the test bundle.
+    public static var path: String {
+        let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? CommandLine.arguments[0])
+            .deletingLastPathComponent()
+        var candidates = [bundleDirectory.appendingPathComponent("beamsh").path]
+        let buildDirectory = ErlangRuntime.repositoryRoot + "/.build"
+        candidates += ["debug", "release"].map { "\(buildDirectory)/\($0)/beamsh" }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    /// Runs beamsh with `arguments`; the cookie goes through RELEASE_COOKIE unless nil.
+    public static func run(
+        _ arguments: [String], cookie: String?, environment: [String: String] = [:], stdin: String? = nil,
+        timeout: TimeInterval = 60
+    ) throws -> ProcessResult {
+        var env = environment
+        env["RELEASE_COOKIE"] = cookie ?? ""
+        env["NO_COLOR"] = "1"
+        return try runProcess(path, arguments, environment: env, stdin: stdin, timeout: timeout)
+    }
+}

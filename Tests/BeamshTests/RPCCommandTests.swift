@@ -1,0 +1,78 @@
+// `beamsh NODE --rpc`, `beamsh names`, `beamsh doctor` as a user runs them, against real nodes.
+
+import BeamTestSupport
+import Testing
+
+@Suite(.serialized) struct RPCCommandTests {
+    @Test func rpcPrintsTheResultAndExitsZero() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let seq = try BeamshBinary.run([node.name, "--rpc", "lists", "seq", "1", "5"], cookie: node.cookie)
+            #expect(seq.status == 0, "\(runtime): \(seq.stderr)")
+            #expect(seq.stdout == "[1,2,3,4,5]\n")
+            let hidden = try BeamshBinary.run([node.name, "--rpc", "erlang", "nodes", "hidden"], cookie: node.cookie)
+            #expect(hidden.status == 0)
+            #expect(hidden.stdout.contains("beamsh_"), "our own hidden node is listed: \(hidden.stdout)")
+            let visible = try BeamshBinary.run([node.name, "--rpc", "erlang", "nodes"], cookie: node.cookie)
+            #expect(visible.stdout == "[]\n", "a hidden console never shows in nodes()")
+        }
+    }
+
+    @Test func exitCodesNameTheFailure() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let wrongCookie = "wrong-cookie-for-test"
+            let auth = try BeamshBinary.run([node.name, "--rpc", "erlang", "node"], cookie: wrongCookie)
+            #expect(auth.status == 3)
+            #expect(auth.stderr.contains("rejected our cookie"))
+            #expect(!auth.stderr.contains(wrongCookie) && !auth.stdout.contains(wrongCookie))
+
+            let remote = try BeamshBinary.run([node.name, "--rpc", "erlang", "error", "boom"], cookie: node.cookie)
+            #expect(remote.status == 1)
+            #expect(remote.stderr.contains("boom"))
+
+            let unknown = try BeamshBinary.run(["nosuch_\(node.alive)", "--rpc", "erlang", "node"], cookie: node.cookie)
+            #expect(unknown.status == 2)
+            #expect(unknown.stderr.contains("not registered"))
+            #expect(unknown.stderr.contains(node.alive), "lists the names EPMD knows")
+
+            let noEPMD = try BeamshBinary.run(["a@127.0.0.1", "--epmd-port", "1", "--rpc", "erlang", "node"], cookie: "x")
+            #expect(noEPMD.status == 2)
+            #expect(noEPMD.stderr.contains("EPMD is not reachable"))
+
+            let noCookie = try BeamshBinary.run([node.name, "--rpc", "erlang", "node"], cookie: nil,
+                                               environment: ["HOME": "/nonexistent"])
+            #expect(noCookie.status == 2)
+            #expect(noCookie.stderr.contains("no cookie found"))
+        }
+    }
+
+    @Test func namesListsRegisteredNodes() throws {
+        let runtime = try #require(ErlangRuntime.requireAll().first)
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        let result = try BeamshBinary.run(["names"], cookie: nil)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("name \(node.alive) at port "))
+    }
+
+    @Test func doctorWalksEveryStep() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime, mode: .ipv6)
+            defer { node.stop() }
+            let good = try BeamshBinary.run(["doctor", node.name], cookie: node.cookie)
+            #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
+            for step in ["node name", "cookie", "DNS", "EPMD", "TCP", "handshake", "authentication", "RPC", "ticks"] {
+                #expect(good.stdout.contains("ok    \(step)"), "\(step) missing in:\n\(good.stdout)")
+            }
+            #expect(!good.stdout.contains(node.cookie))
+
+            let bad = try BeamshBinary.run(["doctor", node.name], cookie: "wrong")
+            #expect(bad.status == 3)
+            #expect(bad.stdout.contains("FAIL  authentication"))
+            #expect(bad.stdout.contains("likely fix"))
+        }
+    }
+}

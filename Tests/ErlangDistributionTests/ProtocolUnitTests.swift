@@ -1,0 +1,181 @@
+// Framing, ticks, control messages, EPMD replies, node names and cookies: no sockets.
+
+@testable import ErlangDistribution
+import ErlangTerm
+import Foundation
+import NIOCore
+import Testing
+
+@Suite struct FramerTests {
+    @Test func cutsHandshakeThenConnectedFramesAcrossPartialReads() throws {
+        var framer = DistributionFramer()
+        var buffer = ByteBuffer(bytes: [0, 3, 0x73, 0x6F])
+        #expect(try framer.next(&buffer) == nil, "incomplete")
+        buffer.writeBytes([0x6B])
+        #expect(try framer.next(&buffer) == .handshake(Array("sok".utf8)))
+        framer.phase = .connected
+        buffer.writeBytes([0, 0, 0, 0, 0, 0, 0, 2, 112])
+        #expect(try framer.next(&buffer) == .tick)
+        #expect(try framer.next(&buffer) == nil)
+        buffer.writeBytes([131])
+        #expect(try framer.next(&buffer) == .message([112, 131]))
+    }
+
+    @Test func refusesAFrameOverTheLimitBeforeBufferingIt() {
+        var framer = DistributionFramer(maxFrameSize: 1024)
+        framer.phase = .connected
+        var buffer = ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xF0])
+        #expect(throws: DistributionProtocolError.self) { try framer.next(&buffer) }
+    }
+}
+
+@Suite struct TickPolicyTests {
+    @Test func sendsWhenIdleAndDeclaresSilentPeersDead() {
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var policy = TickPolicy(now: start, sendInterval: .seconds(15), deadAfter: .seconds(75))
+        #expect(policy.timerFired(at: start + .seconds(5)) == .nothing)
+        #expect(policy.timerFired(at: start + .seconds(15)) == .sendTick)
+        #expect(policy.timerFired(at: start + .seconds(16)) == .nothing, "just sent one")
+        policy.didRead(at: start + .seconds(60))
+        #expect(policy.timerFired(at: start + .seconds(100)) != .peerDead)
+        #expect(policy.timerFired(at: start + .seconds(136)) == .peerDead)
+    }
+
+    @Test func answersEveryTickSoShortTicktimesAreMet() {
+        let start = NIODeadline.uptimeNanoseconds(0)
+        var policy = TickPolicy(now: start)
+        #expect(policy.receivedTick(at: start + .seconds(1)) == .sendTick)
+        #expect(policy.lastRead == start + .seconds(1))
+    }
+}
+
+@Suite struct ControlMessageTests {
+    let a = Pid(node: "a@h", id: 1, serial: 0, creation: 5)
+    let b = Pid(node: "b@h", id: 2, serial: 0, creation: 6)
+    var ref: Reference { Reference(node: "a@h", creation: 5, ids: [1, 2, 3]) }
+
+    @Test func everyMessageRoundTripsThroughTheWireForm() throws {
+        let messages: [ControlMessage] = [
+            .link(from: a, to: b), .send(to: b, message: .atom("hi")), .exit(from: a, to: b, reason: .atom("kill")),
+            .unlink(from: a, to: b), .regSend(from: a, to: "rex", message: [1, 2]), .groupLeader(from: a, to: b),
+            .exit2(from: a, to: b, reason: .atom("interrupt")), .monitorProcess(from: a, to: .pid(b), reference: ref),
+            .demonitorProcess(from: a, to: .atom("rex"), reference: ref),
+            .monitorProcessExit(from: .pid(b), to: a, reference: ref, reason: .atom("noproc")),
+            .sendSender(from: a, to: b, message: .tuple([.reference(ref), 42])),
+            .spawnRequest(requestID: ref, from: a, groupLeader: a, module: "erlang", function: "node", arity: 0,
+                          options: [.atom("monitor")], arguments: []),
+            .spawnReply(requestID: ref, to: a, flags: 2, result: .pid(b)),
+            .aliasSend(from: a, alias: ref, message: .atom("x")),
+            .unlinkID(id: 7, from: a, to: b), .unlinkIDAck(id: 7, from: b, to: a),
+        ]
+        for message in messages {
+            let bytes = try DistributionMessageCodec.encode(message)
+            #expect(bytes.first == 112)
+            #expect(try DistributionMessageCodec.decode(bytes[...]).message == message)
+        }
+    }
+
+    @Test func unknownOperationsAreIgnoredAndMalformedOnesRejected() throws {
+        var unknown: [UInt8] = [112]
+        try TermEncoder.encodeVersioned(.tuple([99, .atom("x")]), into: &unknown)
+        #expect(try DistributionMessageCodec.decode(unknown[...]).message == nil)
+
+        var malformed: [UInt8] = [112]
+        try TermEncoder.encodeVersioned(.tuple([1, .atom("not_a_pid"), .atom("x")]), into: &malformed)
+        #expect(throws: DistributionProtocolError.self) { try DistributionMessageCodec.decode(malformed[...]) }
+
+        #expect(throws: DistributionProtocolError.self) { try DistributionMessageCodec.decode([131, 68][...]) }
+        #expect(throws: (any Error).self) { try DistributionMessageCodec.decode([112, 131, 200][...]) }
+        var trailing = try DistributionMessageCodec.encode(.link(from: a, to: b))
+        trailing.append(0)
+        #expect(throws: (any Error).self) { try DistributionMessageCodec.decode(trailing[...]) }
+    }
+}
+
+@Suite struct EPMDMessageTests {
+    @Test func portPleaseRequestAndReplies() throws {
+        #expect(EPMDMessages.portPleaseRequest(alive: "app") == [0, 4, 122, 97, 112, 112])
+        let ok: [UInt8] = [119, 0, 0x1F, 0x90, 77, 0, 0, 6, 0, 6, 0, 3] + Array("app".utf8) + [0, 0]
+        let info = try #require(try EPMDMessages.parsePortPleaseReply(ok))
+        #expect(info.port == 8080)
+        #expect(info.highestVersion == 6 && info.lowestVersion == 6)
+        #expect(info.alive == "app")
+        #expect(try EPMDMessages.parsePortPleaseReply([119, 1]) == nil)
+        #expect(throws: EPMDError.self) { try EPMDMessages.parsePortPleaseReply([119, 0, 1]) }
+        #expect(throws: EPMDError.self) { try EPMDMessages.parsePortPleaseReply([]) }
+    }
+
+    @Test func namesReply() throws {
+        let reply: [UInt8] = [0, 0, 0x11, 0x11] + Array("name a at port 1\nname b_2 at port 65000\ngarbage\n".utf8)
+        #expect(try EPMDMessages.parseNamesReply(reply) == [
+            EPMDRegistration(alive: "a", port: 1), EPMDRegistration(alive: "b_2", port: 65000),
+        ])
+    }
+}
+
+@Suite struct NodeNameTests {
+    @Test func splitsAtTheFirstAt() throws {
+        let v6 = try NodeName(parsing: "app@fdaa:0:1da8:a7b:ac2:f901:4bf7:2")
+        #expect(v6.alive == "app")
+        #expect(v6.host == "fdaa:0:1da8:a7b:ac2:f901:4bf7:2")
+        #expect(v6.mode == .long && v6.isIPv6Address)
+        #expect(try NodeName(parsing: "app@10.0.0.1").mode == .long)
+        #expect(try NodeName(parsing: "app@web.example.com").mode == .long)
+        #expect(try NodeName(parsing: "app@web").mode == .short)
+        #expect(try NodeName(parsing: "app", defaultHost: "myhost").description == "app@myhost")
+        #expect(throws: NodeNameError.self) { try NodeName(parsing: "@host") }
+        #expect(throws: NodeNameError.self) { try NodeName(parsing: "app@") }
+        #expect(throws: NodeNameError.self) { try NodeName(parsing: "a b@host") }
+    }
+
+    @Test func ourNameFollowsTheTargetsMode() throws {
+        let short = NodeName.uniqueConsoleName(for: try NodeName(parsing: "app@web"))
+        #expect(short.mode == .short && short.alive.hasPrefix("beamsh_"))
+        #expect(NodeName.uniqueConsoleName(for: try NodeName(parsing: "app@::1")).mode == .long)
+        #expect(NodeName.uniqueConsoleName(for: try NodeName(parsing: "app@127.0.0.1")).mode == .long)
+        let twice = (0..<50).map { _ in NodeName.uniqueConsoleName(for: short) }
+        #expect(Set(twice).count == 50, "unique per run")
+    }
+}
+
+@Suite struct CookieTests {
+    private func temporaryFile(_ text: String, mode: mode_t = 0o400) throws -> String {
+        let path = NSTemporaryDirectory() + "beamsh-cookie-\(UUID().uuidString)"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, mode)
+        return path
+    }
+
+    @Test func firstSourceFoundWins() throws {
+        let file = try temporaryFile("from-file\n")
+        defer { unlink(file) }
+        let env = ["RELEASE_COOKIE": "from-env", "HOME": "/nonexistent"]
+        let fromFile = try CookieResolver(cookieFile: file, commandLineCookie: "cli", environment: env).resolve()
+        #expect(fromFile.cookie == Cookie("from-file") && fromFile.source == .file(file))
+        let fromEnv = try CookieResolver(cookieFile: nil, commandLineCookie: "cli", environment: env).resolve()
+        #expect(fromEnv.cookie == Cookie("from-env"))
+        let fromCLI = try CookieResolver(cookieFile: nil, commandLineCookie: "cli", environment: ["HOME": "/nonexistent"]).resolve()
+        #expect(fromCLI.source == .commandLine)
+        #expect(fromCLI.warnings.contains { $0.contains("process list") })
+    }
+
+    @Test func homeCookieReadableByOthersWarns() throws {
+        let home = NSTemporaryDirectory() + "beamsh-home-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try "homecookie".write(toFile: home + "/.erlang.cookie", atomically: true, encoding: .utf8)
+        chmod(home + "/.erlang.cookie", 0o644)
+        let resolved = try CookieResolver(cookieFile: nil, commandLineCookie: nil, environment: ["HOME": home]).resolve()
+        #expect(resolved.cookie == Cookie("homecookie"))
+        #expect(resolved.warnings.contains { $0.contains("readable by group or others") })
+        #expect(!resolved.warnings.joined().contains("homecookie"))
+    }
+
+    @Test func missingCookieListsTheSourcesTriedAndNeverPrintsAValue() {
+        #expect { try CookieResolver(cookieFile: nil, commandLineCookie: nil, environment: ["HOME": "/nonexistent"]).resolve() }
+            throws: { "\($0)".contains("--cookie-file") && "\($0)".contains("RELEASE_COOKIE") && "\($0)".contains(".erlang.cookie") }
+        let cookie = Cookie("s3cret")
+        #expect("\(cookie)" == "<cookie redacted>")
+        #expect(String(reflecting: cookie) == "<cookie redacted>")
+    }
+}

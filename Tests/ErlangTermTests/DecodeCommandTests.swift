@@ -1,0 +1,77 @@
+// End to end: the built `beamsh` executable's `decode` command, run as a process.
+
+import BeamTestSupport
+import Foundation
+import Testing
+import ErlangTerm
+
+@Suite struct DecodeCommandTests {
+    /// `beamsh` sits next to the test bundle in the build products folder.
+    static func executable() throws -> String {
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("beamsh").path }
+        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw TestSetupError("beamsh is not built next to the tests (looked in \(candidates)); run swift build")
+        }
+        return path
+    }
+
+    static func write(_ bytes: [UInt8]) throws -> String {
+        let path = NSTemporaryDirectory() + "beamsh-decode-" + TestNode.randomToken(10) + ".etf"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    static let sample: Term = .map([
+        (key: .atom("a"), value: [1, 2.5, .binary("x")]),
+        (key: .atom("b"), value: .tuple([.ok, .charlist("abc"), .atom("Elixir.Foo")])),
+    ])
+
+    @Test(arguments: [nil, Int32(6)])
+    func printsInEverySyntax(compression: Int32?) throws {
+        let beamsh = try Self.executable()
+        let path = try Self.write(try TermEncoder(compressionLevel: compression).encode(Self.sample))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let elixir = try runProcess(beamsh, ["decode", path])
+        #expect(elixir.status == 0)
+        #expect(elixir.stdout == "%{a: [1, 2.5, \"x\"], b: {:ok, ~c\"abc\", Foo}}\n")
+        let erlang = try runProcess(beamsh, ["decode", "--erlang", path])
+        #expect(erlang.stdout == "#{a => [1,2.5,<<\"x\">>],b => {ok,\"abc\",'Elixir.Foo'}}\n")
+        let json = try runProcess(beamsh, ["decode", "--json", path])
+        #expect(json.stdout == "{\"a\":[1,2.5,\"x\"],\"b\":{\"$tuple\":[\"ok\",[97,98,99],\"Elixir.Foo\"]}}\n")
+    }
+
+    /// A file written by a real `erlang:term_to_binary/2` with compression.
+    @Test func decodesWhatTheBEAMWrote() throws {
+        guard let runtime = ErlangRuntime.system else { throw TestSetupError("Debian's erlang missing") }
+        let beamsh = try Self.executable()
+        let path = NSTemporaryDirectory() + "beamsh-decode-" + TestNode.randomToken(10) + ".etf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try runtime.eval("ok = file:write_file(\"\(path)\", term_to_binary({lists:seq(1, 100), <<\"é\"/utf8>>}, [compressed])),")
+        let result = try runProcess(beamsh, ["decode", path])
+        let list = (1...100).map(String.init).joined(separator: ", ")
+        #expect(result.status == 0)
+        #expect(result.stdout == "{[\(list)], \"é\"}\n")
+    }
+
+    @Test func badInputNamesTheOffset() throws {
+        let beamsh = try Self.executable()
+        // {1, <tag 200>}: the unknown tag is the sixth byte.
+        let path = try Self.write([131, 104, 2, 97, 1, 200])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try runProcess(beamsh, ["decode", path])
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr == "beamsh: decode: unknown tag 200 (at byte 5)\n")
+    }
+
+    @Test func readsStandardInput() throws {
+        let beamsh = try Self.executable()
+        let result = try runProcess(beamsh, ["decode", "-"], stdin: "")
+        #expect(result.status == 1)
+        #expect(result.stderr == "beamsh: decode: input ends in the middle of a term (at byte 0)\n")
+        let missing = try runProcess(beamsh, ["decode", "/nonexistent/term.etf"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("beamsh: decode: cannot open /nonexistent/term.etf"))
+    }
+}

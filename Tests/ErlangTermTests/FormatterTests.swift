@@ -1,0 +1,189 @@
+import BeamTestSupport
+import BigInt
+import Testing
+@testable import ErlangTerm
+
+@Suite struct FormatterTests {
+    let elixir = ElixirFormatter()
+    let erlang = ErlangFormatter()
+
+    @Test(arguments: [
+        (0.0, "0.0"), (-0.0, "-0.0"), (1.0, "1.0"), (0.1, "0.1"), (1e-5, "1.0e-5"), (1e20, "1.0e20"),
+        (100.0, "100.0"), (1000.0, "1.0e3"), (0.0001, "0.0001"), (0.000123, "1.23e-4"), (123456.0, "123456.0"),
+        (9007199254740992.0, "9.007199254740992e15"), (9007199254740990.0, "9007199254740990.0"),
+        (Double.leastNonzeroMagnitude, "5.0e-324"), (1.7976931348623157e308, "1.7976931348623157e308"), (-2.5, "-2.5"),
+    ])
+    func erlangFloats(value: Double, text: String) {
+        #expect(erlang.format(.float(value)) == text)
+    }
+
+    @Test(arguments: [
+        (1000.0, "1000.0"), (1e15, "1000000000000000.0"), (1e16, "1.0e16"), (9007199254740992.0, "9007199254740992.0"),
+        (1e-5, "1.0e-5"), (0.5, "0.5"), (-1000.0, "-1000.0"), (1e20, "1.0e20"),
+    ])
+    func elixirFloats(value: Double, text: String) {
+        #expect(elixir.format(.float(value)) == text)
+    }
+
+    @Test func elixirAtoms() {
+        #expect(elixir.format(.atom("ok")) == ":ok")
+        #expect(elixir.format(.true) == "true")
+        #expect(elixir.format(.nil) == "nil")
+        #expect(elixir.format(.atom("Elixir.Foo.Bar")) == "Foo.Bar")
+        #expect(elixir.format(.atom("Elixir.foo")) == ":\"Elixir.foo\"")
+        #expect(elixir.format(.atom("a b")) == ":\"a b\"")
+        #expect(elixir.format(.atom("+")) == ":+")
+        #expect(elixir.format(.atom("::")) == ":\"::\"")
+        #expect(elixir.format(.atom("foo?")) == ":foo?")
+        #expect(elixir.format(.atom("#{x}")) == ":\"\\#{x}\"")
+        #expect(elixir.format(.atom("é")) == ":\"é\"")
+    }
+
+    @Test func elixirContainers() {
+        #expect(elixir.format([.tuple([.atom("a"), 1]), .tuple([.atom("b"), 2])]) == "[a: 1, b: 2]")
+        #expect(elixir.format(.list(TermList([1], tail: 2))) == "[1 | 2]")
+        #expect(elixir.format(.tuple([1, 2])) == "{1, 2}")
+        #expect(elixir.format(.map([(key: .atom("a"), value: 1)])) == "%{a: 1}")
+        #expect(elixir.format(.map([(key: .binary("k"), value: 1), (key: .atom("a"), value: 2)])) == "%{\"k\" => 1, :a => 2}")
+        #expect(elixir.format(.charlist("abc")) == "~c\"abc\"")
+        #expect(elixir.format(.binary("a\n\"#{")) == "\"a\\n\\\"\\#{\"")
+        #expect(elixir.format(.binary(Binary([1, 2, 3]))) == "<<1, 2, 3>>")
+        #expect(elixir.format(.bitstring(Bitstring(bytes: Binary([1, 0b0100_0000]), bitsInLastByte: 3))) == "<<1, 2::size(3)>>")
+        let uri = Term.map([(key: .atom("__struct__"), value: .atom("Elixir.URI")), (key: .atom("host"), value: .binary("x"))])
+        #expect(elixir.format(uri) == "%URI{host: \"x\"}")
+        var plain = ElixirFormatter.Options()
+        plain.structs = false
+        #expect(ElixirFormatter(options: plain).format(uri) == "%{__struct__: URI, host: \"x\"}")
+    }
+
+    @Test func identifiers() {
+        let pid = Pid(node: "nonode@nohost", id: 85, serial: 0, creation: 0)
+        let remote = Pid(node: "app@host", id: 85, serial: 0, creation: 1)
+        let reference = Reference(node: "nonode@nohost", creation: 0, ids: [3, 2, 1])
+        let port = Port(node: "nonode@nohost", id: 5, creation: 0)
+        #expect(elixir.format(.pid(pid)) == "#PID<0.85.0>")
+        #expect(elixir.format(.pid(remote)) == "#PID<app@host.85.0>")
+        #expect(elixir.format(.reference(reference)) == "#Reference<0.1.2.3>")
+        #expect(elixir.format(.port(port)) == "#Port<0.5>")
+        #expect(erlang.format(.pid(pid)) == "<0.85.0>")
+        #expect(erlang.format(.pid(remote)) == "<app@host.85.0>")
+        #expect(erlang.format(.reference(reference)) == "#Ref<0.1.2.3>")
+        #expect(erlang.format(.port(port)) == "#Port<0.5>")
+        var options = ElixirFormatter.Options()
+        options.localNode = "app@host"
+        #expect(ElixirFormatter(options: options).format(.pid(remote)) == "#PID<0.85.0>")
+        let abs = Term.export(ExportFun(module: "erlang", function: "abs", arity: 1))
+        #expect(elixir.format(abs) == "&:erlang.abs/1")
+        #expect(erlang.format(abs) == "fun erlang:abs/1")
+        #expect(elixir.format(.export(ExportFun(module: "Elixir.Enum", function: "map", arity: 2))) == "&Enum.map/2")
+        #expect(erlang.format(.export(ExportFun(module: "a b", function: "end", arity: 2))) == "fun 'a b':'end'/2")
+    }
+
+    @Test func erlangTerms() {
+        #expect(erlang.format(.atom("end")) == "'end'")
+        #expect(erlang.format(.atom("Foo")) == "'Foo'")
+        #expect(erlang.format(.atom("a@b")) == "a@b")
+        #expect(erlang.format(.charlist("abc")) == "\"abc\"")
+        #expect(erlang.format(.binary("abc")) == "<<\"abc\">>")
+        #expect(erlang.format(.binary(Binary([1, 2, 3]))) == "<<1,2,3>>")
+        #expect(erlang.format(.bitstring(Bitstring(bytes: Binary([1, 0b0100_0000]), bitsInLastByte: 3))) == "<<1,2:3>>")
+        #expect(erlang.format(.list(TermList([1], tail: 2))) == "[1|2]")
+        #expect(erlang.format(.map([(key: .atom("a"), value: 1)])) == "#{a => 1}")
+        #expect(erlang.format(.tuple([1, [2]])) == "{1,[2]}")
+    }
+
+    // MARK: - Against the real runtimes
+
+    /// Our printing equals OTP 25's `~p` and Elixir 1.14's `inspect/2` for the common corpus.
+    @Test func matchesTheRuntimesOwnPrinting() throws {
+        guard let runtime = ErlangRuntime.system else { throw TestSetupError("Debian's erlang/elixir missing") }
+        let erl = try RuntimeCheck.runtimePrinting(TermCorpus.common, elixir: false, on: runtime)
+        #expect(erl.terms.count == TermCorpus.common.count && erl.lines.count == TermCorpus.common.count)
+        for (term, expected) in zip(erl.terms, erl.lines) {
+            #expect(erlang.format(term) == expected)
+        }
+        var options = ElixirFormatter.Options()
+        options.charlistStyle = .singleQuotes
+        let ex = try RuntimeCheck.runtimePrinting(TermCorpus.common, elixir: true, on: runtime)
+        #expect(ex.terms.count == TermCorpus.common.count && ex.lines.count == TermCorpus.common.count)
+        for (term, expected) in zip(ex.terms, ex.lines) {
+            #expect(ElixirFormatter(options: options).format(term) == expected)
+        }
+    }
+
+    @Test func erlangTextReadsBackOnEveryRuntime() throws {
+        let terms = TermCorpus.all
+        let lines = terms.map { erlang.format($0) }
+        for runtime in try ErlangRuntime.requireAll() {
+            let bad = try RuntimeCheck.erlangMismatches(terms, lines, on: runtime)
+            #expect(bad.isEmpty, "\(runtime): \(bad.map { lines[$0] })")
+        }
+    }
+
+    @Test func elixirTextEvaluatesBack() throws {
+        guard let runtime = ErlangRuntime.system, runtime.hasElixir else { throw TestSetupError("Elixir missing") }
+        // A complete URI struct evaluates to the identical map.
+        let uriFields = ["authority", "fragment", "host", "path", "port", "query", "scheme", "userinfo"]
+        let uri = Term.map([(key: .atom("__struct__"), value: .atom("Elixir.URI"))]
+            + uriFields.map { (key: .atom($0), value: $0 == "host" ? .binary("example.com") : .nil) })
+        for charlistStyle in [ElixirFormatter.CharlistStyle.sigil, .singleQuotes] {
+            var options = ElixirFormatter.Options()
+            options.charlistStyle = charlistStyle
+            let formatter = ElixirFormatter(options: options)
+            let terms = TermCorpus.all + [uri]
+            let lines = terms.map { formatter.format($0) }
+            #expect(lines.last == "%URI{authority: nil, fragment: nil, host: \"example.com\", path: nil, port: nil, query: nil, scheme: nil, userinfo: nil}")
+            let bad = try RuntimeCheck.elixirMismatches(terms, lines, on: runtime)
+            #expect(bad.isEmpty, "\(bad.map { lines[$0] })")
+        }
+    }
+
+    // MARK: - Depth
+
+    /// Bytes of `depth` nested one-element lists (or tuples) around `[]`.
+    static func nestedBytes(depth: Int, tuples: Bool) -> [UInt8] {
+        var bytes: [UInt8] = [131]
+        bytes.reserveCapacity(depth * 6 + 2)
+        for _ in 0..<depth { bytes += tuples ? [104, 1] : [108, 0, 0, 0, 1] }
+        bytes.append(106)
+        if !tuples { bytes += [UInt8](repeating: 106, count: depth) }
+        return bytes
+    }
+
+    @Test(arguments: [false, true])
+    func millionDeepTermsPrint(tuples: Bool) throws {
+        let depth = 1_000_000
+        let term = try TermDecoder().decode(Self.nestedBytes(depth: depth, tuples: tuples))
+        let (open, close) = tuples ? ("{", "}") : ("[", "]")
+        let expected = String(repeating: open, count: depth) + "[]" + String(repeating: close, count: depth)
+        #expect(elixir.format(term) == expected)
+        #expect(erlang.format(term) == expected)
+        let json = TermJSON().encode(term)
+        #expect(json.utf8.count > 2 * depth)
+        #expect(json.hasSuffix(tuples ? "]}" : "]]"))
+    }
+}
+
+extension FormatterTests {
+    /// Random doubles of every magnitude print exactly as OTP's `~p` and Elixir's `inspect/2` print them.
+    @Test func randomFloatsMatchTheRuntimes() throws {
+        guard let runtime = ErlangRuntime.system else { throw TestSetupError("Debian's erlang/elixir missing") }
+        var generator = SystemRandomNumberGenerator()
+        var floats: [Term] = []
+        while floats.count < 600 {
+            let value: Double
+            switch floats.count % 3 {
+            case 0: value = Double(bitPattern: generator.next())
+            case 1: value = Double(Int64.random(in: -1_000_000_000...1_000_000_000, using: &generator)) * 1000
+            default: value = Double.random(in: -1e-3...1e-3, using: &generator)
+            }
+            if value.isFinite { floats.append(.float(value)) }
+        }
+        let erl = try RuntimeCheck.runtimePrinting(floats, elixir: false, on: runtime)
+        #expect(erl.lines.count == floats.count)
+        for (term, expected) in zip(erl.terms, erl.lines) { #expect(erlang.format(term) == expected) }
+        let ex = try RuntimeCheck.runtimePrinting(floats, elixir: true, on: runtime)
+        #expect(ex.lines.count == floats.count)
+        for (term, expected) in zip(ex.terms, ex.lines) { #expect(elixir.format(term) == expected) }
+    }
+}

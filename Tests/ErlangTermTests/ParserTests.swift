@@ -1,0 +1,112 @@
+import BeamTestSupport
+import BigInt
+import Testing
+@testable import ErlangTerm
+
+@Suite struct ParserTests {
+    let parser = ErlangTermParser()
+
+    @Test func numbers() throws {
+        #expect(try parser.parse("42") == 42)
+        #expect(try parser.parse("-7") == -7)
+        #expect(try parser.parse("16#ff") == 255)
+        #expect(try parser.parse("-2#1010") == -10)
+        #expect(try parser.parse("1_000") == 1000)
+        #expect(try parser.parse("$a") == 97)
+        #expect(try parser.parse("$\\n") == 10)
+        #expect(try parser.parse("$\\x{1F600}") == 0x1F600)
+        #expect(try parser.parse("123456789012345678901234567890") == .integer(BigInt("123456789012345678901234567890", radix: 10)!))
+        #expect(try parser.parse("-9223372036854775808") == .integer(Int.min))
+        #expect(try parser.parse("1.5") == 1.5)
+        #expect(try parser.parse("-1.0e-5") == -1e-5)
+        #expect(try parser.parse("2.5E+3") == 2500.0)
+    }
+
+    @Test func atomsAndStrings() throws {
+        #expect(try parser.parse("ok") == .ok)
+        #expect(try parser.parse("a@b_C1") == .atom("a@b_C1"))
+        #expect(try parser.parse("'hello world'") == .atom("hello world"))
+        #expect(try parser.parse("'it\\'s\\n'") == .atom("it's\n"))
+        #expect(try parser.parse("'end'") == .atom("end"))
+        #expect(try parser.parse("\"abc\"") == .charlist("abc"))
+        #expect(try parser.parse("\"ab\" \"cd\"") == .charlist("abcd"))
+        #expect(try parser.parse("\"\"") == .emptyList)
+        #expect(try parser.parse("\"\\x{100}\\101\\^A\\s\"") == [256, 65, 1, 32])
+        #expect(try parser.parse("'日本'") == .atom("日本"))
+    }
+
+    @Test func containers() throws {
+        #expect(try parser.parse("{ok, [1, 2], {}}") == .tuple([.ok, [1, 2], .tuple([])]))
+        #expect(try parser.parse("[1|2]") == .list(TermList([1], tail: 2)))
+        #expect(try parser.parse("[1,2|[3]]") == [1, 2, 3])
+        #expect(try parser.parse("#{a => 1, <<\"k\">> => [x]}") ==
+            .map([(key: .atom("a"), value: 1), (key: .binary("k"), value: [.atom("x")])]))
+        #expect(try parser.parse("#{a => 1, a => 2}") == .map([(key: .atom("a"), value: 2)]))
+        #expect(try parser.parse("#{}") == .map([]))
+        #expect(try parser.parse("  {a}. % done") == .tuple([.atom("a")]))
+    }
+
+    @Test func binaries() throws {
+        #expect(try parser.parse("<<>>") == .binary(Binary([UInt8]())))
+        #expect(try parser.parse("<<\"abc\">>") == .binary("abc"))
+        #expect(try parser.parse("<<1,2,3>>") == .binary(Binary([1, 2, 3])))
+        #expect(try parser.parse("<<1,2:3>>") == .bitstring(Bitstring(bytes: Binary([1, 0b0100_0000]), bitsInLastByte: 3)))
+        #expect(try parser.parse("<<\"é\"/utf8>>") == .binary("é"))
+        #expect(try parser.parse("<<256:16, -1>>") == .binary(Binary([1, 0, 255])))
+        #expect(try parser.parse("<<\"a\", 98>>") == .binary("ab"))
+    }
+
+    @Test(arguments: [
+        ("", TermParseError.Kind.unexpectedEnd, 0),
+        ("{1,", .unexpectedEnd, 3),
+        ("{1 2}", .unexpected("2"), 3),
+        ("[1|2,3]", .unexpected("','"), 4),
+        ("X", .variable("X"), 0),
+        ("{ok, end}", .reservedWord("end"), 5),
+        ("'abc", .invalidLiteral("unterminated quoted atom"), 0),
+        ("16#zz", .invalidNumber("'zz' in base 16"), 0),
+        ("1 2", .unexpected("2"), 2),
+        ("#{a}", .unexpected("'}'"), 3),
+        ("<<a>>", .invalidBinarySegment("expected an integer or a string"), 2),
+    ])
+    func errors(text: String, kind: TermParseError.Kind, offset: Int) {
+        #expect(throws: TermParseError(kind, at: offset)) { try parser.parse(text) }
+    }
+
+    /// Everything the Erlang formatter prints (bar funs) parses back to the same term.
+    @Test func readsTheFormatterOutput() throws {
+        let formatter = ErlangFormatter()
+        for term in TermCorpus.all {
+            if case .export = term { continue }
+            let text = formatter.format(term)
+            #expect(try parser.parse(text) == term, "\(text)")
+        }
+    }
+
+    /// What OTP 25's and OTP 28's own `~p` print for the corpus parses to the term they printed.
+    @Test func readsTheRuntimesPrinting() throws {
+        let terms = TermCorpus.all.filter { if case .export = $0 { return false } else { return true } }
+        for runtime in try ErlangRuntime.requireAll() {
+            let printed = try RuntimeCheck.runtimePrinting(terms, elixir: false, on: runtime)
+            #expect(printed.lines.count == terms.count)
+            for (term, line) in zip(printed.terms, printed.lines) {
+                #expect(try parser.parse(line) == term, "\(runtime): \(line)")
+            }
+        }
+    }
+
+    @Test func millionDeepNesting() throws {
+        let depth = 1_000_000
+        let text = String(repeating: "[{", count: depth) + "x" + String(repeating: "}]", count: depth)
+        let term = try parser.parse(text)
+        #expect(ErlangFormatter().format(term) == text)
+    }
+}
+
+extension ParserTests {
+    @Test func listTailsNormalise() throws {
+        #expect(try parser.parse("[1|[2|[3|4]]]") == .list(TermList([1, 2, 3], tail: 4)))
+        #expect(try parser.parse("[1|[]]") == [1])
+        #expect(try parser.parse("{maybe, else}") == .tuple([.atom("maybe"), .atom("else")]))
+    }
+}
