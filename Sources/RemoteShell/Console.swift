@@ -2,7 +2,6 @@
 
 import ErlangDistribution
 import ErlangTerm
-import Foundation
 import NIOConcurrencyHelpers
 
 /// An interactive console on one node: `iex(app@host)1>` (Elixir) or `(app@host)1>` (Erlang).
@@ -61,7 +60,7 @@ public final class Console: @unchecked Sendable {
             case .line(let l): line = l
             }
             if buffer.isEmpty {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                let trimmed = line.trimmedWhitespace
                 if trimmed == "exit" || trimmed == ":quit" || (language == .erlang && trimmed == "exit.") { return }
                 if trimmed.isEmpty { continue }
             }
@@ -102,7 +101,7 @@ public final class Console: @unchecked Sendable {
             connection.closeFuture.whenSuccess { error in
                 if claim() { continuation.resume(throwing: error) }
             }
-            Thread.detachNewThread {
+            startThread {
                 let r = input.readLine(prompt: prompt)
                 if claim() { continuation.resume(returning: r) }
             }

@@ -1,7 +1,15 @@
 // The console's two ends, abstracted so the terminal (LineEditor over libedit, or a plain
 // stdin reader) plugs in, and tests feed lines and read a buffer.
 
-import Foundation
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The outcome of asking the user for one line.
 public enum ReadResult: Sendable, Hashable {
@@ -46,7 +54,7 @@ public struct StandardOutput: ConsoleOutput {
     public func write(_ text: String) {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            let n = bytes.withUnsafeBytes { writeFD(fd, $0.baseAddress, $0.count) }
             if n <= 0 { return }
             bytes = bytes.dropFirst(n)
         }
@@ -55,7 +63,7 @@ public struct StandardOutput: ConsoleOutput {
 
 /// Collects everything written; for tests and for capturing one-shot output.
 public final class OutputBuffer: ConsoleOutput, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var buffer = ""
     public init() {}
     public func write(_ text: String) {
@@ -92,7 +100,7 @@ public struct PlainLineInput: ConsoleInput {
 
 /// Feeds a fixed list of answers, then end of input. For tests and scripts.
 public final class ScriptedInput: ConsoleInput, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var answers: [ReadResult]
     private var prompts: [String] = []
     /// Called with each prompt before the answer is returned (tests use it to act mid-session).
@@ -122,7 +130,38 @@ public final class ScriptedInput: ConsoleInput, @unchecked Sendable {
 /// Runs a blocking read on a thread of its own so no Swift concurrency thread waits on the user.
 func readOffThread(_ input: ConsoleInput, prompt: String) async -> ReadResult {
     await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: input.readLine(prompt: prompt)) }
-        thread.start()
+        startThread { continuation.resume(returning: input.readLine(prompt: prompt)) }
+    }
+}
+
+private func writeFD(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(fd, pointer, count)
+}
+
+/// Runs `body` on a new detached thread (without Foundation's `Thread`).
+func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    #if canImport(Darwin)
+    var thread: pthread_t?
+    #else
+    var thread = pthread_t()
+    #endif
+    let rc = pthread_create(&thread, nil, { raw in
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        box.body()
+        return nil
+    }, box)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    pthread_detach(thread)
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and newlines.
+    var trimmedWhitespace: String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
     }
 }

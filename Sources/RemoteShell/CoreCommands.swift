@@ -6,7 +6,6 @@
 
 import ErlangDistribution
 import ErlangTerm
-import Foundation
 
 /// A parsed core expression.
 indirect enum CoreExpression: Sendable, Hashable {
@@ -68,7 +67,7 @@ public enum CoreCommands {
 
     /// Why `line` may not run in read-only mode, or nil when it may.
     public static func readOnlyRefusal(_ line: String, language: Language) -> String? {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = line.trimmedWhitespace
         if trimmed.isEmpty { return nil }
         guard let expression = parse(trimmed, language: language) else {
             return "read-only: only the core commands and calls without side effects are allowed "
@@ -168,7 +167,7 @@ enum CoreLexer {
             } else if ch.isNumber || (ch == "-" && i + 1 < c.count && c[i + 1].isNumber) {
                 var j = i + 1
                 while j < c.count, c[j].isNumber || c[j] == "_" { j += 1 }
-                guard let v = Int(String(c[i..<j]).replacingOccurrences(of: "_", with: "")) else { return nil }
+                guard let v = Int(String(c[i..<j].filter { $0 != "_" })) else { return nil }
                 out.append(.integer(v))
                 i = j
             } else if ch.isLetter || ch == "_" {

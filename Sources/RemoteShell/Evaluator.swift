@@ -8,7 +8,6 @@
 
 import ErlangDistribution
 import ErlangTerm
-import Foundation
 import NIOConcurrencyHelpers
 
 /// The syntax of what the user types.

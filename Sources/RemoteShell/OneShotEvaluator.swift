@@ -47,7 +47,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
         switch try await core.evaluate(source, line: 1, wantTerm: wantTerm, timeout: limit) {
         case .done(let result): return result
         case .incomplete:
-            return .failure(formatted: "** incomplete expression: " + source.trimmingCharacters(in: .whitespacesAndNewlines))
+            return .failure(formatted: "** incomplete expression: " + source.trimmedWhitespace)
         case .interrupted: return .failure(formatted: "** (EXIT) interrupted")
         case .timedOut(let d): return .failure(formatted: "** evaluation timed out after \(d) (the remote worker was killed)")
         }

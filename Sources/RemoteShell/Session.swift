@@ -4,7 +4,6 @@
 
 import ErlangDistribution
 import ErlangTerm
-import Foundation
 import NIOConcurrencyHelpers
 
 /// What to do with a line that would stop the remote node (`System.halt`, `:init.stop`, `q()`...).
@@ -91,14 +90,14 @@ final class ShellCore: @unchecked Sendable {
     /// pasted pid literals, then the node's own evaluator.
     func evaluate(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationStep {
         if options.readOnly {
-            let trimmed = code.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = code.trimmedWhitespace
             if let refusal = CoreCommands.readOnlyRefusal(trimmed, language: language) {
                 return .done(.failure(formatted: "** " + refusal))
             }
             guard let expression = CoreCommands.parse(trimmed, language: language) else { return .incomplete }
             return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
         }
-        if language == .erlang, let expression = CoreCommands.parse(code.trimmingCharacters(in: .whitespacesAndNewlines), language: .elixir) {
+        if language == .erlang, let expression = CoreCommands.parse(code.trimmedWhitespace, language: .elixir) {
             return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
         }
         let rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
