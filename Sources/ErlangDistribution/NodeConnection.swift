@@ -276,7 +276,17 @@ public final class NodeConnection: Sendable {
             }
         case .monitorProcessExit(let from, let to, let reference, let reason):
             deliver(.down(reference: reference, process: from, reason: reason), to: to)
-        case .spawnReply(let id, let to, _, let result):
+        case .spawnReply(let id, let to, let flags, let result):
+            // A spawn with `link` made the new process linked to `to` on the peer's side;
+            // record it so our end of the link sends the exit signal when `to` ends.
+            if flags & Self.spawnFlagLink != 0, case .pid(let child) = result {
+                let alive = state.withLockedValue { s -> Bool in
+                    guard s.mailboxes[Self.key(to)] != nil else { return false }
+                    s.links[Self.key(to), default: []].insert(child)
+                    return true
+                }
+                if !alive { try? send(.exit(from: to, to: child, reason: .atom("noproc"))) }
+            }
             deliver(.spawnReply(requestID: id, result: result), to: to)
         case .spawnRequest(let id, let from, _, _, _, _, _, _):
             // Nothing runs code here: refuse like a node that cannot spawn.

@@ -1,7 +1,17 @@
 import ArgumentParser
+import Dispatch
 import ErlangDistribution
 import ErlangTerm
 import NIOPosix
+import RemoteShell
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension Beamsh {
     /// `beamsh NODE ...`: the console and its one-shot modes.
@@ -10,8 +20,8 @@ extension Beamsh {
             commandName: "console",
             abstract: "Connect to NODE (the default command).")
 
-        @Argument(help: ArgumentHelp("The node: name@host, where host is a short name, an FQDN, an IPv4 or an IPv6 address.", valueName: "node"))
-        var node: String
+        @Argument(help: ArgumentHelp("The node: name@host, where host is a short name, an FQDN, an IPv4 or an IPv6 address. Default: $RELEASE_NODE, as `bin/app remote` does.", valueName: "node"))
+        var node: String?
 
         @OptionGroup var connection: ConnectionOptions
 
@@ -20,18 +30,154 @@ extension Beamsh {
             valueName: "module function arg"))
         var rpc: [String] = []
 
+        @Option(name: .customLong("eval"), help: ArgumentHelp("Evaluate EXPR on the node, print the result and exit (repeatable; the binding carries over).", valueName: "expr"))
+        var eval: [String] = []
+
+        @Flag(help: "Erlang syntax, even on a node with Elixir.")
+        var erlang = false
+
+        @Flag(name: .customLong("read-only"), help: "Only the core commands and calls without side effects (Node.list, Process.info, :erlang.memory...); everything else is refused here.")
+        var readOnly = false
+
+        @Flag(help: "Do not ask before System.stop, :init.stop, q() and other calls that stop the remote node.")
+        var yes = false
+
+        @Option(help: ArgumentHelp("Seconds each evaluation may take (default: none at the prompt, 60 for --eval and scripts).", valueName: "seconds"))
+        var timeout: Double?
+
+        @Option(help: ArgumentHelp("Result format for --eval and scripts: text or json.", valueName: "format"))
+        var format: String = "text"
+
         func validate() throws {
             if !rpc.isEmpty && rpc.count < 2 { throw ValidationError("--rpc needs a MODULE and a FUNCTION") }
+            if format != "text" && format != "json" { throw ValidationError("--format is text or json") }
+            if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
         }
 
         func run() async throws {
-            let target = parseNodeName(node)
+            let target = parseNodeName(node ?? releaseNode())
             let (options, _) = connection.connectOptions()
             guard !rpc.isEmpty else {
-                printError("the interactive console is not built yet; use --rpc MODULE FUNCTION [ARG ...]")
-                exitNow(.remoteFailure)
+                await evaluate(on: connected)
             }
             await RPCOneShot.run(target: target, options: options, call: rpc)
         }
     }
+}
+
+// MARK: - The console and one-shot evaluation
+
+extension Beamsh.Console {
+    /// `RELEASE_NODE` completed the way `bin/app remote` does: `RELEASE_DISTRIBUTION=name`
+    /// means a long name (this host's full name), else a short one.
+    func releaseNode() -> String {
+        let environment = ProcessEnvironment.current
+        guard let name = environment["RELEASE_NODE"], !name.isEmpty else {
+            printError("no NODE given and RELEASE_NODE is not set")
+            exitNow(.connectFailure)
+        }
+        if name.contains("@") { return name }
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        let host = String(cString: buffer)
+        if environment["RELEASE_DISTRIBUTION"] == "name" { return name + "@" + host }
+        return name + "@" + String(host.split(separator: ".").first ?? Substring(host))
+    }
+
+    func shellOptions(interactive: Bool) -> ShellOptions {
+        var options = ShellOptions(language: erlang ? .erlang : nil, readOnly: readOnly)
+        options.timeout = timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? (interactive ? nil : .seconds(60))
+        if yes {
+            options.stopGuard = .allow
+        } else if interactive {
+            options.stopGuard = .ask { question in
+                StandardOutput().write(question)
+                let answer = readLine(strippingNewline: true) ?? ""
+                return ["y", "yes"].contains(answer.lowercased())
+            }
+        }
+        options.geometry = { terminalGeometry() }
+        return options
+    }
+
+    /// Runs the console, `--eval`s or the stdin script, then exits with the right code.
+    func evaluate(on connection: NodeConnection) async -> Never {
+        let scripted = !eval.isEmpty || isatty(0) == 0
+        do {
+            if scripted {
+                let evaluator = try await OneShotEvaluator.make(connection: connection, options: shellOptions(interactive: false))
+                installInterrupt { evaluator.interrupt() }
+                var json = TermJSON.Options()
+                json.localNode = connection.peerNodeAtom
+                let encoder = TermJSON(options: json)
+                let wantTerm = format == "json"
+                let show: (EvaluationResult) -> Void = { result in
+                    switch result {
+                    case .value(let text, let term):
+                        StandardOutput().write((wantTerm && term != nil ? encoder.encode(term!) : text) + "\n")
+                    case .failure(let text):
+                        fflush(nil)
+                        StandardOutput.error.write(text + "\n")
+                    }
+                }
+                var ok = true
+                if !eval.isEmpty {
+                    for expression in eval where ok {
+                        let result = try await evaluator.evaluate(expression, wantTerm: wantTerm)
+                        show(result)
+                        ok = !result.isFailure
+                    }
+                } else {
+                    var script = ""
+                    while let line = readLine(strippingNewline: false) { script += line }
+                    ok = try await evaluator.evaluateScript(script, wantTerm: wantTerm, onResult: show)
+                }
+                evaluator.close()
+                exitNow(ok ? .success : .remoteFailure)
+            }
+            let console = try await Console.make(
+                connection: connection, options: shellOptions(interactive: true),
+                input: PlainLineInput(), output: StandardOutput())
+            installInterrupt { console.interrupt() }
+            await printBanner(connection, language: console.language)
+            try await console.run()
+            exitNow(.success)
+        } catch let error as DistributionError {
+            fail(error)
+        } catch {
+            printError("\(error)")
+            exitNow(.remoteFailure)
+        }
+    }
+
+    private func printBanner(_ connection: NodeConnection, language: Language) async {
+        let otp = (try? await connection.rpc("erlang", "system_info", [.atom("otp_release")], timeout: .seconds(5)))?.stringValue ?? "?"
+        var versions = "OTP \(otp)"
+        if language == .elixir,
+            let elixir = (try? await connection.rpc("Elixir.System", "version", [], timeout: .seconds(5)))?.stringValue
+        {
+            versions += ", Elixir \(elixir)"
+        }
+        print("beamsh: connected to \(connection.peer.name) (\(versions)) as hidden node \(connection.localName)")
+    }
+}
+
+/// Ctrl-C interrupts the evaluation in progress instead of killing beamsh.
+private func installInterrupt(_ action: @escaping @Sendable () -> Void) {
+    signal(SIGINT, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+    source.setEventHandler(handler: action)
+    source.resume()
+    interruptSource = source
+}
+
+nonisolated(unsafe) private var interruptSource: DispatchSourceSignal?
+
+/// The terminal's size, or 80x24 when stdout is not a terminal.
+private func terminalGeometry() -> TerminalGeometry {
+    var size = winsize()
+    if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
+        return TerminalGeometry(columns: Int(size.ws_col), rows: Int(size.ws_row))
+    }
+    return .default
 }

@@ -1,0 +1,110 @@
+// The interactive console: prompt, continuation lines, evaluation, results, Ctrl-C.
+
+import ErlangDistribution
+import ErlangTerm
+import NIOConcurrencyHelpers
+
+/// An interactive console on one node: `iex(app@host)1>` (Elixir) or `(app@host)1>` (Erlang).
+///
+/// Lines are read from ``ConsoleInput`` until the node's parser finds the expression complete
+/// (continuation prompt `...(app@host)1>`), evaluated on the node in a worker process with the
+/// session's binding, and the node's own formatting of the result or error is written to
+/// ``ConsoleOutput``. `exit`, `:quit` or end of input leave; the remote node keeps running.
+public final class Console: @unchecked Sendable {
+    let core: ShellCore
+    let input: ConsoleInput
+    public var language: Language { core.language }
+
+    public static func make(
+        connection: NodeConnection, options: ShellOptions, input: ConsoleInput, output: ConsoleOutput
+    ) async throws -> Console {
+        let language = try await ShellCore.resolveLanguage(options, connection)
+        return Console(connection: connection, language: language, options: options, input: input, output: output)
+    }
+
+    public init(connection: NodeConnection, language: Language, options: ShellOptions, input: ConsoleInput, output: ConsoleOutput) {
+        self.input = input
+        core = ShellCore(connection: connection, language: language, options: options, input: input, output: output)
+    }
+
+    /// The prompt for expression number `counter`.
+    public func prompt(counter: Int, continuation: Bool) -> String {
+        let node = core.nodeName
+        switch (language, continuation) {
+        case (.elixir, false): return "iex(\(node))\(counter)> "
+        case (.elixir, true): return "...(\(node))\(counter)> "
+        case (.erlang, false): return "(\(node))\(counter)> "
+        case (.erlang, true): return "(\(node))\(counter)> "
+        }
+    }
+
+    /// Interrupts the evaluation in progress (call it on Ctrl-C): the worker on the node is
+    /// killed, the console prints `** (EXIT) interrupted` and prompts again, bindings intact.
+    public func interrupt() { core.evaluator.interrupt() }
+
+    /// Runs until the input ends or the user leaves. Throws ``DistributionError`` when the
+    /// connection is lost (also while waiting at the prompt).
+    public func run() async throws {
+        defer { core.close() }
+        var counter = 1
+        var buffer = ""
+        let out = core.output
+        while true {
+            let result = try await readLineOrDisconnect(prompt(counter: counter, continuation: !buffer.isEmpty))
+            let line: String
+            switch result {
+            case .endOfInput: return
+            case .interrupted:
+                buffer = ""
+                continue
+            case .line(let l): line = l
+            }
+            if buffer.isEmpty {
+                let trimmed = line.trimmedWhitespace
+                if trimmed == "exit" || trimmed == ":quit" || (language == .erlang && trimmed == "exit.") { return }
+                if trimmed.isEmpty { continue }
+            }
+            if let refusal = await core.stopGuardRefusal(line) {
+                out.write(refusal + "\n")
+                buffer = ""
+                continue
+            }
+            buffer += line + "\n"
+            let step = try await core.evaluate(buffer, line: counter, wantTerm: false, timeout: core.options.timeout)
+            switch step {
+            case .incomplete:
+                continue
+            case .done(let result):
+                out.write(result.formatted + "\n")
+                if !result.isFailure || language == .erlang { counter += 1 }
+            case .interrupted:
+                out.write("** (EXIT) interrupted\n")
+            case .timedOut(let d):
+                out.write("** evaluation timed out after \(d) (the remote worker was killed)\n")
+            }
+            buffer = ""
+        }
+    }
+
+    /// Reads a line on a thread of its own; the connection's loss ends the wait at once.
+    private func readLineOrDisconnect(_ prompt: String) async throws -> ReadResult {
+        let connection = core.connection
+        let input = self.input
+        let claimed = NIOLockedValueBox(false)
+        @Sendable func claim() -> Bool {
+            claimed.withLockedValue { c in
+                defer { c = true }
+                return !c
+            }
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReadResult, Error>) in
+            connection.closeFuture.whenSuccess { error in
+                if claim() { continuation.resume(throwing: error) }
+            }
+            startThread {
+                let r = input.readLine(prompt: prompt)
+                if claim() { continuation.resume(returning: r) }
+            }
+        }
+    }
+}

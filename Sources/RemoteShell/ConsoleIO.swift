@@ -1,0 +1,167 @@
+// The console's two ends, abstracted so the terminal (LineEditor over libedit, or a plain
+// stdin reader) plugs in, and tests feed lines and read a buffer.
+
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The outcome of asking the user for one line.
+public enum ReadResult: Sendable, Hashable {
+    /// A line, without its line terminator.
+    case line(String)
+    /// Ctrl-D at an empty prompt, or the end of the input stream.
+    case endOfInput
+    /// Ctrl-C while reading: the current input is dropped.
+    case interrupted
+}
+
+/// Where the console reads lines from. `readLine` blocks the calling thread until the user
+/// answers; the session calls it from a thread of its own, never from the event loop.
+public protocol ConsoleInput: Sendable {
+    func readLine(prompt: String) -> ReadResult
+}
+
+/// Where the console writes text: the result of each evaluation, remote output, prompts of
+/// non-interactive readers. Called in order from one task at a time.
+public protocol ConsoleOutput: Sendable {
+    func write(_ text: String)
+}
+
+/// The terminal size the node is told (`io:columns/0`, `io:rows/0`, `get_geometry`).
+public struct TerminalGeometry: Sendable, Hashable {
+    public var columns: Int
+    public var rows: Int
+    public init(columns: Int, rows: Int) {
+        self.columns = columns
+        self.rows = rows
+    }
+    public static let `default` = TerminalGeometry(columns: 80, rows: 24)
+}
+
+// MARK: - Implementations
+
+/// Standard output (or error), written through unbuffered.
+public struct StandardOutput: ConsoleOutput {
+    private let fd: Int32
+    public init(fileDescriptor: Int32 = 1) { self.fd = fileDescriptor }
+    public static let error = StandardOutput(fileDescriptor: 2)
+    public func write(_ text: String) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { writeFD(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { return }
+            bytes = bytes.dropFirst(n)
+        }
+    }
+}
+
+/// Collects everything written; for tests and for capturing one-shot output.
+public final class OutputBuffer: ConsoleOutput, @unchecked Sendable {
+    private let lock = NIOLock()
+    private var buffer = ""
+    public init() {}
+    public func write(_ text: String) {
+        lock.lock()
+        buffer += text
+        lock.unlock()
+    }
+    public var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return buffer
+    }
+    /// Returns and clears what was written.
+    public func take() -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let t = buffer
+        buffer = ""
+        return t
+    }
+}
+
+/// Lines from standard input without editing, for when no terminal line editor is in use.
+/// The prompt is written to `promptOutput` (nothing when nil).
+public struct PlainLineInput: ConsoleInput {
+    public var promptOutput: ConsoleOutput?
+    public init(promptOutput: ConsoleOutput? = StandardOutput()) { self.promptOutput = promptOutput }
+    public func readLine(prompt: String) -> ReadResult {
+        promptOutput?.write(prompt)
+        guard let line = Swift.readLine(strippingNewline: true) else { return .endOfInput }
+        return .line(line)
+    }
+}
+
+/// Feeds a fixed list of answers, then end of input. For tests and scripts.
+public final class ScriptedInput: ConsoleInput, @unchecked Sendable {
+    private let lock = NIOLock()
+    private var answers: [ReadResult]
+    private var prompts: [String] = []
+    /// Called with each prompt before the answer is returned (tests use it to act mid-session).
+    public var onPrompt: (@Sendable (String) -> Void)?
+
+    public init(_ answers: [ReadResult]) { self.answers = answers }
+    public convenience init(lines: [String]) { self.init(lines.map { .line($0) }) }
+
+    public func readLine(prompt: String) -> ReadResult {
+        lock.lock()
+        prompts.append(prompt)
+        let answer = answers.isEmpty ? .endOfInput : answers.removeFirst()
+        let hook = onPrompt
+        lock.unlock()
+        hook?(prompt)
+        return answer
+    }
+
+    /// Every prompt asked so far, in order.
+    public var promptsSeen: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return prompts
+    }
+}
+
+/// Runs a blocking read on a thread of its own so no Swift concurrency thread waits on the user.
+func readOffThread(_ input: ConsoleInput, prompt: String) async -> ReadResult {
+    await withCheckedContinuation { continuation in
+        startThread { continuation.resume(returning: input.readLine(prompt: prompt)) }
+    }
+}
+
+private func writeFD(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(fd, pointer, count)
+}
+
+/// Runs `body` on a new detached thread (without Foundation's `Thread`).
+func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    #if canImport(Darwin)
+    var thread: pthread_t?
+    #else
+    var thread = pthread_t()
+    #endif
+    let rc = pthread_create(&thread, nil, { raw in
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        box.body()
+        return nil
+    }, box)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    pthread_detach(thread)
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and newlines.
+    var trimmedWhitespace: String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

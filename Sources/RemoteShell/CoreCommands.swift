@@ -1,0 +1,312 @@
+// The core commands that work on every node, with or without Elixir: `Node.list`,
+// `Process.info(pid)`, `:erlang.memory()`, `pid("0.1.0")`... A small expression language
+// (literals, lists, remote calls) parsed here and run as BIF calls through `rex`, so an
+// Erlang-only node answers Elixir-syntax commands, and `--read-only` can check every call
+// against an allow-list before anything reaches the node.
+
+import ErlangDistribution
+import ErlangTerm
+
+/// A parsed core expression.
+indirect enum CoreExpression: Sendable, Hashable {
+    case literal(Term)
+    case list([CoreExpression])
+    /// A pid written `pid("0.1.0")`, `pid(0, 1, 0)`, `#PID<0.1.0>` or `<0.1.0>`: "<0.1.0>".
+    case pid(String)
+    /// `Module.function(args)` / `:mod.fun(args)` / `mod:fun(args)`, already mapped to the BIF it means.
+    case call(module: Atom, function: Atom, arguments: [CoreExpression], nilForUndefined: Bool)
+
+    /// Every call in the expression, innermost first.
+    var calls: [(Atom, Atom, Int)] {
+        switch self {
+        case .literal, .pid: return []
+        case .list(let items): return items.flatMap(\.calls)
+        case .call(let m, let f, let args, _): return args.flatMap(\.calls) + [(m, f, args.count)]
+        }
+    }
+}
+
+/// Parses and runs core commands.
+public enum CoreCommands {
+    /// Elixir functions of the core set and the BIFs that implement them.
+    static let elixirAliases: [String: (Atom, Atom)] = [
+        "Node.list/0": ("erlang", "nodes"), "Node.list/1": ("erlang", "nodes"),
+        "Node.self/0": ("erlang", "node"), "Node.get_cookie/0": ("erlang", "get_cookie"),
+        "Node.alive?/0": ("erlang", "is_alive"),
+        "Process.list/0": ("erlang", "processes"), "Process.info/1": ("erlang", "process_info"),
+        "Process.info/2": ("erlang", "process_info"), "Process.whereis/1": ("erlang", "whereis"),
+        "Process.alive?/1": ("erlang", "is_process_alive"), "Process.registered/0": ("erlang", "registered"),
+    ]
+    /// Erlang BIFs callable without a module in Erlang syntax.
+    static let erlangAutoImported: Set<String> = [
+        "nodes/0", "nodes/1", "node/0", "node/1", "processes/0", "process_info/1", "process_info/2",
+        "whereis/1", "registered/0", "is_process_alive/1", "list_to_pid/1", "is_alive/0",
+    ]
+
+    /// The calls `--read-only` lets through: they read state and change nothing on the node.
+    /// Deliberately absent: `sys:get_state/1` and `sys:get_status/1` (they run code inside the
+    /// target process and block on a busy one), anything that sends, spawns, kills or writes.
+    public static let readOnlyAllowList: Set<String> = [
+        "erlang:nodes/0", "erlang:nodes/1", "erlang:node/0", "erlang:node/1", "erlang:get_cookie/0",
+        "erlang:is_alive/0", "erlang:processes/0", "erlang:process_info/1", "erlang:process_info/2",
+        "erlang:whereis/1", "erlang:registered/0", "erlang:is_process_alive/1", "erlang:list_to_pid/1",
+        "erlang:memory/0", "erlang:memory/1", "erlang:system_info/1", "erlang:statistics/1",
+        "erlang:ports/0", "erlang:port_info/1", "erlang:port_info/2", "erlang:system_time/0",
+        "erlang:system_time/1", "erlang:monotonic_time/0", "erlang:monotonic_time/1", "erlang:uptime/0",
+        "application:which_applications/0", "application:loaded_applications/0",
+        "ets:all/0", "ets:info/1", "ets:info/2",
+        "Elixir.System:version/0", "Elixir.System:otp_release/0",
+    ]
+
+    /// Parses `line` as one core expression (an optional trailing `.` in Erlang), or nil when it
+    /// is something else.
+    static func parse(_ line: String, language: Language) -> CoreExpression? {
+        var parser = CoreParser(tokens: CoreLexer.tokens(line, language: language), language: language)
+        return parser.parseAll()
+    }
+
+    /// Why `line` may not run in read-only mode, or nil when it may.
+    public static func readOnlyRefusal(_ line: String, language: Language) -> String? {
+        let trimmed = line.trimmedWhitespace
+        if trimmed.isEmpty { return nil }
+        guard let expression = parse(trimmed, language: language) else {
+            return "read-only: only the core commands and calls without side effects are allowed "
+                + "(Node.list, Process.info(pid), :erlang.memory(), ...); not evaluated"
+        }
+        for (m, f, a) in expression.calls where !readOnlyAllowList.contains("\(m.name):\(f.name)/\(a)") {
+            return "read-only: \(m.name == "erlang" ? "" : m.name + ":")\(f.name)/\(a) is not on the read-only allow-list; not evaluated"
+        }
+        return nil
+    }
+
+    /// Evaluates a parsed expression with RPCs to the node.
+    static func evaluate(_ expression: CoreExpression, on connection: NodeConnection, timeout: Duration?) async throws -> Term {
+        switch expression {
+        case .literal(let t): return t
+        case .list(let items):
+            var values: [Term] = []
+            for item in items { values.append(try await evaluate(item, on: connection, timeout: timeout)) }
+            return .list(values)
+        case .pid(let text):
+            return try await connection.rpc("erlang", "list_to_pid", [.charlist(text)], timeout: timeout)
+        case .call(let m, let f, let args, let nilForUndefined):
+            var values: [Term] = []
+            for arg in args { values.append(try await evaluate(arg, on: connection, timeout: timeout)) }
+            let result = try await connection.rpc(m, f, values, timeout: timeout)
+            if nilForUndefined && result == .atom("undefined") { return .nil }
+            return result
+        }
+    }
+}
+
+// MARK: - Lexer and parser
+
+enum CoreToken: Hashable {
+    case identifier(String)  // lower-case name, may end in ? or !
+    case alias(String)       // Capitalised, may be dotted: Node, IEx.Helpers
+    case atom(String)        // :name / :"name" (Elixir), name / 'name' (Erlang)
+    case integer(Int)
+    case string(String)      // "..."
+    case charlist(String)    // '...' (Elixir)
+    case pid(String)         // #PID<0.1.0> or <0.1.0>, as "<0.1.0>"
+    case punct(Character)    // . ( ) , [ ] :
+}
+
+enum CoreLexer {
+    static func tokens(_ line: String, language: Language) -> [CoreToken]? {
+        let c = Array(line)
+        var i = 0
+        var out: [CoreToken] = []
+        func quoted(_ q: Character) -> String? {
+            var j = i + 1
+            var s = ""
+            while j < c.count, c[j] != q {
+                if c[j] == "\\" { j += 1; guard j < c.count else { return nil } }
+                s.append(c[j])
+                j += 1
+            }
+            guard j < c.count else { return nil }
+            i = j + 1
+            return s
+        }
+        func pidLiteral(at start: Int) -> String? {
+            guard let close = c[start...].firstIndex(of: ">") else { return nil }
+            let inner = String(c[(start + 1)..<close])
+            let parts = inner.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { return nil }
+            i = close + 1
+            return "<\(inner)>"
+        }
+        while i < c.count {
+            let ch = c[i]
+            if ch.isWhitespace { i += 1; continue }
+            if ch == "#", String(c[i...]).hasPrefix("#PID<") {
+                guard let p = pidLiteral(at: i + 4) else { return nil }
+                out.append(.pid(p))
+            } else if ch == "<", language == .erlang {
+                guard let p = pidLiteral(at: i) else { return nil }
+                out.append(.pid(p))
+            } else if ch == ":" && language == .elixir && i + 1 < c.count && (c[i + 1].isLetter || c[i + 1] == "_" || c[i + 1] == "\"") {
+                if c[i + 1] == "\"" {
+                    i += 1
+                    guard let s = quoted("\"") else { return nil }
+                    out.append(.atom(s))
+                } else {
+                    var j = i + 1
+                    while j < c.count, c[j].isLetter || c[j].isNumber || c[j] == "_" || c[j] == "@" { j += 1 }
+                    if j < c.count, c[j] == "?" || c[j] == "!" { j += 1 }
+                    out.append(.atom(String(c[(i + 1)..<j])))
+                    i = j
+                }
+            } else if ch == "\"" {
+                guard let s = quoted("\"") else { return nil }
+                out.append(.string(s))
+            } else if ch == "'" {
+                guard let s = quoted("'") else { return nil }
+                out.append(language == .elixir ? .charlist(s) : .atom(s))
+            } else if ch.isNumber || (ch == "-" && i + 1 < c.count && c[i + 1].isNumber) {
+                var j = i + 1
+                while j < c.count, c[j].isNumber || c[j] == "_" { j += 1 }
+                guard let v = Int(String(c[i..<j].filter { $0 != "_" })) else { return nil }
+                out.append(.integer(v))
+                i = j
+            } else if ch.isLetter || ch == "_" {
+                var j = i
+                while j < c.count, c[j].isLetter || c[j].isNumber || c[j] == "_" || c[j] == "@" { j += 1 }
+                if j < c.count, c[j] == "?" || c[j] == "!" { j += 1 }
+                let word = String(c[i..<j])
+                i = j
+                if ch.isUppercase {
+                    guard language == .elixir else { return nil }  // an Erlang variable: not a core command
+                    out.append(.alias(word))
+                } else {
+                    out.append(.identifier(word))
+                }
+            } else if ".(),[]:".contains(ch) {
+                out.append(.punct(ch))
+                i += 1
+            } else {
+                return nil
+            }
+        }
+        return out
+    }
+}
+
+struct CoreParser {
+    var tokens: [CoreToken]
+    let language: Language
+    var index = 0
+
+    init(tokens: [CoreToken]?, language: Language) {
+        self.tokens = tokens ?? [.punct("!")]
+        self.language = language
+    }
+
+    mutating func parseAll() -> CoreExpression? {
+        if language == .erlang, tokens.last == .punct(".") { tokens.removeLast() }
+        guard !tokens.isEmpty, let e = expression(), index == tokens.count else { return nil }
+        return e
+    }
+
+    private var peek: CoreToken? { index < tokens.count ? tokens[index] : nil }
+    private mutating func take(_ t: CoreToken) -> Bool {
+        if peek == t { index += 1; return true }
+        return false
+    }
+
+    /// `( args )`, or nothing in Elixir when `optionalParens` (`Node.list`).
+    private mutating func arguments(optionalParens: Bool) -> [CoreExpression]? {
+        guard take(.punct("(")) else { return optionalParens ? [] : nil }
+        var args: [CoreExpression] = []
+        if take(.punct(")")) { return args }
+        while true {
+            guard let e = expression() else { return nil }
+            args.append(e)
+            if take(.punct(")")) { return args }
+            guard take(.punct(",")) else { return nil }
+        }
+    }
+
+    private mutating func expression() -> CoreExpression? {
+        guard let t = peek else { return nil }
+        index += 1
+        switch t {
+        case .integer(let v): return .literal(.integer(v))
+        case .string(let s): return .literal(language == .elixir ? .binary(s) : .charlist(s))
+        case .charlist(let s): return .literal(.charlist(s))
+        case .pid(let p): return .pid(p)
+        case .punct("["):
+            var items: [CoreExpression] = []
+            if take(.punct("]")) { return .list(items) }
+            while true {
+                guard let e = expression() else { return nil }
+                items.append(e)
+                if take(.punct("]")) { return .list(items) }
+                guard take(.punct(",")) else { return nil }
+            }
+        case .atom(let a):
+            switch language {
+            case .elixir:
+                // :mod.fun(args) or a plain atom
+                guard take(.punct(".")) else { return .literal(.atom(a)) }
+                guard case .identifier(let f)? = peek else { return nil }
+                index += 1
+                guard let args = arguments(optionalParens: true) else { return nil }
+                return .call(module: Atom(a), function: Atom(f), arguments: args, nilForUndefined: false)
+            case .erlang:
+                return remoteErlangCall(module: a)
+            }
+        case .identifier(let name):
+            if language == .erlang {
+                if peek == .punct(":") { return remoteErlangCall(module: name) }
+                guard peek == .punct("(") else { return .literal(.atom(name)) }
+            }
+            guard let args = arguments(optionalParens: false) else {
+                return language == .elixir && (name == "true" || name == "false" || name == "nil") ? .literal(.atom(name)) : nil
+            }
+            if name == "pid" { return Self.pid(args) }
+            if language == .erlang, Self.erlangAutoImportedName(name, args.count) {
+                return .call(module: "erlang", function: Atom(name), arguments: args, nilForUndefined: false)
+            }
+            return nil
+        case .alias(let module):
+            guard take(.punct(".")), case .identifier(let f)? = peek else { return nil }
+            index += 1
+            guard let args = arguments(optionalParens: true),
+                let (m, bif) = CoreCommands.elixirAliases["\(module).\(f)/\(args.count)"]
+            else { return nil }
+            return .call(module: m, function: bif, arguments: args, nilForUndefined: module == "Process" && f == "whereis")
+        default:
+            return nil
+        }
+    }
+
+    private mutating func remoteErlangCall(module: String) -> CoreExpression? {
+        guard take(.punct(":")) else { return .literal(.atom(module)) }
+        guard case .identifier(let f)? = peek else { return nil }
+        index += 1
+        guard let args = arguments(optionalParens: false) else { return nil }
+        return .call(module: Atom(module), function: Atom(f), arguments: args, nilForUndefined: false)
+    }
+
+    private static func erlangAutoImportedName(_ name: String, _ arity: Int) -> Bool {
+        CoreCommands.erlangAutoImported.contains("\(name)/\(arity)")
+    }
+
+    /// `pid("0.1.0")` or `pid(0, 1, 0)` (IEx.Helpers / the Erlang shell's `pid/3`).
+    private static func pid(_ args: [CoreExpression]) -> CoreExpression? {
+        switch args.count {
+        case 1:
+            guard case .literal(let t) = args[0], let s = t.stringValue else { return nil }
+            let inner = s.hasPrefix("<") && s.hasSuffix(">") ? String(s.dropFirst().dropLast()) : s
+            return .pid("<\(inner)>")
+        case 3:
+            let parts = args.compactMap { e -> Int? in if case .literal(.integer(let v)) = e { return v } else { return nil } }
+            guard parts.count == 3 else { return nil }
+            return .pid("<\(parts[0]).\(parts[1]).\(parts[2])>")
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,265 @@
+// Evaluating user code on the node without loading anything there: each expression runs in a
+// fresh worker process spawned on the node (SPAWN_REQUEST, linked to our pid, with our I/O
+// server as group leader). The worker runs `erl_eval:exprs/2` over a small constant driver
+// (parsed once per session by the node's own erl_parse); the user's code travels as a binary
+// in the driver's bindings and is parsed, evaluated and formatted by the node's own Elixir or
+// Erlang. The binding (and, for Elixir, the `Macro.Env`) stays here, as terms, between
+// expressions, so killing a worker (Ctrl-C, timeout) never loses it.
+
+import ErlangDistribution
+import ErlangTerm
+import NIOConcurrencyHelpers
+
+/// The syntax of what the user types.
+public enum Language: String, Sendable, Hashable, CaseIterable {
+    case elixir, erlang
+}
+
+/// The outcome of evaluating one complete expression.
+public enum EvaluationResult: Sendable, Hashable {
+    /// The value, printed by the node (`inspect/2` for Elixir, `io_lib:format("~tp")` for
+    /// Erlang), and the value itself when it was asked for.
+    case value(formatted: String, term: Term?)
+    /// An exception, exit or throw, formatted by the node like its own shell does
+    /// (`** (RuntimeError) boom`, `** exception error: ...`), or a refusal made here.
+    case failure(formatted: String)
+
+    public var isFailure: Bool { if case .failure = self { return true } else { return false } }
+    /// The text to show the user.
+    public var formatted: String {
+        switch self {
+        case .value(let f, _), .failure(let f): return f
+        }
+    }
+}
+
+/// One step of evaluation.
+enum EvaluationStep: Sendable, Hashable {
+    case done(EvaluationResult)
+    /// The code is incomplete (an open `do`, bracket, string; no full stop in Erlang): read more.
+    case incomplete
+    /// Interrupted (Ctrl-C): the worker was killed; the binding is unchanged.
+    case interrupted
+    case timedOut(Duration)
+}
+
+/// Holds a session's binding and runs expressions in workers on the node. One evaluation at a
+/// time; ``interrupt()`` may be called from any thread.
+final class Evaluator: @unchecked Sendable {
+    let connection: NodeConnection
+    let language: Language
+    let io: IOServer
+    let mailbox: Mailbox
+    /// Elixir: a keyword list; Erlang: erl_eval's orddict of `{Name, Value}`.
+    var binding: Term = .emptyList
+    /// Elixir: the `Macro.Env` after the last expression (`alias`, `import`, `require` stick); nil at first.
+    var environment: Term = .nil
+    private var driver: Term?
+    private let running = NIOLockedValueBox(Running())
+
+    private struct Running {
+        var worker: Pid?
+        var interrupted = false
+        var active = false
+    }
+
+    init(connection: NodeConnection, language: Language, io: IOServer, mailbox: Mailbox) {
+        self.connection = connection
+        self.language = language
+        self.io = io
+        self.mailbox = mailbox
+    }
+
+    /// Kills the running worker, if any; its evaluation ends as `.interrupted`.
+    func interrupt() {
+        let worker = running.withLockedValue { r -> Pid? in
+            guard r.active else { return nil }
+            r.interrupted = true
+            return r.worker
+        }
+        if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
+    }
+
+    /// Evaluates `code` (one or more complete expressions) with the session's binding.
+    /// - parameters:
+    ///   - line: the line number the node reports in errors (the prompt counter).
+    ///   - wantTerm: also return the value as a term (for JSON output).
+    ///   - timeout: nil waits until the expression ends or is interrupted.
+    func evaluate(_ code: String, line: Int, wantTerm: Bool = false, timeout: Duration?) async throws -> EvaluationStep {
+        let forms = try await driverForms()
+        // erl_scan ends an expression at a full stop followed by white space.
+        let code = language == .erlang && !code.hasSuffix("\n") ? code + "\n" : code
+        let tag = connection.makeReference()
+        var variables: [(String, Term)] = [
+            ("Code", .binary(code)), ("Binding", binding), ("Line", .integer(max(line, 1))),
+            ("WantTerm", wantTerm ? .true : .false), ("ReplyTo", .pid(mailbox.pid)), ("Tag", .reference(tag)),
+        ]
+        if language == .elixir {
+            variables += [("Env", environment), ("Width", .integer(io.geometry().columns))]
+        }
+        variables.sort { $0.0 < $1.0 }
+        let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
+
+        running.withLockedValue { $0 = Running(worker: nil, interrupted: false, active: true) }
+        defer { running.withLockedValue { $0 = Running() } }
+        let requestID = try connection.requestSpawn(
+            "erl_eval", "exprs", [forms, driverBinding], parent: mailbox.pid, groupLeader: mailbox.pid,
+            options: [.link])
+
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now + $0 }
+        var worker: Pid?
+        while true {
+            let left = deadline.map { $0 - clock.now }
+            if let left, left <= .zero {
+                if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
+                return .timedOut(timeout ?? .zero)
+            }
+            guard let signal = try await mailbox.receive(timeout: left) else { continue }
+            switch signal {
+            case .message(_, let message):
+                if await io.handle(message) { continue }
+                if let t = message.tupleElements, t.count == 2, t[0] == .reference(tag) {
+                    return accept(t[1])
+                }
+            case .spawnReply(let id, let result) where id == requestID:
+                guard case .pid(let pid) = result else {
+                    return .done(.failure(formatted: "** the node refused to start an evaluator: \(result)"))
+                }
+                worker = pid
+                let interrupted = running.withLockedValue { r -> Bool in
+                    r.worker = pid
+                    return r.interrupted
+                }
+                if interrupted { try? connection.exit(pid, reason: .atom("kill"), from: mailbox.pid) }
+            case .exit(let from, let reason) where from == worker:
+                // The link tells us the worker ended; its result, if any, came before this.
+                if running.withLockedValue({ $0.interrupted }) { return .interrupted }
+                return .done(.failure(formatted: try await exitMessage(reason)))
+            case .spawnReply, .down, .exit:
+                continue  // a previous worker's end, or its link
+            }
+        }
+    }
+
+    /// Takes a driver reply apart, keeping the new binding.
+    private func accept(_ reply: Term) -> EvaluationStep {
+        if reply == .atom("incomplete") { return .incomplete }
+        let parts = reply.tupleElements ?? []
+        if parts.count == 2, parts[0] == .atom("error") {
+            return .done(.failure(formatted: Self.trimmed(parts[1].stringValue ?? "\(parts[1])")))
+        }
+        guard parts.count >= 4, parts[0] == .ok else {
+            return .done(.failure(formatted: "** unexpected reply from the evaluator: \(reply)"))
+        }
+        binding = parts[3]
+        if parts.count >= 5 { environment = parts[4] }
+        let term: Term? = parts[1] == .atom("$beamsh_no_term") ? nil : parts[1]
+        return .done(.value(formatted: Self.trimmed(parts[2].stringValue ?? ""), term: term))
+    }
+
+    private static func trimmed(_ text: String) -> String {
+        var t = Substring(text)
+        while t.last == "\n" { t = t.dropLast() }
+        return String(t)
+    }
+
+    /// How the worker's unexpected end is shown, formatted by the node.
+    private func exitMessage(_ reason: Term) async throws -> String {
+        switch language {
+        case .elixir:
+            let text = try? await connection.rpc("Elixir.Exception", "format_exit", [reason], timeout: .seconds(10))
+            return "** (EXIT) " + (text?.stringValue ?? "\(reason)")
+        case .erlang:
+            let text = try? await connection.rpc("io_lib", "format", [.charlist("~tp"), [reason]], timeout: .seconds(10))
+            return "** exception exit: " + (text.flatMap { Chardata.string($0) } ?? "\(reason)")
+        }
+    }
+
+    /// The driver, parsed by the node once per session.
+    private func driverForms() async throws -> Term {
+        if let driver { return driver }
+        let source = language == .elixir ? Self.elixirDriver : Self.erlangDriver
+        let scanned = try await connection.rpc("erl_scan", "string", [.charlist(source)], timeout: .seconds(30))
+        guard let s = scanned.tupleElements, s.count == 3, s[0] == .ok else {
+            throw DistributionError(.remoteCallFailed, "the node could not scan the evaluator driver: \(scanned)")
+        }
+        let parsed = try await connection.rpc("erl_parse", "parse_exprs", [s[1]], timeout: .seconds(30))
+        guard let p = parsed.tupleElements, p.count == 2, p[0] == .ok else {
+            throw DistributionError(.remoteCallFailed, "the node could not parse the evaluator driver: \(parsed)")
+        }
+        driver = p[1]
+        return p[1]
+    }
+
+    // MARK: - Drivers (Erlang source, evaluated by erl_eval on the node)
+
+    /// Bound: Code (binary), Binding, Env, Line, Width, WantTerm, ReplyTo, Tag.
+    /// Incomplete input is what IEx calls incomplete: a parse error at the end of the input.
+    static let elixirDriver = """
+        BeamshResult = try
+          BeamshOpts = [{file, <<"iex">>}, {line, Line}],
+          case 'Elixir.Code':string_to_quoted(Code, BeamshOpts) of
+            {error, {_, _, <<>>}} -> incomplete;
+            {error, _} -> 'Elixir.Code':'string_to_quoted!'(Code, BeamshOpts);
+            {ok, BeamshQuoted} ->
+              BeamshEnv = case Env of
+                nil ->
+                  BeamshEnv0 = 'Elixir.Code':env_for_eval([{file, <<"iex">>}]),
+                  case code:ensure_loaded('Elixir.IEx.Helpers') of
+                    {module, _} ->
+                      element(3, 'Elixir.Code':eval_quoted_with_env(
+                        {import, [{context, 'Elixir'}], [{'__aliases__', [{alias, false}], ['IEx', 'Helpers']}]},
+                        [], BeamshEnv0));
+                    _ -> BeamshEnv0
+                  end;
+                _ -> Env
+              end,
+              {BeamshValue, BeamshBinding, BeamshEnv1} =
+                'Elixir.Code':eval_quoted_with_env(BeamshQuoted, Binding, BeamshEnv),
+              BeamshText = 'Elixir.Kernel':inspect(BeamshValue, [{pretty, true}, {width, Width}]),
+              {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
+               BeamshText, BeamshBinding, BeamshEnv1}
+          end
+        catch BeamshKind:BeamshReason:BeamshStack ->
+          BeamshInternal = [erl_eval, elixir, elixir_eval, elixir_expand, elixir_clauses, elixir_def,
+                            elixir_lexical, elixir_erl_pass, 'Elixir.Code', 'Elixir.Module.ParallelChecker'],
+          BeamshPruned = lists:takewhile(fun(BeamshFrame) ->
+                           not lists:member(element(1, BeamshFrame), BeamshInternal) end, BeamshStack),
+          {error, 'Elixir.Exception':format(BeamshKind, BeamshReason, BeamshPruned)}
+        end,
+        ReplyTo ! {Tag, BeamshResult},
+        ok.
+        """
+
+    /// Bound: Code (binary), Binding, Line, WantTerm, ReplyTo, Tag. Local calls the Erlang
+    /// shell offers (`pid/3`, `i/0`, `memory/0`...) go to `shell_default`, as in the shell.
+    static let erlangDriver = """
+        BeamshResult = case erl_scan:tokens([], unicode:characters_to_list(Code), Line) of
+          {more, _} -> incomplete;
+          {done, {eof, _}, _} -> incomplete;
+          {done, {error, {BeamshLoc, BeamshMod, BeamshInfo}, _}, _} ->
+            {error, unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n",
+                      [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))};
+          {done, {ok, BeamshTokens, _}, _} ->
+            case erl_parse:parse_exprs(BeamshTokens) of
+              {error, {BeamshLoc, BeamshMod, BeamshInfo}} ->
+                {error, unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n",
+                          [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))};
+              {ok, BeamshExprs} ->
+                try erl_eval:exprs(BeamshExprs, Binding,
+                                   {value, fun(BeamshF, BeamshAs) -> apply(shell_default, BeamshF, BeamshAs) end}) of
+                  {value, BeamshValue, BeamshBinding} ->
+                    {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
+                     unicode:characters_to_binary(io_lib:format("~tp", [BeamshValue])), BeamshBinding}
+                catch BeamshClass:BeamshReason:BeamshStack ->
+                  {error, unicode:characters_to_binary(["** ",
+                     erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
+                       #{stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})])}
+                end
+            end
+        end,
+        ReplyTo ! {Tag, BeamshResult},
+        ok.
+        """
+}

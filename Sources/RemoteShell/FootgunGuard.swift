@@ -1,0 +1,43 @@
+// Lines that would stop the REMOTE node. beamsh sees every line before the node does, so it
+// asks before sending one of these (`--yes` skips the question).
+
+/// Finds calls that stop, halt, restart or reboot the node a line is evaluated on.
+public enum FootgunGuard {
+    /// Qualified calls that stop the node, in the syntax of each language.
+    static let elixirCalls = ["System.stop", "System.halt", ":init.stop", ":init.restart", ":init.reboot",
+                              ":erlang.halt", ":c.q", ":c.halt"]
+    static let erlangCalls = ["init:stop", "init:restart", "init:reboot", "erlang:halt", "c:q", "c:halt",
+                              "shell_default:q", "shell_default:halt"]
+    /// Erlang shell commands that stop the node when called without a module.
+    static let erlangLocalCalls = ["q", "halt"]
+
+    /// The first node-stopping call in `line` (outside strings and comments), or nil.
+    public static func dangerousCall(in line: String, language: Language) -> String? {
+        // Whitespace between the parts of a call does not make it safe: `System . halt`.
+        let code = SourceScanner.codeOnly(line, language: language).filter { !$0.isWhitespace }
+        let chars = Array(code)
+        func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
+        func occurs(_ word: String, needsCall: Bool) -> Bool {
+            var search = code.startIndex
+            while let range = code.range(of: word, range: search..<code.endIndex) {
+                let start = code.distance(from: code.startIndex, to: range.lowerBound)
+                let end = code.distance(from: code.startIndex, to: range.upperBound)
+                let before = start > 0 ? chars[start - 1] : " "
+                let after = end < chars.count ? chars[end] : " "
+                let boundedBefore = !isIdentifierChar(before) && before != "." && before != ":"
+                    || word.first == ":"
+                let boundedAfter = !isIdentifierChar(after) && after != "?" && after != "!"
+                if boundedBefore && boundedAfter && (!needsCall || after == "(") { return true }
+                search = range.upperBound
+            }
+            return false
+        }
+        switch language {
+        case .elixir:
+            return elixirCalls.first { occurs($0, needsCall: false) }
+        case .erlang:
+            if let hit = erlangCalls.first(where: { occurs($0, needsCall: false) }) { return hit }
+            return erlangLocalCalls.first { occurs($0, needsCall: true) }.map { $0 + "()" }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+// beamsh's side of the Erlang I/O protocol: a local pid that acts as the group leader of the
+// processes evaluating on the node, so their output is printed here and their reads are
+// answered from the console.
+// https://www.erlang.org/doc/apps/stdlib/io_protocol.html
+
+import ErlangDistribution
+import ErlangTerm
+import NIOConcurrencyHelpers
+
+/// Answers `{io_request, From, ReplyAs, Request}` messages arriving at a local pid with
+/// `{io_reply, ReplyAs, Reply}`.
+///
+/// Output goes to ``ConsoleOutput`` synchronously before the reply is sent, so a remote
+/// process's writes appear in the order it made them, and before anything it does after.
+/// Reads (`get_line`, `get_chars`, `get_until`) ask the ``ConsoleInput`` with the request's
+/// prompt. `{put_chars, Enc, M, F, A}` (what `io:format` sends) and `get_until` run their
+/// function on the node by RPC: nothing here interprets Erlang.
+///
+/// Not thread-safe: one session task calls ``handle(_:)`` at a time.
+public final class IOServer: @unchecked Sendable {
+    /// The pid the node sees as group leader.
+    public let pid: Pid
+    let connection: NodeConnection
+    let input: ConsoleInput
+    let output: ConsoleOutput
+    let geometry: @Sendable () -> TerminalGeometry
+    /// Reply to reads with binaries (`io:setopts([binary])`). IEx sets this on its group
+    /// leader; `IEx.Server` waits forever on a list reply. Erlang's default is lists.
+    public private(set) var binaryMode: Bool
+    /// Input read but not yet consumed (get_chars, the rest after get_until).
+    private var pending = ""
+    private var pendingEOF = false
+    /// Each line read, before it is answered; may replace it (footgun guard, read-only).
+    var lineFilter: (@Sendable (String) async -> String?)?
+
+    public init(
+        pid: Pid, connection: NodeConnection, input: ConsoleInput, output: ConsoleOutput,
+        geometry: @escaping @Sendable () -> TerminalGeometry = { .default }, binaryMode: Bool
+    ) {
+        self.pid = pid
+        self.connection = connection
+        self.input = input
+        self.output = output
+        self.geometry = geometry
+        self.binaryMode = binaryMode
+    }
+
+    /// Handles `message` if it is an I/O request and returns true; false for anything else.
+    @discardableResult
+    public func handle(_ message: Term) async -> Bool {
+        guard case .tuple(let t) = message, t.count == 4, t[0] == .atom("io_request"),
+            case .pid(let from) = t[1]
+        else { return false }
+        let reply = await answer(t[3])
+        try? connection.send(.tuple([.atom("io_reply"), t[2], reply]), to: from, from: pid)
+        return true
+    }
+
+    // MARK: - Requests
+
+    /// The reply to one request.
+    func answer(_ request: Term) async -> Term {
+        let r = request.tupleElements ?? []
+        let name = r.first?.atomValue?.name ?? request.atomValue?.name ?? ""
+        switch (name, r.count) {
+        case ("put_chars", 3):
+            guard let enc = IOEncoding(r[1]) else { return Self.requestError }
+            return putChars(r[2], encoding: enc)
+        case ("put_chars", 2):
+            return putChars(r[1], encoding: .latin1)
+        case ("put_chars", 5):
+            guard let enc = IOEncoding(r[1]) else { return Self.requestError }
+            return await putChars(module: r[2], function: r[3], arguments: r[4], encoding: enc)
+        case ("put_chars", 4):
+            return await putChars(module: r[1], function: r[2], arguments: r[3], encoding: .latin1)
+        case ("get_line", 3):
+            guard let enc = IOEncoding(r[1]) else { return Self.requestError }
+            return await getLine(prompt: r[2], encoding: enc)
+        case ("get_line", 2):
+            return await getLine(prompt: r[1], encoding: .latin1)
+        case ("get_chars", 4):
+            guard let enc = IOEncoding(r[1]), let n = r[3].intValue else { return Self.requestError }
+            return await getChars(prompt: r[2], count: n, encoding: enc)
+        case ("get_chars", 3):
+            guard let n = r[2].intValue else { return Self.requestError }
+            return await getChars(prompt: r[1], count: n, encoding: .latin1)
+        case ("get_until", 6):
+            guard let enc = IOEncoding(r[1]) else { return Self.requestError }
+            return await getUntil(prompt: r[2], module: r[3], function: r[4], extra: r[5], encoding: enc)
+        case ("get_until", 5):
+            return await getUntil(prompt: r[1], module: r[2], function: r[3], extra: r[4], encoding: .latin1)
+        case ("get_password", 2):
+            guard let enc = IOEncoding(r[1]) else { return Self.requestError }
+            return await getLine(prompt: .emptyList, encoding: enc)
+        case ("get_geometry", 2):
+            let g = geometry()
+            switch r[1].atomValue?.name {
+            case "columns": return .integer(g.columns)
+            case "rows": return .integer(g.rows)
+            default: return Self.requestError
+            }
+        case ("setopts", 2):
+            return setOptions(r[1])
+        case ("getopts", _):
+            return [.tuple([.atom("binary"), binaryMode ? .true : .false]),
+                    .tuple([.atom("encoding"), .atom("unicode")])]
+        case ("requests", 2):
+            var last: Term = .ok
+            for sub in r[1].listElements ?? [] {
+                last = await answer(sub)
+                if last.isTagged(.error) { break }
+            }
+            return last
+        default:
+            return Self.requestError
+        }
+    }
+
+    static let requestError: Term = .tuple([.atom("error"), .atom("request")])
+
+    private func putChars(_ chars: Term, encoding: IOEncoding) -> Term {
+        guard let text = Chardata.string(chars, encoding: encoding) else {
+            return .tuple([.atom("error"), .atom("put_chars")])
+        }
+        output.write(text)
+        return .ok
+    }
+
+    private func putChars(module: Term, function: Term, arguments: Term, encoding: IOEncoding) async -> Term {
+        guard let m = module.atomValue, let f = function.atomValue, let args = arguments.listElements else {
+            return Self.requestError
+        }
+        let text: Term
+        do {
+            text = try await connection.call(m, f, args)
+        } catch {
+            return .tuple([.atom("error"), function])
+        }
+        if text.isTagged("badrpc") { return .tuple([.atom("error"), function]) }
+        return putChars(text, encoding: encoding)
+    }
+
+    private func setOptions(_ options: Term) -> Term {
+        for option in options.listElements ?? [options] {
+            switch option {
+            case .atom(let a) where a.name == "binary": binaryMode = true
+            case .atom(let a) where a.name == "list": binaryMode = false
+            case .tuple(let t) where t.count == 2 && t[0] == .atom("binary"):
+                binaryMode = t[1] == .true
+            default: break  // encoding, echo, expand_fun: accepted, nothing to change here
+            }
+        }
+        return .ok
+    }
+
+    // MARK: - Reading
+
+    /// One line from the pending buffer or the console, with its newline; nil at end of input,
+    /// or `.interrupted`.
+    private func nextLine(prompt: Term) async -> ReadResult {
+        if let newline = pending.firstIndex(of: "\n") {
+            let line = String(pending[..<newline])
+            pending.removeSubrange(...newline)
+            return .line(line)
+        }
+        if pendingEOF { return .endOfInput }
+        let result = await readOffThread(input, prompt: Chardata.prompt(prompt))
+        switch result {
+        case .line(var line):
+            if let lineFilter { line = await lineFilter(line) ?? "" }
+            defer { pending = "" }
+            return .line(pending + line)
+        case .endOfInput:
+            if !pending.isEmpty {
+                defer { pending = "" }
+                pendingEOF = true
+                return .line(pending)
+            }
+            return .endOfInput
+        case .interrupted:
+            pending = ""
+            return .interrupted
+        }
+    }
+
+    private func getLine(prompt: Term, encoding: IOEncoding) async -> Term {
+        switch await nextLine(prompt: prompt) {
+        case .line(let line): return Chardata.reply(line + "\n", binary: binaryMode, encoding: encoding)
+        case .endOfInput: return .atom("eof")
+        case .interrupted: return .tuple([.atom("error"), .atom("interrupted")])
+        }
+    }
+
+    private func getChars(prompt: Term, count: Int, encoding: IOEncoding) async -> Term {
+        while pending.count < count && !pendingEOF {
+            switch await readOffThread(input, prompt: Chardata.prompt(prompt)) {
+            case .line(let line): pending += line + "\n"
+            case .endOfInput: pendingEOF = true
+            case .interrupted:
+                pending = ""
+                return .tuple([.atom("error"), .atom("interrupted")])
+            }
+        }
+        if pending.isEmpty { return .atom("eof") }
+        let taken = String(pending.prefix(count))
+        pending.removeFirst(taken.count)
+        return Chardata.reply(taken, binary: binaryMode, encoding: encoding)
+    }
+
+    /// `get_until`: feeds lines to `M:F(Continuation, Chars, Extra...)` on the node until it says
+    /// `{done, Result, Rest}`; what `io:read/1` and `io:fread/2` send.
+    private func getUntil(prompt: Term, module: Term, function: Term, extra: Term, encoding _: IOEncoding) async -> Term {
+        guard let m = module.atomValue, let f = function.atomValue, let extraArgs = extra.listElements else {
+            return Self.requestError
+        }
+        var continuation: Term = .emptyList
+        while true {
+            let chars: Term
+            switch await nextLine(prompt: prompt) {
+            case .line(let line): chars = .charlist(line + "\n")
+            case .endOfInput: chars = .atom("eof")
+            case .interrupted: return .tuple([.atom("error"), .atom("interrupted")])
+            }
+            let result: Term
+            do {
+                result = try await connection.call(m, f, [continuation, chars] + extraArgs)
+            } catch {
+                return .tuple([.atom("error"), .atom("get_until")])
+            }
+            let parts = result.tupleElements ?? []
+            if parts.count == 3, parts[0] == .atom("done") {
+                if let rest = Chardata.string(parts[2]), !rest.isEmpty {
+                    pending = rest + pending
+                } else if parts[2] == .atom("eof") {
+                    pendingEOF = true
+                }
+                return parts[1]
+            }
+            if parts.count == 2, parts[0] == .atom("more") {
+                continuation = parts[1]
+                if chars == .atom("eof") { return .atom("eof") }
+                continue
+            }
+            return .tuple([.atom("error"), .atom("get_until")])
+        }
+    }
+}

@@ -1,0 +1,103 @@
+// `--eval EXPR`, stdin scripts and JSON output: expressions evaluated one after another with
+// the binding carried between them, remote output printed in order before each result.
+
+import ErlangDistribution
+import ErlangTerm
+
+/// Evaluates expressions on a node without a prompt. Create one per connection; evaluate one
+/// expression at a time.
+///
+/// ```swift
+/// let evaluator = try await OneShotEvaluator.make(connection: connection)
+/// let result = try await evaluator.evaluate("Enum.sum(1..10)")
+/// ```
+public final class OneShotEvaluator: @unchecked Sendable {
+    let core: ShellCore
+    public var language: Language { core.language }
+
+    /// - parameters:
+    ///   - language: the syntax; use ``make(connection:options:output:input:)`` to detect it.
+    ///   - output: where remote output (`IO.puts`, `io:format`) goes, in order.
+    ///   - input: answers `IO.gets` and friends; end of input by default.
+    public init(
+        connection: NodeConnection, language: Language, options: ShellOptions = ShellOptions(timeout: .seconds(60)),
+        output: ConsoleOutput = StandardOutput(), input: ConsoleInput = ScriptedInput([])
+    ) {
+        core = ShellCore(connection: connection, language: language, options: options, input: input, output: output)
+    }
+
+    /// Like the initializer, picking the language from the node when `options.language` is nil.
+    public static func make(
+        connection: NodeConnection, options: ShellOptions = ShellOptions(timeout: .seconds(60)),
+        output: ConsoleOutput = StandardOutput(), input: ConsoleInput = ScriptedInput([])
+    ) async throws -> OneShotEvaluator {
+        let language = try await ShellCore.resolveLanguage(options, connection)
+        return OneShotEvaluator(connection: connection, language: language, options: options, output: output, input: input)
+    }
+
+    /// Evaluates complete source text (one or more expressions; Erlang ends with a full stop).
+    /// Incomplete input, a refused stop, a timeout are failures. Throws only when the
+    /// connection fails.
+    /// - parameters:
+    ///   - wantTerm: also return the value as a term (for `--format json`).
+    ///   - timeout: overrides the options' timeout for this call.
+    public func evaluate(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
+        if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
+        let limit = timeout ?? core.options.timeout
+        switch try await core.evaluate(source, line: 1, wantTerm: wantTerm, timeout: limit) {
+        case .done(let result): return result
+        case .incomplete:
+            return .failure(formatted: "** incomplete expression: " + source.trimmedWhitespace)
+        case .interrupted: return .failure(formatted: "** (EXIT) interrupted")
+        case .timedOut(let d): return .failure(formatted: "** evaluation timed out after \(d) (the remote worker was killed)")
+        }
+    }
+
+    /// Evaluates a script expression by expression (lines accumulate until the node's parser
+    /// finds them complete), calling `onResult` after each, and stops at the first failure.
+    /// Returns false when a failure stopped it (or the script ended inside an expression).
+    public func evaluateScript(
+        _ script: String, wantTerm: Bool = false, onResult: (EvaluationResult) -> Void
+    ) async throws -> Bool {
+        var buffer = ""
+        var line = 1
+        var startLine = 1
+        for text in script.split(separator: "\n", omittingEmptySubsequences: false) {
+            defer { line += 1 }
+            if buffer.isEmpty {
+                if text.allSatisfy(\.isWhitespace) { continue }
+                startLine = line
+            }
+            buffer += text + "\n"
+            if let refusal = await core.stopGuardRefusal(String(text)) {
+                onResult(.failure(formatted: refusal))
+                return false
+            }
+            let step = try await core.evaluate(buffer, line: startLine, wantTerm: wantTerm, timeout: core.options.timeout)
+            switch step {
+            case .incomplete: continue
+            case .done(let result):
+                onResult(result)
+                if result.isFailure { return false }
+            case .interrupted:
+                onResult(.failure(formatted: "** (EXIT) interrupted"))
+                return false
+            case .timedOut(let d):
+                onResult(.failure(formatted: "** evaluation timed out after \(d) (the remote worker was killed)"))
+                return false
+            }
+            buffer = ""
+        }
+        if !buffer.allSatisfy(\.isWhitespace) {
+            onResult(.failure(formatted: "** incomplete expression at the end of the script (from line \(startLine))"))
+            return false
+        }
+        return true
+    }
+
+    /// Kills the running evaluation (Ctrl-C); it ends as a failure.
+    public func interrupt() { core.evaluator.interrupt() }
+
+    /// Ends the local process; nothing it started stays on the node.
+    public func close() { core.close() }
+}

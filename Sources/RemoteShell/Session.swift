@@ -1,0 +1,141 @@
+// What the interactive console and the one-shot modes share: one local pid that is both the
+// I/O server (group leader of every evaluation) and where results come back, the evaluator
+// with its binding, and the checks made here before anything reaches the node.
+
+import ErlangDistribution
+import ErlangTerm
+import NIOConcurrencyHelpers
+
+/// What to do with a line that would stop the remote node (`System.halt`, `:init.stop`, `q()`...).
+public enum StopGuard: Sendable {
+    /// Evaluate it (`--yes`).
+    case allow
+    /// Refuse it with a message (non-interactive without `--yes`).
+    case refuse
+    /// Ask: the callback gets the question (naming the node) and answers true to go ahead.
+    case ask(@Sendable (String) async -> Bool)
+}
+
+/// Settings shared by the console and the one-shot evaluator.
+public struct ShellOptions: Sendable {
+    /// The syntax; nil picks Elixir when the node has Elixir, else Erlang.
+    public var language: Language?
+    /// Only the core commands and the read-only allow-list (``CoreCommands/readOnlyAllowList``).
+    public var readOnly = false
+    public var stopGuard: StopGuard
+    /// Per evaluation; nil waits as long as it takes (interactive default).
+    public var timeout: Duration?
+    /// The terminal size told to the node; asked again before each evaluation.
+    public var geometry: @Sendable () -> TerminalGeometry = { .default }
+
+    public init(language: Language? = nil, readOnly: Bool = false, stopGuard: StopGuard = .refuse, timeout: Duration? = nil) {
+        self.language = language
+        self.readOnly = readOnly
+        self.stopGuard = stopGuard
+        self.timeout = timeout
+    }
+}
+
+/// Whether the node runs Elixir (its `Elixir.Code` module is on the code path). Loads nothing.
+public func nodeHasElixir(_ connection: NodeConnection) async throws -> Bool {
+    let path = try await connection.rpc("code", "which", [.atom("Elixir.Code")], timeout: .seconds(10))
+    return path != .atom("non_existing")
+}
+
+final class ShellCore: @unchecked Sendable {
+    let connection: NodeConnection
+    let language: Language
+    let options: ShellOptions
+    let mailbox: Mailbox
+    let io: IOServer
+    let evaluator: Evaluator
+    let output: ConsoleOutput
+
+    init(connection: NodeConnection, language: Language, options: ShellOptions, input: ConsoleInput, output: ConsoleOutput) {
+        self.connection = connection
+        self.language = language
+        self.options = options
+        self.output = output
+        mailbox = connection.makeMailbox()
+        io = IOServer(pid: mailbox.pid, connection: connection, input: input, output: output,
+                      geometry: options.geometry, binaryMode: language == .elixir)
+        evaluator = Evaluator(connection: connection, language: language, io: io, mailbox: mailbox)
+    }
+
+    static func resolveLanguage(_ options: ShellOptions, _ connection: NodeConnection) async throws -> Language {
+        if let language = options.language { return language }
+        return try await nodeHasElixir(connection) ? .elixir : .erlang
+    }
+
+    var nodeName: String { connection.peer.name }
+
+    /// The question the stop guard asks, or nil when `line` stops nothing.
+    func stopQuestion(_ line: String) -> (call: String, question: String)? {
+        guard let call = FootgunGuard.dangerousCall(in: line, language: language) else { return nil }
+        return (call, "\(call) stops the remote node \(nodeName), not this console. Evaluate it? [y/N] ")
+    }
+
+    /// nil when `code` may run; else the refusal to show.
+    func stopGuardRefusal(_ code: String) async -> String? {
+        guard let (call, question) = stopQuestion(code) else { return nil }
+        switch options.stopGuard {
+        case .allow: return nil
+        case .refuse: return "** not evaluated: \(call) would stop the remote node \(nodeName) (pass --yes to allow it)"
+        case .ask(let confirm):
+            return await confirm(question) ? nil : "** not evaluated: \(call) (the node \(nodeName) keeps running)"
+        }
+    }
+
+    /// Evaluates one chunk of input: read-only check, core commands on Erlang-only nodes,
+    /// pasted pid literals, then the node's own evaluator.
+    func evaluate(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationStep {
+        if options.readOnly {
+            let trimmed = code.trimmedWhitespace
+            if let refusal = CoreCommands.readOnlyRefusal(trimmed, language: language) {
+                return .done(.failure(formatted: "** " + refusal))
+            }
+            guard let expression = CoreCommands.parse(trimmed, language: language) else { return .incomplete }
+            return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
+        }
+        if language == .erlang, let expression = CoreCommands.parse(code.trimmedWhitespace, language: .elixir) {
+            return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
+        }
+        let rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { SourceScanner.rewritePidLiterals(String($0), language: language) }.joined(separator: "\n")
+        return try await evaluator.evaluate(rewritten, line: line, wantTerm: wantTerm, timeout: timeout)
+    }
+
+    /// A core command as BIF calls through rex, printed by the node.
+    private func runCore(_ expression: CoreExpression, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationResult {
+        let value: Term
+        do {
+            value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
+        } catch let error as DistributionError where error.kind == .remoteCallFailed {
+            var text = error.description
+            if let reason = error.reason, let formatted = try? await formatTerm(reason, pretty: false) {
+                text = formatted
+            }
+            return .failure(formatted: "** (badrpc) " + text)
+        }
+        return .value(formatted: try await formatTerm(value, pretty: true), term: wantTerm ? value : nil)
+    }
+
+    /// Prints a term on the node: `inspect/2` on Elixir, `io_lib:format("~tp")` on Erlang.
+    func formatTerm(_ term: Term, pretty: Bool) async throws -> String {
+        switch language {
+        case .elixir:
+            let text = try await connection.rpc("Elixir.Kernel", "inspect", [term, [
+                .tuple([.atom("pretty"), pretty ? .true : .false]),
+                .tuple([.atom("width"), .integer(options.geometry().columns)]),
+            ]], timeout: .seconds(30))
+            return text.stringValue ?? ""
+        case .erlang:
+            let text = try await connection.rpc("io_lib", "format", [.charlist(pretty ? "~tp" : "~tw"), [term]], timeout: .seconds(30))
+            return Chardata.string(text) ?? ""
+        }
+    }
+
+    func close() {
+        mailbox.close(reason: .atom("shutdown"))
+    }
+}

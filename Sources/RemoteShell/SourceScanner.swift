@@ -1,0 +1,96 @@
+// A lexical pass over one line of Elixir or Erlang: what is code and what is inside strings,
+// charlists, sigils and comments. Good enough for the footgun guard and for rewriting pasted
+// `#PID<0.1.0>` literals; the node's own parser remains the judge of the syntax.
+
+struct SourceScanner {
+    /// The line with every string, charlist, quoted atom, sigil body and comment replaced by
+    /// spaces (so offsets still match), and `#PID<...>` kept as code.
+    static func codeOnly(_ line: String, language: Language) -> String {
+        var out: [Character] = []
+        let chars = Array(line)
+        var i = 0
+        func blank(until end: Int) {
+            while i < end && i < chars.count {
+                out.append(chars[i] == "\n" ? "\n" : " ")
+                i += 1
+            }
+        }
+        func skipQuoted(_ quote: Character, from start: Int) -> Int {
+            var j = start + 1
+            while j < chars.count {
+                if chars[j] == "\\" { j += 2; continue }
+                if chars[j] == quote { return j + 1 }
+                j += 1
+            }
+            return chars.count
+        }
+        while i < chars.count {
+            let c = chars[i]
+            switch (language, c) {
+            case (.elixir, "#") where line[line.index(line.startIndex, offsetBy: i)...].hasPrefix("#PID<"):
+                out.append(c)
+                i += 1
+            case (.elixir, "#"), (.erlang, "%"):
+                blank(until: chars.count)
+            case (_, "\""):
+                if language == .elixir, i + 2 < chars.count, chars[i + 1] == "\"", chars[i + 2] == "\"" {
+                    blank(until: chars.count)  // a heredoc runs past this line
+                } else {
+                    out.append(c)
+                    i += 1
+                    blank(until: skipQuoted("\"", from: i - 1) - 1)
+                    if i < chars.count { out.append(chars[i]); i += 1 }
+                }
+            case (_, "'"):
+                out.append(c)
+                i += 1
+                blank(until: skipQuoted("'", from: i - 1) - 1)
+                if i < chars.count { out.append(chars[i]); i += 1 }
+            case (.erlang, "$"):
+                out.append(c)
+                i += 1
+                if i < chars.count { blank(until: i + (chars[i] == "\\" ? 2 : 1)) }
+            case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter:
+                let open = chars[i + 2]
+                let pairs: [Character: Character] = ["(": ")", "[": "]", "{": "}", "<": ">"]
+                let close = pairs[open] ?? open
+                out.append(c)
+                i += 1
+                var j = i + 2
+                while j < chars.count && chars[j] != close { j += chars[j] == "\\" ? 2 : 1 }
+                blank(until: min(j + 1, chars.count))
+            default:
+                out.append(c)
+                i += 1
+            }
+        }
+        return String(out)
+    }
+
+    /// Rewrites pasted `#PID<0.123.0>` literals (outside strings) into a call the node
+    /// understands: `:erlang.list_to_pid(~c"<0.123.0>")` in Elixir (where `#` starts a
+    /// comment), `list_to_pid("<0.123.0>")` in Erlang.
+    static func rewritePidLiterals(_ line: String, language: Language) -> String {
+        let code = Array(codeOnly(line, language: language))
+        let chars = Array(line)
+        var out = ""
+        var i = 0
+        while i < chars.count {
+            if i + 5 <= code.count, String(code[i..<i + 5]) == "#PID<",
+                let close = chars[(i + 5)...].firstIndex(of: ">")
+            {
+                let inner = String(chars[(i + 5)..<close])
+                let parts = inner.split(separator: ".", omittingEmptySubsequences: false)
+                if parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
+                    out += language == .elixir
+                        ? ":erlang.list_to_pid(~c\"<\(inner)>\")" : "list_to_pid(\"<\(inner)>\")"
+                    i = close + 1
+                    continue
+                }
+            }
+            out.append(chars[i])
+            i += 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,203 @@
+// The interactive console against real nodes: prompts, continuation, Ctrl-C, the stop guard,
+// read-only mode, and that nothing lingers on the node afterwards.
+
+import BeamTestSupport
+import ErlangDistribution
+import ErlangTerm
+import Foundation
+import NIOConcurrencyHelpers
+import RemoteShell
+import Testing
+
+/// Input that blocks at one prompt until released, for acting while the console waits.
+final class GatedInput: ConsoleInput, @unchecked Sendable {
+    let inner: ScriptedInput
+    let gate = DispatchSemaphore(value: 0)
+    let gateAt: Int
+    private let count = NIOLockedValueBox(0)
+    init(_ lines: [ReadResult], gateAt: Int) {
+        inner = ScriptedInput(lines)
+        self.gateAt = gateAt
+    }
+    func readLine(prompt: String) -> ReadResult {
+        let n = count.withLockedValue { c in c += 1; return c }
+        if n == gateAt { gate.wait() }
+        return inner.readLine(prompt: prompt)
+    }
+}
+
+@Suite(.serialized) struct ConsoleTests {
+    @Test func elixirConsolePromptsContinuesAndKeepsBindings() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let before = try processCount(node)
+        let output = OutputBuffer()
+        let input = ScriptedInput(lines: ["x = 41", "case x do", "  41 -> :yes", "end", "x + 1", "raise \"boom\"", "x"])
+        let console = try await Console.make(connection: connection, options: ShellOptions(), input: input, output: output)
+        #expect(console.language == .elixir)
+        try await console.run()
+        let n = node.name
+        #expect(input.promptsSeen == [
+            "iex(\(n))1> ", "iex(\(n))2> ", "...(\(n))2> ", "...(\(n))2> ", "iex(\(n))3> ", "iex(\(n))4> ",
+            "iex(\(n))4> ", "iex(\(n))5> ",
+        ])
+        #expect(output.text == "41\n:yes\n42\n** (RuntimeError) boom\n41\n")
+        // Ctrl-D (end of input) ended the console; nothing stays on the node.
+        #expect(try await settledProcessCount(node, expected: before) <= before)
+    }
+
+    @Test func ctrlCInterruptsWithinASecondAndKeepsBindings() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let before = try processCount(node)
+        let output = OutputBuffer()
+        let input = ScriptedInput(lines: ["x = 7", ":timer.sleep(:infinity)", "x * 6"])
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        let interruptedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+        input.onPrompt = { prompt in
+            // The prompt after the sleep: measure how long the interrupt took.
+            if prompt.hasSuffix("2> "), interruptedAt.withLockedValue({ $0 }) == nil {
+                Task {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    interruptedAt.withLockedValue { $0 = .now }
+                    console.interrupt()
+                }
+            }
+        }
+        let run = Task { try await console.run() }
+        try await run.value
+        #expect(output.text == "7\n** (EXIT) interrupted\n42\n")
+        #expect(try await settledProcessCount(node, expected: before) <= before)
+        _ = interruptedAt
+    }
+
+    @Test func ctrlCReturnsWithinASecond() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let evaluator = oneShot(connection, .elixir, options: ShellOptions(timeout: nil))
+        let task = Task { try await evaluator.evaluate(":timer.sleep(:infinity)") }
+        try await Task.sleep(for: .milliseconds(500))
+        let started = ContinuousClock.now
+        evaluator.interrupt()
+        let result = try await task.value
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(result == .failure(formatted: "** (EXIT) interrupted"))
+    }
+
+    @Test func exitCommandLeavesAndTheNodeKeepsRunning() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let before = try processCount(node)
+        let input = ScriptedInput(lines: ["IO.puts(\"hi\")", "exit", "IO.puts(\"never\")"])
+        let output = OutputBuffer()
+        try await Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output).run()
+        #expect(output.text == "hi\n:ok\n")
+        #expect(node.isRunning)
+        #expect(try await settledProcessCount(node, expected: before) <= before)
+    }
+
+    @Test func droppedConnectionEndsTheSessionWithAClearError() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        let input = ScriptedInput(lines: [":timer.sleep(:infinity)"])
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: OutputBuffer())
+        let run = Task { try await console.run() }
+        try await Task.sleep(for: .milliseconds(500))
+        node.kill9()
+        do {
+            try await run.value
+            Issue.record("the console went on after the node died")
+        } catch let error as DistributionError {
+            #expect(error.kind == .connectionLost, "\(error)")
+            #expect(error.category == .connect)
+        }
+    }
+
+    @Test func droppedConnectionAtThePromptEndsTheSession() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        let input = GatedInput([.line("1 + 1")], gateAt: 2)
+        defer { input.gate.signal() }
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: OutputBuffer())
+        let run = Task { try await console.run() }
+        try await Task.sleep(for: .milliseconds(800))
+        // A connection dropped from our side ends the session while it waits at the prompt.
+        connection.closeNow()
+        let started = ContinuousClock.now
+        await #expect(throws: DistributionError.self) { try await run.value }
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test func droppedConnectionLeavesNothingOnTheNode() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let before = try processCount(node)
+        let connection = try await connect(node)
+        let input = ScriptedInput(lines: ["spawn_link(fn -> :timer.sleep(:infinity) end); :timer.sleep(:infinity)"])
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: OutputBuffer())
+        let run = Task { try await console.run() }
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(try processCount(node) > before)
+        connection.closeNow()
+        _ = try? await run.value
+        #expect(try await settledProcessCount(node, expected: before) <= before)
+    }
+
+    @Test func stopGuardAsksNamingTheNode() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let questions = NIOLockedValueBox<[String]>([])
+        var options = ShellOptions()
+        options.stopGuard = .ask { question in
+            questions.withLockedValue { $0.append(question) }
+            return false
+        }
+        let output = OutputBuffer()
+        let input = ScriptedInput(lines: ["System.stop()", ":init.stop", "IO.puts(\"System.halt\") # System.halt", "1"])
+        try await Console(connection: connection, language: .elixir, options: options, input: input, output: output).run()
+        #expect(questions.withLockedValue { $0 }.count == 2)
+        #expect(questions.withLockedValue { $0 }.allSatisfy { $0.contains(node.name) })
+        #expect(output.text.contains("not evaluated: System.stop"))
+        #expect(output.text.contains("System.halt\n:ok\n1\n"))
+        #expect(node.isRunning)
+        // One-shot without --yes refuses.
+        let r = try await oneShot(connection, .elixir).evaluate(":erlang.halt()")
+        #expect(r.isFailure && r.formatted.contains("--yes"))
+        #expect(node.isRunning)
+    }
+
+    @Test func readOnlyRefusesLocallyAndAllowsTheCoreSet() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        var options = ShellOptions(timeout: .seconds(30))
+        options.readOnly = true
+        let evaluator = oneShot(connection, .elixir, output: output, options: options)
+        #expect(try await evaluator.evaluate("Node.self").formatted == ":\(node.name)")
+        #expect(try await evaluator.evaluate("Process.whereis(:nonexistent)").formatted == "nil")
+        let info = try await evaluator.evaluate("Process.info(Process.whereis(:init), :status)")
+        #expect(info.formatted == "{:status, :waiting}")
+        let mem = try await evaluator.evaluate(":erlang.memory(:total)")
+        #expect(Int(mem.formatted) ?? 0 > 0)
+        // Refused before reaching the node: the marker process never appears.
+        let refused = try await evaluator.evaluate("Process.register(self(), :beamsh_marker)")
+        #expect(refused.isFailure && refused.formatted.contains("read-only"), "\(refused)")
+        let refused2 = try await evaluator.evaluate(":erlang.spawn(:timer, :sleep, [1])")
+        #expect(refused2.formatted.contains("spawn/3"), "\(refused2)")
+        #expect(try node.eval("whereis(beamsh_marker).") == "undefined")
+    }
+}

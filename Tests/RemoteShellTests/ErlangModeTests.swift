@@ -1,0 +1,123 @@
+// Erlang syntax on OTP 25 and OTP 28 nodes without Elixir: bindings, io:format, errors,
+// io:read (get_until), and the core commands in Elixir syntax translated to BIFs.
+
+import BeamTestSupport
+import ErlangDistribution
+import ErlangTerm
+import Foundation
+import RemoteShell
+import Testing
+
+@Suite(.serialized) struct ErlangModeTests {
+    @Test func bindingsIoFormatAndErrorsOnBothRuntimes() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let output = OutputBuffer()
+            let evaluator = try await OneShotEvaluator.make(connection: connection, output: output)
+            #expect(evaluator.language == .erlang, "\(runtime)")
+            #expect(try await evaluator.evaluate("X = 20.") == .value(formatted: "20", term: nil), "\(runtime)")
+            #expect(try await evaluator.evaluate("X + 22.").formatted == "42", "\(runtime)")
+            // {put_chars, unicode, io_lib, format, [...]}: formatted by the node, in order.
+            let r = try await evaluator.evaluate("io:format(\"a ~p~n\", [X]), io:put_chars(\"b\\n\"), done.")
+            #expect(output.text == "a 20\nb\n", "\(runtime)")
+            #expect(r.formatted == "done")
+            let error = try await evaluator.evaluate("binary_to_atom(1).")
+            #expect(error.formatted.hasPrefix("** exception error: bad argument"), "\(runtime): \(error)")
+            #expect(try await evaluator.evaluate("throw(up).").formatted.hasPrefix("** exception throw: up"))
+            #expect(try await evaluator.evaluate("foo(.").formatted.hasPrefix("* "), "\(runtime)")
+            #expect(try await evaluator.evaluate("X.").formatted == "20", "the session goes on")
+            // Shell commands from shell_default: pid/3.
+            #expect(try await evaluator.evaluate("is_pid(pid(0, 1, 0)).").formatted == "true", "\(runtime)")
+            // A pasted #PID<...> literal.
+            #expect(try await evaluator.evaluate("is_pid(#PID<0.1.0>).").formatted == "true", "\(runtime)")
+        }
+    }
+
+    @Test func erlangConsolePromptAndContinuation() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let before = try processCount(node)
+            let output = OutputBuffer()
+            let input = ScriptedInput(lines: ["A = [1,", "2, 3].", "lists:sum(A).", "{ok, T} = io:read('term> ').", "{x, 1}.", "T."])
+            let console = Console(connection: connection, language: .erlang, options: ShellOptions(), input: input, output: output)
+            try await console.run()
+            let n = node.name
+            #expect(input.promptsSeen == ["(\(n))1> ", "(\(n))1> ", "(\(n))2> ", "(\(n))3> ", "term> ", "(\(n))4> ", "(\(n))5> "],
+                    "\(runtime)")
+            #expect(output.text == "[1,2,3]\n6\n{ok,{x,1}}\n{x,1}\n", "\(runtime)")
+            #expect(try await settledProcessCount(node, expected: before) <= before, "\(runtime)")
+        }
+    }
+
+    @Test func coreCommandsOnAnErlangOnlyNode() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let evaluator = oneShot(connection, .erlang)
+            let ours = connection.localName.description
+            #expect(try await evaluator.evaluate("Node.list").formatted == "[]", "\(runtime)")
+            #expect(try await evaluator.evaluate("Node.list(:hidden)").formatted == "[\(ours)]", "\(runtime)")
+            #expect(try await evaluator.evaluate("Node.list(:connected)").formatted == "[\(ours)]", "\(runtime)")
+            #expect(try await evaluator.evaluate("Node.self()").formatted == "\(node.name)", "\(runtime)")
+            #expect(try await evaluator.evaluate("Node.get_cookie").formatted == node.cookie, "\(runtime)")
+            let list = try await evaluator.evaluate("Process.list", wantTerm: true)
+            guard case .value(_, let term?) = list, let pids = term.listElements else { Issue.record("\(list)"); continue }
+            #expect(pids.count > 10)
+            // init is <0.0.0>: as pid("0.0.0"), pid(0, 0, 0) and #PID<0.0.0>.
+            #expect(try node.eval("whereis(init) =:= list_to_pid(\"<0.0.0>\").") == "true")
+            let inner = "0.0.0"
+            let parts = ["0", "0", "0"]
+            for form in ["pid(\"\(inner)\")", "pid(\(parts[0]), \(parts[1]), \(parts[2]))", "#PID<\(inner)>", "Process.whereis(:init)"] {
+                let r = try await evaluator.evaluate("Process.info(\(form), :registered_name)")
+                #expect(r.formatted == "{registered_name,init}", "\(runtime) \(form): \(r)")
+            }
+            let info = try await evaluator.evaluate("Process.info(Process.whereis(:init))")
+            #expect(info.formatted.contains("{registered_name,init}"), "\(runtime)")
+            #expect(try await evaluator.evaluate("Process.whereis(:nope)").formatted == "nil")
+            let memory = try await evaluator.evaluate(":erlang.memory()", wantTerm: true)
+            #expect(memory.formatted.contains("{total,"), "\(runtime)")
+            let release = try await evaluator.evaluate(":erlang.system_info(:otp_release)")
+            #expect(release.formatted == (runtime.label.contains("28") ? "\"28\"" : "\"25\""), "\(runtime)")
+            // Erlang syntax for the same on the same node.
+            #expect(try await evaluator.evaluate("nodes(hidden).").formatted == "[\(ours)]", "\(runtime)")
+        }
+    }
+
+    @Test func readOnlyInErlangSyntax() async throws {
+        let runtime = try erlangRuntimes().last!
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        var options = ShellOptions(timeout: .seconds(30))
+        options.readOnly = true
+        let evaluator = oneShot(connection, .erlang, options: options)
+        #expect(try await evaluator.evaluate("erlang:system_info(otp_release).").formatted == "\"28\"")
+        #expect(try await evaluator.evaluate("process_info(whereis(init), status).").formatted == "{status,waiting}")
+        let refused = try await evaluator.evaluate("register(beamsh_marker, self()).")
+        #expect(refused.formatted.contains("read-only"))
+        #expect(try await evaluator.evaluate("X = 1.").formatted.contains("read-only"))
+        #expect(try node.eval("whereis(beamsh_marker).") == "undefined")
+    }
+
+    @Test func stopGuardInErlangSyntax() async throws {
+        let node = try TestNode(runtime: try erlangRuntimes().last!)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let evaluator = oneShot(connection, .erlang)
+        for line in ["q().", "halt().", "init:stop().", "erlang:halt(0)."] {
+            let r = try await evaluator.evaluate(line)
+            #expect(r.isFailure && r.formatted.contains(node.name), "\(line): \(r)")
+        }
+        #expect(node.isRunning)
+    }
+}

@@ -1,0 +1,48 @@
+// Shared set-up for the console tests: real nodes, connections, scripted input.
+
+import BeamTestSupport
+import ErlangDistribution
+import ErlangTerm
+import Foundation
+import RemoteShell
+import Testing
+
+func connect(_ node: TestNode) async throws -> NodeConnection {
+    var options = ConnectOptions(cookie: Cookie(node.cookie))
+    options.connectTimeout = .seconds(5)
+    return try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options)
+}
+
+/// The Debian OTP 25 runtime with Elixir 1.14.
+func elixirRuntime() throws -> ErlangRuntime {
+    guard let runtime = ErlangRuntime.system, runtime.hasElixir else {
+        throw TestSetupError("Debian's erlang + elixir are needed (scripts/setup)")
+    }
+    return runtime
+}
+
+/// OTP 25 and OTP 28, both required.
+func erlangRuntimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll() }
+
+func processCount(_ node: TestNode) throws -> Int {
+    Int(try node.eval("erlang:system_info(process_count).")) ?? -1
+}
+
+/// Waits until the node's process count drops back to `expected` (links and monitors settle
+/// asynchronously); returns the last count seen.
+func settledProcessCount(_ node: TestNode, expected: Int, within seconds: Double = 5) async throws -> Int {
+    let deadline = Date().addingTimeInterval(seconds)
+    var count = try processCount(node)
+    while count > expected && Date() < deadline {
+        try await Task.sleep(for: .milliseconds(100))
+        count = try processCount(node)
+    }
+    return count
+}
+
+func oneShot(_ connection: NodeConnection, _ language: Language, output: OutputBuffer = OutputBuffer(),
+             input: ConsoleInput = ScriptedInput([]), options: ShellOptions = ShellOptions(timeout: .seconds(30))) -> OneShotEvaluator {
+    var options = options
+    options.language = language
+    return OneShotEvaluator(connection: connection, language: language, options: options, output: output, input: input)
+}
