@@ -4,7 +4,6 @@
 import ArgumentParser
 import ErlangDistribution
 import ErlangTerm
-import Foundation
 import NIOCore
 import NIOPosix
 import RemoteShell
@@ -21,7 +20,7 @@ private func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64(second
 
 /// The basename `RELEASE_NODE` implies (the part before `@`).
 private func defaultBasename() -> String? {
-    guard let node = ProcessInfo.processInfo.environment["RELEASE_NODE"], !node.isEmpty else { return nil }
+    guard let node = ProcessEnvironment.current["RELEASE_NODE"], !node.isEmpty else { return nil }
     return String(node.split(separator: "@", maxSplits: 1).first ?? Substring(node))
 }
 
@@ -48,7 +47,7 @@ extension Beamsh {
         var format: OutputFormat = .text
 
         func run() async throws {
-            let env = ProcessInfo.processInfo.environment
+            let env = ProcessEnvironment.current
             guard let query = query ?? env["DNS_CLUSTER_QUERY"], !query.isEmpty else {
                 printError("give a QUERY or set DNS_CLUSTER_QUERY")
                 exitNow(.connectFailure)
@@ -118,7 +117,7 @@ extension Beamsh {
         }
 
         func run() async throws {
-            let env = ProcessInfo.processInfo.environment
+            let env = ProcessEnvironment.current
             var (options, _) = connection.connectOptions()
             options.connectTimeout = .nanoseconds(Int64(min(connection.connectTimeout, timeout) * 1e9))
             options.handshakeTimeout = .nanoseconds(Int64(timeout * 1e9))

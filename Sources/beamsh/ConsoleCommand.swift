@@ -57,10 +57,15 @@ extension Beamsh {
         func run() async throws {
             let target = parseNodeName(node ?? releaseNode())
             let (options, _) = connection.connectOptions()
-            guard !rpc.isEmpty else {
-                await evaluate(on: connected)
+            if !rpc.isEmpty { await RPCOneShot.run(target: target, options: options, call: rpc) }
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let connected: NodeConnection
+            do {
+                connected = try await NodeConnection.connect(to: target, options: options, group: group)
+            } catch {
+                fail(error)
             }
-            await RPCOneShot.run(target: target, options: options, call: rpc)
+            await evaluate(on: connected)
         }
     }
 }
@@ -76,7 +81,7 @@ extension Beamsh.Console {
             printError("no NODE given and RELEASE_NODE is not set")
             exitNow(.connectFailure)
         }
-        if name.contains("@") { return name }
+        if name.utf8.contains(UInt8(ascii: "@")) { return name }
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)
         let host = String(cString: buffer)
