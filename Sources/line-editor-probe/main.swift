@@ -4,10 +4,15 @@
 //   GOT:<line>      a line was read (and added to the history)
 //   INTERRUPTED     Ctrl-C at the prompt
 //   EOF             Ctrl-D on an empty line, or the end of the input; then it exits 0
+//   SIGINT          the interrupt handler ran (Ctrl-C while no line is read)
+//
+// The line `wait` stands for a remote evaluation: it waits up to 10 s for Ctrl-C, then reports
+// EVAL-INTERRUPTED or EVAL-DONE.
 //
 // Environment: PROBE_HISTORY, a history file to load and save (none when unset);
 // PROBE_PLAIN_PROMPT=1 for a prompt without colours.
 
+import Dispatch
 import LineEditor
 
 #if canImport(Glibc)
@@ -31,11 +36,20 @@ func report(_ text: String) {
     fflush(nil)
 }
 
+let interrupted = DispatchSemaphore(value: 0)
+LineEditor.installInterruptHandler {
+    report("SIGINT")
+    interrupted.signal()
+}
+
 loop: while true {
     switch editor.readLine(prompt: prompt) {
     case .line(let line):
         report("GOT:\(line)")
         editor.addToHistory(line)
+        if line == "wait" {
+            report(interrupted.wait(timeout: .now() + 10) == .success ? "EVAL-INTERRUPTED" : "EVAL-DONE")
+        }
     case .interrupted:
         report("INTERRUPTED")
     case .endOfInput:
