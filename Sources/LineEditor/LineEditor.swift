@@ -139,7 +139,7 @@ public final class LineEditor: @unchecked Sendable {
     }
 
     deinit {
-        try? saveHistory()
+        saveHistory()
         if let editLine {
             Terminal.willStopEditing(configuration.inputDescriptor)
             el_end(editLine)  // restores the terminal mode libedit found
@@ -214,16 +214,24 @@ public final class LineEditor: @unchecked Sendable {
         if let libeditHistory { _ = beamsh_history_enter(libeditHistory, line) }
     }
 
-    /// Writes the entries added since the last save to the history file (no-op without one).
+    /// Writes the entries added since the last save to the history file (nothing to do without
+    /// one, or without new entries).
     ///
     /// Merge-safe: the file is locked, re-read, this session's new entries are appended, the
     /// result is cut to ``Configuration/maxHistoryEntries`` and written atomically, so sessions
     /// sharing the file keep each other's entries. Also called when the editor is deinitialized.
-    /// - throws: ``HistoryFileError`` when the file cannot be written; the entries stay unsaved.
-    public func saveHistory() throws {
-        guard let historyFile, !unsavedEntries.isEmpty else { return }
-        try historyFile.merge(appending: unsavedEntries)
+    /// - returns: the failure, if the file could not be written; the entries then stay pending
+    ///   and the next save tries again. The history is a convenience: callers may ignore it.
+    @discardableResult
+    public func saveHistory() -> Result<Void, HistoryFileError> {
+        guard let historyFile, !unsavedEntries.isEmpty else { return .success(()) }
+        do {
+            try historyFile.merge(appending: unsavedEntries)
+        } catch {
+            return .failure(error)
+        }
         unsavedEntries.removeAll()
+        return .success(())
     }
 
     // MARK: - libedit

@@ -57,4 +57,4 @@ loop: while true {
         break loop
     }
 }
-try editor.saveHistory()
+if case .failure(let error) = editor.saveHistory() { report("HISTORY-ERROR:\(error)") }

@@ -83,9 +83,29 @@ import Testing
         defer { directory.remove() }
         try withPipeEditor(historyPath: nil, maxEntries: 10) { editor in
             editor.addToHistory("x")
-            try editor.saveHistory()
+            #expect(throws: Never.self) { try editor.saveHistory().get() }
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
+    @Test func aFailedSaveKeepsTheEntriesForTheNextSave() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let blocker = directory.file("blocker")
+        try "".write(toFile: blocker, atomically: true, encoding: .utf8)
+        try withPipeEditor(historyPath: blocker + "/history", maxEntries: 10) { editor in
+            editor.addToHistory("kept")
+            guard case .failure(let error) = editor.saveHistory() else {
+                Issue.record("saving below a regular file should fail")
+                return
+            }
+            #expect(error.operation == "mkdir" || error.operation == "open")
+            #expect(error.errno == ENOTDIR)
+            // Make the path usable: the pending entry is written by the next save.
+            try FileManager.default.removeItem(atPath: blocker)
+            #expect(throws: Never.self) { try editor.saveHistory().get() }
+        }
+        #expect(readText(blocker + "/history") == "kept\n")
     }
 }
 
