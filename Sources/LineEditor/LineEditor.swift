@@ -299,6 +299,8 @@ public final class LineEditor: @unchecked Sendable {
             ("^Z", "beamsh-suspend"),
             ("^R", "em-inc-search-prev"),
             ("^S", "em-inc-search-next"),
+            ("^U", "em-kill-line"),            // whatever `stty kill` is
+            ("^W", "ed-delete-prev-word"),     // whatever `stty werase` is
             ("\\e[1;5C", "em-next-word"),      // Ctrl-Right
             ("\\e[1;5D", "ed-prev-word"),      // Ctrl-Left
             ("\\e[3~", "ed-delete-next-char"), // Delete
