@@ -40,6 +40,8 @@ let package = Package(
         ),
         // Line editing over libedit.
         .target(name: "LineEditor", dependencies: ["CEditLine"]),
+        // Reads lines with LineEditor and reports them: driven in a pseudo-terminal by LineEditorTests.
+        .executableTarget(name: "line-editor-probe", dependencies: ["LineEditor"]),
         // Layer 3: evaluation, IO server, completion, cluster tools.
         .target(
             name: "RemoteShell",
@@ -59,6 +61,7 @@ let package = Package(
         .target(name: "BeamTestSupport", path: "Tests/BeamTestSupport"),
         .testTarget(name: "ErlangTermTests", dependencies: ["ErlangTerm", "BeamTestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution", "BeamTestSupport"]),
+        .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
         .testTarget(name: "RemoteShellTests", dependencies: ["RemoteShell", "BeamTestSupport"]),
         // The built binary, end to end, against real nodes.
         .testTarget(name: "BeamshTests", dependencies: ["beamsh", "BeamTestSupport"]),

@@ -1,0 +1,401 @@
+// A line-edited prompt over libedit: emacs keys, Ctrl-R search, history and Tab completion.
+
+import CEditLine
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads lines from the user with a prompt, emacs editing keys, incremental history search,
+/// Tab completion and a persistent history, on top of libedit.
+///
+/// ```swift
+/// let editor = LineEditor(configuration: .init(historyPath: LineEditor.defaultHistoryPath(
+///     environment: ProcessInfo.processInfo.environment)))
+/// loop: while true {
+///     switch editor.readLine(prompt: "iex(app@host)1> ") {
+///     case .line(let line): editor.addToHistory(line); evaluate(line)
+///     case .interrupted: continue          // Ctrl-C: the line was cleared
+///     case .endOfInput: break loop         // Ctrl-D on an empty line
+///     }
+/// }
+/// ```
+///
+/// **Terminal or not.** When both the input and the output are terminals the editor uses
+/// libedit. Otherwise (stdin piped, output redirected) it reads plain lines itself with `read(2)`,
+/// without buffering past the newline, and never writes escape sequences: the prompt is written,
+/// stripped of escape sequences, only when the output is a terminal. ``isInteractive`` tells which.
+///
+/// **Ctrl-C.** While ``readLine(prompt:)`` waits, the terminal's signal keys are switched off for
+/// libedit's edit mode (`stty -isig`, edit mode only), so Ctrl-C arrives as the character `^C`;
+/// it is bound to a command that clears the line and makes `readLine` return ``ReadResult/interrupted``.
+/// No signal handler runs and no signal is raised: nothing can interrupt libedit half-way through
+/// a redraw, and nothing reaches other processes of the group. Outside `readLine` the terminal is
+/// in its normal mode and Ctrl-C raises `SIGINT` as usual: see
+/// ``installInterruptHandler(_:)`` to be told about it during a remote evaluation. Ctrl-Z at the
+/// prompt suspends the process the same way, with the terminal restored while it is stopped.
+///
+/// **Thread safety.** An instance is not safe for concurrent use: call its methods from one
+/// thread at a time (typically a dedicated input thread, as `readLine` blocks). It is
+/// `@unchecked Sendable` so that it can be created on one thread and handed to that thread.
+/// ``completion`` is called on the thread running `readLine`. The static members are thread-safe.
+public final class LineEditor: @unchecked Sendable {
+    /// How an editor is set up.
+    public struct Configuration: Sendable {
+        /// Given to libedit (it selects the program's section of `~/.editrc`-style settings).
+        public var programName: String
+        /// The history file, or `nil` to keep the history in memory only.
+        public var historyPath: String?
+        /// The most entries kept, in memory and in the file (the oldest go first).
+        public var maxHistoryEntries: Int
+        /// The descriptor lines are read from. It is not closed by the editor.
+        public var inputDescriptor: Int32
+        /// The descriptor the prompt and the edited line are written to. It is not closed by the editor.
+        public var outputDescriptor: Int32
+        /// The characters that end the word Tab completes (see ``LineEditor/completion``). The
+        /// default suits Elixir and Erlang: `.`, `:`, `_`, `?`, `!` and `@` are part of words, so
+        /// `Enum.ma`, `:erlang.mem` and `lists:ma` are completed as one word.
+        public var completionWordDelimiters: Set<Character>
+
+        /// - parameters:
+        ///   - programName: the name libedit knows the program by.
+        ///   - historyPath: the history file, `nil` for none; see ``LineEditor/defaultHistoryPath(environment:)``.
+        ///   - maxHistoryEntries: the bound on the history, at least 1.
+        ///   - inputDescriptor: where lines come from (standard input by default).
+        ///   - outputDescriptor: where the prompt goes (standard output by default).
+        public init(
+            programName: String = "beamsh",
+            historyPath: String? = nil,
+            maxHistoryEntries: Int = 1000,
+            inputDescriptor: Int32 = STDIN_FILENO,
+            outputDescriptor: Int32 = STDOUT_FILENO
+        ) {
+            self.programName = programName
+            self.historyPath = historyPath
+            self.maxHistoryEntries = max(1, maxHistoryEntries)
+            self.inputDescriptor = inputDescriptor
+            self.outputDescriptor = outputDescriptor
+            self.completionWordDelimiters = Set(" \t\n()[]{}<>,;=+-*/|&^~%\\\"'`#")
+        }
+    }
+
+    /// What ``LineEditor/readLine(prompt:)`` read.
+    public enum ReadResult: Equatable, Sendable {
+        /// A line, without its newline.
+        case line(String)
+        /// Ctrl-D on an empty line, or the end of a piped input.
+        case endOfInput
+        /// Ctrl-C at the prompt: the line was discarded.
+        case interrupted
+    }
+
+    /// The configuration the editor was created with.
+    public let configuration: Configuration
+
+    /// Whether libedit edits the lines (input and output are terminals), or plain lines are read.
+    public let isInteractive: Bool
+
+    /// Called on Tab with the text before the cursor; returns the candidates for the word being
+    /// completed.
+    ///
+    /// Each candidate is a **full replacement for the current word**, not a suffix: the word is
+    /// the text after the last character of ``Configuration/completionWordDelimiters`` (for
+    /// `x = Enum.ma` it is `Enum.ma`, so return `["Enum.map", "Enum.max"]`). One candidate replaces
+    /// the word; several replace it with their longest common prefix when that adds something,
+    /// otherwise they are listed under the prompt in columns (so Tab extends, and a second Tab
+    /// lists, like IEx). No candidate rings the bell. Called on the thread running ``readLine(prompt:)``;
+    /// it blocks editing until it returns, so answer quickly (cache).
+    public var completion: (@Sendable (_ lineUpToCursor: String) -> [String])?
+
+    // libedit state (interactive only).
+    private var editLine: OpaquePointer?
+    private var libeditHistory: OpaquePointer?
+    private var inputFile: UnsafeMutablePointer<FILE>?
+    private var outputFile: UnsafeMutablePointer<FILE>?
+    private var promptBuffer: UnsafeMutablePointer<CChar>?
+    private var wasInterrupted = false
+
+    // History state.
+    private var historyFile: HistoryFile?
+    private var newestEntry: String?
+    private var unsavedEntries: [String] = []
+
+    /// Sets up libedit when the input and output are terminals, and loads the history file.
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        self.isInteractive = isatty(configuration.inputDescriptor) == 1 && isatty(configuration.outputDescriptor) == 1
+        if let path = configuration.historyPath {
+            historyFile = HistoryFile(path: path, maxEntries: configuration.maxHistoryEntries)
+        }
+        let loaded = historyFile?.load().suffix(configuration.maxHistoryEntries) ?? []
+        newestEntry = loaded.last
+        if isInteractive {
+            setUpLibedit(history: Array(loaded))
+        }
+    }
+
+    deinit {
+        saveHistory()
+        if let editLine {
+            Terminal.willStopEditing(configuration.inputDescriptor)
+            el_end(editLine)  // restores the terminal mode libedit found
+        }
+        if let libeditHistory { history_end(libeditHistory) }
+        if let inputFile { fclose(inputFile) }
+        if let outputFile { fclose(outputFile) }
+        free(promptBuffer)
+    }
+
+    // MARK: - Reading
+
+    /// Shows `prompt` and reads one line, blocking the calling thread.
+    ///
+    /// - parameters:
+    ///   - prompt: the prompt. It may contain ANSI escape sequences (colours): they are marked for
+    ///     libedit so that they take no column, and left out when the output is not a terminal.
+    /// - returns: the line without its newline, ``ReadResult/endOfInput`` for Ctrl-D on an empty
+    ///   line (or the end of a piped input), ``ReadResult/interrupted`` for Ctrl-C.
+    public func readLine(prompt: String) -> ReadResult {
+        guard let editLine else { return readPlainLine(prompt: prompt) }
+        setPrompt(PromptText.markingEscapes(prompt))
+        bindKeys(editLine)  // again: a changed `stty intr` rebinds the old key when libedit starts
+        el_resize(editLine)  // pick up a window size change since the last line
+        wasInterrupted = false
+
+        var count: Int32 = 0
+        Terminal.willStartEditing(configuration.inputDescriptor)
+        let characters = el_wgets(editLine, &count)
+        Terminal.willStopEditing(configuration.inputDescriptor)
+
+        if wasInterrupted { return .interrupted }
+        guard let characters, count > 0 else { return .endOfInput }
+        var scalars = String.UnicodeScalarView()
+        for index in 0..<Int(count) {
+            if let scalar = Unicode.Scalar(UInt32(bitPattern: Int32(characters[index]))) { scalars.append(scalar) }
+        }
+        var line = String(scalars)
+        if line.hasSuffix("\n") { line.removeLast() }
+        return .line(line)
+    }
+
+    /// Reads up to a newline with `read(2)` one byte at a time, so nothing after the line is
+    /// taken from a descriptor that other code may read next.
+    private func readPlainLine(prompt: String) -> ReadResult {
+        if isatty(configuration.outputDescriptor) == 1 {
+            writeAll(PromptText.plain(prompt), to: configuration.outputDescriptor)
+        }
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = read(configuration.inputDescriptor, &byte, 1)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { return bytes.isEmpty ? .endOfInput : .line(String(decoding: bytes, as: UTF8.self)) }
+            if byte == UInt8(ascii: "\n") { break }
+            bytes.append(byte)
+        }
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        return .line(String(decoding: bytes, as: UTF8.self))
+    }
+
+    // MARK: - History
+
+    /// Records `line` in the history (recall with Up and Ctrl-R now, saved to the file later),
+    /// unless ``shouldRecord(_:previous:)`` says no: blank lines, a repeat of the newest entry, and
+    /// anything that looks like a cookie (``isLikelySecret(_:)``) are skipped.
+    public func addToHistory(_ line: String) {
+        guard Self.shouldRecord(line, previous: newestEntry) else { return }
+        newestEntry = line
+        unsavedEntries.append(line)
+        if unsavedEntries.count > configuration.maxHistoryEntries { unsavedEntries.removeFirst() }
+        if let libeditHistory { _ = beamsh_history_enter(libeditHistory, line) }
+    }
+
+    /// Writes the entries added since the last save to the history file (nothing to do without
+    /// one, or without new entries).
+    ///
+    /// Merge-safe: the file is locked, re-read, this session's new entries are appended, the
+    /// result is cut to ``Configuration/maxHistoryEntries`` and written atomically, so sessions
+    /// sharing the file keep each other's entries. Also called when the editor is deinitialized.
+    /// - returns: the failure, if the file could not be written; the entries then stay pending
+    ///   and the next save tries again. The history is a convenience: callers may ignore it.
+    @discardableResult
+    public func saveHistory() -> Result<Void, HistoryFileError> {
+        guard let historyFile, !unsavedEntries.isEmpty else { return .success(()) }
+        do {
+            try historyFile.merge(appending: unsavedEntries)
+        } catch {
+            return .failure(error)
+        }
+        unsavedEntries.removeAll()
+        return .success(())
+    }
+
+    // MARK: - libedit
+
+    private func setUpLibedit(history loaded: [String]) {
+        Terminal.ensureUTF8Locale()  // before el_init: libedit decides there whether input is UTF-8
+        let input = fdopen(dup(configuration.inputDescriptor), "r")
+        let output = fdopen(dup(configuration.outputDescriptor), "w")
+        guard let input, let output,
+            let editLine = el_init_fd(configuration.programName, input, output, output,
+                                      configuration.inputDescriptor, configuration.outputDescriptor, configuration.outputDescriptor)
+        else {
+            if let input { fclose(input) }
+            if let output { fclose(output) }
+            return
+        }
+        inputFile = input
+        outputFile = output
+        self.editLine = editLine
+        Terminal.remember(configuration.inputDescriptor)
+
+        _ = beamsh_el_set_clientdata(editLine, Unmanaged.passUnretained(self).toOpaque())
+        _ = beamsh_el_set_editor(editLine, "emacs")
+        // No EL_SIGNAL: libedit's handlers re-send a signal to the whole process group with
+        // kill(0, sig). Signal keys are off in edit mode instead; Ctrl-C, Ctrl-Z are commands.
+        _ = beamsh_el_set_int(editLine, EL_SIGNAL, 0)
+        _ = beamsh_el_setty_edit(editLine, "-isig")
+        _ = beamsh_el_set_prompt(editLine, { editLine in
+            guard let editLine, let editor = LineEditor.editor(of: editLine) else { return nil }
+            return editor.promptBuffer
+        }, CChar(PromptText.ignoreMarker.asciiValue!))
+
+        let history = history_init()
+        if let history {
+            _ = beamsh_history_setsize(history, Int32(clamping: configuration.maxHistoryEntries))
+            for entry in loaded { _ = beamsh_history_enter(history, entry) }
+            _ = beamsh_el_set_history(editLine, history)
+            libeditHistory = history
+        }
+
+        _ = beamsh_el_add_function(editLine, "beamsh-interrupt", "Discard the line (Ctrl-C)") { editLine, _ in
+            guard let editLine, let editor = LineEditor.editor(of: editLine) else { return UInt8(CC_ERROR) }
+            return editor.interruptCommand()
+        }
+        _ = beamsh_el_add_function(editLine, "beamsh-complete", "Complete the word before the cursor") { editLine, _ in
+            guard let editLine, let editor = LineEditor.editor(of: editLine) else { return UInt8(CC_ERROR) }
+            return editor.completeCommand(editLine)
+        }
+        _ = beamsh_el_add_function(editLine, "beamsh-delete-or-eof", "Delete the next character, or end the input on an empty line") { editLine, _ in
+            guard let editLine, let editor = LineEditor.editor(of: editLine) else { return UInt8(CC_ERROR) }
+            return editor.deleteOrEndOfInputCommand(editLine)
+        }
+        _ = beamsh_el_add_function(editLine, "beamsh-suspend", "Suspend beamsh (Ctrl-Z)") { editLine, _ in
+            guard let editLine else { return UInt8(CC_ERROR) }
+            return LineEditor.suspendCommand(editLine)
+        }
+        bindKeys(editLine)
+    }
+
+    private func bindKeys(_ editLine: OpaquePointer) {
+        let bindings: [(String, String)] = [
+            ("^C", "beamsh-interrupt"),
+            ("^I", "beamsh-complete"),
+            ("^D", "beamsh-delete-or-eof"),
+            ("^Z", "beamsh-suspend"),
+            ("^R", "em-inc-search-prev"),
+            ("^S", "em-inc-search-next"),
+            ("^U", "em-kill-line"),            // whatever `stty kill` is
+            ("^W", "ed-delete-prev-word"),     // whatever `stty werase` is
+            ("\\e[1;5C", "em-next-word"),      // Ctrl-Right
+            ("\\e[1;5D", "ed-prev-word"),      // Ctrl-Left
+            ("\\e[3~", "ed-delete-next-char"), // Delete
+            ("\\e[H", "ed-move-to-beg"), ("\\e[F", "ed-move-to-end"),
+            ("\\e[1~", "ed-move-to-beg"), ("\\e[4~", "ed-move-to-end"),
+        ]
+        for (key, command) in bindings { _ = beamsh_el_bind(editLine, key, command) }
+    }
+
+    private static func editor(of editLine: OpaquePointer) -> LineEditor? {
+        guard let data = beamsh_el_get_clientdata(editLine) else { return nil }
+        return Unmanaged<LineEditor>.fromOpaque(data).takeUnretainedValue()
+    }
+
+    private func setPrompt(_ prompt: String) {
+        free(promptBuffer)
+        promptBuffer = strdup(prompt)
+    }
+
+    /// Ctrl-C: shows `^C`, ends the line and makes `readLine` return `.interrupted`. Returning
+    /// CC_EOF ends `el_wgets`; libedit starts from an empty buffer on the next call.
+    private func interruptCommand() -> UInt8 {
+        wasInterrupted = true
+        if let outputFile {
+            fputs("^C\n", outputFile)
+            fflush(outputFile)
+        }
+        return UInt8(CC_EOF)
+    }
+
+    /// Ctrl-D: on an empty line, ends the input (a newline, so what follows starts on its own
+    /// line); otherwise deletes the character under the cursor, and beeps at the end of the line.
+    private func deleteOrEndOfInputCommand(_ editLine: OpaquePointer) -> UInt8 {
+        guard let info = el_wline(editLine)?.pointee else { return UInt8(CC_ERROR) }
+        if info.buffer == info.lastchar {
+            if let outputFile {
+                fputs("\n", outputFile)
+                fflush(outputFile)
+            }
+            return UInt8(CC_EOF)
+        }
+        guard info.cursor != info.lastchar else { return UInt8(CC_REFRESH_BEEP) }
+        _ = el_cursor(editLine, 1)
+        el_deletestr(editLine, 1)
+        return UInt8(CC_REFRESH)
+    }
+
+    /// Ctrl-Z: gives the terminal back its normal mode, stops the process like the `susp` key
+    /// would, and takes the edit mode again when continued.
+    private static func suspendCommand(_ editLine: OpaquePointer) -> UInt8 {
+        _ = beamsh_el_set_int(editLine, EL_PREP_TERM, 0)
+        kill(getpid(), SIGTSTP)
+        _ = beamsh_el_set_int(editLine, EL_PREP_TERM, 1)
+        return UInt8(CC_REDISPLAY)
+    }
+
+    private func completeCommand(_ editLine: OpaquePointer) -> UInt8 {
+        guard let completion, let info = el_wline(editLine)?.pointee, let start = info.buffer, let cursor = info.cursor else {
+            return UInt8(CC_REFRESH_BEEP)
+        }
+        var scalars = String.UnicodeScalarView()
+        var pointer = start
+        while pointer < cursor {
+            if let scalar = Unicode.Scalar(UInt32(bitPattern: Int32(pointer.pointee))) { scalars.append(scalar) }
+            pointer += 1
+        }
+        let lineUpToCursor = String(scalars)
+        let action = CompletionLogic.action(
+            lineUpToCursor: lineUpToCursor, candidates: completion(lineUpToCursor),
+            delimiters: configuration.completionWordDelimiters)
+        switch action {
+        case .none:
+            return UInt8(CC_REFRESH_BEEP)
+        case .replace(let count, let text):
+            if count > 0 { el_deletestr(editLine, Int32(count)) }
+            var wide = text.unicodeScalars.map { wchar_t(bitPattern: $0.value) }
+            wide.append(0)
+            return el_winsertstr(editLine, wide) == 0 ? UInt8(CC_REFRESH) : UInt8(CC_REFRESH_BEEP)
+        case .list(let candidates):
+            guard let outputFile else { return UInt8(CC_REFRESH_BEEP) }
+            let text = "\n" + CompletionLogic.columns(candidates, width: Terminal.columns(of: configuration.outputDescriptor))
+            fputs(text, outputFile)
+            fflush(outputFile)
+            return UInt8(CC_REDISPLAY)  // prompt and line again, under the list
+        }
+    }
+}
+
+/// Writes all of `text` to `fd`, retrying short writes.
+func writeAll(_ text: String, to fd: Int32) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0, errno == EINTR { continue }
+        if n <= 0 { return }
+        bytes = bytes.dropFirst(n)
+    }
+}

@@ -1,0 +1,60 @@
+// A tiny driver for the pseudo-terminal tests of LineEditor: reads lines with a coloured prompt
+// and reports each result on its own line. Not shipped.
+//
+//   GOT:<line>      a line was read (and added to the history)
+//   INTERRUPTED     Ctrl-C at the prompt
+//   EOF             Ctrl-D on an empty line, or the end of the input; then it exits 0
+//   SIGINT          the interrupt handler ran (Ctrl-C while no line is read)
+//
+// The line `wait` stands for a remote evaluation: it waits up to 10 s for Ctrl-C, then reports
+// EVAL-INTERRUPTED or EVAL-DONE.
+//
+// Environment: PROBE_HISTORY, a history file to load and save (none when unset);
+// PROBE_PLAIN_PROMPT=1 for a prompt without colours.
+
+import Dispatch
+import LineEditor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let historyPath = getenv("PROBE_HISTORY").map { String(cString: $0) }
+let plain = getenv("PROBE_PLAIN_PROMPT") != nil
+let editor = LineEditor(configuration: .init(programName: "line-editor-probe", historyPath: historyPath))
+let words = ["apple", "apricot", "banana", "Enum.map", "Enum.max", "Enum.member?", "café"]
+editor.completion = { lineUpToCursor in
+    let word = lineUpToCursor.split(omittingEmptySubsequences: false, whereSeparator: { $0 == " " || $0 == "(" }).last ?? ""
+    return words.filter { $0.hasPrefix(word) }
+}
+let prompt = plain ? "probe> " : "\u{1B}[1;32mprobe\u{1B}[0m> "
+
+func report(_ text: String) {
+    print(text)
+    fflush(nil)
+}
+
+let interrupted = DispatchSemaphore(value: 0)
+LineEditor.installInterruptHandler {
+    report("SIGINT")
+    interrupted.signal()
+}
+
+loop: while true {
+    switch editor.readLine(prompt: prompt) {
+    case .line(let line):
+        report("GOT:\(line)")
+        editor.addToHistory(line)
+        if line == "wait" {
+            report(interrupted.wait(timeout: .now() + 10) == .success ? "EVAL-INTERRUPTED" : "EVAL-DONE")
+        }
+    case .interrupted:
+        report("INTERRUPTED")
+    case .endOfInput:
+        report("EOF")
+        break loop
+    }
+}
+if case .failure(let error) = editor.saveHistory() { report("HISTORY-ERROR:\(error)") }
