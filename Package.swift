@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "BeamTestSupport", path: "Tests/BeamTestSupport"),
         .testTarget(name: "ErlangTermTests", dependencies: ["ErlangTerm", "BeamTestSupport"], resources: [.copy("Golden")]),
         .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution", "BeamTestSupport"]),
-        .testTarget(name: "LineEditorTests", dependencies: ["LineEditor"]),
+        .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "BeamTestSupport"]),
         .testTarget(name: "RemoteShellTests", dependencies: ["RemoteShell", "BeamTestSupport"]),
         // The built binary, end to end, against real nodes.
         .testTarget(name: "BeamshTests", dependencies: ["beamsh", "BeamTestSupport"]),

@@ -14,6 +14,9 @@ public final class Console: @unchecked Sendable {
     let core: ShellCore
     let input: ConsoleInput
     public var language: Language { core.language }
+    /// The cookie and ports for `:cluster`, which connects to the other members; without
+    /// them `:cluster` says it is unavailable.
+    public var clusterOptions: ConnectOptions?
 
     public static func make(
         connection: NodeConnection, options: ShellOptions, input: ConsoleInput, output: ConsoleOutput
@@ -63,6 +66,10 @@ public final class Console: @unchecked Sendable {
                 let trimmed = line.trimmedWhitespace
                 if trimmed == "exit" || trimmed == ":quit" || (language == .erlang && trimmed == "exit.") { return }
                 if trimmed.isEmpty { continue }
+                if let text = await localCommand(trimmed) {
+                    out.write(text.hasSuffix("\n") ? text : text + "\n")
+                    continue
+                }
             }
             if let refusal = await core.stopGuardRefusal(line) {
                 out.write(refusal + "\n")
@@ -83,6 +90,39 @@ public final class Console: @unchecked Sendable {
                 out.write("** evaluation timed out after \(d) (the remote worker was killed)\n")
             }
             buffer = ""
+        }
+    }
+
+    /// `:help`, `:info`, `:top [memory|reductions|message_queue]` and `:cluster`: views the
+    /// console answers itself, so the operator never leaves the session. Nil for other lines.
+    func localCommand(_ line: String) async -> String? {
+        let words = line.split(separator: " ").map(String.init)
+        guard let command = words.first else { return nil }
+        let connection = core.connection
+        do {
+            switch command {
+            case ":help":
+                return """
+                    :info                 node overview: versions, limits, memory by type, applications
+                    :top [ORDER]          busiest processes; ORDER is memory, reductions (default) or message_queue
+                    :cluster              mesh check of the node's cluster, with per-node health
+                    exit, :quit, Ctrl-D   leave (the node keeps running)
+                    """
+            case ":info":
+                return try await ClusterViews.info(connection: connection)
+            case ":top":
+                let order = words.count > 1 ? TopOrder(rawValue: words[1]) : .reductions
+                guard let order else { return "usage: :top [memory|reductions|message_queue]" }
+                return try await ClusterViews.top(connection: connection, by: order, count: 20,
+                                                  width: core.options.geometry().columns)
+            case ":cluster":
+                guard let options = clusterOptions else { return ":cluster is not available in this session" }
+                return await ClusterViews.cluster(connection: connection, options: options)
+            default:
+                return nil
+            }
+        } catch {
+            return "\(command): \(error)"
         }
     }
 

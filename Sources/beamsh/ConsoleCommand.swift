@@ -3,6 +3,7 @@ import Dispatch
 import ErlangDistribution
 import ErlangTerm
 import NIOPosix
+import LineEditor
 import RemoteShell
 
 #if canImport(Glibc)
@@ -65,7 +66,7 @@ extension Beamsh {
             } catch {
                 fail(error)
             }
-            await evaluate(on: connected)
+            await evaluate(on: connected, clusterOptions: options)
         }
     }
 }
@@ -106,7 +107,7 @@ extension Beamsh.Console {
     }
 
     /// Runs the console, `--eval`s or the stdin script, then exits with the right code.
-    func evaluate(on connection: NodeConnection) async -> Never {
+    func evaluate(on connection: NodeConnection, clusterOptions: ConnectOptions? = nil) async -> Never {
         let scripted = !eval.isEmpty || isatty(0) == 0
         do {
             if scripted {
@@ -140,9 +141,13 @@ extension Beamsh.Console {
                 evaluator.close()
                 exitNow(ok ? .success : .remoteFailure)
             }
+            let input = LineEditorInput(historyPath: LineEditor.defaultHistoryPath(environment: ProcessEnvironment.current))
             let console = try await Console.make(
                 connection: connection, options: shellOptions(interactive: true),
-                input: PlainLineInput(), output: StandardOutput())
+                input: input, output: StandardOutput())
+            input.useCompletion(RemoteCompleter(connection: connection, language: console.language))
+            console.clusterOptions = clusterOptions
+            defer { input.saveHistory() }
             installInterrupt { console.interrupt() }
             await printBanner(connection, language: console.language)
             try await console.run()

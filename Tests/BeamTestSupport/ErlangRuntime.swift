@@ -105,7 +105,7 @@ public struct ProcessResult: Sendable {
 /// Runs a program to completion with a time limit, capturing its output.
 public func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-    stdin: String? = nil, timeout: TimeInterval = 60
+    stdin: String? = nil, timeout: TimeInterval = 60, captureOutput: Bool = true
 ) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -115,8 +115,16 @@ public func runProcess(
     }
     let out = Pipe()
     let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
+    if captureOutput {
+        process.standardOutput = out
+        process.standardError = err
+    } else {
+        // A daemon the child leaves behind (tmux's server) would hold a pipe open forever.
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try? out.fileHandleForWriting.close()
+        try? err.fileHandleForWriting.close()
+    }
     let input = Pipe()
     process.standardInput = input
     try process.run()

@@ -1,6 +1,7 @@
 // LineEditor driven through a real pseudo-terminal: tmux runs `line-editor-probe`, keys are sent
 // with `send-keys`, and the screen is read with `capture-pane`.
 
+import BeamTestSupport
 import Foundation
 import Testing
 
@@ -77,67 +78,10 @@ final class TmuxSession {
     }
 
     /// Runs tmux on this session's socket; returns its standard output when `capture` is set.
-    /// Spawned and reaped directly (`posix_spawn`, `waitpid`) rather than with `Process`.
     @discardableResult
     private func tmux(_ arguments: [String], capture: Bool = true) throws -> String {
-        var environment = ProcessInfo.processInfo.environment
-        environment["TERM"] = environment["TERM"].flatMap { $0 == "dumb" ? nil : $0 } ?? "xterm-256color"
-        environment.removeValue(forKey: "TMUX")
-        let argv = ["tmux", "-L", socket, "-f", "/dev/null"] + arguments
-        let envp = environment.map { "\($0.key)=\($0.value)" }
-
-        var pipe: [Int32] = [-1, -1]
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        // Not a pipe when the command may start the server: the daemon would keep it open.
-        if capture {
-            guard Glibc.pipe(&pipe) == 0 else { throw TmuxError(arguments: arguments, status: -1) }
-            posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-            posix_spawn_file_actions_addclose(&actions, pipe[0])
-            posix_spawn_file_actions_addclose(&actions, pipe[1])
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        }
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-
-        var pid: pid_t = 0
-        let status = withCStrings(argv) { cArgv in
-            withCStrings(envp) { cEnvp in posix_spawnp(&pid, "tmux", &actions, nil, cArgv, cEnvp) }
-        }
-        var output = Data()
-        if capture {
-            close(pipe[1])
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = read(pipe[0], &buffer, buffer.count)
-                if n < 0, errno == EINTR { continue }
-                if n <= 0 { break }
-                output.append(contentsOf: buffer[0..<n])
-            }
-            close(pipe[0])
-        }
-        guard status == 0 else { throw TmuxError(arguments: arguments, status: status) }
-        var exitStatus: Int32 = 0
-        while waitpid(pid, &exitStatus, 0) < 0, errno == EINTR {}
-        let code = (exitStatus >> 8) & 0xFF
-        guard (exitStatus & 0x7F) == 0, code == 0 || arguments.first == "kill-server" else {
-            throw TmuxError(arguments: arguments, status: code)
-        }
-        return String(decoding: output, as: UTF8.self)
+        try runTmux(socket: socket, arguments, capture: capture)
     }
-}
-
-private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { pointers.forEach { free($0) } }
-    return body(pointers)
-}
-
-struct TmuxError: Error, CustomStringConvertible {
-    var arguments: [String]
-    var status: Int32
-    var description: String { "tmux \(arguments.joined(separator: " ")) exited with \(status)" }
 }
 
 private func shellQuoted(_ text: String) -> String {

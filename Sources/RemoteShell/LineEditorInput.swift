@@ -1,0 +1,100 @@
+// The interactive console's input: libedit with history and completion from the node.
+
+import ErlangDistribution
+import ErlangTerm
+import LineEditor
+import NIOConcurrencyHelpers
+
+/// Reads console lines with libedit: emacs keys, Ctrl-R, persistent history, and Tab
+/// completion asked of the node (`IEx.Autocomplete` on Elixir nodes, `edlin_expand` on
+/// Erlang ones), cached per session so only the first Tab on a word costs a round trip.
+public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
+    private let editor: LineEditor
+
+    public init(historyPath: String?) {
+        editor = LineEditor(configuration: .init(historyPath: historyPath))
+    }
+
+    /// Completes from `completer` (full replacements of the word before the cursor).
+    public func useCompletion(_ completer: RemoteCompleter) {
+        editor.completion = { line in completer.complete(line) }
+    }
+
+    public func readLine(prompt: String) -> ReadResult {
+        switch editor.readLine(prompt: prompt) {
+        case .line(let line):
+            editor.addToHistory(line)
+            return .line(line)
+        case .endOfInput:
+            editor.saveHistory()
+            return .endOfInput
+        case .interrupted:
+            return .interrupted
+        }
+    }
+
+    /// Writes the session's new history entries (also done at end of input and on deinit).
+    public func saveHistory() { editor.saveHistory() }
+}
+
+/// Tab completion by RPC to the node's own expander, plus the console's local commands.
+public final class RemoteCompleter: Sendable {
+    private let connection: NodeConnection
+    private let language: Language
+    private let cache = NIOLockedValueBox<[String: [String]]>([:])
+    /// Commands the console answers itself, offered when a line starts with `:`.
+    public static let localCommands = [":cluster", ":help", ":info", ":quit", ":top"]
+
+    public init(connection: NodeConnection, language: Language) {
+        self.connection = connection
+        self.language = language
+    }
+
+    /// Full replacements for the word before the cursor in `lineUpToCursor`.
+    public func complete(_ lineUpToCursor: String) -> [String] {
+        let word = Self.lastWord(lineUpToCursor)
+        if let cached = cache.withLockedValue({ $0[word] }) { return cached }
+        var candidates: [String] = []
+        if lineUpToCursor == word, word.hasPrefix(":") {
+            candidates += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }
+        }
+        candidates += remoteCandidates(word)
+        cache.withLockedValue { $0[word] = candidates }
+        return candidates
+    }
+
+    private func remoteCandidates(_ word: String) -> [String] {
+        guard !word.isEmpty else { return [] }
+        let reversed: Term = .list(word.unicodeScalars.reversed().map { .integer(Int($0.value)) })
+        let call = language == .elixir
+            ? connection.submitCall("Elixir.IEx.Autocomplete", "expand", [reversed], timeout: .seconds(2))
+            : connection.submitCall("edlin_expand", "expand", [reversed], timeout: .seconds(2))
+        // The completion callback runs on the input thread, never on the event loop.
+        guard let reply = try? call.wait(), case .tuple(let t) = reply, t.count == 3 else { return [] }
+        let hint = t[1].stringValue ?? ""
+        if !hint.isEmpty { return [word + hint] }
+        // Entries name what follows the last `.` or `:` of the word, with arities; offer
+        // each name once, as a replacement of the whole word.
+        let head: Substring = word.lastIndex(where: { $0 == "." || $0 == ":" }).map { word[...$0] } ?? ""
+        var names: [String] = []
+        var seen = Set<String>()
+        for entry in t[2].listElements ?? [] {
+            let text: String?
+            if case .tuple(let pair) = entry, let first = pair.first { text = first.stringValue } else { text = entry.stringValue }
+            guard var name = text else { continue }
+            if let slash = name.lastIndex(of: "/") { name = String(name[..<slash]) }
+            let candidate = String(head) + name
+            if seen.insert(candidate).inserted { names.append(candidate) }
+        }
+        return names
+    }
+
+    /// The text after the last character that cannot be part of a name.
+    static func lastWord(_ line: String) -> String {
+        let separators: Set<Character> = [" ", "\t", "(", ")", "[", "]", "{", "}", ",", "=", "|", "&", "+", "-", "*", "/", "<", ">", "%", "\"", "'"]
+        if let index = line.lastIndex(where: { separators.contains($0) }) {
+            return String(line[line.index(after: index)...])
+        }
+        return line
+    }
+}

@@ -1,0 +1,124 @@
+// A real pseudo-terminal for end-to-end console tests: a private tmux server runs the
+// program; keys go in with send-keys, the screen comes back with capture-pane.
+
+import Foundation
+
+public final class Terminal: @unchecked Sendable {
+    private let socket = "beamsh-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+
+    /// Starts `command` (by `bash -c`, which survives the Ctrl-C its child handles) in a `columns`x`rows` terminal with extra environment.
+    public init(_ command: String, environment: [String: String] = [:], columns: Int = 120, rows: Int = 40) throws {
+        let assignments = environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+        try tmux(["new-session", "-d", "-s", "e2e", "-x", "\(columns)", "-y", "\(rows)",
+                  "bash", "-c", "env \(assignments) \(command); echo \"EXIT:$?\"; sleep 600"], capture: false)
+    }
+
+    deinit { close() }
+
+    /// Types text literally.
+    public func type(_ text: String) throws { try tmux(["send-keys", "-t", "e2e", "-l", text], capture: false) }
+
+    /// Presses keys by tmux name: `Enter`, `Tab`, `C-c`, `C-d`, `Up`...
+    public func press(_ keys: String...) throws { try tmux(["send-keys", "-t", "e2e"] + keys, capture: false) }
+
+    /// Types a line and presses Enter.
+    public func enter(_ line: String) throws {
+        try type(line)
+        try press("Enter")
+    }
+
+    /// The visible screen.
+    public func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "e2e"]) }
+
+    /// Waits until the screen shows `text` at least `count` times; returns the screen, or throws
+    /// with the screen after `timeout` seconds.
+    @discardableResult
+    public func waitFor(_ text: String, count: Int = 1, timeout: Double = 15) async throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < deadline {
+            // A capture can fail while tmux is still settling; only the deadline is final.
+            guard let current = try? screen() else {
+                try await Task.sleep(for: .milliseconds(100))
+                continue
+            }
+            last = current
+            if last.components(separatedBy: text).count - 1 >= count { return last }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSetupError("the screen never showed \(count)x \(text.debugDescription):\n\(last)")
+    }
+
+    /// Ends the tmux server and everything in it.
+    public func close() { _ = try? tmux(["kill-server"], capture: false) }
+
+    @discardableResult
+    private func tmux(_ arguments: [String], capture: Bool = true) throws -> String {
+        try runTmux(socket: socket, arguments, capture: capture)
+    }
+}
+
+public struct TmuxError: Error, CustomStringConvertible {
+    public var arguments: [String]
+    public var status: Int32
+    public var output: String = ""
+    public var description: String { "tmux \(arguments.joined(separator: " ")) exited with \(status): \(output)" }
+}
+
+/// Runs tmux on a private server socket; returns its standard output when `capture` is set.
+/// Spawned and reaped directly (`posix_spawn`, `waitpid`) rather than with `Process`: a
+/// command that starts the server leaves a daemon holding whatever `Process` set up.
+@discardableResult
+public func runTmux(socket: String, _ arguments: [String], capture: Bool = true) throws -> String {
+        var environment = ProcessInfo.processInfo.environment
+        environment["TERM"] = environment["TERM"].flatMap { $0 == "dumb" ? nil : $0 } ?? "xterm-256color"
+        environment.removeValue(forKey: "TMUX")
+        let argv = ["tmux", "-L", socket, "-f", "/dev/null"] + arguments
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+
+        var pipe: [Int32] = [-1, -1]
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        // Not a pipe when the command may start the server: the daemon would keep it open.
+        if capture {
+            guard Glibc.pipe(&pipe) == 0 else { throw TmuxError(arguments: arguments, status: -1) }
+            posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipe[0])
+            posix_spawn_file_actions_addclose(&actions, pipe[1])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
+        if capture { posix_spawn_file_actions_adddup2(&actions, 1, 2) } else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+
+        var pid: pid_t = 0
+        let status = withCStrings(argv) { cArgv in
+            withCStrings(envp) { cEnvp in posix_spawnp(&pid, "tmux", &actions, nil, cArgv, cEnvp) }
+        }
+        var output = Data()
+        if capture {
+            close(pipe[1])
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = read(pipe[0], &buffer, buffer.count)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { break }
+                output.append(contentsOf: buffer[0..<n])
+            }
+            close(pipe[0])
+        }
+        guard status == 0 else { throw TmuxError(arguments: arguments, status: status) }
+        var exitStatus: Int32 = 0
+        while waitpid(pid, &exitStatus, 0) < 0, errno == EINTR {}
+        let code = (exitStatus >> 8) & 0xFF
+        guard (exitStatus & 0x7F) == 0, code == 0 || arguments.first == "kill-server" else {
+            throw TmuxError(arguments: arguments, status: code, output: String(decoding: output, as: UTF8.self))
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}

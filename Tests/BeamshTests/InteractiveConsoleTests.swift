@@ -1,0 +1,73 @@
+// The real binary in a pseudo-terminal against a real Elixir node: what an operator types.
+
+import BeamTestSupport
+import Testing
+
+@Suite(.serialized) struct InteractiveConsoleTests {
+    @Test func anOperatorSession() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let before = try node.eval("erlang:system_info(process_count).")
+        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
+        let terminal = try Terminal("\(BeamshBinary.path) \(node.name)",
+                                    environment: ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home])
+        defer { terminal.close() }
+
+        // Banner and prompt.
+        // (capture-pane drops trailing blanks, so prompts are matched without their space)
+        let banner = try await terminal.waitFor("iex(\(node.name))1>")
+        #expect(banner.contains("OTP 25") && banner.contains("Elixir 1.14") && banner.contains("hidden"))
+
+        // Bindings carry over; the counter advances.
+        try terminal.enter("x = 41")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        try terminal.enter("x + 1")
+        #expect(try await terminal.waitFor("iex(\(node.name))3>").contains("\n42\n"))
+
+        // Tab completes from the node.
+        try terminal.type("Enum.redu")
+        try terminal.press("Tab")
+        try await terminal.waitFor("Enum.reduce")
+        try terminal.press("C-u")
+
+        // Ctrl-C interrupts a long evaluation within a second; the binding survives.
+        try terminal.enter(":timer.sleep(:infinity)")
+        try await Task.sleep(for: .milliseconds(500))
+        try terminal.press("C-c")
+        try await terminal.waitFor("interrupted", timeout: 2)
+        try await terminal.waitFor("iex(\(node.name))3>", count: 2)
+        try terminal.enter("x")
+        try await terminal.waitFor("iex(\(node.name))4>")
+
+        // A multi-line expression gets the continuation prompt.
+        try terminal.enter("case x do")
+        try await terminal.waitFor("...(\(node.name))4>")
+        try terminal.enter("41 -> :matched")
+        try await terminal.waitFor("...(\(node.name))4>", count: 2)
+        try terminal.enter("end")
+        #expect(try await terminal.waitFor("iex(\(node.name))5>").contains(":matched"))
+
+        // IO.gets prompts here and returns what is typed.
+        try terminal.enter("IO.gets(\"name? \")")
+        try await terminal.waitFor("name?")
+        try terminal.enter("bob")
+        try await terminal.waitFor("\"bob\\n\"")
+        try await terminal.waitFor("iex(\(node.name))6>")
+
+        // Ctrl-C at the prompt clears the line; Ctrl-D leaves; the node keeps running.
+        try terminal.type("half a line")
+        try terminal.press("C-c")
+        try await terminal.waitFor("iex(\(node.name))6>", count: 2)
+        try await Task.sleep(for: .milliseconds(300))  // a person is slower than send-keys
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+        #expect(try node.eval("1 + 1.") == "2")
+        // Nothing lingers on the node once the console is gone.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try node.eval("erlang:system_info(process_count).") == before)
+    }
+}
+
+import Foundation
+private func NSTemporaryDirectoryPath() -> String { NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory() }
