@@ -198,3 +198,27 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         await connection.close()
     }
 }
+
+@Suite struct LiveMonitorTests {
+    @Test func monitorOfARemoteProcessFiresWhenItEnds() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            defer { connection.closeNow() }
+            let mailbox = connection.makeMailbox()
+            defer { mailbox.close() }
+            guard case .pid(let remote) = try await connection.rpc("erlang", "spawn", [.atom("timer"), .atom("sleep"), [300]]) else {
+                Issue.record("no pid"); return
+            }
+            let reference = try connection.monitor(.pid(remote), from: mailbox.pid)
+            try await Task.sleep(for: .milliseconds(50))
+            print("MONITORED_BY", try node.eval("erlang:process_info(list_to_pid(\"<0.\(remote.id).\(remote.serial)>\"), monitored_by)."), remote)
+            let signal = try await mailbox.receive(timeout: .seconds(5))
+            #expect(signal == .down(reference: reference, process: .pid(remote), reason: .atom("normal")), "\(runtime)")
+            // A monitor of a process that is already gone fires at once with noproc.
+            let again = try connection.monitor(.pid(remote), from: mailbox.pid)
+            #expect(try await mailbox.receive(timeout: .seconds(5)) == .down(reference: again, process: .pid(remote), reason: .atom("noproc")))
+        }
+    }
+}
