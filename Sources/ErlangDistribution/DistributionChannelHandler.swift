@@ -72,7 +72,7 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
             } catch let error as TermDecodingError {
                 throw DistributionError(.protocolViolation, "undecodable distribution message: \(error)")
             }
-            if ProcessEnvironmentDebug.enabled { print("DIST IN", ErlangFormatter().format(decoded.control)) }
+            logger.trace("control message in", metadata: ["control": "\(ErlangFormatter().format(decoded.control))"])
             if let message = decoded.message {
                 connection?.handle(message)
             } else {
@@ -143,5 +143,3 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
         fail(DistributionError(.connectionLost, "connection error: \(error)"), context: context)
     }
 }
-import Glibc
-enum ProcessEnvironmentDebug { static let enabled = getenv("BEAMSH_DEBUG_DIST") != nil }
