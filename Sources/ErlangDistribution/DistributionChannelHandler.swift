@@ -72,6 +72,7 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
             } catch let error as TermDecodingError {
                 throw DistributionError(.protocolViolation, "undecodable distribution message: \(error)")
             }
+            logger.trace("control message in", metadata: ["control": "\(ErlangFormatter().format(decoded.control))"])
             if let message = decoded.message {
                 connection?.handle(message)
             } else {

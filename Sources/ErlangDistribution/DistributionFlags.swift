@@ -43,10 +43,18 @@ public struct DistributionFlags: OptionSet, Hashable, Sendable, CustomStringConv
     /// What OTP 26, 27 and 28 require (`DFLAG_DIST_MANDATORY`).
     public static let mandatory26: Self = mandatory25.union([.unlinkID, .v4NC])
 
+    /// What a peer must offer to be sent MONITOR_P_EXIT at all. ERTS sends it only when both
+    /// flags are set and otherwise drops it without a word (erts/emulator/beam/dist.c,
+    /// `erts_dsig_send_m_exit`: `if (~dflags & (DFLAG_DIST_MONITOR | DFLAG_DIST_MONITOR_NAME))
+    /// return ERTS_DSIG_SEND_OK;`), both for a monitored process's end and for the `noproc`
+    /// answer to a MONITOR_P of a process that is already gone, although it accepts and
+    /// registers the MONITOR_P itself either way.
+    public static let monitorExit: Self = [.distMonitor, .distMonitorName]
+
     /// The flags beamsh offers: every mandatory flag, no `published` (a hidden node), and
     /// neither the atom cache nor fragments, so every message arrives whole in pass-through form.
-    public static let beamshDefault: Self = mandatory26.union([
-        .unicodeIO, .sendSender, .bigSeqtraceLabels, .spawn, .alias, .distMonitor,
+    public static let beamshDefault: Self = mandatory26.union(monitorExit).union([
+        .unicodeIO, .sendSender, .bigSeqtraceLabels, .spawn, .alias,
     ])
 
     public var description: String { "0x" + String(rawValue, radix: 16) }

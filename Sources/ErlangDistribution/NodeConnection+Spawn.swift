@@ -11,8 +11,6 @@ public struct SpawnOptions: OptionSet, Sendable, Hashable {
     /// Link the new process to the parent: if either ends abnormally, the other gets an exit signal.
     public static let link = SpawnOptions(rawValue: 1)
     /// Monitor the new process: a `.down` signal whose reference is the request id follows its end.
-    /// Peers send monitor signals only to nodes that offer DIST_MONITOR, which beamsh's
-    /// connection does not: use ``link`` to learn that the process ended.
     public static let monitor = SpawnOptions(rawValue: 2)
 }
 

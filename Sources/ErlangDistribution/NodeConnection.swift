@@ -25,8 +25,9 @@ public final class NodeConnection: Sendable {
         var nextReference: UInt64 = 1
         /// Remote processes linked to each local pid.
         var links: [UInt32: Set<Pid>] = [:]
-        /// Remote monitors on each local pid: (monitoring pid, reference).
-        var monitors: [UInt32: [(Pid, Reference)]] = [:]
+        /// Remote monitors on each local pid: (monitoring pid, reference, what it monitors: our
+        /// pid or the registered name it named, which its MONITOR_P_EXIT must carry back).
+        var monitors: [UInt32: [(Pid, Reference, Term)]] = [:]
         var lost: DistributionError?
         /// RPC replies awaited on the shared reply pid, by the call's reference.
         var pendingCalls: [Reference: EventLoopPromise<Term>] = [:]
@@ -84,6 +85,15 @@ public final class NodeConnection: Sendable {
     }
 
     private static func key(_ pid: Pid) -> UInt32 { pid.id | pid.serial << 15 }
+
+    /// The local process a MONITOR_P or DEMONITOR_P names: a pid, or a registered name.
+    private static func key(of target: Term, in s: RoutingState) -> UInt32? {
+        switch target {
+        case .pid(let p): key(p)
+        case .atom(let a): s.registered[a]
+        default: nil
+        }
+    }
 
     // MARK: - Sending
 
@@ -257,14 +267,8 @@ public final class NodeConnection: Sendable {
             break
         case .monitorProcess(let from, let target, let reference):
             let known = state.withLockedValue { s -> Bool in
-                let key: UInt32?
-                switch target {
-                case .pid(let p): key = Self.key(p)
-                case .atom(let a): key = s.registered[a]
-                default: key = nil
-                }
-                guard let key, s.mailboxes[key] != nil else { return false }
-                s.monitors[key, default: []].append((from, reference))
+                guard let key = Self.key(of: target, in: s), s.mailboxes[key] != nil else { return false }
+                s.monitors[key, default: []].append((from, reference, target))
                 return true
             }
             if !known {
@@ -272,7 +276,7 @@ public final class NodeConnection: Sendable {
             }
         case .demonitorProcess(_, let target, let reference):
             state.withLockedValue { s in
-                if case .pid(let p) = target { s.monitors[Self.key(p)]?.removeAll { $0.1 == reference } }
+                if let key = Self.key(of: target, in: s) { s.monitors[key]?.removeAll { $0.1 == reference } }
             }
         case .monitorProcessExit(let from, let to, let reference, let reason):
             deliver(.down(reference: reference, process: from, reason: reason), to: to)
@@ -312,14 +316,14 @@ public final class NodeConnection: Sendable {
     /// A local process ended: tell everything linked to it or monitoring it.
     private func processEnded(_ mailbox: Mailbox, reason: Term) {
         let key = Self.key(mailbox.pid)
-        let (links, monitors) = state.withLockedValue { s -> (Set<Pid>, [(Pid, Reference)]) in
+        let (links, monitors) = state.withLockedValue { s -> (Set<Pid>, [(Pid, Reference, Term)]) in
             s.mailboxes[key] = nil
             s.registered = s.registered.filter { $0.value != key }
             return (s.links.removeValue(forKey: key) ?? [], s.monitors.removeValue(forKey: key) ?? [])
         }
         for remote in links { try? send(.exit(from: mailbox.pid, to: remote, reason: reason)) }
-        for (remote, reference) in monitors {
-            try? send(.monitorProcessExit(from: .pid(mailbox.pid), to: remote, reference: reference, reason: reason))
+        for (remote, reference, target) in monitors {
+            try? send(.monitorProcessExit(from: target, to: remote, reference: reference, reason: reason))
         }
     }
 

@@ -88,6 +88,21 @@ private let vectorsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathC
         #expect(Array(body[13...]) == [0, 3] + Array("a@b".utf8))
     }
 
+    /// ERTS sends MONITOR_P_EXIT (a monitored process's end, or `noproc` for one already gone)
+    /// only to a peer whose flags hold both DIST_MONITOR (0x8) and DIST_MONITOR_NAME (0x20);
+    /// with either missing it accepts our MONITOR_P and then drops the answer without a word
+    /// (dist.c, `erts_dsig_send_m_exit`). Offering 0x8 alone is what made monitors never fire.
+    @Test func offersBothMonitorFlagsSoTheNodeSendsMonitorExits() {
+        #expect(DistributionFlags.monitorExit.rawValue == 0x8 | 0x20)
+        #expect(DistributionFlags.beamshDefault.isSuperset(of: .monitorExit))
+        var machine = Handshake(localName: "a@b", expectedPeer: nil, cookie: Cookie("c"), creation: 7, challenge: 1)
+        guard case .send(let body)? = machine.start().first else { Issue.record("no message"); return }
+        var flags: UInt64 = 0
+        for byte in body[1...8] { flags = flags << 8 | UInt64(byte) }
+        #expect(flags & 0x8 != 0, "DFLAG_DIST_MONITOR")
+        #expect(flags & 0x20 != 0, "DFLAG_DIST_MONITOR_NAME")
+    }
+
     @Test(arguments: [
         ("sok", HandshakeStatus.ok), ("sok_simultaneous", .okSimultaneous), ("snok", .nok),
         ("snot_allowed", .notAllowed), ("salive", .alive),

@@ -198,3 +198,52 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         await connection.close()
     }
 }
+
+@Suite struct LiveMonitorTests {
+    @Test func monitorOfARemoteProcessFiresWhenItEnds() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            defer { connection.closeNow() }
+            let mailbox = connection.makeMailbox()
+            defer { mailbox.close() }
+            guard case .pid(let remote) = try await connection.rpc("erlang", "spawn", [.atom("timer"), .atom("sleep"), [300]]) else {
+                Issue.record("no pid"); return
+            }
+            let reference = try connection.monitor(.pid(remote), from: mailbox.pid)
+            try await Task.sleep(for: .milliseconds(50))
+            let signal = try await mailbox.receive(timeout: .seconds(5))
+            #expect(signal == .down(reference: reference, process: .pid(remote), reason: .atom("normal")), "\(runtime)")
+            // A monitor of a process that is already gone fires at once with noproc.
+            let again = try connection.monitor(.pid(remote), from: mailbox.pid)
+            #expect(try await mailbox.receive(timeout: .seconds(5)) == .down(reference: again, process: .pid(remote), reason: .atom("noproc")))
+        }
+    }
+
+    /// The other direction: a process on the node monitors one of ours by registered name
+    /// (`monitor(process, {Name, Node})`, which the node turns into a MONITOR_P naming it only
+    /// because we offer DIST_MONITOR_NAME); its DOWN names the process as it was monitored.
+    @Test func nodeMonitorsOurRegisteredProcessByName() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            defer { connection.closeNow() }
+            let mailbox = connection.makeMailbox(registeredAs: Atom("beamsh_watched"))
+            let ours = connection.localNodeAtom.description
+            #expect(try node.eval("""
+                Self = self(), W = spawn(fun() -> Ref = monitor(process, {beamsh_watched, '\(ours)'}), \
+                Self ! monitoring, receive {'DOWN', Ref, process, Who, Why} -> \
+                receive {get, From} -> From ! {down, Who, Why} end end end), register(beamsh_watcher, W), \
+                receive monitoring -> ok after 5000 -> timeout end.
+                """) == "ok", "\(runtime)")
+            try await Task.sleep(for: .milliseconds(100))
+            mailbox.close(reason: .atom("shutdown"))
+            let down = try node.eval("""
+                beamsh_watcher ! {get, self()}, receive {down, _, _} = D -> D after 5000 -> timeout end.
+                """)
+            #expect(down == "{down,{beamsh_watched,\(ours)},shutdown}", "\(runtime)")
+        }
+    }
+}
