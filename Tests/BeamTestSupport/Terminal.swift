@@ -9,8 +9,15 @@ public final class Terminal: @unchecked Sendable {
     /// Starts `command` (by `bash -c`, which survives the Ctrl-C its child handles) in a `columns`x`rows` terminal with extra environment.
     public init(_ command: String, environment: [String: String] = [:], columns: Int = 120, rows: Int = 40) throws {
         let assignments = environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-        try tmux(["new-session", "-d", "-s", "e2e", "-x", "\(columns)", "-y", "\(rows)",
-                  "bash", "-c", "env \(assignments) \(command); echo \"EXIT:$?\"; sleep 600"], capture: false)
+        // A fresh tmux server occasionally goes away while starting next to other servers;
+        // a session that is really there answers has-session.
+        for attempt in 1...3 {
+            try? tmux(["new-session", "-d", "-s", "e2e", "-x", "\(columns)", "-y", "\(rows)",
+                      "bash", "-c", "env \(assignments) \(command); echo \"EXIT:$?\"; sleep 600"], capture: false)
+            usleep(200_000)
+            if (try? tmux(["has-session", "-t", "e2e"], capture: false)) != nil { return }
+            if attempt == 3 { throw TestSetupError("tmux did not keep a session running") }
+        }
     }
 
     deinit { close() }
