@@ -12,6 +12,10 @@ enum Main {
             let (options, _) = ConnectionSettings().connectOptions()
             RPCOneShot.runOnCurrentThread(target: parseNodeName(oneShot.node), options: options, call: oneShot.call)
         }
+        if let invocation = ConsoleInvocation.fastPath(arguments) {
+            Task { await invocation.run() }
+            dispatchMain()
+        }
         Task {
             // `beamsh NODE ...` is parsed by the console command alone: the same parse as
             // through the command tree (it is the default subcommand), without reflecting over

@@ -56,24 +56,61 @@ extension Beamsh {
         }
 
         func run() async throws {
-            let target = parseNodeName(node ?? releaseNode())
-            let (options, _) = connection.connectOptions()
-            if !rpc.isEmpty { await RPCOneShot.run(target: target, options: options, call: rpc) }
-            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let connected: NodeConnection
-            do {
-                connected = try await NodeConnection.connect(to: target, options: options, group: group)
-            } catch {
-                fail(error)
-            }
-            await evaluate(on: connected, clusterOptions: options)
+            let invocation = ConsoleInvocation(
+                node: node, connection: connection.settings, rpc: rpc, eval: eval, erlang: erlang, readOnly: readOnly,
+                yes: yes, timeout: timeout, format: format)
+            await invocation.run()
         }
+    }
+}
+
+/// What `beamsh NODE ...` was asked to do, as plain values: built by the parsed command, or
+/// directly for the common short forms (see ``fastPath(_:)``).
+struct ConsoleInvocation {
+    var node: String?
+    var connection = ConnectionSettings()
+    var rpc: [String] = []
+    var eval: [String] = []
+    var erlang = false
+    var readOnly = false
+    var yes = false
+    var timeout: Double?
+    var format = "text"
+
+    /// `NODE` alone, or `NODE --eval EXPR [--eval EXPR ...]`, with a full `name@host`: the
+    /// forms an operator types all day. They are read without the reflection-heavy general
+    /// parse, which costs more than connecting; every other command line goes through
+    /// swift-argument-parser (same defaults, same meaning).
+    static func fastPath(_ arguments: [String]) -> ConsoleInvocation? {
+        guard let first = arguments.first, first.utf8.contains(UInt8(ascii: "@")), !first.hasPrefix("-") else { return nil }
+        var invocation = ConsoleInvocation(node: first)
+        var rest = arguments.dropFirst()
+        while let flag = rest.first {
+            guard flag == "--eval", rest.count >= 2 else { return nil }
+            invocation.eval.append(rest[rest.index(after: rest.startIndex)])
+            rest = rest.dropFirst(2)
+        }
+        return invocation
+    }
+
+    func run() async -> Never {
+        let target = parseNodeName(node ?? releaseNode())
+        let (options, _) = connection.connectOptions()
+        if !rpc.isEmpty { await RPCOneShot.run(target: target, options: options, call: rpc) }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let connected: NodeConnection
+        do {
+            connected = try await NodeConnection.connect(to: target, options: options, group: group)
+        } catch {
+            fail(error)
+        }
+        await evaluate(on: connected, clusterOptions: options)
     }
 }
 
 // MARK: - The console and one-shot evaluation
 
-extension Beamsh.Console {
+extension ConsoleInvocation {
     /// `RELEASE_NODE` completed the way `bin/app remote` does: `RELEASE_DISTRIBUTION=name`
     /// means a long name (this host's full name), else a short one.
     func releaseNode() -> String {
@@ -141,6 +178,8 @@ extension Beamsh.Console {
                 evaluator.close()
                 exitNow(ok ? .success : .remoteFailure)
             }
+            // The banner's versions are asked while the console sets up, not after.
+            async let banner = bannerText(connection)
             let input = LineEditorInput(historyPath: LineEditor.defaultHistoryPath(environment: ProcessEnvironment.current))
             let console = try await Console.make(
                 connection: connection, options: shellOptions(interactive: true),
@@ -149,7 +188,7 @@ extension Beamsh.Console {
             console.clusterOptions = clusterOptions
             defer { input.saveHistory() }
             installInterrupt { console.interrupt() }
-            await printBanner(connection, language: console.language)
+            print(await banner)
             try await console.run()
             exitNow(.success)
         } catch let error as DistributionError {
@@ -160,15 +199,13 @@ extension Beamsh.Console {
         }
     }
 
-    private func printBanner(_ connection: NodeConnection, language: Language) async {
-        let otp = (try? await connection.rpc("erlang", "system_info", [.atom("otp_release")], timeout: .seconds(5)))?.stringValue ?? "?"
-        var versions = "OTP \(otp)"
-        if language == .elixir,
-            let elixir = (try? await connection.rpc("Elixir.System", "version", [], timeout: .seconds(5)))?.stringValue
-        {
-            versions += ", Elixir \(elixir)"
-        }
-        print("beamsh: connected to \(connection.peer.name) (\(versions)) as hidden node \(connection.localName)")
+    /// `beamsh: connected to NODE (OTP n, Elixir v) as hidden node NAME`, both versions asked at once.
+    private func bannerText(_ connection: NodeConnection) async -> String {
+        async let otp = connection.call("erlang", "system_info", [.atom("otp_release")], timeout: .seconds(5))
+        async let elixir = connection.call("Elixir.System", "version", [], timeout: .seconds(5))
+        var versions = "OTP \((try? await otp)?.stringValue ?? "?")"
+        if let version = (try? await elixir)?.stringValue { versions += ", Elixir \(version)" }
+        return "beamsh: connected to \(connection.peer.name) (\(versions)) as hidden node \(connection.localName)"
     }
 }
 
