@@ -1,5 +1,5 @@
 // Encoding terms the way a modern BEAM does (`term_to_binary/1` on OTP 26+): UTF-8 atoms,
-// NEW_FLOAT, NEW_PID, NEWER_REFERENCE, NEW_PORT or V4_PORT, the smallest integer form,
+// NEW_FLOAT, NEW_PID, NEWER_REFERENCE, V4_PORT, the smallest integer form,
 // STRING_EXT for short lists of bytes. Iterative, like the decoder.
 
 import BigInt
@@ -139,15 +139,11 @@ private struct Writer {
         case .pid(let p):
             try writePid(p)
         case .port(let p):
-            if p.id > UInt64(UInt32.max) {
-                out.append(ExternalTermTag.v4Port.rawValue)
-                try writeAtom(p.node)
-                out.appendBigEndian(p.id)
-            } else {
-                out.append(ExternalTermTag.newPort.rawValue)
-                try writeAtom(p.node)
-                out.appendBigEndian(UInt32(p.id))
-            }
+            // OTP 26+ writes every port as V4_PORT_EXT (64-bit id), whatever its size; OTP 24
+            // and later decode it. (OTP 25 itself still wrote NEW_PORT_EXT for 32-bit ids.)
+            out.append(ExternalTermTag.v4Port.rawValue)
+            try writeAtom(p.node)
+            out.appendBigEndian(p.id)
             out.appendBigEndian(p.creation)
         case .reference(let r):
             guard (1...5).contains(r.ids.count) else {
