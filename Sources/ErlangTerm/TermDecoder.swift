@@ -174,7 +174,12 @@ private struct Parser {
             case ExternalTermTag.nil.rawValue:
                 term = .list(.empty)
             case ExternalTermTag.newFloat.rawValue:
-                term = .float(Double(bitPattern: try readU64()))
+                let value = Double(bitPattern: try readU64())
+                // Erlang has no NaN or infinities; binary_to_term/1 rejects them too.
+                guard value.isFinite else {
+                    throw TermDecodingError(.invalid("NEW_FLOAT_EXT is not a finite float"), at: tagOffset)
+                }
+                term = .float(value)
             case ExternalTermTag.float.rawValue:
                 term = .float(try readOldFloat())
             case ExternalTermTag.smallTuple.rawValue, ExternalTermTag.largeTuple.rawValue:
@@ -349,13 +354,36 @@ private struct Parser {
     private mutating func readOldFloat() throws(TermDecodingError) -> Double {
         let start = position
         try need(31)
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: raw[position..<(position + 31)]).prefix { $0 != 0 },
-                          as: UTF8.self)
+        // The text ends at the first NUL (what follows is ignored, as the BEAM does). It must be a
+        // decimal float with a point, like "%.20e" output: no spaces, hex floats, "inf" or "nan".
+        let text = UnsafeRawBufferPointer(rebasing: raw[position..<(position + 31)]).prefix { $0 != 0 }
         position += 31
-        guard let value = Double(text.trimmingSpaces), value.isFinite else {
-            throw TermDecodingError(.invalid("FLOAT_EXT text is not a finite float"), at: start)
+        guard Self.isDecimalFloat(text), let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite
+        else {
+            throw TermDecodingError(.invalid("FLOAT_EXT text is not a finite decimal float"), at: start)
         }
         return value
+    }
+
+    /// `[+-]digits.digits[(e|E)[+-]digits]`
+    private static func isDecimalFloat(_ text: Slice<UnsafeRawBufferPointer>) -> Bool {
+        var i = text.startIndex
+        func digits() -> Bool {
+            let from = i
+            while i < text.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text[i]) { i += 1 }
+            return i > from
+        }
+        func sign() { if i < text.endIndex, text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-") { i += 1 } }
+        sign()
+        guard digits(), i < text.endIndex, text[i] == UInt8(ascii: ".") else { return false }
+        i += 1
+        guard digits() else { return false }
+        if i < text.endIndex, text[i] == UInt8(ascii: "e") || text[i] == UInt8(ascii: "E") {
+            i += 1
+            sign()
+            guard digits() else { return false }
+        }
+        return i == text.endIndex
     }
 
     private mutating func readString() throws(TermDecodingError) -> Term {
@@ -371,6 +399,8 @@ private struct Parser {
     private mutating func readBitBinary(tagOffset: Int) throws(TermDecodingError) -> Term {
         let length = Int(try readU32())
         let bits = try readU8()
+        // OTP 25 decodes zero bytes with zero bits as <<>> (OTP 28 aborts the VM on it).
+        if length == 0, bits == 0 { return .binary(Binary([])) }
         guard length > 0, (1...8).contains(bits) else {
             throw TermDecodingError(.invalid("BIT_BINARY_EXT with \(bits) bits in the last of \(length) bytes"),
                                     at: tagOffset)
@@ -389,22 +419,21 @@ private struct Parser {
     }
 
     private mutating func readBig(length: Int) throws(TermDecodingError) -> Term {
-        let start = position
-        let sign = try readU8()
-        guard sign <= 1 else { throw TermDecodingError(.invalid("bignum sign byte \(sign)"), at: start) }
+        // Any non-zero sign byte means negative, as in the BEAM.
+        let negative = try readU8() != 0
         try need(length)
         defer { position += length }
         if length <= 8 {
             var magnitude: UInt64 = 0
             for i in 0..<length { magnitude |= UInt64(raw[position + i]) << (8 * UInt64(i)) }
-            if sign == 0, magnitude <= UInt64(Int.max) { return .integer(Int(magnitude)) }
-            if sign == 1, magnitude <= UInt64(Int.max) + 1 { return .integer(Int(truncatingIfNeeded: 0 &- magnitude)) }
-            let big = BigInt(sign: sign == 1 ? .minus : .plus, magnitude: BigUInt(magnitude))
+            if !negative, magnitude <= UInt64(Int.max) { return .integer(Int(magnitude)) }
+            if negative, magnitude <= UInt64(Int.max) + 1 { return .integer(Int(truncatingIfNeeded: 0 &- magnitude)) }
+            let big = BigInt(sign: negative ? .minus : .plus, magnitude: BigUInt(magnitude))
             return .bigInteger(big)
         }
         var words = [UInt](repeating: 0, count: (length + 7) / 8)
         for i in 0..<length { words[i / 8] |= UInt(raw[position + i]) << (8 * UInt(i % 8)) }
-        let big = BigInt(sign: sign == 1 ? .minus : .plus, magnitude: BigUInt(words: words))
+        let big = BigInt(sign: negative ? .minus : .plus, magnitude: BigUInt(words: words))
         // Non-canonical input (leading zero bytes) may still fit a machine word.
         if let small = Int(exactly: big) { return .integer(small) }
         return .bigInteger(big)
@@ -498,18 +527,19 @@ private struct Parser {
         let module = try readAtom()
         let function = try readAtom()
         let arityOffset = position
-        guard try readU8() == ExternalTermTag.smallInteger.rawValue else {
-            throw TermDecodingError(.invalid("export fun arity is not a small integer"), at: arityOffset)
+        // A BEAM writes SMALL_INTEGER_EXT, and also reads INTEGER_EXT here.
+        guard let arity = UInt8(exactly: try readSmallOrInteger(what: "export fun arity")) else {
+            throw TermDecodingError(.invalid("export fun arity is not 0...255"), at: arityOffset)
         }
-        return ExportFun(module: module, function: function, arity: try readU8())
+        return ExportFun(module: module, function: function, arity: arity)
     }
 
-    private mutating func readSmallOrInteger() throws(TermDecodingError) -> Int {
+    private mutating func readSmallOrInteger(what: String = "fun field") throws(TermDecodingError) -> Int {
         let at = position
         switch try readU8() {
         case ExternalTermTag.smallInteger.rawValue: return Int(try readU8())
         case ExternalTermTag.integer.rawValue: return Int(Int32(bitPattern: try readU32()))
-        default: throw TermDecodingError(.invalid("expected an integer field of a fun"), at: at)
+        default: throw TermDecodingError(.invalid("\(what) is not an integer"), at: at)
         }
     }
 
@@ -570,12 +600,5 @@ private struct AtomCache {
     mutating func insert(_ bytes: UnsafeRawBufferPointer, utf8: Bool, atom: Atom) {
         guard bytes.count <= 64 else { return }
         entries[slot(bytes)] = Entry(bytes: Array(bytes), utf8: utf8, atom: atom)
-    }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: Substring {
-        let scalars = self.drop { $0 == " " }
-        return scalars.prefix { $0 != " " }
     }
 }

@@ -80,18 +80,51 @@ import Testing
         }
     }
 
-    /// Forms a BEAM no longer writes: we decode what the runtime decodes, and re-encode as it does.
+    /// Where beamsh deliberately differs from a runtime's `binary_to_term/1` on hand-written input.
+    static let knownDifferences: [String: String] = [
+        "newer_reference_0_words": "the BEAM makes a reference with no id words; beamsh requires 1 to 5",
+        "compressed_inner_trailing": "binary_to_term/1 ignores bytes after the term; beamsh reports them",
+        "otp25/map_negative_zero_keys": "OTP < 27 treats 0.0 and -0.0 as one key; OTP 27+ and beamsh keep both",
+    ]
+
+    /// Legacy and malformed forms: we accept what the runtime accepts (as the same term, re-encoded
+    /// as OTP 28 does) and reject what it rejects, with a typed error.
     @Test func handwrittenVectorsMatchTheRuntimesVerdict() throws {
-        #expect(Golden.handwritten.count >= 40)
+        #expect(Golden.handwritten.count >= 100)
+        var failures: [String] = []
         for h in Golden.handwritten {
-            guard let canonical = h.canonical else {
-                #expect(throws: TermDecodingError.self, "\(h): the runtime rejects it") { try TermDecoder().decode(h.bytes) }
+            if Self.knownDifferences[h.name] != nil || Self.knownDifferences["\(h.runtime)/\(h.name)"] != nil { continue }
+            let ours: Term
+            do {
+                ours = try TermDecoder().decode(h.bytes)
+            } catch {
+                if h.canonical != nil { failures.append("\(h): the runtime accepts it, we say \(error)") }
                 continue
             }
-            let ours = try TermDecoder().decode(h.bytes)
-            #expect(ours == (try TermDecoder().decode(canonical)), "\(h)")
-            if h.runtime == "otp28" {
-                #expect(try TermEncoder().encode(ours) == canonical, "\(h): re-encoding differs from OTP 28's")
+            guard let canonical = h.canonical else {
+                failures.append("\(h): the runtime rejects it, we decode it")
+                continue
+            }
+            if ours != (try TermDecoder().decode(canonical)) {
+                failures.append("\(h): decodes to a different term than the runtime's")
+            } else if h.runtime == "otp28", ours.mapValue == nil, try TermEncoder().encode(ours) != canonical {
+                // (Maps are left out: the runtime re-orders the pairs of hand-written maps.)
+                failures.append("\(h): re-encoding differs from OTP 28's")
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) differences:\n\(failures.joined(separator: "\n"))")
+    }
+
+    @Test func knownDifferencesStillHold() throws {
+        for h in Golden.handwritten where Self.knownDifferences[h.name] != nil
+            || Self.knownDifferences["\(h.runtime)/\(h.name)"] != nil {
+            switch h.name {
+            case "map_negative_zero_keys":
+                #expect(h.canonical == nil, "\(h)")  // OTP 25 rejects; we keep two keys as OTP 28 does
+                #expect(try TermDecoder().decode(h.bytes).mapValue?.count == 2)
+            default:
+                #expect(h.canonical != nil, "\(h)")
+                #expect(throws: TermDecodingError.self, "\(h)") { try TermDecoder().decode(h.bytes) }
             }
         }
     }
