@@ -196,7 +196,13 @@ private struct Parser {
                     // A zero-length LIST_EXT is just its tail.
                     continue
                 }
-                try open(.list, count: count + 1, at: tagOffset, on: &stack)
+                if isAtListTail(stack) {
+                    // `[A | [B, C | T]]` is the list `[A, B, C | T]`: keep filling the same list, so
+                    // a list is one value whatever its encoding, and a chain of tails adds no depth.
+                    try extendList(by: count, at: tagOffset, on: &stack)
+                } else {
+                    try open(.list, count: count + 1, at: tagOffset, on: &stack)
+                }
                 continue
             case ExternalTermTag.map.rawValue:
                 let arity = Int(try readU32())
@@ -208,7 +214,13 @@ private struct Parser {
                     continue
                 }
             case ExternalTermTag.string.rawValue:
-                term = try readString()
+                if isAtListTail(stack) {
+                    // A STRING_EXT tail: its bytes join the list's elements, and its `[]` ends the list.
+                    try readString(appendingTo: &stack[stack.count - 1].elements)
+                    term = .list(.empty)
+                } else {
+                    term = try readString()
+                }
             case ExternalTermTag.binary.rawValue:
                 let length = Int(try readU32())
                 term = .binary(Binary(try readSlice(length)))
@@ -274,6 +286,25 @@ private struct Parser {
         var elements: [Term] = []
         elements.reserveCapacity(count)
         stack.append(Frame(kind: kind, remaining: count, elements: elements, offset: offset))
+    }
+
+    /// True when the next term is the tail of the innermost open list.
+    @inline(__always)
+    private func isAtListTail(_ stack: [Frame]) -> Bool {
+        guard let top = stack.last, case .list = top.kind else { return false }
+        return top.remaining == 1
+    }
+
+    /// Replaces the innermost list's pending tail with `count` more elements and a new tail.
+    private mutating func extendList(by count: Int, at offset: Int, on stack: inout [Frame]) throws(TermDecodingError) {
+        // Same budget as opening a list of `count` elements in the tail's place.
+        if count + 1 + pendingElements - stack.count > remainingBytes {
+            throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
+        }
+        pendingElements += count
+        stack[stack.count - 1].remaining += count
+        // No reserveCapacity here: exact reservations on every link of a long chain would copy
+        // the elements each time (quadratic); append grows geometrically.
     }
 
     private func close(_ frame: Frame) throws(TermDecodingError) -> Term {
@@ -387,13 +418,17 @@ private struct Parser {
     }
 
     private mutating func readString() throws(TermDecodingError) -> Term {
+        var elements: [Term] = []
+        try readString(appendingTo: &elements)
+        return .list(TermList(elements))
+    }
+
+    private mutating func readString(appendingTo elements: inout [Term]) throws(TermDecodingError) {
         let length = Int(try readU16())
         try need(length)
-        var elements: [Term] = []
-        elements.reserveCapacity(length)
+        if elements.isEmpty { elements.reserveCapacity(length) }
         for i in position..<(position + length) { elements.append(.integer(Int(raw[i]))) }
         position += length
-        return .list(TermList(elements))
     }
 
     private mutating func readBitBinary(tagOffset: Int) throws(TermDecodingError) -> Term {
