@@ -160,6 +160,10 @@ private struct Parser {
     mutating func parse() throws(TermDecodingError) -> Term {
         var stack: [Frame] = []
         while true {
+            // Runs of plain leaves inside a container skip the general machinery below.
+            // (No `let top = stack.last` here: a copy of the frame would keep its elements shared
+            // while fillLeaves appends, and every append would copy them.)
+            if !stack.isEmpty, stack[stack.count - 1].remaining > 1 { try fillLeaves(&stack) }
             var term: Term
             let tagOffset = position
             let tag = try readU8()
@@ -286,6 +290,56 @@ private struct Parser {
         var elements: [Term] = []
         elements.reserveCapacity(count)
         stack.append(Frame(kind: kind, remaining: count, elements: elements, offset: offset))
+    }
+
+    /// Decodes leaves straight into the innermost container while more than one term is missing
+    /// (the last one may be a list tail, which the main loop handles). Stops at anything else.
+    private mutating func fillLeaves(_ stack: inout [Frame]) throws(TermDecodingError) {
+        let top = stack.count - 1
+        var remaining = stack[top].remaining
+        var elements = stack[top].elements
+        stack[top].elements = []  // keep `elements` uniquely referenced while appending
+        while remaining > 1, let term = try readLeaf() {
+            elements.append(term)
+            remaining -= 1
+        }
+        pendingElements -= stack[top].remaining - remaining
+        stack[top].remaining = remaining
+        stack[top].elements = elements
+    }
+
+    /// The next term when it is a common leaf, else nil with nothing consumed.
+    @inline(__always)
+    private mutating func readLeaf() throws(TermDecodingError) -> Term? {
+        guard position < raw.count else { return nil }
+        let tagOffset = position
+        let tag = raw[position]
+        switch tag {
+        case ExternalTermTag.smallInteger.rawValue:
+            guard raw.count - position >= 2 else { return nil }
+            position += 2
+            return .integer(Int(raw[tagOffset + 1]))
+        case ExternalTermTag.integer.rawValue:
+            guard raw.count - position >= 5 else { return nil }
+            position += 1
+            return .integer(Int(Int32(bitPattern: try readU32())))
+        case ExternalTermTag.nil.rawValue:
+            position += 1
+            return .list(.empty)
+        case ExternalTermTag.smallAtomUTF8.rawValue, ExternalTermTag.atomUTF8.rawValue,
+            ExternalTermTag.smallAtom.rawValue, ExternalTermTag.atom.rawValue:
+            position += 1
+            return .atom(try readAtomBody(tag: tag, tagOffset: tagOffset))
+        case ExternalTermTag.binary.rawValue:
+            position += 1
+            let length = Int(try readU32())
+            return .binary(Binary(try readSlice(length)))
+        case ExternalTermTag.newPid.rawValue:
+            position += 1
+            return .pid(try readPidBody(tag: tag))
+        default:
+            return nil
+        }
     }
 
     /// True when the next term is the tail of the innermost open list.

@@ -212,7 +212,7 @@ import Testing
     // MARK: Compression
 
     private func compressed(_ body: [UInt8], claiming size: Int? = nil, level: Int32 = 9) -> [UInt8] {
-        let packed = Zlib.deflate(body, level: level)
+        let packed = Zlib.deflate(body[...], level: level)
         let n = UInt32(size ?? body.count)
         return [131, 80, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + packed
     }

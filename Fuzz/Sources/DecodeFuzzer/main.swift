@@ -1,8 +1,24 @@
 // libFuzzer entry point: any input must give a term or a TermDecodingError. A term must survive
 // encode → decode unchanged; anything else is a crash the fuzzer reports.
-// Built with -parse-as-library and -sanitize=fuzzer (scripts/fuzz-decoder): libFuzzer provides main.
+// Built with -sanitize=fuzzer,address (scripts/fuzz-decoder). SwiftPM gives an executable its own
+// entry point, so instead of libFuzzer's main this top-level code starts libFuzzer's driver.
 
 import ErlangTerm
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
+
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzDecode))
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzDecode(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
