@@ -160,6 +160,10 @@ private struct Parser {
     mutating func parse() throws(TermDecodingError) -> Term {
         var stack: [Frame] = []
         while true {
+            // Runs of plain leaves inside a container skip the general machinery below.
+            // (No `let top = stack.last` here: a copy of the frame would keep its elements shared
+            // while fillLeaves appends, and every append would copy them.)
+            if !stack.isEmpty, stack[stack.count - 1].remaining > 1 { try fillLeaves(&stack) }
             var term: Term
             let tagOffset = position
             let tag = try readU8()
@@ -174,7 +178,12 @@ private struct Parser {
             case ExternalTermTag.nil.rawValue:
                 term = .list(.empty)
             case ExternalTermTag.newFloat.rawValue:
-                term = .float(Double(bitPattern: try readU64()))
+                let value = Double(bitPattern: try readU64())
+                // Erlang has no NaN or infinities; binary_to_term/1 rejects them too.
+                guard value.isFinite else {
+                    throw TermDecodingError(.invalid("NEW_FLOAT_EXT is not a finite float"), at: tagOffset)
+                }
+                term = .float(value)
             case ExternalTermTag.float.rawValue:
                 term = .float(try readOldFloat())
             case ExternalTermTag.smallTuple.rawValue, ExternalTermTag.largeTuple.rawValue:
@@ -191,7 +200,13 @@ private struct Parser {
                     // A zero-length LIST_EXT is just its tail.
                     continue
                 }
-                try open(.list, count: count + 1, at: tagOffset, on: &stack)
+                if isAtListTail(stack) {
+                    // `[A | [B, C | T]]` is the list `[A, B, C | T]`: keep filling the same list, so
+                    // a list is one value whatever its encoding, and a chain of tails adds no depth.
+                    try extendList(by: count, at: tagOffset, on: &stack)
+                } else {
+                    try open(.list, count: count + 1, at: tagOffset, on: &stack)
+                }
                 continue
             case ExternalTermTag.map.rawValue:
                 let arity = Int(try readU32())
@@ -203,7 +218,13 @@ private struct Parser {
                     continue
                 }
             case ExternalTermTag.string.rawValue:
-                term = try readString()
+                if isAtListTail(stack) {
+                    // A STRING_EXT tail: its bytes join the list's elements, and its `[]` ends the list.
+                    try readString(appendingTo: &stack[stack.count - 1].elements)
+                    term = .list(.empty)
+                } else {
+                    term = try readString()
+                }
             case ExternalTermTag.binary.rawValue:
                 let length = Int(try readU32())
                 term = .binary(Binary(try readSlice(length)))
@@ -269,6 +290,75 @@ private struct Parser {
         var elements: [Term] = []
         elements.reserveCapacity(count)
         stack.append(Frame(kind: kind, remaining: count, elements: elements, offset: offset))
+    }
+
+    /// Decodes leaves straight into the innermost container while more than one term is missing
+    /// (the last one may be a list tail, which the main loop handles). Stops at anything else.
+    private mutating func fillLeaves(_ stack: inout [Frame]) throws(TermDecodingError) {
+        let top = stack.count - 1
+        var remaining = stack[top].remaining
+        var elements = stack[top].elements
+        stack[top].elements = []  // keep `elements` uniquely referenced while appending
+        while remaining > 1, let term = try readLeaf() {
+            elements.append(term)
+            remaining -= 1
+        }
+        pendingElements -= stack[top].remaining - remaining
+        stack[top].remaining = remaining
+        stack[top].elements = elements
+    }
+
+    /// The next term when it is a common leaf, else nil with nothing consumed.
+    @inline(__always)
+    private mutating func readLeaf() throws(TermDecodingError) -> Term? {
+        guard position < raw.count else { return nil }
+        let tagOffset = position
+        let tag = raw[position]
+        switch tag {
+        case ExternalTermTag.smallInteger.rawValue:
+            guard raw.count - position >= 2 else { return nil }
+            position += 2
+            return .integer(Int(raw[tagOffset + 1]))
+        case ExternalTermTag.integer.rawValue:
+            guard raw.count - position >= 5 else { return nil }
+            position += 1
+            return .integer(Int(Int32(bitPattern: try readU32())))
+        case ExternalTermTag.nil.rawValue:
+            position += 1
+            return .list(.empty)
+        case ExternalTermTag.smallAtomUTF8.rawValue, ExternalTermTag.atomUTF8.rawValue,
+            ExternalTermTag.smallAtom.rawValue, ExternalTermTag.atom.rawValue:
+            position += 1
+            return .atom(try readAtomBody(tag: tag, tagOffset: tagOffset))
+        case ExternalTermTag.binary.rawValue:
+            position += 1
+            let length = Int(try readU32())
+            return .binary(Binary(try readSlice(length)))
+        case ExternalTermTag.newPid.rawValue:
+            position += 1
+            return .pid(try readPidBody(tag: tag))
+        default:
+            return nil
+        }
+    }
+
+    /// True when the next term is the tail of the innermost open list.
+    @inline(__always)
+    private func isAtListTail(_ stack: [Frame]) -> Bool {
+        guard let top = stack.last, case .list = top.kind else { return false }
+        return top.remaining == 1
+    }
+
+    /// Replaces the innermost list's pending tail with `count` more elements and a new tail.
+    private mutating func extendList(by count: Int, at offset: Int, on stack: inout [Frame]) throws(TermDecodingError) {
+        // Same budget as opening a list of `count` elements in the tail's place.
+        if count + 1 + pendingElements - stack.count > remainingBytes {
+            throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
+        }
+        pendingElements += count
+        stack[stack.count - 1].remaining += count
+        // No reserveCapacity here: exact reservations on every link of a long chain would copy
+        // the elements each time (quadratic); append grows geometrically.
     }
 
     private func close(_ frame: Frame) throws(TermDecodingError) -> Term {
@@ -349,28 +439,57 @@ private struct Parser {
     private mutating func readOldFloat() throws(TermDecodingError) -> Double {
         let start = position
         try need(31)
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: raw[position..<(position + 31)]).prefix { $0 != 0 },
-                          as: UTF8.self)
+        // The text ends at the first NUL (what follows is ignored, as the BEAM does). It must be a
+        // decimal float with a point, like "%.20e" output: no spaces, hex floats, "inf" or "nan".
+        let text = UnsafeRawBufferPointer(rebasing: raw[position..<(position + 31)]).prefix { $0 != 0 }
         position += 31
-        guard let value = Double(text.trimmingSpaces), value.isFinite else {
-            throw TermDecodingError(.invalid("FLOAT_EXT text is not a finite float"), at: start)
+        guard Self.isDecimalFloat(text), let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite
+        else {
+            throw TermDecodingError(.invalid("FLOAT_EXT text is not a finite decimal float"), at: start)
         }
         return value
     }
 
+    /// `[+-]digits.digits[(e|E)[+-]digits]`
+    private static func isDecimalFloat(_ text: Slice<UnsafeRawBufferPointer>) -> Bool {
+        var i = text.startIndex
+        func digits() -> Bool {
+            let from = i
+            while i < text.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text[i]) { i += 1 }
+            return i > from
+        }
+        func sign() { if i < text.endIndex, text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-") { i += 1 } }
+        sign()
+        guard digits(), i < text.endIndex, text[i] == UInt8(ascii: ".") else { return false }
+        i += 1
+        guard digits() else { return false }
+        if i < text.endIndex, text[i] == UInt8(ascii: "e") || text[i] == UInt8(ascii: "E") {
+            i += 1
+            sign()
+            guard digits() else { return false }
+        }
+        return i == text.endIndex
+    }
+
     private mutating func readString() throws(TermDecodingError) -> Term {
+        var elements: [Term] = []
+        try readString(appendingTo: &elements)
+        return .list(TermList(elements))
+    }
+
+    private mutating func readString(appendingTo elements: inout [Term]) throws(TermDecodingError) {
         let length = Int(try readU16())
         try need(length)
-        var elements: [Term] = []
-        elements.reserveCapacity(length)
+        if elements.isEmpty { elements.reserveCapacity(length) }
         for i in position..<(position + length) { elements.append(.integer(Int(raw[i]))) }
         position += length
-        return .list(TermList(elements))
     }
 
     private mutating func readBitBinary(tagOffset: Int) throws(TermDecodingError) -> Term {
         let length = Int(try readU32())
         let bits = try readU8()
+        // OTP 25 decodes zero bytes with zero bits as <<>> (OTP 28 aborts the VM on it).
+        if length == 0, bits == 0 { return .binary(Binary([])) }
         guard length > 0, (1...8).contains(bits) else {
             throw TermDecodingError(.invalid("BIT_BINARY_EXT with \(bits) bits in the last of \(length) bytes"),
                                     at: tagOffset)
@@ -389,22 +508,21 @@ private struct Parser {
     }
 
     private mutating func readBig(length: Int) throws(TermDecodingError) -> Term {
-        let start = position
-        let sign = try readU8()
-        guard sign <= 1 else { throw TermDecodingError(.invalid("bignum sign byte \(sign)"), at: start) }
+        // Any non-zero sign byte means negative, as in the BEAM.
+        let negative = try readU8() != 0
         try need(length)
         defer { position += length }
         if length <= 8 {
             var magnitude: UInt64 = 0
             for i in 0..<length { magnitude |= UInt64(raw[position + i]) << (8 * UInt64(i)) }
-            if sign == 0, magnitude <= UInt64(Int.max) { return .integer(Int(magnitude)) }
-            if sign == 1, magnitude <= UInt64(Int.max) + 1 { return .integer(Int(truncatingIfNeeded: 0 &- magnitude)) }
-            let big = BigInt(sign: sign == 1 ? .minus : .plus, magnitude: BigUInt(magnitude))
+            if !negative, magnitude <= UInt64(Int.max) { return .integer(Int(magnitude)) }
+            if negative, magnitude <= UInt64(Int.max) + 1 { return .integer(Int(truncatingIfNeeded: 0 &- magnitude)) }
+            let big = BigInt(sign: negative ? .minus : .plus, magnitude: BigUInt(magnitude))
             return .bigInteger(big)
         }
         var words = [UInt](repeating: 0, count: (length + 7) / 8)
         for i in 0..<length { words[i / 8] |= UInt(raw[position + i]) << (8 * UInt(i % 8)) }
-        let big = BigInt(sign: sign == 1 ? .minus : .plus, magnitude: BigUInt(words: words))
+        let big = BigInt(sign: negative ? .minus : .plus, magnitude: BigUInt(words: words))
         // Non-canonical input (leading zero bytes) may still fit a machine word.
         if let small = Int(exactly: big) { return .integer(small) }
         return .bigInteger(big)
@@ -498,18 +616,19 @@ private struct Parser {
         let module = try readAtom()
         let function = try readAtom()
         let arityOffset = position
-        guard try readU8() == ExternalTermTag.smallInteger.rawValue else {
-            throw TermDecodingError(.invalid("export fun arity is not a small integer"), at: arityOffset)
+        // A BEAM writes SMALL_INTEGER_EXT, and also reads INTEGER_EXT here.
+        guard let arity = UInt8(exactly: try readSmallOrInteger(what: "export fun arity")) else {
+            throw TermDecodingError(.invalid("export fun arity is not 0...255"), at: arityOffset)
         }
-        return ExportFun(module: module, function: function, arity: try readU8())
+        return ExportFun(module: module, function: function, arity: arity)
     }
 
-    private mutating func readSmallOrInteger() throws(TermDecodingError) -> Int {
+    private mutating func readSmallOrInteger(what: String = "fun field") throws(TermDecodingError) -> Int {
         let at = position
         switch try readU8() {
         case ExternalTermTag.smallInteger.rawValue: return Int(try readU8())
         case ExternalTermTag.integer.rawValue: return Int(Int32(bitPattern: try readU32()))
-        default: throw TermDecodingError(.invalid("expected an integer field of a fun"), at: at)
+        default: throw TermDecodingError(.invalid("\(what) is not an integer"), at: at)
         }
     }
 
@@ -570,12 +689,5 @@ private struct AtomCache {
     mutating func insert(_ bytes: UnsafeRawBufferPointer, utf8: Bool, atom: Atom) {
         guard bytes.count <= 64 else { return }
         entries[slot(bytes)] = Entry(bytes: Array(bytes), utf8: utf8, atom: atom)
-    }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: Substring {
-        let scalars = self.drop { $0 == " " }
-        return scalars.prefix { $0 != " " }
     }
 }

@@ -1,5 +1,5 @@
 // Encoding terms the way a modern BEAM does (`term_to_binary/1` on OTP 26+): UTF-8 atoms,
-// NEW_FLOAT, NEW_PID, NEWER_REFERENCE, NEW_PORT or V4_PORT, the smallest integer form,
+// NEW_FLOAT, NEW_PID, NEWER_REFERENCE, V4_PORT, the smallest integer form,
 // STRING_EXT for short lists of bytes. Iterative, like the decoder.
 
 import BigInt
@@ -19,9 +19,10 @@ public struct TermEncoder: Sendable {
 
     /// A standalone term: 131, then the term (compressed when asked and smaller, as the BEAM does).
     public func encode(_ term: Term) throws(TermEncodingError) -> [UInt8] {
-        var body: [UInt8] = []
-        try Self.encodeBody(term, into: &body)
+        var versioned: [UInt8] = [externalTermVersion]
+        try Self.encodeBody(term, into: &versioned)
         if let level = compressionLevel, level > 0 {
+            let body = versioned[1...]
             let packed = Zlib.deflate(body, level: level)
             // term_to_binary keeps the uncompressed form when compression does not pay.
             if packed.count + 5 < body.count {
@@ -32,8 +33,7 @@ public struct TermEncoder: Sendable {
                 return out
             }
         }
-        body.insert(externalTermVersion, at: 0)
-        return body
+        return versioned
     }
 
     /// Appends 131 and the term to `buffer` (the form used inside distribution messages).
@@ -56,7 +56,7 @@ private struct Writer {
 
     enum Work {
         /// Elements `next..<count` of a container still to write; a list then writes its tail.
-        case items(ContainerStorage, next: Int, isList: Bool)
+        case items([Term], next: Int, tail: Term?, isList: Bool)
         /// Patch the size field of a fun that started at this offset.
         case funEnd(start: Int)
     }
@@ -64,20 +64,24 @@ private struct Writer {
 
     mutating func write(_ root: Term) throws(TermEncodingError) {
         try emit(root)
-        while let top = work.last {
+        outer: while let top = work.popLast() {
             switch top {
-            case .items(let storage, let next, let isList):
-                if next < storage.elements.count {
-                    work[work.count - 1] = .items(storage, next: next + 1, isList: isList)
-                    try emit(storage.elements[next])
-                } else {
-                    work.removeLast()
-                    if isList {
-                        if let tail = storage.tail { try emit(tail) } else { out.append(ExternalTermTag.nil.rawValue) }
+            case .items(let elements, var next, let tail, let isList):
+                while next < elements.count {
+                    let element = elements[next]
+                    next += 1
+                    if element.containerStorage != nil {
+                        // Come back for the rest after the container (whose work goes on top).
+                        work.append(.items(elements, next: next, tail: tail, isList: isList))
+                        try emit(element)
+                        continue outer
                     }
+                    try emit(element)
+                }
+                if isList {
+                    if let tail { try emit(tail) } else { out.append(ExternalTermTag.nil.rawValue) }
                 }
             case .funEnd(let start):
-                work.removeLast()
                 let size = UInt32(out.count - start)
                 out.withUnsafeMutableBytes { raw in
                     raw.storeBytes(of: size.bigEndian, toByteOffset: start, as: UInt32.self)
@@ -107,7 +111,7 @@ private struct Writer {
                 out.append(ExternalTermTag.largeTuple.rawValue)
                 out.appendBigEndian(try length32(n, "tuple"))
             }
-            if n > 0 { work.append(.items(t.storage, next: 0, isList: false)) }
+            if n > 0 { work.append(.items(t.storage.elements, next: 0, tail: nil, isList: false)) }
         case .list(let l):
             let n = l.count
             if n == 0 {
@@ -122,11 +126,11 @@ private struct Writer {
             }
             out.append(ExternalTermTag.list.rawValue)
             out.appendBigEndian(try length32(n, "list"))
-            work.append(.items(l.storage, next: 0, isList: true))
+            work.append(.items(l.storage.elements, next: 0, tail: l.storage.tail, isList: true))
         case .map(let m):
             out.append(ExternalTermTag.map.rawValue)
             out.appendBigEndian(try length32(m.count, "map"))
-            if m.count > 0 { work.append(.items(m.storage, next: 0, isList: false)) }
+            if m.count > 0 { work.append(.items(m.storage.elements, next: 0, tail: nil, isList: false)) }
         case .binary(let b):
             out.append(ExternalTermTag.binary.rawValue)
             out.appendBigEndian(try length32(b.count, "binary"))
@@ -139,15 +143,11 @@ private struct Writer {
         case .pid(let p):
             try writePid(p)
         case .port(let p):
-            if p.id > UInt64(UInt32.max) {
-                out.append(ExternalTermTag.v4Port.rawValue)
-                try writeAtom(p.node)
-                out.appendBigEndian(p.id)
-            } else {
-                out.append(ExternalTermTag.newPort.rawValue)
-                try writeAtom(p.node)
-                out.appendBigEndian(UInt32(p.id))
-            }
+            // OTP 26+ writes every port as V4_PORT_EXT (64-bit id), whatever its size; OTP 24
+            // and later decode it. (OTP 25 itself still wrote NEW_PORT_EXT for 32-bit ids.)
+            out.append(ExternalTermTag.v4Port.rawValue)
+            try writeAtom(p.node)
+            out.appendBigEndian(p.id)
             out.appendBigEndian(p.creation)
         case .reference(let r):
             guard (1...5).contains(r.ids.count) else {
@@ -178,7 +178,9 @@ private struct Writer {
             writeInteger(f.oldUniq)
             try writePid(f.pid)
             work.append(.funEnd(start: start))
-            if !f.freeVariables.isEmpty { work.append(.items(f.freeVariables.storage, next: 0, isList: false)) }
+            if !f.freeVariables.isEmpty {
+                work.append(.items(f.freeVariables.storage.elements, next: 0, tail: nil, isList: false))
+            }
         }
     }
 

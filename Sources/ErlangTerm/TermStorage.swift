@@ -79,9 +79,12 @@ public struct TermList: Sendable, RandomAccessCollection, ExpressibleByArrayLite
     public static let empty = TermList([])
 
     /// A proper list, or an improper one when `tail` is given (a `[]` tail makes it proper).
+    /// A list tail is merged: `TermList([1], tail: [2])` is `[1, 2]`, as in Erlang, so a list's
+    /// tail is never itself a list.
     public init(_ elements: [Term], tail: Term? = nil) {
-        if case .list(let t)? = tail, t.isEmpty, t.tail == nil {
-            storage = ContainerStorage(elements: elements)
+        if case .list(let t)? = tail {
+            // `t` already obeys the rule, so one merge suffices.
+            storage = ContainerStorage(elements: t.isEmpty ? elements : elements + t.elements, tail: t.tail)
         } else if elements.isEmpty, let tail {
             // `[ | T]` is not a list: normalise to a one-element improper list is wrong too,
             // so keep the tail alone; the codec never produces this shape.

@@ -43,7 +43,7 @@ enum Zlib {
     }
 
     /// Compresses with zlib at the given level (0...9), as `term_to_binary(T, [compressed])` does.
-    static func deflate(_ input: [UInt8], level: Int32) -> [UInt8] {
+    static func deflate(_ input: ArraySlice<UInt8>, level: Int32) -> [UInt8] {
         var size = compressBound(uLong(input.count))
         var output = [UInt8](repeating: 0, count: Int(size))
         let status = output.withUnsafeMutableBufferPointer { out in

@@ -62,16 +62,17 @@ public struct ErlangRuntime: Sendable, CustomStringConvertible {
         return all
     }
 
-    /// Runs Erlang expressions (comma-separated; a final full stop or comma is optional) in a fresh
-    /// non-distributed `erl`, then halts; returns its standard output.
+    /// Runs Erlang expressions in a fresh non-distributed `erl` and returns its standard output.
+    /// `expressions` may end with a full stop or not; `halt()` is appended as the last expression
+    /// (`erl -eval` takes a single expression sequence: `X. halt().` is a syntax error).
     @discardableResult
     public func eval(_ expressions: String, timeout: TimeInterval = 60) throws -> String {
+        var body = Substring(expressions)
+        while let last = body.last, last.isWhitespace || last == "." || last == "," { body = body.dropLast() }
         var args = ["-noshell", "-boot", "start_clean"]
         if let lib = elixirLib {
             for app in ["elixir", "logger", "iex"] { args += ["-pa", "\(lib)/\(app)/ebin"] }
         }
-        var body = expressions.trimmingCharacters(in: .whitespacesAndNewlines)
-        while body.hasSuffix(".") || body.hasSuffix(",") { body.removeLast() }
         args += ["-eval", body + ", halt()."]
         let result = try runProcess(erl, args, timeout: timeout)
         guard result.status == 0 else {

@@ -1,0 +1,312 @@
+// Any byte sequence gives a term or a typed error: deep nesting, truncation, lying length
+// fields, bad tags, zlib bombs, bad UTF-8, duplicate keys.
+
+import Foundation
+import Testing
+@testable import ErlangTerm
+
+@Suite struct DecoderSafetyTests {
+    // MARK: Deep nesting
+
+    enum Nesting: String, CaseIterable, Sendable {
+        case list, tuple, mapValue
+
+        /// `depth` containers, each holding the next, around `[]` (the canonical encoding).
+        func bytes(depth: Int) -> [UInt8] {
+            var out: [UInt8] = [131]
+            let (open, close): ([UInt8], [UInt8]) = switch self {
+            case .list: ([108, 0, 0, 0, 1], [106])  // [X]
+            case .tuple: ([104, 1], [])  // {X}
+            case .mapValue: ([116, 0, 0, 0, 1, 97, 1], [])  // #{1 => X}
+            }
+            out.reserveCapacity(depth * (open.count + close.count) + 2)
+            for _ in 0..<depth { out.append(contentsOf: open) }
+            out.append(106)
+            for _ in 0..<depth { out.append(contentsOf: close) }
+            return out
+        }
+    }
+
+    @Test(arguments: Nesting.allCases)
+    func aMillionLevelsDecodeCompareHashEncodeAndFree(_ nesting: Nesting) throws {
+        let depth = 1_000_000  // TermDecoder.Options().maxDepth
+        #expect(TermDecoder.Options().maxDepth == depth)
+        let bytes = nesting.bytes(depth: depth)
+        do {
+            let a = try TermDecoder().decode(bytes)
+            let b = try TermDecoder().decode(bytes)
+            #expect(Bool(a == b))  // Bool(...): never ask the test library to print a deep term
+            #expect(a.hashValue == b.hashValue)
+            #expect(Bool(try TermEncoder().encode(a) == bytes))
+            let c = try TermDecoder().decode(nesting.bytes(depth: depth - 1))
+            #expect(!Bool(a == c))
+        }  // a, b and c are freed here: must not recurse
+        let tooDeep = nesting.bytes(depth: depth + 1)
+        #expect(throws: TermDecodingError(.tooDeep(limit: depth), at: offsetOfLevel(depth, nesting))) {
+            try TermDecoder().decode(tooDeep)
+        }
+    }
+
+    /// The offset of the container that opens level `level + 1` (0-based levels).
+    private func offsetOfLevel(_ level: Int, _ nesting: Nesting) -> Int {
+        let width = switch nesting { case .list: 5; case .tuple: 2; case .mapValue: 7 }
+        return 1 + level * width
+    }
+
+    @Test(arguments: Nesting.allCases)
+    func aLowerLimitGivesTooDeep(_ nesting: Nesting) throws {
+        var options = TermDecoder.Options()
+        options.maxDepth = 1000
+        let decoder = TermDecoder(options: options)
+        _ = try decoder.decode(nesting.bytes(depth: 1000))
+        #expect(throws: TermDecodingError(.tooDeep(limit: 1000), at: offsetOfLevel(1000, nesting))) {
+            try decoder.decode(nesting.bytes(depth: 1001))
+        }
+        #expect(throws: TermDecodingError.self) { try decoder.decode(nesting.bytes(depth: 1_000_000)) }
+    }
+
+    /// `[7 | [7 | [7 | ...]]]` written as a million LIST_EXT tails is the flat list `[7, 7, 7, ...]`:
+    /// equal to it, re-encoded as the BEAM writes it, and no deeper than one level.
+    @Test func aMillionListTailsAreOneFlatList() throws {
+        let n = 1_000_000
+        var chain: [UInt8] = [131]
+        for _ in 0..<n { chain += [108, 0, 0, 0, 1, 97, 7] }
+        chain.append(106)
+        var flat: [UInt8] = [131, 108, 0x00, 0x0F, 0x42, 0x40]  // LIST_EXT of 1,000,000
+        for _ in 0..<n { flat += [97, 7] }
+        flat.append(106)
+        var options = TermDecoder.Options()
+        options.maxDepth = 1
+        let term = try TermDecoder(options: options).decode(chain)
+        #expect(term.listElements?.count == n)
+        #expect(Bool(term == (try TermDecoder().decode(flat))))
+        #expect(Bool(try TermEncoder().encode(term) == flat))
+        // A STRING_EXT or an improper tail at the end of the chain.
+        #expect(try TermDecoder().decode([131, 108, 0, 0, 0, 1, 97, 1, 107, 0, 2, 2, 3]) == [1, 2, 3])
+        #expect(try TermDecoder().decode([131, 108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 1, 97, 2, 97, 3])
+            == .list(TermList([1, 2], tail: 3)))
+        #expect(TermList([1], tail: .list(TermList([2], tail: 3))).elements == [1, 2])
+        #expect(Term.list(TermList([1], tail: [2, 3])) == [1, 2, 3])
+    }
+
+    @Test func deepTermsBuiltInSwiftCompareEncodeAndFree() throws {
+        var list: Term = .emptyList
+        var tuple: Term = .tuple([])
+        for i in 0..<1_000_000 {
+            list = .list([list])
+            tuple = .tuple([.integer(i & 7), tuple])
+        }
+        let again = try TermDecoder().decode(try TermEncoder().encode(list))
+        #expect(Bool(again == list))
+        #expect(Bool(try TermDecoder().decode(try TermEncoder(compressionLevel: 1).encode(tuple)) == tuple))
+        #expect(!Bool(list == tuple))
+    }
+
+    // MARK: Truncation and corruption of real vectors
+
+    @Test func everyTruncationOfEveryGoldenVectorIsATypedError() {
+        var failures: [String] = []
+        var checked = 0
+        for v in Golden.vectors {
+            // Every cut for small vectors; for large ones, 300 cuts spread over it and the last 40.
+            let n = v.bytes.count
+            let cuts: [Int] = n <= 2048 ? Array(0..<n) : Array(Set(stride(from: 0, to: n, by: n / 300 + 1)).union((n - 40)..<n)).sorted()
+            for cut in cuts {
+                checked += 1
+                do {
+                    _ = try TermDecoder().decode(v.bytes[..<cut])
+                    failures.append("\(v) cut at \(cut) decoded")
+                } catch {
+                    if error.offset < 0 || error.offset > cut { failures.append("\(v) cut at \(cut): offset \(error.offset)") }
+                }
+            }
+        }
+        #expect(checked > 100_000)
+        #expect(failures.isEmpty, "\(failures.prefix(20).joined(separator: "\n"))")
+    }
+
+    /// Small deterministic mutations of every small vector: a term (that survives a round trip) or a typed error.
+    @Test func corruptedGoldenVectorsGiveATermOrATypedError() throws {
+        var decoded = 0, rejected = 0
+        for v in Golden.vectors where v.bytes.count <= 200 && (v.kind == "minor0" || v.kind == "minor2" || v.isCompressed) {
+            for i in 1..<v.bytes.count {
+                let original = v.bytes[i]
+                for replacement in Set<UInt8>([0, 0xFF, original ^ 1, original ^ 0x80, original &+ 1, 106, 108]) where replacement != original {
+                    var bytes = v.bytes
+                    bytes[i] = replacement
+                    guard let term = try? TermDecoder().decode(bytes) else { rejected += 1; continue }
+                    decoded += 1
+                    let again = try TermEncoder().encode(term)
+                    #expect(Bool(try TermDecoder().decode(again) == term), "\(v) with byte \(i) = \(replacement)")
+                }
+            }
+        }
+        #expect(decoded > 1000 && rejected > 1000)
+    }
+
+    // MARK: Length fields that lie
+
+    /// Each claims far more than the buffer holds; the error must come at the claim, before any allocation.
+    @Test(arguments: [
+        ("LIST_EXT of 2^32-1", [131, 108, 255, 255, 255, 255, 106], 1),
+        ("LARGE_TUPLE_EXT of 2^32-1", [131, 105, 255, 255, 255, 255, 97, 1], 1),
+        ("MAP_EXT of 2^32-1", [131, 116, 255, 255, 255, 255, 97, 1, 97, 2], 1),
+        ("BINARY_EXT of 2^32-1", [131, 109, 255, 255, 255, 255, 1, 2, 3], 6),
+        ("BIT_BINARY_EXT of 2^32-1", [131, 77, 255, 255, 255, 255, 3, 1, 2, 3], 7),
+        ("LARGE_BIG_EXT of 2^32-1", [131, 111, 255, 255, 255, 255, 0, 1, 2], 7),
+        ("STRING_EXT of 65535", [131, 107, 255, 255, 1, 2], 4),
+        ("ATOM_UTF8_EXT of 65535", [131, 118, 255, 255, 97], 4),
+        ("nested lists each claiming 5", [131, 108, 0, 0, 0, 5, 108, 0, 0, 0, 5, 108, 0, 0, 0, 5, 106], 6),
+        ("list tails each claiming 5", [131, 108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 5, 108, 0, 0, 0, 5, 106], 13),
+        ("tuple of 200 in 10 bytes", [131, 104, 200, 97, 1, 97, 2, 97, 3, 106], 1),
+        ("NEW_FUN_EXT with 2^32-1 free variables",
+         [131, 112, 0, 0, 0, 60, 1] + [UInt8](repeating: 7, count: 16) + [0, 0, 0, 1, 255, 255, 255, 255, 119, 1, 109, 97, 1, 97, 1,
+          88, 119, 1, 110, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 97, 1], 1),
+    ] as [(String, [UInt8], Int)])
+    func lengthClaimsBeyondTheBufferFailAtTheClaim(_ name: String, _ bytes: [UInt8], _ offset: Int) {
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            do throws(TermDecodingError) {
+                _ = try TermDecoder().decode(bytes)
+                Issue.record("\(name) decoded")
+            } catch {
+                #expect(error.offset == offset, "\(name): \(error)")
+                switch error.kind {
+                case .truncated, .invalid: break
+                default: Issue.record("\(name): unexpected \(error)")
+                }
+            }
+        }
+        #expect(elapsed < .milliseconds(50), "\(name) took \(elapsed): did it allocate for the claim?")
+    }
+
+    // MARK: Tags
+
+    @Test func everyTagByteGivesATermOrTheRightTypedError() {
+        let known = Set<UInt8>([70, 77, 80, 82, 88, 89, 90, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109,
+                                110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121])
+        for tag in UInt8.min...UInt8.max {
+            let bytes: [UInt8] = [131, tag] + [UInt8](repeating: 0, count: 40)
+            do {
+                _ = try TermDecoder().decode(bytes)
+            } catch {
+                switch tag {
+                case 121: #expect(error == TermDecodingError(.localEncoding, at: 1))
+                case 82: #expect(error == TermDecodingError(.atomCacheReference, at: 1))
+                case 117: #expect(error == TermDecodingError(.obsoleteFun, at: 1))
+                case _ where !known.contains(tag): #expect(error == TermDecodingError(.unknownTag(tag), at: 1))
+                default: break
+                }
+                continue
+            }
+            #expect(known.contains(tag) && ![121, 82, 117].contains(tag), "tag \(tag) decoded")
+        }
+        #expect(throws: TermDecodingError(.badVersion(130), at: 0)) { try TermDecoder().decode([130, 97, 1]) }
+        #expect(throws: TermDecodingError(.truncated, at: 0)) { try TermDecoder().decode([]) }
+        #expect(throws: TermDecodingError(.trailingBytes(count: 1), at: 3)) { try TermDecoder().decode([131, 97, 1, 0]) }
+        // Without the version byte (inside distribution messages), an unknown tag at a given offset.
+        var offset = 2
+        #expect(throws: TermDecodingError(.unknownTag(3), at: 2)) { try TermDecoder().decodeBody([9, 9, 3][...], at: &offset) }
+    }
+
+    // MARK: Compression
+
+    private func compressed(_ body: [UInt8], claiming size: Int? = nil, level: Int32 = 9) -> [UInt8] {
+        let packed = Zlib.deflate(body[...], level: level)
+        let n = UInt32(size ?? body.count)
+        return [131, 80, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + packed
+    }
+
+    @Test func zlibBombsAndLyingSizesAreErrors() throws {
+        let hundredMB = 100 << 20
+        var body: [UInt8] = [109, UInt8(hundredMB >> 24), UInt8(hundredMB >> 16 & 0xFF), 0, 0]
+        body += [UInt8](repeating: 0, count: hundredMB)
+        let bomb = compressed(body)
+        #expect(bomb.count < 200_000)
+        // Under a 1 MB limit, refused from the header alone.
+        var options = TermDecoder.Options()
+        options.maxUncompressedSize = 1 << 20
+        #expect(throws: TermDecodingError.self) { try TermDecoder(options: options).decode(bomb) }
+        do {
+            _ = try TermDecoder(options: options).decode(bomb)
+        } catch {
+            guard case .compression = error.kind else { Issue.record("\(error)"); return }
+            #expect(error.offset == 1)
+        }
+        // A genuine 100 MB term within the default limit decodes.
+        #expect(try TermDecoder().decode(bomb).binaryValue?.count == hundredMB)
+
+        let small: [UInt8] = [104, 2, 97, 1, 97, 2]
+        let cases: [(String, [UInt8])] = [
+            ("claims 4 GB from a few bytes", compressed(small, claiming: Int(UInt32.max))),
+            ("claims more than it holds", compressed(small, claiming: small.count + 1)),
+            ("claims less than it holds", compressed(small, claiming: small.count - 1)),
+            ("claims zero", compressed(small, claiming: 0)),
+            ("broken zlib", [131, 80, 0, 0, 0, 6, 0x78, 0x9C, 1, 2, 3, 4, 5]),
+            ("zlib cut short", Array(compressed(small).dropLast(3))),
+            ("header only", [131, 80, 0, 0, 0, 6]),
+            ("header cut", [131, 80, 0, 0]),
+            ("compressed inside compressed", compressed([80] + Array(compressed(small).dropFirst(2)))),
+            ("trailing term inside", compressed(small + [97, 1])),
+        ]
+        for (name, bytes) in cases {
+            #expect(throws: TermDecodingError.self, "\(name)") { try TermDecoder().decode(bytes) }
+        }
+        #expect(try TermDecoder().decode(compressed(small)) == .tuple([1, 2]))
+        // A bomb that inflates past its claim stops at the claim.
+        #expect(throws: TermDecodingError.self) { try TermDecoder().decode(compressed(body, claiming: 1000)) }
+    }
+
+    // MARK: Atoms and maps
+
+    @Test(arguments: [
+        [0xC3, 0x28], [0xC0, 0x80], [0x80], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+        [0xF8, 0x88, 0x80, 0x80, 0x80], [0xFF], [0x61, 0xFE, 0x61],
+    ] as [[UInt8]])
+    func badUTF8AtomsAreErrors(_ text: [UInt8]) {
+        let small: [UInt8] = [131, 119, UInt8(text.count)] + text
+        let large: [UInt8] = [131, 118, 0, UInt8(text.count)] + text
+        let inPid: [UInt8] = [131, 88, 119, UInt8(text.count)] + text + [UInt8](repeating: 0, count: 12)
+        for bytes in [small, large, inPid] {
+            #expect(throws: TermDecodingError.self) { try TermDecoder().decode(bytes) }
+        }
+        // The same bytes as a Latin-1 atom are fine: each byte is a code point.
+        #expect(throws: Never.self) { try TermDecoder().decode([131, 115, UInt8(text.count)] + text) }
+    }
+
+    @Test func duplicateMapKeysAreErrorsEvenWhenEncodedDifferently() throws {
+        let keyPairs: [(String, [UInt8], [UInt8])] = [
+            ("same atom", [119, 1, 97], [119, 1, 97]),
+            ("UTF-8 and Latin-1 atom", [119, 1, 97], [100, 0, 1, 97]),
+            ("small and 32-bit integer", [97, 1], [98, 0, 0, 0, 1]),
+            ("integer and non-canonical bignum", [97, 1], [110, 2, 0, 1, 0]),
+            ("STRING_EXT and LIST_EXT", [107, 0, 2, 1, 2], [108, 0, 0, 0, 2, 97, 1, 97, 2, 106]),
+            ("nested tuples", [104, 1, 104, 0], [105, 0, 0, 0, 1, 104, 0]),
+        ]
+        for (name, k1, k2) in keyPairs {
+            let bytes: [UInt8] = [131, 116, 0, 0, 0, 2] + k1 + [97, 1] + k2 + [97, 2]
+            #expect(throws: TermDecodingError(.invalid("map has a duplicate key"), at: 1), "\(name)") {
+                try TermDecoder().decode(bytes)
+            }
+        }
+        // 1 and 1.0 are different keys.
+        let distinct: [UInt8] = [131, 116, 0, 0, 0, 2, 97, 1, 97, 1, 70, 63, 240, 0, 0, 0, 0, 0, 0, 97, 2]
+        #expect(try TermDecoder().decode(distinct).mapValue?.count == 2)
+        // A duplicate among 1000 keys.
+        var big: [UInt8] = [131, 116, 0, 0, 3, 232]
+        for k in 0..<1000 { big += [98] + withUnsafeBytes(of: UInt32(k == 999 ? 500 : k).bigEndian, Array.init) + [106] }
+        #expect(throws: TermDecodingError.self) { try TermDecoder().decode(big) }
+    }
+
+    // MARK: Fuzz corpus
+
+    /// Inputs kept from libFuzzer runs (scripts/fuzz-decoder): each gives a term or a typed error.
+    @Test func fuzzCorpusInputsGiveATermOrATypedError() throws {
+        #expect(Golden.fuzzCorpus.count >= 20, "keep the fuzz corpus in Golden/fuzz-corpus")
+        for (name, bytes) in Golden.fuzzCorpus {
+            guard let term = try? TermDecoder().decode(bytes) else { continue }
+            let again = try TermEncoder().encode(term)
+            #expect(Bool(try TermDecoder().decode(again) == term), "\(name)")
+        }
+    }
+}
