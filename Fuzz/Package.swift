@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// libFuzzer target for the term decoder. Separate from the root package so a plain
+// libFuzzer targets for the term decoder and the distribution layer's parsers of peer bytes. Separate from the root package so a plain
 // `swift build` never needs the fuzzer runtime. Build and run with scripts/fuzz-decoder.
 import PackageDescription
 
@@ -10,6 +10,13 @@ let package = Package(
         .executableTarget(
             name: "DecodeFuzzer",
             dependencies: [.product(name: "ErlangTerm", package: "beamsh")]
+        ),
+        .executableTarget(
+            name: "DistributionFuzzer",
+            dependencies: [
+                .product(name: "ErlangDistribution", package: "beamsh"),
+                .product(name: "ErlangTerm", package: "beamsh"),
+            ]
         ),
     ]
 )
