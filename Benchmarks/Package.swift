@@ -35,5 +35,14 @@ let package = Package(
             dependencies: [.product(name: "ErlangTerm", package: "beamsh")],
             path: "Tools/CodecBench"
         ),
+        // RPC round trips and large replies over one connection (scripts/bench-distribution).
+        .executableTarget(
+            name: "rpc-bench",
+            dependencies: [
+                .product(name: "ErlangDistribution", package: "beamsh"),
+                .product(name: "ErlangTerm", package: "beamsh"),
+            ],
+            path: "RPCBench"
+        ),
     ]
 )

@@ -271,8 +271,8 @@ private struct Parser {
                 stack[top].remaining -= 1
                 pendingElements -= 1
                 if stack[top].remaining > 0 { break }
-                let frame = stack.removeLast()
-                term = try close(frame)
+                var frame = stack.removeLast()
+                term = try close(&frame)
             }
         }
     }
@@ -361,8 +361,11 @@ private struct Parser {
         // the elements each time (quadratic); append grows geometrically.
     }
 
-    private func close(_ frame: Frame) throws(TermDecodingError) -> Term {
-        var elements = frame.elements
+    private func close(_ frame: inout Frame) throws(TermDecodingError) -> Term {
+        // Moved out, not copied: the frame's array must stay uniquely referenced, or the
+        // `removeLast` below would copy every element of a million-element list.
+        var elements: [Term] = []
+        swap(&elements, &frame.elements)
         switch frame.kind {
         case .tuple:
             return .tuple(TermArray(elements))

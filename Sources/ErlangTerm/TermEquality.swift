@@ -68,33 +68,40 @@ extension Term: Hashable {
     }
 
     public func hash(into hasher: inout Hasher) {
-        var pending: [Term] = [self]
+        // Leaves (most map keys) hash without allocating a worklist.
+        var pending: [Term] = []
+        Self.hashShallow(self, into: &hasher, pending: &pending)
         while let term = pending.popLast() {
-            switch term {
-            case .integer(let v): hasher.combine(0 as UInt8); hasher.combine(v)
-            case .bigInteger(let v): hasher.combine(1 as UInt8); hasher.combine(v)
-            case .float(let v): hasher.combine(2 as UInt8); hasher.combine(v == 0 ? 0 : v.bitPattern)
-            case .atom(let v): hasher.combine(3 as UInt8); hasher.combine(v)
-            case .binary(let v): hasher.combine(4 as UInt8); hasher.combine(v)
-            case .bitstring(let v): hasher.combine(5 as UInt8); hasher.combine(v)
-            case .pid(let v): hasher.combine(6 as UInt8); hasher.combine(v)
-            case .port(let v): hasher.combine(7 as UInt8); hasher.combine(v)
-            case .reference(let v): hasher.combine(8 as UInt8); hasher.combine(v)
-            case .export(let v): hasher.combine(9 as UInt8); hasher.combine(v)
-            case .tuple(let t):
-                hasher.combine(10 as UInt8); hasher.combine(t.count)
-                pending.append(contentsOf: t.elements)
-            case .list(let l):
-                hasher.combine(11 as UInt8); hasher.combine(l.count)
-                pending.append(contentsOf: l.elements)
-                if let tail = l.tail { pending.append(tail) }
-            case .map(let m):
-                // Pair order does not matter for equality, so only the size is hashed.
-                hasher.combine(12 as UInt8); hasher.combine(m.count)
-            case .fun(let f):
-                hasher.combine(13 as UInt8); hasher.combine(f.module); hasher.combine(f.index)
-                hasher.combine(f.uniq)
-            }
+            Self.hashShallow(term, into: &hasher, pending: &pending)
+        }
+    }
+
+    /// Hashes the top level of `term`; children still to hash go to `pending`.
+    private static func hashShallow(_ term: Term, into hasher: inout Hasher, pending: inout [Term]) {
+        switch term {
+        case .integer(let v): hasher.combine(0 as UInt8); hasher.combine(v)
+        case .bigInteger(let v): hasher.combine(1 as UInt8); hasher.combine(v)
+        case .float(let v): hasher.combine(2 as UInt8); hasher.combine(v == 0 ? 0 : v.bitPattern)
+        case .atom(let v): hasher.combine(3 as UInt8); hasher.combine(v)
+        case .binary(let v): hasher.combine(4 as UInt8); hasher.combine(v)
+        case .bitstring(let v): hasher.combine(5 as UInt8); hasher.combine(v)
+        case .pid(let v): hasher.combine(6 as UInt8); hasher.combine(v)
+        case .port(let v): hasher.combine(7 as UInt8); hasher.combine(v)
+        case .reference(let v): hasher.combine(8 as UInt8); hasher.combine(v)
+        case .export(let v): hasher.combine(9 as UInt8); hasher.combine(v)
+        case .tuple(let t):
+            hasher.combine(10 as UInt8); hasher.combine(t.count)
+            pending.append(contentsOf: t.elements)
+        case .list(let l):
+            hasher.combine(11 as UInt8); hasher.combine(l.count)
+            pending.append(contentsOf: l.elements)
+            if let tail = l.tail { pending.append(tail) }
+        case .map(let m):
+            // Pair order does not matter for equality, so only the size is hashed.
+            hasher.combine(12 as UInt8); hasher.combine(m.count)
+        case .fun(let f):
+            hasher.combine(13 as UInt8); hasher.combine(f.module); hasher.combine(f.index)
+            hasher.combine(f.uniq)
         }
     }
 }
