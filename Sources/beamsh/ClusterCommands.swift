@@ -19,7 +19,7 @@ extension TopOrder: ExpressibleByArgument {}
 private func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64(seconds * 1e9)) }
 
 /// The basename `RELEASE_NODE` implies (the part before `@`).
-private func defaultBasename() -> String? {
+func defaultBasename() -> String? {
     guard let node = ProcessEnvironment.current["RELEASE_NODE"], !node.isEmpty else { return nil }
     return String(node.split(separator: "@", maxSplits: 1).first ?? Substring(node))
 }

@@ -49,7 +49,25 @@ extension Beamsh {
         @Option(help: ArgumentHelp("Result format for --eval and scripts: text or json.", valueName: "format"))
         var format: String = "text"
 
+        @Option(help: ArgumentHelp("Find the node through DNS, as dns_cluster does: QUERY's AAAA and A records name NAME@ADDRESS nodes (see `beamsh discover`); connect to the first that is registered and answers.", valueName: "query"))
+        var dns: String?
+
+        @Option(help: ArgumentHelp("The node basename for --dns (default: $RELEASE_NODE's).", valueName: "name"))
+        var basename: String?
+
+        @Option(help: ArgumentHelp("With --dns: the Nth discovered node (1-based, as `beamsh discover` lists them).", valueName: "n"))
+        var pick: Int?
+
+        @Flag(help: "With --dns and --eval: evaluate on every discovered node and print a table (exit code: the worst node's).")
+        var all = false
+
         func validate() throws {
+            if dns == nil && (pick != nil || all || basename != nil) { throw ValidationError("--pick, --all and --basename go with --dns QUERY") }
+            if dns != nil && node != nil { throw ValidationError("give a NODE or --dns QUERY, not both") }
+            if pick != nil && all { throw ValidationError("--pick and --all exclude each other") }
+            if let pick, pick < 1 { throw ValidationError("--pick counts from 1") }
+            if all && eval.isEmpty { throw ValidationError("--all evaluates on every node: give --eval EXPR (the console opens on one node; see `beamsh cluster`)") }
+            if all && !rpc.isEmpty { throw ValidationError("--all goes with --eval, not --rpc") }
             if !rpc.isEmpty && rpc.count < 2 { throw ValidationError("--rpc needs a MODULE and a FUNCTION") }
             if format != "text" && format != "json" { throw ValidationError("--format is text or json") }
             if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
@@ -59,6 +77,15 @@ extension Beamsh {
             let invocation = ConsoleInvocation(
                 node: node, connection: connection.settings, rpc: rpc, eval: eval, erlang: erlang, readOnly: readOnly,
                 yes: yes, timeout: timeout, format: format)
+            if let dns {
+                let basename = basename ?? defaultBasename()
+                guard let basename else {
+                    printError("--dns needs --basename NAME or RELEASE_NODE")
+                    exitNow(.connectFailure)
+                }
+                let choice: DiscoveryPick = all ? .all : pick.map { .index($0) } ?? .firstReachable
+                await invocation.runDiscovered(query: dns, basename: basename, pick: choice)
+            }
             await invocation.run()
         }
     }
@@ -106,6 +133,49 @@ struct ConsoleInvocation {
         }
         await evaluate(on: connected, clusterOptions: options)
     }
+
+    /// `--dns QUERY`: discover the nodes, then open the console (or run the one-shot modes) on
+    /// the chosen one, or with `--all` evaluate on every registered one.
+    func runDiscovered(query: String, basename: String, pick: DiscoveryPick) async -> Never {
+        let (options, _) = connection.connectOptions()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: pick == .all ? 2 : 1)
+        let candidates: [DiscoveredNode]
+        do {
+            let discovered = try await Discovery.discover(query: query, basename: basename, epmdPort: options.epmdPort,
+                                                          group: group, timeout: options.connectTimeout)
+            candidates = try Discovery.candidates(discovered, query: query, pick: pick)
+        } catch {
+            fail(error)
+        }
+        if pick == .all {
+            let started = ContinuousClock.now
+            let clusterOptions = ClusterOptions(connect: options, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? .seconds(60))
+            var worst: Int32 = 0
+            for expression in eval {
+                let results = await ClusterInspector.evaluate(expression, on: candidates.map(\.name), reusing: nil,
+                                                              options: clusterOptions, group: group)
+                let report = FanoutReport(seed: query, expression: expression, results: results, elapsed: .now - started)
+                print(format == "json" ? report.json.serialized() : report.render())
+                worst = max(worst, report.exitCode)
+            }
+            exitNow(ExitStatus(rawValue: worst) ?? .remoteFailure)
+        }
+        if !rpc.isEmpty { await RPCOneShot.run(target: parseNodeName(candidates[0].name), options: options, call: rpc) }
+        // The first registered node that takes the connection; a rejected cookie stops the
+        // search (the cluster shares one cookie, so every other node would reject it too).
+        var lastError: DistributionError?
+        for candidate in candidates {
+            do {
+                let connected = try await NodeConnection.connect(to: parseNodeName(candidate.name), options: options, group: group)
+                await evaluate(on: connected, clusterOptions: options)
+            } catch {
+                if error.kind == .authenticationFailed || candidates.count == 1 { fail(error) }
+                printWarning("\(candidate.name): \(error.description); trying the next discovered node")
+                lastError = error
+            }
+        }
+        fail(lastError ?? DistributionError(.notRegistered, "no node discovered through \(query)"))
+    }
 }
 
 // MARK: - The console and one-shot evaluation
@@ -140,6 +210,8 @@ extension ConsoleInvocation {
             }
         }
         options.geometry = { terminalGeometry() }
+        // As IEx: colors in a terminal; NO_COLOR (set and not empty) turns them off.
+        options.colors = interactive && isatty(STDOUT_FILENO) == 1 && (ProcessEnvironment.current["NO_COLOR"] ?? "").isEmpty
         return options
     }
 

@@ -233,6 +233,39 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(report.stdout.contains("found by DNS, not in the cluster: \(node.alive)@127.0.0.1 (registered"), "\(report.stdout)")
     }
 
+    @Test func consoleConnectsToADiscoveredNode() throws {
+        // A long-name node at 127.0.0.1: `localhost` discovers it as alive@127.0.0.1.
+        let node = try TestNode(runtime: runtime, mode: .long, elixir: true)
+        defer { node.stop() }
+        let dns = ["--dns", "localhost", "--basename", node.alive]
+        let first = try BeamshBinary.run(dns + ["--eval", "node()"], cookie: node.cookie)
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout == ":\"\(node.name)\"\n")
+        let picked = try BeamshBinary.run(dns + ["--pick", "1", "--eval", "1 + 1"], cookie: node.cookie)
+        #expect(picked.stdout == "2\n", "\(picked.stderr)")
+        let script = try BeamshBinary.run(dns, cookie: node.cookie, stdin: "x = 20\nx * 2\n")
+        #expect(script.stdout == "20\n40\n", "\(script.stderr)")
+
+        let all = try BeamshBinary.run(dns + ["--all", "--eval", "System.version()", "--format", "json"], cookie: node.cookie)
+        #expect(all.status == 0, "\(all.stderr)")
+        let results = try #require(try jsonObject(all.stdout)["results"] as? [[String: Any]])
+        #expect(results.map { $0["node"] as? String } == [node.name])
+        #expect((results.first?["result"] as? String)?.hasPrefix("\"1.14") == true, "\(all.stdout)")
+
+        let outOfRange = try BeamshBinary.run(dns + ["--pick", "9", "--eval", "1"], cookie: node.cookie)
+        #expect(outOfRange.status == 2)
+        #expect(outOfRange.stderr.contains("--pick 9: localhost gave 1 node"), "\(outOfRange.stderr)")
+        let unknown = try BeamshBinary.run(["--dns", "localhost", "--basename", "nosuch", "--eval", "1"], cookie: node.cookie)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("no node discovered through localhost is registered"), "\(unknown.stderr)")
+        #expect(unknown.stderr.contains(node.alive), "names what EPMD has: \(unknown.stderr)")
+        let rejected = try BeamshBinary.run(dns + ["--eval", "1"], cookie: "wrong" + node.cookie)
+        #expect(rejected.status == 3, "\(rejected.stderr)")
+        #expect(!rejected.stderr.contains(node.cookie))
+        let lonelyAll = try BeamshBinary.run(dns + ["--all"], cookie: node.cookie)
+        #expect(lonelyAll.status != 0 && lonelyAll.stderr.contains("--all evaluates on every node"), "\(lonelyAll.stderr)")
+    }
+
     @Test func infoShowsLimitsMemoryAndApplications() throws {
         let node = try TestNode(runtime: runtime, elixir: true)
         defer { node.stop() }

@@ -1,5 +1,6 @@
 // The checks made here before a line reaches the node: no node needed.
 
+import ErlangDistribution
 @testable import RemoteShell
 import Testing
 
@@ -54,5 +55,42 @@ struct LocalCheckTests {
         #expect(CoreCommands.readOnlyRefusal(":sys.get_state(:logger)", language: .elixir) != nil)
         #expect(CoreCommands.readOnlyRefusal("Process.exit(pid(\"0.1.0\"), :kill)", language: .elixir) != nil)
         #expect(CoreCommands.readOnlyRefusal("File.rm!(\"/\")", language: .elixir) != nil)
+    }
+}
+
+/// Which discovered node `beamsh --dns QUERY [--pick N | --all]` uses: a choice made from what
+/// DNS and EPMD said, before any connection.
+struct DiscoveryPickTests {
+    let nodes = [
+        DiscoveredNode(name: "app@fd00::1", address: "fd00::1", family: 6, status: .unreachable(reason: "connection refused")),
+        DiscoveredNode(name: "app@fd00::2", address: "fd00::2", family: 6, status: .registered(port: 4370)),
+        DiscoveredNode(name: "app@10.0.0.3", address: "10.0.0.3", family: 4, status: .notRegistered(others: ["other"])),
+        DiscoveredNode(name: "app@10.0.0.4", address: "10.0.0.4", family: 4, status: .registered(port: 4371)),
+    ]
+
+    @Test func defaultTriesRegisteredNodesInDiscoveryOrder() throws {
+        let picked = try Discovery.candidates(nodes, query: "app.internal", pick: .firstReachable)
+        #expect(picked.map(\.name) == ["app@fd00::2", "app@10.0.0.4"])
+        #expect(try Discovery.candidates(nodes, query: "app.internal", pick: .all).map(\.name) == ["app@fd00::2", "app@10.0.0.4"])
+    }
+
+    @Test func pickCountsFromOneAsDiscoverListsThem() throws {
+        #expect(try Discovery.candidates(nodes, query: "q", pick: .index(4)).map(\.name) == ["app@10.0.0.4"])
+        let outOfRange = #expect(throws: DistributionError.self) { try Discovery.candidates(nodes, query: "q", pick: .index(5)) }
+        #expect(outOfRange?.description.contains("q gave 4 nodes") == true, "\(outOfRange?.description ?? "")")
+        #expect(outOfRange?.kind == .notRegistered)
+        let unregistered = #expect(throws: DistributionError.self) { try Discovery.candidates(nodes, query: "q", pick: .index(3)) }
+        #expect(unregistered?.description == "--pick 3: app@10.0.0.3: EPMD answers, app not registered (registered: other)")
+        let down = #expect(throws: DistributionError.self) { try Discovery.candidates(nodes, query: "q", pick: .index(1)) }
+        #expect(down?.kind == .epmdUnreachable)
+    }
+
+    @Test func nothingRegisteredNamesWhatEachAddressSaid() {
+        let none = Array(nodes[0...0]) + [nodes[2]]
+        let error = #expect(throws: DistributionError.self) { try Discovery.candidates(none, query: "app.internal", pick: .firstReachable) }
+        #expect(error?.kind == .notRegistered)
+        #expect(error?.description.contains("1. app@fd00::1: EPMD unreachable: connection refused; 2. app@10.0.0.3") == true, "\(error?.description ?? "")")
+        let allDown = #expect(throws: DistributionError.self) { try Discovery.candidates([nodes[0]], query: "q", pick: .all) }
+        #expect(allDown?.kind == .epmdUnreachable)
     }
 }

@@ -142,6 +142,14 @@ public struct FanoutReport: Sendable {
     public var results: [FanoutResult]
     public var elapsed: Duration
 
+    /// `seed` is where the member list came from: a node name, or the DNS query.
+    public init(seed: String, expression: String, results: [FanoutResult], elapsed: Duration) {
+        self.seed = seed
+        self.expression = expression
+        self.results = results
+        self.elapsed = elapsed
+    }
+
     /// The worst of the nodes' exit codes.
     public var exitCode: Int32 { results.map(\.exitCode).max() ?? 0 }
 
@@ -205,7 +213,17 @@ extension ClusterInspector {
         }
         var nodes = names
         for d in options.discovered where d.isRegistered && !nodes.contains(d.name) { nodes.append(d.name) }
-        let results = await withTaskGroup(of: FanoutResult.self) { tasks in
+        let results = await evaluate(expression, on: nodes, reusing: seedConnection, options: options, group: group)
+        return FanoutReport(seed: seed.description, expression: expression, results: results, elapsed: clock.now - started)
+    }
+
+    /// Evaluates `expression` on each of `nodes` at once (`reusing` an open connection to one
+    /// of them), sorted by node name.
+    public static func evaluate(
+        _ expression: String, on nodes: [String], reusing seedConnection: NodeConnection?, options: ClusterOptions,
+        group: EventLoopGroup
+    ) async -> [FanoutResult] {
+        await withTaskGroup(of: FanoutResult.self) { tasks in
             for name in nodes {
                 tasks.addTask {
                     let body: @Sendable (NodeConnection) async throws -> (FanoutEvaluator.Language, FanoutEvaluator.Outcome) = { c in
@@ -213,7 +231,7 @@ extension ClusterInspector {
                         return (evaluator.language, try await evaluator.evaluate(expression))
                     }
                     let result: Result<(FanoutEvaluator.Language, FanoutEvaluator.Outcome), DistributionError>
-                    if name == seedConnection.peer.name {
+                    if let seedConnection, name == seedConnection.peer.name {
                         do { result = .success(try await body(seedConnection)) } catch let e as DistributionError {
                             result = .failure(e)
                         } catch { result = .failure(DistributionError(.connectionLost, "\(error)")) }
@@ -231,7 +249,6 @@ extension ClusterInspector {
             for await r in tasks { all.append(r) }
             return all.sorted { $0.node < $1.node }
         }
-        return FanoutReport(seed: seed.description, expression: expression, results: results, elapsed: clock.now - started)
     }
 }
 

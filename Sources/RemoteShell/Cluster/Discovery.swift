@@ -31,6 +31,13 @@ public struct DiscoveredNode: Sendable {
     public let family: Int
     public var status: Status
 
+    public init(name: String, address: String, family: Int, status: Status) {
+        self.name = name
+        self.address = address
+        self.family = family
+        self.status = status
+    }
+
     public var isRegistered: Bool {
         if case .registered = status { return true }
         return false
@@ -134,6 +141,57 @@ public enum Discovery {
                 DiscoveredNode(name: "\(basename)@\(entry.address)", address: entry.address, family: entry.family,
                                status: statuses[index] ?? .unreachable(reason: "no answer"))
             }
+        }
+    }
+}
+
+/// Which discovered node(s) `beamsh --dns QUERY` works on.
+public enum DiscoveryPick: Sendable, Equatable {
+    /// The first registered node that accepts the connection, in discovery order.
+    case firstReachable
+    /// The Nth discovered node (1-based, as `beamsh discover` lists them).
+    case index(Int)
+    /// Every registered node (fan-out evaluation).
+    case all
+}
+
+extension Discovery {
+    /// The nodes to try, in order, for `pick`: only registered ones, or a clear error naming
+    /// what DNS and EPMD said.
+    public static func candidates(
+        _ nodes: [DiscoveredNode], query: String, pick: DiscoveryPick
+    ) throws(DistributionError) -> [DiscoveredNode] {
+        func listing() -> String {
+            nodes.enumerated().map { "\($0.offset + 1). \($0.element.name): \($0.element.statusText)" }.joined(separator: "; ")
+        }
+        switch pick {
+        case .index(let n):
+            guard nodes.indices.contains(n - 1) else {
+                throw DistributionError(.notRegistered, "--pick \(n): \(query) gave \(nodes.count) node\(nodes.count == 1 ? "" : "s") (\(listing()))")
+            }
+            let node = nodes[n - 1]
+            guard node.isRegistered else {
+                throw DistributionError(node.statusKind, "--pick \(n): \(node.name): \(node.statusText)")
+            }
+            return [node]
+        case .firstReachable, .all:
+            let registered = nodes.filter(\.isRegistered)
+            if registered.isEmpty {
+                let kind: DistributionError.Kind = nodes.allSatisfy { $0.statusKind == .epmdUnreachable } ? .epmdUnreachable : .notRegistered
+                throw DistributionError(kind, "no node discovered through \(query) is registered with EPMD (\(listing()))")
+            }
+            return registered
+        }
+    }
+}
+
+extension DiscoveredNode {
+    /// The error kind this status amounts to when the node was wanted.
+    var statusKind: DistributionError.Kind {
+        switch status {
+        case .registered: return .notRegistered
+        case .notRegistered: return .notRegistered
+        case .unreachable: return .epmdUnreachable
         }
     }
 }
