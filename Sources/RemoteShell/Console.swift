@@ -82,15 +82,21 @@ public final class Console: @unchecked Sendable {
             case .incomplete:
                 continue
             case .done(let result):
-                out.write(result.formatted + "\n")
+                out.write(paint(result.formatted, result.isFailure ? IEXColors.error : IEXColors.result) + "\n")
                 if !result.isFailure || language == .erlang { counter += 1 }
             case .interrupted:
-                out.write("** (EXIT) interrupted\n")
+                out.write(paint("** (EXIT) interrupted", IEXColors.interrupt) + "\n")
             case .timedOut(let d):
-                out.write("** evaluation timed out after \(d) (the remote worker was killed)\n")
+                out.write(paint("** evaluation timed out after \(d) (the remote worker was killed)", IEXColors.error) + "\n")
             }
             buffer = ""
         }
+    }
+
+    /// `text` in `color` when colors are on (Elixir mode: IEx colors; the Erlang shell has none).
+    private func paint(_ text: String, _ color: String) -> String {
+        guard core.options.colors, language == .elixir, !text.isEmpty else { return text }
+        return color + text + IEXColors.reset
     }
 
     /// `:help`, `:info`, `:top [memory|reductions|message_queue]` and `:cluster`: views the

@@ -54,6 +54,8 @@ final class Evaluator: @unchecked Sendable {
     var binding: Term = .emptyList
     /// Elixir: the `Macro.Env` after the last expression (`alias`, `import`, `require` stick); nil at first.
     var environment: Term = .nil
+    /// Elixir: `inspect/2`'s `syntax_colors` (an empty list prints plain text).
+    var syntaxColors: Term = .emptyList
     private var driver: Term?
     private let running = NIOLockedValueBox(Running())
 
@@ -95,7 +97,7 @@ final class Evaluator: @unchecked Sendable {
             ("WantTerm", wantTerm ? .true : .false), ("ReplyTo", .pid(mailbox.pid)), ("Tag", .reference(tag)),
         ]
         if language == .elixir {
-            variables += [("Env", environment), ("Width", .integer(io.geometry().columns))]
+            variables += [("Env", environment), ("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors)]
         }
         variables.sort { $0.0 < $1.0 }
         let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
@@ -146,7 +148,9 @@ final class Evaluator: @unchecked Sendable {
     private func accept(_ reply: Term) -> EvaluationStep {
         if reply == .atom("incomplete") { return .incomplete }
         let parts = reply.tupleElements ?? []
-        if parts.count == 2, parts[0] == .atom("error") {
+        if parts.count >= 2, parts[0] == .atom("error") {
+            // {error, Text, Binding}: expressions before the failing one keep what they bound.
+            if parts.count == 3 { binding = parts[2] }
             return .done(.failure(formatted: Self.trimmed(parts[1].stringValue ?? "\(parts[1])")))
         }
         guard parts.count >= 4, parts[0] == .ok else {
@@ -194,7 +198,7 @@ final class Evaluator: @unchecked Sendable {
 
     // MARK: - Drivers (Erlang source, evaluated by erl_eval on the node)
 
-    /// Bound: Code (binary), Binding, Env, Line, Width, WantTerm, ReplyTo, Tag.
+    /// Bound: Code (binary), Binding, Env, Line, Width, Colors, WantTerm, ReplyTo, Tag.
     /// Incomplete input is what IEx calls incomplete: a parse error at the end of the input.
     static let elixirDriver = """
         BeamshResult = try
@@ -217,7 +221,7 @@ final class Evaluator: @unchecked Sendable {
               end,
               {BeamshValue, BeamshBinding, BeamshEnv1} =
                 'Elixir.Code':eval_quoted_with_env(BeamshQuoted, Binding, BeamshEnv),
-              BeamshText = 'Elixir.Kernel':inspect(BeamshValue, [{pretty, true}, {width, Width}]),
+              BeamshText = 'Elixir.Kernel':inspect(BeamshValue, [{pretty, true}, {width, Width}, {syntax_colors, Colors}]),
               {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
                BeamshText, BeamshBinding, BeamshEnv1}
           end
@@ -234,30 +238,54 @@ final class Evaluator: @unchecked Sendable {
 
     /// Bound: Code (binary), Binding, Line, WantTerm, ReplyTo, Tag. Local calls the Erlang
     /// shell offers (`pid/3`, `i/0`, `memory/0`...) go to `shell_default`, as in the shell.
+    /// Several full stops on one line are several expressions, evaluated in turn as the shell
+    /// does (`A = 1. B = A + 1.`); nothing runs until the last one is complete, so a line
+    /// that continues never evaluates its first part twice. A failure keeps the binding made
+    /// by the expressions before it.
     static let erlangDriver = """
-        BeamshResult = case erl_scan:tokens([], unicode:characters_to_list(Code), Line) of
-          {more, _} -> incomplete;
-          {done, {eof, _}, _} -> incomplete;
-          {done, {error, {BeamshLoc, BeamshMod, BeamshInfo}, _}, _} ->
-            {error, unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n",
-                      [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))};
-          {done, {ok, BeamshTokens, _}, _} ->
-            case erl_parse:parse_exprs(BeamshTokens) of
-              {error, {BeamshLoc, BeamshMod, BeamshInfo}} ->
-                {error, unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n",
-                          [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))};
-              {ok, BeamshExprs} ->
-                try erl_eval:exprs(BeamshExprs, Binding,
-                                   {value, fun(BeamshF, BeamshAs) -> apply(shell_default, BeamshF, BeamshAs) end}) of
-                  {value, BeamshValue, BeamshBinding} ->
-                    {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
-                     unicode:characters_to_binary(io_lib:format("~tp", [BeamshValue])), BeamshBinding}
-                catch BeamshClass:BeamshReason:BeamshStack ->
-                  {error, unicode:characters_to_binary(["** ",
-                     erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
-                       #{stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})])}
-                end
-            end
+        BeamshFormatError = fun({BeamshLoc, BeamshMod, BeamshInfo}) ->
+          unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n", [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))
+        end,
+        BeamshScan = fun BeamshScan(BeamshChars, BeamshLine, BeamshAcc) ->
+          case erl_scan:tokens([], BeamshChars, BeamshLine) of
+            {done, {ok, BeamshTokens, BeamshNext}, BeamshRest} ->
+              BeamshScan(BeamshRest, BeamshNext, [BeamshTokens | BeamshAcc]);
+            {done, {eof, _}, _} when BeamshAcc =/= [] -> {ok, lists:reverse(BeamshAcc)};
+            {done, {eof, _}, _} -> incomplete;
+            {done, {error, BeamshError, _}, _} -> {error, BeamshFormatError(BeamshError)};
+            {more, _} ->
+              case erl_scan:string(BeamshChars) of
+                {ok, [], _} when BeamshAcc =/= [] -> {ok, lists:reverse(BeamshAcc)};
+                _ -> incomplete
+              end
+          end
+        end,
+        BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts) ->
+          case erl_parse:parse_exprs(BeamshTokens) of
+            {error, BeamshError} ->
+              {error, iolist_to_binary(BeamshTexts ++ [BeamshFormatError(BeamshError)]), BeamshBinding0};
+            {ok, BeamshExprs} ->
+              try erl_eval:exprs(BeamshExprs, BeamshBinding0,
+                                 {value, fun(BeamshF, BeamshAs) -> apply(shell_default, BeamshF, BeamshAs) end}) of
+                {value, BeamshValue, BeamshBinding1} ->
+                  BeamshText = unicode:characters_to_binary(io_lib:format("~tp", [BeamshValue])),
+                  case BeamshMore of
+                    [] ->
+                      {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
+                       iolist_to_binary(BeamshTexts ++ [BeamshText]), BeamshBinding1};
+                    _ -> BeamshEvalAll(BeamshMore, BeamshBinding1, BeamshTexts ++ [BeamshText, <<"\\n">>])
+                  end
+              catch BeamshClass:BeamshReason:BeamshStack ->
+                {error, unicode:characters_to_binary([BeamshTexts, "** ",
+                   erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
+                     #{stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})]), BeamshBinding0}
+              end
+          end
+        end,
+        BeamshResult = case BeamshScan(unicode:characters_to_list(Code), Line, []) of
+          incomplete -> incomplete;
+          {error, BeamshScanError} -> {error, BeamshScanError};
+          {ok, BeamshForms} -> BeamshEvalAll(BeamshForms, Binding, [])
         end,
         ReplyTo ! {Tag, BeamshResult},
         ok.

@@ -27,6 +27,9 @@ public struct ShellOptions: Sendable {
     public var timeout: Duration?
     /// The terminal size told to the node; asked again before each evaluation.
     public var geometry: @Sendable () -> TerminalGeometry = { .default }
+    /// IEx's colors in the interactive console (results yellow with IEx's syntax colors,
+    /// errors red); set when stdout is a terminal and `NO_COLOR` is unset.
+    public var colors = false
 
     public init(language: Language? = nil, readOnly: Bool = false, stopGuard: StopGuard = .refuse, timeout: Duration? = nil) {
         self.language = language
@@ -60,6 +63,7 @@ final class ShellCore: @unchecked Sendable {
         io = IOServer(pid: mailbox.pid, connection: connection, input: input, output: output,
                       geometry: options.geometry, binaryMode: language == .elixir)
         evaluator = Evaluator(connection: connection, language: language, io: io, mailbox: mailbox)
+        evaluator.syntaxColors = options.colors ? IEXColors.syntaxColors : .emptyList
     }
 
     static func resolveLanguage(_ options: ShellOptions, _ connection: NodeConnection) async throws -> Language {
@@ -127,6 +131,7 @@ final class ShellCore: @unchecked Sendable {
             let text = try await connection.rpc("Elixir.Kernel", "inspect", [term, [
                 .tuple([.atom("pretty"), pretty ? .true : .false]),
                 .tuple([.atom("width"), .integer(options.geometry().columns)]),
+                .tuple([.atom("syntax_colors"), options.colors && pretty ? IEXColors.syntaxColors : .emptyList]),
             ]], timeout: .seconds(30))
             return text.stringValue ?? ""
         case .erlang:

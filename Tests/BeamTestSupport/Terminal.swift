@@ -7,13 +7,14 @@ public final class Terminal: @unchecked Sendable {
     private let socket = "beamsh-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
     /// Starts `command` (by `bash -c`, which survives the Ctrl-C its child handles) in a `columns`x`rows` terminal with extra environment.
+    /// `NO_COLOR` is not inherited (test runners set it): pass it in `environment` when wanted.
     public init(_ command: String, environment: [String: String] = [:], columns: Int = 120, rows: Int = 40) throws {
         let assignments = environment.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
         // A fresh tmux server occasionally goes away while starting next to other servers;
         // a session that is really there answers has-session.
         for attempt in 1...3 {
             try? tmux(["new-session", "-d", "-s", "e2e", "-x", "\(columns)", "-y", "\(rows)",
-                      "bash", "-c", "env \(assignments) \(command); echo \"EXIT:$?\"; sleep 600"], capture: false)
+                      "bash", "-c", "env -u NO_COLOR \(assignments) \(command); echo \"EXIT:$?\"; sleep 600"], capture: false)
             usleep(200_000)
             if (try? tmux(["has-session", "-t", "e2e"], capture: false)) != nil { return }
             if attempt == 3 { throw TestSetupError("tmux did not keep a session running") }
@@ -37,6 +38,9 @@ public final class Terminal: @unchecked Sendable {
     /// The visible screen.
     public func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", "e2e"]) }
 
+    /// The visible screen with its colors, as escape sequences (`capture-pane -e`).
+    public func screenWithColors() throws -> String { try tmux(["capture-pane", "-p", "-e", "-t", "e2e"]) }
+
     /// Waits until the screen shows `text` at least `count` times; returns the screen, or throws
     /// with the screen after `timeout` seconds.
     @discardableResult
@@ -57,7 +61,11 @@ public final class Terminal: @unchecked Sendable {
     }
 
     /// Ends the tmux server and everything in it.
-    public func close() { _ = try? tmux(["kill-server"], capture: false) }
+    /// (`kill-session` first: some sandboxes leave the server running after `kill-server`.)
+    public func close() {
+        _ = try? tmux(["kill-session", "-t", "e2e"], capture: false)
+        _ = try? tmux(["kill-server"], capture: false)
+    }
 
     @discardableResult
     private func tmux(_ arguments: [String], capture: Bool = true) throws -> String {

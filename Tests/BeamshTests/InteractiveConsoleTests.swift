@@ -67,6 +67,37 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
         #expect(try node.eval("erlang:system_info(process_count).") == before)
     }
+
+    /// IEx's colors in a terminal (yellow results, cyan atoms, green strings, red errors);
+    /// none with NO_COLOR.
+    @Test(arguments: [false, true])
+    func colorsFollowIEx(noColor: Bool) async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
+        var environment = ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home]
+        if noColor { environment["NO_COLOR"] = "1" }
+        let terminal = try Terminal("\(BeamshBinary.path) \(node.name)", environment: environment)
+        defer { terminal.close() }
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("{:ok, \"text\", 42}")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        try terminal.enter("raise \"boom\"")
+        try await terminal.waitFor("(RuntimeError) boom")
+        let screen = try terminal.screenWithColors()
+        let escape = "\u{1B}["
+        if noColor {
+            #expect(!screen.components(separatedBy: "\n").contains { $0.contains("text") && $0.contains(escape) }, "\(screen)")
+        } else {
+            #expect(screen.contains(escape + "36m:ok"), "atoms cyan: \(screen.debugDescription)")
+            #expect(screen.contains(escape + "32m\"text\""), "strings green: \(screen.debugDescription)")
+            #expect(screen.contains(escape + "33m 42"), "the rest in the result color: \(screen.debugDescription)")
+            #expect(screen.contains(escape + "31m** (RuntimeError) boom"), "errors red: \(screen.debugDescription)")
+        }
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
 }
 
 import Foundation
