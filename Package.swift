@@ -60,7 +60,8 @@ let package = Package(
         // Real runtimes and nodes for integration tests (never a mocked BEAM).
         .target(name: "BeamTestSupport", path: "Tests/BeamTestSupport"),
         .testTarget(name: "ErlangTermTests", dependencies: ["ErlangTerm", "BeamTestSupport"], resources: [.copy("Golden")]),
-        .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution", "BeamTestSupport"]),
+        .testTarget(name: "ErlangDistributionTests", dependencies: ["ErlangDistribution", "BeamTestSupport"],
+                    exclude: ["Vectors"]),  // read by path (#filePath), not bundled
         .testTarget(name: "LineEditorTests", dependencies: ["LineEditor", "BeamTestSupport"]),
         .testTarget(name: "RemoteShellTests", dependencies: ["RemoteShell", "BeamTestSupport"]),
         // The built binary, end to end, against real nodes.

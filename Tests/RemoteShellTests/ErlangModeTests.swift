@@ -33,6 +33,14 @@ import Testing
             #expect(try await evaluator.evaluate("is_pid(pid(0, 1, 0)).").formatted == "true", "\(runtime)")
             // A pasted #PID<...> literal.
             #expect(try await evaluator.evaluate("is_pid(#PID<0.1.0>).").formatted == "true", "\(runtime)")
+            // Several expressions on one line run in turn, as in the shell.
+            #expect(try await evaluator.evaluate("A = 1. B = A + 1.").formatted == "1\n2", "\(runtime)")
+            #expect(try await evaluator.evaluate("B.").formatted == "2")
+            let partial = try await evaluator.evaluate("C = 5. 1 / 0. D = 6.")
+            #expect(partial.isFailure && partial.formatted.hasPrefix("5\n** exception error: an error occurred when evaluating an arithmetic expression"),
+                    "\(runtime): \(partial)")
+            #expect(try await evaluator.evaluate("C.").formatted == "5", "what ran before the failure stays bound")
+            #expect(try await evaluator.evaluate("D.").formatted.contains("variable 'D' is unbound"), "what came after did not run")
         }
     }
 
@@ -44,13 +52,16 @@ import Testing
             defer { connection.closeNow() }
             let before = try processCount(node)
             let output = OutputBuffer()
-            let input = ScriptedInput(lines: ["A = [1,", "2, 3].", "lists:sum(A).", "{ok, T} = io:read('term> ').", "{x, 1}.", "T."])
+            // "put(k, ...)" counts evaluations: a line that continues must not run its first part twice.
+            let input = ScriptedInput(lines: ["A = [1,", "2, 3].", "lists:sum(A).", "{ok, T} = io:read('term> ').", "{x, 1}.", "T.",
+                                              "N = put(k, 1 + case get(k) of undefined -> 0; K -> K end). M =", "N. get(k)."])
             let console = Console(connection: connection, language: .erlang, options: ShellOptions(), input: input, output: output)
             try await console.run()
             let n = node.name
-            #expect(input.promptsSeen == ["(\(n))1> ", "(\(n))1> ", "(\(n))2> ", "(\(n))3> ", "term> ", "(\(n))4> ", "(\(n))5> "],
+            #expect(input.promptsSeen == ["(\(n))1> ", "(\(n))1> ", "(\(n))2> ", "(\(n))3> ", "term> ", "(\(n))4> ", "(\(n))5> ",
+                                          "(\(n))5> ", "(\(n))6> "],
                     "\(runtime)")
-            #expect(output.text == "[1,2,3]\n6\n{ok,{x,1}}\n{x,1}\n", "\(runtime)")
+            #expect(output.text == "[1,2,3]\n6\n{ok,{x,1}}\n{x,1}\nundefined\nundefined\n1\n", "\(runtime)")
             #expect(try await settledProcessCount(node, expected: before) <= before, "\(runtime)")
         }
     }
