@@ -373,13 +373,8 @@ private struct Parser {
             let tail = elements.removeLast()
             return .list(TermList(elements, tail: tail))
         case .map:
-            var seen = Set<Term>(minimumCapacity: elements.count / 2)
-            var i = 0
-            while i < elements.count {
-                guard seen.insert(elements[i]).inserted else {
-                    throw TermDecodingError(.invalid("map has a duplicate key"), at: frame.offset)
-                }
-                i += 2
+            if MapKeyCheck.hasDuplicateKey(elements) {
+                throw TermDecodingError(.invalid("map has a duplicate key"), at: frame.offset)
             }
             return .map(TermMap(interleaved: elements))
         case .fun(let header):

@@ -17,18 +17,20 @@ public enum FootgunGuard {
         let code = SourceScanner.codeOnly(line, language: language).filter { !$0.isWhitespace }
         let chars = Array(code)
         func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
+        // A plain scan over characters: Foundation's `range(of:)` would link all of Foundation
+        // (and ICU) into the binary for this one call.
         func occurs(_ word: String, needsCall: Bool) -> Bool {
-            var search = code.startIndex
-            while let range = code.range(of: word, range: search..<code.endIndex) {
-                let start = code.distance(from: code.startIndex, to: range.lowerBound)
-                let end = code.distance(from: code.startIndex, to: range.upperBound)
+            let pattern = Array(word)
+            guard !pattern.isEmpty, pattern.count <= chars.count else { return false }
+            for start in 0...(chars.count - pattern.count) where chars[start] == pattern[0] {
+                guard chars[start..<(start + pattern.count)].elementsEqual(pattern) else { continue }
+                let end = start + pattern.count
                 let before = start > 0 ? chars[start - 1] : " "
                 let after = end < chars.count ? chars[end] : " "
                 let boundedBefore = !isIdentifierChar(before) && before != "." && before != ":"
                     || word.first == ":"
                 let boundedAfter = !isIdentifierChar(after) && after != "?" && after != "!"
                 if boundedBefore && boundedAfter && (!needsCall || after == "(") { return true }
-                search = range.upperBound
             }
             return false
         }

@@ -190,11 +190,7 @@ extension ConsoleInvocation {
             exitNow(.connectFailure)
         }
         if name.utf8.contains(UInt8(ascii: "@")) { return name }
-        var buffer = [CChar](repeating: 0, count: 256)
-        gethostname(&buffer, buffer.count)
-        let host = String(cString: buffer)
-        if environment["RELEASE_DISTRIBUTION"] == "name" { return name + "@" + host }
-        return name + "@" + String(host.split(separator: ".").first ?? Substring(host))
+        return name + "@" + (environment["RELEASE_DISTRIBUTION"] == "name" ? Host.fullName : Host.shortName)
     }
 
     func shellOptions(interactive: Bool) -> ShellOptions {

@@ -298,6 +298,36 @@ import Testing
         #expect(throws: TermDecodingError.self) { try TermDecoder().decode(big) }
     }
 
+    /// Big maps take the fast duplicate check (cheap hashes, open addressing) and fall back to
+    /// a seeded `Set<Term>` when probes run long; both must agree with the plain set.
+    @Test(arguments: [MapKeyCheck.maxProbe, 0])
+    func duplicateKeysAmongManyAreFoundByEitherPath(maxProbe: Int) {
+        let makers: [(String, (Int) -> Term)] = [
+            ("binary", { .binary(Binary("key\($0)")) }),
+            ("atom", { .atom(Atom("atom_\($0)")) }),
+            ("integer", { .integer($0 * 7_919 - 3_000_000) }),
+            ("tuple", { .tuple([.integer($0), .atom("x")]) }),
+            ("string list", { .list(TermList(Array("s\($0)".utf8).map { .integer(Int($0)) })) }),
+            ("mixed", { i in [Term.integer(i), .binary(Binary("\(i)")), .atom(Atom("\(i)")), .float(Double(i))][i % 4] }),
+        ]
+        for (name, make) in makers {
+            var keys = (0..<1000).map(make)
+            let unique = keys.flatMap { [$0, .integer(0)] }
+            #expect(!MapKeyCheck.hasDuplicateKey(unique, maxProbe: maxProbe), "\(name)")
+            for position in [1, 500, 999] {
+                keys[position] = make(position / 3)
+                let repeated = keys.flatMap { [$0, .nil] }
+                #expect(MapKeyCheck.hasDuplicateKey(repeated, maxProbe: maxProbe), "\(name) at \(position)")
+                keys[position] = make(position)
+            }
+        }
+        // Equal keys written in different encodings hash alike: 1000 keys, then the duplicate.
+        var bytes: [UInt8] = [131, 116, 0, 0, 3, 233]
+        for k in 0..<1000 { bytes += [119, 5] + Array("k\(1000 + k)".utf8) + [97, 1] }
+        bytes += [100, 0, 5] + Array("k1500".utf8) + [97, 2]  // Latin-1 ATOM_EXT of an earlier key
+        #expect(throws: TermDecodingError(.invalid("map has a duplicate key"), at: 1)) { try TermDecoder().decode(bytes) }
+    }
+
     // MARK: Fuzz corpus
 
     /// Inputs kept from libFuzzer runs (scripts/fuzz-decoder): each gives a term or a typed error.
