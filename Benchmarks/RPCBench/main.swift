@@ -1,7 +1,8 @@
 // Times RPC round trips and large replies over one hidden connection, for
 // scripts/bench-distribution, which runs the same work from a BEAM node in the same run.
 //
-//   rpc-bench NODE loop N        N sequential erlang:node() calls
+//   rpc-bench NODE loop N        N sequential erlang:node() calls (async/await, as the console)
+//   rpc-bench NODE loop-futures N  the same, chained as futures on the event loop
 //   rpc-bench NODE binary BYTES  one call returning a binary of BYTES bytes
 //   rpc-bench NODE list N        one call returning lists:seq(1, N)
 // The cookie comes from RELEASE_COOKIE. Prints `elapsed_ms=<ms> maxrss_kb=<kb>`.
@@ -9,6 +10,7 @@
 import ErlangDistribution
 import ErlangTerm
 import Foundation
+import NIOCore
 import NIOPosix
 
 let arguments = CommandLine.arguments
@@ -28,6 +30,14 @@ let start = clock.now
 switch arguments[2] {
 case "loop":
     for _ in 0..<count { _ = try await connection.rpc("erlang", "node", []) }
+case "loop-futures":
+    // The same calls chained on the connection's event loop: no hop to a Swift concurrency
+    // thread and back per call (what `rpc` costs above).
+    @Sendable func step(_ done: Int) -> EventLoopFuture<Void> {
+        if done == count { return group.next().makeSucceededVoidFuture() }
+        return connection.submitCall("erlang", "node", []).flatMap { _ in step(done + 1) }
+    }
+    try await step(0).get()
 case "binary":
     let reply = try await connection.rpc("binary", "copy", [.binary(Binary([0])), .integer(count)])
     guard case .binary(let b) = reply, b.count == count else { fatalError("short reply") }
@@ -39,7 +49,7 @@ default:
 }
 let elapsed = clock.now - start
 var usage = rusage()
-getrusage(RUSAGE_SELF, &usage)
+getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
 let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
 print(String(format: "elapsed_ms=%.3f maxrss_kb=%d", ms, usage.ru_maxrss))
 await connection.close()
