@@ -121,6 +121,9 @@ private struct Parser {
     var atomCache = AtomCache()
     /// The sum of `remaining` over open frames: every one of those terms still needs a byte.
     var pendingElements = 0
+    /// Headers of the open funs, innermost last: kept out of `Frame` so that frames stay small
+    /// and trivially movable (a deep tuple pushes and pops one per level).
+    var funHeaders: [FunHeader] = []
 
     init(storage: ArraySlice<UInt8>, raw: UnsafeRawBufferPointer, position: Int, options: TermDecoder.Options) {
         self.storage = storage
@@ -135,7 +138,7 @@ private struct Parser {
             case tuple
             case list  // the last collected term is the tail
             case map
-            case fun(FunHeader)
+            case fun  // its header is the last of `funHeaders`
         }
         var kind: Kind
         var remaining: Int
@@ -159,6 +162,7 @@ private struct Parser {
 
     mutating func parse() throws(TermDecodingError) -> Term {
         var stack: [Frame] = []
+        stack.reserveCapacity(16)
         while true {
             // Runs of plain leaves inside a container skip the general machinery below.
             // (No `let top = stack.last` here: a copy of the frame would keep its elements shared
@@ -248,7 +252,8 @@ private struct Parser {
                 if freeCount == 0 {
                     term = .fun(Fun(header, freeVariables: TermArray([])))
                 } else {
-                    try open(.fun(header), count: freeCount, at: tagOffset, on: &stack)
+                    funHeaders.append(header)
+                    try open(.fun, count: freeCount, at: tagOffset, on: &stack)
                     continue
                 }
             case ExternalTermTag.local.rawValue:
@@ -361,7 +366,7 @@ private struct Parser {
         // the elements each time (quadratic); append grows geometrically.
     }
 
-    private func close(_ frame: inout Frame) throws(TermDecodingError) -> Term {
+    private mutating func close(_ frame: inout Frame) throws(TermDecodingError) -> Term {
         // Moved out, not copied: the frame's array must stay uniquely referenced, or the
         // `removeLast` below would copy every element of a million-element list.
         var elements: [Term] = []
@@ -377,8 +382,8 @@ private struct Parser {
                 throw TermDecodingError(.invalid("map has a duplicate key"), at: frame.offset)
             }
             return .map(TermMap(interleaved: elements))
-        case .fun(let header):
-            return .fun(Fun(header, freeVariables: TermArray(elements)))
+        case .fun:
+            return .fun(Fun(funHeaders.removeLast(), freeVariables: TermArray(elements)))
         }
     }
 
