@@ -180,10 +180,23 @@ final class Evaluator: @unchecked Sendable {
         }
     }
 
-    /// The driver, parsed by the node once per session.
+    /// The driver as abstract forms. They ship with beamsh (``DriverForms``, the node's own
+    /// `erl_parse` output, checked against OTP 25 and 28 by a test), which saves a session two
+    /// round trips; if that copy ever failed to decode, the node parses the source instead.
     private func driverForms() async throws -> Term {
         if let driver { return driver }
-        let source = language == .elixir ? Self.elixirDriver : Self.erlangDriver
+        let embedded = language == .elixir ? DriverForms.elixir : DriverForms.erlang
+        if let forms = try? TermDecoder().decode(embedded) {
+            driver = forms
+            return forms
+        }
+        let forms = try await Self.parseDriver(language == .elixir ? Self.elixirDriver : Self.erlangDriver, on: connection)
+        driver = forms
+        return forms
+    }
+
+    /// `source` scanned and parsed by the node's own `erl_scan` and `erl_parse`.
+    static func parseDriver(_ source: String, on connection: NodeConnection) async throws -> Term {
         let scanned = try await connection.rpc("erl_scan", "string", [.charlist(source)], timeout: .seconds(30))
         guard let s = scanned.tupleElements, s.count == 3, s[0] == .ok else {
             throw DistributionError(.remoteCallFailed, "the node could not scan the evaluator driver: \(scanned)")
@@ -192,7 +205,6 @@ final class Evaluator: @unchecked Sendable {
         guard let p = parsed.tupleElements, p.count == 2, p[0] == .ok else {
             throw DistributionError(.remoteCallFailed, "the node could not parse the evaluator driver: \(parsed)")
         }
-        driver = p[1]
         return p[1]
     }
 

@@ -1,0 +1,44 @@
+// The evaluator drivers ship pre-parsed (DriverForms.swift). They must be exactly what each
+// runtime's own erl_scan/erl_parse makes of the driver source: this test asks OTP 25 and OTP 28
+// and compares. With BEAMSH_WRITE_DRIVER_FORMS=1 it rewrites DriverForms.swift from OTP 25.
+
+import BeamTestSupport
+import ErlangDistribution
+import ErlangTerm
+import Foundation
+@testable import RemoteShell
+import Testing
+
+@Suite(.serialized) struct DriverFormsTests {
+    @Test func shippedFormsAreWhatEveryRuntimeParses() async throws {
+        let write = ProcessInfo.processInfo.environment["BEAMSH_WRITE_DRIVER_FORMS"] == "1"
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let elixir = try await Evaluator.parseDriver(Evaluator.elixirDriver, on: connection)
+            let erlang = try await Evaluator.parseDriver(Evaluator.erlangDriver, on: connection)
+            if write && runtime.label.contains("25") {
+                try Self.writeSource(elixir: try TermEncoder().encode(elixir), erlang: try TermEncoder().encode(erlang))
+                continue
+            }
+            #expect(try TermDecoder().decode(DriverForms.elixir) == elixir, "\(runtime): regenerate DriverForms.swift")
+            #expect(try TermDecoder().decode(DriverForms.erlang) == erlang, "\(runtime): regenerate DriverForms.swift")
+        }
+    }
+
+    static func writeSource(elixir: [UInt8], erlang: [UInt8]) throws {
+        func literal(_ bytes: [UInt8]) -> String {
+            stride(from: 0, to: bytes.count, by: 24).map { start in
+                "        " + bytes[start..<min(start + 24, bytes.count)].map { String($0) }.joined(separator: ", ") + ","
+            }.joined(separator: "\n")
+        }
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/RemoteShell/DriverForms.swift").standardized
+        let header = try String(contentsOf: path, encoding: .utf8).components(separatedBy: "enum DriverForms").first ?? ""
+        let text = header + "enum DriverForms {\n    static let elixir: [UInt8] = [\n" + literal(elixir)
+            + "\n    ]\n    static let erlang: [UInt8] = [\n" + literal(erlang) + "\n    ]\n}\n"
+        try text.write(to: path, atomically: true, encoding: .utf8)
+    }
+}
