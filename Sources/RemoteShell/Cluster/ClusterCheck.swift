@@ -193,6 +193,7 @@ public enum ClusterInspector {
         // The seed first: its view names the members.
         var seedOutcome: NodeOutcome
         var ownConnection: NodeConnection?
+        var seedVersion = 0
         do {
             let connection: NodeConnection
             if let seedConnection {
@@ -201,6 +202,7 @@ public enum ClusterInspector {
                 connection = try await NodeConnection.connect(to: seed, options: options.connect, group: group)
                 ownConnection = connection
             }
+            seedVersion = connection.peer.version
             seedOutcome = .reached(try await NodeSummary.fetch(from: connection, timeout: options.timeout))
         } catch let error as DistributionError {
             seedOutcome = .unreachable(error)
@@ -214,7 +216,12 @@ public enum ClusterInspector {
         var pending = seedOutcome.summary?.connected ?? []
         while !pending.isEmpty {
             members += pending
-            let round = await probeAll(pending, options: options, group: group)
+            // Ports from one EPMD NAMES per host: only when the seed speaks version 6, since
+            // NAMES (unlike PORT_PLEASE2) does not say which versions a node speaks.
+            let ports = seedVersion >= 6
+                ? await portsFromNames(pending, epmdPort: options.connect.epmdPort, group: group, timeout: options.timeout)
+                : [:]
+            let round = await probeAll(pending, ports: ports, options: options, group: group)
             outcomes.merge(round) { $1 }
             let known = Set(members)
             pending = Array(Set(round.values.flatMap { $0.summary?.connected ?? [] }).subtracting(known)).sorted()
@@ -229,11 +236,13 @@ public enum ClusterInspector {
     }
 
     /// Connects to each node at once and fetches its summary; one outcome per node.
-    static func probeAll(_ names: [String], options: ClusterOptions, group: EventLoopGroup) async -> [String: NodeOutcome] {
+    static func probeAll(
+        _ names: [String], ports: [String: Int] = [:], options: ClusterOptions, group: EventLoopGroup
+    ) async -> [String: NodeOutcome] {
         await withTaskGroup(of: (String, NodeOutcome).self) { tasks in
             for name in names {
                 tasks.addTask {
-                    let outcome = await ClusterInspector.withNode(name, options: options, group: group) { connection in
+                    let outcome = await ClusterInspector.withNode(name, port: ports[name], options: options, group: group) { connection in
                         try await NodeSummary.fetch(from: connection, timeout: options.timeout)
                     }
                     switch outcome {
@@ -248,10 +257,42 @@ public enum ClusterInspector {
         }
     }
 
+    /// The distribution ports of `names` from one EPMD NAMES query per host that has several of
+    /// them: nodes sharing a machine are looked up with one EPMD round trip, not one each. A host
+    /// with a single node, an EPMD that does not answer, or a name it does not list is left to
+    /// the usual PORT_PLEASE2 lookup (which also reports a missing node properly).
+    static func portsFromNames(
+        _ names: [String], epmdPort: Int, group: EventLoopGroup, timeout: Duration
+    ) async -> [String: Int] {
+        var byHost: [String: [NodeName]] = [:]
+        for name in names {
+            if let node = try? NodeName(parsing: name) { byHost[node.host, default: []].append(node) }
+        }
+        let shared = byHost.filter { $0.value.count > 1 }
+        let nanoseconds = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        return await withTaskGroup(of: [String: Int].self) { tasks in
+            for (host, nodes) in shared {
+                tasks.addTask {
+                    guard let registered = try? await EPMDClient.names(
+                        host: host, epmdPort: epmdPort, group: group, timeout: .nanoseconds(nanoseconds))
+                    else { return [:] }
+                    var ports: [String: Int] = [:]
+                    for node in nodes {
+                        if let entry = registered.first(where: { $0.alive == node.alive }) { ports[node.description] = entry.port }
+                    }
+                    return ports
+                }
+            }
+            var all: [String: Int] = [:]
+            for await ports in tasks { all.merge(ports) { $1 } }
+            return all
+        }
+    }
+
     /// Connects to `name` as a hidden node, runs `body`, closes; every failure becomes a
     /// `DistributionError` naming the node.
     public static func withNode<T: Sendable>(
-        _ name: String, options: ClusterOptions, group: EventLoopGroup,
+        _ name: String, port: Int? = nil, options: ClusterOptions, group: EventLoopGroup,
         _ body: @Sendable (NodeConnection) async throws -> T
     ) async -> Result<T, DistributionError> {
         let node: NodeName
@@ -262,7 +303,9 @@ public enum ClusterInspector {
         }
         let connection: NodeConnection
         do {
-            connection = try await NodeConnection.connect(to: node, options: options.forMembers, group: group)
+            var connect = options.forMembers
+            connect.port = port
+            connection = try await NodeConnection.connect(to: node, options: connect, group: group)
         } catch {
             return .failure(error)
         }
