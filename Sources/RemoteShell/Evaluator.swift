@@ -56,6 +56,15 @@ final class Evaluator: @unchecked Sendable {
     var environment: Term = .nil
     /// Elixir: `inspect/2`'s `syntax_colors` (an empty list prints plain text).
     var syntaxColors: Term = .emptyList
+    /// Elixir: recent results as `{N, Value}`, oldest first, for IEx's `v/1` (the worker puts
+    /// them where `IEx.Helpers.v/1` looks). N counts successful evaluations, as IEx's prompt
+    /// does. Bounded: results over ``historyValueLimit`` bytes are not kept (and end the
+    /// history, so numbers stay contiguous), and the whole stays under ``historyLimit``.
+    private(set) var history: [(number: Int, value: Term, size: Int)] = []
+    private var evaluations = 0
+    static let historyEntries = 20  // IEx's default :history_size
+    static let historyValueLimit = 64 * 1024
+    static let historyLimit = 256 * 1024
     private var driver: Term?
     private let running = NIOLockedValueBox(Running())
 
@@ -97,7 +106,9 @@ final class Evaluator: @unchecked Sendable {
             ("WantTerm", wantTerm ? .true : .false), ("ReplyTo", .pid(mailbox.pid)), ("Tag", .reference(tag)),
         ]
         if language == .elixir {
-            variables += [("Env", environment), ("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors)]
+            let entries: [Term] = history.map { .tuple([.integer($0.number), $0.value]) }
+            variables += [("Env", environment), ("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors),
+                          ("History", .list(TermList(entries))), ("HistoryLimit", .integer(Self.historyValueLimit))]
         }
         variables.sort { $0.0 < $1.0 }
         let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
@@ -158,8 +169,23 @@ final class Evaluator: @unchecked Sendable {
         }
         binding = parts[3]
         if parts.count >= 5 { environment = parts[4] }
+        if parts.count >= 6 { remember(parts[5]) }
         let term: Term? = parts[1] == .atom("$beamsh_no_term") ? nil : parts[1]
         return .done(.value(formatted: Self.trimmed(parts[2].stringValue ?? ""), term: term))
+    }
+
+    /// Keeps `{keep, Size, Value}` for `v/1`; `too_large` ends the history.
+    private func remember(_ kept: Term) {
+        evaluations += 1
+        guard let k = kept.tupleElements, k.count == 3, k[0] == .atom("keep"), let size = k[1].intValue else {
+            history = []
+            return
+        }
+        history.append((evaluations, k[2], size))
+        var total = history.reduce(0) { $0 + $1.size }
+        while history.count > Self.historyEntries || total > Self.historyLimit {
+            total -= history.removeFirst().size
+        }
     }
 
     private static func trimmed(_ text: String) -> String {
@@ -210,9 +236,19 @@ final class Evaluator: @unchecked Sendable {
 
     // MARK: - Drivers (Erlang source, evaluated by erl_eval on the node)
 
-    /// Bound: Code (binary), Binding, Env, Line, Width, Colors, WantTerm, ReplyTo, Tag.
+    /// Bound: Code (binary), Binding, Env, Line, Width, Colors, History, HistoryLimit, WantTerm,
+    /// ReplyTo, Tag. `History` becomes IEx's history in the worker's process dictionary when the
+    /// node has IEx and its `IEx.History` is the struct this driver knows (Elixir 1.14 and
+    /// later keep `queue`, `size` and `start`); elsewhere `v/1` is simply unavailable.
     /// Incomplete input is what IEx calls incomplete: a parse error at the end of the input.
     static let elixirDriver = """
+        try 'Elixir.IEx.History':init() of
+          #{queue := _, size := _, start := _} = BeamshHistory0 when History =/= [] ->
+            put(iex_history, BeamshHistory0#{queue := queue:from_list(History), size := length(History),
+                                             start := element(1, hd(History))});
+          BeamshHistory0 -> put(iex_history, BeamshHistory0)
+        catch _:_ -> ok
+        end,
         BeamshResult = try
           BeamshOpts = [{file, <<"iex">>}, {line, Line}],
           case 'Elixir.Code':string_to_quoted(Code, BeamshOpts) of
@@ -234,8 +270,10 @@ final class Evaluator: @unchecked Sendable {
               {BeamshValue, BeamshBinding, BeamshEnv1} =
                 'Elixir.Code':eval_quoted_with_env(BeamshQuoted, Binding, BeamshEnv),
               BeamshText = 'Elixir.Kernel':inspect(BeamshValue, [{pretty, true}, {width, Width}, {syntax_colors, Colors}]),
+              BeamshSize = erlang:external_size(BeamshValue),
               {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
-               BeamshText, BeamshBinding, BeamshEnv1}
+               BeamshText, BeamshBinding, BeamshEnv1,
+               case BeamshSize =< HistoryLimit of true -> {keep, BeamshSize, BeamshValue}; false -> too_large end}
           end
         catch BeamshKind:BeamshReason:BeamshStack ->
           BeamshInternal = [erl_eval, elixir, elixir_eval, elixir_expand, elixir_clauses, elixir_def,

@@ -28,6 +28,30 @@ import Testing
         evaluator.close()
     }
 
+    /// IEx's `v/1`: results numbered like the prompt counts them (failures do not count), the
+    /// last one by default, negative numbers from the end; a result too large to keep ends the
+    /// history instead of making numbers lie.
+    @Test func vReturnsEarlierResults() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let evaluator = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
+        #expect(try await evaluator.evaluate("v()").formatted.contains("v(-1) is out of bounds"), "empty history")
+        _ = try await evaluator.evaluate("21")  // 1
+        _ = try await evaluator.evaluate("%{a: [1, 2]}")  // 2
+        #expect(try await evaluator.evaluate("raise \"no number\"").isFailure)
+        #expect(try await evaluator.evaluate("v(1) * 2").formatted == "42")  // 3
+        #expect(try await evaluator.evaluate("v(2).a").formatted == "[1, 2]")  // 4
+        #expect(try await evaluator.evaluate("v()").formatted == "[1, 2]")  // 5
+        #expect(try await evaluator.evaluate("v(-3)").formatted == "42")  // 6
+        _ = try await evaluator.evaluate(":binary.copy(\"x\", 100_000)")  // 7: too large to keep
+        #expect(try await evaluator.evaluate("v(1)").formatted.contains("v(1) is out of bounds"))
+        _ = try await evaluator.evaluate(":small")  // 8
+        #expect(try await evaluator.evaluate("v(8)").formatted == ":small")
+        evaluator.close()
+    }
+
     @Test func remoteOutputArrivesInOrderBeforeTheResult() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }
