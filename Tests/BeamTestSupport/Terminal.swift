@@ -44,7 +44,7 @@ public final class Terminal: @unchecked Sendable {
     /// Waits until the screen shows `text` at least `count` times; returns the screen, or throws
     /// with the screen after `timeout` seconds.
     @discardableResult
-    public func waitFor(_ text: String, count: Int = 1, timeout: Double = 15) async throws -> String {
+    public func waitFor(_ text: String, count: Int = 1, timeout: Double = 30) async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var last = ""
         while Date() < deadline {
