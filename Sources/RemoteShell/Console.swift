@@ -83,7 +83,11 @@ public final class Console: @unchecked Sendable {
                 continue
             case .done(let result):
                 out.write(paint(result.formatted, result.isFailure ? IEXColors.error : IEXColors.result) + "\n")
-                if !result.isFailure || language == .erlang { counter += 1 }
+                // As the shells count: IEx successful expressions, Erlang every expression run.
+                switch language {
+                case .elixir: if !result.isFailure { counter += 1 }
+                case .erlang: counter += core.evaluator.expressionsRun
+                }
             case .interrupted:
                 out.write(paint("** (EXIT) interrupted", IEXColors.interrupt) + "\n")
             case .timedOut(let d):

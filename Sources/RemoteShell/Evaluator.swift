@@ -62,6 +62,11 @@ final class Evaluator: @unchecked Sendable {
     /// history, so numbers stay contiguous), and the whole stays under ``historyLimit``.
     private(set) var history: [(number: Int, value: Term, size: Int)] = []
     private var evaluations = 0
+    /// How many expressions the last evaluation ran: Erlang's `A = 1. B = 2.` is two (the
+    /// shell's prompt number advances by each), a syntax error none.
+    /// (Set to 1 when an evaluation starts: a worker that dies ran one; ShellCore sets it for
+    /// what it answers without the evaluator.)
+    var expressionsRun = 0
     static let historyEntries = 20  // IEx's default :history_size
     static let historyValueLimit = 64 * 1024
     static let historyLimit = 256 * 1024
@@ -97,6 +102,7 @@ final class Evaluator: @unchecked Sendable {
     ///   - wantTerm: also return the value as a term (for JSON output).
     ///   - timeout: nil waits until the expression ends or is interrupted.
     func evaluate(_ code: String, line: Int, wantTerm: Bool = false, timeout: Duration?) async throws -> EvaluationStep {
+        expressionsRun = 1
         let forms = try await driverForms()
         // erl_scan ends an expression at a full stop followed by white space.
         let code = language == .erlang && !code.hasSuffix("\n") ? code + "\n" : code
@@ -160,16 +166,25 @@ final class Evaluator: @unchecked Sendable {
         if reply == .atom("incomplete") { return .incomplete }
         let parts = reply.tupleElements ?? []
         if parts.count >= 2, parts[0] == .atom("error") {
-            // {error, Text, Binding}: expressions before the failing one keep what they bound.
-            if parts.count == 3 { binding = parts[2] }
+            // Erlang {error, Text, Binding, Ran}: expressions before the failing one keep what they bound.
+            if parts.count >= 3 { binding = parts[2] }
+            expressionsRun = parts.count >= 4 ? parts[3].intValue ?? 0 : 0
             return .done(.failure(formatted: Self.trimmed(parts[1].stringValue ?? "\(parts[1])")))
         }
         guard parts.count >= 4, parts[0] == .ok else {
             return .done(.failure(formatted: "** unexpected reply from the evaluator: \(reply)"))
         }
         binding = parts[3]
-        if parts.count >= 5 { environment = parts[4] }
-        if parts.count >= 6 { remember(parts[5]) }
+        switch language {
+        case .elixir:
+            // {ok, Value, Text, Binding, Env, History}
+            if parts.count >= 5 { environment = parts[4] }
+            if parts.count >= 6 { remember(parts[5]) }
+            expressionsRun = 1
+        case .erlang:
+            // {ok, Value, Text, Binding, Ran}
+            expressionsRun = parts.count >= 5 ? parts[4].intValue ?? 1 : 1
+        }
         let term: Term? = parts[1] == .atom("$beamsh_no_term") ? nil : parts[1]
         return .done(.value(formatted: Self.trimmed(parts[2].stringValue ?? ""), term: term))
     }
@@ -291,7 +306,8 @@ final class Evaluator: @unchecked Sendable {
     /// Several full stops on one line are several expressions, evaluated in turn as the shell
     /// does (`A = 1. B = A + 1.`); nothing runs until the last one is complete, so a line
     /// that continues never evaluates its first part twice. A failure keeps the binding made
-    /// by the expressions before it.
+    /// by the expressions before it. Replies carry how many expressions ran (a syntax error
+    /// runs none), which is what the shell's prompt number counts.
     static let erlangDriver = """
         BeamshFormatError = fun({BeamshLoc, BeamshMod, BeamshInfo}) ->
           unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n", [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))
@@ -313,7 +329,8 @@ final class Evaluator: @unchecked Sendable {
         BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts) ->
           case erl_parse:parse_exprs(BeamshTokens) of
             {error, BeamshError} ->
-              {error, iolist_to_binary(BeamshTexts ++ [BeamshFormatError(BeamshError)]), BeamshBinding0};
+              {error, iolist_to_binary(BeamshTexts ++ [BeamshFormatError(BeamshError)]), BeamshBinding0,
+               length(BeamshTexts) div 2};
             {ok, BeamshExprs} ->
               try erl_eval:exprs(BeamshExprs, BeamshBinding0,
                                  {value, fun(BeamshF, BeamshAs) -> apply(shell_default, BeamshF, BeamshAs) end}) of
@@ -322,19 +339,20 @@ final class Evaluator: @unchecked Sendable {
                   case BeamshMore of
                     [] ->
                       {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
-                       iolist_to_binary(BeamshTexts ++ [BeamshText]), BeamshBinding1};
+                       iolist_to_binary(BeamshTexts ++ [BeamshText]), BeamshBinding1, length(BeamshTexts) div 2 + 1};
                     _ -> BeamshEvalAll(BeamshMore, BeamshBinding1, BeamshTexts ++ [BeamshText, <<"\\n">>])
                   end
               catch BeamshClass:BeamshReason:BeamshStack ->
                 {error, unicode:characters_to_binary([BeamshTexts, "** ",
                    erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
-                     #{stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})]), BeamshBinding0}
+                     #{stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})]), BeamshBinding0,
+                 length(BeamshTexts) div 2 + 1}
               end
           end
         end,
         BeamshResult = case BeamshScan(unicode:characters_to_list(Code), Line, []) of
           incomplete -> incomplete;
-          {error, BeamshScanError} -> {error, BeamshScanError};
+          {error, BeamshScanError} -> {error, BeamshScanError, Binding, 0};
           {ok, BeamshForms} -> BeamshEvalAll(BeamshForms, Binding, [])
         end,
         ReplyTo ! {Tag, BeamshResult},

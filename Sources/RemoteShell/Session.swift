@@ -96,12 +96,15 @@ final class ShellCore: @unchecked Sendable {
         if options.readOnly {
             let trimmed = code.trimmedWhitespace
             if let refusal = CoreCommands.readOnlyRefusal(trimmed, language: language) {
+                evaluator.expressionsRun = 0
                 return .done(.failure(formatted: "** " + refusal))
             }
             guard let expression = CoreCommands.parse(trimmed, language: language) else { return .incomplete }
+            evaluator.expressionsRun = 1
             return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
         }
         if language == .erlang, let expression = CoreCommands.parse(code.trimmedWhitespace, language: .elixir) {
+            evaluator.expressionsRun = 1
             return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
         }
         let rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)

@@ -54,14 +54,18 @@ import Testing
             let output = OutputBuffer()
             // "put(k, ...)" counts evaluations: a line that continues must not run its first part twice.
             let input = ScriptedInput(lines: ["A = [1,", "2, 3].", "lists:sum(A).", "{ok, T} = io:read('term> ').", "{x, 1}.", "T.",
-                                              "N = put(k, 1 + case get(k) of undefined -> 0; K -> K end). M =", "N. get(k)."])
+                                              "N = put(k, 1 + case get(k) of undefined -> 0; K -> K end). M =", "N. get(k).",
+                                              "foo(."])
             let console = Console(connection: connection, language: .erlang, options: ShellOptions(), input: input, output: output)
             try await console.run()
             let n = node.name
+            // The prompt number counts expressions run, as the shell's does: three on one line
+            // advance it by three; a syntax error runs none.
             #expect(input.promptsSeen == ["(\(n))1> ", "(\(n))1> ", "(\(n))2> ", "(\(n))3> ", "term> ", "(\(n))4> ", "(\(n))5> ",
-                                          "(\(n))5> ", "(\(n))6> "],
+                                          "(\(n))5> ", "(\(n))8> ", "(\(n))8> "],
                     "\(runtime)")
-            #expect(output.text == "[1,2,3]\n6\n{ok,{x,1}}\n{x,1}\nundefined\nundefined\n1\n", "\(runtime)")
+            #expect(output.text.hasPrefix("[1,2,3]\n6\n{ok,{x,1}}\n{x,1}\nundefined\nundefined\n1\n* "), "\(runtime): \(output.text)")
+            #expect(output.text.contains("syntax error"), "\(runtime)")
             #expect(try await settledProcessCount(node, expected: before) <= before, "\(runtime)")
         }
     }
