@@ -3,6 +3,7 @@
 
 import ErlangTerm
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -48,6 +49,25 @@ public enum AddressResolver {
     /// All addresses of `host` (IPv6 and IPv4, or only `family`) in the system resolver's order,
     /// on `port`. Brackets around an IPv6 literal are accepted.
     public static func resolve(_ host: String, port: Int, family: Int32 = AF_UNSPEC) throws(DistributionError) -> [SocketAddress] {
+        // A cluster check resolves the same host for every node on it, on the event loop:
+        // answers are reused for a few seconds (failures are not kept).
+        let key = CacheKey(host: host, port: port, family: family)
+        let now = ContinuousClock.now
+        if let hit = cache.withLockedValue({ $0[key] }), now - hit.at < cacheLifetime { return hit.addresses }
+        let addresses = try lookUp(host, port: port, family: family)
+        cache.withLockedValue { $0[key] = (now, addresses) }
+        return addresses
+    }
+
+    private struct CacheKey: Hashable {
+        var host: String
+        var port: Int
+        var family: Int32
+    }
+    private static let cacheLifetime: Duration = .seconds(5)
+    private static let cache = NIOLockedValueBox<[CacheKey: (at: ContinuousClock.Instant, addresses: [SocketAddress])]>([:])
+
+    private static func lookUp(_ host: String, port: Int, family: Int32) throws(DistributionError) -> [SocketAddress] {
         var name = host
         if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
         var hints = addrinfo()
@@ -253,7 +273,6 @@ private final class CollectUntilClose: ChannelInboundHandler, Sendable {
     }
 }
 
-import NIOConcurrencyHelpers
 
 private final class NIOLockedValueBoxShim: Sendable {
     private let box = NIOLockedValueBox<[UInt8]>([])
