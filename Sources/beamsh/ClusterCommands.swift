@@ -24,6 +24,24 @@ func defaultBasename() -> String? {
     return String(node.split(separator: "@", maxSplits: 1).first ?? Substring(node))
 }
 
+/// `--dns QUERY [--basename NAME]`: finding nodes the dns_cluster way, for `cluster` and the console.
+struct DNSOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Find nodes through DNS, as dns_cluster does: QUERY's AAAA and A records name NAME@ADDRESS nodes, each checked in EPMD (see `beamsh discover`).", valueName: "query"))
+    var dns: String?
+
+    @Option(help: ArgumentHelp("The node basename for --dns (default: $RELEASE_NODE's).", valueName: "name"))
+    var basename: String?
+
+    /// `--basename`, else `RELEASE_NODE`'s; exits with the fix when neither is there.
+    func resolvedBasename() -> String {
+        guard let name = basename ?? defaultBasename() else {
+            printError("--dns needs --basename NAME or RELEASE_NODE")
+            exitNow(.connectFailure)
+        }
+        return name
+    }
+}
+
 extension Beamsh {
     /// `beamsh discover QUERY --basename NAME`.
     struct Discover: AsyncParsableCommand {
@@ -86,7 +104,7 @@ extension Beamsh {
         static let configuration = CommandConfiguration(
             abstract: "Check the whole cluster from NODE: who sees whom, missing links, versions, uptime, memory per node; or --eval on every node.",
             discussion: """
-                Connects hidden to every member at once. Exit codes: 0 the mesh is complete, 1 it is not \
+                Without NODE, --dns defaults to $DNS_CLUSTER_QUERY. Connects hidden to every member at once. Exit codes: 0 the mesh is complete, 1 it is not \
                 (a missing or one-way link, a node that cannot be reached, a DNS node outside the cluster), \
                 2/3 the first node cannot be reached / rejects the cookie. With --eval: the worst of the nodes' \
                 codes (0 value, 1 evaluation failed, 2 unreachable, 3 cookie rejected).
@@ -95,11 +113,8 @@ extension Beamsh {
         @Argument(help: ArgumentHelp("Any node of the cluster: name@host.", valueName: "node"))
         var node: String?
 
-        @Option(help: ArgumentHelp("Find the cluster through DNS (AAAA and A records), as dns_cluster does (default: $DNS_CLUSTER_QUERY when no NODE).", valueName: "query"))
-        var dns: String?
-
-        @Option(help: ArgumentHelp("The node basename for --dns (default: $RELEASE_NODE's).", valueName: "name"))
-        var basename: String?
+        /// Without NODE, `--dns` defaults to `$DNS_CLUSTER_QUERY`.
+        @OptionGroup var discovery: DNSOptions
 
         @Option(help: ArgumentHelp("Evaluate EXPR on every node (Elixir on Elixir nodes, Erlang otherwise) and print a table.", valueName: "expr"))
         var eval: String?
@@ -124,12 +139,9 @@ extension Beamsh {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
             var discovered: [DiscoveredNode] = []
-            let query = dns ?? (node == nil ? env["DNS_CLUSTER_QUERY"] : nil)
+            let query = discovery.dns ?? (node == nil ? env["DNS_CLUSTER_QUERY"] : nil)
             if let query, !query.isEmpty {
-                guard let basename = basename ?? defaultBasename() else {
-                    printError("--dns needs --basename NAME or RELEASE_NODE")
-                    exitNow(.connectFailure)
-                }
+                let basename = discovery.resolvedBasename()
                 do {
                     discovered = try await Discovery.discover(query: query, basename: basename, epmdPort: options.epmdPort,
                                                               group: group, timeout: options.connectTimeout)

@@ -49,11 +49,8 @@ extension Beamsh {
         @Option(help: ArgumentHelp("Result format for --eval and scripts: text or json.", valueName: "format"))
         var format: String = "text"
 
-        @Option(help: ArgumentHelp("Find the node through DNS, as dns_cluster does: QUERY's AAAA and A records name NAME@ADDRESS nodes (see `beamsh discover`); connect to the first that is registered and answers.", valueName: "query"))
-        var dns: String?
-
-        @Option(help: ArgumentHelp("The node basename for --dns (default: $RELEASE_NODE's).", valueName: "name"))
-        var basename: String?
+        /// `--dns`: the console opens on the first discovered node that is registered and answers.
+        @OptionGroup var discovery: DNSOptions
 
         @Option(help: ArgumentHelp("With --dns: the Nth discovered node (1-based, as `beamsh discover` lists them).", valueName: "n"))
         var pick: Int?
@@ -62,8 +59,8 @@ extension Beamsh {
         var all = false
 
         func validate() throws {
-            if dns == nil && (pick != nil || all || basename != nil) { throw ValidationError("--pick, --all and --basename go with --dns QUERY") }
-            if dns != nil && node != nil { throw ValidationError("give a NODE or --dns QUERY, not both") }
+            if discovery.dns == nil && (pick != nil || all || discovery.basename != nil) { throw ValidationError("--pick, --all and --basename go with --dns QUERY") }
+            if discovery.dns != nil && node != nil { throw ValidationError("give a NODE or --dns QUERY, not both") }
             if pick != nil && all { throw ValidationError("--pick and --all exclude each other") }
             if let pick, pick < 1 { throw ValidationError("--pick counts from 1") }
             if all && eval.isEmpty { throw ValidationError("--all evaluates on every node: give --eval EXPR (the console opens on one node; see `beamsh cluster`)") }
@@ -77,12 +74,8 @@ extension Beamsh {
             let invocation = ConsoleInvocation(
                 node: node, connection: connection.settings, rpc: rpc, eval: eval, erlang: erlang, readOnly: readOnly,
                 yes: yes, timeout: timeout, format: format)
-            if let dns {
-                let basename = basename ?? defaultBasename()
-                guard let basename else {
-                    printError("--dns needs --basename NAME or RELEASE_NODE")
-                    exitNow(.connectFailure)
-                }
+            if let dns = discovery.dns {
+                let basename = discovery.resolvedBasename()
                 let choice: DiscoveryPick = all ? .all : pick.map { .index($0) } ?? .firstReachable
                 await invocation.runDiscovered(query: dns, basename: basename, pick: choice)
             }
