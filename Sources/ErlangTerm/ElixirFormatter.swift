@@ -69,7 +69,7 @@ public struct ElixirFormatter: Sendable {
         case .atom(let atom):
             work.write(Self.atom(atom))
         case .tuple(let tuple):
-            work.container(open: "{", tuple.elements, separator: ", ", close: "}")
+            work.container(open: "{", tuple, separator: ", ", close: "}")
         case .list(let list):
             if list.isProper, let text = charlist(list, style: options.charlistStyle) {
                 work.write(text)
@@ -80,7 +80,7 @@ public struct ElixirFormatter: Sendable {
                 work.pairs(open: "[", pairs, infix: "", separator: ", ", close: "]")
             } else {
                 let tail = list.tail.map { (bar: " | ", term: $0) }
-                work.container(open: "[", list.elements, separator: ", ", tail: tail, close: "]")
+                work.container(open: "[", list, separator: ", ", tail: tail, close: "]")
             }
         case .map(let map):
             visitMap(map, options: options, into: &work)

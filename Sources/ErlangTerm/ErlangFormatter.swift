@@ -50,13 +50,13 @@ public struct ErlangFormatter: Sendable {
         case .atom(let atom):
             work.write(Self.atom(atom))
         case .tuple(let tuple):
-            work.container(open: "{", tuple.elements, separator: ",", close: "}")
+            work.container(open: "{", tuple, separator: ",", close: "}")
         case .list(let list):
             if list.isProper, let text = printableString(list) {
                 work.write(text)
             } else {
                 let tail = list.tail.map { (bar: "|", term: $0) }
-                work.container(open: "[", list.elements, separator: ",", tail: tail, close: "]")
+                work.container(open: "[", list, separator: ",", tail: tail, close: "]")
             }
         case .map(let map):
             let pairs = map.map { (key: PrintStep.term($0.key), value: $0.value) }

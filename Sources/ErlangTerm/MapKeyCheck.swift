@@ -11,6 +11,10 @@ enum MapKeyCheck {
     /// True when two keys of the interleaved key/value array are equal (`=:=`).
     /// (`maxProbe` is a parameter only so tests can force the fallback.)
     static func hasDuplicateKey(_ interleaved: [Term], maxProbe: Int = maxProbe) -> Bool {
+        interleaved.withUnsafeBufferPointer { hasDuplicateKey($0, maxProbe: maxProbe) }
+    }
+
+    static func hasDuplicateKey(_ interleaved: UnsafeBufferPointer<Term>, maxProbe: Int = maxProbe) -> Bool {
         let count = interleaved.count / 2
         if count < 2 { return false }
         if count <= 8 {
@@ -26,13 +30,13 @@ enum MapKeyCheck {
     }
 
     /// nil when the probe limit was hit (the keys collide suspiciously: use the seeded set).
-    private static func fastCheck(_ interleaved: [Term], count: Int, maxProbe: Int) -> Bool? {
+    private static func fastCheck(_ terms: UnsafeBufferPointer<Term>, count: Int, maxProbe: Int) -> Bool? {
         var capacity = 16
         while capacity < count * 2 { capacity <<= 1 }
         let mask = capacity - 1
         var slots = [Int](repeating: -1, count: capacity)
         return slots.withUnsafeMutableBufferPointer { slots -> Bool? in
-            interleaved.withUnsafeBufferPointer { terms -> Bool? in
+            do {
                 for i in 0..<count {
                     let key = terms[2 * i]
                     var slot = Int(truncatingIfNeeded: quickHash(key)) & mask
@@ -54,7 +58,7 @@ enum MapKeyCheck {
         }
     }
 
-    private static func setCheck(_ interleaved: [Term], count: Int) -> Bool {
+    private static func setCheck(_ interleaved: UnsafeBufferPointer<Term>, count: Int) -> Bool {
         var seen = Set<Term>(minimumCapacity: count)
         for i in 0..<count where !seen.insert(interleaved[2 * i]).inserted { return true }
         return false

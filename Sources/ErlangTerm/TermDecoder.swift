@@ -142,7 +142,8 @@ private struct Parser {
         }
         var kind: Kind
         var remaining: Int
-        var elements: [Term]
+        /// Made with room for every element the header announced, filled in place.
+        var storage: ContainerStorage
         let offset: Int
     }
 
@@ -224,7 +225,10 @@ private struct Parser {
             case ExternalTermTag.string.rawValue:
                 if isAtListTail(stack) {
                     // A STRING_EXT tail: its bytes join the list's elements, and its `[]` ends the list.
-                    try readString(appendingTo: &stack[stack.count - 1].elements)
+                    let length = Int(try readU16())
+                    try need(length)
+                    makeRoom(for: length, inListAt: stack.count - 1, of: &stack)
+                    appendStringBytes(length, to: stack[stack.count - 1].storage)
                     term = .list(.empty)
                 } else {
                     term = try readString()
@@ -272,7 +276,7 @@ private struct Parser {
             while true {
                 let top = stack.count - 1
                 if top < 0 { return term }
-                stack[top].elements.append(term)
+                stack[top].storage.append(term)
                 stack[top].remaining -= 1
                 pendingElements -= 1
                 if stack[top].remaining > 0 { break }
@@ -292,9 +296,7 @@ private struct Parser {
         }
         guard stack.count < maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: offset) }
         pendingElements += count
-        var elements: [Term] = []
-        elements.reserveCapacity(count)
-        stack.append(Frame(kind: kind, remaining: count, elements: elements, offset: offset))
+        stack.append(Frame(kind: kind, remaining: count, storage: .make(capacity: count), offset: offset))
     }
 
     /// Decodes leaves straight into the innermost container while more than one term is missing
@@ -302,15 +304,13 @@ private struct Parser {
     private mutating func fillLeaves(_ stack: inout [Frame]) throws(TermDecodingError) {
         let top = stack.count - 1
         var remaining = stack[top].remaining
-        var elements = stack[top].elements
-        stack[top].elements = []  // keep `elements` uniquely referenced while appending
+        let storage = stack[top].storage
         while remaining > 1, let term = try readLeaf() {
-            elements.append(term)
+            storage.append(term)
             remaining -= 1
         }
         pendingElements -= stack[top].remaining - remaining
         stack[top].remaining = remaining
-        stack[top].elements = elements
     }
 
     /// The next term when it is a common leaf, else nil with nothing consumed.
@@ -362,28 +362,37 @@ private struct Parser {
         }
         pendingElements += count
         stack[stack.count - 1].remaining += count
-        // No reserveCapacity here: exact reservations on every link of a long chain would copy
-        // the elements each time (quadratic); append grows geometrically.
+        makeRoom(for: count, inListAt: stack.count - 1, of: &stack)
+    }
+
+    /// Makes the list frame's storage hold `count` more elements besides its pending tail.
+    /// Grows geometrically: a long chain of tails stays linear.
+    private func makeRoom(for count: Int, inListAt index: Int, of stack: inout [Frame]) {
+        let storage = stack[index].storage
+        if storage.freeCapacity < count + 1 {
+            stack[index].storage = storage.movedToLarger(minimumCapacity: storage.count + count + 1)
+        }
     }
 
     private mutating func close(_ frame: inout Frame) throws(TermDecodingError) -> Term {
-        // Moved out, not copied: the frame's array must stay uniquely referenced, or the
-        // `removeLast` below would copy every element of a million-element list.
-        var elements: [Term] = []
-        swap(&elements, &frame.elements)
+        let storage = frame.storage
         switch frame.kind {
         case .tuple:
-            return .tuple(TermArray(elements))
+            return .tuple(TermArray(storage: storage))
         case .list:
-            let tail = elements.removeLast()
-            return .list(TermList(elements, tail: tail))
+            // The last element collected is the tail; `[]` makes the list proper. (A list in the
+            // tail position was merged into this one by `extendList`, so only `[]` is a list here.)
+            let tail = storage.removeLast()
+            if case .list(let t) = tail, t.isEmpty, t.isProper { return .list(TermList(storage: storage)) }
+            if case .list = tail { return .list(TermList(TermList(storage: storage).elements, tail: tail)) }
+            storage.setTail(tail)
+            return .list(TermList(storage: storage))
         case .map:
-            if MapKeyCheck.hasDuplicateKey(elements) {
-                throw TermDecodingError(.invalid("map has a duplicate key"), at: frame.offset)
-            }
-            return .map(TermMap(interleaved: elements))
+            let duplicate = withExtendedLifetime(storage) { MapKeyCheck.hasDuplicateKey(storage.elementBuffer) }
+            if duplicate { throw TermDecodingError(.invalid("map has a duplicate key"), at: frame.offset) }
+            return .map(TermMap(storage: storage))
         case .fun:
-            return .fun(Fun(funHeaders.removeLast(), freeVariables: TermArray(elements)))
+            return .fun(Fun(funHeaders.removeLast(), freeVariables: TermArray(storage: storage)))
         }
     }
 
@@ -475,16 +484,17 @@ private struct Parser {
     }
 
     private mutating func readString() throws(TermDecodingError) -> Term {
-        var elements: [Term] = []
-        try readString(appendingTo: &elements)
-        return .list(TermList(elements))
-    }
-
-    private mutating func readString(appendingTo elements: inout [Term]) throws(TermDecodingError) {
         let length = Int(try readU16())
         try need(length)
-        if elements.isEmpty { elements.reserveCapacity(length) }
-        for i in position..<(position + length) { elements.append(.integer(Int(raw[i]))) }
+        if length == 0 { return .list(.empty) }
+        let storage = ContainerStorage.make(capacity: length)
+        appendStringBytes(length, to: storage)
+        return .list(TermList(storage: storage))
+    }
+
+    /// Appends the next `length` bytes (already checked to be there) as integers.
+    private mutating func appendStringBytes(_ length: Int, to storage: ContainerStorage) {
+        for i in position..<(position + length) { storage.append(.integer(Int(raw[i]))) }
         position += length
     }
 

@@ -61,9 +61,12 @@ extension Term: Hashable {
         _ a: ContainerStorage, _ b: ContainerStorage, pending: inout [(Term, Term)]
     ) -> Bool {
         if a === b { return true }
-        guard a.elements.count == b.elements.count, (a.tail == nil) == (b.tail == nil) else { return false }
+        guard a.count == b.count, (a.tail == nil) == (b.tail == nil) else { return false }
         if let ta = a.tail, let tb = b.tail { pending.append((ta, tb)) }
-        for i in a.elements.indices.reversed() { pending.append((a.elements[i], b.elements[i])) }
+        withExtendedLifetime((a, b)) {
+            let x = a.elementBuffer, y = b.elementBuffer
+            for i in x.indices.reversed() { pending.append((x[i], y[i])) }
+        }
         return true
     }
 
@@ -91,10 +94,10 @@ extension Term: Hashable {
         case .export(let v): hasher.combine(9 as UInt8); hasher.combine(v)
         case .tuple(let t):
             hasher.combine(10 as UInt8); hasher.combine(t.count)
-            pending.append(contentsOf: t.elements)
+            pending.append(contentsOf: t)
         case .list(let l):
             hasher.combine(11 as UInt8); hasher.combine(l.count)
-            pending.append(contentsOf: l.elements)
+            pending.append(contentsOf: l)
             if let tail = l.tail { pending.append(tail) }
         case .map(let m):
             // Pair order does not matter for equality, so only the size is hashed.

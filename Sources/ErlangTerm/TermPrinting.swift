@@ -29,9 +29,9 @@ struct PrintWork {
 
     /// Queues `open`, the elements separated by `separator`, an optional `| tail`, then `close`.
     /// `open` is written at once; the rest runs after the caller returns.
-    mutating func container(
-        open: String, _ elements: [Term], separator: String, tail: (bar: String, term: Term)? = nil, close: String
-    ) {
+    mutating func container<Elements: RandomAccessCollection<Term>>(
+        open: String, _ elements: Elements, separator: String, tail: (bar: String, term: Term)? = nil, close: String
+    ) where Elements.Index == Int {
         output += open
         steps.append(.text(close))
         if let tail {

@@ -1,43 +1,149 @@
-// Container storage for terms. Every container owns its children through a
-// `ContainerStorage`, whose deinit dismantles uniquely owned descendants with an explicit
-// worklist: releasing a term nested a million levels deep must not recurse.
+// Container storage for terms. A container's header and elements share one allocation
+// (`ManagedBuffer` tail allocation): one malloc per tuple, list or map, and element access
+// through pointers, without the exclusivity checks a class's array property costs. The deinit
+// dismantles uniquely owned descendants with an explicit worklist: releasing a term nested a
+// million levels deep must not recurse.
 
-/// Immutable children of a tuple, list or map. Shared between copies of a term.
 @usableFromInline
-final class ContainerStorage: @unchecked Sendable {
-    // `var` only so deinit can detach children; never mutated while shared.
-    @usableFromInline var elements: [Term]
+struct ContainerHeader {
+    /// Elements initialized so far; all of them once the container is built.
+    @usableFromInline var count: Int
+    @usableFromInline let capacity: Int
+    /// A list's tail when it is not `[]`.
     @usableFromInline var tail: Term?
+}
 
+/// Immutable children of a tuple, list, map or fun. Shared between copies of a term; only the
+/// decoder appends, and only to storage it has just created and nobody else holds.
+@usableFromInline
+final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
+    /// Empty storage with room for `capacity` elements.
     @usableFromInline
-    init(elements: [Term], tail: Term? = nil) {
-        self.elements = elements
-        self.tail = tail
+    static func make(capacity: Int) -> ContainerStorage {
+        let buffer = create(minimumCapacity: capacity) { _ in ContainerHeader(count: 0, capacity: capacity, tail: nil) }
+        return unsafeDowncast(buffer, to: ContainerStorage.self)
     }
 
+    @usableFromInline
+    static func make<C: Collection>(_ elements: C, tail: Term?) -> ContainerStorage where C.Element == Term {
+        let count = elements.count
+        if count == 0, tail == nil { return empty }
+        let storage = make(capacity: count)
+        storage.withUnsafeMutablePointers { header, base in
+            var slot = base
+            for element in elements.prefix(count) {
+                slot.initialize(to: element)
+                slot += 1
+            }
+            header.pointee.count = slot - base
+            header.pointee.tail = tail
+        }
+        return storage
+    }
+
+    /// The storage of every empty tuple and `[]` made by `make(_:tail:)`.
+    @usableFromInline nonisolated(unsafe) static let empty = make(capacity: 0)
+
+    @inlinable var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+    @inlinable var tail: Term? { withUnsafeMutablePointerToHeader { $0.pointee.tail } }
+
+    @inlinable
+    subscript(position: Int) -> Term {
+        withUnsafeMutablePointers { header, base in
+            precondition(position >= 0 && position < header.pointee.count, "index out of range")
+            return base[position]
+        }
+    }
+
+    /// The elements. Valid while this storage is alive: callers keep it alive around the use.
+    @inlinable
+    var elementBuffer: UnsafeBufferPointer<Term> {
+        withUnsafeMutablePointers { header, base in UnsafeBufferPointer(start: base, count: header.pointee.count) }
+    }
+
+    // MARK: Building (decoder only)
+
+    @inlinable var freeCapacity: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity - $0.pointee.count } }
+
+    @inlinable
+    func append(_ element: __owned Term) {
+        withUnsafeMutablePointers { header, base in
+            let count = header.pointee.count
+            precondition(count < header.pointee.capacity, "container storage is full")
+            (base + count).initialize(to: element)
+            header.pointee.count = count + 1
+        }
+    }
+
+    /// Moves the last element out.
+    func removeLast() -> Term {
+        withUnsafeMutablePointers { header, base in
+            precondition(header.pointee.count > 0)
+            header.pointee.count -= 1
+            return (base + header.pointee.count).move()
+        }
+    }
+
+    func setTail(_ tail: Term?) { withUnsafeMutablePointerToHeader { $0.pointee.tail = tail } }
+
+    /// New storage with room for at least `minimumCapacity` elements, holding this storage's
+    /// elements, which are moved out (this storage is left empty).
+    func movedToLarger(minimumCapacity: Int) -> ContainerStorage {
+        let larger = Self.make(capacity: Swift.max(minimumCapacity, 2 * withUnsafeMutablePointerToHeader { $0.pointee.capacity }))
+        withUnsafeMutablePointers { header, base in
+            larger.withUnsafeMutablePointers { newHeader, newBase in
+                newBase.moveInitialize(from: base, count: header.pointee.count)
+                newHeader.pointee.count = header.pointee.count
+            }
+            header.pointee.count = 0
+        }
+        return larger
+    }
+
+    // MARK: Freeing
+
     deinit {
-        guard Self.mayNest(elements) || tail != nil else { return }
-        var pending = elements
-        elements = []
-        if let tail { pending.append(tail) }
-        tail = nil
+        withUnsafeMutablePointers { header, base in
+            let count = header.pointee.count
+            header.pointee.count = 0
+            var nests = header.pointee.tail?.holdsElements ?? false
+            if !nests {
+                for i in 0..<count where base[i].holdsElements {
+                    nests = true
+                    break
+                }
+            }
+            guard nests else {
+                base.deinitialize(count: count)  // the header (and its tail) is ManagedBuffer's to destroy
+                return
+            }
+            var pending: [Term] = []
+            pending.reserveCapacity(count + 1)
+            for i in 0..<count { pending.append((base + i).move()) }
+            if let tail = header.pointee.tail {
+                header.pointee.tail = nil
+                pending.append(tail)
+            }
+            Self.dismantle(&pending)
+        }
+    }
+
+    private static func dismantle(_ pending: inout [Term]) {
         while let last = pending.popLast() {
             guard var storage = last.containerStorage else { continue }
             _ = consume last
             // Only dismantle what nobody else holds; shared storage is freed by its last owner.
-            if isKnownUniquelyReferenced(&storage) {
-                pending.append(contentsOf: storage.elements)
-                storage.elements = []
-                if let t = storage.tail { pending.append(t) }
-                storage.tail = nil
+            guard isKnownUniquelyReferenced(&storage) else { continue }
+            storage.withUnsafeMutablePointers { header, base in
+                let count = header.pointee.count
+                header.pointee.count = 0
+                for i in 0..<count { pending.append((base + i).move()) }
+                if let tail = header.pointee.tail {
+                    header.pointee.tail = nil
+                    pending.append(tail)
+                }
             }
         }
-    }
-
-    @inline(__always)
-    private static func mayNest(_ elements: [Term]) -> Bool {
-        for element in elements where element.containerStorage != nil { return true }
-        return false
     }
 }
 
@@ -52,31 +158,50 @@ extension Term {
         default: return nil
         }
     }
+
+    /// True for a container with elements or a tail: freeing it may cascade.
+    @inlinable
+    var holdsElements: Bool {
+        switch self {
+        case .tuple(let t): return t.storage.count > 0
+        case .list(let l): return l.storage.count > 0 || l.storage.tail != nil
+        case .map(let m): return m.storage.count > 0
+        case .fun(let f): return f.freeVariables.storage.count > 0
+        default: return false
+        }
+    }
 }
 
 // MARK: - Tuple
 
 /// The elements of a tuple.
 public struct TermArray: Sendable, RandomAccessCollection, ExpressibleByArrayLiteral {
-    @usableFromInline let storage: ContainerStorage
+    // Immutable once built, so sharing it across threads is safe; ManagedBuffer itself cannot
+    // declare that.
+    @usableFromInline nonisolated(unsafe) let storage: ContainerStorage
 
-    public init(_ elements: [Term]) { storage = ContainerStorage(elements: elements) }
+    @usableFromInline init(storage: ContainerStorage) { self.storage = storage }
+    public init(_ elements: [Term]) { storage = .make(elements, tail: nil) }
     public init(arrayLiteral elements: Term...) { self.init(elements) }
 
-    public var elements: [Term] { storage.elements }
+    public var elements: [Term] { withExtendedLifetime(storage) { Array(storage.elementBuffer) } }
     public var startIndex: Int { 0 }
-    public var endIndex: Int { storage.elements.count }
-    public subscript(position: Int) -> Term { storage.elements[position] }
+    public var endIndex: Int { storage.count }
+    public subscript(position: Int) -> Term { storage[position] }
 }
 
 // MARK: - List
 
 /// A list: its elements and, for an improper list, the tail that is not `[]`.
 public struct TermList: Sendable, RandomAccessCollection, ExpressibleByArrayLiteral {
-    @usableFromInline let storage: ContainerStorage
+    // Immutable once built, so sharing it across threads is safe; ManagedBuffer itself cannot
+    // declare that.
+    @usableFromInline nonisolated(unsafe) let storage: ContainerStorage
 
     /// `[]`
-    public static let empty = TermList([])
+    public static let empty = TermList(storage: .empty)
+
+    @usableFromInline init(storage: ContainerStorage) { self.storage = storage }
 
     /// A proper list, or an improper one when `tail` is given (a `[]` tail makes it proper).
     /// A list tail is merged: `TermList([1], tail: [2])` is `[1, 2]`, as in Erlang, so a list's
@@ -84,25 +209,22 @@ public struct TermList: Sendable, RandomAccessCollection, ExpressibleByArrayLite
     public init(_ elements: [Term], tail: Term? = nil) {
         if case .list(let t)? = tail {
             // `t` already obeys the rule, so one merge suffices.
-            storage = ContainerStorage(elements: t.isEmpty ? elements : elements + t.elements, tail: t.tail)
-        } else if elements.isEmpty, let tail {
-            // `[ | T]` is not a list: normalise to a one-element improper list is wrong too,
-            // so keep the tail alone; the codec never produces this shape.
-            storage = ContainerStorage(elements: [], tail: tail)
+            storage = .make(t.isEmpty ? elements : elements + t.elements, tail: t.tail)
         } else {
-            storage = ContainerStorage(elements: elements, tail: tail)
+            // An empty list with a tail (`[ | T]`) is not Erlang; the codec never produces it.
+            storage = .make(elements, tail: tail)
         }
     }
     public init(arrayLiteral elements: Term...) { self.init(elements) }
 
-    public var elements: [Term] { storage.elements }
+    public var elements: [Term] { withExtendedLifetime(storage) { Array(storage.elementBuffer) } }
     /// The tail of an improper list; `nil` for a proper list.
     public var tail: Term? { storage.tail }
     public var isProper: Bool { storage.tail == nil }
 
     public var startIndex: Int { 0 }
-    public var endIndex: Int { storage.elements.count }
-    public subscript(position: Int) -> Term { storage.elements[position] }
+    public var endIndex: Int { storage.count }
+    public subscript(position: Int) -> Term { storage[position] }
 }
 
 // MARK: - Map
@@ -110,7 +232,9 @@ public struct TermList: Sendable, RandomAccessCollection, ExpressibleByArrayLite
 /// The pairs of a map, in the order they were decoded or given. Equality ignores order.
 public struct TermMap: Sendable, RandomAccessCollection {
     /// Keys and values interleaved: k0, v0, k1, v1, ...
-    @usableFromInline let storage: ContainerStorage
+    // Immutable once built, so sharing it across threads is safe; ManagedBuffer itself cannot
+    // declare that.
+    @usableFromInline nonisolated(unsafe) let storage: ContainerStorage
 
     public init(_ pairs: [(key: Term, value: Term)]) {
         var flat: [Term] = []
@@ -119,27 +243,30 @@ public struct TermMap: Sendable, RandomAccessCollection {
             flat.append(k)
             flat.append(v)
         }
-        storage = ContainerStorage(elements: flat)
+        storage = .make(flat, tail: nil)
     }
 
-    /// Keys and values interleaved, as decoded.
-    init(interleaved: [Term]) { storage = ContainerStorage(elements: interleaved) }
+    /// Keys and values interleaved.
+    init(interleaved: [Term]) { storage = .make(interleaved, tail: nil) }
+    init(storage: ContainerStorage) { self.storage = storage }
 
     public var startIndex: Int { 0 }
-    public var endIndex: Int { storage.elements.count / 2 }
+    public var endIndex: Int { storage.count / 2 }
     public subscript(position: Int) -> (key: Term, value: Term) {
-        (storage.elements[2 * position], storage.elements[2 * position + 1])
+        (storage[2 * position], storage[2 * position + 1])
     }
 
     /// The value for `key` (exact equality), or `nil`.
     public subscript(key: Term) -> Term? {
-        let e = storage.elements
-        var i = 0
-        while i < e.count {
-            if e[i] == key { return e[i + 1] }
-            i += 2
+        withExtendedLifetime(storage) {
+            let e = storage.elementBuffer
+            var i = 0
+            while i + 1 < e.count {
+                if e[i] == key { return e[i + 1] }
+                i += 2
+            }
+            return nil
         }
-        return nil
     }
 
     public subscript(atom key: Atom) -> Term? { self[.atom(key)] }
