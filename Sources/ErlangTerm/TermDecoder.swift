@@ -122,7 +122,7 @@ private struct Parser {
     /// The sum of `remaining` over open frames: every one of those terms still needs a byte.
     var pendingElements = 0
     /// Headers of the open funs, innermost last: kept out of `Frame` so that frames stay small
-    /// and trivially movable (a deep tuple pushes and pops one per level).
+    /// (a deep tuple pushes and pops one per level).
     var funHeaders: [FunHeader] = []
 
     init(storage: ArraySlice<UInt8>, raw: UnsafeRawBufferPointer, position: Int, options: TermDecoder.Options) {
@@ -166,8 +166,6 @@ private struct Parser {
         stack.reserveCapacity(16)
         while true {
             // Runs of plain leaves inside a container skip the general machinery below.
-            // (No `let top = stack.last` here: a copy of the frame would keep its elements shared
-            // while fillLeaves appends, and every append would copy them.)
             if !stack.isEmpty, stack[stack.count - 1].remaining > 1 { try fillLeaves(&stack) }
             var term: Term
             let tagOffset = position
@@ -227,7 +225,8 @@ private struct Parser {
                     // A STRING_EXT tail: its bytes join the list's elements, and its `[]` ends the list.
                     let length = Int(try readU16())
                     try need(length)
-                    makeRoom(for: length, inListAt: stack.count - 1, of: &stack)
+                    // It ends the list, so room for exactly its bytes and the `[]`.
+                    makeRoom(for: length, inListAt: stack.count - 1, of: &stack, exactly: true)
                     appendStringBytes(length, to: stack[stack.count - 1].storage)
                     term = .list(.empty)
                 } else {
@@ -366,11 +365,11 @@ private struct Parser {
     }
 
     /// Makes the list frame's storage hold `count` more elements besides its pending tail.
-    /// Grows geometrically: a long chain of tails stays linear.
-    private func makeRoom(for count: Int, inListAt index: Int, of stack: inout [Frame]) {
+    /// Grows geometrically unless told the size is final: a long chain of tails stays linear.
+    private func makeRoom(for count: Int, inListAt index: Int, of stack: inout [Frame], exactly: Bool = false) {
         let storage = stack[index].storage
         if storage.freeCapacity < count + 1 {
-            stack[index].storage = storage.movedToLarger(minimumCapacity: storage.count + count + 1)
+            stack[index].storage = storage.movedToLarger(minimumCapacity: storage.count + count + 1, exactly: exactly)
         }
     }
 

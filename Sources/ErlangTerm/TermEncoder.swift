@@ -19,8 +19,8 @@ public struct TermEncoder: Sendable {
 
     /// A standalone term: 131, then the term (compressed when asked and smaller, as the BEAM does).
     public func encode(_ term: Term) throws(TermEncodingError) -> [UInt8] {
-        var versioned: [UInt8] = [externalTermVersion]
-        try Self.encodeBody(term, into: &versioned)
+        var versioned: [UInt8] = []
+        try Self.encodeVersioned(term, into: &versioned)
         if let level = compressionLevel, level > 0 {
             let body = versioned[1...]
             let packed = Zlib.deflate(body, level: level)
@@ -37,33 +37,48 @@ public struct TermEncoder: Sendable {
     }
 
     /// Appends 131 and the term to `buffer` (the form used inside distribution messages).
+    /// On error `buffer` is unchanged.
     public static func encodeVersioned(_ term: Term, into buffer: inout [UInt8]) throws(TermEncodingError) {
-        buffer.append(externalTermVersion)
-        try encodeBody(term, into: &buffer)
+        try append(term, versioned: true, to: &buffer)
     }
 
-    /// Appends the term without a version byte.
+    /// Appends the term without a version byte. On error `buffer` is unchanged.
     public static func encodeBody(_ term: Term, into buffer: inout [UInt8]) throws(TermEncodingError) {
+        try append(term, versioned: false, to: &buffer)
+    }
+
+    private static func append(_ term: Term, versioned: Bool, to buffer: inout [UInt8]) throws(TermEncodingError) {
         // Two passes, as the BEAM's term_to_binary does: measure (which also finds every term
-        // that cannot be encoded), then write into exactly that much memory without a capacity
-        // check per byte.
+        // that cannot be encoded, before anything is written), then write into exactly that
+        // much memory without a capacity check per byte.
         var counter = Traversal(sink: ByteCounter())
         try counter.run(term)
-        let size = counter.sink.position
-        let prefix = buffer.count
-        buffer = [UInt8](unsafeUninitializedCapacity: prefix + size) { out, initialized in
-            let base = out.baseAddress!  // size >= 1: every term takes a byte
-            buffer.withUnsafeBufferPointer { old in
-                if let from = old.baseAddress { base.initialize(from: from, count: prefix) }
+        let body = counter.sink.position
+        let size = body + (versioned ? 1 : 0)
+        let write = { (base: UnsafeMutablePointer<UInt8>) in
+            var at = base
+            if versioned {
+                at.initialize(to: externalTermVersion)
+                at += 1
             }
-            var writer = Traversal(sink: ByteFiller(base: base + prefix, capacity: size))
+            var writer = Traversal(sink: ByteFiller(base: at, capacity: body))
             do {
                 try writer.run(term)
             } catch {
                 preconditionFailure("term encoder: the writing pass failed after measuring: \(error)")
             }
-            precondition(writer.sink.position == size, "term encoder: measured and written sizes differ")
-            initialized = prefix + size
+            precondition(writer.sink.position == body, "term encoder: measured and written sizes differ")
+        }
+        if buffer.isEmpty {
+            buffer = [UInt8](unsafeUninitializedCapacity: size) { out, initialized in
+                write(out.baseAddress!)  // size >= 1: every term takes a byte
+                initialized = size
+            }
+        } else {
+            // Zero-filled room keeps the caller's buffer and its amortised growth.
+            let prefix = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: size))
+            buffer.withUnsafeMutableBufferPointer { write($0.baseAddress! + prefix) }
         }
     }
 }
@@ -173,7 +188,7 @@ private struct Traversal<Sink: ByteSink> {
                     }
                 }
             case .funEnd(let start):
-                sink.patchBigEndian(UInt32(sink.position - start), at: start)
+                sink.patchBigEndian(try length32(sink.position - start, "fun"), at: start)
             }
         }
     }

@@ -67,7 +67,8 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
 
     @inlinable
     func append(_ element: __owned Term) {
-        withUnsafeMutablePointers { header, base in
+        assert(self !== Self.empty)
+        return withUnsafeMutablePointers { header, base in
             let count = header.pointee.count
             precondition(count < header.pointee.capacity, "container storage is full")
             (base + count).initialize(to: element)
@@ -77,19 +78,26 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
 
     /// Moves the last element out.
     func removeLast() -> Term {
-        withUnsafeMutablePointers { header, base in
+        assert(self !== Self.empty)
+        return withUnsafeMutablePointers { header, base in
             precondition(header.pointee.count > 0)
             header.pointee.count -= 1
             return (base + header.pointee.count).move()
         }
     }
 
-    func setTail(_ tail: Term?) { withUnsafeMutablePointerToHeader { $0.pointee.tail = tail } }
+    func setTail(_ tail: Term?) {
+        assert(self !== Self.empty)
+        withUnsafeMutablePointerToHeader { $0.pointee.tail = tail }
+    }
 
-    /// New storage with room for at least `minimumCapacity` elements, holding this storage's
-    /// elements, which are moved out (this storage is left empty).
-    func movedToLarger(minimumCapacity: Int) -> ContainerStorage {
-        let larger = Self.make(capacity: Swift.max(minimumCapacity, 2 * withUnsafeMutablePointerToHeader { $0.pointee.capacity }))
+    /// New storage with room for `minimumCapacity` elements (or twice the current capacity, if
+    /// more and not `exactly`), holding this storage's elements, which are moved out (this
+    /// storage is left empty).
+    func movedToLarger(minimumCapacity: Int, exactly: Bool = false) -> ContainerStorage {
+        assert(self !== Self.empty)
+        let doubled = exactly ? 0 : 2 * withUnsafeMutablePointerToHeader { $0.pointee.capacity }
+        let larger = Self.make(capacity: Swift.max(minimumCapacity, doubled))
         withUnsafeMutablePointers { header, base in
             larger.withUnsafeMutablePointers { newHeader, newBase in
                 newBase.moveInitialize(from: base, count: header.pointee.count)

@@ -1,0 +1,46 @@
+import Testing
+@testable import ErlangTerm
+
+/// Appending encodings to a buffer that already holds bytes (as distribution messages do), and
+/// the buffer's state when a term cannot be encoded.
+@Suite struct EncoderBufferTests {
+    let term: Term = .tuple([.atom("reply"), [1, 2, 300], .binary("payload"), .map(TermMap([(key: 1, value: 2)]))])
+
+    @Test func appendingKeepsThePrefixAndAddsTheSameBytesAsAStandaloneEncoding() throws {
+        let standalone = try TermEncoder().encode(term)
+        var buffer: [UInt8] = [112]
+        try TermEncoder.encodeVersioned(.atom("control"), into: &buffer)
+        let prefix = buffer
+        try TermEncoder.encodeVersioned(term, into: &buffer)
+        #expect(Array(buffer.prefix(prefix.count)) == prefix)
+        #expect(Array(buffer.dropFirst(prefix.count)) == standalone)
+
+        var body: [UInt8] = [7]
+        try TermEncoder.encodeBody(term, into: &body)
+        #expect(body == [7] + standalone.dropFirst())
+    }
+
+    @Test(arguments: [[UInt8](), [112, 131, 100]])
+    func aTermThatCannotBeEncodedLeavesTheBufferUnchanged(prefix: [UInt8]) {
+        // Six id words: a reference has one to five. Nested, so the error comes mid-term.
+        let bad: Term = .tuple([1, .reference(Reference(node: "a@b", creation: 1, ids: [1, 2, 3, 4, 5, 6]))])
+        var buffer = prefix
+        #expect(throws: TermEncodingError.self) { try TermEncoder.encodeVersioned(bad, into: &buffer) }
+        #expect(buffer == prefix)
+        #expect(throws: TermEncodingError.self) { try TermEncoder.encodeBody(bad, into: &buffer) }
+        #expect(buffer == prefix)
+    }
+
+    @Test func listTailsInEveryEncodingBuildOneList() throws {
+        // [1 | "\x02\x03"]: LIST_EXT of one element whose tail is a STRING_EXT.
+        let stringTail: [UInt8] = [131, 108, 0, 0, 0, 1, 97, 1, 107, 0, 2, 2, 3]
+        #expect(try TermDecoder().decode(stringTail) == .list([1, 2, 3]))
+        // [1 | [2 | [3 | four]]]: LIST_EXT tails chained, ending improper.
+        let chained: [UInt8] = [131, 108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 1, 97, 2,
+                                108, 0, 0, 0, 1, 97, 3, 119, 4, 102, 111, 117, 114]
+        let decoded = try TermDecoder().decode(chained)
+        #expect(decoded == .list(TermList([1, 2, 3], tail: .atom("four"))))
+        // Re-encoded the way the BEAM writes it: one LIST_EXT with an atom tail.
+        #expect(try TermEncoder().encode(decoded) == [131, 108, 0, 0, 0, 3, 97, 1, 97, 2, 97, 3, 119, 4, 102, 111, 117, 114])
+    }
+}
