@@ -166,7 +166,8 @@ private struct Parser {
         stack.reserveCapacity(16)
         while true {
             // Runs of plain leaves inside a container skip the general machinery below.
-            if !stack.isEmpty, stack[stack.count - 1].remaining > 1 { try fillLeaves(&stack) }
+            // (Not for the first of two: a pair such as `{Key, Nested}` gains nothing from the setup.)
+            if !stack.isEmpty, stack[stack.count - 1].remaining > 2 { try fillLeaves(&stack) }
             var term: Term
             let tagOffset = position
             let tag = try readU8()
