@@ -190,6 +190,16 @@ public enum ClusterInspector {
         var outcomes: [String: NodeOutcome] = [:]
         var members: [String] = [seedName]
 
+        // With DNS discovery the members are known up front: probe the registered ones while the
+        // seed answers, so a healthy cluster costs one round of connections, not two. An outcome
+        // is used only for a node the cluster itself names (the rest stay outsiders, and their
+        // probes are cancelled unawaited, so a hanging outsider cannot hold up the report).
+        var early: [String: Task<NodeOutcome, Never>] = [:]
+        for d in options.discovered where d.isRegistered && d.name != seedName && early[d.name] == nil {
+            early[d.name] = Task { await probe(d.name, port: nil, options: options, group: group) }
+        }
+        defer { for task in early.values { task.cancel() } }
+
         // The seed first: its view names the members.
         var seedOutcome: NodeOutcome
         var ownConnection: NodeConnection?
@@ -216,12 +226,19 @@ public enum ClusterInspector {
         var pending = seedOutcome.summary?.connected ?? []
         while !pending.isEmpty {
             members += pending
-            // Ports from one EPMD NAMES per host: only when the seed speaks version 6, since
-            // NAMES (unlike PORT_PLEASE2) does not say which versions a node speaks.
-            let ports = seedVersion >= 6
-                ? await portsFromNames(pending, epmdPort: options.connect.epmdPort, group: group, timeout: options.timeout)
-                : [:]
-            let round = await probeAll(pending, ports: ports, options: options, group: group)
+            var round: [String: NodeOutcome] = [:]
+            for name in pending {
+                if let task = early.removeValue(forKey: name) { round[name] = await task.value }
+            }
+            let unprobed = pending.filter { round[$0] == nil }
+            if !unprobed.isEmpty {
+                // Ports from one EPMD NAMES per host: only when the seed speaks version 6, since
+                // NAMES (unlike PORT_PLEASE2) does not say which versions a node speaks.
+                let ports = seedVersion >= 6
+                    ? await portsFromNames(unprobed, epmdPort: options.connect.epmdPort, group: group, timeout: options.timeout)
+                    : [:]
+                round.merge(await probeAll(unprobed, ports: ports, options: options, group: group)) { $1 }
+            }
             outcomes.merge(round) { $1 }
             let known = Set(members)
             pending = Array(Set(round.values.flatMap { $0.summary?.connected ?? [] }).subtracting(known)).sorted()
@@ -241,19 +258,22 @@ public enum ClusterInspector {
     ) async -> [String: NodeOutcome] {
         await withTaskGroup(of: (String, NodeOutcome).self) { tasks in
             for name in names {
-                tasks.addTask {
-                    let outcome = await ClusterInspector.withNode(name, port: ports[name], options: options, group: group) { connection in
-                        try await NodeSummary.fetch(from: connection, timeout: options.timeout)
-                    }
-                    switch outcome {
-                    case .success(let s): return (name, .reached(s))
-                    case .failure(let e): return (name, .unreachable(e))
-                    }
-                }
+                tasks.addTask { (name, await probe(name, port: ports[name], options: options, group: group)) }
             }
             var out: [String: NodeOutcome] = [:]
             for await (name, outcome) in tasks { out[name] = outcome }
             return out
+        }
+    }
+
+    /// Connects to one node and fetches its summary.
+    static func probe(_ name: String, port: Int?, options: ClusterOptions, group: EventLoopGroup) async -> NodeOutcome {
+        let outcome = await ClusterInspector.withNode(name, port: port, options: options, group: group) { connection in
+            try await NodeSummary.fetch(from: connection, timeout: options.timeout)
+        }
+        switch outcome {
+        case .success(let s): return .reached(s)
+        case .failure(let e): return .unreachable(e)
         }
     }
 
