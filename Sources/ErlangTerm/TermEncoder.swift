@@ -48,93 +48,127 @@ public struct TermEncoder: Sendable {
     }
 
     private static func append(_ term: Term, versioned: Bool, to buffer: inout [UInt8]) throws(TermEncodingError) {
-        // Two passes, as the BEAM's term_to_binary does: measure (which also finds every term
-        // that cannot be encoded, before anything is written), then write into exactly that
-        // much memory without a capacity check per byte.
-        var counter = Traversal(sink: ByteCounter())
-        try counter.run(term)
-        let body = counter.sink.position
-        let size = body + (versioned ? 1 : 0)
-        let write = { (base: UnsafeMutablePointer<UInt8>) in
-            var at = base
-            if versioned {
-                at.initialize(to: externalTermVersion)
-                at += 1
-            }
-            var writer = Traversal(sink: ByteFiller(base: at, capacity: body))
-            do {
-                try writer.run(term)
-            } catch {
-                preconditionFailure("term encoder: the writing pass failed after measuring: \(error)")
-            }
-            precondition(writer.sink.position == body, "term encoder: measured and written sizes differ")
-        }
-        if buffer.isEmpty {
-            buffer = [UInt8](unsafeUninitializedCapacity: size) { out, initialized in
-                write(out.baseAddress!)  // size >= 1: every term takes a byte
-                initialized = size
-            }
-        } else {
-            // Zero-filled room keeps the caller's buffer and its amortised growth.
-            let prefix = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: size))
-            buffer.withUnsafeMutableBufferPointer { write($0.baseAddress! + prefix) }
-        }
+        // One pass into a raw buffer that grows by doubling (no capacity or uniqueness check of
+        // an array per byte); large binaries are not copied into it but spliced in when the
+        // result is assembled, so each of their bytes is copied once. An error leaves `buffer`
+        // as it was.
+        var writer = Traversal(sink: OutputBuffer())
+        defer { writer.sink.deallocate() }
+        if versioned { writer.sink.byte(externalTermVersion) }
+        try writer.run(term)
+        writer.sink.append(to: &buffer)
     }
 }
 
-// MARK: - Sinks
+// MARK: - Output
 
-/// Where a traversal puts bytes: counted first, then written.
+/// Where a traversal puts bytes.
 private protocol ByteSink {
+    /// Bytes written so far, spliced binaries included.
     var position: Int { get }
     mutating func byte(_ value: UInt8)
     mutating func bigEndian<T: FixedWidthInteger>(_ value: T)
     mutating func bytes(_ raw: UnsafeRawBufferPointer)
-    /// Overwrites 4 bytes written earlier at `offset` (a fun's size field).
-    mutating func patchBigEndian(_ value: UInt32, at offset: Int)
+    /// The bytes of a binary, which may be kept by reference instead of copied.
+    mutating func binary(_ bytes: ArraySlice<UInt8>)
+    /// Where the next byte goes, for `patchBigEndian`.
+    var mark: Int { get }
+    /// Overwrites 4 bytes written earlier at `mark` (a fun's size field).
+    mutating func patchBigEndian(_ value: UInt32, at mark: Int)
 }
 
-private struct ByteCounter: ByteSink {
-    var position = 0
-    @inline(__always) mutating func byte(_ value: UInt8) { position += 1 }
-    @inline(__always) mutating func bigEndian<T: FixedWidthInteger>(_ value: T) { position += MemoryLayout<T>.size }
-    @inline(__always) mutating func bytes(_ raw: UnsafeRawBufferPointer) { position += raw.count }
-    @inline(__always) mutating func patchBigEndian(_ value: UInt32, at offset: Int) {}
-}
+/// A malloc'ed buffer grown by doubling, plus the large binaries to splice in after given
+/// offsets of it.
+private struct OutputBuffer: ByteSink {
+    /// Binaries at least this large are spliced in rather than copied twice.
+    static let spliceThreshold = 64 * 1024
 
-/// Writes into memory of the measured size; every write is bounds-checked all the same.
-private struct ByteFiller: ByteSink {
-    let base: UnsafeMutablePointer<UInt8>
-    let capacity: Int
-    var position = 0
+    private var base: UnsafeMutableRawPointer
+    private var capacity = 256
+    private var used = 0
+    private var splices: [(offset: Int, bytes: ArraySlice<UInt8>)] = []
+    private var splicedBytes = 0
 
-    init(base: UnsafeMutablePointer<UInt8>, capacity: Int) {
-        self.base = base
-        self.capacity = capacity
+    init() { base = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16) }
+
+    mutating func deallocate() { base.deallocate() }
+
+    var position: Int { used + splicedBytes }
+    var mark: Int { used }
+
+    @inline(__always)
+    private mutating func reserve(_ count: Int) {
+        if count > capacity - used { grow(count) }
     }
 
-    @inline(__always) private func check(_ count: Int) {
-        precondition(count <= capacity - position, "term encoder: write past the measured size")
+    private mutating func grow(_ count: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity - used < count { newCapacity *= 2 }
+        let larger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        larger.copyMemory(from: base, byteCount: used)
+        base.deallocate()
+        base = larger
+        capacity = newCapacity
     }
+
     @inline(__always) mutating func byte(_ value: UInt8) {
-        check(1)
-        base[position] = value
-        position += 1
+        reserve(1)
+        base.storeBytes(of: value, toByteOffset: used, as: UInt8.self)
+        used += 1
     }
+
     @inline(__always) mutating func bigEndian<T: FixedWidthInteger>(_ value: T) {
-        check(MemoryLayout<T>.size)
-        UnsafeMutableRawPointer(base + position).storeBytes(of: value.bigEndian, as: T.self)
-        position += MemoryLayout<T>.size
+        reserve(MemoryLayout<T>.size)
+        base.storeBytes(of: value.bigEndian, toByteOffset: used, as: T.self)
+        used += MemoryLayout<T>.size
     }
+
     @inline(__always) mutating func bytes(_ raw: UnsafeRawBufferPointer) {
-        check(raw.count)
-        if let from = raw.baseAddress { UnsafeMutableRawPointer(base + position).copyMemory(from: from, byteCount: raw.count) }
-        position += raw.count
+        reserve(raw.count)
+        if let from = raw.baseAddress { (base + used).copyMemory(from: from, byteCount: raw.count) }
+        used += raw.count
     }
-    @inline(__always) mutating func patchBigEndian(_ value: UInt32, at offset: Int) {
-        precondition(offset >= 0 && offset <= position - 4)
-        UnsafeMutableRawPointer(base + offset).storeBytes(of: value.bigEndian, as: UInt32.self)
+
+    mutating func binary(_ bytes: ArraySlice<UInt8>) {
+        if bytes.count >= Self.spliceThreshold {
+            splices.append((used, bytes))
+            splicedBytes += bytes.count
+        } else {
+            bytes.withUnsafeBytes { self.bytes($0) }
+        }
+    }
+
+    mutating func patchBigEndian(_ value: UInt32, at mark: Int) {
+        precondition(mark >= 0 && mark <= used - 4)
+        base.storeBytes(of: value.bigEndian, toByteOffset: mark, as: UInt32.self)
+    }
+
+    /// Appends everything written, splices in place, to `buffer`.
+    func append(to buffer: inout [UInt8]) {
+        let total = position
+        let write = { (out: UnsafeMutableRawPointer) in
+            var from = 0
+            var to = out
+            for splice in splices {
+                to.copyMemory(from: base + from, byteCount: splice.offset - from)
+                to += splice.offset - from
+                from = splice.offset
+                splice.bytes.withUnsafeBytes { to.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                to += splice.bytes.count
+            }
+            to.copyMemory(from: base + from, byteCount: used - from)
+        }
+        if buffer.isEmpty {
+            buffer = [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
+                if total > 0 { write(UnsafeMutableRawPointer(out.baseAddress!)) }
+                initialized = total
+            }
+        } else {
+            let prefix = buffer.count
+            buffer.reserveCapacity(prefix + total)
+            buffer.append(contentsOf: repeatElement(0, count: total))
+            buffer.withUnsafeMutableBytes { write($0.baseAddress! + prefix) }
+        }
     }
 }
 
@@ -149,8 +183,8 @@ private struct Traversal<Sink: ByteSink> {
         /// Elements `next..<count` of a container still to write; a list then writes its tail.
         /// The pointers stay valid: the root term, which owns every container, outlives the walk.
         case items(UnsafePointer<Term>, count: Int, next: Int, list: Unmanaged<ContainerStorage>?)
-        /// Patch the size field of a fun whose tag is at this offset.
-        case funEnd(start: Int)
+        /// Patch the size field (at `mark`) of a fun whose size counts from `start`.
+        case funEnd(start: Int, mark: Int)
     }
     var work: [Work] = []
 
@@ -187,8 +221,8 @@ private struct Traversal<Sink: ByteSink> {
                         sink.byte(ExternalTermTag.nil.rawValue)
                     }
                 }
-            case .funEnd(let start):
-                sink.patchBigEndian(try length32(sink.position - start, "fun"), at: start)
+            case .funEnd(let start, let mark):
+                sink.patchBigEndian(try length32(sink.position - start, "fun"), at: mark)
             }
         }
     }
@@ -243,12 +277,12 @@ private struct Traversal<Sink: ByteSink> {
         case .binary(let b):
             sink.byte(ExternalTermTag.binary.rawValue)
             sink.bigEndian(try length32(b.count, "binary"))
-            b.bytes.withUnsafeBytes { sink.bytes($0) }
+            sink.binary(b.bytes)
         case .bitstring(let b):
             sink.byte(ExternalTermTag.bitBinary.rawValue)
             sink.bigEndian(try length32(b.bytes.count, "bitstring"))
             sink.byte(b.bitsInLastByte)
-            b.bytes.bytes.withUnsafeBytes { sink.bytes($0) }
+            sink.binary(b.bytes.bytes)
         case .pid(let p):
             try writePid(p)
         case .port(let p):
@@ -275,8 +309,8 @@ private struct Traversal<Sink: ByteSink> {
             sink.byte(e.arity)
         case .fun(let f):
             guard f.uniq.count == 16 else { throw TermEncodingError("a fun's uniq is 16 bytes, not \(f.uniq.count)") }
-            let start = sink.position + 1
             sink.byte(ExternalTermTag.newFun.rawValue)
+            let start = sink.position, mark = sink.mark
             sink.bigEndian(UInt32(0))  // size, patched by .funEnd
             sink.byte(f.arity)
             f.uniq.withUnsafeBytes { sink.bytes($0) }
@@ -286,7 +320,7 @@ private struct Traversal<Sink: ByteSink> {
             writeInteger(f.oldIndex)
             writeInteger(f.oldUniq)
             try writePid(f.pid)
-            work.append(.funEnd(start: start))
+            work.append(.funEnd(start: start, mark: mark))
             if !f.freeVariables.isEmpty { schedule(f.freeVariables.storage, isList: false) }
         }
     }
@@ -311,6 +345,7 @@ private struct Traversal<Sink: ByteSink> {
         return true
     }
 
+    @inline(__always)
     private mutating func writeInteger(_ v: Int) {
         if v >= 0 && v <= 255 {
             sink.bigEndian(UInt16(ExternalTermTag.smallInteger.rawValue) << 8 | UInt16(v))

@@ -44,3 +44,39 @@ import Testing
         #expect(try TermEncoder().encode(decoded) == [131, 108, 0, 0, 0, 3, 97, 1, 97, 2, 97, 3, 119, 4, 102, 111, 117, 114])
     }
 }
+
+/// Large binaries are spliced into the output rather than copied into the encoder's buffer; the
+/// bytes around them, and a fun's size field after one, must come out where they belong.
+@Suite struct LargeBinaryEncodingTests {
+    func bytes(_ count: Int, seed: UInt8) -> Term {
+        .binary(Binary((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }))
+    }
+
+    @Test func largeBinariesAmongOtherTermsRoundTrip() throws {
+        let term: Term = .tuple([bytes(70_000, seed: 1), 1, bytes(10, seed: 2),
+                                 [bytes(100_000, seed: 3), .atom("between"), bytes(65_536, seed: 4)], 2.5])
+        let encoded = try TermEncoder().encode(term)
+        #expect(try TermDecoder().decode(encoded) == term)
+        // 131, {5-tuple}, binary header + 70,000 bytes, then 1 as SMALL_INTEGER right after them.
+        #expect(encoded.count == 1 + 2 + (5 + 70_000) + 2 + (5 + 10) + 5 + (5 + 100_000) + 9 + (5 + 65_536) + 1 + 9)
+        #expect(Array(encoded[(3 + 5 + 70_000)...].prefix(2)) == [97, 1])
+
+        var appended: [UInt8] = [112]
+        try TermEncoder.encodeVersioned(term, into: &appended)
+        #expect(Array(appended.dropFirst()) == encoded)
+    }
+
+    @Test func aFunAfterALargeBinaryGetsItsSizeRight() throws {
+        let fun = Fun(arity: 1, uniq: Array(repeating: 7, count: 16), index: 3, module: "m", oldIndex: 3, oldUniq: 99,
+                      pid: Pid(node: "a@b", id: 1, serial: 0, creation: 1),
+                      freeVariables: [bytes(65_536, seed: 5), 42])
+        let term: Term = .tuple([bytes(70_000, seed: 6), .fun(fun)])
+        let encoded = try TermEncoder().encode(term)
+        #expect(try TermDecoder().decode(encoded) == term)
+        let tagAt = 1 + 2 + 5 + 70_000
+        #expect(encoded[tagAt] == ExternalTermTag.newFun.rawValue)
+        // The size counts from the size field itself to the end of the fun, here the end of all.
+        let size = encoded[(tagAt + 1)..<(tagAt + 5)].reduce(0) { $0 << 8 | Int($1) }
+        #expect(size == encoded.count - (tagAt + 1))
+    }
+}
