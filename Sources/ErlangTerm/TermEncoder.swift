@@ -75,6 +75,8 @@ private protocol ByteSink {
     var mark: Int { get }
     /// Overwrites 4 bytes written earlier at `mark` (a fun's size field).
     mutating func patchBigEndian(_ value: UInt32, at mark: Int)
+    /// Writes again `count` bytes written earlier at `mark` (none of them spliced).
+    mutating func repeatBytes(at mark: Int, count: Int)
 }
 
 /// A malloc'ed buffer grown by doubling, plus the large binaries to splice in after given
@@ -143,6 +145,13 @@ private struct OutputBuffer: ByteSink {
         base.storeBytes(of: value.bigEndian, toByteOffset: mark, as: UInt32.self)
     }
 
+    @inline(__always) mutating func repeatBytes(at mark: Int, count: Int) {
+        precondition(mark >= 0 && count >= 0 && mark <= used - count)
+        reserve(count)  // may move the buffer: pointers only after it
+        (base + used).copyMemory(from: base + mark, byteCount: count)
+        used += count
+    }
+
     /// Appends everything written, splices in place, to `buffer`.
     func append(to buffer: inout [UInt8]) {
         let total = position
@@ -187,6 +196,8 @@ private struct Traversal<Sink: ByteSink> {
         case funEnd(start: Int, mark: Int)
     }
     var work: [Work] = []
+    /// The last atom written, where its encoding starts (`sink.mark`) and how long it is.
+    private var lastAtom: (name: String, mark: Int, length: Int)?
 
     init(sink: Sink) { self.sink = sink }
 
@@ -399,6 +410,13 @@ private struct Traversal<Sink: ByteSink> {
     }
 
     private mutating func writeAtom(_ atom: Atom) throws(TermEncodingError) {
+        // The same atom again (every pid of a node names it): copy its encoding from where it
+        // was last written. Atoms are never spliced, so those bytes are in the buffer.
+        if let last = lastAtom, last.name == atom.name {
+            sink.repeatBytes(at: last.mark, count: last.length)
+            return
+        }
+        let mark = sink.mark
         let utf8 = atom.name.utf8
         let count = utf8.count
         if count <= 255 {
@@ -414,6 +432,7 @@ private struct Traversal<Sink: ByteSink> {
         if copied == nil {
             for byte in utf8 { sink.byte(byte) }
         }
+        lastAtom = (atom.name, mark, sink.mark - mark)
     }
 }
 

@@ -80,3 +80,18 @@ import Testing
         #expect(size == encoded.count - (tagAt + 1))
     }
 }
+
+/// The encoder copies a repeated atom's encoding from where it last wrote it.
+@Suite struct RepeatedAtomEncodingTests {
+    @Test func repeatedAndInterleavedAtomsEncodeAsTheBEAMWritesThem() throws {
+        #expect(try TermEncoder().encode([.atom("x"), .atom("x")]) == [131, 108, 0, 0, 0, 2, 119, 1, 120, 119, 1, 120, 106])
+        let pid = Pid(node: "node@host", id: 5, serial: 0, creation: 1)
+        let term: Term = [.atom("node@host"), .pid(pid), .atom("y"), .pid(pid), .atom("y"), .atom("node@host"),
+                          .tuple([.atom("y"), .binary(Binary(Array(repeating: 1, count: 70_000))), .atom("y")])]
+        let encoded = try TermEncoder().encode(term)
+        #expect(try TermDecoder().decode(encoded) == term)
+        // Atoms: 2 + 9 bytes each; pids: tag + atom + 12.
+        let atom = 2 + 9, y = 2 + 1, pidBytes = 1 + atom + 12
+        #expect(encoded.count == 1 + 5 + atom + pidBytes + y + pidBytes + y + atom + (2 + y + 5 + 70_000 + y) + 1)
+    }
+}
