@@ -62,26 +62,9 @@ public struct TermEncoder: Sendable {
 
 // MARK: - Output
 
-/// Where a traversal puts bytes.
-private protocol ByteSink {
-    /// Bytes written so far, spliced binaries included.
-    var position: Int { get }
-    mutating func byte(_ value: UInt8)
-    mutating func bigEndian<T: FixedWidthInteger>(_ value: T)
-    mutating func bytes(_ raw: UnsafeRawBufferPointer)
-    /// The bytes of a binary, which may be kept by reference instead of copied.
-    mutating func binary(_ bytes: ArraySlice<UInt8>)
-    /// Where the next byte goes, for `patchBigEndian`.
-    var mark: Int { get }
-    /// Overwrites 4 bytes written earlier at `mark` (a fun's size field).
-    mutating func patchBigEndian(_ value: UInt32, at mark: Int)
-    /// Writes again `count` bytes written earlier at `mark` (none of them spliced).
-    mutating func repeatBytes(at mark: Int, count: Int)
-}
-
 /// A malloc'ed buffer grown by doubling, plus the large binaries to splice in after given
 /// offsets of it.
-private struct OutputBuffer: ByteSink {
+private struct OutputBuffer {
     /// Binaries at least this large are spliced in rather than copied twice.
     static let spliceThreshold = 64 * 1024
 
@@ -95,7 +78,9 @@ private struct OutputBuffer: ByteSink {
 
     mutating func deallocate() { base.deallocate() }
 
+    /// Bytes written so far, spliced binaries included.
     var position: Int { used + splicedBytes }
+    /// Where the next byte goes in the buffer itself, for `patchBigEndian` and `repeatBytes`.
     var mark: Int { used }
 
     @inline(__always)
@@ -131,6 +116,7 @@ private struct OutputBuffer: ByteSink {
         used += raw.count
     }
 
+    /// A binary's bytes: copied, or kept by reference and spliced in by `append(to:)`.
     mutating func binary(_ bytes: ArraySlice<UInt8>) {
         if bytes.count >= Self.spliceThreshold {
             splices.append((used, bytes))
@@ -140,11 +126,13 @@ private struct OutputBuffer: ByteSink {
         }
     }
 
+    /// Overwrites 4 bytes written earlier at `mark` (a fun's size field).
     mutating func patchBigEndian(_ value: UInt32, at mark: Int) {
         precondition(mark >= 0 && mark <= used - 4)
         base.storeBytes(of: value.bigEndian, toByteOffset: mark, as: UInt32.self)
     }
 
+    /// Writes again `count` bytes written earlier at `mark` (none of them spliced).
     @inline(__always) mutating func repeatBytes(at mark: Int, count: Int) {
         precondition(mark >= 0 && count >= 0 && mark <= used - count)
         reserve(count)  // may move the buffer: pointers only after it
@@ -185,8 +173,8 @@ private struct OutputBuffer: ByteSink {
 
 /// Walks a term depth-first with an explicit stack (deep terms cannot overflow the thread's
 /// stack) and hands its encoding to the sink.
-private struct Traversal<Sink: ByteSink> {
-    var sink: Sink
+private struct Traversal {
+    var sink: OutputBuffer
 
     enum Work {
         /// Elements `next..<count` of a container still to write; a list then writes its tail.
@@ -199,7 +187,7 @@ private struct Traversal<Sink: ByteSink> {
     /// The last atom written, where its encoding starts (`sink.mark`) and how long it is.
     private var lastAtom: (name: String, mark: Int, length: Int)?
 
-    init(sink: Sink) { self.sink = sink }
+    init(sink: OutputBuffer) { self.sink = sink }
 
     mutating func run(_ root: Term) throws(TermEncodingError) {
         try withUnsafePointer(to: root) { root throws(TermEncodingError) in try emit(root) }
