@@ -60,15 +60,22 @@ final class TmuxSession {
     /// Waits until the screen contains `text` `count` times, up to `timeout` seconds; returns the
     /// screen then. Records an issue (with the screen) when it never does.
     @discardableResult
-    func waitFor(_ text: String, count: Int = 1, timeout: Double = 10, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+    /// (Generous, with one last look after the deadline: tests that block on subprocesses can
+    /// hold this process's two cooperative threads, so this task may not get to look for a while.)
+    func waitFor(_ text: String, count: Int = 1, timeout: Double = 30, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var last = ""
-        while Date() < deadline {
+        var looks = 0
+        while true {
+            let expired = Date() >= deadline
             last = try screen()
+            looks += 1
             if last.components(separatedBy: text).count - 1 >= count { return last }
+            if expired { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("screen never showed \(count)x \(text.debugDescription):\n\(last)", sourceLocation: sourceLocation)
+        Issue.record("screen never showed \(count)x \(text.debugDescription) (\(looks) looks in \(Int(timeout)) s):\n\(last)",
+                     sourceLocation: sourceLocation)
         return last
     }
 
