@@ -202,6 +202,22 @@ private struct Traversal {
                         writeInteger(v)
                         continue
                     }
+                    // The commonest leaves without the general `emit` (and its copy of the term).
+                    // One `if case` each: a `switch` here copies the term first.
+                    if case .pid(let p) = element.pointee {
+                        try writePid(p)
+                        continue
+                    }
+                    if case .atom(let a) = element.pointee {
+                        try writeAtom(a)
+                        continue
+                    }
+                    if case .binary(let b) = element.pointee {
+                        sink.byte(ExternalTermTag.binary.rawValue)
+                        sink.bigEndian(try length32(b.count, "binary"))
+                        sink.binary(b.bytes)
+                        continue
+                    }
                     if element.pointee.isContainer {
                         // Come back for the rest after the container (whose work goes on top),
                         // unless nothing is left: a deep chain of last elements needs no stack.
