@@ -4,6 +4,10 @@
 
 import BigInt
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why a term cannot be encoded.
 public struct TermEncodingError: Error, Hashable, Sendable, CustomStringConvertible {
     public let description: String
@@ -140,6 +144,20 @@ private struct OutputBuffer {
         used += count
     }
 
+    /// Large outputs are fresh memory from the kernel (glibc maps blocks over 32 MiB anew each
+    /// time), and faulting it in 4 KiB at a time costs more than the copy: ask for huge pages
+    /// where the kernel offers them on request (transparent huge pages in `madvise` mode).
+    private static func preferHugePages(_ start: UnsafeMutableRawPointer, byteCount: Int) {
+        #if canImport(Glibc)
+        let huge = 2 << 20
+        guard byteCount >= 8 * huge else { return }
+        let first = (Int(bitPattern: start) + huge - 1) & ~(huge - 1)
+        let end = (Int(bitPattern: start) + byteCount) & ~(huge - 1)
+        guard end > first, let aligned = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(aligned, end - first, MADV_HUGEPAGE)
+        #endif
+    }
+
     /// Appends everything written, splices in place, to `buffer`.
     func append(to buffer: inout [UInt8]) {
         let total = position
@@ -157,7 +175,11 @@ private struct OutputBuffer {
         }
         if buffer.isEmpty {
             buffer = [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
-                if total > 0 { write(UnsafeMutableRawPointer(out.baseAddress!)) }
+                if total > 0 {
+                    let destination = UnsafeMutableRawPointer(out.baseAddress!)
+                    Self.preferHugePages(destination, byteCount: total)
+                    write(destination)
+                }
                 initialized = total
             }
         } else {
