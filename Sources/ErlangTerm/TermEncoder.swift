@@ -235,9 +235,7 @@ private struct Traversal {
                         continue
                     }
                     if case .binary(let b) = element.pointee {
-                        sink.byte(ExternalTermTag.binary.rawValue)
-                        sink.bigEndian(try length32(b.count, "binary"))
-                        sink.binary(b.bytes)
+                        try writeBinary(b)
                         continue
                     }
                     if element.pointee.isContainer {
@@ -285,13 +283,7 @@ private struct Traversal {
             try writeAtom(a)
         case .tuple(let t):
             let n = t.count
-            if n <= 255 {
-                sink.byte(ExternalTermTag.smallTuple.rawValue)
-                sink.byte(UInt8(n))
-            } else {
-                sink.byte(ExternalTermTag.largeTuple.rawValue)
-                sink.bigEndian(try length32(n, "tuple"))
-            }
+            try writeSized(n, small: .smallTuple, large: .largeTuple, "tuple")
             if n > 0 { schedule(t.storage, isList: false) }
         case .list(let l):
             let n = l.count
@@ -312,9 +304,7 @@ private struct Traversal {
             sink.bigEndian(try length32(m.count, "map"))
             if m.count > 0 { schedule(m.storage, isList: false) }
         case .binary(let b):
-            sink.byte(ExternalTermTag.binary.rawValue)
-            sink.bigEndian(try length32(b.count, "binary"))
-            sink.binary(b.bytes)
+            try writeBinary(b)
         case .bitstring(let b):
             sink.byte(ExternalTermTag.bitBinary.rawValue)
             sink.bigEndian(try length32(b.bytes.count, "bitstring"))
@@ -402,19 +392,32 @@ private struct Traversal {
         }
     }
 
+    /// A tag and a count: the small form (one-byte count) up to 255, else the large (four bytes).
+    private mutating func writeSized(_ n: Int, small: ExternalTermTag, large: ExternalTermTag, _ what: String)
+        throws(TermEncodingError)
+    {
+        if n <= 255 {
+            sink.byte(small.rawValue)
+            sink.byte(UInt8(n))
+        } else {
+            sink.byte(large.rawValue)
+            sink.bigEndian(try length32(n, what))
+        }
+    }
+
+    private mutating func writeBinary(_ b: Binary) throws(TermEncodingError) {
+        sink.byte(ExternalTermTag.binary.rawValue)
+        sink.bigEndian(try length32(b.count, "binary"))
+        sink.binary(b.bytes)
+    }
+
     private mutating func writeBig(_ v: BigInt) throws(TermEncodingError) {
         // Little-endian magnitude bytes without the high zero bytes.
         var words = Array(v.magnitude.words)
         while words.last == 0 { words.removeLast() }
         let digits = words.isEmpty ? 0 : (words.count - 1) * (UInt.bitWidth / 8)
             + (UInt.bitWidth - words[words.count - 1].leadingZeroBitCount + 7) / 8
-        if digits <= 255 {
-            sink.byte(ExternalTermTag.smallBig.rawValue)
-            sink.byte(UInt8(digits))
-        } else {
-            sink.byte(ExternalTermTag.largeBig.rawValue)
-            sink.bigEndian(try length32(digits, "integer"))
-        }
+        try writeSized(digits, small: .smallBig, large: .largeBig, "integer")
         sink.byte(v.sign == .minus ? 1 : 0)
         var written = 0
         for word in words {
