@@ -6,6 +6,11 @@
 // against the bytes actually left before anything is allocated for it.
 
 import BigInt
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Decodes terms from bytes.
 public struct TermDecoder: Sendable {
@@ -132,20 +137,7 @@ private struct Parser {
         self.maxDepth = options.maxDepth
     }
 
-    /// An open container waiting for `remaining` more terms.
-    struct Frame {
-        enum Kind {
-            case tuple
-            case list  // the last collected term is the tail
-            case map
-            case fun  // its header is the last of `funHeaders`
-        }
-        var kind: Kind
-        var remaining: Int
-        /// Made with room for every element the header announced, filled in place.
-        var storage: ContainerStorage
-        let offset: Int
-    }
+    typealias Frame = OpenContainer
 
     struct FunHeader {
         var arity: UInt8
@@ -162,12 +154,11 @@ private struct Parser {
     // MARK: Main loop
 
     mutating func parse() throws(TermDecodingError) -> Term {
-        var stack: [Frame] = []
-        stack.reserveCapacity(16)
+        var stack = OpenContainers()
         while true {
             // Runs of plain leaves inside a container skip the general machinery below.
             // (Not for the first of two: a pair such as `{Key, Nested}` gains nothing from the setup.)
-            if !stack.isEmpty, stack[stack.count - 1].remaining > 2 { try fillLeaves(&stack) }
+            if let top = stack.top, top.pointee.remaining > 2 { try fillLeaves(top) }
             var term: Term
             let tagOffset = position
             let tag = try readU8()
@@ -227,8 +218,9 @@ private struct Parser {
                     let length = Int(try readU16())
                     try need(length)
                     // It ends the list, so room for exactly its bytes and the `[]`.
-                    makeRoom(for: length, inListAt: stack.count - 1, of: &stack, exactly: true)
-                    appendStringBytes(length, to: stack[stack.count - 1].storage)
+                    let top = stack.top!
+                    makeRoom(for: length, inListAt: top, exactly: true)
+                    appendStringBytes(length, to: top)
                     term = .list(.empty)
                 } else {
                     term = try readString()
@@ -274,19 +266,17 @@ private struct Parser {
 
             // Hand the finished term to its container, closing every container it completes.
             while true {
-                let top = stack.count - 1
-                if top < 0 { return term }
-                stack[top].storage.append(term)
-                stack[top].remaining -= 1
+                guard let top = stack.top else { return term }
+                top.pointee.append(consume term)
+                top.pointee.remaining -= 1
                 pendingElements -= 1
-                if stack[top].remaining > 0 { break }
-                var frame = stack.removeLast()
-                term = try close(&frame)
+                if top.pointee.remaining > 0 { break }
+                term = try close(stack.pop())
             }
         }
     }
 
-    private mutating func open(_ kind: Frame.Kind, count: Int, at offset: Int, on stack: inout [Frame])
+    private mutating func open(_ kind: Frame.Kind, count: Int, at offset: Int, on stack: inout OpenContainers)
         throws(TermDecodingError)
     {
         // The new container's elements and every ancestor's remaining siblings (less the
@@ -296,21 +286,25 @@ private struct Parser {
         }
         guard stack.count < maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: offset) }
         pendingElements += count
-        stack.append(Frame(kind: kind, remaining: count, storage: .make(capacity: count), offset: offset))
+        stack.push(Frame(kind, count: count, at: offset))
     }
 
     /// Decodes leaves straight into the innermost container while more than one term is missing
     /// (the last one may be a list tail, which the main loop handles). Stops at anything else.
-    private mutating func fillLeaves(_ stack: inout [Frame]) throws(TermDecodingError) {
-        let top = stack.count - 1
-        var remaining = stack[top].remaining
-        let storage = stack[top].storage
+    private mutating func fillLeaves(_ top: UnsafeMutablePointer<Frame>) throws(TermDecodingError) {
+        var remaining = top.pointee.remaining
+        let header = top.pointee.header, elements = top.pointee.elements
+        var count = header.pointee.count
+        let capacity = header.pointee.capacity
+        defer { header.pointee.count = count }  // also on a throw: the storage frees what it holds
         while remaining > 1, let term = try readLeaf() {
-            storage.append(term)
+            precondition(count < capacity, "container storage is full")
+            (elements + count).initialize(to: term)
+            count += 1
             remaining -= 1
         }
-        pendingElements -= stack[top].remaining - remaining
-        stack[top].remaining = remaining
+        pendingElements -= top.pointee.remaining - remaining
+        top.pointee.remaining = remaining
     }
 
     /// The next term when it is a common leaf, else nil with nothing consumed.
@@ -349,33 +343,35 @@ private struct Parser {
 
     /// True when the next term is the tail of the innermost open list.
     @inline(__always)
-    private func isAtListTail(_ stack: [Frame]) -> Bool {
-        guard let top = stack.last, case .list = top.kind else { return false }
-        return top.remaining == 1
+    private func isAtListTail(_ stack: borrowing OpenContainers) -> Bool {
+        guard let top = stack.top, case .list = top.pointee.kind else { return false }
+        return top.pointee.remaining == 1
     }
 
     /// Replaces the innermost list's pending tail with `count` more elements and a new tail.
-    private mutating func extendList(by count: Int, at offset: Int, on stack: inout [Frame]) throws(TermDecodingError) {
+    private mutating func extendList(by count: Int, at offset: Int, on stack: inout OpenContainers) throws(TermDecodingError) {
         // Same budget as opening a list of `count` elements in the tail's place.
         if count + 1 + pendingElements - stack.count > remainingBytes {
             throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
         }
         pendingElements += count
-        stack[stack.count - 1].remaining += count
-        makeRoom(for: count, inListAt: stack.count - 1, of: &stack)
+        let top = stack.top!
+        top.pointee.remaining += count
+        makeRoom(for: count, inListAt: top)
     }
 
     /// Makes the list frame's storage hold `count` more elements besides its pending tail.
     /// Grows geometrically unless told the size is final: a long chain of tails stays linear.
-    private func makeRoom(for count: Int, inListAt index: Int, of stack: inout [Frame], exactly: Bool = false) {
-        let storage = stack[index].storage
-        if storage.freeCapacity < count + 1 {
-            stack[index].storage = storage.movedToLarger(minimumCapacity: storage.count + count + 1, exactly: exactly)
+    private func makeRoom(for count: Int, inListAt frame: UnsafeMutablePointer<Frame>, exactly: Bool = false) {
+        let header = frame.pointee.header
+        if header.pointee.capacity - header.pointee.count < count + 1 {
+            frame.pointee.moveToLarger(minimumCapacity: header.pointee.count + count + 1, exactly: exactly)
         }
     }
 
-    private mutating func close(_ frame: inout Frame) throws(TermDecodingError) -> Term {
-        let storage = frame.storage
+    /// The finished container's term; takes over the frame's storage.
+    private mutating func close(_ frame: Frame) throws(TermDecodingError) -> Term {
+        let storage = frame.storage.takeRetainedValue()
         switch frame.kind {
         case .tuple:
             return .tuple(TermArray(storage: storage))
@@ -495,6 +491,11 @@ private struct Parser {
     /// Appends the next `length` bytes (already checked to be there) as integers.
     private mutating func appendStringBytes(_ length: Int, to storage: ContainerStorage) {
         for i in position..<(position + length) { storage.append(.integer(Int(raw[i]))) }
+        position += length
+    }
+
+    private mutating func appendStringBytes(_ length: Int, to frame: UnsafeMutablePointer<Frame>) {
+        for i in position..<(position + length) { frame.pointee.append(.integer(Int(raw[i]))) }
         position += length
     }
 
@@ -702,5 +703,92 @@ private struct AtomCache {
     mutating func insert(_ bytes: UnsafeRawBufferPointer, utf8: Bool, atom: Atom) {
         guard bytes.count <= 64 else { return }
         entries[slot(bytes)] = Entry(bytes: Array(bytes), utf8: utf8, atom: atom)
+    }
+}
+
+// MARK: - Open containers
+
+/// A container being filled: it still waits for `remaining` terms.
+private struct OpenContainer {
+    enum Kind: UInt8 {
+        case tuple
+        case list  // the last collected term is the tail
+        case map
+        case fun  // its header is the last of the parser's `funHeaders`
+    }
+    var kind: Kind
+    var remaining: Int
+    /// Made with room for every element the header announced, filled in place. Owned (+1) by
+    /// the frame: `OpenContainers` releases it unless `close` takes it over.
+    private(set) var storage: Unmanaged<ContainerStorage>
+    /// The storage's header and elements, kept at hand: appending touches no reference count.
+    private(set) var header: UnsafeMutablePointer<ContainerHeader>
+    private(set) var elements: UnsafeMutablePointer<Term>
+    let offset: Int
+
+    init(_ kind: Kind, count: Int, at offset: Int) {
+        self.kind = kind
+        self.remaining = count
+        self.offset = offset
+        let made = ContainerStorage.make(capacity: count)
+        (header, elements) = made.unsafePointers
+        storage = .passRetained(made)
+    }
+
+    @inline(__always)
+    func append(_ term: consuming Term) {
+        let count = header.pointee.count
+        precondition(count < header.pointee.capacity, "container storage is full")
+        (elements + count).initialize(to: term)
+        header.pointee.count = count + 1
+    }
+
+    /// Swaps the storage for a larger one holding the same elements.
+    mutating func moveToLarger(minimumCapacity: Int, exactly: Bool) {
+        let larger = storage._withUnsafeGuaranteedRef { $0.movedToLarger(minimumCapacity: minimumCapacity, exactly: exactly) }
+        storage.release()
+        (header, elements) = larger.unsafePointers
+        storage = .passRetained(larger)
+    }
+}
+
+/// The decoder's stack of open containers, innermost last. Plain memory rather than an array:
+/// a deep term pushes and pops once per level, and frames are trivial to copy (no reference
+/// counting, no uniqueness check), so the buffer grows with `realloc`, which moves large blocks
+/// by remapping pages rather than copying them. Storage still owned by a frame is released when
+/// the stack goes away, so an error part-way through frees everything decoded so far.
+private struct OpenContainers: ~Copyable {
+    private var frames: UnsafeMutablePointer<OpenContainer>
+    private var capacity = 16
+    private(set) var count = 0
+
+    init() {
+        frames = malloc(capacity * MemoryLayout<OpenContainer>.stride)!.assumingMemoryBound(to: OpenContainer.self)
+    }
+
+    deinit {
+        for i in 0..<count { frames[i].storage.release() }
+        free(frames)
+    }
+
+    /// The innermost open container; valid until the next push.
+    var top: UnsafeMutablePointer<OpenContainer>? { count == 0 ? nil : frames + (count - 1) }
+
+    mutating func push(_ frame: OpenContainer) {
+        if count == capacity {
+            capacity *= 2
+            guard let larger = realloc(frames, capacity * MemoryLayout<OpenContainer>.stride) else {
+                fatalError("out of memory for \(capacity) open containers")
+            }
+            frames = larger.assumingMemoryBound(to: OpenContainer.self)
+        }
+        (frames + count).initialize(to: frame)
+        count += 1
+    }
+
+    /// Removes the innermost frame; the caller owns its storage.
+    mutating func pop() -> OpenContainer {
+        count -= 1
+        return frames[count]
     }
 }

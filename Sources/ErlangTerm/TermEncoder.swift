@@ -215,13 +215,25 @@ private struct Traversal {
         try withUnsafePointer(to: root) { root throws(TermEncodingError) in try emit(root) }
         outer: while let top = work.popLast() {
             switch top {
-            case .items(let base, let count, var next, let list):
+            case .items(var base, var count, var next, var list):
                 while next < count {
                     // Elements are read in place (no copy, no reference counting).
                     let element = base + next
                     next += 1
                     if case .integer(let v) = element.pointee {
                         writeInteger(v)
+                        continue
+                    }
+                    if let elements = Term.tupleElements(element) {
+                        // Into the tuple right here: its elements become the current run, and the
+                        // rest of this one waits on the stack (unless nothing is left of it, so a
+                        // deep chain of last elements needs no stack and no push and pop per level).
+                        try writeSized(elements.count, small: .smallTuple, large: .largeTuple, "tuple")
+                        guard let first = elements.baseAddress, elements.count > 0 else { continue }
+                        if next < count || list != nil {
+                            work.append(.items(base, count: count, next: next, list: list))
+                        }
+                        (base, count, next, list) = (first, elements.count, 0, nil)
                         continue
                     }
                     // The commonest leaves without the general `emit` (and its copy of the term).
@@ -271,7 +283,11 @@ private struct Traversal {
 
     /// Writes a leaf completely, or a container's header and schedules its elements.
     private mutating func emit(_ term: UnsafePointer<Term>) throws(TermEncodingError) {
-        switch term.pointee {
+        try emit(borrowing: term.pointee)
+    }
+
+    private mutating func emit(borrowing term: borrowing Term) throws(TermEncodingError) {
+        switch term {
         case .integer(let v):
             writeInteger(v)
         case .bigInteger(let v):
@@ -393,12 +409,12 @@ private struct Traversal {
     }
 
     /// A tag and a count: the small form (one-byte count) up to 255, else the large (four bytes).
+    @inline(__always)
     private mutating func writeSized(_ n: Int, small: ExternalTermTag, large: ExternalTermTag, _ what: String)
         throws(TermEncodingError)
     {
         if n <= 255 {
-            sink.byte(small.rawValue)
-            sink.byte(UInt8(n))
+            sink.bigEndian(UInt16(small.rawValue) << 8 | UInt16(n))
         } else {
             sink.byte(large.rawValue)
             sink.bigEndian(try length32(n, what))
@@ -466,6 +482,20 @@ private struct Traversal {
 }
 
 extension Term {
+    /// A tuple's elements, read in place (valid while the term is alive); nil for anything else.
+    @inline(__always)
+    fileprivate static func tupleElements(_ term: UnsafePointer<Term>) -> UnsafeBufferPointer<Term>? {
+        borrowedTupleElements(term.pointee)
+    }
+
+    @inline(__always)
+    private static func borrowedTupleElements(_ term: borrowing Term) -> UnsafeBufferPointer<Term>? {
+        switch term {
+        case .tuple(let t): return t.storage.elementBuffer
+        default: return nil
+        }
+    }
+
     /// A tuple, list, map or fun: `emit` may schedule work for it.
     @inline(__always)
     fileprivate var isContainer: Bool {

@@ -63,6 +63,12 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
 
     // MARK: Building (decoder only)
 
+    /// The header and the elements, for a builder that keeps this storage alive meanwhile.
+    @inlinable
+    var unsafePointers: (header: UnsafeMutablePointer<ContainerHeader>, elements: UnsafeMutablePointer<Term>) {
+        withUnsafeMutablePointers { ($0, $1) }
+    }
+
     @inlinable var freeCapacity: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity - $0.pointee.count } }
 
     @inlinable
