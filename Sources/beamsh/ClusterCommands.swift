@@ -46,6 +46,7 @@ extension Beamsh {
     /// `beamsh discover QUERY --basename NAME`.
     struct Discover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "discover",
             abstract: "Find nodes the dns_cluster way: resolve QUERY's AAAA and A records, name NAME@ADDRESS for each, ask EPMD on each.",
             discussion: "Exit 0 when at least one discovered node is registered with EPMD, 2 otherwise.")
 
@@ -102,6 +103,7 @@ extension Beamsh {
     /// `beamsh cluster NODE` / `--dns QUERY` / `--eval EXPR`.
     struct Cluster: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cluster",
             abstract: "Check the whole cluster from NODE: who sees whom, missing links, versions, uptime, memory per node; or --eval on every node.",
             discussion: """
                 Without NODE, --dns defaults to $DNS_CLUSTER_QUERY. Connects hidden to every member at once. Exit codes: 0 the mesh is complete, 1 it is not \
@@ -187,6 +189,7 @@ extension Beamsh {
     /// `beamsh info NODE`.
     struct Info: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "info",
             abstract: "One node in detail: versions, uptime, schedulers, processes/ports/atoms/ETS used vs limits, memory by type, applications.")
 
         @Argument(help: ArgumentHelp("The node: name@host.", valueName: "node"))
@@ -223,6 +226,7 @@ extension Beamsh {
     /// `beamsh top NODE`.
     struct Top: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "top",
             abstract: "The busiest processes of NODE, refreshed in place until Ctrl-C (printed once when output is not a terminal).",
             discussion: """
                 Each refresh is one RPC: the node's own erl_eval runs a fixed sampler that calls only \

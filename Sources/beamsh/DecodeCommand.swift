@@ -7,6 +7,7 @@ extension Beamsh {
     /// Reads external term format bytes (compressed or not) and prints the term.
     struct Decode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "decode",
             abstract: "Print a term_to_binary file (compressed or not) as Elixir, Erlang or JSON.",
             discussion: "Bad input exits with status 1 and one line naming the byte offset of the problem."
         )

@@ -9,6 +9,7 @@ extension Beamsh {
     /// likely fix at the first that fails.
     struct Doctor: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "doctor",
             abstract: "Walk every step of connecting to NODE and report each result, its timing and the likely fix.")
 
         @Argument(help: ArgumentHelp("The node: name@host.", valueName: "node"))

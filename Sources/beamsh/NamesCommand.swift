@@ -6,6 +6,7 @@ extension Beamsh {
     /// `beamsh names [HOST]`: what EPMD on a host has registered, like `epmd -names`.
     struct Names: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "names",
             abstract: "List the nodes registered with EPMD on a host (like epmd -names).")
 
         @Argument(help: "The host to ask (default: this host).")

@@ -1,4 +1,4 @@
-// The evaluator drivers and the cluster summary ship pre-parsed (DriverForms.swift). They must be exactly what each
+// The evaluator drivers ship pre-parsed (DriverForms.swift). They must be exactly what each
 // runtime's own erl_scan/erl_parse makes of the driver source: this test asks OTP 25 and OTP 28
 // and compares. With BEAMSH_WRITE_DRIVER_FORMS=1 it rewrites DriverForms.swift from OTP 25.
 
@@ -19,20 +19,17 @@ import Testing
             defer { connection.closeNow() }
             let elixir = try await Evaluator.parseDriver(Evaluator.elixirDriver, on: connection)
             let erlang = try await Evaluator.parseDriver(Evaluator.erlangDriver, on: connection)
-            let summary = try await Evaluator.parseDriver(NodeSummary.summarySource, on: connection)
             if write {
                 // Written from the first runtime (OTP 25); run the test again to compare all.
-                try Self.writeSource(elixir: try TermEncoder().encode(elixir), erlang: try TermEncoder().encode(erlang),
-                                     nodeSummary: try TermEncoder().encode(summary))
+                try Self.writeSource(elixir: try TermEncoder().encode(elixir), erlang: try TermEncoder().encode(erlang))
                 return
             }
-            #expect(try TermDecoder().decode(DriverForms.nodeSummary) == summary, "\(runtime): regenerate DriverForms.swift")
             #expect(try TermDecoder().decode(DriverForms.elixir) == elixir, "\(runtime): regenerate DriverForms.swift")
             #expect(try TermDecoder().decode(DriverForms.erlang) == erlang, "\(runtime): regenerate DriverForms.swift")
         }
     }
 
-    static func writeSource(elixir: [UInt8], erlang: [UInt8], nodeSummary: [UInt8]) throws {
+    static func writeSource(elixir: [UInt8], erlang: [UInt8]) throws {
         func literal(_ bytes: [UInt8]) -> String {
             stride(from: 0, to: bytes.count, by: 24).map { start in
                 "        " + bytes[start..<min(start + 24, bytes.count)].map { String($0) }.joined(separator: ", ") + ","
@@ -42,8 +39,7 @@ import Testing
             .appendingPathComponent("../../Sources/RemoteShell/DriverForms.swift").standardized
         let header = try String(contentsOf: path, encoding: .utf8).components(separatedBy: "enum DriverForms").first ?? ""
         let text = header + "enum DriverForms {\n    static let elixir: [UInt8] = [\n" + literal(elixir)
-            + "\n    ]\n    static let erlang: [UInt8] = [\n" + literal(erlang)
-            + "\n    ]\n    static let nodeSummary: [UInt8] = [\n" + literal(nodeSummary) + "\n    ]\n}\n"
+            + "\n    ]\n    static let erlang: [UInt8] = [\n" + literal(erlang) + "\n    ]\n}\n"
         try text.write(to: path, atomically: true, encoding: .utf8)
     }
 }
