@@ -763,7 +763,7 @@ private struct OpenContainers: ~Copyable {
     private(set) var count = 0
 
     init() {
-        frames = malloc(capacity * MemoryLayout<OpenContainer>.stride)!.assumingMemoryBound(to: OpenContainer.self)
+        frames = malloc(capacity * MemoryLayout<OpenContainer>.stride)!.bindMemory(to: OpenContainer.self, capacity: capacity)
     }
 
     deinit {
@@ -780,7 +780,7 @@ private struct OpenContainers: ~Copyable {
             guard let larger = realloc(frames, capacity * MemoryLayout<OpenContainer>.stride) else {
                 fatalError("out of memory for \(capacity) open containers")
             }
-            frames = larger.assumingMemoryBound(to: OpenContainer.self)
+            frames = larger.bindMemory(to: OpenContainer.self, capacity: capacity)
         }
         (frames + count).initialize(to: frame)
         count += 1

@@ -69,8 +69,6 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
         withUnsafeMutablePointers { ($0, $1) }
     }
 
-    @inlinable var freeCapacity: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity - $0.pointee.count } }
-
     @inlinable
     func append(_ element: __owned Term) {
         assert(self !== Self.empty)
