@@ -47,7 +47,7 @@ public struct NodeSummary: Sendable {
         var elixir: String?
         if let key = v[6].tupleElements, key.count == 2, let version = key[1].stringValue {
             elixir = version
-        } else if v[7].isTagged("file") {
+        } else if v[7] == .atom(.true) {
             elixir = try await connection.rpc("Elixir.System", "version", [], timeout: timeout).stringValue
         }
         return NodeSummary(
@@ -70,7 +70,8 @@ public struct NodeSummary: Sendable {
         ("erlang", "memory", [.atom("total")]),
         ("erlang", "statistics", [.atom("run_queue")]),
         ("application", "get_key", [.atom("elixir"), .atom("vsn")]),
-        ("code", "is_loaded", [.atom("Elixir.System")]),
+        // A BIF; `code:is_loaded/1` would be a call to the code server.
+        ("erlang", "module_loaded", [.atom("Elixir.System")]),
     ]
 
     /// The summary with a handful of concurrent RPCs, one per item.
@@ -98,8 +99,8 @@ public struct NodeSummary: Sendable {
     public static func elixirVersion(on connection: NodeConnection, timeout: Duration) async throws -> String? {
         let key = try await connection.rpc("application", "get_key", [.atom("elixir"), .atom("vsn")], timeout: timeout)
         if let t = key.tupleElements, t.count == 2, let v = t[1].stringValue { return v }
-        let loaded = try await connection.rpc("code", "is_loaded", [.atom("Elixir.System")], timeout: timeout)
-        guard loaded.isTagged("file") else { return nil }
+        let loaded = try await connection.rpc("erlang", "module_loaded", [.atom("Elixir.System")], timeout: timeout)
+        guard loaded == .atom(.true) else { return nil }
         return try await connection.rpc("Elixir.System", "version", [], timeout: timeout).stringValue
     }
 }

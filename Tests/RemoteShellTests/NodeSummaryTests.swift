@@ -1,0 +1,49 @@
+// The cluster report's per-node summary against real nodes: one call of BIFs, and the Elixir
+// version however Elixir is present (started as an application, only loaded, or absent).
+
+import BeamTestSupport
+import ErlangDistribution
+import ErlangTerm
+@testable import RemoteShell
+import Testing
+
+@Suite(.serialized) struct NodeSummaryTests {
+    private func summary(of node: TestNode) async throws -> NodeSummary {
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        return try await NodeSummary.fetch(from: connection, timeout: .seconds(10))
+    }
+
+    @Test func elixirStartedAsAnApplication() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let s = try await summary(of: node)
+        #expect(s.elixirVersion?.hasPrefix("1.14") == true, "\(String(describing: s.elixirVersion))")
+        #expect(s.otpRelease == "25")
+        #expect(s.processCount > 10 && s.totalMemory > 1_000_000 && s.uptimeMilliseconds > 0)
+        #expect(s.connected.isEmpty, "beamsh is hidden: nodes() does not list it")
+    }
+
+    @Test func elixirOnlyLoadedIsAskedForItsVersion() async throws {
+        let runtime = try elixirRuntime()
+        let lib = try #require(runtime.elixirLib)
+        // Elixir's modules on the code path and System loaded, but no application started.
+        let node = try TestNode(runtime: runtime, extraArgs: [
+            "-pa", "\(lib)/elixir/ebin", "-eval", "{module, _} = code:ensure_loaded('Elixir.System')",
+        ])
+        defer { node.stop() }
+        #expect(try node.eval("application:get_key(elixir, vsn).") == "undefined")
+        let s = try await summary(of: node)
+        #expect(s.elixirVersion?.hasPrefix("1.14") == true, "\(String(describing: s.elixirVersion))")
+    }
+
+    @Test func noElixirOnEitherRuntime() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let s = try await summary(of: node)
+            #expect(s.elixirVersion == nil, "\(runtime)")
+            #expect(["25", "28"].contains(s.otpRelease), "\(runtime): \(s.otpRelease)")
+        }
+    }
+}
