@@ -22,12 +22,32 @@ enum Main {
             // every other subcommand first. A first argument with '@' is a node name.
             if let first = arguments.first, first.utf8.contains(UInt8(ascii: "@")) {
                 await Beamsh.Console.main(arguments)
+            } else if let parsed = Beamsh.parseSubcommandAlone(arguments) {
+                do {
+                    var command = parsed
+                    try await command.run()
+                } catch {
+                    Beamsh.exit(withError: error)
+                }
             } else {
                 await Beamsh.main(arguments)
             }
             exitNow(.success)
         }
         dispatchMain()
+    }
+}
+
+extension Beamsh {
+    /// `beamsh SUBCOMMAND ...` parsed by that subcommand alone: the whole tree costs more to set
+    /// up (every subcommand's options, and the default subcommand's, are reflected over) than
+    /// this parse. nil for anything it does not accept as it is (help, a version request, an
+    /// error), which then goes through the whole tree, so messages and usage come out as always.
+    static func parseSubcommandAlone(_ arguments: [String]) -> (any AsyncParsableCommand)? {
+        guard let first = arguments.first,
+            let type = configuration.subcommands.first(where: { $0.configuration.commandName == first })
+        else { return nil }
+        return (try? type.parseAsRoot(Array(arguments.dropFirst()))) as? any AsyncParsableCommand
     }
 }
 

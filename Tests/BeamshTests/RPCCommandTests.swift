@@ -49,6 +49,26 @@ import Testing
         }
     }
 
+    @Test func subcommandHelpAndMistakesNameTheWholeCommand() throws {
+        // A valid subcommand line is parsed by the subcommand alone; help and mistakes go through
+        // the whole command tree, so they read as always.
+        let help = try BeamshBinary.run(["cluster", "--help"], cookie: nil)
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("USAGE: beamsh cluster"), "\(help.stdout)")
+        let missing = try BeamshBinary.run(["info"], cookie: nil)
+        #expect(missing.status == 64)
+        #expect(missing.stderr.contains("Missing expected argument '<node>'"))
+        #expect(missing.stderr.contains("Usage: beamsh info"), "\(missing.stderr)")
+        let unknown = try BeamshBinary.run(["top", "a@b", "--bogus"], cookie: nil)
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("Unknown option '--bogus'"))
+        let invalid = try BeamshBinary.run(["cluster", "a@b", "--timeout", "0"], cookie: nil)
+        #expect(invalid.status == 64, "validate() still runs: \(invalid.stderr)")
+        #expect(invalid.stderr.contains("--timeout must be positive"))
+        let version = try BeamshBinary.run(["--version"], cookie: nil)
+        #expect(version.status == 0 && !version.stdout.isEmpty)
+    }
+
     @Test func namesListsRegisteredNodes() throws {
         let runtime = try #require(ErlangRuntime.requireAll().first)
         let node = try TestNode(runtime: runtime)
