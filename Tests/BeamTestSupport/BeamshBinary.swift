@@ -3,14 +3,23 @@
 import Foundation
 
 public enum BeamshBinary {
-    /// The `beamsh` built next to the test bundle.
+    /// The `beamsh` under test: `$BEAMSH_BINARY` when set (scripts/test points it at the release
+    /// binary from scripts/build-release), otherwise the one built next to the test bundle.
     public static var path: String {
+        if let chosen = ProcessInfo.processInfo.environment["BEAMSH_BINARY"], !chosen.isEmpty {
+            return chosen.hasPrefix("/") ? chosen : ErlangRuntime.repositoryRoot + "/" + chosen
+        }
         let bundleDirectory = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? CommandLine.arguments[0])
             .deletingLastPathComponent()
         var candidates = [bundleDirectory.appendingPathComponent("beamsh").path]
         let buildDirectory = ErlangRuntime.repositoryRoot + "/.build"
         candidates += ["debug", "release"].map { "\(buildDirectory)/\($0)/beamsh" }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+
+    /// Whether the binary under test is the release build chosen through `$BEAMSH_BINARY`.
+    public static var isRelease: Bool {
+        !(ProcessInfo.processInfo.environment["BEAMSH_BINARY"] ?? "").isEmpty
     }
 
     /// Runs beamsh with `arguments`; the cookie goes through RELEASE_COOKIE unless nil.

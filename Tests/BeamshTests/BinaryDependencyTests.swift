@@ -6,7 +6,19 @@ import BeamTestSupport
 import Testing
 
 struct BinaryDependencyTests {
-    @Test func noFullFoundationAPIIsUsed() throws {
+    /// The release binary (scripts/build-release; scripts/test sets BEAMSH_BINARY to it) loads
+    /// nothing: no program interpreter, no shared library, so it runs in any image.
+    @Test(.enabled(if: BeamshBinary.isRelease)) func releaseBinaryIsSelfContained() throws {
+        let result = try runProcess("/usr/bin/env", ["readelf", "--program-headers", "--dynamic", "--wide", BeamshBinary.path])
+        try #require(result.status == 0, "readelf: \(result.stderr)")
+        #expect(!result.stdout.contains("INTERP"), "has a program interpreter:\n\(result.stdout)")
+        #expect(!result.stdout.contains("(NEEDED)"), "needs shared libraries:\n\(result.stdout)")
+        #expect(result.stdout.contains("Elf file type is DYN"), "not position-independent (no ASLR):\n\(result.stdout)")
+    }
+
+    /// Checked on the development build, which still has its symbols; the release build checks
+    /// the same in its link map.
+    @Test(.enabled(if: !BeamshBinary.isRelease)) func noFullFoundationAPIIsUsed() throws {
         let result = try runProcess("/usr/bin/env", ["nm", "-D", "--undefined-only", BeamshBinary.path])
         try #require(result.status == 0, "nm: \(result.stderr)")
         let symbols = result.stdout.split(separator: "\n").map { $0.split(separator: " ").last.map(String.init) ?? "" }
