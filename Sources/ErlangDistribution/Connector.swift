@@ -49,25 +49,32 @@ public enum AddressResolver {
     /// All addresses of `host` (IPv6 and IPv4, or only `family`) in the system resolver's order,
     /// on `port`. Brackets around an IPv6 literal are accepted.
     public static func resolve(_ host: String, port: Int, family: Int32 = AF_UNSPEC) throws(DistributionError) -> [SocketAddress] {
-        // A cluster check resolves the same host for every node on it, on the event loop:
-        // answers are reused for a few seconds (failures are not kept).
-        let key = CacheKey(host: host, port: port, family: family)
+        // The port plays no part in the answer: one lookup serves EPMD's port and then the node's
+        // (one DNS query per connection, not two). A cluster check resolves the same host for
+        // every node on it, on the event loop: answers are reused for a few seconds (failures are
+        // not kept).
+        let key = CacheKey(host: host, family: family)
         let now = ContinuousClock.now
-        if let hit = cache.withLockedValue({ $0[key] }), now - hit.at < cacheLifetime { return hit.addresses }
-        let addresses = try lookUp(host, port: port, family: family)
-        cache.withLockedValue { $0[key] = (now, addresses) }
+        var addresses: [SocketAddress]
+        if let hit = cache.withLockedValue({ $0[key] }), now - hit.at < cacheLifetime {
+            addresses = hit.addresses
+        } else {
+            addresses = try lookUp(host, family: family)
+            cache.withLockedValue { $0[key] = (now, addresses) }
+        }
+        for index in addresses.indices { addresses[index].port = port }
         return addresses
     }
 
     private struct CacheKey: Hashable {
         var host: String
-        var port: Int
         var family: Int32
     }
     private static let cacheLifetime: Duration = .seconds(5)
     private static let cache = NIOLockedValueBox<[CacheKey: (at: ContinuousClock.Instant, addresses: [SocketAddress])]>([:])
 
-    private static func lookUp(_ host: String, port: Int, family: Int32) throws(DistributionError) -> [SocketAddress] {
+    /// The addresses getaddrinfo gives for `host`, with port 0.
+    private static func lookUp(_ host: String, family: Int32) throws(DistributionError) -> [SocketAddress] {
         var name = host
         if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
         var hints = addrinfo()
@@ -78,7 +85,7 @@ public enum AddressResolver {
         hints.ai_socktype = SOCK_STREAM
         #endif
         var result: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(name, String(port), &hints, &result)
+        let status = getaddrinfo(name, nil, &hints, &result)
         guard status == 0, let first = result else {
             let reason = String(cString: gai_strerror(status))
             throw DistributionError(.resolveFailed, "cannot resolve host \(name): \(reason)")

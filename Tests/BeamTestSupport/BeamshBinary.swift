@@ -17,8 +17,9 @@ public enum BeamshBinary {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 
-    /// Whether the binary under test is the release build chosen through `$BEAMSH_BINARY`.
-    public static var isRelease: Bool {
+    /// Whether the binary under test was chosen through `$BEAMSH_BINARY` (scripts/test: the
+    /// release build) rather than built next to the tests.
+    public static var isFromEnvironment: Bool {
         !(ProcessInfo.processInfo.environment["BEAMSH_BINARY"] ?? "").isEmpty
     }
 

@@ -179,3 +179,39 @@ import Testing
         #expect(String(reflecting: cookie) == "<cookie redacted>")
     }
 }
+
+@Suite struct AddressResolverTests {
+    @Test func addressesCarryTheRequestedPortEvenFromTheCache() throws {
+        // The second and third answers come from the cache (same host, another port).
+        for port in [4369, 41_000, 4369] {
+            let addresses = try AddressResolver.resolve("127.0.0.1", port: port)
+            #expect(addresses.map(\.description) == ["[IPv4]127.0.0.1/127.0.0.1:\(port)"])
+        }
+        let v6 = try AddressResolver.resolve("[::1]", port: 9)
+        #expect(v6.map(\.ipAddress) == ["::1"] && v6.map(\.port) == [9])
+    }
+
+    @Test func familyLimitsTheAnswer() throws {
+        let v4 = try AddressResolver.resolve("localhost", port: 1, family: AF_INET)
+        #expect(!v4.isEmpty && v4.allSatisfy { $0.protocol == .inet })
+    }
+
+    @Test func anUnknownHostIsAResolveError() {
+        #expect(throws: DistributionError.self) {
+            try AddressResolver.resolve("no-such-host.invalid", port: 4369)
+        }
+        do {
+            _ = try AddressResolver.resolve("no-such-host.invalid", port: 4369)
+        } catch {
+            #expect(error.kind == .resolveFailed && error.description.contains("no-such-host.invalid"))
+        }
+    }
+
+    @Test func splitsHostAndPort() {
+        #expect(AddressResolver.splitHostPort("db.internal:4000") == ("db.internal", 4000))
+        #expect(AddressResolver.splitHostPort("[fdaa::2]:4000") == ("fdaa::2", 4000))
+        #expect(AddressResolver.splitHostPort("[fdaa::2]") == ("fdaa::2", nil))
+        #expect(AddressResolver.splitHostPort("fdaa:0:1da8::2") == ("fdaa:0:1da8::2", nil))
+        #expect(AddressResolver.splitHostPort("db.internal") == ("db.internal", nil))
+    }
+}
