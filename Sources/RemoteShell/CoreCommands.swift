@@ -58,6 +58,15 @@ public enum CoreCommands {
         "Elixir.System:version/0", "Elixir.System:otp_release/0",
     ]
 
+    /// `line` as a core expression whose every call is on the read-only allow-list, or nil. Such a
+    /// line reads state and nothing else (no output, no binding), so a one-shot evaluation can run
+    /// it through `rex` without spawning an evaluator or compiling the line on the node.
+    static func readOnlyExpression(_ line: String, language: Language) -> CoreExpression? {
+        guard let expression = parse(line.trimmedWhitespace, language: language) else { return nil }
+        let allowed = expression.calls.allSatisfy { readOnlyAllowList.contains("\($0.0.name):\($0.1.name)/\($0.2)") }
+        return allowed ? expression : nil
+    }
+
     /// Parses `line` as one core expression (an optional trailing `.` in Erlang), or nil when it
     /// is something else.
     static func parse(_ line: String, language: Language) -> CoreExpression? {
@@ -94,6 +103,11 @@ public enum CoreCommands {
             for arg in args { values.append(try await evaluate(arg, on: connection, timeout: timeout)) }
             let result = try await connection.rpc(m, f, values, timeout: timeout)
             if nilForUndefined && result == .atom("undefined") { return .nil }
+            // Elixir's Process.info(pid, :registered_name) answers {:registered_name, []} for a
+            // process without a name, where the BIF answers [].
+            if nilForUndefined, f == "process_info", values.count == 2, values[1] == .atom("registered_name"), result == .emptyList {
+                return .tuple([.atom("registered_name"), .emptyList])
+            }
             return result
         }
     }
@@ -276,7 +290,9 @@ struct CoreParser {
             guard let args = arguments(optionalParens: true),
                 let (m, bif) = CoreCommands.elixirAliases["\(module).\(f)/\(args.count)"]
             else { return nil }
-            return .call(module: m, function: bif, arguments: args, nilForUndefined: module == "Process" && f == "whereis")
+            // Elixir's Process.whereis/1 and Process.info/1,2 turn the BIF's `:undefined` into nil.
+            return .call(module: m, function: bif, arguments: args,
+                         nilForUndefined: module == "Process" && (f == "whereis" || f == "info"))
         default:
             return nil
         }

@@ -53,6 +53,19 @@ public final class OneShotEvaluator: @unchecked Sendable {
         }
     }
 
+    /// Evaluates `source` like ``evaluate(_:wantTerm:timeout:)``, for an evaluator that runs this
+    /// one expression only (nothing after it can ask for its result with `v/1`). A health check
+    /// such as `--eval 'Node.list()'` only reads: a lone read-only core command in Elixir syntax
+    /// has its BIFs called directly, so the node neither spawns an evaluator nor compiles the
+    /// line (about 2 ms of its CPU), and the node's `inspect` prints the value as the evaluator would.
+    public func evaluateOnce(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
+        if core.language == .elixir,
+           let result = try await core.evaluateReadOnlyCore(source, wantTerm: wantTerm, timeout: timeout ?? core.options.timeout) {
+            return result
+        }
+        return try await evaluate(source, wantTerm: wantTerm, timeout: timeout)
+    }
+
     /// Evaluates a script expression by expression (lines accumulate until the node's parser
     /// finds them complete), calling `onResult` after each, and stops at the first failure.
     /// Returns false when a failure stopped it (or the script ended inside an expression).

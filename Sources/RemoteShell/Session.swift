@@ -112,6 +112,21 @@ final class ShellCore: @unchecked Sendable {
         return try await evaluator.evaluate(rewritten, line: line, wantTerm: wantTerm, timeout: timeout)
     }
 
+    /// A lone read-only core command in Elixir syntax (`Node.list()`, `Process.info(pid)`,
+    /// `:erlang.memory()`...) run through rex without the evaluator, its value printed by the node
+    /// as the evaluator prints it; nil when `code` is anything else, or when a call fails: the
+    /// evaluator then runs the line again (it only reads) and reports the exception as IEx does.
+    func evaluateReadOnlyCore(_ code: String, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationResult? {
+        guard let expression = CoreCommands.readOnlyExpression(code, language: .elixir) else { return nil }
+        let value: Term
+        do {
+            value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
+        } catch let error as DistributionError where error.kind == .remoteCallFailed {
+            return nil
+        }
+        return .value(formatted: try await formatTerm(value, pretty: true), term: wantTerm ? value : nil)
+    }
+
     /// A core command as BIF calls through rex, printed by the node.
     private func runCore(_ expression: CoreExpression, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationResult {
         let value: Term

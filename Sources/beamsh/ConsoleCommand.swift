@@ -227,7 +227,10 @@ extension ConsoleInvocation {
                 var ok = true
                 if !eval.isEmpty {
                     for expression in eval where ok {
-                        let result = try await evaluator.evaluate(expression, wantTerm: wantTerm)
+                        // One --eval: nothing can refer to its result afterwards.
+                        let result = eval.count == 1
+                            ? try await evaluator.evaluateOnce(expression, wantTerm: wantTerm)
+                            : try await evaluator.evaluate(expression, wantTerm: wantTerm)
                         show(result)
                         ok = !result.isFailure
                     }

@@ -116,4 +116,59 @@ import Testing
         #expect(r.formatted.contains("timed out"), "\(r)")
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
+
+    /// `--eval` with one read-only core command: its BIFs are called directly (the node's
+    /// `Code.string_to_quoted/2`, which every evaluation goes through, is never called), and the
+    /// output is the evaluator's, Elixir's wrappers included (nil for a dead process,
+    /// `{:registered_name, []}` for an unnamed one); a failing call is left to the evaluator.
+    @Test func evaluateOnceReadsWithoutTheEvaluator() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let evaluator = oneShot(connection, .elixir)
+        // Count the node's Code.string_to_quoted calls (a tracer owns the counter).
+        _ = try node.eval(
+            "code:ensure_loaded('Elixir.Code'), "
+            + "T = spawn(fun() -> ets:new(beamsh_parses, [named_table, public]), ets:insert(beamsh_parses, {n, 0}), "
+            + "(fun L() -> receive {trace, _, call, _} -> ets:update_counter(beamsh_parses, n, 1), L() end end)() end), "
+            + "timer:sleep(100), erlang:trace_pattern({'Elixir.Code', string_to_quoted, 2}, true, [global]), "
+            + "erlang:trace(all, true, [call, {tracer, T}]), ok.")
+        func parses() throws -> Int { Int(try node.eval("ets:lookup_element(beamsh_parses, n, 2).")) ?? -1 }
+        // A local pid's number, printed by the node as an integer: "0.N.0".
+        func pidText(_ spawnExpression: String) throws -> String {
+            let n = try node.eval("P = \(spawnExpression), timer:sleep(50), "
+                                  + "list_to_integer(lists:nth(2, string:tokens(erlang:pid_to_list(P), \"<.>\"))).")
+            return "0.\(n).0"
+        }
+        let unnamed = try pidText("spawn(fun() -> receive stop -> ok end end)")
+        let dead = try pidText("spawn(fun() -> ok end)")
+        let ours = connection.localName.description
+        let expected = [
+            "Node.list(:hidden)": "[:\(ours)]",
+            "Node.self()": ":\(node.name)",
+            "Process.info(pid(\"0.0.0\"), :registered_name)": "{:registered_name, :init}",
+            "Process.info(pid(\"\(unnamed)\"), :registered_name)": "{:registered_name, []}",
+            "Process.info(pid(\"\(dead)\"), :memory)": "nil",
+            "Process.info(pid(\"\(dead)\"))": "nil",
+            "Process.whereis(:nope)": "nil",
+        ]
+        for (expression, text) in expected {
+            let before = try parses()
+            let once = try await evaluator.evaluateOnce(expression).formatted
+            #expect(once == text, "\(expression): \(once)")
+            #expect(try parses() == before, "\(expression) went through the evaluator")
+            // The evaluator prints the same.
+            let evaluated = try await evaluator.evaluate(expression).formatted
+            #expect(evaluated == text, "\(expression): \(evaluated)")
+            #expect(try parses() > before, "the counter counts evaluations")
+        }
+        let term = try await evaluator.evaluateOnce("Node.self()", wantTerm: true)
+        #expect(term == .value(formatted: ":\(node.name)", term: .atom(node.name)))
+        // A failing call: the evaluator runs it and reports it as IEx does.
+        let failed = try await evaluator.evaluateOnce("Process.info(:no_pid)")
+        #expect(failed.formatted.hasPrefix("** (ArgumentError)"), "\(failed)")
+        #expect(failed == (try await evaluator.evaluate("Process.info(:no_pid)")))
+        evaluator.close()
+    }
 }

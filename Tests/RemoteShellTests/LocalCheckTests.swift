@@ -42,7 +42,7 @@ struct LocalCheckTests {
                 == .call(module: "erlang", function: "nodes", arguments: [.literal(.atom("hidden"))], nilForUndefined: false))
         #expect(CoreCommands.parse("Process.info(pid(0, 5, 0), :memory)", language: .elixir)
                 == .call(module: "erlang", function: "process_info", arguments: [.pid("<0.5.0>"), .literal(.atom("memory"))],
-                         nilForUndefined: false))
+                         nilForUndefined: true))
         #expect(CoreCommands.parse("x = 1", language: .elixir) == nil)
         #expect(CoreCommands.parse("Enum.map([1], & &1)", language: .elixir) == nil)
         #expect(CoreCommands.parse("erlang:memory(total).", language: .erlang)
