@@ -117,6 +117,27 @@ import Testing
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
+    /// `cluster --eval` with a read-only core command: each member calls the BIFs and compiles
+    /// nothing; a failing call is worded by the node as before.
+    @Test func fanoutReadsWithoutCompiling() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let evals = try countCalls(on: node, to: "Elixir.Code", "eval_string", 3)
+        let fanout = FanoutEvaluator(connection: connection, language: .elixir, timeout: .seconds(30))
+        guard case .value(let name) = try await fanout.evaluate("Node.self()") else { Issue.record("Node.self()"); return }
+        #expect(name == ":\(node.name)")
+        guard case .value(let missing) = try await fanout.evaluate("Process.whereis(:nope)") else { Issue.record("whereis"); return }
+        #expect(missing == "nil")
+        #expect(try evals() == 0, "a read-only core command was compiled")
+        guard case .failed(let error) = try await fanout.evaluate("Process.info(:no_pid)") else { Issue.record("no failure"); return }
+        #expect(error.contains("ArgumentError"), "\(error)")
+        guard case .value(let sum) = try await fanout.evaluate("1 + 1") else { Issue.record("1 + 1"); return }
+        #expect(sum == "2")
+        #expect(try evals() == 2, "the failing call and 1 + 1 went through Code.eval_string")
+    }
+
     /// `--eval` with one read-only core command: its BIFs are called directly (the node's
     /// `Code.string_to_quoted/2`, which every evaluation goes through, is never called), and the
     /// output is the evaluator's, Elixir's wrappers included (nil for a dead process,
@@ -127,14 +148,7 @@ import Testing
         let connection = try await connect(node)
         defer { connection.closeNow() }
         let evaluator = oneShot(connection, .elixir)
-        // Count the node's Code.string_to_quoted calls (a tracer owns the counter).
-        _ = try node.eval(
-            "code:ensure_loaded('Elixir.Code'), "
-            + "T = spawn(fun() -> ets:new(beamsh_parses, [named_table, public]), ets:insert(beamsh_parses, {n, 0}), "
-            + "(fun L() -> receive {trace, _, call, _} -> ets:update_counter(beamsh_parses, n, 1), L() end end)() end), "
-            + "timer:sleep(100), erlang:trace_pattern({'Elixir.Code', string_to_quoted, 2}, true, [global]), "
-            + "erlang:trace(all, true, [call, {tracer, T}]), ok.")
-        func parses() throws -> Int { Int(try node.eval("ets:lookup_element(beamsh_parses, n, 2).")) ?? -1 }
+        let parses = try countCalls(on: node, to: "Elixir.Code", "string_to_quoted", 2)
         // A local pid's number, printed by the node as an integer: "0.N.0".
         func pidText(_ spawnExpression: String) throws -> String {
             let n = try node.eval("P = \(spawnExpression), timer:sleep(50), "

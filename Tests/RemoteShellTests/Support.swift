@@ -46,3 +46,16 @@ func oneShot(_ connection: NodeConnection, _ language: Language, output: OutputB
     options.language = language
     return OneShotEvaluator(connection: connection, language: language, options: options, output: output, input: input)
 }
+
+/// Counts the node's calls to `module:function/arity` from now on, with a call tracer that owns
+/// its counter; returns the function that reads the count.
+func countCalls(on node: TestNode, to module: String, _ function: String, _ arity: Int) throws -> () throws -> Int {
+    let table = "beamsh_calls_\(function)"
+    _ = try node.eval(
+        "code:ensure_loaded('\(module)'), "
+        + "T = spawn(fun() -> ets:new(\(table), [named_table, public]), ets:insert(\(table), {n, 0}), "
+        + "(fun L() -> receive {trace, _, call, _} -> ets:update_counter(\(table), n, 1), L() end end)() end), "
+        + "timer:sleep(100), erlang:trace_pattern({'\(module)', \(function), \(arity)}, true, [global]), "
+        + "erlang:trace(all, true, [call, {tracer, T}]), ok.")
+    return { Int(try node.eval("ets:lookup_element(\(table), n, 2).")) ?? -1 }
+}

@@ -45,6 +45,16 @@ public struct FanoutEvaluator: Sendable {
     }
 
     private func evaluateElixir(_ source: String) async throws -> Outcome {
+        // A read-only core command (`Node.list()`, `Process.info(pid)`, `:erlang.memory()`...)
+        // needs no compiling on every member: its BIFs are called directly. A failing call goes
+        // the usual way below (it only reads), so the node words the exception.
+        if let expression = CoreCommands.readOnlyExpression(source, language: .elixir) {
+            do {
+                let value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout)
+                let text = try await connection.rpc("Elixir.Kernel", "inspect", [value, .emptyList], timeout: timeout)
+                return .value(text.stringValue ?? "?")
+            } catch let error as DistributionError where error.kind == .remoteCallFailed {}
+        }
         let result = try await connection.call("Elixir.Code", "eval_string", [.binary(source), .emptyList, .emptyList], timeout: timeout)
         if let reason = badrpcReason(result) {
             // {'EXIT', {Exception, Stacktrace}}: let the node write its own banner.
