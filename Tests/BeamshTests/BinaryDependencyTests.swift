@@ -19,6 +19,29 @@ struct BinaryDependencyTests {
         #expect(result.stdout.contains("(RELR)"), "relocations not packed (DT_RELR):\n\(result.stdout)")
     }
 
+    /// The functions of scripts/hot-functions.txt sit together in `.text.beamsh_hot`, ahead of the
+    /// rest of the code; if the list stopped matching the build's section names, the section would
+    /// be small or missing and every session would map pages all over the binary again.
+    @Test(.enabled(if: BeamshBinary.isFromEnvironment)) func releaseBinaryKeepsItsHotCodeTogether() throws {
+        let result = try runProcess("/usr/bin/env", ["readelf", "--section-headers", "--wide", BeamshBinary.path])
+        try #require(result.status == 0, "readelf: \(result.stderr)")
+        // "[13] .text.beamsh_hot PROGBITS 0000000000004500 004500 108de2 ..."
+        func section(_ name: String) -> (address: UInt64, size: UInt64)? {
+            for line in result.stdout.split(separator: "\n") {
+                let fields = line.replacing("[ ", with: "[").split(separator: " ")
+                if fields.count > 5, fields[1] == name,
+                   let address = UInt64(fields[3], radix: 16), let size = UInt64(fields[5], radix: 16) {
+                    return (address, size)
+                }
+            }
+            return nil
+        }
+        let hot = try #require(section(".text.beamsh_hot"), "no .text.beamsh_hot section:\n\(result.stdout)")
+        let text = try #require(section(".text"), "no .text section:\n\(result.stdout)")
+        #expect(hot.size >= 512 * 1024, "only \(hot.size) bytes of hot code: regenerate scripts/hot-functions.txt")
+        #expect(hot.address < text.address, "hot code is not ahead of the rest")
+    }
+
     /// Checked on the development build, which still has its symbols; the release build checks
     /// the same in its link map.
     @Test(.enabled(if: !BeamshBinary.isFromEnvironment)) func noFullFoundationAPIIsUsed() throws {
