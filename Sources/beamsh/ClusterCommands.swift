@@ -164,7 +164,9 @@ extension Beamsh {
                 exitNow(.connectFailure)
             }
             let seed = parseNodeName(seedText)
-            let clusterOptions = ClusterOptions(connect: options, timeout: duration(timeout), discovered: discovered)
+            var clusterOptions = ClusterOptions(connect: options, timeout: duration(timeout), discovered: discovered)
+            // Every connection stays open until the report is printed; exiting closes them.
+            clusterOptions.finished = FinishedConnections()
 
             if let eval {
                 let report: FanoutReport

@@ -4,6 +4,7 @@
 import BeamTestSupport
 import ErlangDistribution
 import ErlangTerm
+import NIOPosix
 @testable import RemoteShell
 import Testing
 
@@ -44,6 +45,39 @@ import Testing
             let s = try await summary(of: node)
             #expect(s.elixirVersion == nil, "\(runtime)")
             #expect(["25", "28"].contains(s.otpRelease), "\(runtime): \(s.otpRelease)")
+        }
+    }
+}
+
+/// `beamsh cluster` keeps every connection open until its report is out (closing is work for the
+/// node while the others are still answering); whoever holds the connections closes them.
+@Suite struct FinishedConnectionsTests {
+    @Test func connectionsStayOpenUntilClosed() async throws {
+        let runtime = try elixirRuntime()
+        let cookie = "c" + TestNode.randomToken(20)
+        let a = try TestNode(runtime: runtime, cookie: cookie)
+        defer { a.stop() }
+        let b = try TestNode(runtime: runtime, cookie: cookie)
+        defer { b.stop() }
+        #expect(try a.eval("net_kernel:connect_node('\(b.name)').") == "true")
+        var connect = ConnectOptions(cookie: Cookie(cookie))
+        connect.connectTimeout = .seconds(5)
+        var options = ClusterOptions(connect: connect)
+        let finished = FinishedConnections()
+        options.finished = finished
+        let report = await ClusterInspector.inspect(seed: try NodeName(parsing: a.name), options: options,
+                                                    group: MultiThreadedEventLoopGroup.singleton)
+        #expect(report.isComplete, "\(report.render())")
+        // Both connections are still up: each node sees one hidden node, beamsh.
+        for node in [a, b] { #expect(try node.eval("length(nodes(hidden)).") == "1", "\(node.name)") }
+        finished.closeAll()
+        for node in [a, b] {
+            var hidden = try node.eval("nodes(hidden).")
+            for _ in 0..<50 where hidden != "[]" {
+                try await Task.sleep(for: .milliseconds(100))
+                hidden = try node.eval("nodes(hidden).")
+            }
+            #expect(hidden == "[]", "\(node.name) still connected to \(hidden)")
         }
     }
 }

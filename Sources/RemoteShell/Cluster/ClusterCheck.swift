@@ -5,6 +5,7 @@
 
 import ErlangDistribution
 import ErlangTerm
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// How to run a cluster-wide view.
@@ -16,6 +17,9 @@ public struct ClusterOptions: Sendable {
     public var timeout: Duration
     /// Nodes found through DNS (`--dns`), to name those that are not in the cluster.
     public var discovered: [DiscoveredNode]
+    /// Where finished connections go instead of being closed at once; nil closes each when its
+    /// node has answered.
+    public var finished: FinishedConnections?
 
     public init(connect: ConnectOptions, timeout: Duration = .seconds(10), discovered: [DiscoveredNode] = []) {
         self.connect = connect
@@ -29,6 +33,28 @@ public struct ClusterOptions: Sendable {
         options.addressOverride = nil
         options.port = nil
         return options
+    }
+}
+
+/// Connections a check is done with, kept open until the report is out. Closing a connection is
+/// work for the node too (its side of the teardown, the `nodedown`): done while the other members
+/// are still answering, it competes with them for CPU, and the seed's close would be a round trip
+/// before the members are even asked. The command line lets its exit close them; the console
+/// calls `closeAll()` after printing.
+public final class FinishedConnections: Sendable {
+    private let connections = NIOLockedValueBox<[NodeConnection]>([])
+
+    public init() {}
+
+    func add(_ connection: NodeConnection) {
+        connections.withLockedValue { $0.append(connection) }
+    }
+
+    /// Closes every connection handed over so far, without waiting.
+    public func closeAll() {
+        for connection in connections.withLockedValue({ all in defer { all = [] }; return all }) {
+            connection.closeNow()
+        }
     }
 }
 
@@ -219,7 +245,9 @@ public enum ClusterInspector {
         } catch {
             seedOutcome = .unreachable(DistributionError(.connectionLost, "\(error)"))
         }
-        await ownConnection?.close()
+        if let ownConnection {
+            if let finished = options.finished { finished.add(ownConnection) } else { await ownConnection.close() }
+        }
         outcomes[seedName] = seedOutcome
 
         // Then everyone named, in rounds until no node names a new one.
@@ -329,7 +357,9 @@ public enum ClusterInspector {
         } catch {
             return .failure(error)
         }
-        defer { connection.closeNow() }
+        defer {
+            if let finished = options.finished { finished.add(connection) } else { connection.closeNow() }
+        }
         do {
             return .success(try await body(connection))
         } catch let error as DistributionError {
