@@ -393,7 +393,9 @@ extension NodeConnection {
             let outcome = eventLoop.makePromise(of: NodeConnection.self)
             ClientBootstrap(group: eventLoop)
                 .connectTimeout(options.connectTimeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                // A TCP-level option: at the socket level the same number is SO_DEBUG, which
+                // needs CAP_NET_ADMIN, so every connection of an unprivileged user failed.
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(handler)
