@@ -44,6 +44,15 @@ import Testing
         #expect(broken.render().contains("unreachable: b@h: cookie"))
     }
 
+    @Test func anIdleTopSaysSoInsteadOfAnEmptyTable() {
+        var sample = TopSample(node: "a@h", order: .reductions, interval: .seconds(2), processCount: 55, processes: [],
+                               nodeCost: .milliseconds(1), nodeMemory: 1024, wallTime: .seconds(2))
+        #expect(sample.render().hasSuffix("(no process ran during the 2.0 s)"), "\(sample.render())")
+        #expect(!sample.render().contains("msg queue"))
+        sample.order = .messageQueue
+        #expect(sample.render().hasSuffix("(no process has messages waiting)"))
+    }
+
     @Test func jsonEscapesAndKeepsOrder() {
         let value = JSONValue.object([("b", .string("q\"\\\n\u{1}é")), ("a", .array([.number(1), .null, .bool(false)]))])
         #expect(value.serialized() == #"{"b":"q\"\\\n\u0001é","a":[1,null,false]}"#)

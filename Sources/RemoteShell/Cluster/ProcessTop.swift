@@ -76,7 +76,16 @@ public struct TopSample: Sendable {
             table.add([Term.localPidText(p.pid), p.label, p.currentFunction, Human.bytes(p.memory), Human.count(p.reductionsDelta),
                        Human.count(p.messageQueueLength)])
         }
-        lines.append(table.render(maxWidth: width))
+        if processes.isEmpty {
+            // Only processes that did something rank: an idle node has nothing to show.
+            switch order {
+            case .reductions: lines.append("(no process ran during the \(Human.fixed(seconds, 1)) s)")
+            case .messageQueue: lines.append("(no process has messages waiting)")
+            case .memory: lines.append("(no process answered)")
+            }
+        } else {
+            lines.append(table.render(maxWidth: width))
+        }
         return lines.joined(separator: "\n")
     }
 
