@@ -33,6 +33,9 @@ public struct DistributionError: Error, Sendable, CustomStringConvertible {
     /// For `remoteCallFailed` from `badrpc`: the reason term.
     public let reason: Term?
 
+    /// A call that got no answer in time (it may still be running on the node).
+    public var isCallTimeout: Bool { kind == .remoteCallFailed && reason == .atom("timeout") }
+
     public init(_ kind: Kind, _ description: String, reason: Term? = nil) {
         self.kind = kind
         self.description = description

@@ -189,8 +189,10 @@ public final class NodeConnection: Sendable {
             let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
                 guard let self, let waiting = self.state.withLockedValue({ $0.pendingCalls.removeValue(forKey: reference) })
                 else { return }
+                // Reason `timeout`, as `rpc:call/5` reports it (`{badrpc, timeout}`).
                 waiting.fail(DistributionError(.remoteCallFailed,
-                    "\(module):\(function)/\(arguments.count) on \(peerName) did not answer within \(timeout)"))
+                    "\(module):\(function)/\(arguments.count) on \(peerName) did not answer within \(timeout)",
+                    reason: .atom("timeout")))
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
         }

@@ -13,9 +13,7 @@ public enum FootgunGuard {
 
     /// The first node-stopping call in `line` (outside strings and comments), or nil.
     public static func dangerousCall(in line: String, language: Language) -> String? {
-        // Whitespace between the parts of a call does not make it safe: `System . halt`.
-        let code = SourceScanner.codeOnly(line, language: language).filter { !$0.isWhitespace }
-        let chars = Array(code)
+        let chars = normalized(SourceScanner.codeOnly(line, language: language), language: language)
         func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
         // A plain scan over characters: Foundation's `range(of:)` would link all of Foundation
         // (and ICU) into the binary for this one call.
@@ -41,5 +39,25 @@ public enum FootgunGuard {
             if let hit = erlangCalls.first(where: { occurs($0, needsCall: false) }) { return hit }
             return erlangLocalCalls.first { occurs($0, needsCall: true) }.map { $0 + "()" }
         }
+    }
+
+    /// The code with every run of whitespace made one space, and none around the separators of a
+    /// qualified call: `System . halt` is `System.halt`, Erlang's `init : stop()` is `init:stop()`.
+    /// Other whitespace stays, as it separates tokens: `do: System.stop()` and
+    /// `if true do System.stop() end` must not run together into `do:System` or `doSystem`.
+    static func normalized(_ code: String, language: Language) -> [Character] {
+        func isSeparator(_ c: Character) -> Bool { c == "." || (language == .erlang && c == ":") }
+        var out: [Character] = []
+        var pendingSpace = false
+        for c in code {
+            if c.isWhitespace {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace, let last = out.last, !isSeparator(last), !isSeparator(c) { out.append(" ") }
+            pendingSpace = false
+            out.append(c)
+        }
+        return out
     }
 }

@@ -121,7 +121,7 @@ final class ShellCore: @unchecked Sendable {
         let value: Term
         do {
             value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
-        } catch let error as DistributionError where error.kind == .remoteCallFailed {
+        } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {
             return nil
         }
         return .value(formatted: try await formatTerm(value, pretty: true), term: wantTerm ? value : nil)

@@ -20,8 +20,16 @@ enum Main {
             // `beamsh NODE ...` is parsed by the console command alone: the same parse as
             // through the command tree (it is the default subcommand), without reflecting over
             // every other subcommand first. A first argument with '@' is a node name.
-            if let first = arguments.first, first.utf8.contains(UInt8(ascii: "@")) {
-                await Beamsh.Console.main(arguments)
+            // Help, a version request or a mistake goes through the whole tree, so usage and
+            // messages name `beamsh`, not the console subcommand.
+            if let first = arguments.first, first.utf8.contains(UInt8(ascii: "@")),
+               let parsed = (try? Beamsh.Console.parseAsRoot(arguments)) as? any AsyncParsableCommand {
+                do {
+                    var command = parsed
+                    try await command.run()
+                } catch {
+                    Beamsh.exit(withError: error)
+                }
             } else if let parsed = Beamsh.parseSubcommandAlone(arguments) {
                 do {
                     var command = parsed

@@ -121,6 +121,12 @@ extension Beamsh {
         @Option(help: ArgumentHelp("Evaluate EXPR on every node (Elixir on Elixir nodes, Erlang otherwise) and print a table.", valueName: "expr"))
         var eval: String?
 
+        @Flag(help: "With --eval: allow calls that stop the nodes (System.stop, :init.stop, halt...); refused otherwise.")
+        var yes = false
+
+        @Flag(name: .customLong("read-only"), help: "With --eval: only the core commands and calls without side effects (Node.list, Process.info, :erlang.memory...).")
+        var readOnly = false
+
         @Option(help: ArgumentHelp("Seconds each node may take for each step.", valueName: "seconds"))
         var timeout: Double = 10
 
@@ -131,6 +137,7 @@ extension Beamsh {
 
         func validate() throws {
             if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+            if eval == nil && (yes || readOnly) { throw ValidationError("--yes and --read-only go with --eval") }
         }
 
         func run() async throws {
@@ -169,6 +176,11 @@ extension Beamsh {
             clusterOptions.finished = FinishedConnections()
 
             if let eval {
+                if let refusal = FanoutEvaluator.refusal(eval, allowStops: yes, readOnly: readOnly) {
+                    printError(refusal)
+                    exitNow(.remoteFailure)
+                }
+                clusterOptions.readOnly = readOnly
                 let report: FanoutReport
                 do {
                     report = try await ClusterInspector.evaluateEverywhere(eval, seed: seed, options: clusterOptions, group: group)

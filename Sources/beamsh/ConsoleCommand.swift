@@ -65,6 +65,7 @@ extension Beamsh {
             if let pick, pick < 1 { throw ValidationError("--pick counts from 1") }
             if all && eval.isEmpty { throw ValidationError("--all evaluates on every node: give --eval EXPR (the console opens on one node; see `beamsh cluster`)") }
             if all && !rpc.isEmpty { throw ValidationError("--all goes with --eval, not --rpc") }
+            if !rpc.isEmpty && !eval.isEmpty { throw ValidationError("--rpc and --eval exclude each other: run one or the other") }
             if !rpc.isEmpty && rpc.count < 2 { throw ValidationError("--rpc needs a MODULE and a FUNCTION") }
             if format != "text" && format != "json" { throw ValidationError("--format is text or json") }
             if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
@@ -113,10 +114,18 @@ struct ConsoleInvocation {
         return invocation
     }
 
+    var rpcSettings: RPCOneShot.Settings {
+        var settings = RPCOneShot.Settings()
+        if let timeout { settings.timeout = .nanoseconds(Int64(timeout * 1e9)) }
+        settings.readOnly = readOnly
+        settings.json = format == "json"
+        return settings
+    }
+
     func run() async -> Never {
         let target = parseNodeName(node ?? releaseNode())
         let (options, _) = connection.connectOptions()
-        if !rpc.isEmpty { await RPCOneShot.run(target: target, options: options, call: rpc) }
+        if !rpc.isEmpty { await RPCOneShot.run(target: target, options: options, call: rpc, settings: rpcSettings) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let connected: NodeConnection
         do {
@@ -142,7 +151,14 @@ struct ConsoleInvocation {
         }
         if pick == .all {
             let started = ContinuousClock.now
-            let clusterOptions = ClusterOptions(connect: options, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? .seconds(60))
+            var clusterOptions = ClusterOptions(connect: options, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? .seconds(60))
+            clusterOptions.readOnly = readOnly
+            for expression in eval {
+                if let refusal = FanoutEvaluator.refusal(expression, allowStops: yes, readOnly: readOnly) {
+                    printError(refusal)
+                    exitNow(.remoteFailure)
+                }
+            }
             var worst: Int32 = 0
             for expression in eval {
                 let results = await ClusterInspector.evaluate(expression, on: candidates.map(\.name), reusing: nil,
@@ -153,7 +169,9 @@ struct ConsoleInvocation {
             }
             exitNow(ExitStatus(rawValue: worst) ?? .remoteFailure)
         }
-        if !rpc.isEmpty { await RPCOneShot.run(target: parseNodeName(candidates[0].name), options: options, call: rpc) }
+        if !rpc.isEmpty {
+            await RPCOneShot.run(target: parseNodeName(candidates[0].name), options: options, call: rpc, settings: rpcSettings)
+        }
         // The first registered node that takes the connection; a rejected cookie stops the
         // search (the cluster shares one cookie, so every other node would reject it too).
         var lastError: DistributionError?

@@ -4,8 +4,18 @@ import ErlangDistribution
 import ErlangTerm
 import NIOCore
 import NIOPosix
+import RemoteShell
 
 enum RPCOneShot {
+    /// How the call is made and printed: the console's `--timeout`, `--read-only` and `--format`.
+    struct Settings: Sendable {
+        /// The longest the node may take to answer (60 s, as for every one-shot mode).
+        var timeout: Duration = .seconds(60)
+        /// Only calls on the read-only allow-list (`CoreCommands.readOnlyAllowList`) are made.
+        var readOnly = false
+        var json = false
+    }
+
     /// Recognises exactly `NODE --rpc MODULE FUNCTION [ARG ...]` with a full `name@host` (nothing
     /// else on the line): the form scripts and health checks run in loops. It is answered without
     /// the reflection-heavy general parse, which would cost more than the whole network exchange;
@@ -20,20 +30,20 @@ enum RPCOneShot {
 
     /// Runs the call on the calling thread, which becomes the only event loop: no thread hop
     /// anywhere between start and exit.
-    static func runOnCurrentThread(target: NodeName, options: ConnectOptions, call: [String]) -> Never {
-        let arguments = parseArguments(call)
+    static func runOnCurrentThread(target: NodeName, options: ConnectOptions, call: [String], settings: Settings = Settings()) -> Never {
+        let arguments = parseArguments(call, settings: settings)
         MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
-            perform(target: target, options: options, call: call, arguments: arguments, on: loop)
+            perform(target: target, options: options, call: call, arguments: arguments, settings: settings, on: loop)
                 .whenComplete { finish($0) }
         }
         exitNow(.remoteFailure)  // the loop only ends through finish
     }
 
     /// The same from async code.
-    static func run(target: NodeName, options: ConnectOptions, call: [String]) async -> Never {
-        let arguments = parseArguments(call)
+    static func run(target: NodeName, options: ConnectOptions, call: [String], settings: Settings) async -> Never {
+        let arguments = parseArguments(call, settings: settings)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let future = perform(target: target, options: options, call: call, arguments: arguments, on: group.next())
+        let future = perform(target: target, options: options, call: call, arguments: arguments, settings: settings, on: group.next())
         do {
             finish(.success(try await future.get()))
         } catch {
@@ -41,8 +51,9 @@ enum RPCOneShot {
         }
     }
 
-    /// Arguments are read locally, so a typo costs no round trip.
-    private static func parseArguments(_ call: [String]) -> [Term] {
+    /// Arguments are read locally, so a typo costs no round trip; so is the read-only check, so a
+    /// refused call never reaches the node.
+    private static func parseArguments(_ call: [String], settings: Settings) -> [Term] {
         var arguments: [Term] = []
         for text in call.dropFirst(2) {
             do {
@@ -52,22 +63,34 @@ enum RPCOneShot {
                 exitNow(.remoteFailure)
             }
         }
+        let signature = "\(call[0]):\(call[1])/\(arguments.count)"
+        if settings.readOnly && !CoreCommands.readOnlyAllowList.contains(signature) {
+            printError("read-only: \(signature) is not on the read-only allow-list; not called")
+            exitNow(.remoteFailure)
+        }
         return arguments
     }
 
     private struct Outcome: Sendable {
         let result: Term
         let printer: ErlangFormatter
+        let json: TermJSON?
     }
 
     private static func perform(
-        target: NodeName, options: ConnectOptions, call: [String], arguments: [Term], on loop: EventLoop
+        target: NodeName, options: ConnectOptions, call: [String], arguments: [Term], settings: Settings, on loop: EventLoop
     ) -> EventLoopFuture<Outcome> {
         NodeConnection.connect(to: target, options: options, on: loop).flatMap { connection in
             var printOptions = ErlangFormatter.Options()
             printOptions.localNode = connection.peerNodeAtom
             let printer = ErlangFormatter(options: printOptions)
-            return connection.submitCall(Atom(call[0]), Atom(call[1]), arguments).map { Outcome(result: $0, printer: printer) }
+            var jsonOptions = TermJSON.Options()
+            jsonOptions.localNode = connection.peerNodeAtom
+            let json = settings.json ? TermJSON(options: jsonOptions) : nil
+            // rex runs the call in a process of its own that beamsh cannot name, so a call that
+            // times out may still be running on the node; the message says so.
+            return connection.submitCall(Atom(call[0]), Atom(call[1]), arguments, timeout: settings.timeout)
+                .map { Outcome(result: $0, printer: printer, json: json) }
         }
     }
 
@@ -78,8 +101,11 @@ enum RPCOneShot {
                 printError("the call failed on the node: \(outcome.printer.format(t[1]))")
                 exitNow(.remoteFailure)
             }
-            print(outcome.printer.format(outcome.result))
+            print(outcome.json?.encode(outcome.result) ?? outcome.printer.format(outcome.result))
             exitNow(.success)
+        case .failure(let error as DistributionError) where error.kind == .remoteCallFailed:
+            printError("\(error.description); the call may still be running on the node")
+            exitNow(.remoteFailure)
         case .failure(let error as DistributionError):
             fail(error)
         case .failure(let error):

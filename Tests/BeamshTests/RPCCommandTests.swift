@@ -1,6 +1,7 @@
 // `beamsh NODE --rpc`, `beamsh names`, `beamsh doctor` as a user runs them, against real nodes.
 
 import BeamTestSupport
+import Foundation
 import Testing
 
 @Suite(.serialized) struct RPCCommandTests {
@@ -17,6 +18,27 @@ import Testing
             let visible = try BeamshBinary.run([node.name, "--rpc", "erlang", "nodes"], cookie: node.cookie)
             #expect(visible.stdout == "[]\n", "a hidden console never shows in nodes()")
         }
+    }
+
+    /// `--read-only` and `--timeout` hold for `--rpc` too; `--format json` prints JSON.
+    @Test func rpcHonoursReadOnlyTimeoutAndFormat() throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer { node.stop() }
+        let stop = try BeamshBinary.run([node.name, "--read-only", "--rpc", "init", "stop"], cookie: node.cookie)
+        #expect(stop.status == 1 && stop.stderr.contains("init:stop/0 is not on the read-only allow-list"), "\(stop.stderr)")
+        #expect(try node.eval("ok.") == "ok", "the node still runs")
+        let nodes = try BeamshBinary.run([node.name, "--read-only", "--rpc", "erlang", "nodes"], cookie: node.cookie)
+        #expect(nodes.status == 0 && nodes.stdout == "[]\n", "\(nodes.stderr)")
+
+        let started = Date()
+        let slow = try BeamshBinary.run([node.name, "--timeout", "1", "--rpc", "timer", "sleep", "5000"], cookie: node.cookie)
+        #expect(slow.status == 1 && slow.stderr.contains("did not answer within"), "\(slow.stderr)")
+        #expect(Date().timeIntervalSince(started) < 4, "waited for the call instead of the timeout")
+
+        let json = try BeamshBinary.run([node.name, "--format", "json", "--rpc", "erlang", "list_to_tuple", "[[1,2]]"], cookie: node.cookie)
+        #expect(json.stdout == #"{"$tuple":[[1,2]]}"# + "\n", "\(json.stdout)")
+        let both = try BeamshBinary.run([node.name, "--eval", "1", "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(both.status == 64 && both.stderr.contains("exclude each other"), "\(both.stderr)")
     }
 
     @Test func exitCodesNameTheFailure() throws {

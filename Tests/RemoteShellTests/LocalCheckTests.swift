@@ -9,6 +9,10 @@ struct LocalCheckTests {
         ("System.halt()", "System.halt"), ("System.stop", "System.stop"), (":init.stop()", ":init.stop"),
         ("x = 1; :erlang.halt(0)", ":erlang.halt"), (":init.restart", ":init.restart"), (":init.reboot()", ":init.reboot"),
         ("System . halt", "System.halt"),
+        // One-line conditionals: the whitespace around `do:` and `do` separates tokens.
+        ("if true, do: System.stop(), else: 1", "System.stop"), ("if true do System.stop() end", "System.stop"),
+        ("unless false do System.stop() end", "System.stop"), ("case 1 do\n  1 -> System.halt()\nend", "System.halt"),
+        ("true && System.stop()", "System.stop"), ("fn -> :init.stop() end.()", ":init.stop"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -26,6 +30,9 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "init:stop().", language: .erlang) == "init:stop")
         #expect(FootgunGuard.dangerousCall(in: "io:format(\"q()\"). % halt()", language: .erlang) == nil)
         #expect(FootgunGuard.dangerousCall(in: "myq(). mod:halt().", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "init : stop().", language: .erlang) == "init:stop")
+        #expect(FootgunGuard.dangerousCall(in: "case 1 of 1 -> halt() end.", language: .erlang) == "halt()")
+        #expect(FootgunGuard.dangerousCall(in: "mod : halt().", language: .erlang) == nil)
     }
 
     @Test func pidLiteralsAreRewrittenOutsideStrings() {

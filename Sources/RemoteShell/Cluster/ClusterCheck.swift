@@ -20,6 +20,8 @@ public struct ClusterOptions: Sendable {
     /// Where finished connections go instead of being closed at once; nil closes each when its
     /// node has answered.
     public var finished: FinishedConnections?
+    /// `--eval` on every node runs only the core commands and the read-only allow-list.
+    public var readOnly = false
 
     public init(connect: ConnectOptions, timeout: Duration = .seconds(10), discovered: [DiscoveredNode] = []) {
         self.connect = connect

@@ -24,20 +24,42 @@ public struct FanoutEvaluator: Sendable {
     public let connection: NodeConnection
     public let language: Language
     public let timeout: Duration
+    /// Only the core commands and the read-only allow-list, checked in the node's own language.
+    public var readOnly = false
 
-    public init(connection: NodeConnection, language: Language, timeout: Duration) {
+    public init(connection: NodeConnection, language: Language, timeout: Duration, readOnly: Bool = false) {
         self.connection = connection
         self.language = language
         self.timeout = timeout
+        self.readOnly = readOnly
     }
 
     /// Elixir when the node runs it, else Erlang.
-    public static func detect(on connection: NodeConnection, timeout: Duration) async throws -> FanoutEvaluator {
+    public static func detect(on connection: NodeConnection, timeout: Duration, readOnly: Bool = false) async throws -> FanoutEvaluator {
         let elixir = try await NodeSummary.elixirVersion(on: connection, timeout: timeout) != nil
-        return FanoutEvaluator(connection: connection, language: elixir ? .elixir : .erlang, timeout: timeout)
+        return FanoutEvaluator(connection: connection, language: elixir ? .elixir : .erlang, timeout: timeout, readOnly: readOnly)
+    }
+
+    /// Why `expression` must not be sent to every node, or nil. Each node evaluates it in its
+    /// own language, so a call that stops a node is looked for in both syntaxes; it is refused
+    /// unless `allowStops` (`--yes`): with no prompt to ask at, the answer is no. In read-only
+    /// mode it must be allowed in at least one syntax (each node checks its own again).
+    public static func refusal(_ expression: String, allowStops: Bool, readOnly: Bool) -> String? {
+        if !allowStops, let call = FootgunGuard.dangerousCall(in: expression, language: .elixir)
+            ?? FootgunGuard.dangerousCall(in: expression, language: .erlang) {
+            return "not evaluated: \(call) would stop every node it runs on (pass --yes to allow it)"
+        }
+        if readOnly, let refusal = CoreCommands.readOnlyRefusal(expression, language: .elixir),
+           CoreCommands.readOnlyRefusal(expression, language: .erlang) != nil {
+            return refusal
+        }
+        return nil
     }
 
     public func evaluate(_ source: String) async throws -> Outcome {
+        if readOnly, let refusal = CoreCommands.readOnlyRefusal(source, language: language == .elixir ? .elixir : .erlang) {
+            return .failed("** " + refusal)
+        }
         switch language {
         case .elixir: return try await evaluateElixir(source)
         case .erlang: return try await evaluateErlang(source)
@@ -237,8 +259,16 @@ extension ClusterInspector {
             for name in nodes {
                 tasks.addTask {
                     let body: @Sendable (NodeConnection) async throws -> (FanoutEvaluator.Language, FanoutEvaluator.Outcome) = { c in
-                        let evaluator = try await FanoutEvaluator.detect(on: c, timeout: options.timeout)
-                        return (evaluator.language, try await evaluator.evaluate(expression))
+                        let evaluator = try await FanoutEvaluator.detect(on: c, timeout: options.timeout, readOnly: options.readOnly)
+                        do {
+                            return (evaluator.language, try await evaluator.evaluate(expression))
+                        } catch let error as DistributionError where error.kind == .remoteCallFailed {
+                            // The node was reached; its evaluation failed or ran out of time.
+                            let text = error.isCallTimeout
+                                ? "** no answer within \(options.timeout) (the evaluation may still be running on the node)"
+                                : "** " + error.description
+                            return (evaluator.language, .failed(text))
+                        }
                     }
                     let result: Result<(FanoutEvaluator.Language, FanoutEvaluator.Outcome), DistributionError>
                     if let seedConnection, name == seedConnection.peer.name {
