@@ -58,12 +58,19 @@ public struct CookieResolver: Sendable {
     public func resolve() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
         var warnings: [String] = []
         if let path = cookieFile {
-            guard let text = Self.readFile(path) else { throw CookieError(description: "cannot read cookie file \(path)") }
+            let text: String
+            switch Self.readFile(path) {
+            case .success(let t): text = t
+            case .failure(let reason): throw CookieError(description: "cannot read cookie file \(path): \(reason)")
+            }
             let value = Self.firstLine(text)
             guard !value.isEmpty else { throw CookieError(description: "cookie file \(path) is empty") }
             return (Cookie(value), .file(path), warnings)
         }
         if let value = environment["RELEASE_COOKIE"], !value.isEmpty {
+            if let given = commandLineCookie, !given.isEmpty {
+                warnings.append("--cookie is ignored: RELEASE_COOKIE is set and comes first (unset it to use --cookie)")
+            }
             return (Cookie(value), .environment("RELEASE_COOKIE"), warnings)
         }
         if let value = commandLineCookie, !value.isEmpty {
@@ -72,7 +79,12 @@ public struct CookieResolver: Sendable {
         }
         let home = environment["HOME"] ?? ""
         let path = home + "/.erlang.cookie"
-        if !home.isEmpty, let text = Self.readFile(path) {
+        if !home.isEmpty, access(path, F_OK) == 0 {
+            let text: String
+            switch Self.readFile(path) {
+            case .success(let t): text = t
+            case .failure(let reason): throw CookieError(description: "cannot read \(path): \(reason)")
+            }
             let value = Self.firstLine(text)
             if !value.isEmpty {
                 var info = stat()
@@ -86,13 +98,18 @@ public struct CookieResolver: Sendable {
             "no cookie found; tried --cookie-file, $RELEASE_COOKIE, --cookie and \(home.isEmpty ? "~" : home)/.erlang.cookie")
     }
 
-    private static func firstLine(_ text: String) -> String {
-        String(text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first ?? "")
+    /// The first line without surrounding blanks. `isNewline`, not a comparison with "\n": a
+    /// file written on Windows ends its line with "\r\n", which Swift reads as one character.
+    static func firstLine(_ text: String) -> String {
+        String(text.split(whereSeparator: \.isNewline).first ?? "")
             .trimmingCharacters(in: " \t")
     }
 
-    private static func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
+    /// The file's text, or why it cannot be read.
+    private static func readFile(_ path: String) -> Result<String, CookieFileProblem> {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return .failure(CookieFileProblem("it is a directory")) }
+        guard let file = fopen(path, "r") else { return .failure(CookieFileProblem(String(cString: strerror(errno)))) }
         defer { fclose(file) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -100,10 +117,17 @@ public struct CookieResolver: Sendable {
             let n = fread(&buffer, 1, buffer.count, file)
             if n <= 0 { break }
             bytes += buffer[0..<n]
-            if bytes.count > 1 << 20 { return nil }
+            if bytes.count > 1 << 20 { return .failure(CookieFileProblem("larger than 1 MiB, not a cookie")) }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        if ferror(file) != 0 { return .failure(CookieFileProblem(String(cString: strerror(errno)))) }
+        return .success(String(decoding: bytes, as: UTF8.self))
     }
+}
+
+/// Why a cookie file could not be read (never its content).
+struct CookieFileProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 extension String {

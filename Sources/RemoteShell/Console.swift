@@ -82,7 +82,9 @@ public final class Console: @unchecked Sendable {
             case .incomplete:
                 continue
             case .done(let result):
-                out.write(paint(result.formatted, result.isFailure ? IEXColors.error : IEXColors.result) + "\n")
+                if !result.isNotShown {
+                    out.write(paint(result.formatted, result.isFailure ? IEXColors.error : IEXColors.result) + "\n")
+                }
                 // As the shells count: IEx successful expressions, Erlang every expression run.
                 switch language {
                 case .elixir: if !result.isFailure { counter += 1 }

@@ -25,6 +25,13 @@ public enum ReadResult: Sendable, Hashable {
 /// answers; the session calls it from a thread of its own, never from the event loop.
 public protocol ConsoleInput: Sendable {
     func readLine(prompt: String) -> ReadResult
+    /// A line that answers a question (`IO.gets`, the stop guard's `[y/N]`), not a command:
+    /// it is kept out of the history, where a typed password or a `y` has no business.
+    func readReply(prompt: String) -> ReadResult
+}
+
+extension ConsoleInput {
+    public func readReply(prompt: String) -> ReadResult { readLine(prompt: prompt) }
 }
 
 /// Where the console writes text: the result of each evaluation, remote output, prompts of
@@ -51,11 +58,21 @@ public struct StandardOutput: ConsoleOutput {
     private let fd: Int32
     public init(fileDescriptor: Int32 = 1) { self.fd = fileDescriptor }
     public static let error = StandardOutput(fileDescriptor: 2)
+    private static let writeError = NIOLockedValueBox<Int32?>(nil)
+    /// The `errno` of the first failed write to standard output, if any: the command line exits
+    /// with an error rather than pretend its output arrived.
+    public static var firstWriteError: Int32? { writeError.withLockedValue { $0 } }
+
     public func write(_ text: String) {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
             let n = bytes.withUnsafeBytes { writeFD(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { return }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                let code = n < 0 ? errno : EIO
+                if fd == 1 { Self.writeError.withLockedValue { if $0 == nil { $0 = code } } }
+                return
+            }
             bytes = bytes.dropFirst(n)
         }
     }
@@ -127,10 +144,11 @@ public final class ScriptedInput: ConsoleInput, @unchecked Sendable {
     }
 }
 
-/// Runs a blocking read on a thread of its own so no Swift concurrency thread waits on the user.
+/// Reads a reply to the node's IO request on a thread of its own, so no Swift concurrency
+/// thread waits on the user.
 func readOffThread(_ input: ConsoleInput, prompt: String) async -> ReadResult {
     await withCheckedContinuation { continuation in
-        startThread { continuation.resume(returning: input.readLine(prompt: prompt)) }
+        startThread { continuation.resume(returning: input.readReply(prompt: prompt)) }
     }
 }
 

@@ -25,6 +25,10 @@ public enum EvaluationResult: Sendable, Hashable {
     case failure(formatted: String)
 
     public var isFailure: Bool { if case .failure = self { return true } else { return false } }
+    /// IEx helpers such as `h/1`, `i/1` and `runtime_info/0` print what they have to say and
+    /// return `IEx.dont_display_result()`, which IEx does not show; nor does beamsh.
+    public static let notShown = EvaluationResult.value(formatted: "", term: nil)
+    public var isNotShown: Bool { self == .notShown }
     /// The text to show the user.
     public var formatted: String {
         switch self {
@@ -185,8 +189,34 @@ final class Evaluator: @unchecked Sendable {
             // {ok, Value, Text, Binding, Ran}
             expressionsRun = parts.count >= 5 ? parts[4].intValue ?? 1 : 1
         }
+        // Compared as printed too (colors aside): without `wantTerm` the driver sends no value, only its text.
+        if language == .elixir, parts[1] == .atom("do not show this result in output")
+            || Self.withoutColors(Self.trimmed(parts[2].stringValue ?? "")) == #":"do not show this result in output""# {
+            return .done(.notShown)
+        }
         let term: Term? = parts[1] == .atom("$beamsh_no_term") ? nil : parts[1]
         return .done(.value(formatted: Self.trimmed(parts[2].stringValue ?? ""), term: term))
+    }
+
+    /// `text` without its SGR escape sequences (`ESC [ ... m`).
+    static func withoutColors(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var inEscape = false
+        var previous: Unicode.Scalar = " "
+        for scalar in text.unicodeScalars {
+            if inEscape {
+                if scalar == "m" { inEscape = false }
+            } else if scalar == "\u{1B}" {
+                previous = scalar
+                continue
+            } else if scalar == "[" && previous == "\u{1B}" {
+                inEscape = true
+            } else {
+                out.append(scalar)
+            }
+            previous = scalar
+        }
+        return String(out)
     }
 
     /// Keeps `{keep, Size, Value}` for `v/1`; `too_large` ends the history.

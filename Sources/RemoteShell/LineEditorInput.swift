@@ -33,6 +33,14 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
         }
     }
 
+    public func readReply(prompt: String) -> ReadResult {
+        switch editor.readLine(prompt: prompt) {
+        case .line(let line): return .line(line)
+        case .endOfInput: return .endOfInput
+        case .interrupted: return .interrupted
+        }
+    }
+
     /// Writes the session's new history entries (also done at end of input and on deinit).
     public func saveHistory() { editor.saveHistory() }
 }

@@ -291,7 +291,7 @@ extension Beamsh {
                     let sample = try await top.sample(by: by, count: count, interval: duration(interval))
                     if format == .json {
                         print(sample.json.serialized())
-                    } else if terminal {
+                    } else if terminal && !isDumbTerminal {
                         // Home, clear, draw: the view refreshes in place.
                         print("\u{1B}[H\u{1B}[2J" + sample.render(width: terminalWidth()), terminator: "\n")
                     } else {

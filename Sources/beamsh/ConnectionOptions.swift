@@ -55,16 +55,26 @@ struct ConnectionSettings {
 
     /// Resolves the cookie (printing warnings) and builds connection options; exits on failure.
     func connectOptions(quietWarnings: Bool = false) -> (ConnectOptions, CookieSource) {
-        let environment = ProcessEnvironment.current
         let resolved: (cookie: Cookie, source: CookieSource, warnings: [String])
         do {
-            resolved = try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: environment).resolve()
+            resolved = try resolveCookie()
         } catch {
             printError(error.description)
             exitNow(.connectFailure)
         }
         if !quietWarnings { resolved.warnings.forEach(printWarning) }
-        var options = ConnectOptions(cookie: resolved.cookie)
+        return (connectOptions(cookie: resolved.cookie), resolved.source)
+    }
+
+    /// The cookie, its source and the warnings about it (never the value).
+    func resolveCookie() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
+        try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: ProcessEnvironment.current).resolve()
+    }
+
+    /// Connection options with `cookie`; exits on a bad `--name`.
+    func connectOptions(cookie: Cookie) -> ConnectOptions {
+        let environment = ProcessEnvironment.current
+        var options = ConnectOptions(cookie: cookie)
         if let localName {
             do {
                 options.localName = try NodeName(parsing: localName)
@@ -77,7 +87,7 @@ struct ConnectionSettings {
         options.port = port
         options.epmdPort = epmdPort ?? ConnectOptions.epmdPort(environment: environment)
         options.connectTimeout = .nanoseconds(Int64(connectTimeout * 1e9))
-        return (options, resolved.source)
+        return options
     }
 }
 

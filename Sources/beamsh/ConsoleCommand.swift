@@ -204,21 +204,23 @@ extension ConsoleInvocation {
         return name + "@" + (environment["RELEASE_DISTRIBUTION"] == "name" ? Host.fullName : Host.shortName)
     }
 
-    func shellOptions(interactive: Bool) -> ShellOptions {
+    /// - parameter input: where the interactive console reads, also for the stop guard's question.
+    func shellOptions(interactive: Bool, input: ConsoleInput? = nil) -> ShellOptions {
         var options = ShellOptions(language: erlang ? .erlang : nil, readOnly: readOnly)
         options.timeout = timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? (interactive ? nil : .seconds(60))
         if yes {
             options.stopGuard = .allow
-        } else if interactive {
+        } else if interactive, let input {
+            // Read like a line at the prompt (Ctrl-C and Ctrl-D answer no), kept out of the history.
             options.stopGuard = .ask { question in
-                StandardOutput().write(question)
-                let answer = readLine(strippingNewline: true) ?? ""
-                return ["y", "yes"].contains(answer.lowercased())
+                guard case .line(let answer) = input.readReply(prompt: question) else { return false }
+                return ["y", "yes"].contains(answer.filter { !$0.isWhitespace }.lowercased())
             }
         }
         options.geometry = { terminalGeometry() }
-        // As IEx: colors in a terminal; NO_COLOR (set and not empty) turns them off.
+        // As IEx: colors in a terminal; NO_COLOR (set and not empty) or TERM=dumb turns them off.
         options.colors = interactive && isatty(STDOUT_FILENO) == 1 && (ProcessEnvironment.current["NO_COLOR"] ?? "").isEmpty
+            && !isDumbTerminal
         return options
     }
 
@@ -235,6 +237,9 @@ extension ConsoleInvocation {
                 let wantTerm = format == "json"
                 let show: (EvaluationResult) -> Void = { result in
                     switch result {
+                    case _ where result.isNotShown:
+                        // One JSON document per expression, even for what IEx does not show.
+                        if wantTerm { StandardOutput().write("null\n") }
                     case .value(let text, let term):
                         StandardOutput().write((wantTerm && term != nil ? encoder.encode(term!) : text) + "\n")
                     case .failure(let text):
@@ -264,14 +269,21 @@ extension ConsoleInvocation {
             async let banner = bannerText(connection)
             let input = LineEditorInput(historyPath: LineEditor.defaultHistoryPath(environment: ProcessEnvironment.current))
             let console = try await Console.make(
-                connection: connection, options: shellOptions(interactive: true),
+                connection: connection, options: shellOptions(interactive: true, input: input),
                 input: input, output: StandardOutput())
             input.useCompletion(RemoteCompleter(connection: connection, language: console.language))
             console.clusterOptions = clusterOptions
-            defer { input.saveHistory() }
             installInterrupt { console.interrupt() }
             print(await banner)
-            try await console.run()
+            // exitNow ends the process at once, so the history is saved here, however the
+            // session ends (`exit`, `:quit`, Ctrl-D, a lost connection).
+            do {
+                try await console.run()
+            } catch {
+                input.saveHistory()
+                throw error
+            }
+            input.saveHistory()
             exitNow(.success)
         } catch let error as DistributionError {
             fail(error)

@@ -32,8 +32,17 @@ extension Beamsh {
             }
 
             // 2. The cookie (its source only).
-            let (options, source) = connection.connectOptions(quietWarnings: true)
-            report.pass("cookie", "from \(source) (value not shown)")
+            let options: ConnectOptions
+            do {
+                let resolved = try connection.settings.resolveCookie()
+                report.pass("cookie", "from \(resolved.source) (value not shown)"
+                    + resolved.warnings.map { "; warning: " + $0 }.joined())
+                options = connection.settings.connectOptions(cookie: resolved.cookie)
+            } catch {
+                report.fail("cookie", error.description,
+                            fix: "set RELEASE_COOKIE, pass --cookie-file PATH, or create ~/.erlang.cookie (chmod 400)")
+                report.exit(.connectFailure)
+            }
             let ourName = options.localName ?? NodeName.uniqueConsoleName(for: target)
             if ourName.mode != target.mode {
                 report.fail("our name", "\(ourName) uses \(ourName.mode), the node uses \(target.mode)",

@@ -2,9 +2,10 @@
 
 import ArgumentParser
 import ErlangDistribution
+import RemoteShell
 
 #if canImport(Glibc)
-import Glibc
+@preconcurrency import Glibc
 #elseif canImport(Musl)
 import Musl
 #elseif canImport(Darwin)
@@ -20,6 +21,8 @@ enum ExitStatus: Int32 {
     case connectFailure = 2
     /// The node rejected our cookie (or we rejected its answer).
     case authenticationFailure = 3
+    /// The output could not be written (a full disk, a closed pipe): `EX_IOERR`.
+    case outputFailure = 74
 
     init(_ error: DistributionError) {
         switch error.category {
@@ -29,6 +32,9 @@ enum ExitStatus: Int32 {
         }
     }
 }
+
+/// `TERM=dumb` (Emacs' shell buffers, some CI consoles): no colors, no cursor movement.
+var isDumbTerminal: Bool { ProcessEnvironment.current["TERM"] == "dumb" }
 
 /// Prints `beamsh: message` on standard error.
 func printError(_ message: String) {
@@ -42,8 +48,23 @@ func printWarning(_ message: String) { printError("warning: " + message) }
 
 /// Leaves the process now with `status`, flushing output first.
 func exitNow(_ status: ExitStatus) -> Never {
+    // A script must be able to tell that its output was lost: a failed write turns success
+    // into `outputFailure` (a failure keeps its own code).
+    var lost = fflush(nil) != 0 || standardOutputFailed() ? errno : 0
+    if lost == 0, let failed = StandardOutput.firstWriteError { lost = failed }
+    if lost != 0 {
+        // A reader that stopped early (`| head -1`) is no news to the user.
+        if lost != EPIPE { printError("could not write the output: \(String(cString: strerror(lost)))") }
+        exit(status == .success ? ExitStatus.outputFailure.rawValue : status.rawValue)
+    }
     fflush(nil)
     exit(status.rawValue)
+}
+
+/// Whether a write through `print` (C's `stdout`) has failed.
+private func standardOutputFailed() -> Bool {
+    nonisolated(unsafe) let stream = stdout
+    return ferror(stream) != 0
 }
 
 /// Reports a connection-layer failure and exits with its code.

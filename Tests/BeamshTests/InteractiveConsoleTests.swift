@@ -68,16 +68,56 @@ import Testing
         #expect(try node.eval("erlang:system_info(process_count).") == before)
     }
 
+    /// The history keeps what was typed at the prompt, also when the session ends with `exit`,
+    /// and never an answer to `IO.gets` (a password) or to the stop guard's question; Ctrl-C
+    /// at that question answers no.
+    @Test func historyKeepsCommandsNotAnswers() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let terminal = try Terminal("\(BeamshBinary.path) \(node.name)",
+                                    environment: ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home])
+        defer { terminal.close() }
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("x = 1")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        try terminal.enter("IO.gets(\"secret? \")")
+        try await terminal.waitFor("secret?")
+        try terminal.enter("hunter2")
+        try await terminal.waitFor("iex(\(node.name))3>")
+        try terminal.enter("System.stop()")
+        try await terminal.waitFor("[y/N]")
+        try await Task.sleep(for: .milliseconds(200))
+        try terminal.press("C-c")
+        try await terminal.waitFor("not evaluated")
+        try terminal.enter("x + 1")
+        try await terminal.waitFor("iex(\(node.name))4>")
+        try terminal.enter("exit")
+        try await terminal.waitFor("EXIT:0")
+        #expect(try node.eval("ok.") == "ok", "the node still runs")
+        let history = try String(contentsOfFile: home + "/beamsh/history", encoding: .utf8)
+        for line in ["x = 1", "IO.gets(\"secret? \")", "System.stop()", "x + 1"] {
+            #expect(history.contains(line), "\(line) missing from: \(history)")
+        }
+        #expect(!history.contains("hunter2"), "an IO.gets answer was kept: \(history)")
+    }
+
     /// IEx's colors in a terminal (yellow results, cyan atoms, green strings, red errors);
-    /// none with NO_COLOR.
-    @Test(arguments: [false, true])
-    func colorsFollowIEx(noColor: Bool) async throws {
+    /// none with NO_COLOR or on a dumb terminal.
+    @Test(arguments: [nil, "NO_COLOR=1", "TERM=dumb"])
+    func colorsFollowIEx(setting: String?) async throws {
+        let noColor = setting != nil
         let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
         let node = try TestNode(runtime: runtime, elixir: true)
         defer { node.stop() }
         let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
         var environment = ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home]
-        if noColor { environment["NO_COLOR"] = "1" }
+        if let setting {
+            let pair = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            environment[pair[0]] = pair[1]
+        }
         let terminal = try Terminal("\(BeamshBinary.path) \(node.name)", environment: environment)
         defer { terminal.close() }
         try await terminal.waitFor("iex(\(node.name))1>")

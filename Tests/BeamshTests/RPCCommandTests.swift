@@ -41,6 +41,18 @@ import Testing
         #expect(both.status == 64 && both.stderr.contains("exclude each other"), "\(both.stderr)")
     }
 
+    /// Output that cannot be written (a full disk) is an error a script can see: exit 74.
+    @Test func lostOutputIsAnError() throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer { node.stop() }
+        for mode in [["--rpc", "erlang", "node"], ["--eval", "Node.self()"]] {
+            let command = ([BeamshBinary.path, node.name] + mode).map { "'\($0)'" }.joined(separator: " ") + " > /dev/full"
+            let result = try runProcess("/bin/sh", ["-c", command], environment: ["RELEASE_COOKIE": node.cookie])
+            #expect(result.status == 74, "\(mode): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("could not write the output: No space left on device"), "\(result.stderr)")
+        }
+    }
+
     @Test func exitCodesNameTheFailure() throws {
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime)
@@ -115,6 +127,10 @@ import Testing
             #expect(bad.status == 3)
             #expect(bad.stdout.contains("FAIL  authentication"))
             #expect(bad.stdout.contains("likely fix"))
+
+            let none = try BeamshBinary.run(["doctor", node.name], cookie: nil, environment: ["HOME": "/nonexistent"])
+            #expect(none.status == 2, "\(none.stdout)\(none.stderr)")
+            #expect(none.stdout.contains("FAIL  cookie") && none.stdout.contains("likely fix: set RELEASE_COOKIE"), "\(none.stdout)")
         }
     }
 }

@@ -159,6 +159,21 @@ import Testing
         #expect(fromCLI.warnings.contains { $0.contains("process list") })
     }
 
+    @Test func fileProblemsAreNamedAndWindowsLineEndsAreNot() throws {
+        let crlf = try temporaryFile("windows-cookie\r\n")
+        defer { unlink(crlf) }
+        let fromCRLF = try CookieResolver(cookieFile: crlf, commandLineCookie: nil, environment: [:]).resolve()
+        #expect(fromCRLF.cookie == Cookie("windows-cookie"))
+        #expect(CookieResolver.firstLine("  spaced \t\r\nsecond") == "spaced")
+        #expect { try CookieResolver(cookieFile: NSTemporaryDirectory(), commandLineCookie: nil, environment: [:]).resolve() }
+            throws: { "\($0)".contains("is a directory") }
+        #expect { try CookieResolver(cookieFile: "/nonexistent/cookie", commandLineCookie: nil, environment: [:]).resolve() }
+            throws: { "\($0)".contains("No such file") }
+        // RELEASE_COOKIE wins over --cookie, and says so.
+        let both = try CookieResolver(cookieFile: nil, commandLineCookie: "cli", environment: ["RELEASE_COOKIE": "env"]).resolve()
+        #expect(both.cookie == Cookie("env") && both.warnings.contains { $0.contains("--cookie is ignored") })
+    }
+
     @Test func homeCookieReadableByOthersWarns() throws {
         let home = NSTemporaryDirectory() + "beamsh-home-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)

@@ -4,7 +4,7 @@ import BeamTestSupport
 import ErlangDistribution
 import ErlangTerm
 import Foundation
-import RemoteShell
+@testable import RemoteShell
 import Testing
 
 @Suite(.serialized) struct ElixirEvaluationTests {
@@ -63,6 +63,23 @@ import Testing
             "IO.puts(\"one\"); IO.write(\"two \"); :io.format(\"~p~n\", [:three]); IO.inspect(4); 5")
         #expect(output.text == "one\ntwo three\n4\n")
         #expect(result == .value(formatted: "5", term: nil))
+    }
+
+    /// IEx helpers print and return `IEx.dont_display_result()`, which is not shown (with or
+    /// without the value asked for, with or without colors).
+    @Test func iexHelpersShowOnlyWhatTheyPrint() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let evaluator = oneShot(connection, .elixir, output: output)
+        let help = try await evaluator.evaluate("h Enum.count")
+        #expect(help.isNotShown, "\(help)")
+        #expect(output.text.contains("def count(enumerable)"), "\(output.text)")
+        #expect(try await evaluator.evaluate("i 1", wantTerm: true).isNotShown)
+        #expect(try await evaluator.evaluate(":\"do not show this result in output\" == :x") == .value(formatted: "false", term: nil))
+        #expect(Evaluator.withoutColors("\u{1B}[36m:ok\u{1B}[0m") == ":ok")
     }
 
     @Test func ioGetsReadsAFedLineAndColumnsAreTheConfiguredWidth() async throws {
