@@ -41,12 +41,14 @@ public enum FootgunGuard {
         }
     }
 
-    /// The code with every run of whitespace made one space, and none around the separators of a
-    /// qualified call: `System . halt` is `System.halt`, Erlang's `init : stop()` is `init:stop()`.
-    /// Other whitespace stays, as it separates tokens: `do: System.stop()` and
-    /// `if true do System.stop() end` must not run together into `do:System` or `doSystem`.
+    /// The code with every run of whitespace made one space, and none around the separator of a
+    /// qualified call (Elixir's `.`, Erlang's `:`) or before an argument list: `System . halt` is
+    /// `System.halt`, Erlang's `init : stop()` is `init:stop()` and `halt ()` is `halt()`. Other
+    /// whitespace stays, as it separates tokens: `do: System.stop()` and `if true do
+    /// System.stop() end` must not run together into `do:System` or `doSystem`, nor Erlang's
+    /// `X = 1. halt().` into `1.halt()` (its `.` ends an expression).
     static func normalized(_ code: String, language: Language) -> [Character] {
-        func isSeparator(_ c: Character) -> Bool { c == "." || (language == .erlang && c == ":") }
+        let separator: Character = language == .erlang ? ":" : "."
         var out: [Character] = []
         var pendingSpace = false
         for c in code {
@@ -54,7 +56,7 @@ public enum FootgunGuard {
                 pendingSpace = !out.isEmpty
                 continue
             }
-            if pendingSpace, let last = out.last, !isSeparator(last), !isSeparator(c) { out.append(" ") }
+            if pendingSpace, let last = out.last, last != separator, c != separator, c != "(" { out.append(" ") }
             pendingSpace = false
             out.append(c)
         }

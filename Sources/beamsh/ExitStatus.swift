@@ -50,8 +50,11 @@ func printWarning(_ message: String) { printError("warning: " + message) }
 func exitNow(_ status: ExitStatus) -> Never {
     // A script must be able to tell that its output was lost: a failed write turns success
     // into `outputFailure` (a failure keeps its own code).
-    var lost = fflush(nil) != 0 || standardOutputFailed() ? errno : 0
+    // errno only when this fflush failed: it is per thread and may be stale otherwise.
+    errno = 0
+    var lost: Int32 = fflush(nil) != 0 ? (errno != 0 ? errno : EIO) : 0
     if lost == 0, let failed = StandardOutput.firstWriteError { lost = failed }
+    if lost == 0, standardOutputFailed() { lost = EIO }  // an earlier `print` failed; glibc kept no errno
     if lost != 0 {
         // A reader that stopped early (`| head -1`) is no news to the user.
         if lost != EPIPE { printError("could not write the output: \(String(cString: strerror(lost)))") }

@@ -33,6 +33,10 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "init : stop().", language: .erlang) == "init:stop")
         #expect(FootgunGuard.dangerousCall(in: "case 1 of 1 -> halt() end.", language: .erlang) == "halt()")
         #expect(FootgunGuard.dangerousCall(in: "mod : halt().", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "X = 1. init:stop().", language: .erlang) == "init:stop")
+        #expect(FootgunGuard.dangerousCall(in: "ok. halt().", language: .erlang) == "halt()")
+        #expect(FootgunGuard.dangerousCall(in: "halt ().", language: .erlang) == "halt()")
+        #expect(FootgunGuard.dangerousCall(in: "q ( ).", language: .erlang) == "q()")
     }
 
     @Test func pidLiteralsAreRewrittenOutsideStrings() {

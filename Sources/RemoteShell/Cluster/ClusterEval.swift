@@ -57,12 +57,35 @@ public struct FanoutEvaluator: Sendable {
     }
 
     public func evaluate(_ source: String) async throws -> Outcome {
-        if readOnly, let refusal = CoreCommands.readOnlyRefusal(source, language: language == .elixir ? .elixir : .erlang) {
-            return .failed("** " + refusal)
-        }
+        if readOnly { return try await evaluateReadOnly(source) }
         switch language {
         case .elixir: return try await evaluateElixir(source)
         case .erlang: return try await evaluateErlang(source)
+        }
+    }
+
+    /// Read-only: the line runs only as a core expression, its BIFs called through rex. Its text
+    /// never reaches the node's evaluator, where an interpolation inside a string literal
+    /// (`"#{...}"`) would run whatever it holds.
+    private func evaluateReadOnly(_ source: String) async throws -> Outcome {
+        let syntax: RemoteShell.Language = language == .elixir ? .elixir : .erlang
+        if let refusal = CoreCommands.readOnlyRefusal(source, language: syntax) { return .failed("** " + refusal) }
+        guard let expression = CoreCommands.readOnlyExpression(source, language: syntax) else {
+            return .failed("** read-only: not a core command; not evaluated")
+        }
+        let value: Term
+        do {
+            value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout)
+        } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {
+            guard let reason = error.reason else { return .failed("** " + error.description) }
+            return .failed("** (badrpc) " + (try await erlangText(reason)))
+        }
+        switch language {
+        case .elixir:
+            let text = try await connection.rpc("Elixir.Kernel", "inspect", [value, .emptyList], timeout: timeout)
+            return .value(text.stringValue ?? "?")
+        case .erlang:
+            return .value(try await erlangText(value))
         }
     }
 
@@ -75,7 +98,7 @@ public struct FanoutEvaluator: Sendable {
                 let value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout)
                 let text = try await connection.rpc("Elixir.Kernel", "inspect", [value, .emptyList], timeout: timeout)
                 return .value(text.stringValue ?? "?")
-            } catch let error as DistributionError where error.kind == .remoteCallFailed {}
+            } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {}
         }
         let result = try await connection.call("Elixir.Code", "eval_string", [.binary(source), .emptyList, .emptyList], timeout: timeout)
         if let reason = badrpcReason(result) {
@@ -258,19 +281,21 @@ extension ClusterInspector {
         await withTaskGroup(of: FanoutResult.self) { tasks in
             for name in nodes {
                 tasks.addTask {
-                    let body: @Sendable (NodeConnection) async throws -> (FanoutEvaluator.Language, FanoutEvaluator.Outcome) = { c in
-                        let evaluator = try await FanoutEvaluator.detect(on: c, timeout: options.timeout, readOnly: options.readOnly)
+                    let body: @Sendable (NodeConnection) async throws -> (FanoutEvaluator.Language?, FanoutEvaluator.Outcome) = { c in
+                        var language: FanoutEvaluator.Language?
                         do {
-                            return (evaluator.language, try await evaluator.evaluate(expression))
+                            let evaluator = try await FanoutEvaluator.detect(on: c, timeout: options.timeout, readOnly: options.readOnly)
+                            language = evaluator.language
+                            return (language, try await evaluator.evaluate(expression))
                         } catch let error as DistributionError where error.kind == .remoteCallFailed {
-                            // The node was reached; its evaluation failed or ran out of time.
+                            // The node was reached; a call failed or ran out of time.
                             let text = error.isCallTimeout
                                 ? "** no answer within \(options.timeout) (the evaluation may still be running on the node)"
                                 : "** " + error.description
-                            return (evaluator.language, .failed(text))
+                            return (language, .failed(text))
                         }
                     }
-                    let result: Result<(FanoutEvaluator.Language, FanoutEvaluator.Outcome), DistributionError>
+                    let result: Result<(FanoutEvaluator.Language?, FanoutEvaluator.Outcome), DistributionError>
                     if let seedConnection, name == seedConnection.peer.name {
                         do { result = .success(try await body(seedConnection)) } catch let e as DistributionError {
                             result = .failure(e)
