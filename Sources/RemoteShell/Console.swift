@@ -53,7 +53,20 @@ public final class Console: @unchecked Sendable {
         var buffer = ""
         let out = core.output
         while true {
-            let result = try await readLineOrDisconnect(prompt(counter: counter, continuation: !buffer.isEmpty))
+            // Processes the session started may write while the operator types: they are
+            // answered at once, and what they wrote shows once the line is entered.
+            let core = self.core
+            let ioAtPrompt = Task { await core.serveIOAtPrompt() }
+            let read: Result<ReadResult, Error>
+            do {
+                read = .success(try await readLineOrDisconnect(prompt(counter: counter, continuation: !buffer.isEmpty)))
+            } catch {
+                read = .failure(error)
+            }
+            ioAtPrompt.cancel()
+            await ioAtPrompt.value
+            await core.io.resumeAfterPrompt(answeringReads: false)
+            let result = try read.get()
             let line: String
             switch result {
             case .endOfInput: return
@@ -77,6 +90,7 @@ public final class Console: @unchecked Sendable {
                 continue
             }
             buffer += line + "\n"
+            await core.io.resumeAfterPrompt(answeringReads: true)
             let step = try await core.evaluate(buffer, line: counter, wantTerm: false, timeout: core.options.timeout)
             switch step {
             case .incomplete:

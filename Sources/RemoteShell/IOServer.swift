@@ -32,6 +32,11 @@ public final class IOServer: @unchecked Sendable {
     private var pendingEOF = false
     /// Each line read, before it is answered; may replace it (footgun guard, read-only).
     var lineFilter: (@Sendable (String) async -> String?)?
+    /// While the console waits at its prompt, output is answered at once and its text held here.
+    private var holdingOutput = false
+    private var heldOutput = ""
+    /// Read requests that arrived while the prompt had the terminal.
+    private var deferredReads: [Term] = []
 
     public init(
         pid: Pid, connection: NodeConnection, input: ConsoleInput, output: ConsoleOutput,
@@ -54,6 +59,44 @@ public final class IOServer: @unchecked Sendable {
         let reply = await answer(t[3])
         try? connection.send(.tuple([.atom("io_reply"), t[2], reply]), to: from, from: pid)
         return true
+    }
+
+    /// Handles `message` while the console waits at its prompt (`IO.puts` from a process the
+    /// session started, say): output is answered at once, so no process on the node waits on
+    /// the operator, and its text is held until ``resumeAfterPrompt()``; a read waits for it too
+    /// (the prompt has the terminal). True when `message` was an I/O request.
+    func handleAtPrompt(_ message: Term) async -> Bool {
+        guard case .tuple(let t) = message, t.count == 4, t[0] == .atom("io_request") else { return false }
+        if Self.reads(t[3]) {
+            deferredReads.append(message)
+            return true
+        }
+        holdingOutput = true
+        defer { holdingOutput = false }
+        return await handle(message)
+    }
+
+    /// Shows the output held while at the prompt; with `answeringReads`, also answers the reads
+    /// that waited (before the next evaluation, in the order they came).
+    func resumeAfterPrompt(answeringReads: Bool) async {
+        if !heldOutput.isEmpty {
+            output.write(heldOutput)
+            heldOutput = ""
+        }
+        guard answeringReads else { return }
+        let waiting = deferredReads
+        deferredReads = []
+        for message in waiting { await handle(message) }
+    }
+
+    /// Whether `request` reads input (alone or within `{requests, [...]}`).
+    static func reads(_ request: Term) -> Bool {
+        let r = request.tupleElements ?? []
+        switch r.first?.atomValue?.name ?? "" {
+        case "get_line", "get_chars", "get_until", "get_password": return true
+        case "requests": return (r.count == 2 ? r[1].listElements ?? [] : []).contains(where: reads)
+        default: return false
+        }
     }
 
     // MARK: - Requests
@@ -122,7 +165,7 @@ public final class IOServer: @unchecked Sendable {
         guard let text = Chardata.string(chars, encoding: encoding) else {
             return .tuple([.atom("error"), .atom("put_chars")])
         }
-        output.write(text)
+        if holdingOutput { heldOutput += text } else { output.write(text) }
         return .ok
     }
 

@@ -73,6 +73,17 @@ final class ShellCore: @unchecked Sendable {
 
     var nodeName: String { connection.peer.name }
 
+    /// Serves I/O requests while the console waits at its prompt, until cancelled (see
+    /// ``IOServer/handleAtPrompt(_:)``). Anything else arriving meanwhile is a previous
+    /// evaluation's leftover (a late reply, a worker's end) and is dropped, as the evaluation
+    /// loop would drop it.
+    func serveIOAtPrompt() async {
+        while !Task.isCancelled {
+            guard let signal = try? await evaluator.mailbox.receive() else { return }
+            if case .message(_, let message) = signal { _ = await io.handleAtPrompt(message) }
+        }
+    }
+
     /// The question the stop guard asks, or nil when `line` stops nothing.
     func stopQuestion(_ line: String) -> (call: String, question: String)? {
         guard let call = FootgunGuard.dangerousCall(in: line, language: language) else { return nil }

@@ -104,6 +104,31 @@ import Testing
         #expect(!history.contains("hunter2"), "an IO.gets answer was kept: \(history)")
     }
 
+    /// A process the session started writes while the console waits at its prompt: it is
+    /// answered at once (it does not wait for the operator) and its text shows with the next line.
+    @Test func backgroundOutputDoesNotWaitForTheOperator() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let terminal = try Terminal("\(BeamshBinary.path) \(node.name)",
+                                    environment: ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home])
+        defer { terminal.close() }
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("spawn(fn -> Process.sleep(300); IO.puts(\"from the background\"); :persistent_term.put(:bg_done, true) end)")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        try await Task.sleep(for: .seconds(1))
+        #expect(try node.eval("persistent_term:get(bg_done, false).") == "true", "the writer waited for the operator")
+        try terminal.enter("1 + 1")
+        let screen = try await terminal.waitFor("iex(\(node.name))3>")
+        let output = try #require(screen.range(of: "from the background"), "\(screen)")
+        let result = try #require(screen.range(of: "\n2\n"), "\(screen)")
+        #expect(output.lowerBound < result.lowerBound, "held output comes before the next result")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// IEx's colors in a terminal (yellow results, cyan atoms, green strings, red errors);
     /// none with NO_COLOR or on a dumb terminal.
     @Test(arguments: [nil, "NO_COLOR=1", "TERM=dumb"])
