@@ -178,6 +178,23 @@ public final class TestNode: @unchecked Sendable {
         let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         return String((0..<length).map { _ in letters.randomElement()! })
     }
+
+    /// Two nodes with one cookie, connected to each other: the smallest cluster.
+    public static func connectedPair(runtime: ErlangRuntime) throws -> (TestNode, TestNode) {
+        let cookie = "c" + randomToken(20)
+        let a = try TestNode(runtime: runtime, cookie: cookie)
+        do {
+            let b = try TestNode(runtime: runtime, cookie: cookie)
+            guard try a.eval("net_kernel:connect_node('\(b.name)').") == "true" else {
+                b.stop()
+                throw TestSetupError("\(a.name) could not connect to \(b.name)")
+            }
+            return (a, b)
+        } catch {
+            a.stop()
+            throw error
+        }
+    }
 }
 
 /// Output of a child process, waited on by marker.

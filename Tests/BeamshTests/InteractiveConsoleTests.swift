@@ -72,14 +72,9 @@ import Testing
     /// and never an answer to `IO.gets` (a password) or to the stop guard's question; Ctrl-C
     /// at that question answers no.
     @Test func historyKeepsCommandsNotAnswers() async throws {
-        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
-        let node = try TestNode(runtime: runtime, elixir: true)
-        defer { node.stop() }
-        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let terminal = try Terminal("\(BeamshBinary.path) \(node.name)",
-                                    environment: ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home])
-        defer { terminal.close() }
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, home, terminal) = (session.node, session.home, session.terminal)
         try await terminal.waitFor("iex(\(node.name))1>")
         try terminal.enter("x = 1")
         try await terminal.waitFor("iex(\(node.name))2>")
@@ -107,14 +102,9 @@ import Testing
     /// A process the session started writes while the console waits at its prompt: it is
     /// answered at once (it does not wait for the operator) and its text shows with the next line.
     @Test func backgroundOutputDoesNotWaitForTheOperator() async throws {
-        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
-        let node = try TestNode(runtime: runtime, elixir: true)
-        defer { node.stop() }
-        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let terminal = try Terminal("\(BeamshBinary.path) \(node.name)",
-                                    environment: ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home])
-        defer { terminal.close() }
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
         try await terminal.waitFor("iex(\(node.name))1>")
         try terminal.enter("spawn(fn -> Process.sleep(300); IO.puts(\"from the background\"); :persistent_term.put(:bg_done, true) end)")
         try await terminal.waitFor("iex(\(node.name))2>")
@@ -134,17 +124,14 @@ import Testing
     @Test(arguments: [nil, "NO_COLOR=1", "TERM=dumb"])
     func colorsFollowIEx(setting: String?) async throws {
         let noColor = setting != nil
-        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
-        let node = try TestNode(runtime: runtime, elixir: true)
-        defer { node.stop() }
-        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
-        var environment = ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home]
+        var environment: [String: String] = [:]
         if let setting {
             let pair = setting.split(separator: "=", maxSplits: 1).map(String.init)
             environment[pair[0]] = pair[1]
         }
-        let terminal = try Terminal("\(BeamshBinary.path) \(node.name)", environment: environment)
-        defer { terminal.close() }
+        let session = try ConsoleSession(environment: environment)
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
         try await terminal.waitFor("iex(\(node.name))1>")
         try terminal.enter("{:ok, \"text\", 42}")
         try await terminal.waitFor("iex(\(node.name))2>")
@@ -166,4 +153,32 @@ import Testing
 }
 
 import Foundation
+
+/// An Elixir node and beamsh's console on it in a pseudo-terminal, with a home (history) of its own.
+private final class ConsoleSession {
+    let node: TestNode
+    let home: String
+    let terminal: Terminal
+
+    init(environment extra: [String: String] = [:]) throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        node = try TestNode(runtime: runtime, elixir: true)
+        home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
+        var environment = ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home]
+        environment.merge(extra) { $1 }
+        do {
+            terminal = try Terminal("\(BeamshBinary.path) \(node.name)", environment: environment)
+        } catch {
+            node.stop()
+            throw error
+        }
+    }
+
+    func close() {
+        terminal.close()
+        node.stop()
+        try? FileManager.default.removeItem(atPath: home)
+    }
+}
+
 private func NSTemporaryDirectoryPath() -> String { NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory() }

@@ -20,13 +20,9 @@ import Testing
         try FileManager.default.copyItem(atPath: BeamshBinary.path, toPath: binary)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
 
-        let runtime = try ErlangRuntime.requireAll()[0]
-        let cookie = "c" + TestNode.randomToken(20)
-        let a = try TestNode(runtime: runtime, cookie: cookie)
-        defer { a.stop() }
-        let b = try TestNode(runtime: runtime, cookie: cookie)
-        defer { b.stop() }
-        #expect(try a.eval("net_kernel:connect_node('\(b.name)').") == "true")
+        let (a, b) = try TestNode.connectedPair(runtime: try ErlangRuntime.requireAll()[0])
+        defer { a.stop(); b.stop() }
+        let cookie = a.cookie
 
         func asNobody(_ arguments: [String]) throws -> ProcessResult {
             try runProcess(Self.setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary] + arguments,

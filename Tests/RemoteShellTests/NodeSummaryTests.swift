@@ -53,14 +53,9 @@ import Testing
 /// node while the others are still answering); whoever holds the connections closes them.
 @Suite struct FinishedConnectionsTests {
     @Test func connectionsStayOpenUntilClosed() async throws {
-        let runtime = try elixirRuntime()
-        let cookie = "c" + TestNode.randomToken(20)
-        let a = try TestNode(runtime: runtime, cookie: cookie)
-        defer { a.stop() }
-        let b = try TestNode(runtime: runtime, cookie: cookie)
-        defer { b.stop() }
-        #expect(try a.eval("net_kernel:connect_node('\(b.name)').") == "true")
-        var connect = ConnectOptions(cookie: Cookie(cookie))
+        let (a, b) = try TestNode.connectedPair(runtime: try elixirRuntime())
+        defer { a.stop(); b.stop() }
+        var connect = ConnectOptions(cookie: Cookie(a.cookie))
         connect.connectTimeout = .seconds(5)
         var options = ClusterOptions(connect: connect)
         let finished = FinishedConnections()
