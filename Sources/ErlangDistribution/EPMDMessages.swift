@@ -74,8 +74,10 @@ public enum EPMDMessages {
         for line in text.split(separator: "\n") {
             // "name foo at port 4321"
             let words = line.split(separator: " ")
+            // Anything else means the port is not EPMD's (an HTTP proxy answers too): saying
+            // "no nodes registered" would send the operator the wrong way.
             guard words.count == 5, words[0] == "name", words[2] == "at", words[3] == "port", let port = Int(words[4])
-            else { continue }
+            else { throw EPMDError(.malformedReply, "the reply to NAMES is not EPMD's (is this port EPMD's?)") }
             result.append(EPMDRegistration(alive: String(words[1]), port: port))
         }
         return result

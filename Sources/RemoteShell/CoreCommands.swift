@@ -74,6 +74,15 @@ public enum CoreCommands {
         return parser.parseAll()
     }
 
+    /// The syntax to read `line` in on a node of `language`: core commands work in Elixir syntax
+    /// on every node, so on an Erlang node a line that is not Erlang but parses as Elixir is read
+    /// as Elixir (`Node.list()` as well as `erlang:nodes().`).
+    static func syntax(of line: String, on language: Language) -> Language {
+        guard language == .erlang, parse(line.trimmedWhitespace, language: .erlang) == nil,
+              parse(line.trimmedWhitespace, language: .elixir) != nil else { return language }
+        return .elixir
+    }
+
     /// Why `line` may not run in read-only mode, or nil when it may.
     public static func readOnlyRefusal(_ line: String, language: Language) -> String? {
         let trimmed = line.trimmedWhitespace

@@ -29,12 +29,17 @@ public final class IOServer: @unchecked Sendable {
     public private(set) var binaryMode: Bool
     /// Input read but not yet consumed (get_chars, the rest after get_until).
     private var pending = ""
+    /// End of input seen while reading ahead: the next read answers `eof` and clears it, so
+    /// Ctrl-D ends one read, not every read for the rest of the session.
     private var pendingEOF = false
     /// Each line read, before it is answered; may replace it (footgun guard, read-only).
     var lineFilter: (@Sendable (String) async -> String?)?
-    /// While the console waits at its prompt, output is answered at once and its text held here.
+    /// While the console waits at its prompt, output is answered at once and its text held here,
+    /// up to `maxHeldOutput` bytes; a writer in a loop cannot make beamsh grow without bound.
     private var holdingOutput = false
     private var heldOutput = ""
+    private var droppedOutput = 0
+    static let maxHeldOutput = 256 << 10
     /// Read requests that arrived while the prompt had the terminal.
     private var deferredReads: [Term] = []
 
@@ -82,6 +87,10 @@ public final class IOServer: @unchecked Sendable {
         if !heldOutput.isEmpty {
             output.write(heldOutput)
             heldOutput = ""
+        }
+        if droppedOutput > 0 {
+            output.write("** beamsh: \(droppedOutput) more bytes of output arrived while at the prompt and were dropped\n")
+            droppedOutput = 0
         }
         guard answeringReads else { return }
         let waiting = deferredReads
@@ -165,7 +174,13 @@ public final class IOServer: @unchecked Sendable {
         guard let text = Chardata.string(chars, encoding: encoding) else {
             return .tuple([.atom("error"), .atom("put_chars")])
         }
-        if holdingOutput { heldOutput += text } else { output.write(text) }
+        if !holdingOutput {
+            output.write(text)
+        } else if heldOutput.utf8.count + text.utf8.count <= Self.maxHeldOutput {
+            heldOutput += text
+        } else {
+            droppedOutput += text.utf8.count
+        }
         return .ok
     }
 
@@ -206,7 +221,10 @@ public final class IOServer: @unchecked Sendable {
             pending.removeSubrange(...newline)
             return .line(line)
         }
-        if pendingEOF { return .endOfInput }
+        if pendingEOF {
+            pendingEOF = false
+            return .endOfInput
+        }
         let result = await readOffThread(input, prompt: Chardata.prompt(prompt))
         switch result {
         case .line(var line):
@@ -244,7 +262,10 @@ public final class IOServer: @unchecked Sendable {
                 return .tuple([.atom("error"), .atom("interrupted")])
             }
         }
-        if pending.isEmpty { return .atom("eof") }
+        if pending.isEmpty {
+            pendingEOF = false
+            return .atom("eof")
+        }
         let taken = String(pending.prefix(count))
         pending.removeFirst(taken.count)
         return Chardata.reply(taken, binary: binaryMode, encoding: encoding)
@@ -272,10 +293,9 @@ public final class IOServer: @unchecked Sendable {
             }
             let parts = result.tupleElements ?? []
             if parts.count == 3, parts[0] == .atom("done") {
+                // A rest of `eof` is the end of input this read was just given: used up.
                 if let rest = Chardata.string(parts[2]), !rest.isEmpty {
                     pending = rest + pending
-                } else if parts[2] == .atom("eof") {
-                    pendingEOF = true
                 }
                 return parts[1]
             }

@@ -82,8 +82,11 @@ public final class RemoteCompleter: Sendable {
         let hint = t[1].stringValue ?? ""
         if !hint.isEmpty { return [word + hint] }
         // Entries name what follows the last `.` or `:` of the word, with arities; offer
-        // each name once, as a replacement of the whole word.
+        // each name once, as a replacement of the whole word. Only names that extend what was
+        // typed: some expanders list section titles too (OTP 28's `edlin_expand` can answer
+        // `["Functions"]`), which must not land in the line.
         let head: Substring = word.lastIndex(where: { $0 == "." || $0 == ":" }).map { word[...$0] } ?? ""
+        let typed = word.dropFirst(head.count)
         var names: [String] = []
         var seen = Set<String>()
         for entry in t[2].listElements ?? [] {
@@ -91,10 +94,31 @@ public final class RemoteCompleter: Sendable {
             if case .tuple(let pair) = entry, let first = pair.first { text = first.stringValue } else { text = entry.stringValue }
             guard var name = text else { continue }
             if let slash = name.lastIndex(of: "/") { name = String(name[..<slash]) }
+            guard name.hasPrefix(typed) else { continue }
             let candidate = String(head) + name
             if seen.insert(candidate).inserted { names.append(candidate) }
         }
+        if names.isEmpty, language == .erlang, head.hasSuffix(":") {
+            return exportedFunctions(module: String(head.dropLast()), prefix: String(typed)).map { String(head) + $0 }
+        }
         return names
+    }
+
+    /// `Module:module_info(exports)` names starting with `prefix`, when the node's expander
+    /// offers none (each name once, sorted).
+    private func exportedFunctions(module: String, prefix: String) -> [String] {
+        guard !module.isEmpty, module.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+              let reply = try? connection.submitCall(Atom(module), "module_info", [.atom("exports")], timeout: .seconds(2)).wait(),
+              let exports = reply.listElements
+        else { return [] }
+        var names = Set<String>()
+        for export in exports {
+            if let pair = export.tupleElements, let name = pair.first?.atomValue?.name, name.hasPrefix(prefix),
+               name != "module_info" { names.insert(name) }
+        }
+        let list = names.sorted()
+        // One candidate: complete it with its opening parenthesis, as the expander does.
+        return list.count == 1 ? [list[0] + "("] : list
     }
 
     /// The text after the last character that cannot be part of a name.

@@ -106,13 +106,18 @@ final class ShellCore: @unchecked Sendable {
     func evaluate(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationStep {
         if options.readOnly {
             let trimmed = code.trimmedWhitespace
-            if let refusal = CoreCommands.readOnlyRefusal(trimmed, language: language) {
+            let syntax = CoreCommands.syntax(of: trimmed, on: language)
+            if let refusal = CoreCommands.readOnlyRefusal(trimmed, language: syntax) {
                 evaluator.expressionsRun = 0
                 return .done(.failure(formatted: "** " + refusal))
             }
-            guard let expression = CoreCommands.parse(trimmed, language: language) else { return .incomplete }
+            guard let expression = CoreCommands.parse(trimmed, language: syntax) else { return .incomplete }
             evaluator.expressionsRun = 1
             return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
+        }
+        if language == .erlang, let command = ErlangShellCommand(code) {
+            evaluator.expressionsRun = 1
+            return .done(evaluator.run(command, localNode: connection.peerNodeAtom))
         }
         if language == .erlang, let expression = CoreCommands.parse(code.trimmedWhitespace, language: .elixir) {
             evaluator.expressionsRun = 1

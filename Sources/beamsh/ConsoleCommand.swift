@@ -229,7 +229,11 @@ extension ConsoleInvocation {
         let scripted = !eval.isEmpty || isatty(0) == 0
         do {
             if scripted {
-                let evaluator = try await OneShotEvaluator.make(connection: connection, options: shellOptions(interactive: false))
+                // With --format json, stdout carries one JSON document per expression; what the
+                // evaluation prints (IO.puts, h/1) goes to stderr.
+                let evaluator = try await OneShotEvaluator.make(
+                    connection: connection, options: shellOptions(interactive: false),
+                    output: format == "json" ? StandardOutput.error : StandardOutput())
                 installInterrupt { evaluator.interrupt() }
                 var json = TermJSON.Options()
                 json.localNode = connection.peerNodeAtom

@@ -115,6 +115,14 @@ import Testing
         let output = try #require(screen.range(of: "from the background"), "\(screen)")
         let result = try #require(screen.range(of: "\n2\n"), "\(screen)")
         #expect(output.lowerBound < result.lowerBound, "held output comes before the next result")
+        // A writer in a loop: what is held is capped (256 KiB), the rest dropped and counted.
+        try terminal.enter("spawn(fn -> line = String.duplicate(\"z\", 10_000); for _ <- 1..60, do: IO.puts(line) end)")
+        try await terminal.waitFor("iex(\(node.name))4>")
+        try await Task.sleep(for: .seconds(1))
+        try terminal.enter(":done")
+        try await terminal.waitFor("were dropped", timeout: 10)
+        try await terminal.waitFor("iex(\(node.name))5>", timeout: 10)
+        try await Task.sleep(for: .milliseconds(300))
         try terminal.press("C-d")
         try await terminal.waitFor("EXIT:0")
     }

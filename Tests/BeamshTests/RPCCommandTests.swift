@@ -41,6 +41,19 @@ import Testing
         #expect(both.status == 64 && both.stderr.contains("exclude each other"), "\(both.stderr)")
     }
 
+    /// `--format json`: stdout holds one JSON document per expression and nothing else; what the
+    /// evaluation prints goes to stderr.
+    @Test func jsonOutputIsOnlyJSON() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let result = try BeamshBinary.run([node.name, "--format", "json", "--eval", "IO.puts(\"side\"); 5", "--eval", "h Enum.count"],
+                                          cookie: node.cookie)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "5\nnull\n", "\(result.stdout)")
+        #expect(result.stderr.contains("side") && result.stderr.contains("def count"), "\(result.stderr)")
+    }
+
     /// Output that cannot be written (a full disk) is an error a script can see: exit 74.
     @Test func lostOutputIsAnError() throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])

@@ -106,10 +106,14 @@ import Testing
     }
 
     @Test func namesReply() throws {
-        let reply: [UInt8] = [0, 0, 0x11, 0x11] + Array("name a at port 1\nname b_2 at port 65000\ngarbage\n".utf8)
+        let reply: [UInt8] = [0, 0, 0x11, 0x11] + Array("name a at port 1\nname b_2 at port 65000\n".utf8)
         #expect(try EPMDMessages.parseNamesReply(reply) == [
             EPMDRegistration(alive: "a", port: 1), EPMDRegistration(alive: "b_2", port: 65000),
         ])
+        #expect(try EPMDMessages.parseNamesReply([0, 0, 0x11, 0x11]) == [], "no node registered")
+        // Not EPMD: a service that answers anything else is named as such, not "no nodes".
+        #expect(throws: EPMDError.self) { try EPMDMessages.parseNamesReply(reply + Array("garbage\n".utf8)) }
+        #expect(throws: EPMDError.self) { try EPMDMessages.parseNamesReply(Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)) }
     }
 }
 

@@ -100,6 +100,18 @@ import Testing
         #expect(try await evaluator.evaluate("IO.gets(\"more? \")").formatted == ":eof")
     }
 
+    /// Ctrl-D ends the read it answers, not every read after it (`io:read/1` reads ahead).
+    @Test func endOfInputEndsOneRead() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let input = ScriptedInput([.line("{ok,"), .endOfInput, .line("later")])
+        let evaluator = oneShot(connection, .elixir, output: OutputBuffer(), input: input)
+        #expect(try await evaluator.evaluate(":io.read(~c\"term> \")").formatted.contains("error"))
+        #expect(try await evaluator.evaluate("IO.gets(\"next? \")").formatted == "\"later\\n\"")
+    }
+
     @Test func exceptionsAreFormattedByTheNode() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }

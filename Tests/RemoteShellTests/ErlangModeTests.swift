@@ -5,7 +5,7 @@ import BeamTestSupport
 import ErlangDistribution
 import ErlangTerm
 import Foundation
-import RemoteShell
+@testable import RemoteShell
 import Testing
 
 @Suite(.serialized) struct ErlangModeTests {
@@ -42,6 +42,29 @@ import Testing
             #expect(try await evaluator.evaluate("C.").formatted == "5", "what ran before the failure stays bound")
             #expect(try await evaluator.evaluate("D.").formatted.contains("variable 'D' is unbound"), "what came after did not run")
         }
+    }
+
+    /// The shell's binding commands act on the binding beamsh keeps; the commands that need
+    /// the shell process say they are not supported.
+    @Test func shellBindingCommandsOnBothRuntimes() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let evaluator = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
+            _ = try await evaluator.evaluate("X = 1, Y = {a, 2}.")
+            #expect(try await evaluator.evaluate("b().").formatted == "X = 1\nY = {a,2}\nok", "\(runtime)")
+            #expect(try await evaluator.evaluate("f(X).").formatted == "ok")
+            #expect(try await evaluator.evaluate("X.").formatted.contains("unbound"), "\(runtime)")
+            #expect(try await evaluator.evaluate("Y.").formatted == "{a,2}")
+            #expect(try await evaluator.evaluate("f().").formatted == "ok")
+            #expect(try await evaluator.evaluate("Y.").formatted.contains("unbound"))
+            let history = try await evaluator.evaluate("v(1).")
+            #expect(history.isFailure && history.formatted.contains("not supported"), "\(runtime): \(history)")
+        }
+        #expect(ErlangShellCommand("f ( ) .") == .forgetAll)
+        #expect(ErlangShellCommand("foo().") == nil && ErlangShellCommand("f(x).") == nil)
     }
 
     @Test func erlangConsolePromptAndContinuation() async throws {

@@ -76,3 +76,28 @@ import Testing
         }
     }
 }
+
+/// Tab completion asks the node's own expander; what it offers always extends what was typed.
+@Suite struct CompletionFromTheNodeTests {
+    @Test func elixirAndErlangOnBothRuntimes() async throws {
+        let elixir = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { elixir.stop() }
+        let connection = try await connect(elixir)
+        defer { connection.closeNow() }
+        let fromElixir = RemoteCompleter(connection: connection, language: .elixir).complete("x = Enum.redu")
+        #expect(fromElixir.contains { $0.hasPrefix("Enum.reduce") }, "\(fromElixir)")
+
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let erlang = try await connect(node)
+            defer { erlang.closeNow() }
+            let completer = RemoteCompleter(connection: erlang, language: .erlang)
+            // OTP 28's edlin_expand answers ["Functions"] here; module_info supplies the names.
+            let several = completer.complete("X = lists:se")
+            #expect(several.contains("lists:seq") && several.allSatisfy { $0.hasPrefix("lists:se") }, "\(runtime): \(several)")
+            let one = completer.complete("lists:enumer")
+            #expect(one == ["lists:enumerate("], "\(runtime): \(one)")
+        }
+    }
+}

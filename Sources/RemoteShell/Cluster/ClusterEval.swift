@@ -68,7 +68,7 @@ public struct FanoutEvaluator: Sendable {
     /// never reaches the node's evaluator, where an interpolation inside a string literal
     /// (`"#{...}"`) would run whatever it holds.
     private func evaluateReadOnly(_ source: String) async throws -> Outcome {
-        let syntax: RemoteShell.Language = language == .elixir ? .elixir : .erlang
+        let syntax = CoreCommands.syntax(of: source, on: language == .elixir ? .elixir : .erlang)
         if let refusal = CoreCommands.readOnlyRefusal(source, language: syntax) { return .failed("** " + refusal) }
         guard let expression = CoreCommands.readOnlyExpression(source, language: syntax) else {
             return .failed("** read-only: not a core command; not evaluated")
