@@ -16,7 +16,8 @@ enum ErlangShellCommand: Equatable {
     case unsupported(String)
 
     /// Shell commands that need the shell process's state (history, record definitions).
-    static let shellProcessCommands = ["v", "rr", "rd", "rf", "rl", "rp", "h", "e", "history", "results", "catch_exception"]
+    /// (`h()` is the history; `h(Module)` is documentation and runs on the node.)
+    static let shellProcessCommands = ["v", "e", "rr", "rd", "rf", "rl", "history", "results", "catch_exception"]
 
     init?(_ line: String) {
         var text = line.filter { !$0.isWhitespace }
@@ -30,7 +31,7 @@ enum ErlangShellCommand: Equatable {
         case "f" where argument.first?.isUppercase == true && argument.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }):
             self = .forget(argument)
         case "b" where argument.isEmpty: self = .showBindings
-        case _ where Self.shellProcessCommands.contains(name):
+        case _ where Self.shellProcessCommands.contains(name) || (name == "h" && argument.isEmpty):
             self = .unsupported(name)
         default: return nil
         }

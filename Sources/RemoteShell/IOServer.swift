@@ -148,7 +148,8 @@ public final class IOServer: @unchecked Sendable {
             let g = geometry()
             switch r[1].atomValue?.name {
             case "columns": return .integer(g.columns)
-            case "rows": return .integer(g.rows)
+            // No rows when nobody can answer a pager (`--eval`, scripts): `c:h/1` prints all.
+            case "rows": return g.rows > 0 ? .integer(g.rows) : .tuple([.atom("error"), .atom("enotsup")])
             default: return Self.requestError
             }
         case ("setopts", 2):

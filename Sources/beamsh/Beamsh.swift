@@ -3,10 +3,17 @@
 
 import ArgumentParser
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 @main
 enum Main {
     static func main() {
+        // A closed pipe is a failed write (exit 74, see exitNow), in every command alike.
+        signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let oneShot = RPCOneShot.fastPathArguments(arguments) {
             let (options, _) = ConnectionSettings().connectOptions()

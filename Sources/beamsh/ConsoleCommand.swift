@@ -217,7 +217,16 @@ extension ConsoleInvocation {
                 return ["y", "yes"].contains(answer.filter { !$0.isWhitespace }.lowercased())
             }
         }
-        options.geometry = { terminalGeometry() }
+        // One-shot modes have no rows: nobody is there to answer a pager's "more (y/n)?".
+        if interactive {
+            options.geometry = { terminalGeometry() }
+        } else {
+            options.geometry = {
+                var geometry = terminalGeometry()
+                geometry.rows = 0
+                return geometry
+            }
+        }
         // As IEx: colors in a terminal; NO_COLOR (set and not empty) or TERM=dumb turns them off.
         options.colors = interactive && isatty(STDOUT_FILENO) == 1 && (ProcessEnvironment.current["NO_COLOR"] ?? "").isEmpty
             && !isDumbTerminal

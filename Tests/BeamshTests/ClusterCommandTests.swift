@@ -301,6 +301,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let json = try jsonObject(try BeamshBinary.run(["info", node.name, "--format", "json"], cookie: node.cookie).stdout)
         let limits = try #require(json["limits"] as? [String: [String: Any]])
         #expect((limits["processes"]?["limit"] as? Int ?? 0) > (limits["processes"]?["used"] as? Int ?? .max))
+        #expect(Set(limits.keys) == ["processes", "ports", "atoms", "ets_tables"], "\(limits.keys)")
     }
 
     @Test func topFindsTheGrowingQueueAmong100000Processes() throws {

@@ -54,6 +54,19 @@ import Testing
         #expect(result.stderr.contains("side") && result.stderr.contains("def count"), "\(result.stderr)")
     }
 
+    /// `--eval` has nobody to answer a pager: the node is told there are no rows, so `h(lists)`
+    /// prints everything and returns instead of waiting for "more (y/n)?".
+    @Test func oneShotHasNoPager() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let rows = try BeamshBinary.run([node.name, "--eval", "io:rows()."], cookie: node.cookie)
+            #expect(rows.stdout == "{error,enotsup}\n", "\(runtime): \(rows.stdout)\(rows.stderr)")
+            let help = try BeamshBinary.run([node.name, "--timeout", "20", "--eval", "h(lists)."], cookie: node.cookie)
+            #expect(help.status == 0, "\(runtime): \(help.stderr)")
+        }
+    }
+
     /// Output that cannot be written (a full disk) is an error a script can see: exit 74.
     @Test func lostOutputIsAnError() throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])

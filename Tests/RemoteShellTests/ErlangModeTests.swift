@@ -65,6 +65,8 @@ import Testing
         }
         #expect(ErlangShellCommand("f ( ) .") == .forgetAll)
         #expect(ErlangShellCommand("foo().") == nil && ErlangShellCommand("f(x).") == nil)
+        #expect(ErlangShellCommand("h(lists).") == nil, "documentation runs on the node")
+        #expect(ErlangShellCommand("h().") == .unsupported("h"))
     }
 
     @Test func erlangConsolePromptAndContinuation() async throws {

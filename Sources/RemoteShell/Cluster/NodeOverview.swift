@@ -210,7 +210,9 @@ public struct NodeInfo: Sendable {
             ("uptime_ms", .number(uptimeMilliseconds)), ("schedulers", .number(schedulers)),
             ("schedulers_online", .number(schedulersOnline)), ("dirty_cpu_schedulers", .number(dirtyCPUSchedulers)),
             ("run_queue", .number(runQueue)),
-            ("limits", .object(usage.map { ($0.name, .object([("used", .number($0.used)), ("limit", JSONValue($0.limit))])) })),
+            // Keys as identifiers: "ETS tables" is "ets_tables".
+            ("limits", .object(usage.map { ($0.name.lowercased().replacing(" ", with: "_"),
+                                            .object([("used", .number($0.used)), ("limit", JSONValue($0.limit))])) })),
             ("memory", .object(memory.map { ($0.type, .number($0.bytes)) })),
             ("applications", .array(applications.map { .object([("name", .string($0.name)), ("version", .string($0.version))]) })),
             ("nodes", .array(visibleNodes.map { .string($0) })),
