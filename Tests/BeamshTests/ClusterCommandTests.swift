@@ -177,7 +177,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         }
         for node in cluster.nodes { #expect(try node.eval("ok.") == "ok", "\(node.name) still runs") }
 
-        let denied = try BeamshBinary.run(["cluster", seed, "--read-only", "--eval", "File.rm(\"/tmp/x\")"], cookie: cluster.cookie)
+        let denied = try BeamshBinary.run(["cluster", seed, "--read-only", "--eval", "File.rm(\"notes.txt\")"], cookie: cluster.cookie)
         #expect(denied.status == 1 && denied.stderr.contains("read-only"), "\(denied.stderr)")
         let allowed = try BeamshBinary.run(["cluster", seed, "--read-only", "--eval", "Node.list()"], cookie: cluster.cookie)
         #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
