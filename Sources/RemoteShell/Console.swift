@@ -41,6 +41,9 @@ public final class Console: @unchecked Sendable {
         }
     }
 
+    /// The names bound in the session (for Tab completion at the prompt).
+    public var boundVariables: [String] { Evaluator.entries(of: core.evaluator.binding).map(\.name) }
+
     /// Interrupts the evaluation in progress (call it on Ctrl-C): the worker on the node is
     /// killed, the console prints `** (EXIT) interrupted` and prompts again, bindings intact.
     public func interrupt() { core.evaluator.interrupt() }

@@ -53,22 +53,32 @@ public final class RemoteCompleter: Sendable {
     /// Commands the console answers itself, offered when a line starts with `:`.
     public static let localCommands = [":cluster", ":help", ":info", ":quit", ":top"]
 
-    public init(connection: NodeConnection, language: Language) {
+    /// The session's bound variable names, asked at each Tab (they change between lines).
+    private let variables: @Sendable () -> [String]
+
+    public init(connection: NodeConnection, language: Language, variables: @escaping @Sendable () -> [String] = { [] }) {
         self.connection = connection
         self.language = language
+        self.variables = variables
     }
 
-    /// Full replacements for the word before the cursor in `lineUpToCursor`.
+    /// Full replacements for the word before the cursor in `lineUpToCursor`: bound variables
+    /// (the binding lives here, as IEx completes from its own), local commands, then the
+    /// node's expander (cached per word for the session).
     public func complete(_ lineUpToCursor: String) -> [String] {
         let word = Self.lastWord(lineUpToCursor)
-        if let cached = cache.withLockedValue({ $0[word] }) { return cached }
         var candidates: [String] = []
-        if lineUpToCursor == word, word.hasPrefix(":") {
-            candidates += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }
+        if !word.isEmpty, !word.contains(where: { $0 == "." || $0 == ":" }) {
+            candidates += variables().filter { $0.hasPrefix(word) && $0 != word }.sorted()
         }
-        candidates += remoteCandidates(word)
-        cache.withLockedValue { $0[word] = candidates }
-        return candidates
+        if let cached = cache.withLockedValue({ $0[word] }) { return candidates + cached }
+        var fromNode: [String] = []
+        if lineUpToCursor == word, word.hasPrefix(":") {
+            fromNode += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }
+        }
+        fromNode += remoteCandidates(word).filter { !candidates.contains($0) }
+        cache.withLockedValue { $0[word] = fromNode }
+        return candidates + fromNode
     }
 
     private func remoteCandidates(_ word: String) -> [String] {

@@ -284,7 +284,8 @@ extension ConsoleInvocation {
             let console = try await Console.make(
                 connection: connection, options: shellOptions(interactive: true, input: input),
                 input: input, output: StandardOutput())
-            input.useCompletion(RemoteCompleter(connection: connection, language: console.language))
+            input.useCompletion(RemoteCompleter(connection: connection, language: console.language,
+                                                variables: { console.boundVariables }))
             console.clusterOptions = clusterOptions
             installInterrupt { console.interrupt() }
             print(await banner)

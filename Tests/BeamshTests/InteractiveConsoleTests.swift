@@ -127,6 +127,25 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// Tab completes the session's bound variables too, as they are when Tab is pressed.
+    @Test func tabCompletesBoundVariables() async throws {
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("request_count = 41")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        try terminal.type("request_c")
+        try terminal.press("Tab")
+        try await Task.sleep(for: .milliseconds(300))  // (the name is on the screen already, above)
+        try terminal.type(" + 1")
+        try terminal.press("Enter")
+        let screen = try await terminal.waitFor("iex(\(node.name))3>")
+        #expect(screen.contains("\n42\n"), "\(screen)")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// IEx's colors in a terminal (yellow results, cyan atoms, green strings, red errors);
     /// none with NO_COLOR or on a dumb terminal.
     @Test(arguments: [nil, "NO_COLOR=1", "TERM=dumb"])
