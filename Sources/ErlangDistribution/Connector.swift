@@ -226,7 +226,7 @@ public enum EPMDClient {
                 do {
                     return try EPMDMessages.parseNamesReply(reply)
                 } catch {
-                    throw DistributionError(.protocolViolation, "\(error)")
+                    throw DistributionError(.protocolViolation, "\(host) port \(epmdPort): \(error)")
                 }
             }
     }
