@@ -33,7 +33,10 @@ import Testing
 
         // Ctrl-C interrupts a long evaluation within a second; the binding survives.
         try terminal.enter(":timer.sleep(:infinity)")
-        try await Task.sleep(for: .milliseconds(500))
+        // Ctrl-C once the sleep runs on the node: one pressed before the evaluation starts is lost.
+        try waitUntil("the sleep runs on the node") {
+            try node.eval("length([P || P <- processes(), process_info(P, current_function) == {current_function, {timer, sleep, 1}}]).") != "0"
+        }
         try terminal.press("C-c")
         try await terminal.waitFor("interrupted", timeout: 2)
         try await terminal.waitFor("iex(\(node.name))3>", count: 2)

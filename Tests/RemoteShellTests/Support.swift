@@ -24,6 +24,18 @@ func elixirRuntime() throws -> ErlangRuntime {
 /// OTP 25 and OTP 28, both required.
 func erlangRuntimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll() }
 
+/// Waits (up to 10 s) until a process on `node` sits in `timer:sleep/1`: an evaluation of
+/// `:timer.sleep(:infinity)` has started, so an interrupt now reaches it. A fixed delay raced
+/// the evaluation's start on a loaded machine, and the lost interrupt hung the test.
+func waitUntilSleeping(on node: TestNode) async {
+    for _ in 0..<100 {
+        let sleeping = try? node.eval(
+            "length([P || P <- processes(), process_info(P, current_function) == {current_function, {timer, sleep, 1}}]).")
+        if let count = sleeping.flatMap({ Int($0) }), count > 0 { return }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+}
+
 func processCount(_ node: TestNode) throws -> Int {
     Int(try node.eval("erlang:system_info(process_count).")) ?? -1
 }
