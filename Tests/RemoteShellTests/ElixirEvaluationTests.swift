@@ -53,32 +53,26 @@ import Testing
     }
 
     @Test func remoteOutputArrivesInOrderBeforeTheResult() async throws {
-        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
-        defer { node.stop() }
-        let connection = try await connect(node)
-        defer { connection.closeNow() }
         let output = OutputBuffer()
-        let evaluator = oneShot(connection, .elixir, output: output)
-        let result = try await evaluator.evaluate(
-            "IO.puts(\"one\"); IO.write(\"two \"); :io.format(\"~p~n\", [:three]); IO.inspect(4); 5")
-        #expect(output.text == "one\ntwo three\n4\n")
-        #expect(result == .value(formatted: "5", term: nil))
+        try await withElixirEvaluator(output: output) { (evaluator: OneShotEvaluator) async throws in
+            let result = try await evaluator.evaluate(
+                "IO.puts(\"one\"); IO.write(\"two \"); :io.format(\"~p~n\", [:three]); IO.inspect(4); 5")
+            #expect(output.text == "one\ntwo three\n4\n")
+            #expect(result == .value(formatted: "5", term: nil))
+        }
     }
 
     /// IEx helpers print and return `IEx.dont_display_result()`, which is not shown (with or
     /// without the value asked for, with or without colors).
     @Test func iexHelpersShowOnlyWhatTheyPrint() async throws {
-        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
-        defer { node.stop() }
-        let connection = try await connect(node)
-        defer { connection.closeNow() }
         let output = OutputBuffer()
-        let evaluator = oneShot(connection, .elixir, output: output)
-        let help = try await evaluator.evaluate("h Enum.count")
-        #expect(help.isNotShown, "\(help)")
-        #expect(output.text.contains("def count(enumerable)"), "\(output.text)")
-        #expect(try await evaluator.evaluate("i 1", wantTerm: true).isNotShown)
-        #expect(try await evaluator.evaluate(":\"do not show this result in output\" == :x") == .value(formatted: "false", term: nil))
+        try await withElixirEvaluator(output: output) { (evaluator: OneShotEvaluator) async throws in
+            let help = try await evaluator.evaluate("h Enum.count")
+            #expect(help.isNotShown, "\(help)")
+            #expect(output.text.contains("def count(enumerable)"), "\(output.text)")
+            #expect(try await evaluator.evaluate("i 1", wantTerm: true).isNotShown)
+            #expect(try await evaluator.evaluate(":\"do not show this result in output\" == :x") == .value(formatted: "false", term: nil))
+        }
         #expect(Evaluator.withoutColors("\u{1B}[36m:ok\u{1B}[0m") == ":ok")
     }
 
@@ -102,14 +96,11 @@ import Testing
 
     /// Ctrl-D ends the read it answers, not every read after it (`io:read/1` reads ahead).
     @Test func endOfInputEndsOneRead() async throws {
-        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
-        defer { node.stop() }
-        let connection = try await connect(node)
-        defer { connection.closeNow() }
         let input = ScriptedInput([.line("{ok,"), .endOfInput, .line("later")])
-        let evaluator = oneShot(connection, .elixir, output: OutputBuffer(), input: input)
-        #expect(try await evaluator.evaluate(":io.read(~c\"term> \")").formatted.contains("error"))
-        #expect(try await evaluator.evaluate("IO.gets(\"next? \")").formatted == "\"later\\n\"")
+        try await withElixirEvaluator(input: input) { (evaluator: OneShotEvaluator) async throws in
+            #expect(try await evaluator.evaluate(":io.read(~c\"term> \")").formatted.contains("error"))
+            #expect(try await evaluator.evaluate("IO.gets(\"next? \")").formatted == "\"later\\n\"")
+        }
     }
 
     @Test func exceptionsAreFormattedByTheNode() async throws {

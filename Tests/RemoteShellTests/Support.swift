@@ -59,6 +59,19 @@ func oneShot(_ connection: NodeConnection, _ language: Language, output: OutputB
     return OneShotEvaluator(connection: connection, language: language, options: options, output: output, input: input)
 }
 
+/// Runs `body` with a one-shot Elixir evaluator on a fresh Elixir node, its output collected in
+/// `output`; the node and the connection go away afterwards.
+func withElixirEvaluator(
+    output: OutputBuffer = OutputBuffer(), input: ConsoleInput = ScriptedInput([]),
+    _ body: (OneShotEvaluator) async throws -> Void
+) async throws {
+    let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+    defer { node.stop() }
+    let connection = try await connect(node)
+    defer { connection.closeNow() }
+    try await body(oneShot(connection, .elixir, output: output, input: input))
+}
+
 /// Counts the node's calls to `module:function/arity` from now on, with a call tracer that owns
 /// its counter; returns the function that reads the count.
 func countCalls(on node: TestNode, to module: String, _ function: String, _ arity: Int) throws -> () throws -> Int {
