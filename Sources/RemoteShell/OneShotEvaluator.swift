@@ -35,13 +35,17 @@ public final class OneShotEvaluator: @unchecked Sendable {
         return OneShotEvaluator(connection: connection, language: language, options: options, output: output, input: input)
     }
 
-    /// Evaluates complete source text (one or more expressions; Erlang ends with a full stop).
+    /// Evaluates complete source text (one or more expressions; Erlang's last full stop may be left out).
     /// Incomplete input, a refused stop, a timeout are failures. Throws only when the
     /// connection fails.
     /// - parameters:
     ///   - wantTerm: also return the value as a term (for `--format json`).
     ///   - timeout: overrides the options' timeout for this call.
     public func evaluate(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
+        // The text is all there is, so an Erlang expression without its full stop is complete
+        // (`--eval 'erlang:nodes()'`), not a line waiting for more.
+        let trimmed = source.trimmedWhitespace
+        let source = core.language == .erlang && !trimmed.isEmpty && !trimmed.hasSuffix(".") ? trimmed + "." : source
         if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
         let limit = timeout ?? core.options.timeout
         switch try await core.evaluate(source, line: 1, wantTerm: wantTerm, timeout: limit) {

@@ -181,6 +181,7 @@ extension Beamsh {
                     exitNow(.remoteFailure)
                 }
                 clusterOptions.readOnly = readOnly
+                clusterOptions.allowStops = yes
                 let report: FanoutReport
                 do {
                     report = try await ClusterInspector.evaluateEverywhere(eval, seed: seed, options: clusterOptions, group: group)

@@ -153,6 +153,7 @@ struct ConsoleInvocation {
             let started = ContinuousClock.now
             var clusterOptions = ClusterOptions(connect: options, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? .seconds(60))
             clusterOptions.readOnly = readOnly
+            clusterOptions.allowStops = yes
             for expression in eval {
                 if let refusal = FanoutEvaluator.refusal(expression, allowStops: yes, readOnly: readOnly) {
                     printError(refusal)

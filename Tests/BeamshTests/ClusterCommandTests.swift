@@ -182,9 +182,15 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let allowed = try BeamshBinary.run(["cluster", seed, "--read-only", "--eval", "Node.list()"], cookie: cluster.cookie)
         #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
 
-        let slow = try BeamshBinary.run(["cluster", seed, "--timeout", "1", "--eval", ":timer.sleep(3000)"], cookie: cluster.cookie)
+        // The workers are killed when the time is up: nothing keeps sleeping on the members.
+        let sleepers = ":erlang.processes() |> Enum.count(&(Process.info(&1, :current_function) == {:current_function, {:timer, :sleep, 1}}))"
+        let slow = try BeamshBinary.run(["cluster", seed, "--timeout", "1", "--eval", ":timer.sleep(30_000)"], cookie: cluster.cookie)
         #expect(slow.status == 1, "\(slow.stdout)")
-        #expect(slow.stdout.contains("no answer within") && !slow.stdout.contains("UNREACHABLE"), "\(slow.stdout)")
+        #expect(slow.stdout.contains("timed out") && slow.stdout.contains("killed") && !slow.stdout.contains("UNREACHABLE"),
+                "\(slow.stdout)")
+        let left = try BeamshBinary.run(["cluster", seed, "--eval", sleepers, "--format", "json"], cookie: cluster.cookie)
+        let counts = try #require(try jsonObject(left.stdout)["results"] as? [[String: Any]])
+        #expect(counts.count == 2 && counts.allSatisfy { $0["result"] as? String == "0" }, "\(left.stdout)")
     }
 
     @Test func evalRunsOnEveryNodeWithItsOwnLanguage() throws {
@@ -210,6 +216,17 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(byNode[erlangNode]?["result"] as? String == "\"28\"", "\(version.stdout)")
         #expect(version.status == 1, "the Elixir nodes cannot read Erlang syntax: worst code wins")
         #expect((byNode[seed]?["error"] as? String ?? "").contains("SyntaxError") || (byNode[seed]?["error"] as? String ?? "").contains("error"))
+
+        // What a member prints is shown with its result, not written into the member's log.
+        let hello = try BeamshBinary.run(["cluster", seed, "--eval", "IO.puts(\"hello\"); :done"], cookie: cluster.cookie)
+        let helloLines = hello.stdout.split(separator: "\n").map(String.init)
+        let seedRow = try #require(helloLines.firstIndex { $0.hasPrefix(seed) }, "\(hello.stdout)")
+        #expect(helloLines[seedRow].hasSuffix("  hello") && helloLines[seedRow + 1].hasSuffix("  :done"), "\(hello.stdout)")
+        let helloJSON = try BeamshBinary.run(["cluster", seed, "--eval", "IO.puts(\"hello\")", "--format", "json"], cookie: cluster.cookie)
+        let helloResults = try #require(try jsonObject(helloJSON.stdout)["results"] as? [[String: Any]])
+        let seedResult = try #require(helloResults.first { $0["node"] as? String == seed })
+        #expect(seedResult["output"] as? String == "hello\n" && seedResult["result"] as? String == ":ok", "\(helloJSON.stdout)")
+        #expect(seedResult["language"] as? String == "elixir")
 
         let boom = try BeamshBinary.run(["cluster", seed, "--eval", "raise \"boom\""], cookie: cluster.cookie)
         #expect(boom.status == 1)

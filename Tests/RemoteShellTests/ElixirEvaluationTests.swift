@@ -137,25 +137,39 @@ import Testing
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
-    /// `cluster --eval` with a read-only core command: each member calls the BIFs and compiles
-    /// nothing; a failing call is worded by the node as before.
-    @Test func fanoutReadsWithoutCompiling() async throws {
+    /// One member's `cluster --eval`: a read-only core command calls its BIFs and compiles
+    /// nothing; anything else runs in the console's evaluator, its output captured for the report
+    /// (bounded) instead of going to the node's log; a slow line is killed when its time is up.
+    @Test func fanoutEvaluatesLikeTheConsole() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }
         let connection = try await connect(node)
         defer { connection.closeNow() }
-        let evals = try countCalls(on: node, to: "Elixir.Code", "eval_string", 3)
-        let fanout = FanoutEvaluator(connection: connection, language: .elixir, timeout: .seconds(30))
-        guard case .value(let name) = try await fanout.evaluate("Node.self()") else { Issue.record("Node.self()"); return }
-        #expect(name == ":\(node.name)")
-        guard case .value(let missing) = try await fanout.evaluate("Process.whereis(:nope)") else { Issue.record("whereis"); return }
-        #expect(missing == "nil")
-        #expect(try evals() == 0, "a read-only core command was compiled")
-        guard case .failed(let error) = try await fanout.evaluate("Process.info(:no_pid)") else { Issue.record("no failure"); return }
-        #expect(error.contains("ArgumentError"), "\(error)")
-        guard case .value(let sum) = try await fanout.evaluate("1 + 1") else { Issue.record("1 + 1"); return }
-        #expect(sum == "2")
-        #expect(try evals() == 2, "the failing call and 1 + 1 went through Code.eval_string")
+        let parses = try countCalls(on: node, to: "Elixir.Code", "string_to_quoted", 2)
+        func run(_ line: String, timeout: Duration = .seconds(30)) async throws -> FanoutEvaluator.Evaluation {
+            try await FanoutEvaluator.evaluate(line, on: connection, timeout: timeout, readOnly: false, allowStops: false)
+        }
+        let name = try await run("Node.self()")
+        #expect(name.language == .elixir && name.result.formatted == ":\(node.name)" && name.output.isEmpty)
+        #expect(try await run("Process.whereis(:nope)").result.formatted == "nil")
+        #expect(try parses() == 0, "a read-only core command was compiled")
+
+        let failed = try await run("Process.info(:no_pid)")
+        #expect(failed.result.isFailure && failed.result.formatted.contains("ArgumentError"), "\(failed.result)")
+        let printed = try await run("IO.puts(\"hello from #{node()}\"); 1 + 1")
+        #expect(printed.result.formatted == "2" && printed.output == "hello from \(node.name)\n", "\(printed)")
+        let loud = try await run("Enum.each(1..5_000, fn i -> IO.puts(\"line #{i}\") end)")
+        #expect(loud.output.utf8.count < FanoutEvaluator.outputLimit + 100, "output is bounded")
+        #expect(loud.output.hasSuffix("more bytes of output not shown)\n"), "\(loud.output.suffix(80))")
+        let stop = try await run("System.stop()")
+        #expect(stop.result.isFailure && stop.result.formatted.contains("not evaluated"), "\(stop.result)")
+
+        let before = try processCount(node)
+        let started = ContinuousClock.now
+        let slow = try await run(":timer.sleep(60_000)", timeout: .seconds(1))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(slow.result.isFailure && slow.result.formatted.contains("timed out"), "\(slow.result)")
+        #expect(try await settledProcessCount(node, expected: before) <= before, "the worker was killed")
     }
 
     /// `--eval` with one read-only core command: its BIFs are called directly (the node's

@@ -20,6 +20,10 @@ import Testing
             #expect(evaluator.language == .erlang, "\(runtime)")
             #expect(try await evaluator.evaluate("X = 20.") == .value(formatted: "20", term: nil), "\(runtime)")
             #expect(try await evaluator.evaluate("X + 22.").formatted == "42", "\(runtime)")
+            // `--eval 'X + 1'`: the whole text is there, so the last full stop may be left out.
+            #expect(try await evaluator.evaluate(" X + 1 \n").formatted == "21", "\(runtime)")
+            #expect(try await evaluator.evaluate("Y = 2, Y * X").formatted == "40", "\(runtime)")
+            #expect(try await evaluator.evaluate("[1,").formatted.hasPrefix("* "), "still a syntax error: \(runtime)")
             // {put_chars, unicode, io_lib, format, [...]}: formatted by the node, in order.
             let r = try await evaluator.evaluate("io:format(\"a ~p~n\", [X]), io:put_chars(\"b\\n\"), done.")
             #expect(output.text == "a 20\nb\n", "\(runtime)")

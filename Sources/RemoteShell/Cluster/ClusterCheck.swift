@@ -22,6 +22,8 @@ public struct ClusterOptions: Sendable {
     public var finished: FinishedConnections?
     /// `--eval` on every node runs only the core commands and the read-only allow-list.
     public var readOnly = false
+    /// `--eval` may stop nodes (`--yes`); checked once for all before anything is sent.
+    public var allowStops = false
 
     public init(connect: ConnectOptions, timeout: Duration = .seconds(10), discovered: [DiscoveredNode] = []) {
         self.connect = connect

@@ -1,45 +1,17 @@
 // `beamsh cluster NODE --eval EXPR`: one expression on every member at once, a table of
-// node → result. The user's code always travels as data (a binary or a charlist argument),
-// never spliced into source: Elixir nodes run `Code.eval_string/3`, Erlang nodes
-// `erl_scan:string/1` + `erl_parse:parse_exprs/1` + `erl_eval:exprs/2`, and each result is
-// printed by the node's own `inspect/2` or `io_lib:format("~tp")`.
+// node → result. Each member runs it with the console's own one-shot evaluator
+// (``OneShotEvaluator``) in the node's own language: the code travels as data, a worker process
+// linked to us evaluates it (killed when the time is up, gone when the connection closes, so a
+// slow expression never lingers on 50 nodes), its output comes here rather than into the node's
+// log, and the node's own `inspect/2` or `io_lib:format("~tp")` prints the value.
 
 import ErlangDistribution
 import ErlangTerm
+import NIOConcurrencyHelpers
 import NIOCore
 
-/// Evaluates expressions on one node by RPC with the node's own evaluator.
-/// (A small stand-in until RemoteShell's evaluator is merged; same approach.)
-public struct FanoutEvaluator: Sendable {
-    public enum Language: Sendable { case elixir, erlang }
-
-    /// What an evaluation produced.
-    public enum Outcome: Sendable {
-        /// The node's own rendering of the value.
-        case value(String)
-        /// The evaluation raised: the node's own rendering of the error.
-        case failed(String)
-    }
-
-    public let connection: NodeConnection
-    public let language: Language
-    public let timeout: Duration
-    /// Only the core commands and the read-only allow-list, checked in the node's own language.
-    public var readOnly = false
-
-    public init(connection: NodeConnection, language: Language, timeout: Duration, readOnly: Bool = false) {
-        self.connection = connection
-        self.language = language
-        self.timeout = timeout
-        self.readOnly = readOnly
-    }
-
-    /// Elixir when the node runs it, else Erlang.
-    public static func detect(on connection: NodeConnection, timeout: Duration, readOnly: Bool = false) async throws -> FanoutEvaluator {
-        let elixir = try await NodeSummary.elixirVersion(on: connection, timeout: timeout) != nil
-        return FanoutEvaluator(connection: connection, language: elixir ? .elixir : .erlang, timeout: timeout, readOnly: readOnly)
-    }
-
+/// The fan-out's evaluation on one member.
+public enum FanoutEvaluator {
     /// Why `expression` must not be sent to every node, or nil. Each node evaluates it in its
     /// own language, so a call that stops a node is looked for in both syntaxes; it is refused
     /// unless `allowStops` (`--yes`): with no prompt to ask at, the answer is no. In read-only
@@ -56,110 +28,53 @@ public struct FanoutEvaluator: Sendable {
         return nil
     }
 
-    public func evaluate(_ source: String) async throws -> Outcome {
-        if readOnly { return try await evaluateReadOnly(source) }
-        switch language {
-        case .elixir: return try await evaluateElixir(source)
-        case .erlang: return try await evaluateErlang(source)
+    /// What one member made of the expression.
+    public struct Evaluation: Sendable {
+        public var language: Language
+        public var result: EvaluationResult
+        /// What the evaluation printed (`IO.puts`, `io:format`), at most ``outputLimit`` bytes.
+        public var output: String
+    }
+
+    /// Output kept per node; the report of 50 nodes stays readable and bounded.
+    public static let outputLimit = 16 << 10
+
+    /// Evaluates `expression` on the node at the other end of `connection`, in its language
+    /// (Elixir when it has Elixir). Stops are refused unless `allowStops` (the fan-out asked no
+    /// one); reads from the expression get end of input. Throws only when the connection fails.
+    public static func evaluate(
+        _ expression: String, on connection: NodeConnection, timeout: Duration, readOnly: Bool, allowStops: Bool
+    ) async throws -> Evaluation {
+        let output = CappedOutput(limit: outputLimit)
+        var options = ShellOptions(readOnly: readOnly, stopGuard: allowStops ? .allow : .refuse, timeout: timeout)
+        options.geometry = { TerminalGeometry(columns: 80, rows: 0) }  // no rows: nothing pages
+        let evaluator = try await OneShotEvaluator.make(connection: connection, options: options, output: output)
+        defer { evaluator.close() }
+        let result = try await evaluator.evaluateOnce(expression)
+        return Evaluation(language: evaluator.language, result: result, output: output.text)
+    }
+}
+
+/// Keeps the first `limit` bytes written and says how many more were dropped.
+final class CappedOutput: ConsoleOutput, @unchecked Sendable {
+    private let limit: Int
+    private let state = NIOLockedValueBox((kept: "", dropped: 0))
+    init(limit: Int) { self.limit = limit }
+
+    func write(_ text: String) {
+        state.withLockedValue { s in
+            if s.dropped == 0, s.kept.utf8.count + text.utf8.count <= limit {
+                s.kept += text
+            } else {
+                s.dropped += text.utf8.count
+            }
         }
     }
 
-    /// Read-only: the line runs only as a core expression, its BIFs called through rex. Its text
-    /// never reaches the node's evaluator, where an interpolation inside a string literal
-    /// (`"#{...}"`) would run whatever it holds.
-    private func evaluateReadOnly(_ source: String) async throws -> Outcome {
-        let syntax = CoreCommands.syntax(of: source, on: language == .elixir ? .elixir : .erlang)
-        if let refusal = CoreCommands.readOnlyRefusal(source, language: syntax) { return .failed("** " + refusal) }
-        guard let expression = CoreCommands.readOnlyExpression(source, language: syntax) else {
-            return .failed("** read-only: not a core command; not evaluated")
+    var text: String {
+        state.withLockedValue { s in
+            s.dropped == 0 ? s.kept : s.kept + "... (\(s.dropped) more bytes of output not shown)\n"
         }
-        let value: Term
-        do {
-            value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout)
-        } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {
-            guard let reason = error.reason else { return .failed("** " + error.description) }
-            return .failed("** (badrpc) " + (try await erlangText(reason)))
-        }
-        switch language {
-        case .elixir:
-            let text = try await connection.rpc("Elixir.Kernel", "inspect", [value, .emptyList], timeout: timeout)
-            return .value(text.stringValue ?? "?")
-        case .erlang:
-            return .value(try await erlangText(value))
-        }
-    }
-
-    private func evaluateElixir(_ source: String) async throws -> Outcome {
-        // A read-only core command (`Node.list()`, `Process.info(pid)`, `:erlang.memory()`...)
-        // needs no compiling on every member: its BIFs are called directly. A failing call goes
-        // the usual way below (it only reads), so the node words the exception.
-        if let expression = CoreCommands.readOnlyExpression(source, language: .elixir) {
-            do {
-                let value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout)
-                let text = try await connection.rpc("Elixir.Kernel", "inspect", [value, .emptyList], timeout: timeout)
-                return .value(text.stringValue ?? "?")
-            } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {}
-        }
-        let result = try await connection.call("Elixir.Code", "eval_string", [.binary(source), .emptyList, .emptyList], timeout: timeout)
-        if let reason = badrpcReason(result) {
-            // {'EXIT', {Exception, Stacktrace}}: let the node write its own banner.
-            let (exception, stack) = exitParts(reason)
-            let banner = try await connection.call("Elixir.Exception", "format_banner", [.atom("error"), exception, stack], timeout: timeout)
-            if let text = banner.stringValue { return .failed(text) }
-            return .failed(try await erlangText(reason))
-        }
-        guard let pair = result.tupleElements, pair.count == 2 else { return .failed("unexpected reply: \(result)") }
-        let text = try await connection.rpc("Elixir.Kernel", "inspect", [pair[0], .emptyList], timeout: timeout)
-        return .value(text.stringValue ?? "?")
-    }
-
-    private func evaluateErlang(_ source: String) async throws -> Outcome {
-        var text = source.trimmingCharacters(in: " \n\t")
-        if !text.hasSuffix(".") { text += "." }
-        let scanned = try await connection.rpc("erl_scan", "string", [.charlist(text)], timeout: timeout)
-        guard let s = scanned.tupleElements, s.count == 3, s[0] == .ok else {
-            return .failed("syntax error: " + (try await errorInfo(scanned)))
-        }
-        let parsed = try await connection.rpc("erl_parse", "parse_exprs", [s[1]], timeout: timeout)
-        guard let p = parsed.tupleElements, p.count == 2, p[0] == .ok else {
-            return .failed("syntax error: " + (try await errorInfo(parsed)))
-        }
-        let result = try await connection.call("erl_eval", "exprs", [p[1], .emptyList], timeout: timeout)
-        if let reason = badrpcReason(result) {
-            let (exception, _) = exitParts(reason)
-            return .failed("exception: " + (try await erlangText(exception)))
-        }
-        guard let v = result.tupleElements, v.count == 3 else { return .failed("unexpected reply: \(result)") }
-        return .value(try await erlangText(v[1]))
-    }
-
-    /// `io_lib:format("~tp", [Term])` on the node, as UTF-8 text.
-    func erlangText(_ term: Term) async throws -> String {
-        let chars = try await connection.rpc("io_lib", "format", [.charlist("~tp"), [term]], timeout: timeout)
-        let flat = try await connection.rpc("unicode", "characters_to_binary", [chars], timeout: timeout)
-        return flat.stringValue ?? "?"
-    }
-
-    /// `{error, {Location, Module, Descriptor}, ...}` → the module's own `format_error/1` text.
-    private func errorInfo(_ reply: Term) async throws -> String {
-        guard let t = reply.tupleElements, t.count >= 2, let info = t[1].tupleElements, info.count == 3,
-              let module = info[1].atomValue else { return try await erlangText(reply) }
-        let chars = try await connection.rpc(module, "format_error", [info[2]], timeout: timeout)
-        let flat = try await connection.rpc("unicode", "characters_to_binary", [chars], timeout: timeout)
-        return flat.stringValue ?? "?"
-    }
-
-    private func badrpcReason(_ term: Term) -> Term? {
-        guard let t = term.tupleElements, t.count == 2, t[0] == .atom("badrpc") else { return nil }
-        return t[1]
-    }
-
-    private func exitParts(_ reason: Term) -> (Term, Term) {
-        if let e = reason.tupleElements, e.count == 2, e[0] == .atom("EXIT"),
-           let inner = e[1].tupleElements, inner.count == 2 {
-            return (inner[0], inner[1])
-        }
-        return (reason, .emptyList)
     }
 }
 
@@ -172,8 +87,17 @@ public struct FanoutResult: Sendable {
     }
 
     public let node: String
-    public let language: FanoutEvaluator.Language?
+    public let language: Language?
     public let outcome: Outcome
+    /// What the evaluation printed on this node (bounded, see ``FanoutEvaluator/outputLimit``).
+    public let output: String
+
+    public init(node: String, language: Language?, outcome: Outcome, output: String = "") {
+        self.node = node
+        self.language = language
+        self.outcome = outcome
+        self.output = output
+    }
 
     /// 0 value, 1 evaluation failed, 2 could not connect, 3 cookie rejected.
     public var exitCode: Int32 {
@@ -213,13 +137,15 @@ public struct FanoutReport: Sendable {
         func pad(_ s: String) -> String { s + String(repeating: " ", count: width - s.count) }
         var lines = [pad("node") + "  result"]
         for r in results {
-            let text: String
+            var text: String
             switch r.outcome {
             case .value(let v): text = v
             case .failed(let e): text = "ERROR " + e
             case .unreachable(let e): text = "UNREACHABLE " + e.description
             }
-            // Multi-line results stay readable: continuation lines go under the result column.
+            // What the node printed comes first, as the console shows it; multi-line results
+            // stay readable: continuation lines go under the result column.
+            if !r.output.isEmpty { text = r.output + (r.output.hasSuffix("\n") ? "" : "\n") + text }
             let parts = text.split(separator: "\n", omittingEmptySubsequences: false)
             lines.append(pad(r.node) + "  " + (parts.first.map(String.init) ?? ""))
             for more in parts.dropFirst() { lines.append(String(repeating: " ", count: width + 2) + more) }
@@ -237,6 +163,8 @@ public struct FanoutReport: Sendable {
                 case .failed(let e): pairs += [("ok", .bool(false)), ("error", .string(e))]
                 case .unreachable(let e): pairs += [("ok", .bool(false)), ("unreachable", .string(e.description))]
                 }
+                if let language = r.language { pairs.append(("language", .string(language.rawValue))) }
+                if !r.output.isEmpty { pairs.append(("output", .string(r.output))) }
                 return .object(pairs)
             })),
         ])
@@ -281,21 +209,11 @@ extension ClusterInspector {
         await withTaskGroup(of: FanoutResult.self) { tasks in
             for name in nodes {
                 tasks.addTask {
-                    let body: @Sendable (NodeConnection) async throws -> (FanoutEvaluator.Language?, FanoutEvaluator.Outcome) = { c in
-                        var language: FanoutEvaluator.Language?
-                        do {
-                            let evaluator = try await FanoutEvaluator.detect(on: c, timeout: options.timeout, readOnly: options.readOnly)
-                            language = evaluator.language
-                            return (language, try await evaluator.evaluate(expression))
-                        } catch let error as DistributionError where error.kind == .remoteCallFailed {
-                            // The node was reached; a call failed or ran out of time.
-                            let text = error.isCallTimeout
-                                ? "** no answer within \(options.timeout) (the evaluation may still be running on the node)"
-                                : "** " + error.description
-                            return (language, .failed(text))
-                        }
+                    let body: @Sendable (NodeConnection) async throws -> FanoutEvaluator.Evaluation = { c in
+                        try await FanoutEvaluator.evaluate(expression, on: c, timeout: options.timeout,
+                                                           readOnly: options.readOnly, allowStops: options.allowStops)
                     }
-                    let result: Result<(FanoutEvaluator.Language?, FanoutEvaluator.Outcome), DistributionError>
+                    let result: Result<FanoutEvaluator.Evaluation, DistributionError>
                     if let seedConnection, name == seedConnection.peer.name {
                         do { result = .success(try await body(seedConnection)) } catch let e as DistributionError {
                             result = .failure(e)
@@ -304,8 +222,12 @@ extension ClusterInspector {
                         result = await ClusterInspector.withNode(name, options: options, group: group, body)
                     }
                     switch result {
-                    case .success((let language, .value(let v))): return FanoutResult(node: name, language: language, outcome: .value(v))
-                    case .success((let language, .failed(let e))): return FanoutResult(node: name, language: language, outcome: .failed(e))
+                    case .success(let e):
+                        let outcome: FanoutResult.Outcome = e.result.isFailure ? .failed(e.result.formatted) : .value(e.result.formatted)
+                        return FanoutResult(node: name, language: e.language, outcome: outcome, output: e.output)
+                    case .failure(let error) where error.kind == .remoteCallFailed:
+                        // The node was reached; a call the evaluator needed failed or ran out of time.
+                        return FanoutResult(node: name, language: nil, outcome: .failed("** " + error.description))
                     case .failure(let e): return FanoutResult(node: name, language: nil, outcome: .unreachable(e))
                     }
                 }
@@ -314,14 +236,5 @@ extension ClusterInspector {
             for await r in tasks { all.append(r) }
             return all.sorted { $0.node < $1.node }
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
     }
 }

@@ -24,17 +24,6 @@ public enum ClusterViews {
         return report.render()
     }
 
-    /// `:cluster eval EXPR` style fan-out: `expression` on every member, a table of results.
-    public static func evaluateEverywhere(
-        _ expression: String, connection: NodeConnection, options: ConnectOptions, timeout: Duration = .seconds(10),
-        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    ) async throws -> String {
-        let seed = try NodeName(parsing: connection.peer.name)
-        return try await ClusterInspector.evaluateEverywhere(
-            expression, seed: seed, options: ClusterOptions(connect: options, timeout: timeout), group: group
-        ).render()
-    }
-
     /// `:top`: one refresh of the busiest processes (`interval` is the reductions window).
     public static func top(
         connection: NodeConnection, by order: TopOrder = .reductions, count: Int = 20, interval: Duration = .seconds(1),
