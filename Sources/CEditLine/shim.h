@@ -46,6 +46,16 @@ static inline int beamsh_el_setty_edit(EditLine *el, const char *setting) {
     return el_set(el, EL_SETTY, "-d", setting, (const char *)NULL);
 }
 
+/// Replaces libedit's character reader (`EL_GETCFN`); NULL restores the built-in one.
+static inline int beamsh_el_set_getcfn(EditLine *el, el_rfunc_t fn) {
+    return el_set(el, EL_GETCFN, fn);
+}
+
+/// Redraws the prompt and the line being edited (`EL_REFRESH`), e.g. after text was written above them.
+static inline int beamsh_el_refresh(EditLine *el) {
+    return el_set(el, EL_REFRESH);
+}
+
 static inline int beamsh_el_set_history(EditLine *el, History *h) {
     return el_set(el, EL_HIST, history, h);
 }

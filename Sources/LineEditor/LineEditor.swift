@@ -119,6 +119,17 @@ public final class LineEditor: @unchecked Sendable {
     private var promptBuffer: UnsafeMutablePointer<CChar>?
     private var wasInterrupted = false
 
+    // Text to show above the prompt while a line is edited (``showWhileReading(_:)``): queued
+    // by any thread, written by the input thread's character reader, which a byte on
+    // `wakeup` rouses from its poll.
+    private let pendingLock = ProcessLock()
+    private var pendingText = ""
+    private var pendingDropped = 0
+    private var reading = false
+    private var wakeup: (read: Int32, write: Int32)?
+    /// Most text queued between two redraws; a writer in a loop cannot make beamsh grow.
+    static let maxPendingText = 256 << 10
+
     // History state.
     private var historyFile: HistoryFile?
     private var newestEntry: String?
@@ -145,6 +156,10 @@ public final class LineEditor: @unchecked Sendable {
             el_end(editLine)  // restores the terminal mode libedit found
         }
         if let libeditHistory { history_end(libeditHistory) }
+        if let wakeup {
+            close(wakeup.read)
+            close(wakeup.write)
+        }
         if let inputFile { fclose(inputFile) }
         if let outputFile { fclose(outputFile) }
         free(promptBuffer)
@@ -167,9 +182,18 @@ public final class LineEditor: @unchecked Sendable {
         wasInterrupted = false
 
         var count: Int32 = 0
+        pendingLock.withLock { reading = true }
         Terminal.willStartEditing(configuration.inputDescriptor)
         let characters = el_wgets(editLine, &count)
         Terminal.willStopEditing(configuration.inputDescriptor)
+        // Text queued after the last redraw goes out now, under the entered line; later text is
+        // the caller's to write (``showWhileReading(_:)`` returns false from here on).
+        let (late, dropped) = pendingLock.withLock { () -> (String, Int) in
+            reading = false
+            defer { (pendingText, pendingDropped) = ("", 0) }
+            return (pendingText, pendingDropped)
+        }
+        if !late.isEmpty || dropped > 0 { writeAll(Self.displayed(late, dropped: dropped), to: configuration.outputDescriptor) }
 
         if wasInterrupted { return .interrupted }
         guard let characters, count > 0 else { return .endOfInput }
@@ -180,6 +204,92 @@ public final class LineEditor: @unchecked Sendable {
         var line = String(scalars)
         if line.hasSuffix("\n") { line.removeLast() }
         return .line(line)
+    }
+
+    /// Shows `text` above the prompt while ``readLine(prompt:)`` is editing a line, as a terminal
+    /// program's output should appear: the prompt and the half-typed line are redrawn under it,
+    /// and the operator types on. Callable from any thread; returns at once.
+    /// - returns: false when no line is being edited (or the terminal cannot redraw, `TERM=dumb`):
+    ///   the caller writes the text itself, in its own order.
+    public func showWhileReading(_ text: String) -> Bool {
+        guard let wakeup, !Self.isDumbTerminal else { return false }
+        let queued = pendingLock.withLock { () -> Bool in
+            guard reading else { return false }
+            if pendingText.utf8.count + text.utf8.count <= Self.maxPendingText {
+                pendingText += text
+            } else {
+                pendingDropped += text.utf8.count
+            }
+            return true
+        }
+        if queued {
+            var byte: UInt8 = 1
+            _ = write(wakeup.write, &byte, 1)  // full pipe (EAGAIN): a wakeup is pending anyway
+        }
+        return queued
+    }
+
+    private static let isDumbTerminal: Bool = getenv("TERM").map { String(cString: $0) == "dumb" } ?? false
+
+    /// Queued text as written: a line of its own, and what did not fit said.
+    private static func displayed(_ text: String, dropped: Int) -> String {
+        var out = text
+        if !out.isEmpty && !out.hasSuffix("\n") { out += "\n" }
+        if dropped > 0 { out += "** beamsh: \(dropped) more bytes of output arrived while at the prompt and were dropped\n" }
+        return out
+    }
+
+    /// libedit's character reader (`EL_GETCFN`): waits for a key or for queued text; text is
+    /// written over the prompt line, then libedit redraws the prompt and the line under it.
+    /// Keys are decoded from UTF-8 here, as libedit's own reader does.
+    private func readCharacter(_ editLine: OpaquePointer, into character: UnsafeMutablePointer<wchar_t>) -> Int32 {
+        let input = configuration.inputDescriptor
+        while true {
+            var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
+            if let wakeup { fds.append(pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)) }
+            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+                if errno == EINTR { continue }
+                return -1
+            }
+            if fds.count > 1, fds[1].revents != 0, let wakeup {
+                var drain = [UInt8](repeating: 0, count: 64)
+                while read(wakeup.read, &drain, drain.count) > 0 {}
+                let (text, dropped) = pendingLock.withLock { () -> (String, Int) in
+                    defer { (pendingText, pendingDropped) = ("", 0) }
+                    return (pendingText, pendingDropped)
+                }
+                if !text.isEmpty || dropped > 0 {
+                    // Carriage return and clear the line: the text replaces the prompt line, which
+                    // libedit then draws again below it.
+                    writeAll("\r\u{1B}[K" + Self.displayed(text, dropped: dropped), to: configuration.outputDescriptor)
+                    _ = beamsh_el_refresh(editLine)
+                }
+            }
+            guard fds[0].revents != 0 else { continue }
+            guard let first = readByte(input) else { return 0 }
+            guard first >= 0x80 else {
+                character.pointee = wchar_t(first)
+                return 1
+            }
+            // A UTF-8 sequence: its other bytes follow at once.
+            let length = first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1
+            var bytes = [first]
+            while bytes.count < length, let next = readByte(input) { bytes.append(next) }
+            let scalar = String(decoding: bytes, as: UTF8.self).unicodeScalars.first ?? "\u{FFFD}"
+            character.pointee = wchar_t(bitPattern: scalar.value)
+            return 1
+        }
+    }
+
+    /// One byte from `fd`, or nil at the end of input or on an error.
+    private func readByte(_ fd: Int32) -> UInt8? {
+        var byte: UInt8 = 0
+        while true {
+            let n = read(fd, &byte, 1)
+            if n == 1 { return byte }
+            if n < 0, errno == EINTR { continue }
+            return nil
+        }
     }
 
     /// Reads up to a newline with `read(2)` one byte at a time, so nothing after the line is
@@ -289,6 +399,19 @@ public final class LineEditor: @unchecked Sendable {
             return LineEditor.suspendCommand(editLine)
         }
         bindKeys(editLine)
+
+        var ends: [Int32] = [0, 0]
+        if pipe(&ends) == 0 {
+            for fd in ends {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            }
+            wakeup = (ends[0], ends[1])
+            _ = beamsh_el_set_getcfn(editLine) { editLine, character in
+                guard let editLine, let character, let editor = LineEditor.editor(of: editLine) else { return -1 }
+                return editor.readCharacter(editLine, into: character)
+            }
+        }
     }
 
     private func bindKeys(_ editLine: OpaquePointer) {

@@ -57,7 +57,8 @@ public final class Console: @unchecked Sendable {
         let out = core.output
         while true {
             // Processes the session started may write while the operator types: they are
-            // answered at once, and what they wrote shows once the line is entered.
+            // answered at once, and what they wrote shows above the prompt (in a terminal) or
+            // once the line is entered.
             let core = self.core
             let ioAtPrompt = Task { await core.serveIOAtPrompt() }
             let read: Result<ReadResult, Error>

@@ -34,8 +34,9 @@ public final class IOServer: @unchecked Sendable {
     private var pendingEOF = false
     /// Each line read, before it is answered; may replace it (footgun guard, read-only).
     var lineFilter: (@Sendable (String) async -> String?)?
-    /// While the console waits at its prompt, output is answered at once and its text held here,
-    /// up to `maxHeldOutput` bytes; a writer in a loop cannot make beamsh grow without bound.
+    /// While the console waits at its prompt, output is answered at once and shown above the
+    /// prompt when the input can (a terminal), else its text is held here, up to
+    /// `maxHeldOutput` bytes; a writer in a loop cannot make beamsh grow without bound.
     private var holdingOutput = false
     private var heldOutput = ""
     private var droppedOutput = 0
@@ -68,8 +69,9 @@ public final class IOServer: @unchecked Sendable {
 
     /// Handles `message` while the console waits at its prompt (`IO.puts` from a process the
     /// session started, say): output is answered at once, so no process on the node waits on
-    /// the operator, and its text is held until ``resumeAfterPrompt()``; a read waits for it too
-    /// (the prompt has the terminal). True when `message` was an I/O request.
+    /// the operator, and its text is shown above the prompt when the input can draw there, else
+    /// held until ``resumeAfterPrompt()``; a read waits for it (the prompt has the terminal).
+    /// True when `message` was an I/O request.
     func handleAtPrompt(_ message: Term) async -> Bool {
         guard case .tuple(let t) = message, t.count == 4, t[0] == .atom("io_request") else { return false }
         if Self.reads(t[3]) {
@@ -177,6 +179,8 @@ public final class IOServer: @unchecked Sendable {
         }
         if !holdingOutput {
             output.write(text)
+        } else if heldOutput.isEmpty && droppedOutput == 0 && input.showWhileReading(text) {
+            // shown above the prompt at once (a terminal); else held for after the line
         } else if heldOutput.utf8.count + text.utf8.count <= Self.maxHeldOutput {
             heldOutput += text
         } else {

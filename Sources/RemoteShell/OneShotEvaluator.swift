@@ -42,13 +42,11 @@ public final class OneShotEvaluator: @unchecked Sendable {
     ///   - wantTerm: also return the value as a term (for `--format json`).
     ///   - timeout: overrides the options' timeout for this call.
     public func evaluate(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
-        // The text is all there is, so an Erlang expression without its full stop is complete
-        // (`--eval 'erlang:nodes()'`), not a line waiting for more.
-        let trimmed = source.trimmedWhitespace
-        let source = core.language == .erlang && !trimmed.isEmpty && !trimmed.hasSuffix(".") ? trimmed + "." : source
         if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
         let limit = timeout ?? core.options.timeout
-        switch try await core.evaluate(source, line: 1, wantTerm: wantTerm, timeout: limit) {
+        // The text is all there is, so an Erlang expression without its full stop is complete
+        // (`--eval 'erlang:nodes()'`), not a line waiting for more.
+        switch try await core.evaluate(source, line: 1, wantTerm: wantTerm, timeout: limit, wholeInput: true) {
         case .done(let result): return result
         case .incomplete:
             return .failure(formatted: "** incomplete expression: " + source.trimmedWhitespace)

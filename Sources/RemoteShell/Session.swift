@@ -102,8 +102,9 @@ final class ShellCore: @unchecked Sendable {
     }
 
     /// Evaluates one chunk of input: read-only check, core commands on Erlang-only nodes,
-    /// pasted pid literals, then the node's own evaluator.
-    func evaluate(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationStep {
+    /// pasted pid literals, then the node's own evaluator. With `wholeInput` nothing can follow
+    /// the code (an `--eval` argument): Erlang code gets the full stop it may lack.
+    func evaluate(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?, wholeInput: Bool = false) async throws -> EvaluationStep {
         if options.readOnly {
             let trimmed = code.trimmedWhitespace
             let syntax = CoreCommands.syntax(of: trimmed, on: language)
@@ -123,8 +124,12 @@ final class ShellCore: @unchecked Sendable {
             evaluator.expressionsRun = 1
             return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
         }
-        let rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
+        var rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
             .map { SourceScanner.rewritePidLiterals(String($0), language: language) }.joined(separator: "\n")
+        if wholeInput, language == .erlang {
+            let trimmed = rewritten.trimmedWhitespace
+            if !trimmed.isEmpty && !trimmed.hasSuffix(".") { rewritten = trimmed + "." }
+        }
         return try await evaluator.evaluate(rewritten, line: line, wantTerm: wantTerm, timeout: timeout)
     }
 

@@ -21,6 +21,8 @@ enum ExitStatus: Int32 {
     case connectFailure = 2
     /// The node rejected our cookie (or we rejected its answer).
     case authenticationFailure = 3
+    /// The command line is wrong (`EX_USAGE`, as swift-argument-parser exits).
+    case usage = 64
     /// The output could not be written (a full disk, a closed pipe): `EX_IOERR`.
     case outputFailure = 74
 

@@ -59,8 +59,11 @@ enum RPCOneShot {
             do {
                 arguments.append(try ErlangTermParser().parse(text))
             } catch {
-                printError("--rpc argument '\(text)': \(error)")
-                exitNow(.remoteFailure)
+                // Everything after `--rpc MODULE FUNCTION` is the call's: an option put there
+                // reads as a bad term, so say where options go.
+                let hint = text.hasPrefix("--") ? "; beamsh's options go before --rpc (what follows MODULE FUNCTION are the call's arguments)" : ""
+                printError("--rpc argument '\(text)' is not an Erlang term: \(error)\(hint)")
+                exitNow(.usage)
             }
         }
         let signature = "\(call[0]):\(call[1])/\(arguments.count)"

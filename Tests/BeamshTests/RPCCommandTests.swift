@@ -39,6 +39,9 @@ import Testing
         #expect(json.stdout == #"{"$tuple":[[1,2]]}"# + "\n", "\(json.stdout)")
         let both = try BeamshBinary.run([node.name, "--eval", "1", "--rpc", "erlang", "node"], cookie: node.cookie)
         #expect(both.status == 64 && both.stderr.contains("exclude each other"), "\(both.stderr)")
+        // An option after the call is one of its arguments, not a term: a usage error that says where options go.
+        let late = try BeamshBinary.run([node.name, "--rpc", "erlang", "nodes", "--timeout", "5"], cookie: node.cookie)
+        #expect(late.status == 64 && late.stderr.contains("options go before --rpc"), "\(late.stderr)")
     }
 
     /// `--format json`: stdout holds one JSON document per expression and nothing else; what the

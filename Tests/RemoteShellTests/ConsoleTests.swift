@@ -132,6 +132,35 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         }
     }
 
+    /// Without a terminal to draw on, output that arrives while the console waits at its prompt
+    /// is answered at once (the writer does not wait for the operator) and shown after the line,
+    /// capped at 256 KiB with the rest counted: a writer in a loop cannot make beamsh grow.
+    @Test func outputAtThePromptIsHeldAndCapped() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let writer = "spawn(fn -> Process.sleep(300); IO.puts(\"from the background\"); line = String.duplicate(\"z\", 10_000); "
+            + "for _ <- 1..60, do: IO.puts(line); :persistent_term.put(:bg_done, true) end)"
+        let input = GatedInput([.line(writer), .line("1 + 1")], gateAt: 2)
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        let run = Task { try await console.run() }
+        let deadline = ContinuousClock.now + .seconds(15)
+        while try node.eval("persistent_term:get(bg_done, false).") != "true", ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try node.eval("persistent_term:get(bg_done, false).") == "true", "the writer waited for the operator")
+        input.gate.signal()
+        try await run.value
+        let text = output.text
+        let shown = try #require(text.range(of: "from the background\n"), "\(text.prefix(200))")
+        let dropped = try #require(text.range(of: "more bytes of output arrived while at the prompt and were dropped"))
+        let result = try #require(text.range(of: "\n2\n"))
+        #expect(shown.lowerBound < dropped.lowerBound && dropped.lowerBound < result.lowerBound)
+        #expect(text.utf8.count < 300_000, "held output is capped")
+    }
+
     @Test func droppedConnectionAtThePromptEndsTheSession() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }
