@@ -67,6 +67,9 @@ public final class Console: @unchecked Sendable {
             } catch {
                 read = .failure(error)
             }
+            // A Ctrl-C from before the line was entered was answered by this prompt; one from
+            // now on is for this line.
+            core.evaluator.clearPendingInterrupt()
             ioAtPrompt.cancel()
             await ioAtPrompt.value
             await core.io.resumeAfterPrompt(answeringReads: false)

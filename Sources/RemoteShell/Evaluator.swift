@@ -81,6 +81,10 @@ final class Evaluator: @unchecked Sendable {
         var worker: Pid?
         var interrupted = false
         var active = false
+        /// Ctrl-C came while no evaluation ran (between Enter and the start of the evaluation,
+        /// or during a core command): the next evaluation ends before it starts, unless the
+        /// console read a line since (``clearPendingInterrupt()``).
+        var pending = false
     }
 
     init(connection: NodeConnection, language: Language, io: IOServer, mailbox: Mailbox) {
@@ -90,14 +94,24 @@ final class Evaluator: @unchecked Sendable {
         self.mailbox = mailbox
     }
 
-    /// Kills the running worker, if any; its evaluation ends as `.interrupted`.
+    /// Kills the running worker, if any; its evaluation ends as `.interrupted`. With none
+    /// running, the next evaluation is interrupted as it starts (see ``Running/pending``).
     func interrupt() {
         let worker = running.withLockedValue { r -> Pid? in
-            guard r.active else { return nil }
+            guard r.active else {
+                r.pending = true
+                return nil
+            }
             r.interrupted = true
             return r.worker
         }
         if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
+    }
+
+    /// Forgets a Ctrl-C that came while nothing ran: the console prompted since, so it was
+    /// answered.
+    func clearPendingInterrupt() {
+        running.withLockedValue { $0.pending = false }
     }
 
     /// Evaluates `code` (one or more complete expressions) with the session's binding.
@@ -107,6 +121,17 @@ final class Evaluator: @unchecked Sendable {
     ///   - timeout: nil waits until the expression ends or is interrupted.
     func evaluate(_ code: String, line: Int, wantTerm: Bool = false, timeout: Duration?) async throws -> EvaluationStep {
         expressionsRun = 1
+        // Active from here: a Ctrl-C while the driver is fetched or the spawn is on its way
+        // kills the worker as soon as its pid is known.
+        let pending = running.withLockedValue { r -> Bool in
+            defer { r = Running(worker: nil, interrupted: false, active: !r.pending) }
+            return r.pending
+        }
+        if pending {
+            expressionsRun = 0
+            return .interrupted
+        }
+        defer { running.withLockedValue { $0 = Running() } }
         let forms = try await driverForms()
         // erl_scan ends an expression at a full stop followed by white space.
         let code = language == .erlang && !code.hasSuffix("\n") ? code + "\n" : code
@@ -123,8 +148,6 @@ final class Evaluator: @unchecked Sendable {
         variables.sort { $0.0 < $1.0 }
         let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
 
-        running.withLockedValue { $0 = Running(worker: nil, interrupted: false, active: true) }
-        defer { running.withLockedValue { $0 = Running() } }
         let requestID = try connection.requestSpawn(
             "erl_eval", "exprs", [forms, driverBinding], parent: mailbox.pid, groupLeader: mailbox.pid,
             options: [.link])

@@ -88,7 +88,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         var fastest = Duration.seconds(3600)
         for _ in 0..<3 where fastest >= .seconds(1) {
             let task = Task { try await evaluator.evaluate(":timer.sleep(:infinity)") }
-            await waitUntilSleeping(on: node)  // an interrupt before the evaluation starts is lost
+            await waitUntilSleeping(on: node)  // (measures the kill, not an interrupt kept for the start)
             let started = ContinuousClock.now
             evaluator.interrupt()
             let result = try await task.value
@@ -98,6 +98,28 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(fastest < .seconds(1))
         // The session goes on after the interrupts.
         #expect(try await evaluator.evaluate("1 + 1").formatted == "2")
+        // Ctrl-C between Enter and the evaluation's start is not lost: the evaluation ends as it
+        // starts, nothing is spawned, and the one after it runs.
+        let before = try processCount(node)
+        evaluator.interrupt()
+        #expect(try await evaluator.evaluate(":timer.sleep(:infinity)") == .failure(formatted: "** (EXIT) interrupted"))
+        #expect(try await evaluator.evaluate("2 + 2").formatted == "4")
+        #expect(try await settledProcessCount(node, expected: before) <= before)
+    }
+
+    /// A Ctrl-C that came while nothing ran is forgotten when the console prompts again: it
+    /// does not interrupt the next line the operator types.
+    @Test func aStrayCtrlCDoesNotInterruptTheNextLine() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let input = ScriptedInput(lines: [":first", ":second"])
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        input.onPrompt = { prompt in if prompt.hasSuffix("2> ") { console.interrupt() } }  // at the prompt: nothing runs
+        try await console.run()
+        #expect(output.text == ":first\n:second\n")
     }
 
     @Test func exitCommandLeavesAndTheNodeKeepsRunning() async throws {
