@@ -118,6 +118,8 @@ public final class LineEditor: @unchecked Sendable {
     private var outputFile: UnsafeMutablePointer<FILE>?
     private var promptBuffer: UnsafeMutablePointer<CChar>?
     private var wasInterrupted = false
+    /// Columns the current prompt takes (escape sequences take none).
+    private var promptWidth = 0
 
     // Text to show above the prompt while a line is edited (``showWhileReading(_:)``): queued
     // by any thread, written by the input thread's character reader, which a byte on
@@ -125,7 +127,8 @@ public final class LineEditor: @unchecked Sendable {
     private let pendingLock = ProcessLock()
     private var pendingText = ""
     private var pendingDropped = 0
-    private var reading = false
+    /// From ``acceptOutputUntilLineRead()`` until the next ``readLine(prompt:)`` returns.
+    private var acceptingOutput = false
     private var wakeup: (read: Int32, write: Int32)?
     /// Most text queued between two redraws; a writer in a loop cannot make beamsh grow.
     static let maxPendingText = 256 << 10
@@ -177,19 +180,19 @@ public final class LineEditor: @unchecked Sendable {
     public func readLine(prompt: String) -> ReadResult {
         guard let editLine else { return readPlainLine(prompt: prompt) }
         setPrompt(PromptText.markingEscapes(prompt))
+        promptWidth = PromptText.plain(prompt).unicodeScalars.count
         bindKeys(editLine)  // again: a changed `stty intr` rebinds the old key when libedit starts
         el_resize(editLine)  // pick up a window size change since the last line
         wasInterrupted = false
 
         var count: Int32 = 0
-        pendingLock.withLock { reading = true }
         Terminal.willStartEditing(configuration.inputDescriptor)
         let characters = el_wgets(editLine, &count)
         Terminal.willStopEditing(configuration.inputDescriptor)
         // Text queued after the last redraw goes out now, under the entered line; later text is
         // the caller's to write (``showWhileReading(_:)`` returns false from here on).
         let (late, dropped) = pendingLock.withLock { () -> (String, Int) in
-            reading = false
+            acceptingOutput = false
             defer { (pendingText, pendingDropped) = ("", 0) }
             return (pendingText, pendingDropped)
         }
@@ -206,15 +209,23 @@ public final class LineEditor: @unchecked Sendable {
         return .line(line)
     }
 
+    /// Lets ``showWhileReading(_:)`` take text from now until the next ``readLine(prompt:)``
+    /// returns: call it just before prompting, so that text which arrives while the prompt is
+    /// being set up is shown as soon as it is drawn, not after the line.
+    public func acceptOutputUntilLineRead() {
+        guard editLine != nil else { return }
+        pendingLock.withLock { acceptingOutput = true }
+    }
+
     /// Shows `text` above the prompt while ``readLine(prompt:)`` is editing a line, as a terminal
     /// program's output should appear: the prompt and the half-typed line are redrawn under it,
     /// and the operator types on. Callable from any thread; returns at once.
-    /// - returns: false when no line is being edited (or the terminal cannot redraw, `TERM=dumb`):
-    ///   the caller writes the text itself, in its own order.
+    /// - returns: false outside ``acceptOutputUntilLineRead()``'s window (or when the terminal
+    ///   cannot redraw, `TERM=dumb`): the caller writes the text itself, in its own order.
     public func showWhileReading(_ text: String) -> Bool {
         guard let wakeup, !Self.isDumbTerminal else { return false }
         let queued = pendingLock.withLock { () -> Bool in
-            guard reading else { return false }
+            guard acceptingOutput else { return false }
             if pendingText.utf8.count + text.utf8.count <= Self.maxPendingText {
                 pendingText += text
             } else {
@@ -259,9 +270,12 @@ public final class LineEditor: @unchecked Sendable {
                     return (pendingText, pendingDropped)
                 }
                 if !text.isEmpty || dropped > 0 {
-                    // Carriage return and clear the line: the text replaces the prompt line, which
-                    // libedit then draws again below it.
-                    writeAll("\r\u{1B}[K" + Self.displayed(text, dropped: dropped), to: configuration.outputDescriptor)
+                    // Up to the first row of the prompt and clear to the end of the screen: the
+                    // text replaces the prompt and the line (however many rows they wrap over),
+                    // which EL_REFRESH then draws again below it, from where the cursor is.
+                    let up = cursorRow(editLine)
+                    let clear = "\r" + (up > 0 ? "\u{1B}[\(up)A" : "") + "\u{1B}[J"
+                    writeAll(clear + Self.displayed(text, dropped: dropped), to: configuration.outputDescriptor)
                     _ = beamsh_el_refresh(editLine)
                 }
             }
@@ -279,6 +293,14 @@ public final class LineEditor: @unchecked Sendable {
             character.pointee = wchar_t(bitPattern: scalar.value)
             return 1
         }
+    }
+
+    /// The row of the cursor within the prompt and the line being edited (0: the prompt's row),
+    /// for a line that wraps at the terminal's width. Characters count one column each.
+    private func cursorRow(_ editLine: OpaquePointer) -> Int {
+        guard let info = el_wline(editLine)?.pointee, let start = info.buffer, let cursor = info.cursor else { return 0 }
+        let columns = max(1, Terminal.columns(of: configuration.outputDescriptor))
+        return (promptWidth + (cursor - start)) / columns
     }
 
     /// One byte from `fd`, or nil at the end of input or on an error.

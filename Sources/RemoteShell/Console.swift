@@ -60,6 +60,7 @@ public final class Console: @unchecked Sendable {
             // answered at once, and what they wrote shows above the prompt (in a terminal) or
             // once the line is entered.
             let core = self.core
+            input.willPrompt()  // before the IO task: nothing it answers waits for the line
             let ioAtPrompt = Task { await core.serveIOAtPrompt() }
             let read: Result<ReadResult, Error>
             do {

@@ -32,11 +32,15 @@ public protocol ConsoleInput: Sendable {
     /// the prompt, which is drawn again under it. False when this input cannot (not a terminal,
     /// or not reading right now): the console then shows the text after the line.
     func showWhileReading(_ text: String) -> Bool
+    /// The console is about to prompt: ``showWhileReading(_:)`` may take text from now until the
+    /// line is read.
+    func willPrompt()
 }
 
 extension ConsoleInput {
     public func readReply(prompt: String) -> ReadResult { readLine(prompt: prompt) }
     public func showWhileReading(_ text: String) -> Bool { false }
+    public func willPrompt() {}
 }
 
 /// Where the console writes text: the result of each evaluation, remote output, prompts of

@@ -296,9 +296,13 @@ struct CoreParser {
         case .alias(let module):
             guard take(.punct(".")), case .identifier(let f)? = peek else { return nil }
             index += 1
-            guard let args = arguments(optionalParens: true),
-                let (m, bif) = CoreCommands.elixirAliases["\(module).\(f)/\(args.count)"]
-            else { return nil }
+            guard let args = arguments(optionalParens: true) else { return nil }
+            guard let (m, bif) = CoreCommands.elixirAliases["\(module).\(f)/\(args.count)"] else {
+                // Elixir functions on the read-only allow-list (`System.version()`) run as they are.
+                let elixirModule = "Elixir." + module
+                guard CoreCommands.readOnlyAllowList.contains("\(elixirModule):\(f)/\(args.count)") else { return nil }
+                return .call(module: Atom(elixirModule), function: Atom(f), arguments: args, nilForUndefined: false)
+            }
             // Elixir's Process.whereis/1 and Process.info/1,2 turn the BIF's `:undefined` into nil.
             return .call(module: m, function: bif, arguments: args,
                          nilForUndefined: module == "Process" && (f == "whereis" || f == "info"))

@@ -4,16 +4,19 @@
 /// Finds calls that stop, halt, restart or reboot the node a line is evaluated on.
 public enum FootgunGuard {
     /// Qualified calls that stop the node, in the syntax of each language.
-    static let elixirCalls = ["System.stop", "System.halt", ":init.stop", ":init.restart", ":init.reboot",
-                              ":erlang.halt", ":c.q", ":c.halt"]
+    static let elixirCalls = ["System.stop", "System.halt", "System.restart", ":init.stop", ":init.restart",
+                              ":init.reboot", ":erlang.halt", ":c.q", ":c.halt",
+                              ":Elixir.System.stop", ":Elixir.System.halt", ":Elixir.System.restart"]
     static let erlangCalls = ["init:stop", "init:restart", "init:reboot", "erlang:halt", "c:q", "c:halt",
-                              "shell_default:q", "shell_default:halt"]
+                              "shell_default:q", "shell_default:halt",
+                              "Elixir.System:stop", "Elixir.System:halt", "Elixir.System:restart"]
     /// Erlang shell commands that stop the node when called without a module.
     static let erlangLocalCalls = ["q", "halt"]
 
     /// The first node-stopping call in `line` (outside strings and comments), or nil.
     public static func dangerousCall(in line: String, language: Language) -> String? {
-        let chars = normalized(SourceScanner.codeOnly(line, language: language), language: language)
+        let chars = normalized(SourceScanner.codeOnly(unquotingAtoms(line, language: language), language: language),
+                               language: language)
         func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
         // A plain scan over characters: Foundation's `range(of:)` would link all of Foundation
         // (and ICU) into the binary for this one call.
@@ -39,6 +42,33 @@ public enum FootgunGuard {
             if let hit = erlangCalls.first(where: { occurs($0, needsCall: false) }) { return hit }
             return erlangLocalCalls.first { occurs($0, needsCall: true) }.map { $0 + "()" }
         }
+    }
+
+    /// `line` with quoted atoms whose name needs no quotes written plainly (`:"init"` is `:init`,
+    /// Erlang's `'init'` is `init`), so that the scan sees them as code.
+    static func unquotingAtoms(_ line: String, language: Language) -> String {
+        let chars = Array(line)
+        let opener: [Character] = language == .elixir ? [":", "\""] : ["'"]
+        let quote = opener.last!
+        func plainName(_ name: ArraySlice<Character>) -> Bool {
+            guard let first = name.first, first.isLetter || first == "_" else { return false }
+            return name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "@" }
+        }
+        var out: [Character] = []
+        var i = 0
+        while i < chars.count {
+            if i + opener.count <= chars.count, Array(chars[i..<(i + opener.count)]) == opener,
+               let close = chars[(i + opener.count)...].firstIndex(of: quote),
+               plainName(chars[(i + opener.count)..<close]) {
+                if language == .elixir { out.append(":") }
+                out += chars[(i + opener.count)..<close]
+                i = close + 1
+                continue
+            }
+            out.append(chars[i])
+            i += 1
+        }
+        return String(out)
     }
 
     /// The code with every run of whitespace made one space, and none around the separator of a

@@ -120,17 +120,52 @@ final class ShellCore: @unchecked Sendable {
             evaluator.expressionsRun = 1
             return .done(evaluator.run(command, localNode: connection.peerNodeAtom))
         }
-        if language == .erlang, let expression = CoreCommands.parse(code.trimmedWhitespace, language: .elixir) {
-            evaluator.expressionsRun = 1
-            return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
+        if language == .erlang, let step = try await evaluateElixirCoreInErlangMode(code, wantTerm: wantTerm, timeout: timeout) {
+            return step
         }
         var rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
             .map { SourceScanner.rewritePidLiterals(String($0), language: language) }.joined(separator: "\n")
         if wholeInput, language == .erlang {
-            let trimmed = rewritten.trimmedWhitespace
-            if !trimmed.isEmpty && !trimmed.hasSuffix(".") { rewritten = trimmed + "." }
+            switch Self.erlangEnding(of: rewritten) {
+            case .empty:
+                evaluator.expressionsRun = 0
+                return .done(.notShown)
+            case .fullStop: break
+            case .open: rewritten += "\n."  // on a line of its own: a trailing `% comment` cannot swallow it
+            }
         }
         return try await evaluator.evaluate(rewritten, line: line, wantTerm: wantTerm, timeout: timeout)
+    }
+
+    /// A line that is not Erlang but an Elixir core command (`Node.list()`, `Process.info(pid)`,
+    /// `:erlang.memory()` ...), run as BIF calls through rex: core commands work in Elixir syntax
+    /// on every node. Only calls on the read-only allow-list run this way: they are quick reads,
+    /// while anything else (`:timer.sleep(...)`, `:init.stop()`) would bypass what the worker
+    /// gives an evaluation (Ctrl-C, the timeout's kill) and the Erlang stop guard. nil when
+    /// `code` is Erlang or not a core command.
+    private func evaluateElixirCoreInErlangMode(_ code: String, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationStep? {
+        let trimmed = code.trimmedWhitespace
+        guard CoreCommands.syntax(of: trimmed, on: .erlang) == .elixir,
+              let expression = CoreCommands.parse(trimmed, language: .elixir)
+        else { return nil }
+        if let (m, f, a) = expression.calls.first(where: { !CoreCommands.readOnlyAllowList.contains("\($0.0.name):\($0.1.name)/\($0.2)") }) {
+            evaluator.expressionsRun = 0
+            return .done(.failure(formatted: "** Erlang mode: Elixir syntax runs only the core commands (Node.list(), "
+                + "Process.info(pid), :erlang.memory(), ...); write \(m.name).\(f.name)/\(a) in Erlang syntax, as \(m.name):\(f.name)(...)."))
+        }
+        evaluator.expressionsRun = 1
+        return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
+    }
+
+    enum ErlangEnding { case empty, fullStop, open }
+
+    /// How Erlang source ends, strings and comments aside: nothing but comments and white
+    /// space, a full stop, or an expression still open (`$.` is a character, not a full stop).
+    static func erlangEnding(of source: String) -> ErlangEnding {
+        let code = source.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { SourceScanner.codeOnly(String($0), language: .erlang) }.joined(separator: "\n")
+        guard let last = code.last(where: { !$0.isWhitespace }) else { return .empty }
+        return last == "." ? .fullStop : .open
     }
 
     /// A lone read-only core command in Elixir syntax (`Node.list()`, `Process.info(pid)`,

@@ -44,6 +44,24 @@ import Testing
         #expect(broken.render().contains("unreachable: b@h: cookie"))
     }
 
+    /// The fan-out table: what a node printed above its result, continuation lines under the
+    /// result column, CRLF line ends too.
+    @Test func fanoutTableKeepsColumns() {
+        let report = FanoutReport(seed: "a@h", expression: "x", results: [
+            FanoutResult(node: "a@h", language: .elixir, outcome: .value(":ok"), output: "one\r\ntwo\n"),
+            FanoutResult(node: "bb@h", language: .erlang, outcome: .failed("** boom\nline 2"), output: ""),
+        ], elapsed: .milliseconds(1))
+        #expect(report.render() == """
+            node  result
+            a@h   one
+                  two
+                  :ok
+            bb@h  ERROR ** boom
+                  line 2
+            """)
+        #expect(report.exitCode == 1)
+    }
+
     @Test func anIdleTopSaysSoInsteadOfAnEmptyTable() {
         var sample = TopSample(node: "a@h", order: .reductions, interval: .seconds(2), processCount: 55, processes: [],
                                nodeCost: .milliseconds(1), nodeMemory: 1024, wallTime: .seconds(2))

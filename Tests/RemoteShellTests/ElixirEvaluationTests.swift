@@ -161,6 +161,10 @@ import Testing
         let loud = try await run("Enum.each(1..5_000, fn i -> IO.puts(\"line #{i}\") end)")
         #expect(loud.output.utf8.count < FanoutEvaluator.outputLimit + 100, "output is bounded")
         #expect(loud.output.hasSuffix("more bytes of output not shown)\n"), "\(loud.output.suffix(80))")
+        // One write larger than the cap is kept in part, cut between characters.
+        let big = try await run("IO.write(String.duplicate(\"é\", 9000)); :ok")
+        #expect(big.output == String(repeating: "é", count: 8192) + "\n... (1616 more bytes of output not shown)\n",
+                "\(big.output.suffix(80))")
         let stop = try await run("System.stop()")
         #expect(stop.result.isFailure && stop.result.formatted.contains("not evaluated"), "\(stop.result)")
 

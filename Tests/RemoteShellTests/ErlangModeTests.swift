@@ -99,6 +99,33 @@ import Testing
         }
     }
 
+    /// Elixir syntax on an Erlang node is for the core set only: anything else (a stop, a
+    /// sleep) is refused with the Erlang form to type, so nothing escapes the worker's Ctrl-C and
+    /// timeout or the Erlang stop guard; Erlang literals stay Erlang; an `--eval` argument may
+    /// end in a comment or leave out its full stop.
+    @Test func elixirSyntaxOnAnErlangNodeRunsOnlyTheCoreSet() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let evaluator = oneShot(connection, .erlang)
+            for line in [":init.stop()", ":erlang.halt()", ":\"init\".stop()"] {
+                let r = try await evaluator.evaluate(line)
+                #expect(r.isFailure && r.formatted.contains("Erlang mode") && r.formatted.contains("in Erlang syntax"), "\(runtime) \(line): \(r)")
+            }
+            let sleep = try await evaluator.evaluate(":timer.sleep(:infinity)")
+            #expect(sleep.formatted.contains("timer:sleep(...)"), "\(runtime): \(sleep)")
+            #expect(try node.isRunning && node.eval("ok.") == "ok", "\(runtime): the node still runs")
+            #expect(try await evaluator.evaluate("\"str\"").formatted == "\"str\"", "\(runtime)")
+            #expect(try await evaluator.evaluate("'Foo'").formatted == "'Foo'", "\(runtime)")
+            #expect(try await evaluator.evaluate("'a'").formatted == "a", "\(runtime)")
+            #expect(try await evaluator.evaluate("erlang:node() % which node").formatted == node.name, "\(runtime)")
+            #expect(try await evaluator.evaluate("C = $.").formatted == "46", "\(runtime)")
+            #expect(try await evaluator.evaluate(" % nothing but a comment ") == .notShown, "\(runtime)")
+        }
+    }
+
     @Test func coreCommandsOnAnErlangOnlyNode() async throws {
         for runtime in try erlangRuntimes() {
             let node = try TestNode(runtime: runtime)

@@ -13,6 +13,8 @@ struct LocalCheckTests {
         ("if true, do: System.stop(), else: 1", "System.stop"), ("if true do System.stop() end", "System.stop"),
         ("unless false do System.stop() end", "System.stop"), ("case 1 do\n  1 -> System.halt()\nend", "System.halt"),
         ("true && System.stop()", "System.stop"), ("fn -> :init.stop() end.()", ":init.stop"),
+        ("System.restart()", "System.restart"), (":\"init\".stop()", ":init.stop"),
+        (":\"Elixir.System\".halt()", ":Elixir.System.halt"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -37,6 +39,23 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "ok. halt().", language: .erlang) == "halt()")
         #expect(FootgunGuard.dangerousCall(in: "halt ().", language: .erlang) == "halt()")
         #expect(FootgunGuard.dangerousCall(in: "q ( ).", language: .erlang) == "q()")
+        #expect(FootgunGuard.dangerousCall(in: "'init':stop().", language: .erlang) == "init:stop")
+        #expect(FootgunGuard.dangerousCall(in: "'Elixir.System':restart().", language: .erlang) == "Elixir.System:restart")
+        #expect(FootgunGuard.dangerousCall(in: "io:format(\"'init':stop()\").", language: .erlang) == nil)
+    }
+
+    /// An `--eval` argument on an Erlang node gets the full stop it lacks, on a line of its own
+    /// (after a trailing comment), and none when it has one (`$.` is a character, not one).
+    @Test func erlangEndings() {
+        #expect(ShellCore.erlangEnding(of: "erlang:nodes()") == .open)
+        #expect(ShellCore.erlangEnding(of: "erlang:nodes(). ") == .fullStop)
+        #expect(ShellCore.erlangEnding(of: "erlang:node() % which node.") == .open)
+        #expect(ShellCore.erlangEnding(of: "X = 1. % first\nX + 1 % second") == .open)
+        #expect(ShellCore.erlangEnding(of: "X = 1.\n% done") == .fullStop)
+        #expect(ShellCore.erlangEnding(of: "C = $.") == .open)
+        #expect(ShellCore.erlangEnding(of: "\"a.\"") == .open)
+        #expect(ShellCore.erlangEnding(of: "  % only a comment\n") == .empty)
+        #expect(ShellCore.erlangEnding(of: "") == .empty)
     }
 
     @Test func pidLiteralsAreRewrittenOutsideStrings() {
@@ -54,6 +73,10 @@ struct LocalCheckTests {
         #expect(CoreCommands.parse("Process.info(pid(0, 5, 0), :memory)", language: .elixir)
                 == .call(module: "erlang", function: "process_info", arguments: [.pid("<0.5.0>"), .literal(.atom("memory"))],
                          nilForUndefined: true))
+        #expect(CoreCommands.parse("System.version()", language: .elixir)
+                == .call(module: "Elixir.System", function: "version", arguments: [], nilForUndefined: false))
+        #expect(CoreCommands.readOnlyRefusal("System.otp_release()", language: .elixir) == nil)
+        #expect(CoreCommands.parse("System.cmd(\"ls\", [])", language: .elixir) == nil)
         #expect(CoreCommands.parse("x = 1", language: .elixir) == nil)
         #expect(CoreCommands.parse("Enum.map([1], & &1)", language: .elixir) == nil)
         #expect(CoreCommands.parse("erlang:memory(total).", language: .erlang)

@@ -55,25 +55,39 @@ public enum FanoutEvaluator {
     }
 }
 
-/// Keeps the first `limit` bytes written and says how many more were dropped.
+/// Keeps the first `limit` bytes written (cut between characters) and says how many more
+/// were dropped.
 final class CappedOutput: ConsoleOutput, @unchecked Sendable {
     private let limit: Int
-    private let state = NIOLockedValueBox((kept: "", dropped: 0))
+    private let state = NIOLockedValueBox((kept: "", keptBytes: 0, dropped: 0))
     init(limit: Int) { self.limit = limit }
 
     func write(_ text: String) {
         state.withLockedValue { s in
-            if s.dropped == 0, s.kept.utf8.count + text.utf8.count <= limit {
-                s.kept += text
-            } else {
+            var room = limit - s.keptBytes
+            guard s.dropped == 0, room > 0 else {
                 s.dropped += text.utf8.count
+                return
             }
+            var end = text.unicodeScalars.startIndex
+            for scalar in text.unicodeScalars {
+                let size = UTF8.width(scalar)
+                guard size <= room else { break }
+                room -= size
+                end = text.unicodeScalars.index(after: end)
+            }
+            let kept = String(text.unicodeScalars[..<end])
+            s.kept += kept
+            s.keptBytes += kept.utf8.count
+            s.dropped += text.utf8.count - kept.utf8.count
         }
     }
 
     var text: String {
         state.withLockedValue { s in
-            s.dropped == 0 ? s.kept : s.kept + "... (\(s.dropped) more bytes of output not shown)\n"
+            guard s.dropped > 0 else { return s.kept }
+            let newline = s.kept.isEmpty || s.kept.hasSuffix("\n") ? "" : "\n"
+            return s.kept + newline + "... (\(s.dropped) more bytes of output not shown)\n"
         }
     }
 }
@@ -146,8 +160,10 @@ public struct FanoutReport: Sendable {
             // What the node printed comes first, as the console shows it; multi-line results
             // stay readable: continuation lines go under the result column.
             if !r.output.isEmpty { text = r.output + (r.output.hasSuffix("\n") ? "" : "\n") + text }
-            let parts = text.split(separator: "\n", omittingEmptySubsequences: false)
-            lines.append(pad(r.node) + "  " + (parts.first.map(String.init) ?? ""))
+            // (By scalars: Swift's "\r\n" is one Character, which a split at "\n" would miss.)
+            let parts = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { String(String.UnicodeScalarView($0.last == "\r" ? $0.dropLast() : $0[...])) }
+            lines.append(pad(r.node) + "  " + (parts.first ?? ""))
             for more in parts.dropFirst() { lines.append(String(repeating: " ", count: width + 2) + more) }
         }
         return lines.joined(separator: "\n")
