@@ -13,6 +13,12 @@ public enum FootgunGuard {
     /// Erlang shell commands that stop the node when called without a module.
     static let erlangLocalCalls = ["q", "halt"]
 
+    /// `module:function` when calling it stops the node (`--rpc init stop`), else nil.
+    public static func stopCall(module: String, function: String) -> String? {
+        let call = "\(module):\(function)"
+        return erlangCalls.contains(call) ? call : nil
+    }
+
     /// The first node-stopping call in `line` (outside strings and comments), or nil.
     public static func dangerousCall(in line: String, language: Language) -> String? {
         let chars = normalized(SourceScanner.codeOnly(unquotingAtoms(line, language: language), language: language),

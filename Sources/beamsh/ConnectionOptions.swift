@@ -87,6 +87,9 @@ struct ConnectionSettings {
         options.port = port
         options.epmdPort = epmdPort ?? ConnectOptions.epmdPort(environment: environment)
         options.connectTimeout = .nanoseconds(Int64(connectTimeout * 1e9))
+        // The handshake is part of connecting: a frozen node that accepts the TCP connection
+        // (the kernel does that for it) must not hold the command longer than asked.
+        options.handshakeTimeout = options.connectTimeout
         return options
     }
 }

@@ -66,9 +66,25 @@ extension Beamsh {
             if all && eval.isEmpty { throw ValidationError("--all evaluates on every node: give --eval EXPR (the console opens on one node; see `beamsh cluster`)") }
             if all && !rpc.isEmpty { throw ValidationError("--all goes with --eval, not --rpc") }
             if !rpc.isEmpty && !eval.isEmpty { throw ValidationError("--rpc and --eval exclude each other: run one or the other") }
+            // `.remaining` takes everything after --rpc, so a bare --rpc is the last argument.
+            if rpc.isEmpty && CommandLine.arguments.last == "--rpc" { throw ValidationError("--rpc needs a MODULE and a FUNCTION") }
             if !rpc.isEmpty && rpc.count < 2 { throw ValidationError("--rpc needs a MODULE and a FUNCTION") }
+            if let misplaced = rpc.prefix(2).first(where: { $0.hasPrefix("-") }) {
+                throw ValidationError("--rpc MODULE FUNCTION: '\(misplaced)' is not a module or function name; beamsh's options go before --rpc")
+            }
+            // (With RELEASE_NODE set, a missing NODE is the release's node, and name@host an argument.)
+            if node == nil && discovery.dns == nil && (ProcessEnvironment.current["RELEASE_NODE"] ?? "").isEmpty,
+               let last = rpc.last, rpc.count > 2, Self.looksLikeNodeName(last) {
+                throw ValidationError("the NODE goes before --rpc: beamsh \(last) --rpc \(rpc.dropLast().joined(separator: " "))")
+            }
             if format != "text" && format != "json" { throw ValidationError("--format is text or json") }
             if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        }
+
+        /// `name@host` with nothing an Erlang term would have (quotes, brackets, commas).
+        static func looksLikeNodeName(_ text: String) -> Bool {
+            guard let at = text.firstIndex(of: "@"), at != text.startIndex, text.index(after: at) != text.endIndex else { return false }
+            return text.allSatisfy { $0.isLetter || $0.isNumber || "_-.@:".contains($0) }
         }
 
         func run() async throws {
@@ -118,6 +134,7 @@ struct ConsoleInvocation {
         var settings = RPCOneShot.Settings()
         if let timeout { settings.timeout = .nanoseconds(Int64(timeout * 1e9)) }
         settings.readOnly = readOnly
+        settings.allowStops = yes
         settings.json = format == "json"
         return settings
     }

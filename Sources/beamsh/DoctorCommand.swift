@@ -90,7 +90,9 @@ extension Beamsh {
                 switch error.kind {
                 case .epmdUnreachable: fix = "start the node (it starts EPMD), open port \(options.epmdPort), or pass --port with the distribution port"
                 case .notRegistered: fix = "check the name before '@' (names registered are listed above) or that the node is up"
-                default: fix = "see the error above"
+                case .timeout: fix = "EPMD did not answer in time: a firewall dropping packets, or the host is overloaded"
+                case .connectionRefused: fix = "nothing listens on the EPMD port there: start the node, or pass --port with the distribution port"
+                default: fix = "see the reason on the FAIL line"
                 }
                 report.fail("EPMD", error.description, fix: fix, took: clock.now - started)
                 report.exit(ExitStatus(error))
@@ -133,7 +135,11 @@ extension Beamsh {
                 case .authenticationFailed: fix = "the cookie differs from the node's: check RELEASE_COOKIE / --cookie-file"
                 case .notAllowed: fix = "short and long names do not mix; use a node name of the same form"
                 case .nameMismatch: fix = "the address reaches another node; fix --address or the node name"
-                default: fix = "see the error above"
+                case .timeout: fix = "the node took the connection but did not answer: it is frozen or overloaded (or the port is not its distribution port)"
+                case .alreadyConnected: fix = "a node with our name is connected to it already: pass another --name"
+                case .connectionLost: fix = "the node closed the connection during the handshake: its log says why (e.g. a connection limit or net_kernel refusing us)"
+                case .protocolViolation: fix = "the port does not speak the Erlang distribution protocol: check --port / --address"
+                default: fix = "see the reason on the FAIL line"
                 }
                 report.fail(error.kind == .authenticationFailed ? "authentication" : "handshake", error.description,
                             fix: fix, took: clock.now - started)

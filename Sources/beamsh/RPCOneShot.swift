@@ -13,6 +13,8 @@ enum RPCOneShot {
         var timeout: Duration = .seconds(60)
         /// Only calls on the read-only allow-list (`CoreCommands.readOnlyAllowList`) are made.
         var readOnly = false
+        /// `--yes`: a call that stops the node (`init stop`, `erlang halt`...) is made.
+        var allowStops = false
         var json = false
     }
 
@@ -61,7 +63,8 @@ enum RPCOneShot {
             } catch {
                 // Everything after `--rpc MODULE FUNCTION` is the call's: an option put there
                 // reads as a bad term, so say where options go.
-                let hint = text.hasPrefix("--") ? "; beamsh's options go before --rpc (what follows MODULE FUNCTION are the call's arguments)" : ""
+                let option = text.hasPrefix("-") && text.dropFirst().first.map { $0.isLetter || $0 == "-" } == true
+                let hint = option ? "; beamsh's options go before --rpc (what follows MODULE FUNCTION are the call's arguments)" : ""
                 printError("--rpc argument '\(text)' is not an Erlang term: \(error)\(hint)")
                 exitNow(.usage)
             }
@@ -69,6 +72,10 @@ enum RPCOneShot {
         let signature = "\(call[0]):\(call[1])/\(arguments.count)"
         if settings.readOnly && !CoreCommands.readOnlyAllowList.contains(signature) {
             printError("read-only: \(signature) is not on the read-only allow-list; not called")
+            exitNow(.remoteFailure)
+        }
+        if !settings.allowStops, let stop = FootgunGuard.stopCall(module: call[0], function: call[1]) {
+            printError("not called: \(stop) would stop the remote node (pass --yes to allow it)")
             exitNow(.remoteFailure)
         }
         return arguments

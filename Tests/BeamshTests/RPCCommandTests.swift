@@ -42,6 +42,21 @@ import Testing
         // An option after the call is one of its arguments, not a term: a usage error that says where options go.
         let late = try BeamshBinary.run([node.name, "--rpc", "erlang", "nodes", "--timeout", "5"], cookie: node.cookie)
         #expect(late.status == 64 && late.stderr.contains("options go before --rpc"), "\(late.stderr)")
+        for (arguments, message) in [
+            ([node.name, "--rpc"], "needs a MODULE and a FUNCTION"),
+            ([node.name, "--rpc", "--timeout", "3", "erlang", "node"], "options go before --rpc"),
+            ([node.name, "--rpc", "erlang", "node", "-h"], "options go before --rpc"),
+            (["--rpc", "erlang", "node", node.name], "the NODE goes before --rpc"),
+        ] {
+            let usage = try BeamshBinary.run(arguments, cookie: node.cookie)
+            #expect(usage.status == 64 && usage.stderr.contains(message), "\(arguments): \(usage.status) \(usage.stderr)")
+        }
+        // A call that stops the node is refused without --yes, as in --eval.
+        for call in [["init", "stop"], ["erlang", "halt"]] {
+            let stop = try BeamshBinary.run([node.name, "--rpc"] + call, cookie: node.cookie)
+            #expect(stop.status == 1 && stop.stderr.contains("would stop the remote node") && stop.stderr.contains("--yes"), "\(stop.stderr)")
+        }
+        #expect(try node.eval("ok.") == "ok", "the node still runs")
     }
 
     /// `--format json`: stdout holds one JSON document per expression and nothing else; what the
@@ -80,6 +95,23 @@ import Testing
             #expect(result.status == 74, "\(mode): \(result.status) \(result.stderr)")
             #expect(result.stderr.contains("could not write the output: No space left on device"), "\(result.stderr)")
         }
+    }
+
+    /// A frozen node still has its connections accepted by the kernel: --connect-timeout bounds
+    /// the handshake too, and doctor names the likely cause.
+    @Test func aFrozenNodeTimesOutAsAsked() throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer {
+            kill(node.osPid, SIGCONT)
+            node.stop()
+        }
+        #expect(kill(node.osPid, SIGSTOP) == 0)
+        let started = Date()
+        let frozen = try BeamshBinary.run([node.name, "--connect-timeout", "1", "--eval", "1"], cookie: node.cookie)
+        #expect(frozen.status == 2, "\(frozen.stderr)")
+        #expect(Date().timeIntervalSince(started) < 4, "waited past --connect-timeout")
+        let doctor = try BeamshBinary.run(["doctor", node.name, "--connect-timeout", "1"], cookie: node.cookie)
+        #expect(doctor.status == 2 && doctor.stdout.contains("frozen or overloaded"), "\(doctor.stdout)")
     }
 
     @Test func exitCodesNameTheFailure() throws {
