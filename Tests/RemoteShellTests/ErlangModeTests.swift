@@ -104,12 +104,7 @@ import Testing
     /// timeout or the Erlang stop guard; Erlang literals stay Erlang; an `--eval` argument may
     /// end in a comment or leave out its full stop.
     @Test func elixirSyntaxOnAnErlangNodeRunsOnlyTheCoreSet() async throws {
-        for runtime in try erlangRuntimes() {
-            let node = try TestNode(runtime: runtime)
-            defer { node.stop() }
-            let connection = try await connect(node)
-            defer { connection.closeNow() }
-            let evaluator = oneShot(connection, .erlang)
+        try await forEachErlangRuntime { runtime, node, _, evaluator in
             for line in [":init.stop()", ":erlang.halt()", ":\"init\".stop()"] {
                 let r = try await evaluator.evaluate(line)
                 #expect(r.isFailure && r.formatted.contains("Erlang mode") && r.formatted.contains("in Erlang syntax"), "\(runtime) \(line): \(r)")
@@ -127,12 +122,7 @@ import Testing
     }
 
     @Test func coreCommandsOnAnErlangOnlyNode() async throws {
-        for runtime in try erlangRuntimes() {
-            let node = try TestNode(runtime: runtime)
-            defer { node.stop() }
-            let connection = try await connect(node)
-            defer { connection.closeNow() }
-            let evaluator = oneShot(connection, .erlang)
+        try await forEachErlangRuntime { runtime, node, connection, evaluator in
             let ours = connection.localName.description
             #expect(try await evaluator.evaluate("Node.list").formatted == "[]", "\(runtime)")
             #expect(try await evaluator.evaluate("Node.list(:hidden)").formatted == "[\(ours)]", "\(runtime)")
@@ -140,7 +130,7 @@ import Testing
             #expect(try await evaluator.evaluate("Node.self()").formatted == "\(node.name)", "\(runtime)")
             #expect(try await evaluator.evaluate("Node.get_cookie").formatted == node.cookie, "\(runtime)")
             let list = try await evaluator.evaluate("Process.list", wantTerm: true)
-            guard case .value(_, let term?) = list, let pids = term.listElements else { Issue.record("\(list)"); continue }
+            guard case .value(_, let term?) = list, let pids = term.listElements else { Issue.record("\(list)"); return }
             #expect(pids.count > 10)
             // init is <0.0.0>: as pid("0.0.0"), pid(0, 0, 0) and #PID<0.0.0>.
             #expect(try node.eval("whereis(init) =:= list_to_pid(\"<0.0.0>\").") == "true")

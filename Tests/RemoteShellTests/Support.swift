@@ -72,6 +72,20 @@ func withElixirEvaluator(
     try await body(oneShot(connection, .elixir, output: output, input: input))
 }
 
+/// Runs `body` once per Erlang runtime (OTP 25 and 28) with a fresh Erlang node, a connection
+/// to it and an Erlang one-shot evaluator on that connection.
+func forEachErlangRuntime(
+    _ body: (ErlangRuntime, TestNode, NodeConnection, OneShotEvaluator) async throws -> Void
+) async throws {
+    for runtime in try erlangRuntimes() {
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        try await body(runtime, node, connection, oneShot(connection, .erlang))
+    }
+}
+
 /// Counts the node's calls to `module:function/arity` from now on, with a call tracer that owns
 /// its counter; returns the function that reads the count.
 func countCalls(on node: TestNode, to module: String, _ function: String, _ arity: Int) throws -> () throws -> Int {
