@@ -16,7 +16,6 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 extension TopOrder: ExpressibleByArgument {}
 
 /// Seconds as a Duration.
-private func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64(seconds * 1e9)) }
 
 /// The basename `RELEASE_NODE` implies (the part before `@`).
 func defaultBasename() -> String? {
@@ -65,6 +64,11 @@ extension Beamsh {
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
 
+        func validate() throws {
+            if let epmdPort { try checkPort(epmdPort, "--epmd-port") }
+            try checkSeconds(timeout, "--timeout")
+        }
+
         func run() async throws {
             let env = ProcessEnvironment.current
             guard let query = query ?? env["DNS_CLUSTER_QUERY"], !query.isEmpty else {
@@ -79,7 +83,7 @@ extension Beamsh {
             let nodes: [DiscoveredNode]
             do {
                 nodes = try await Discovery.discover(
-                    query: query, basename: basename, epmdPort: epmdPort ?? ConnectOptions.epmdPort(environment: env),
+                    query: query, basename: basename, epmdPort: resolvedEPMDPort(epmdPort),
                     group: group, timeout: .nanoseconds(Int64(timeout * 1e9)))
             } catch {
                 fail(error)
@@ -136,7 +140,7 @@ extension Beamsh {
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
-            if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+            try checkSeconds(timeout, "--timeout")
             if eval == nil && (yes || readOnly) { throw ValidationError("--yes and --read-only go with --eval") }
         }
 
@@ -144,7 +148,7 @@ extension Beamsh {
             let env = ProcessEnvironment.current
             var (options, _) = connection.connectOptions()
             options.connectTimeout = .nanoseconds(Int64(min(connection.connectTimeout, timeout) * 1e9))
-            options.handshakeTimeout = .nanoseconds(Int64(timeout * 1e9))
+            options.handshakeTimeout = options.connectTimeout
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
             var discovered: [DiscoveredNode] = []
@@ -218,6 +222,10 @@ extension Beamsh {
 
         @OptionGroup var connection: ConnectionOptions
 
+        func validate() throws {
+            try checkSeconds(timeout, "--timeout")
+        }
+
         func run() async throws {
             let target = parseNodeName(node)
             let (options, _) = connection.connectOptions()
@@ -271,7 +279,7 @@ extension Beamsh {
 
         func validate() throws {
             if count < 1 { throw ValidationError("-n must be at least 1") }
-            if interval < 0 { throw ValidationError("--interval must not be negative") }
+            try checkSeconds(interval, "--interval", allowZero: true)
         }
 
         func run() async throws {

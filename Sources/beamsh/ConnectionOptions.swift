@@ -27,8 +27,10 @@ struct ConnectionOptions: ParsableArguments {
     var connectTimeout: Double = 5
 
     func validate() throws {
-        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be 1 to 65535") }
-        if connectTimeout <= 0 { throw ValidationError("--connect-timeout must be positive") }
+        if let port { try checkPort(port, "--port") }
+        if let epmdPort { try checkPort(epmdPort, "--epmd-port") }
+        if let address { try checkAddress(address) }
+        try checkSeconds(connectTimeout, "--connect-timeout")
     }
 
     /// The parsed values, as plain data.
@@ -85,7 +87,7 @@ struct ConnectionSettings {
         }
         options.addressOverride = address
         options.port = port
-        options.epmdPort = epmdPort ?? ConnectOptions.epmdPort(environment: environment)
+        options.epmdPort = resolvedEPMDPort(epmdPort)
         options.connectTimeout = .nanoseconds(Int64(connectTimeout * 1e9))
         // The handshake is part of connecting: a frozen node that accepts the TCP connection
         // (the kernel does that for it) must not hold the command longer than asked.

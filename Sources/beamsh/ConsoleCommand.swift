@@ -78,7 +78,7 @@ extension Beamsh {
                 throw ValidationError("the NODE goes before --rpc: beamsh \(last) --rpc \(rpc.dropLast().joined(separator: " "))")
             }
             if format != "text" && format != "json" { throw ValidationError("--format is text or json") }
-            if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+            if let timeout { try checkSeconds(timeout, "--timeout") }
         }
 
         /// `name@host` with nothing an Erlang term would have (quotes, brackets, commas).

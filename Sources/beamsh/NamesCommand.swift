@@ -15,9 +15,13 @@ extension Beamsh {
         @Option(name: .customLong("epmd-port"), help: "EPMD's port (default: $ERL_EPMD_PORT or 4369).")
         var epmdPort: Int?
 
+        func validate() throws {
+            if let epmdPort { try checkPort(epmdPort, "--epmd-port") }
+        }
+
         func run() async throws {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let port = epmdPort ?? ConnectOptions.epmdPort(environment: ProcessEnvironment.current)
+            let port = resolvedEPMDPort(epmdPort)
             do {
                 let names = try await EPMDClient.names(host: host, epmdPort: port, group: group)
                 for entry in names { print("name \(entry.alive) at port \(entry.port)") }

@@ -144,6 +144,29 @@ import Testing
         }
     }
 
+    /// Numbers that cannot be a port or a wait are usage errors with a message (they used to
+    /// trap when converted), wherever they come from.
+    @Test func outOfRangeNumbersAreUsageErrors() throws {
+        for (arguments, message) in [
+            (["a@h", "--address", "127.0.0.1:99999", "--rpc", "erlang", "node"], "--address HOST[:PORT]"),
+            (["a@h", "--address", "127.0.0.1:abc", "--eval", "1"], "--address HOST[:PORT]"),
+            (["a@h", "--epmd-port", "70000", "--eval", "1"], "--epmd-port must be 1 to 65535"),
+            (["a@h", "--timeout", "1e10", "--eval", "1"], "--timeout must be a number of seconds"),
+            (["a@h", "--connect-timeout", "nan", "--eval", "1"], "--connect-timeout must be a number of seconds"),
+            (["cluster", "a@h", "--timeout", "inf"], "--timeout must be a number of seconds"),
+            (["top", "a@h", "--interval", "1e300"], "--interval must be a number of seconds"),
+            (["info", "a@h", "--timeout", "0"], "--timeout must be a number of seconds"),
+            (["names", "--epmd-port", "0"], "--epmd-port must be 1 to 65535"),
+        ] {
+            let result = try BeamshBinary.run(arguments, cookie: "c")
+            #expect(result.status == 64 && result.stderr.contains(message), "\(arguments): \(result.status) \(result.stderr)")
+        }
+        for mode in [["a@h", "--eval", "1"], ["a@h", "--rpc", "erlang", "node"], ["names"]] {
+            let result = try BeamshBinary.run(mode, cookie: "c", environment: ["ERL_EPMD_PORT": "abc"])
+            #expect(result.status == 64 && result.stderr.contains("ERL_EPMD_PORT must be a port number"), "\(mode): \(result.stderr)")
+        }
+    }
+
     @Test func subcommandHelpAndMistakesNameTheWholeCommand() throws {
         // A valid subcommand line is parsed by the subcommand alone; help and mistakes go through
         // the whole command tree, so they read as always.
