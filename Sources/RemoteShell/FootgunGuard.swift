@@ -6,7 +6,8 @@ public enum FootgunGuard {
     /// Qualified calls that stop the node, in the syntax of each language.
     static let elixirCalls = ["System.stop", "System.halt", "System.restart", ":init.stop", ":init.restart",
                               ":init.reboot", ":erlang.halt", ":c.q", ":c.halt",
-                              ":Elixir.System.stop", ":Elixir.System.halt", ":Elixir.System.restart"]
+                              ":Elixir.System.stop", ":Elixir.System.halt", ":Elixir.System.restart",
+                              "Elixir.System.stop", "Elixir.System.halt", "Elixir.System.restart"]
     static let erlangCalls = ["init:stop", "init:restart", "init:reboot", "erlang:halt", "c:q", "c:halt",
                               "shell_default:q", "shell_default:halt",
                               "Elixir.System:stop", "Elixir.System:halt", "Elixir.System:restart"]
@@ -50,26 +51,30 @@ public enum FootgunGuard {
         }
     }
 
-    /// `line` with quoted atoms whose name needs no quotes written plainly (`:"init"` is `:init`,
-    /// Erlang's `'init'` is `init`), so that the scan sees them as code.
+    /// `line` with quoted names that need no quotes written plainly, so that the scan sees them as
+    /// code: Elixir's atoms `:"init"` and `:'init'` are `:init`, its quoted calls `System."stop"()`
+    /// are `System.stop()`, Erlang's `'init'` is `init`.
     static func unquotingAtoms(_ line: String, language: Language) -> String {
         let chars = Array(line)
-        let opener: [Character] = language == .elixir ? [":", "\""] : ["'"]
-        let quote = opener.last!
+        // (prefix kept, quote) pairs that open a quoted name.
+        let openers: [(Character?, Character)] = language == .elixir
+            ? [(":", "\""), (":", "'"), (".", "\""), (".", "'")] : [(nil, "'")]
         func plainName(_ name: ArraySlice<Character>) -> Bool {
             guard let first = name.first, first.isLetter || first == "_" else { return false }
             return name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "@" }
         }
         var out: [Character] = []
         var i = 0
-        while i < chars.count {
-            if i + opener.count <= chars.count, Array(chars[i..<(i + opener.count)]) == opener,
-               let close = chars[(i + opener.count)...].firstIndex(of: quote),
-               plainName(chars[(i + opener.count)..<close]) {
-                if language == .elixir { out.append(":") }
-                out += chars[(i + opener.count)..<close]
+        scan: while i < chars.count {
+            for (prefix, quote) in openers {
+                let start = prefix == nil ? i : i + 1
+                guard start < chars.count, chars[start] == quote, prefix == nil || chars[i] == prefix,
+                      let close = chars[(start + 1)...].firstIndex(of: quote), plainName(chars[(start + 1)..<close])
+                else { continue }
+                if let prefix { out.append(prefix) }
+                out += chars[(start + 1)..<close]
                 i = close + 1
-                continue
+                continue scan
             }
             out.append(chars[i])
             i += 1

@@ -34,7 +34,15 @@ struct SourceScanner {
                 blank(until: chars.count)
             case (_, "\""):
                 if language == .elixir, i + 2 < chars.count, chars[i + 1] == "\"", chars[i + 2] == "\"" {
-                    blank(until: chars.count)  // a heredoc runs past this line
+                    // A heredoc: to its closing `"""` (the end when it runs past this text).
+                    var end = chars.count
+                    var j = i + 3
+                    while j + 2 < chars.count {
+                        if chars[j] == "\\" { j += 2; continue }
+                        if chars[j] == "\"" && chars[j + 1] == "\"" && chars[j + 2] == "\"" { end = j + 3; break }
+                        j += 1
+                    }
+                    blank(until: end)
                 } else {
                     out.append(c)
                     i += 1

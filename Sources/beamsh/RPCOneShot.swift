@@ -69,16 +69,28 @@ enum RPCOneShot {
                 exitNow(.usage)
             }
         }
-        let signature = "\(call[0]):\(call[1])/\(arguments.count)"
+        let (module, function) = (atomName(call[0]), atomName(call[1]))
+        let signature = "\(module):\(function)/\(arguments.count)"
         if settings.readOnly && !CoreCommands.readOnlyAllowList.contains(signature) {
             printError("read-only: \(signature) is not on the read-only allow-list; not called")
             exitNow(.remoteFailure)
         }
-        if !settings.allowStops, let stop = FootgunGuard.stopCall(module: call[0], function: call[1]) {
+        // `erlang apply init stop []` is the same call.
+        var called = (module, function)
+        if called == ("erlang", "apply"), arguments.count >= 2, let m = arguments[0].atomValue, let f = arguments[1].atomValue {
+            called = (m.name, f.name)
+        }
+        if !settings.allowStops, let stop = FootgunGuard.stopCall(module: called.0, function: called.1) {
             printError("not called: \(stop) would stop the remote node (pass --yes to allow it)")
             exitNow(.remoteFailure)
         }
         return arguments
+    }
+
+    /// MODULE or FUNCTION as an atom's name: `'Elixir.System'` is written with Erlang's quotes
+    /// as often as without.
+    private static func atomName(_ text: String) -> String {
+        text.count >= 2 && text.hasPrefix("'") && text.hasSuffix("'") ? String(text.dropFirst().dropLast()) : text
     }
 
     private struct Outcome: Sendable {
@@ -99,7 +111,7 @@ enum RPCOneShot {
             let json = settings.json ? TermJSON(options: jsonOptions) : nil
             // rex runs the call in a process of its own that beamsh cannot name, so a call that
             // times out may still be running on the node; the message says so.
-            return connection.submitCall(Atom(call[0]), Atom(call[1]), arguments, timeout: settings.timeout)
+            return connection.submitCall(Atom(atomName(call[0])), Atom(atomName(call[1])), arguments, timeout: settings.timeout)
                 .map { Outcome(result: $0, printer: printer, json: json) }
         }
     }

@@ -52,11 +52,13 @@ import Testing
             #expect(usage.status == 64 && usage.stderr.contains(message), "\(arguments): \(usage.status) \(usage.stderr)")
         }
         // A call that stops the node is refused without --yes, as in --eval.
-        for call in [["init", "stop"], ["erlang", "halt"]] {
+        for call in [["init", "stop"], ["erlang", "halt"], ["'init'", "stop"], ["erlang", "apply", "init", "stop", "[]"]] {
             let stop = try BeamshBinary.run([node.name, "--rpc"] + call, cookie: node.cookie)
             #expect(stop.status == 1 && stop.stderr.contains("would stop the remote node") && stop.stderr.contains("--yes"), "\(stop.stderr)")
         }
         #expect(try node.eval("ok.") == "ok", "the node still runs")
+        let quoted = try BeamshBinary.run([node.name, "--rpc", "'erlang'", "'node'"], cookie: node.cookie)
+        #expect(quoted.status == 0 && quoted.stdout == "\(node.name)\n", "quotes as in Erlang: \(quoted.stdout)\(quoted.stderr)")
     }
 
     /// `--format json`: stdout holds one JSON document per expression and nothing else; what the

@@ -15,13 +15,15 @@ struct LocalCheckTests {
         ("true && System.stop()", "System.stop"), ("fn -> :init.stop() end.()", ":init.stop"),
         ("System.restart()", "System.restart"), (":\"init\".stop()", ":init.stop"),
         (":\"Elixir.System\".halt()", ":Elixir.System.halt"),
+        (":'init'.stop()", ":init.stop"), ("System.\"stop\"()", "System.stop"), (":erlang.'halt'()", ":erlang.halt"),
+        ("Elixir.System.stop()", "Elixir.System.stop"), ("x = \"\"\"\nhi\n\"\"\"; System.stop()", "System.stop"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
     }
 
     @Test(arguments: ["IO.puts(\"System.halt\")", "# System.halt()", "MySystem.halt()", "System.halted?()",
-                      "~s(System.stop)", "'System.halt'"])
+                      "~s(System.stop)", "'System.halt'", "\"\"\"\nSystem.stop()\n\"\"\""])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
