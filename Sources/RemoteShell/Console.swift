@@ -114,6 +114,8 @@ public final class Console: @unchecked Sendable {
                 }
             case .interrupted:
                 out.write(paint("** (EXIT) interrupted", IEXColors.interrupt) + "\n")
+            case .interruptedUnanswered:
+                out.write(paint(EvaluationStep.interruptedUnansweredText, IEXColors.interrupt) + "\n")
             case .timedOut(let d):
                 out.write(paint("** evaluation timed out after \(d) (the remote worker was killed)", IEXColors.error) + "\n")
             }

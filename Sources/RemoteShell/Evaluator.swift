@@ -44,7 +44,13 @@ enum EvaluationStep: Sendable, Hashable {
     case incomplete
     /// Interrupted (Ctrl-C): the worker was killed; the binding is unchanged.
     case interrupted
+    /// Interrupted, and the node has not confirmed the kill within ``Evaluator/interruptWait``
+    /// (frozen, overloaded, cut off): the console takes the prompt back anyway.
+    case interruptedUnanswered
     case timedOut(Duration)
+
+    static let interruptedUnansweredText =
+        "** (EXIT) interrupted; the node has not confirmed the kill (it may be frozen, overloaded or cut off)"
 }
 
 /// Holds a session's binding and runs expressions in workers on the node. One evaluation at a
@@ -85,7 +91,15 @@ final class Evaluator: @unchecked Sendable {
         /// or during a core command): the next evaluation ends before it starts, unless the
         /// console read a line since (``clearPendingInterrupt()``).
         var pending = false
+        /// When Ctrl-C killed the worker (or will, once its pid is known).
+        var interruptedAt: ContinuousClock.Instant?
     }
+
+    /// How long an interrupted evaluation waits for the node to confirm the kill before the
+    /// console takes the prompt back.
+    static let interruptWait: Duration = .seconds(1)
+    /// Without a Ctrl-C, the wait for the worker wakes this often to notice one.
+    static let interruptPoll: Duration = .milliseconds(250)
 
     init(connection: NodeConnection, language: Language, io: IOServer, mailbox: Mailbox) {
         self.connection = connection
@@ -103,6 +117,7 @@ final class Evaluator: @unchecked Sendable {
                 return nil
             }
             r.interrupted = true
+            r.interruptedAt = r.interruptedAt ?? .now
             return r.worker
         }
         if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
@@ -156,12 +171,20 @@ final class Evaluator: @unchecked Sendable {
         let deadline = timeout.map { clock.now + $0 }
         var worker: Pid?
         while true {
-            let left = deadline.map { $0 - clock.now }
+            let now = clock.now
+            let left = deadline.map { $0 - now }
             if let left, left <= .zero {
                 if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
                 return .timedOut(timeout ?? .zero)
             }
-            guard let signal = try await mailbox.receive(timeout: left) else { continue }
+            // A Ctrl-C is seen at the next wake-up; its kill gets a second to be confirmed (the
+            // worker's exit), so a frozen node cannot keep the console from its prompt.
+            var wait = Self.interruptPoll
+            if let at = running.withLockedValue({ $0.interruptedAt }) {
+                if now - at >= Self.interruptWait { return .interruptedUnanswered }
+                wait = Self.interruptWait - (now - at)
+            }
+            guard let signal = try await mailbox.receive(timeout: min(left ?? wait, wait)) else { continue }
             switch signal {
             case .message(_, let message):
                 if await io.handle(message) { continue }

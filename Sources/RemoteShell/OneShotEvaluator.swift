@@ -51,6 +51,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
         case .incomplete:
             return .failure(formatted: "** incomplete expression: " + source.trimmedWhitespace)
         case .interrupted: return .failure(formatted: "** (EXIT) interrupted")
+        case .interruptedUnanswered: return .failure(formatted: EvaluationStep.interruptedUnansweredText)
         case .timedOut(let d): return .failure(formatted: "** evaluation timed out after \(d) (the remote worker was killed)")
         }
     }
@@ -96,6 +97,9 @@ public final class OneShotEvaluator: @unchecked Sendable {
                 if result.isFailure { return false }
             case .interrupted:
                 onResult(.failure(formatted: "** (EXIT) interrupted"))
+                return false
+            case .interruptedUnanswered:
+                onResult(.failure(formatted: EvaluationStep.interruptedUnansweredText))
                 return false
             case .timedOut(let d):
                 onResult(.failure(formatted: "** evaluation timed out after \(d) (the remote worker was killed)"))

@@ -107,6 +107,29 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
+    /// Ctrl-C on a node that froze mid-evaluation: the kill cannot be confirmed, and the prompt
+    /// comes back after a second anyway; once the node runs again the session goes on.
+    @Test func ctrlCOnAFrozenNodeReturnsAnyway() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer {
+            kill(node.osPid, SIGCONT)
+            node.stop()
+        }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let evaluator = oneShot(connection, .elixir, options: ShellOptions(timeout: nil))
+        let task = Task { try await evaluator.evaluate(":timer.sleep(:infinity)") }
+        await waitUntilSleeping(on: node)
+        #expect(kill(node.osPid, SIGSTOP) == 0)
+        let started = ContinuousClock.now
+        evaluator.interrupt()
+        let result = try await task.value
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(result.isFailure && result.formatted.contains("has not confirmed"), "\(result)")
+        #expect(kill(node.osPid, SIGCONT) == 0)
+        #expect(try await evaluator.evaluate("1 + 1").formatted == "2")
+    }
+
     /// A Ctrl-C that came while nothing ran is forgotten when the console prompts again: it
     /// does not interrupt the next line the operator types.
     @Test func aStrayCtrlCDoesNotInterruptTheNextLine() async throws {
