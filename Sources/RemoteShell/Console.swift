@@ -56,25 +56,11 @@ public final class Console: @unchecked Sendable {
         var buffer = ""
         let out = core.output
         while true {
-            // Processes the session started may write while the operator types: they are
-            // answered at once, and what they wrote shows above the prompt (in a terminal) or
-            // once the line is entered.
-            let core = self.core
-            input.willPrompt()  // before the IO task: nothing it answers waits for the line
-            let ioAtPrompt = Task { await core.serveIOAtPrompt() }
-            let read: Result<ReadResult, Error>
-            do {
-                read = .success(try await readLineOrDisconnect(prompt(counter: counter, continuation: !buffer.isEmpty)))
-            } catch {
-                read = .failure(error)
-            }
+            let prompt = prompt(counter: counter, continuation: !buffer.isEmpty)
+            let result = try await whileWaitingForTheOperator { try await self.readLineOrDisconnect(prompt) }
             // A Ctrl-C from before the line was entered was answered by this prompt; one from
             // now on is for this line.
             core.evaluator.clearPendingInterrupt()
-            ioAtPrompt.cancel()
-            await ioAtPrompt.value
-            await core.io.resumeAfterPrompt(answeringReads: false)
-            let result = try read.get()
             let line: String
             switch result {
             case .endOfInput: return
@@ -92,7 +78,7 @@ public final class Console: @unchecked Sendable {
                     continue
                 }
             }
-            if let refusal = await core.stopGuardRefusal(line) {
+            if let refusal = try await whileWaitingForTheOperator({ await self.core.stopGuardRefusal(line) }) {
                 out.write(refusal + "\n")
                 buffer = ""
                 continue
@@ -121,6 +107,25 @@ public final class Console: @unchecked Sendable {
             }
             buffer = ""
         }
+    }
+
+    /// Runs `wait` (reading the prompt's line, asking the stop guard's question) while processes
+    /// the session started may write: they are answered at once, and what they wrote shows above
+    /// the prompt (in a terminal) or once the operator has answered.
+    private func whileWaitingForTheOperator<T>(_ wait: () async throws -> T) async throws -> T {
+        let core = self.core
+        input.willPrompt()  // before the IO task: nothing it answers waits for the line
+        let ioAtPrompt = Task { await core.serveIOAtPrompt() }
+        let result: Result<T, Error>
+        do {
+            result = .success(try await wait())
+        } catch {
+            result = .failure(error)
+        }
+        ioAtPrompt.cancel()
+        await ioAtPrompt.value
+        await core.io.resumeAfterPrompt(answeringReads: false)
+        return try result.get()
     }
 
     /// `text` in `color` when colors are on (Elixir mode: IEx colors; the Erlang shell has none).

@@ -123,12 +123,21 @@ import Testing
         try terminal.press("Enter")
         let after = try await terminal.waitFor("iex(\(node.name))3>")
         #expect(after.contains("\n42\n"), "the line typed across the output evaluates whole: \(after)")
+        // While the stop guard's question waits for an answer, output still shows (and its
+        // writer does not wait for the answer).
+        try terminal.enter("spawn(fn -> for i <- 1..3, do: (Process.sleep(300); IO.puts(\"tock \" <> Integer.to_string(i))) end)")
+        try await terminal.waitFor("iex(\(node.name))4>")
+        try terminal.enter("System.stop()")
+        try await terminal.waitFor("Evaluate it? [y/N]")
+        try await terminal.waitFor("tock 3", timeout: 10)
+        try terminal.enter("n")
+        try await terminal.waitFor("the node \(node.name) keeps running")
         // A writer in a loop: the console keeps up and stays usable.
         try terminal.enter("spawn(fn -> line = String.duplicate(\"z\", 1_000); for _ <- 1..300, do: IO.puts(line) end)")
-        try await terminal.waitFor("iex(\(node.name))4>")
+        try await terminal.waitFor("iex(\(node.name))5>")
         try await Task.sleep(for: .seconds(1))
         try terminal.enter(":done")
-        try await terminal.waitFor("iex(\(node.name))5>", timeout: 10)
+        try await terminal.waitFor("iex(\(node.name))6>", timeout: 10)
         try terminal.press("C-d")
         try await terminal.waitFor("EXIT:0")
     }
