@@ -319,6 +319,12 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let limits = try #require(json["limits"] as? [String: [String: Any]])
         #expect((limits["processes"]?["limit"] as? Int ?? 0) > (limits["processes"]?["used"] as? Int ?? .max))
         #expect(Set(limits.keys) == ["processes", "ports", "atoms", "ets_tables"], "\(limits.keys)")
+        // An idle node's run queue, not the workers rex starts for beamsh's own calls (fifteen
+        // concurrent calls once showed up to 12).
+        for _ in 0..<3 {
+            let again = try jsonObject(try BeamshBinary.run(["info", node.name, "--format", "json"], cookie: node.cookie).stdout)
+            #expect((again["run_queue"] as? Int ?? 99) < 4, "\(again["run_queue"] ?? "none")")
+        }
     }
 
     @Test func topFindsTheGrowingQueueAmong100000Processes() throws {

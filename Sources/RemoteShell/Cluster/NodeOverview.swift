@@ -34,14 +34,7 @@ public struct NodeSummary: Sendable {
     /// Elixir version needs one more call only when Elixir is loaded but not started as an
     /// application. Falls back to one RPC per item if the node answers in another shape.
     public static func fetch(from connection: NodeConnection, timeout: Duration) async throws -> NodeSummary {
-        let calls = summaryCalls
-        let reply = try await connection.rpc(
-            "lists", "zipwith3",
-            [.export(ExportFun(module: "erlang", function: "apply", arity: 3)),
-             .list(calls.map { .atom(Atom($0.module)) }), .list(calls.map { .atom(Atom($0.function)) }),
-             .list(calls.map { .list($0.arguments) })],
-            timeout: timeout)
-        guard let v = reply.listElements, v.count == calls.count else {
+        guard let v = try await applyAll(summaryCalls, on: connection, timeout: timeout) else {
             return try await fetchItemByItem(from: connection, timeout: timeout)
         }
         var elixir: String?
@@ -59,6 +52,21 @@ public struct NodeSummary: Sendable {
             processCount: v[3].intValue ?? 0,
             totalMemory: v[4].intValue ?? 0,
             runQueue: v[5].intValue ?? 0)
+    }
+
+    /// Applies `calls` on the node in one `rex` call (`lists:zipwith3(fun erlang:apply/3, ...)`)
+    /// and returns their results in order, or nil when the node answers in another shape.
+    static func applyAll(
+        _ calls: [(module: String, function: String, arguments: [Term])], on connection: NodeConnection, timeout: Duration
+    ) async throws -> [Term]? {
+        let reply = try await connection.rpc(
+            "lists", "zipwith3",
+            [.export(ExportFun(module: "erlang", function: "apply", arity: 3)),
+             .list(calls.map { .atom(Atom($0.module)) }), .list(calls.map { .atom(Atom($0.function)) }),
+             .list(calls.map { .list($0.arguments) })],
+            timeout: timeout)
+        guard let results = reply.listElements, results.count == calls.count else { return nil }
+        return results
     }
 
     /// The calls behind the summary, in the order ``fetch`` reads their results.
@@ -130,35 +138,35 @@ public struct NodeInfo: Sendable {
     public var applications: [(name: String, version: String, description: String)]
     public var visibleNodes: [String]
 
+    /// The summary first, alone: its run queue must not count the workers `rex` starts for the
+    /// other calls. Then everything else in one more `rex` call (``NodeSummary/applyAll``).
     public static func fetch(from connection: NodeConnection, timeout: Duration) async throws -> NodeInfo {
-        func info(_ item: String) async throws -> Term {
-            try await connection.rpc("erlang", "system_info", [.atom(Atom(item))], timeout: timeout)
-        }
-        async let summary = NodeSummary.fetch(from: connection, timeout: timeout)
-        async let erts = info("version")
-        async let arch = info("system_architecture")
-        async let schedulers = info("schedulers")
-        async let online = info("schedulers_online")
-        async let dirty = info("dirty_cpu_schedulers")
-        async let counts = withThrowingTaskGroup(of: (Int, Int).self) { group -> [Int] in
-            let items = ["process_count", "process_limit", "port_count", "port_limit", "atom_count", "atom_limit", "ets_count", "ets_limit"]
-            for (i, item) in items.enumerated() {
-                group.addTask { (i, (try await info(item)).intValue ?? -1) }
+        let s = try await NodeSummary.fetch(from: connection, timeout: timeout)
+        let items = ["version", "system_architecture", "schedulers", "schedulers_online", "dirty_cpu_schedulers",
+                     "process_count", "process_limit", "port_count", "port_limit", "atom_count", "atom_limit",
+                     "ets_count", "ets_limit"]
+        let calls: [(module: String, function: String, arguments: [Term])] =
+            items.map { ("erlang", "system_info", [.atom(Atom($0))]) }
+            + [("erlang", "memory", []), ("application", "which_applications", [])]
+        var v = try await NodeSummary.applyAll(calls, on: connection, timeout: timeout)
+        if v == nil {
+            // Another shape (not expected from any OTP): one call per item.
+            var results: [Term] = []
+            for call in calls {
+                results.append(try await connection.rpc(Atom(call.module), Atom(call.function), call.arguments, timeout: timeout))
             }
-            var values = [Int](repeating: -1, count: items.count)
-            for try await (i, v) in group { values[i] = v }
-            return values
+            v = results
         }
-        async let memory = connection.rpc("erlang", "memory", [], timeout: timeout)
-        async let apps = connection.rpc("application", "which_applications", [], timeout: timeout)
-        let s = try await summary
-        let c = try await counts
+        let r = v!
+        let erts = r[0], arch = r[1], schedulers = r[2], online = r[3], dirty = r[4]
+        let c = r[5...12].map { $0.intValue ?? -1 }
+        let memory = r[13], apps = r[14]
         func limit(_ v: Int) -> Int? { v < 0 ? nil : v }
         return NodeInfo(
-            name: s.name, otpRelease: s.otpRelease, ertsVersion: (try await erts).stringValue ?? "?",
-            elixirVersion: s.elixirVersion, systemArchitecture: (try await arch).stringValue ?? "?",
-            uptimeMilliseconds: s.uptimeMilliseconds, schedulers: (try await schedulers).intValue ?? 0,
-            schedulersOnline: (try await online).intValue ?? 0, dirtyCPUSchedulers: (try await dirty).intValue ?? 0,
+            name: s.name, otpRelease: s.otpRelease, ertsVersion: erts.stringValue ?? "?",
+            elixirVersion: s.elixirVersion, systemArchitecture: arch.stringValue ?? "?",
+            uptimeMilliseconds: s.uptimeMilliseconds, schedulers: schedulers.intValue ?? 0,
+            schedulersOnline: online.intValue ?? 0, dirtyCPUSchedulers: dirty.intValue ?? 0,
             runQueue: s.runQueue,
             usage: [
                 Usage(name: "processes", used: c[0], limit: limit(c[1])),
@@ -166,11 +174,11 @@ public struct NodeInfo: Sendable {
                 Usage(name: "atoms", used: c[4], limit: limit(c[5])),
                 Usage(name: "ETS tables", used: c[6], limit: limit(c[7])),
             ],
-            memory: (try await memory).listElements?.compactMap { item in
+            memory: memory.listElements?.compactMap { item in
                 guard let t = item.tupleElements, t.count == 2, let k = t[0].atomValue, let v = t[1].intValue else { return nil }
                 return (k.name, v)
             } ?? [],
-            applications: (try await apps).listElements?.compactMap { item in
+            applications: apps.listElements?.compactMap { item in
                 guard let t = item.tupleElements, t.count == 3, let n = t[0].atomValue else { return nil }
                 return (n.name, t[2].stringValue ?? "?", t[1].stringValue ?? "")
             }.sorted { $0.name < $1.name } ?? [],
