@@ -96,6 +96,9 @@ import Testing
             // OTP 28's edlin_expand answers ["Functions"] here; module_info supplies the names.
             let several = completer.complete("X = lists:se")
             #expect(several.contains("lists:seq") && several.allSatisfy { $0.hasPrefix("lists:se") }, "\(runtime): \(several)")
+            // Nothing typed after the colon: OTP 28 answers with the section title alone.
+            let all = completer.complete("lists:")
+            #expect(all.contains("lists:seq") && !all.contains("lists:Functions"), "\(runtime): \(all.prefix(5))")
             let one = completer.complete("lists:enumer")
             #expect(one == ["lists:enumerate("], "\(runtime): \(one)")
         }
