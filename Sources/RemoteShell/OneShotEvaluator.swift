@@ -78,7 +78,11 @@ public final class OneShotEvaluator: @unchecked Sendable {
         var buffer = ""
         var line = 1
         var startLine = 1
-        for text in script.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Lines by scalars: Swift's "\r\n" is one Character, which a split at "\n" would not see
+        // (a script written on Windows would run as one expression); the "\r" goes too.
+        let lines = script.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { String(String.UnicodeScalarView($0.last == "\r" ? $0.dropLast() : $0[...])) }
+        for text in lines {
             defer { line += 1 }
             if buffer.isEmpty {
                 if text.allSatisfy(\.isWhitespace) { continue }

@@ -87,6 +87,28 @@ import Testing
         }
     }
 
+    /// Standard input that is not a terminal is a script: expression by expression (lines gather
+    /// until the node's parser finds one complete, CRLF line ends too), stopping at the first
+    /// error with exit 1, as `bin/app rpc` does.
+    @Test func stdinIsAScript() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        func script(_ text: String, _ extra: [String] = []) throws -> ProcessResult {
+            try BeamshBinary.run([node.name] + extra, cookie: node.cookie, stdin: text)
+        }
+        let plain = try script("x = 1\ncase x do\n  1 -> :one\nend\nx + 1\n")
+        #expect(plain.status == 0 && plain.stdout == "1\n:one\n2\n", "\(plain.stdout)\(plain.stderr)")
+        let windows = try script("IO.puts(\"a\")\r\n:b\r\n")
+        #expect(windows.status == 0 && windows.stdout == "a\n:ok\n:b\n", "\(windows.stdout.debugDescription)")
+        let failing = try script("1\nraise \"boom\"\n:never\n")
+        #expect(failing.status == 1 && failing.stdout == "1\n" && failing.stderr.contains("(RuntimeError) boom"), "\(failing)")
+        let open = try script(":ok\n[1,\n")
+        #expect(open.status == 1 && open.stderr.contains("incomplete expression at the end"), "\(open.stderr)")
+        let json = try script("%{a: 1}\n[2]\n", ["--format", "json"])
+        #expect(json.status == 0 && json.stdout == "{\"a\":1}\n[2]\n", "\(json.stdout)")
+    }
+
     /// Output that cannot be written (a full disk) is an error a script can see: exit 74.
     @Test func lostOutputIsAnError() throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
