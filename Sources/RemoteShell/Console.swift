@@ -57,7 +57,13 @@ public final class Console: @unchecked Sendable {
         let out = core.output
         while true {
             let prompt = prompt(counter: counter, continuation: !buffer.isEmpty)
-            let result = try await whileWaitingForTheOperator { try await self.readLineOrDisconnect(prompt) }
+            let result: ReadResult
+            do {
+                result = try await whileWaitingForTheOperator { try await self.readLineOrDisconnect(prompt) }
+            } catch {
+                out.write("\n")  // the lost connection's message goes under the half-typed line, not after it
+                throw error
+            }
             // A Ctrl-C from before the line was entered was answered by this prompt; one from
             // now on is for this line.
             core.evaluator.clearPendingInterrupt()

@@ -92,6 +92,9 @@ final class ShellCore: @unchecked Sendable {
 
     /// nil when `code` may run; else the refusal to show.
     func stopGuardRefusal(_ code: String) async -> String? {
+        // Read-only refuses every stop itself, and its message is the one that applies (--yes
+        // would not change it).
+        if options.readOnly { return nil }
         guard let (call, question) = stopQuestion(code) else { return nil }
         switch options.stopGuard {
         case .allow: return nil

@@ -167,6 +167,9 @@ import Testing
         #expect(refused.formatted.contains("read-only"))
         #expect(try await evaluator.evaluate("X = 1.").formatted.contains("read-only"))
         #expect(try node.eval("whereis(beamsh_marker).") == "undefined")
+        // A stop is a read-only refusal, not the stop guard's (whose --yes would not help here).
+        let halt = try await evaluator.evaluate("halt().")
+        #expect(halt.formatted.contains("read-only") && !halt.formatted.contains("--yes"), "\(halt)")
     }
 
     @Test func stopGuardInErlangSyntax() async throws {
