@@ -170,8 +170,10 @@ extension Beamsh {
             } else if !discovered.isEmpty {
                 printError("no discovered node is registered with EPMD: " + discovered.map { "\($0.name): \($0.statusText)" }.joined(separator: "; "))
                 exitNow(.connectFailure)
+            } else if !(ProcessEnvironment.current["RELEASE_NODE"] ?? "").isEmpty {
+                seedText = nodeOrReleaseNode(nil)
             } else {
-                printError("give a NODE or --dns QUERY")
+                printError("give a NODE or --dns QUERY, or set RELEASE_NODE")
                 exitNow(.connectFailure)
             }
             let seed = parseNodeName(seedText)
@@ -211,8 +213,8 @@ extension Beamsh {
             commandName: "info",
             abstract: "One node in detail: versions, uptime, schedulers, processes/ports/atoms/ETS used vs limits, memory by type, applications.")
 
-        @Argument(help: ArgumentHelp("The node: name@host.", valueName: "node"))
-        var node: String
+        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE).", valueName: "node"))
+        var node: String?
 
         @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds"))
         var timeout: Double = 10
@@ -227,7 +229,7 @@ extension Beamsh {
         }
 
         func run() async throws {
-            let target = parseNodeName(node)
+            let target = parseNodeName(nodeOrReleaseNode(node))
             let (options, _) = connection.connectOptions()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let connected: NodeConnection
@@ -257,8 +259,8 @@ extension Beamsh {
                 in chunks, and returns just the top N. Reductions are the delta over --interval.
                 """)
 
-        @Argument(help: ArgumentHelp("The node: name@host.", valueName: "node"))
-        var node: String
+        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE).", valueName: "node"))
+        var node: String?
 
         @Option(help: "Rank by memory, reductions (delta per interval) or message_queue.")
         var by: TopOrder = .reductions
@@ -283,7 +285,7 @@ extension Beamsh {
         }
 
         func run() async throws {
-            let target = parseNodeName(node)
+            let target = parseNodeName(nodeOrReleaseNode(node))
             let (options, _) = connection.connectOptions()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let connected: NodeConnection

@@ -212,15 +212,7 @@ struct ConsoleInvocation {
 extension ConsoleInvocation {
     /// `RELEASE_NODE` completed the way `bin/app remote` does: `RELEASE_DISTRIBUTION=name`
     /// means a long name (this host's full name), else a short one.
-    func releaseNode() -> String {
-        let environment = ProcessEnvironment.current
-        guard let name = environment["RELEASE_NODE"], !name.isEmpty else {
-            printError("no NODE given and RELEASE_NODE is not set")
-            exitNow(.connectFailure)
-        }
-        if name.utf8.contains(UInt8(ascii: "@")) { return name }
-        return name + "@" + (environment["RELEASE_DISTRIBUTION"] == "name" ? Host.fullName : Host.shortName)
-    }
+    func releaseNode() -> String { nodeOrReleaseNode(nil) }
 
     /// - parameter input: where the interactive console reads, also for the stop guard's question.
     func shellOptions(interactive: Bool, input: ConsoleInput? = nil) -> ShellOptions {

@@ -12,8 +12,8 @@ extension Beamsh {
             commandName: "doctor",
             abstract: "Walk every step of connecting to NODE and report each result, its timing and the likely fix.")
 
-        @Argument(help: ArgumentHelp("The node: name@host.", valueName: "node"))
-        var node: String
+        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE).", valueName: "node"))
+        var node: String?
 
         @OptionGroup var connection: ConnectionOptions
 
@@ -24,7 +24,7 @@ extension Beamsh {
             // 1. The name.
             let target: NodeName
             do {
-                target = try NodeName(parsing: node)
+                target = try NodeName(parsing: nodeOrReleaseNode(node))
                 report.pass("node name", "\(target) — \(target.mode)\(target.isIPv6Address ? ", IPv6 (-proto_dist inet6_tcp)" : "")")
             } catch {
                 report.fail("node name", "\(error)", fix: "write the node as name@host")

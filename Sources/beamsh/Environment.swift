@@ -1,5 +1,7 @@
 // The process environment without Foundation: the binary stays small and starts fast.
 
+import ErlangDistribution
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -24,4 +26,18 @@ enum ProcessEnvironment {
         }
         return result
     }()
+}
+
+/// `node`, or else `RELEASE_NODE` completed the way `bin/app remote` does
+/// (`RELEASE_DISTRIBUTION=name` means a long name, this host's full name; else a short one).
+/// Exits when neither is there.
+func nodeOrReleaseNode(_ node: String?) -> String {
+    if let node { return node }
+    let environment = ProcessEnvironment.current
+    guard let name = environment["RELEASE_NODE"], !name.isEmpty else {
+        printError("no NODE given and RELEASE_NODE is not set")
+        exitNow(.connectFailure)
+    }
+    if name.utf8.contains(UInt8(ascii: "@")) { return name }
+    return name + "@" + (environment["RELEASE_DISTRIBUTION"] == "name" ? Host.fullName : Host.shortName)
 }

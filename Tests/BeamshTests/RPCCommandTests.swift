@@ -109,6 +109,23 @@ import Testing
         #expect(json.status == 0 && json.stdout == "{\"a\":1}\n[2]\n", "\(json.stdout)")
     }
 
+    /// Inside a release, RELEASE_NODE names the node (completed with this host's short name, as
+    /// `bin/app remote` does) for the console and every command that takes a NODE.
+    @Test func releaseNodeIsTheDefaultNode() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let release = ["RELEASE_NODE": node.alive, "RELEASE_DISTRIBUTION": "sname"]
+        let eval = try BeamshBinary.run(["--eval", "Node.self()"], cookie: node.cookie, environment: release)
+        #expect(eval.status == 0 && eval.stdout == ":\(node.name)\n", "\(eval.stdout)\(eval.stderr)")
+        for command in [["info"], ["doctor"], ["cluster"], ["top", "-n", "3", "--interval", "0"]] {
+            let result = try BeamshBinary.run(command, cookie: node.cookie, environment: release)
+            #expect(result.status == 0 && result.stdout.contains(node.name), "\(command): \(result.stdout)\(result.stderr)")
+        }
+        let none = try BeamshBinary.run(["info"], cookie: node.cookie)
+        #expect(none.status == 2 && none.stderr.contains("RELEASE_NODE is not set"), "\(none.stderr)")
+    }
+
     /// Output that cannot be written (a full disk) is an error a script can see: exit 74.
     @Test func lostOutputIsAnError() throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
