@@ -134,7 +134,12 @@ final class ShellCore: @unchecked Sendable {
                 evaluator.expressionsRun = 0
                 return .done(.notShown)
             case .fullStop: break
-            case .open: rewritten += "\n."  // on a line of its own: a trailing `% comment` cannot swallow it
+            case .open(let end):
+                // Right after the last code character: before a trailing `% comment`, on the
+                // same line (so the node's messages keep their line numbers).
+                var characters = Array(rewritten)
+                characters.insert(".", at: end)
+                rewritten = String(characters)
             }
         }
         return try await evaluator.evaluate(rewritten, line: line, wantTerm: wantTerm, timeout: timeout)
@@ -160,15 +165,19 @@ final class ShellCore: @unchecked Sendable {
         return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
     }
 
-    enum ErlangEnding { case empty, fullStop, open }
+    enum ErlangEnding: Equatable {
+        case empty, fullStop
+        /// Still open; `end` is the offset (in characters) just after its last code character.
+        case open(end: Int)
+    }
 
     /// How Erlang source ends, strings and comments aside: nothing but comments and white
     /// space, a full stop, or an expression still open (`$.` is a character, not a full stop).
     static func erlangEnding(of source: String) -> ErlangEnding {
-        let code = source.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { SourceScanner.codeOnly(String($0), language: .erlang) }.joined(separator: "\n")
-        guard let last = code.last(where: { !$0.isWhitespace }) else { return .empty }
-        return last == "." ? .fullStop : .open
+        let code = Array(source.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { SourceScanner.codeOnly(String($0), language: .erlang) }.joined(separator: "\n"))
+        guard let last = code.lastIndex(where: { !$0.isWhitespace }) else { return .empty }
+        return code[last] == "." ? .fullStop : .open(end: last + 1)
     }
 
     /// A lone read-only core command in Elixir syntax (`Node.list()`, `Process.info(pid)`,

@@ -117,6 +117,8 @@ import Testing
             #expect(try await evaluator.evaluate("'a'").formatted == "a", "\(runtime)")
             #expect(try await evaluator.evaluate("erlang:node() % which node").formatted == node.name, "\(runtime)")
             #expect(try await evaluator.evaluate("C = $.").formatted == "46", "\(runtime)")
+            let open = try await evaluator.evaluate("1 +")
+            #expect(open.formatted.hasPrefix("* 1:"), "the error is on line 1: \(runtime): \(open)")
             #expect(try await evaluator.evaluate(" % nothing but a comment ") == .notShown, "\(runtime)")
         }
     }

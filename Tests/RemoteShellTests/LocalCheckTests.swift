@@ -49,13 +49,13 @@ struct LocalCheckTests {
     /// An `--eval` argument on an Erlang node gets the full stop it lacks, on a line of its own
     /// (after a trailing comment), and none when it has one (`$.` is a character, not one).
     @Test func erlangEndings() {
-        #expect(ShellCore.erlangEnding(of: "erlang:nodes()") == .open)
+        #expect(ShellCore.erlangEnding(of: "erlang:nodes()") == .open(end: 14))
         #expect(ShellCore.erlangEnding(of: "erlang:nodes(). ") == .fullStop)
-        #expect(ShellCore.erlangEnding(of: "erlang:node() % which node.") == .open)
-        #expect(ShellCore.erlangEnding(of: "X = 1. % first\nX + 1 % second") == .open)
+        #expect(ShellCore.erlangEnding(of: "erlang:node() % which node.") == .open(end: 13))
+        #expect(ShellCore.erlangEnding(of: "X = 1. % first\nX + 1 % second") == .open(end: 20))
         #expect(ShellCore.erlangEnding(of: "X = 1.\n% done") == .fullStop)
-        #expect(ShellCore.erlangEnding(of: "C = $.") == .open)
-        #expect(ShellCore.erlangEnding(of: "\"a.\"") == .open)
+        #expect(ShellCore.erlangEnding(of: "C = $.") == .open(end: 5))
+        #expect(ShellCore.erlangEnding(of: "\"a.\"") == .open(end: 4))
         #expect(ShellCore.erlangEnding(of: "  % only a comment\n") == .empty)
         #expect(ShellCore.erlangEnding(of: "") == .empty)
     }
