@@ -303,8 +303,22 @@ extension Beamsh {
                     if format == .json {
                         print(sample.json.serialized())
                     } else if terminal && !isDumbTerminal {
-                        // Home, clear, draw: the view refreshes in place.
-                        print("\u{1B}[H\u{1B}[2J" + sample.render(width: terminalWidth()), terminator: "\n")
+                        // Home, clear, draw: the view refreshes in place; no more rows than the
+                        // terminal has, or each refresh would scroll the header away.
+                        let width = terminalWidth()
+                        var lines = sample.render(width: width).split(separator: "\n", omittingEmptySubsequences: false)
+                        if let rows = terminalRows() {
+                            // Rows each line takes, wrapped at the terminal's width.
+                            var used = 0
+                            var fit = 0
+                            for line in lines {
+                                used += max(1, (line.count + (width ?? 80) - 1) / (width ?? 80))
+                                if used > rows - 1 { break }
+                                fit += 1
+                            }
+                            lines = Array(lines.prefix(max(fit, 1)))
+                        }
+                        print("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\n"), terminator: "\n")
                     } else {
                         if round > 0 { print("") }
                         print(sample.render())
@@ -319,6 +333,12 @@ extension Beamsh {
                 }
                 fail(error)
             }
+        }
+
+        private func terminalRows() -> Int? {
+            var size = winsize()
+            guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return nil }
+            return Int(size.ws_row)
         }
 
         private func terminalWidth() -> Int? {
