@@ -106,8 +106,9 @@ public final class RemoteCompleter: Sendable {
             let text: String?
             if case .tuple(let pair) = entry, let first = pair.first { text = first.stringValue } else { text = entry.stringValue }
             guard var name = text else { continue }
-            let hadArity = name.contains("/")
-            if let slash = name.lastIndex(of: "/") { name = String(name[..<slash]) }
+            let slash = name.lastIndex(of: "/")
+            let hadArity = slash != nil
+            if let slash { name = String(name[..<slash]) }
             guard name.hasPrefix(typed) else { continue }
             // After `mod:` Erlang's expander names functions with their arity; an entry without
             // one is a section title (OTP 28's "Functions"), also when nothing was typed yet.
