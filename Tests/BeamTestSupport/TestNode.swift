@@ -115,6 +115,22 @@ public final class TestNode: @unchecked Sendable {
     public var osPid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
+    /// Stops the node with SIGSTOP (a frozen node: its kernel still accepts connections, nothing
+    /// answers) and returns once the whole process is stopped: SIGSTOP reaches the emulator's
+    /// threads one by one, and a scheduler still running could answer. `thaw()` resumes it.
+    public func freeze() {
+        kill(osPid, SIGSTOP)
+        for _ in 0..<100 {
+            let status = (try? String(contentsOfFile: "/proc/\(osPid)/status", encoding: .utf8)) ?? ""
+            if status.contains("State:\tT") { break }
+            usleep(20_000)
+        }
+        usleep(200_000)
+    }
+
+    /// Resumes a node stopped with ``freeze()``.
+    public func thaw() { kill(osPid, SIGCONT) }
+
     /// Evaluates Erlang expressions (ending with `.`) on the node itself and returns the value printed with `~w`,
     /// or throws with the error.
     @discardableResult

@@ -143,10 +143,10 @@ import Testing
     @Test func aFrozenNodeTimesOutAsAsked() throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
         defer {
-            kill(node.osPid, SIGCONT)
+            node.thaw()
             node.stop()
         }
-        #expect(kill(node.osPid, SIGSTOP) == 0)
+        node.freeze()
         let started = Date()
         let frozen = try BeamshBinary.run([node.name, "--connect-timeout", "1", "--eval", "1"], cookie: node.cookie)
         #expect(frozen.status == 2, "\(frozen.stderr)")

@@ -112,7 +112,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
     @Test func ctrlCOnAFrozenNodeReturnsAnyway() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer {
-            kill(node.osPid, SIGCONT)
+            node.thaw()
             node.stop()
         }
         let connection = try await connect(node)
@@ -120,13 +120,13 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         let evaluator = oneShot(connection, .elixir, options: ShellOptions(timeout: nil))
         let task = Task { try await evaluator.evaluate(":timer.sleep(:infinity)") }
         await waitUntilSleeping(on: node)
-        #expect(kill(node.osPid, SIGSTOP) == 0)
+        node.freeze()
         let started = ContinuousClock.now
         evaluator.interrupt()
         let result = try await task.value
         #expect(ContinuousClock.now - started < .seconds(3))
         #expect(result.isFailure && result.formatted.contains("has not confirmed"), "\(result)")
-        #expect(kill(node.osPid, SIGCONT) == 0)
+        node.thaw()
         #expect(try await evaluator.evaluate("1 + 1").formatted == "2")
     }
 
