@@ -109,7 +109,7 @@ public final class Console: @unchecked Sendable {
             case .interruptedUnanswered:
                 out.write(paint(EvaluationStep.interruptedUnansweredText, IEXColors.interrupt) + "\n")
             case .timedOut(let d):
-                out.write(paint("** evaluation timed out after \(d) (the remote worker was killed)", IEXColors.error) + "\n")
+                out.write(paint(EvaluationStep.timedOutText(d), IEXColors.error) + "\n")
             }
             buffer = ""
         }

@@ -49,6 +49,12 @@ enum EvaluationStep: Sendable, Hashable {
     case interruptedUnanswered
     case timedOut(Duration)
 
+    /// A kill is sent, or will be once the worker's pid is known; a node that does not answer
+    /// (frozen) carries it out when it runs again, and a dropped connection ends the worker too.
+    static func timedOutText(_ limit: Duration) -> String {
+        "** evaluation timed out after \(limit) (beamsh sent its worker on the node a kill)"
+    }
+
     static let interruptedUnansweredText =
         "** (EXIT) interrupted; the node has not confirmed the kill (it may be frozen, overloaded or cut off)"
 }
@@ -82,6 +88,9 @@ final class Evaluator: @unchecked Sendable {
     static let historyLimit = 256 * 1024
     private var driver: Term?
     private let running = NIOLockedValueBox(Running())
+    /// Spawn requests given up before their reply came (a timeout or Ctrl-C on a node that did not
+    /// answer): the worker a late reply names is killed at once.
+    private let abandonedSpawns = NIOLockedValueBox(Set<Reference>())
 
     private struct Running {
         var worker: Pid?
@@ -174,14 +183,21 @@ final class Evaluator: @unchecked Sendable {
             let now = clock.now
             let left = deadline.map { $0 - now }
             if let left, left <= .zero {
-                if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
+                if let worker {
+                    try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid)
+                } else {
+                    abandonedSpawns.withLockedValue { _ = $0.insert(requestID) }
+                }
                 return .timedOut(timeout ?? .zero)
             }
             // A Ctrl-C is seen at the next wake-up; its kill gets a second to be confirmed (the
             // worker's exit), so a frozen node cannot keep the console from its prompt.
             var wait = Self.interruptPoll
             if let at = running.withLockedValue({ $0.interruptedAt }) {
-                if now - at >= Self.interruptWait { return .interruptedUnanswered }
+                if now - at >= Self.interruptWait {
+                    if worker == nil { abandonedSpawns.withLockedValue { _ = $0.insert(requestID) } }
+                    return .interruptedUnanswered
+                }
                 wait = Self.interruptWait - (now - at)
             }
             guard let signal = try await mailbox.receive(timeout: min(left ?? wait, wait)) else { continue }
@@ -206,9 +222,17 @@ final class Evaluator: @unchecked Sendable {
                 if running.withLockedValue({ $0.interrupted }) { return .interrupted }
                 return .done(.failure(formatted: try await exitMessage(reason)))
             case .spawnReply, .down, .exit:
-                continue  // a previous worker's end, or its link
+                disposeOfLeftover(signal)  // a previous worker's end, its link, or a late spawn
             }
         }
+    }
+
+    /// A signal left from an earlier evaluation: a late spawn reply for a request given up on
+    /// names a worker that must not run on, and is killed; anything else is dropped.
+    func disposeOfLeftover(_ signal: Signal) {
+        guard case .spawnReply(let id, .pid(let pid)) = signal,
+              abandonedSpawns.withLockedValue({ $0.remove(id) }) != nil else { return }
+        try? connection.exit(pid, reason: .atom("kill"), from: mailbox.pid)
     }
 
     /// Takes a driver reply apart, keeping the new binding.

@@ -52,7 +52,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
             return .failure(formatted: "** incomplete expression: " + source.trimmedWhitespace)
         case .interrupted: return .failure(formatted: "** (EXIT) interrupted")
         case .interruptedUnanswered: return .failure(formatted: EvaluationStep.interruptedUnansweredText)
-        case .timedOut(let d): return .failure(formatted: "** evaluation timed out after \(d) (the remote worker was killed)")
+        case .timedOut(let d): return .failure(formatted: EvaluationStep.timedOutText(d))
         }
     }
 
@@ -106,7 +106,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
                 onResult(.failure(formatted: EvaluationStep.interruptedUnansweredText))
                 return false
             case .timedOut(let d):
-                onResult(.failure(formatted: "** evaluation timed out after \(d) (the remote worker was killed)"))
+                onResult(.failure(formatted: EvaluationStep.timedOutText(d)))
                 return false
             }
             buffer = ""

@@ -80,7 +80,11 @@ final class ShellCore: @unchecked Sendable {
     func serveIOAtPrompt() async {
         while !Task.isCancelled {
             guard let signal = try? await evaluator.mailbox.receive() else { return }
-            if case .message(_, let message) = signal { _ = await io.handleAtPrompt(message) }
+            if case .message(_, let message) = signal {
+                _ = await io.handleAtPrompt(message)
+            } else {
+                evaluator.disposeOfLeftover(signal)
+            }
         }
     }
 
@@ -119,7 +123,7 @@ final class ShellCore: @unchecked Sendable {
             evaluator.expressionsRun = 1
             return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
         }
-        if language == .erlang, let command = ErlangShellCommand(code) {
+        if language == .erlang, let command = ErlangShellCommand(wholeInput ? Self.withFullStop(code) : code) {
             evaluator.expressionsRun = 1
             return .done(evaluator.run(command, localNode: connection.peerNodeAtom))
         }
@@ -129,18 +133,11 @@ final class ShellCore: @unchecked Sendable {
         var rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
             .map { SourceScanner.rewritePidLiterals(String($0), language: language) }.joined(separator: "\n")
         if wholeInput, language == .erlang {
-            switch Self.erlangEnding(of: rewritten) {
-            case .empty:
+            if Self.erlangEnding(of: rewritten) == .empty {
                 evaluator.expressionsRun = 0
                 return .done(.notShown)
-            case .fullStop: break
-            case .open(let end):
-                // Right after the last code character: before a trailing `% comment`, on the
-                // same line (so the node's messages keep their line numbers).
-                var characters = Array(rewritten)
-                characters.insert(".", at: end)
-                rewritten = String(characters)
             }
+            rewritten = Self.withFullStop(rewritten)
         }
         return try await evaluator.evaluate(rewritten, line: line, wantTerm: wantTerm, timeout: timeout)
     }
@@ -163,6 +160,16 @@ final class ShellCore: @unchecked Sendable {
         }
         evaluator.expressionsRun = 1
         return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
+    }
+
+    /// Erlang `source` ending in a full stop: one is put right after the last code character
+    /// when it lacks one (before a trailing `% comment`, on the same line, so the node's messages
+    /// keep their line numbers).
+    static func withFullStop(_ source: String) -> String {
+        guard case .open(let end) = erlangEnding(of: source) else { return source }
+        var characters = Array(source)
+        characters.insert(".", at: end)
+        return String(characters)
     }
 
     enum ErlangEnding: Equatable {

@@ -15,6 +15,23 @@ struct SourceScanner {
                 i += 1
             }
         }
+        /// The end of a triple-quoted heredoc whose opening `"""` starts at `start`: just after
+        /// its closing `"""`, or the end of the text when it runs past it.
+        func heredocEnd(from start: Int) -> Int {
+            var j = start + 3
+            while j + 2 < chars.count {
+                if chars[j] == "\\" { j += 2; continue }
+                if chars[j] == "\"" && chars[j + 1] == "\"" && chars[j + 2] == "\"" { return j + 3 }
+                j += 1
+            }
+            return chars.count
+        }
+        /// The end of the line `i` is on (its newline stays code).
+        func lineEnd(from start: Int) -> Int {
+            var j = start
+            while j < chars.count && chars[j] != "\n" { j += 1 }
+            return j
+        }
         func skipQuoted(_ quote: Character, from start: Int) -> Int {
             var j = start + 1
             while j < chars.count {
@@ -31,18 +48,15 @@ struct SourceScanner {
                 out.append(c)
                 i += 1
             case (.elixir, "#"), (.erlang, "%"):
-                blank(until: chars.count)
+                blank(until: lineEnd(from: i))  // a comment ends with its line
+            case (.elixir, "?") where i + 1 < chars.count && (i == 0 || !Self.isNameCharacter(chars[i - 1])):
+                // A character literal (`?a`, `?"`, `?#`, `?\n`): the character is not code.
+                out.append(c)
+                i += 1
+                blank(until: i + (chars[i] == "\\" ? 2 : 1))
             case (_, "\""):
                 if language == .elixir, i + 2 < chars.count, chars[i + 1] == "\"", chars[i + 2] == "\"" {
-                    // A heredoc: to its closing `"""` (the end when it runs past this text).
-                    var end = chars.count
-                    var j = i + 3
-                    while j + 2 < chars.count {
-                        if chars[j] == "\\" { j += 2; continue }
-                        if chars[j] == "\"" && chars[j + 1] == "\"" && chars[j + 2] == "\"" { end = j + 3; break }
-                        j += 1
-                    }
-                    blank(until: end)
+                    blank(until: heredocEnd(from: i))
                 } else {
                     out.append(c)
                     i += 1
@@ -58,6 +72,14 @@ struct SourceScanner {
                 out.append(c)
                 i += 1
                 if i < chars.count { blank(until: i + (chars[i] == "\\" ? 2 : 1)) }
+            case (.elixir, "~") where i + 4 < chars.count && chars[i + 1].isLetter
+                && chars[i + 2] == "\"" && chars[i + 3] == "\"" && chars[i + 4] == "\"":
+                // A heredoc sigil (`~S"""`): to its closing `"""`.
+                out.append(c)
+                i += 1
+                out.append(chars[i])
+                i += 1
+                blank(until: heredocEnd(from: i))
             case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter:
                 let open = chars[i + 2]
                 let pairs: [Character: Character] = ["(": ")", "[": "]", "{": "}", "<": ">"]
@@ -74,6 +96,9 @@ struct SourceScanner {
         }
         return String(out)
     }
+
+    /// Whether `c` can be part of a name (`alive?` ends in one of these before its `?`).
+    static func isNameCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "?" || c == "!" }
 
     /// Rewrites pasted `#PID<0.123.0>` literals (outside strings) into a call the node
     /// understands: `:erlang.list_to_pid(~c"<0.123.0>")` in Elixir (where `#` starts a

@@ -8,11 +8,11 @@ import ErlangDistribution
 /// conversion to nanoseconds stays far from overflowing.
 let maxSeconds = 31_536_000.0
 
-/// Throws a usage error unless `value` is a number of seconds beamsh can wait: finite, above 0
-/// (or 0 itself with `allowZero`), at most ``maxSeconds``.
+/// Throws a usage error unless `value` is a number of seconds beamsh can wait: finite, at least
+/// a millisecond (or 0 itself with `allowZero`), at most ``maxSeconds``.
 func checkSeconds(_ value: Double, _ option: String, allowZero: Bool = false) throws {
-    guard value.isFinite, allowZero ? value >= 0 : value > 0, value <= maxSeconds else {
-        throw ValidationError("\(option) must be a number of seconds from \(allowZero ? "0" : "just above 0") to \(Int(maxSeconds))")
+    guard value.isFinite, allowZero ? value >= 0 : value >= 0.001, value <= maxSeconds else {
+        throw ValidationError("\(option) must be a number of seconds from \(allowZero ? "0" : "0.001") to \(Int(maxSeconds))")
     }
 }
 
@@ -21,8 +21,10 @@ func checkPort(_ value: Int, _ option: String) throws {
     guard (1...65535).contains(value) else { throw ValidationError("\(option) must be 1 to 65535") }
 }
 
-/// `--address HOST[:PORT]`: a port, when given, must be one.
+/// `--address HOST[:PORT]`: a host, and a port when one is given.
 func checkAddress(_ address: String) throws {
+    let host = AddressResolver.splitHostPort(address).host
+    guard !host.isEmpty, host != "[]" else { throw ValidationError("--address HOST[:PORT]: no host in '\(address)'") }
     var rest: Substring?
     if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
         let after = address[address.index(after: close)...]

@@ -75,12 +75,13 @@ enum RPCOneShot {
             printError("read-only: \(signature) is not on the read-only allow-list; not called")
             exitNow(.remoteFailure)
         }
-        // `erlang apply init stop []` is the same call.
-        var called = (module, function)
-        if called == ("erlang", "apply"), arguments.count >= 2, let m = arguments[0].atomValue, let f = arguments[1].atomValue {
-            called = (m.name, f.name)
+        // `erlang apply init stop []`, `rpc call Node init stop []`, `erlang spawn init stop []`
+        // make the same call: any two atoms in a row among the arguments are looked at too.
+        var candidates = [(module, function)]
+        for (m, f) in zip(arguments, arguments.dropFirst()) {
+            if let m = m.atomValue, let f = f.atomValue { candidates.append((m.name, f.name)) }
         }
-        if !settings.allowStops, let stop = FootgunGuard.stopCall(module: called.0, function: called.1) {
+        if !settings.allowStops, let stop = candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1) }).first {
             printError("not called: \(stop) would stop the remote node (pass --yes to allow it)")
             exitNow(.remoteFailure)
         }

@@ -52,7 +52,8 @@ import Testing
             #expect(usage.status == 64 && usage.stderr.contains(message), "\(arguments): \(usage.status) \(usage.stderr)")
         }
         // A call that stops the node is refused without --yes, as in --eval.
-        for call in [["init", "stop"], ["erlang", "halt"], ["'init'", "stop"], ["erlang", "apply", "init", "stop", "[]"]] {
+        for call in [["init", "stop"], ["erlang", "halt"], ["'init'", "stop"], ["erlang", "apply", "init", "stop", "[]"],
+                     ["rpc", "call", "'\(node.name)'", "init", "stop", "[]"], ["erlang", "spawn", "init", "stop", "[]"]] {
             let stop = try BeamshBinary.run([node.name, "--rpc"] + call, cookie: node.cookie)
             #expect(stop.status == 1 && stop.stderr.contains("would stop the remote node") && stop.stderr.contains("--yes"), "\(stop.stderr)")
         }
@@ -193,6 +194,8 @@ import Testing
             (["a@h", "--address", "127.0.0.1:abc", "--eval", "1"], "--address HOST[:PORT]"),
             (["a@h", "--epmd-port", "70000", "--eval", "1"], "--epmd-port must be 1 to 65535"),
             (["a@h", "--timeout", "1e10", "--eval", "1"], "--timeout must be a number of seconds"),
+            (["a@h", "--timeout", "1e-12", "--eval", "1"], "--timeout must be a number of seconds"),
+            (["a@h", "--address", ":4369", "--eval", "1"], "no host"),
             (["a@h", "--connect-timeout", "nan", "--eval", "1"], "--connect-timeout must be a number of seconds"),
             (["cluster", "a@h", "--timeout", "inf"], "--timeout must be a number of seconds"),
             (["top", "a@h", "--interval", "1e300"], "--interval must be a number of seconds"),

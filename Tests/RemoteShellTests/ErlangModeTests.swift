@@ -117,6 +117,10 @@ import Testing
             #expect(try await evaluator.evaluate("'a'").formatted == "a", "\(runtime)")
             #expect(try await evaluator.evaluate("erlang:node() % which node").formatted == node.name, "\(runtime)")
             #expect(try await evaluator.evaluate("C = $.").formatted == "46", "\(runtime)")
+            // The shell's own commands too.
+            #expect(try await evaluator.evaluate("Bound = 5").formatted == "5", "\(runtime)")
+            #expect(try await evaluator.evaluate("b()").formatted.contains("Bound = 5"), "\(runtime)")
+            #expect(try await evaluator.evaluate("f(Bound)").formatted == "ok", "\(runtime)")
             let open = try await evaluator.evaluate("1 +")
             #expect(open.formatted.hasPrefix("* 1:"), "the error is on line 1: \(runtime): \(open)")
             #expect(try await evaluator.evaluate(" % nothing but a comment ") == .notShown, "\(runtime)")

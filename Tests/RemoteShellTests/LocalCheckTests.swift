@@ -17,13 +17,18 @@ struct LocalCheckTests {
         (":\"Elixir.System\".halt()", ":Elixir.System.halt"),
         (":'init'.stop()", ":init.stop"), ("System.\"stop\"()", "System.stop"), (":erlang.'halt'()", ":erlang.halt"),
         ("Elixir.System.stop()", "Elixir.System.stop"), ("x = \"\"\"\nhi\n\"\"\"; System.stop()", "System.stop"),
+        // A comment ends with its line; character literals and heredoc sigils hide no code after them.
+        ("# comment\nSystem.stop()", "System.stop"), ("x = 1 # note\nif false, do: System.stop()", "System.stop"),
+        ("?\"; System.stop()", "System.stop"), ("?'; System.stop()", "System.stop"), ("?#; System.stop()", "System.stop"),
+        ("?\\\"; System.stop()", "System.stop"), ("~S\"\"\"\nab\"c\n\"\"\"; System.stop()", "System.stop"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
     }
 
     @Test(arguments: ["IO.puts(\"System.halt\")", "# System.halt()", "MySystem.halt()", "System.halted?()",
-                      "~s(System.stop)", "'System.halt'", "\"\"\"\nSystem.stop()\n\"\"\""])
+                      "~s(System.stop)", "'System.halt'", "\"\"\"\nSystem.stop()\n\"\"\"", "?\\\" <> \"System.stop()\"",
+                      "Node.alive?() # System.stop()"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
@@ -44,6 +49,8 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "'init':stop().", language: .erlang) == "init:stop")
         #expect(FootgunGuard.dangerousCall(in: "'Elixir.System':restart().", language: .erlang) == "Elixir.System:restart")
         #expect(FootgunGuard.dangerousCall(in: "io:format(\"'init':stop()\").", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "% comment\ncase false of true -> init:stop(); _ -> ok end.", language: .erlang)
+                == "init:stop")
     }
 
     /// An `--eval` argument on an Erlang node gets the full stop it lacks, on a line of its own
