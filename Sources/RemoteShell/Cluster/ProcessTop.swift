@@ -70,11 +70,13 @@ public struct TopSample: Sendable {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         var lines = ["\(node): \(Human.count(processCount)) processes; top \(processes.count) by \(order.rawValue), reductions over \(Human.fixed(seconds, 1)) s; "
             + "this refresh cost the node \(Human.milliseconds(nodeCost)) and \(Human.bytes(nodeMemory)) (temporary)"]
-        var table = TextTable(header: ["pid", "name or initial call", "current function", "memory", "reductions", "msg queue"],
-                              rightAligned: [3, 4, 5])
+        // The numbers before the current function, as etop orders them: a narrow terminal cuts
+        // the rightmost column, and the one the view is sorted by must not be it.
+        var table = TextTable(header: ["pid", "name or initial call", "memory", "reductions", "msg queue", "current function"],
+                              rightAligned: [2, 3, 4])
         for p in processes {
-            table.add([Term.localPidText(p.pid), p.label, p.currentFunction, Human.bytes(p.memory), Human.count(p.reductionsDelta),
-                       Human.count(p.messageQueueLength)])
+            table.add([Term.localPidText(p.pid), p.label, Human.bytes(p.memory), Human.count(p.reductionsDelta),
+                       Human.count(p.messageQueueLength), p.currentFunction])
         }
         if processes.isEmpty {
             // Only processes that did something rank: an idle node has nothing to show.
