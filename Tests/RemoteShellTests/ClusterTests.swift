@@ -1,6 +1,7 @@
 // The pure parts of the cluster views: link analysis, JSON text, units, the resolver.
 
 import ErlangDistribution
+import ErlangTerm
 @testable import RemoteShell
 import Testing
 
@@ -60,6 +61,18 @@ import Testing
                   line 2
             """)
         #expect(report.exitCode == 1)
+    }
+
+    /// A narrow terminal cuts the current function, not the numbers the view is sorted by.
+    @Test func narrowTopKeepsTheNumbers() {
+        let process = TopProcess(pid: Pid(node: "a@h", id: 44, serial: 0, creation: 1), registeredName: "application_controller",
+                                 initialCall: "proc_lib:init_p/5", currentFunction: "gen_server:loop/7", memory: 690_000,
+                                 reductionsDelta: 1_234, messageQueueLength: 7)
+        let sample = TopSample(node: "a@h", order: .memory, interval: .seconds(2), processCount: 55, processes: [process],
+                               nodeCost: .milliseconds(1), nodeMemory: 1024, wallTime: .seconds(2))
+        let lines = sample.render(width: 70).split(separator: "\n")
+        #expect(lines.count == 3 && lines[1].hasPrefix("pid") && lines[1].contains("memory") && lines[1].contains("msg queue"), "\(lines)")
+        #expect(lines[2].contains("674 KiB") && lines[2].contains("1,234") && lines[2].contains("7"), "\(lines)")
     }
 
     @Test func anIdleTopSaysSoInsteadOfAnEmptyTable() {
