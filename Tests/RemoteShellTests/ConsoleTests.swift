@@ -110,46 +110,34 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
     /// Ctrl-C on a node that froze mid-evaluation: the kill cannot be confirmed, and the prompt
     /// comes back after a second anyway; once the node runs again the session goes on.
     @Test func ctrlCOnAFrozenNodeReturnsAnyway() async throws {
-        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
-        defer {
+        try await withFreezableElixirNode(options: ShellOptions(timeout: nil)) { node, evaluator in
+            let task = Task { try await evaluator.evaluate(":timer.sleep(:infinity)") }
+            await waitUntilSleeping(on: node)
+            node.freeze()
+            let started = ContinuousClock.now
+            evaluator.interrupt()
+            let result = try await task.value
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(result.isFailure && result.formatted.contains("has not confirmed"), "\(result)")
             node.thaw()
-            node.stop()
+            #expect(try await evaluator.evaluate("1 + 1").formatted == "2")
         }
-        let connection = try await connect(node)
-        defer { connection.closeNow() }
-        let evaluator = oneShot(connection, .elixir, options: ShellOptions(timeout: nil))
-        let task = Task { try await evaluator.evaluate(":timer.sleep(:infinity)") }
-        await waitUntilSleeping(on: node)
-        node.freeze()
-        let started = ContinuousClock.now
-        evaluator.interrupt()
-        let result = try await task.value
-        #expect(ContinuousClock.now - started < .seconds(3))
-        #expect(result.isFailure && result.formatted.contains("has not confirmed"), "\(result)")
-        node.thaw()
-        #expect(try await evaluator.evaluate("1 + 1").formatted == "2")
     }
 
     /// A node frozen before it could even start the worker: the evaluation times out with no pid
     /// to kill; when the node runs again and names the worker, beamsh kills it at once, so the
     /// line never runs to its end.
     @Test func aWorkerStartedLateOnAThawedNodeIsKilled() async throws {
-        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
-        defer {
+        try await withFreezableElixirNode(options: ShellOptions(timeout: .seconds(1))) { node, evaluator in
+            #expect(try await evaluator.evaluate("1").formatted == "1", "the driver is there before the freeze")
+            node.freeze()
+            let late = try await evaluator.evaluate("Process.sleep(1_500); :persistent_term.put(:beamsh_ran, true)")
+            #expect(late.formatted.contains("timed out"), "\(late)")
             node.thaw()
-            node.stop()
+            #expect(try await evaluator.evaluate("2 + 2").formatted == "4")
+            try await Task.sleep(for: .seconds(2.5))
+            #expect(try node.eval("persistent_term:get(beamsh_ran, false).") == "false", "the late worker ran to its end")
         }
-        let connection = try await connect(node)
-        defer { connection.closeNow() }
-        let evaluator = oneShot(connection, .elixir, options: ShellOptions(timeout: .seconds(1)))
-        #expect(try await evaluator.evaluate("1").formatted == "1", "the driver is there before the freeze")
-        node.freeze()
-        let late = try await evaluator.evaluate("Process.sleep(1_500); :persistent_term.put(:beamsh_ran, true)")
-        #expect(late.formatted.contains("timed out"), "\(late)")
-        node.thaw()
-        #expect(try await evaluator.evaluate("2 + 2").formatted == "4")
-        try await Task.sleep(for: .seconds(2.5))
-        #expect(try node.eval("persistent_term:get(beamsh_ran, false).") == "false", "the late worker ran to its end")
     }
 
     /// A Ctrl-C that came while nothing ran is forgotten when the console prompts again: it

@@ -72,6 +72,21 @@ func withElixirEvaluator(
     try await body(oneShot(connection, .elixir, output: output, input: input))
 }
 
+/// Runs `body` with an Elixir node that it may freeze (``TestNode/freeze()``; thawed before the
+/// node stops) and a one-shot evaluator on a connection to it.
+func withFreezableElixirNode(
+    options: ShellOptions, _ body: (TestNode, OneShotEvaluator) async throws -> Void
+) async throws {
+    let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+    defer {
+        node.thaw()
+        node.stop()
+    }
+    let connection = try await connect(node)
+    defer { connection.closeNow() }
+    try await body(node, oneShot(connection, .elixir, options: options))
+}
+
 /// Runs `body` once per Erlang runtime (OTP 25 and 28) with a fresh Erlang node, a connection
 /// to it and an Erlang one-shot evaluator on that connection.
 func forEachErlangRuntime(
