@@ -124,11 +124,8 @@ private struct Parser {
     var position: Int
     let maxDepth: Int
     var atomCache = AtomCache()
-    /// The sum of `remaining` over open frames: every one of those terms still needs a byte.
+    /// The sum of `remaining` over open frames: terms not started yet, each needing a byte.
     var pendingElements = 0
-    /// Headers of the open funs, innermost last: kept out of `Frame` so that frames stay small
-    /// (a deep tuple pushes and pops one per level).
-    var funHeaders: [FunHeader] = []
 
     init(storage: ArraySlice<UInt8>, raw: UnsafeRawBufferPointer, position: Int, options: TermDecoder.Options) {
         self.storage = storage
@@ -153,13 +150,20 @@ private struct Parser {
 
     // MARK: Main loop
 
+    // Containers are built top-down, as the BEAM's own decoder does: a container's term is put
+    // in its parent's slot (or the result) as soon as its header is read, and filled in place
+    // afterwards. A container whose last slot has been given out is finished at once, so the
+    // stack only holds containers still waiting for terms (a `{N, {N, ...}}` chain keeps one
+    // frame however deep it goes) and finishing one never cascades.
+
     mutating func parse() throws(TermDecodingError) -> Term {
         var stack = OpenContainers()
+        var result = ResultCell()
         while true {
             // Runs of plain leaves inside a container skip the general machinery below.
             // (Not for the first of two: a pair such as `{Key, Nested}` gains nothing from the setup.)
             if let top = stack.top, top.pointee.remaining > 2 { try fillLeaves(top) }
-            var term: Term
+            let term: Term
             let tagOffset = position
             let tag = try readU8()
             switch tag {
@@ -186,7 +190,11 @@ private struct Parser {
                 if arity == 0 {
                     term = .tuple(TermArray([]))
                 } else {
-                    try open(.tuple, count: arity, at: tagOffset, on: &stack)
+                    let depth = try admit(terms: arity, at: tagOffset, on: stack)
+                    let storage = ContainerStorage.make(capacity: arity)
+                    let pointers = storage.unsafePointers
+                    try open(.tuple(TermArray(storage: consume storage)), .tuple, pointers, terms: arity, depth: depth,
+                             at: tagOffset, on: &stack, result: &result)
                     continue
                 }
             case ExternalTermTag.list.rawValue:
@@ -200,7 +208,12 @@ private struct Parser {
                     // a list is one value whatever its encoding, and a chain of tails adds no depth.
                     try extendList(by: count, at: tagOffset, on: &stack)
                 } else {
-                    try open(.list, count: count + 1, at: tagOffset, on: &stack)
+                    // The elements, then the tail (which goes in the header, not among the elements).
+                    let depth = try admit(terms: count + 1, at: tagOffset, on: stack)
+                    let storage = ContainerStorage.make(capacity: count)
+                    let pointers = storage.unsafePointers
+                    try open(.list(TermList(storage: consume storage)), .list, pointers, terms: count + 1, depth: depth,
+                             at: tagOffset, on: &stack, result: &result)
                 }
                 continue
             case ExternalTermTag.map.rawValue:
@@ -209,7 +222,11 @@ private struct Parser {
                     term = .map(TermMap(interleaved: []))
                 } else {
                     try check(count: arity, minimumBytesEach: 2, at: tagOffset)
-                    try open(.map, count: arity * 2, at: tagOffset, on: &stack)
+                    let depth = try admit(terms: arity * 2, at: tagOffset, on: stack)
+                    let storage = ContainerStorage.make(capacity: arity * 2)
+                    let pointers = storage.unsafePointers
+                    try open(.map(TermMap(storage: consume storage)), .map, pointers, terms: arity * 2, depth: depth,
+                             at: tagOffset, on: &stack, result: &result)
                     continue
                 }
             case ExternalTermTag.string.rawValue:
@@ -217,7 +234,7 @@ private struct Parser {
                     // A STRING_EXT tail: its bytes join the list's elements, and its `[]` ends the list.
                     let length = Int(try readU16())
                     try need(length)
-                    // It ends the list, so room for exactly its bytes and the `[]`.
+                    // It ends the list, so room for exactly its bytes.
                     let top = stack.top!
                     makeRoom(for: length, inListAt: top, exactly: true)
                     appendStringBytes(length, to: top)
@@ -248,8 +265,11 @@ private struct Parser {
                 if freeCount == 0 {
                     term = .fun(Fun(header, freeVariables: TermArray([])))
                 } else {
-                    funHeaders.append(header)
-                    try open(.fun, count: freeCount, at: tagOffset, on: &stack)
+                    let depth = try admit(terms: freeCount, at: tagOffset, on: stack)
+                    let storage = ContainerStorage.make(capacity: freeCount)
+                    let pointers = storage.unsafePointers
+                    try open(.fun(Fun(header, freeVariables: TermArray(storage: consume storage))), .fun, pointers,
+                             terms: freeCount, depth: depth, at: tagOffset, on: &stack, result: &result)
                     continue
                 }
             case ExternalTermTag.local.rawValue:
@@ -264,29 +284,81 @@ private struct Parser {
                 throw TermDecodingError(.unknownTag(tag), at: tagOffset)
             }
 
-            // Hand the finished term to its container, closing every container it completes.
-            while true {
-                guard let top = stack.top else { return term }
-                top.pointee.append(consume term)
-                top.pointee.remaining -= 1
-                pendingElements -= 1
-                if top.pointee.remaining > 0 { break }
-                term = try close(stack.pop())
+            // A leaf: the whole term, or the next term of the innermost container.
+            guard let top = stack.top else { return term }
+            place(consume term, in: top)
+            if top.pointee.remaining == 0 {
+                try finish(stack.pop())
+                if stack.count == 0 { return result.take() }
             }
         }
     }
 
-    private mutating func open(_ kind: Frame.Kind, count: Int, at offset: Int, on stack: inout OpenContainers)
-        throws(TermDecodingError)
-    {
-        // The new container's elements and every ancestor's remaining siblings (less the
-        // one being decoded, which is this container) each need at least one byte.
-        if count + pendingElements - stack.count > remainingBytes {
-            throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
+    /// Puts a term in the container's next slot: an element, or a list's tail (where `[]`
+    /// leaves the list proper).
+    @inline(__always)
+    private mutating func place(_ term: consuming Term, in frame: UnsafeMutablePointer<Frame>) {
+        if frame.pointee.isList, frame.pointee.remaining == 1 {
+            // Only `[]` arrives here as a list: a list tail is merged by `extendList`.
+            if case .list = term {} else { frame.pointee.header.pointee.tail = term }
+        } else {
+            frame.pointee.append(term)
         }
-        guard stack.count < maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: offset) }
-        pendingElements += count
-        stack.push(Frame(kind, count: count, at: offset))
+        frame.pointee.remaining -= 1
+        pendingElements -= 1
+    }
+
+    /// Checks that a container of `terms` terms may start here, before anything is allocated
+    /// for it; returns its depth.
+    @inline(__always)
+    private func admit(terms: Int, at offset: Int, on stack: borrowing OpenContainers) throws(TermDecodingError) -> Int {
+        let parent = stack.top
+        // This container is no longer pending; each of its terms and each term still pending
+        // elsewhere needs at least one byte.
+        let pendingAfter = parent == nil ? 0 : pendingElements - 1
+        if terms + pendingAfter > remainingBytes {
+            throw TermDecodingError(.invalid("claims \(terms) elements with \(remainingBytes) bytes left"), at: offset)
+        }
+        let depth = (parent?.pointee.depth ?? 0) + 1
+        guard depth <= maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: offset) }
+        return depth
+    }
+
+    /// Starts a container admitted by `admit`: puts its term in its parent (or the result) and
+    /// opens a frame to fill its storage.
+    @inline(__always)
+    private mutating func open(
+        _ term: consuming Term, _ kind: Frame.Kind, _ pointers: Frame.StoragePointers, terms: Int, depth: Int, at offset: Int,
+        on stack: inout OpenContainers, result: inout ResultCell
+    ) throws(TermDecodingError) {
+        let slot: UnsafeMutablePointer<Term>?
+        if let parent = stack.top {
+            // (A list is never a list's tail, which is merged instead: its slot is an element.)
+            slot = kind == .list ? parent.pointee.nextSlot : nil
+            place(term, in: parent)
+            pendingElements += terms
+            if parent.pointee.remaining == 0 {
+                // The parent is complete: its frame becomes this container's (a pop and a push).
+                try finish(parent.pointee)
+                parent.pointee = Frame(kind, remaining: terms, pointers, slot: slot, depth: depth, at: offset)
+                return
+            }
+        } else {
+            slot = result.put(term)
+            pendingElements += terms
+        }
+        stack.push(Frame(kind, remaining: terms, pointers, slot: slot, depth: depth, at: offset))
+    }
+
+    /// Checks a container that has all its terms (its last ones may still be filling).
+    private func finish(_ frame: Frame) throws(TermDecodingError) {
+        if case .map = frame.kind {
+            // Keys come before their values, so every key is complete here.
+            let keys = UnsafeBufferPointer(start: frame.elements, count: frame.header.pointee.count)
+            if MapKeyCheck.hasDuplicateKey(keys) {
+                throw TermDecodingError(.invalid("map has a duplicate key"), at: frame.offset)
+            }
+        }
     }
 
     /// Decodes leaves straight into the innermost container while more than one term is missing
@@ -350,8 +422,8 @@ private struct Parser {
 
     /// Replaces the innermost list's pending tail with `count` more elements and a new tail.
     private mutating func extendList(by count: Int, at offset: Int, on stack: inout OpenContainers) throws(TermDecodingError) {
-        // Same budget as opening a list of `count` elements in the tail's place.
-        if count + 1 + pendingElements - stack.count > remainingBytes {
+        // The tail's place becomes `count` elements and a tail, each needing a byte.
+        if count + pendingElements > remainingBytes {
             throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
         }
         pendingElements += count
@@ -360,35 +432,12 @@ private struct Parser {
         makeRoom(for: count, inListAt: top)
     }
 
-    /// Makes the list frame's storage hold `count` more elements besides its pending tail.
-    /// Grows geometrically unless told the size is final: a long chain of tails stays linear.
+    /// Makes the list frame's storage hold `count` more elements. Grows geometrically unless
+    /// told the size is final: a long chain of tails stays linear.
     private func makeRoom(for count: Int, inListAt frame: UnsafeMutablePointer<Frame>, exactly: Bool = false) {
         let header = frame.pointee.header
-        if header.pointee.capacity - header.pointee.count < count + 1 {
-            frame.pointee.moveToLarger(minimumCapacity: header.pointee.count + count + 1, exactly: exactly)
-        }
-    }
-
-    /// The finished container's term; takes over the frame's storage.
-    private mutating func close(_ frame: Frame) throws(TermDecodingError) -> Term {
-        let storage = frame.storage.takeRetainedValue()
-        switch frame.kind {
-        case .tuple:
-            return .tuple(TermArray(storage: storage))
-        case .list:
-            // The last element collected is the tail; `[]` makes the list proper. (A list in the
-            // tail position was merged into this one by `extendList`, so only `[]` is a list here.)
-            let tail = storage.removeLast()
-            if case .list(let t) = tail, t.isEmpty, t.isProper { return .list(TermList(storage: storage)) }
-            if case .list = tail { return .list(TermList(TermList(storage: storage).elements, tail: tail)) }
-            storage.setTail(tail)
-            return .list(TermList(storage: storage))
-        case .map:
-            let duplicate = withExtendedLifetime(storage) { MapKeyCheck.hasDuplicateKey(storage.elementBuffer) }
-            if duplicate { throw TermDecodingError(.invalid("map has a duplicate key"), at: frame.offset) }
-            return .map(TermMap(storage: storage))
-        case .fun:
-            return .fun(Fun(funHeaders.removeLast(), freeVariables: TermArray(storage: storage)))
+        if header.pointee.capacity - header.pointee.count < count {
+            frame.pointee.moveToLarger(minimumCapacity: header.pointee.count + count, exactly: exactly)
         }
     }
 
@@ -687,7 +736,9 @@ private struct AtomCache {
         var utf8: Bool
         var atom: Atom
     }
-    private var entries = [Entry?](repeating: nil, count: 64)
+    /// Made at the first atom: a term without atoms (or with only one) needs no table, and
+    /// a table is a block large enough to make glibc tidy its small blocks first.
+    private var entries: [Entry?] = []
 
     @inline(__always)
     private func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
@@ -696,44 +747,53 @@ private struct AtomCache {
     }
 
     func lookup(_ bytes: UnsafeRawBufferPointer, utf8: Bool) -> Atom? {
-        guard let entry = entries[slot(bytes)], entry.utf8 == utf8, entry.bytes.count == bytes.count else { return nil }
+        guard !entries.isEmpty, let entry = entries[slot(bytes)], entry.utf8 == utf8, entry.bytes.count == bytes.count else { return nil }
         return entry.bytes.withUnsafeBytes { $0.elementsEqual(bytes) } ? entry.atom : nil
     }
 
     mutating func insert(_ bytes: UnsafeRawBufferPointer, utf8: Bool, atom: Atom) {
         guard bytes.count <= 64 else { return }
+        if entries.isEmpty { entries = [Entry?](repeating: nil, count: 64) }
         entries[slot(bytes)] = Entry(bytes: Array(bytes), utf8: utf8, atom: atom)
     }
 }
 
 // MARK: - Open containers
 
-/// A container being filled: it still waits for `remaining` terms.
+/// A container being filled: it still waits for `remaining` terms. Its storage is owned by the
+/// term in its parent's slot (or the result), which stays put while the container is open.
 private struct OpenContainer {
     enum Kind: UInt8 {
         case tuple
-        case list  // the last collected term is the tail
+        case list  // the last term is the tail
         case map
-        case fun  // its header is the last of the parser's `funHeaders`
+        case fun
     }
-    var kind: Kind
+    let kind: Kind
+    var isList: Bool { kind == .list }
     var remaining: Int
-    /// Made with room for every element the header announced, filled in place. Owned (+1) by
-    /// the frame: `OpenContainers` releases it unless `close` takes it over.
-    private(set) var storage: Unmanaged<ContainerStorage>
     /// The storage's header and elements, kept at hand: appending touches no reference count.
     private(set) var header: UnsafeMutablePointer<ContainerHeader>
     private(set) var elements: UnsafeMutablePointer<Term>
+    /// Where a list's term is, to swap in a larger storage (only lists grow).
+    let slot: UnsafeMutablePointer<Term>?
+    let depth: Int
     let offset: Int
 
-    init(_ kind: Kind, count: Int, at offset: Int) {
+    typealias StoragePointers = (header: UnsafeMutablePointer<ContainerHeader>, elements: UnsafeMutablePointer<Term>)
+
+    /// `pointers` are those of storage the term in `slot` (or elsewhere in the term) holds.
+    init(_ kind: Kind, remaining: Int, _ pointers: StoragePointers, slot: UnsafeMutablePointer<Term>?, depth: Int, at offset: Int) {
         self.kind = kind
-        self.remaining = count
+        self.remaining = remaining
+        (header, elements) = pointers
+        self.slot = slot
+        self.depth = depth
         self.offset = offset
-        let made = ContainerStorage.make(capacity: count)
-        (header, elements) = made.unsafePointers
-        storage = .passRetained(made)
     }
+
+    /// Where the next element goes (valid until the storage is swapped).
+    var nextSlot: UnsafeMutablePointer<Term> { elements + header.pointee.count }
 
     @inline(__always)
     func append(_ term: consuming Term) {
@@ -743,52 +803,134 @@ private struct OpenContainer {
         header.pointee.count = count + 1
     }
 
-    /// Swaps the storage for a larger one holding the same elements.
+    /// Swaps a list's storage for a larger one holding the same elements. Only the innermost
+    /// container grows, so no open container keeps a slot inside the old storage.
     mutating func moveToLarger(minimumCapacity: Int, exactly: Bool) {
-        let larger = storage._withUnsafeGuaranteedRef { $0.movedToLarger(minimumCapacity: minimumCapacity, exactly: exactly) }
-        storage.release()
+        guard let slot, case .list(let old) = slot.pointee else { preconditionFailure("only a list grows") }
+        let larger = old.storage.movedToLarger(minimumCapacity: minimumCapacity, exactly: exactly)
         (header, elements) = larger.unsafePointers
-        storage = .passRetained(larger)
+        slot.pointee = .list(TermList(storage: larger))
     }
 }
 
-/// The decoder's stack of open containers, innermost last. Plain memory rather than an array:
-/// a deep term pushes and pops once per level, and frames are trivial to copy (no reference
-/// counting, no uniqueness check), so the buffer grows with `realloc`, which moves large blocks
-/// by remapping pages rather than copying them. Storage still owned by a frame is released when
-/// the stack goes away, so an error part-way through frees everything decoded so far.
-private struct OpenContainers: ~Copyable {
-    private var frames: UnsafeMutablePointer<OpenContainer>
-    private var capacity = 16
-    private(set) var count = 0
+/// The decoded term while it is built: the root container's slot. Frees what was decoded when
+/// decoding fails part-way.
+private struct ResultCell: ~Copyable {
+    private let cell = UnsafeMutablePointer<Term>.allocate(capacity: 1)
+    private var filled = false
 
-    init() {
-        frames = malloc(capacity * MemoryLayout<OpenContainer>.stride)!.bindMemory(to: OpenContainer.self, capacity: capacity)
+    mutating func put(_ term: consuming Term) -> UnsafeMutablePointer<Term> {
+        cell.initialize(to: term)
+        filled = true
+        return cell
+    }
+
+    mutating func take() -> Term {
+        filled = false
+        return cell.move()
     }
 
     deinit {
-        for i in 0..<count { frames[i].storage.release() }
-        free(frames)
+        if filled { cell.deinitialize(count: 1) }
+        cell.deallocate()
+    }
+}
+
+/// The decoder's stack of open containers, innermost last, in linked segments of plain memory.
+/// A deep term pushes and pops once per level, and frames are trivial to copy (no reference
+/// counting, no uniqueness check). Segments stay under 1 KiB: growing never copies a frame and
+/// never asks malloc for a large block, which would make glibc merge the small blocks it keeps
+/// for reuse (`malloc_consolidate`) and send every container allocation after it down its slow
+/// path. A segment emptied by popping is kept for the next push.
+private struct OpenContainers: ~Copyable {
+    private struct SegmentLinks {
+        var previous: UnsafeMutableRawPointer?
+        var next: UnsafeMutableRawPointer?
+    }
+    private static let framesPerSegment = 16
+    private static let framesOffset = MemoryLayout<SegmentLinks>.stride
+        .roundedUp(to: MemoryLayout<OpenContainer>.alignment)
+
+    private let first: UnsafeMutableRawPointer
+    /// The segment holding the innermost frame (the first one when the stack is empty).
+    private var segment: UnsafeMutableRawPointer
+    /// Frames used in `segment`: 1...framesPerSegment unless the stack is empty.
+    private var used = 0
+    private(set) var count = 0
+
+    init() {
+        first = Self.makeSegment(after: nil)
+        segment = first
     }
 
-    /// The innermost open container; valid until the next push.
-    var top: UnsafeMutablePointer<OpenContainer>? { count == 0 ? nil : frames + (count - 1) }
-
-    mutating func push(_ frame: OpenContainer) {
-        if count == capacity {
-            capacity *= 2
-            guard let larger = realloc(frames, capacity * MemoryLayout<OpenContainer>.stride) else {
-                fatalError("out of memory for \(capacity) open containers")
-            }
-            frames = larger.bindMemory(to: OpenContainer.self, capacity: capacity)
+    deinit {
+        // Frames own nothing (their containers belong to the term being built).
+        var next: UnsafeMutableRawPointer? = first
+        while let s = next {
+            next = Self.links(s).pointee.next
+            free(s)
         }
-        (frames + count).initialize(to: frame)
+    }
+
+    private static func makeSegment(after previous: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer {
+        guard let s = malloc(framesOffset + framesPerSegment * MemoryLayout<OpenContainer>.stride) else {
+            fatalError("out of memory for open containers")
+        }
+        s.bindMemory(to: SegmentLinks.self, capacity: 1).initialize(to: SegmentLinks(previous: previous, next: nil))
+        (s + framesOffset).bindMemory(to: OpenContainer.self, capacity: framesPerSegment)
+        return s
+    }
+
+    @inline(__always)
+    private static func links(_ s: UnsafeMutableRawPointer) -> UnsafeMutablePointer<SegmentLinks> {
+        s.assumingMemoryBound(to: SegmentLinks.self)
+    }
+
+    @inline(__always)
+    private static func frames(_ s: UnsafeMutableRawPointer) -> UnsafeMutablePointer<OpenContainer> {
+        (s + framesOffset).assumingMemoryBound(to: OpenContainer.self)
+    }
+
+    /// The innermost open container; valid until the next push or pop.
+    private(set) var top: UnsafeMutablePointer<OpenContainer>? = nil
+
+    @inline(__always)
+    mutating func push(_ frame: OpenContainer) {
+        if used == Self.framesPerSegment { moveToNextSegment() }
+        let slot = Self.frames(segment) + used
+        slot.initialize(to: frame)
+        top = slot
+        used += 1
         count += 1
     }
 
-    /// Removes the innermost frame; the caller owns its storage.
-    mutating func pop() -> OpenContainer {
-        count -= 1
-        return frames[count]
+    private mutating func moveToNextSegment() {
+        let links = Self.links(segment)
+        if let next = links.pointee.next {
+            segment = next
+        } else {
+            let next = Self.makeSegment(after: segment)
+            links.pointee.next = next
+            segment = next
+        }
+        used = 0
     }
+
+    /// Removes the innermost frame.
+    @inline(__always)
+    mutating func pop() -> OpenContainer {
+        used -= 1
+        count -= 1
+        let frame = (Self.frames(segment) + used).move()
+        if used == 0, let previous = Self.links(segment).pointee.previous {
+            segment = previous
+            used = Self.framesPerSegment
+        }
+        top = count == 0 ? nil : Self.frames(segment) + (used - 1)
+        return frame
+    }
+}
+
+extension Int {
+    fileprivate func roundedUp(to alignment: Int) -> Int { (self + alignment - 1) / alignment * alignment }
 }

@@ -115,28 +115,28 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
     // MARK: Freeing
 
     deinit {
-        withUnsafeMutablePointers { header, base in
-            let count = header.pointee.count
-            header.pointee.count = 0
-            var nests = header.pointee.tail?.holdsElements ?? false
-            if !nests {
-                for i in 0..<count where base[i].holdsElements {
-                    nests = true
-                    break
-                }
-            }
-            guard nests else {
-                base.deinitialize(count: count)  // the header (and its tail) is ManagedBuffer's to destroy
-                return
-            }
-            var pending: [Term] = []
-            pending.reserveCapacity(count + 1)
-            for i in 0..<count { pending.append((base + i).move()) }
-            if let tail = header.pointee.tail {
-                header.pointee.tail = nil
-                pending.append(tail)
-            }
-            Self.dismantle(&pending)
+        var pending: [Term] = []
+        withUnsafeMutablePointers { header, base in Self.takeNested(header, base, into: &pending) }
+        Self.dismantle(&pending)
+    }
+
+    /// Moves the elements (and tail) that hold elements of their own onto `pending` and frees the
+    /// others in place, leaving the storage empty. Only what can cascade goes on the worklist, so
+    /// a chain like `{N, {N, ...}}` keeps it at one term instead of growing it by one leaf per
+    /// level (which made large blocks for the allocator to merge, slowing the next decode).
+    @inline(__always)
+    private static func takeNested(
+        _ header: UnsafeMutablePointer<ContainerHeader>, _ base: UnsafeMutablePointer<Term>,
+        into pending: inout [Term]
+    ) {
+        let count = header.pointee.count
+        header.pointee.count = 0
+        for i in 0..<count {
+            if base[i].holdsElements { pending.append((base + i).move()) } else { (base + i).deinitialize(count: 1) }
+        }
+        if let tail = header.pointee.tail, tail.holdsElements {
+            header.pointee.tail = nil
+            pending.append(tail)
         }
     }
 
@@ -146,15 +146,7 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
             _ = consume last
             // Only dismantle what nobody else holds; shared storage is freed by its last owner.
             guard isKnownUniquelyReferenced(&storage) else { continue }
-            storage.withUnsafeMutablePointers { header, base in
-                let count = header.pointee.count
-                header.pointee.count = 0
-                for i in 0..<count { pending.append((base + i).move()) }
-                if let tail = header.pointee.tail {
-                    header.pointee.tail = nil
-                    pending.append(tail)
-                }
-            }
+            storage.withUnsafeMutablePointers { header, base in takeNested(header, base, into: &pending) }
         }
     }
 }

@@ -274,6 +274,43 @@ import Testing
         #expect(throws: Never.self) { try TermDecoder().decode([131, 115, UInt8(text.count)] + text) }
     }
 
+    /// Containers are put in their parent before they are filled, and a parent whose last slot
+    /// is taken is finished at once: the shapes where that matters decode to the same terms as
+    /// `binary_to_term` gives, and errors found after the early finish still free everything.
+    @Test func containersFilledAfterTheirParentIsFinished() throws {
+        let decode = { (bytes: [UInt8]) in try TermDecoder().decode([131] + bytes) }
+        // A duplicate key is found although the map's last value is still being filled.
+        let dupThenNested: [UInt8] = [116, 0, 0, 0, 2, 97, 1, 97, 1, 97, 1, 104, 2, 97, 7, 104, 1, 106]
+        #expect(throws: TermDecodingError(.invalid("map has a duplicate key"), at: 1)) { try decode(dupThenNested) }
+        // The same with distinct keys: #{1 => 1, 2 => {7, {[]}}}.
+        var distinct = dupThenNested
+        distinct[10] = 2
+        #expect(try decode(distinct) == .map(TermMap([(1, 1), (2, .tuple([7, .tuple([[]])]))])))
+        // A list that grows through LIST_EXT tails, as the last element of a tuple and as an element
+        // of another list: its storage is replaced while its parent holds it.
+        let growing: [UInt8] = [108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 3, 97, 2, 97, 3, 97, 4, 107, 0, 2, 5, 6]
+        #expect(try decode([104, 2, 97, 0] + growing) == .tuple([0, [1, 2, 3, 4, 5, 6]]))
+        #expect(try decode([108, 0, 0, 0, 2] + growing + growing + [106]) == [[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6]])
+        #expect(try decode([116, 0, 0, 0, 1] + growing + growing) == .map(TermMap([([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6])])))
+        // A tuple as an improper tail, itself holding an improper list: [1 | {[2 | 3]}].
+        let improper: [UInt8] = [108, 0, 0, 0, 1, 97, 1, 104, 1, 108, 0, 0, 0, 1, 97, 2, 97, 3]
+        #expect(try decode(improper) == .list(TermList([1], tail: .tuple([.list(TermList([2], tail: 3))]))))
+        // A fun whose last free variable is a container.
+        let fun = try TermEncoder().encode(.fun(Fun(
+            arity: 0, uniq: Array(repeating: 9, count: 16), index: 1, module: "m", oldIndex: 1, oldUniq: 2,
+            pid: Pid(node: "n@h", id: 1, serial: 0, creation: 3), freeVariables: [1, .tuple([2, .tuple([3])])])))
+        #expect(try TermEncoder().encode(try TermDecoder().decode(fun)) == fun)
+        // Cut anywhere, a 10,000-level chain of {N, {N, ...}} is an error, never a crash or a leak
+        // of the part already built (checked under AddressSanitizer by the fuzzer's build).
+        var chain: [UInt8] = [131]
+        for n in 0..<10_000 { chain += [104, 2, 98] + withUnsafeBytes(of: UInt32(n).bigEndian, Array.init) }
+        chain += [104, 0]
+        #expect(try TermDecoder().decode(chain).tupleElements?.count == 2)
+        for cut in [chain.count - 1, chain.count / 2, 9] {
+            #expect(throws: TermDecodingError.self) { try TermDecoder().decode(Array(chain[..<cut])) }
+        }
+    }
+
     @Test func duplicateMapKeysAreErrorsEvenWhenEncodedDifferently() throws {
         let keyPairs: [(String, [UInt8], [UInt8])] = [
             ("same atom", [119, 1, 97], [119, 1, 97]),
