@@ -324,12 +324,12 @@ extension NodeConnection {
     public static func findRoute(to node: NodeName, options: ConnectOptions, on eventLoop: EventLoop)
         -> EventLoopFuture<Route>
     {
-        var host = node.host
-        var port = options.port
+        let (host, port): (String, Int?)
         if let override = options.addressOverride {
             let split = AddressResolver.splitHostPort(override)
-            host = split.host
-            port = port ?? split.port
+            (host, port) = (split.host, options.port ?? split.port)
+        } else {
+            (host, port) = (node.host, options.port)
         }
         if let port {
             return eventLoop.makeCompletedFuture {
@@ -391,6 +391,8 @@ extension NodeConnection {
                 deadAfter: options.deadAfter, decoder: TermDecoder(options: options.decoderOptions),
                 logger: options.logger)
             let outcome = eventLoop.makePromise(of: NodeConnection.self)
+            // Handed to the channel, which lives on `eventLoop` (the bootstrap's only loop).
+            let loopBoundHandler = NIOLoopBoundBox.makeBoxSendingValue(handler, eventLoop: eventLoop)
             ClientBootstrap(group: eventLoop)
                 .connectTimeout(options.connectTimeout)
                 // A TCP-level option: at the socket level the same number is SO_DEBUG, which
@@ -398,7 +400,7 @@ extension NodeConnection {
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(handler)
+                        try channel.pipeline.syncOperations.addHandler(loopBoundHandler.value)
                     }
                 }
                 .connect(to: address)

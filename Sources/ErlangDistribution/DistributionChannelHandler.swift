@@ -101,8 +101,10 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
         tickPolicy = TickPolicy(now: .now(), sendInterval: tickInterval, deadAfter: deadAfter)
         let check = min(tickInterval, .seconds(1))
         let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        tickTask = context.eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { [weak self] _ in
-            guard let self else { return }
+        // Weak: the timer must not keep a removed handler alive.
+        let loopBoundSelf = NIOLoopBound(WeakReference(self), eventLoop: context.eventLoop)
+        tickTask = context.eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { _ in
+            guard let self = loopBoundSelf.value.object else { return }
             let context = loopBoundContext.value
             switch self.tickPolicy?.timerFired(at: .now()) {
             case .sendTick?: self.writeTick(context: context)
@@ -142,4 +144,10 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         fail(DistributionError(.connectionLost, "connection error: \(error)"), context: context)
     }
+}
+
+/// A weak reference as a value, for handing an object to a closure without keeping it alive.
+struct WeakReference<Object: AnyObject> {
+    weak var object: Object?
+    init(_ object: Object) { self.object = object }
 }

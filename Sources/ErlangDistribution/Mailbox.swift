@@ -111,6 +111,25 @@ public final class Mailbox: Sendable {
         }
     }
 
+    /// Puts signals taken by ``receive(timeout:)`` back in front of everything queued, in their
+    /// order, for a later receive: a reader that looks for some messages among others (a read
+    /// serving output meanwhile) leaves the rest to the loop that owns the mailbox.
+    public func putBack(_ signals: [Signal]) {
+        guard !signals.isEmpty else { return }
+        let woken: (CheckedContinuation<Signal?, Error>, Signal)? = state.withLockedValue { s in
+            if s.closed { return nil }
+            if let w = s.waiter {
+                // Only when nothing was queued can a receive be waiting.
+                s.waiter = nil
+                s.queue.insert(contentsOf: signals.dropFirst(), at: s.head)
+                return (w.continuation, signals[0])
+            }
+            s.queue.insert(contentsOf: signals, at: s.head)
+            return nil
+        }
+        if let (continuation, first) = woken { continuation.resume(returning: first) }
+    }
+
     /// Ends a wait with nil (timeout or cancellation) if that wait is still pending.
     private func wakeWaiter(_ id: UInt64) {
         let waiter = state.withLockedValue { s -> CheckedContinuation<Signal?, Error>? in

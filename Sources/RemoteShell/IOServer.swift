@@ -20,6 +20,8 @@ import NIOConcurrencyHelpers
 public final class IOServer: @unchecked Sendable {
     /// The pid the node sees as group leader.
     public let pid: Pid
+    /// Where the requests arrive (shared with the evaluation loop).
+    let mailbox: Mailbox
     let connection: NodeConnection
     let input: ConsoleInput
     let output: ConsoleOutput
@@ -45,10 +47,11 @@ public final class IOServer: @unchecked Sendable {
     private var deferredReads: [Term] = []
 
     public init(
-        pid: Pid, connection: NodeConnection, input: ConsoleInput, output: ConsoleOutput,
+        mailbox: Mailbox, connection: NodeConnection, input: ConsoleInput, output: ConsoleOutput,
         geometry: @escaping @Sendable () -> TerminalGeometry = { .default }, binaryMode: Bool
     ) {
-        self.pid = pid
+        self.mailbox = mailbox
+        self.pid = mailbox.pid
         self.connection = connection
         self.input = input
         self.output = output
@@ -86,6 +89,14 @@ public final class IOServer: @unchecked Sendable {
     /// Shows the output held while at the prompt; with `answeringReads`, also answers the reads
     /// that waited (before the next evaluation, in the order they came).
     func resumeAfterPrompt(answeringReads: Bool) async {
+        writeHeldOutput()
+        guard answeringReads else { return }
+        let waiting = deferredReads
+        deferredReads = []
+        for message in waiting { await handle(message) }
+    }
+
+    private func writeHeldOutput() {
         if !heldOutput.isEmpty {
             output.write(heldOutput)
             heldOutput = ""
@@ -94,10 +105,6 @@ public final class IOServer: @unchecked Sendable {
             output.write("** beamsh: \(droppedOutput) more bytes of output arrived while at the prompt and were dropped\n")
             droppedOutput = 0
         }
-        guard answeringReads else { return }
-        let waiting = deferredReads
-        deferredReads = []
-        for message in waiting { await handle(message) }
     }
 
     /// Whether `request` reads input (alone or within `{requests, [...]}`).
@@ -230,7 +237,7 @@ public final class IOServer: @unchecked Sendable {
             pendingEOF = false
             return .endOfInput
         }
-        let result = await readOffThread(input, prompt: Chardata.prompt(prompt))
+        let result = await readServingOutput(prompt: Chardata.prompt(prompt))
         switch result {
         case .line(var line):
             if let lineFilter { line = await lineFilter(line) ?? "" }
@@ -249,6 +256,40 @@ public final class IOServer: @unchecked Sendable {
         }
     }
 
+    /// Reads a line for a read request, which the evaluation loop waits on. Meanwhile output from
+    /// other processes is answered at once, as at the prompt (shown above this read's prompt in a
+    /// terminal, else held until the line is in): a process printing while `IO.gets` waits must
+    /// not wait on the operator. Anything else arriving (other reads, the evaluation's own
+    /// messages) is put back for the evaluation loop, in order.
+    private func readServingOutput(prompt: String) async -> ReadResult {
+        input.willPrompt()
+        let serving = Task { await self.answerOutputUntilCancelled() }
+        let result = await readOffThread(input, prompt: prompt)
+        serving.cancel()
+        mailbox.putBack(await serving.value)
+        writeHeldOutput()
+        return result
+    }
+
+    /// Answers output requests from the mailbox until cancelled; returns every other signal taken.
+    /// (Runs while the request being answered waits on the operator, so nothing else touches
+    /// this server meanwhile.)
+    private func answerOutputUntilCancelled() async -> [Signal] {
+        var others: [Signal] = []
+        while !Task.isCancelled {
+            guard let signal = try? await mailbox.receive() else { break }  // cancelled, or the connection is gone
+            if case .message(_, let message) = signal, case .tuple(let t) = message, t.count == 4,
+               t[0] == .atom("io_request"), !Self.reads(t[3]) {
+                holdingOutput = true
+                await handle(message)
+                holdingOutput = false
+            } else {
+                others.append(signal)
+            }
+        }
+        return others
+    }
+
     private func getLine(prompt: Term, encoding: IOEncoding) async -> Term {
         switch await nextLine(prompt: prompt) {
         case .line(let line): return Chardata.reply(line + "\n", binary: binaryMode, encoding: encoding)
@@ -259,7 +300,7 @@ public final class IOServer: @unchecked Sendable {
 
     private func getChars(prompt: Term, count: Int, encoding: IOEncoding) async -> Term {
         while pending.count < count && !pendingEOF {
-            switch await readOffThread(input, prompt: Chardata.prompt(prompt)) {
+            switch await readServingOutput(prompt: Chardata.prompt(prompt)) {
             case .line(let line): pending += line + "\n"
             case .endOfInput: pendingEOF = true
             case .interrupted:

@@ -60,7 +60,7 @@ final class ShellCore: @unchecked Sendable {
         self.options = options
         self.output = output
         mailbox = connection.makeMailbox()
-        io = IOServer(pid: mailbox.pid, connection: connection, input: input, output: output,
+        io = IOServer(mailbox: mailbox, connection: connection, input: input, output: output,
                       geometry: options.geometry, binaryMode: language == .elixir)
         evaluator = Evaluator(connection: connection, language: language, io: io, mailbox: mailbox)
         evaluator.syntaxColors = options.colors ? IEXColors.syntaxColors : .emptyList

@@ -75,7 +75,6 @@ struct ConnectionSettings {
 
     /// Connection options with `cookie`; exits on a bad `--name`.
     func connectOptions(cookie: Cookie) -> ConnectOptions {
-        let environment = ProcessEnvironment.current
         var options = ConnectOptions(cookie: cookie)
         if let localName {
             do {

@@ -250,3 +250,34 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         }
     }
 }
+
+@Suite struct MailboxPutBackTests {
+    /// Signals put back come before everything still queued, in their order, and wake a
+    /// receive that is already waiting.
+    @Test func putBackSignalsComeFirstInOrder() async throws {
+        let runtime = try #require(try runtimes().first)
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+        defer { connection.closeNow() }
+        let mailbox = connection.makeMailbox()
+        defer { mailbox.close() }
+        for name in ["a", "b", "c"] {
+            _ = try await connection.rpc("erlang", "send", [.pid(mailbox.pid), .atom(Atom(name))])
+        }
+        let a = try #require(try await mailbox.receive(timeout: .seconds(5)))
+        let b = try #require(try await mailbox.receive(timeout: .seconds(5)))
+        mailbox.putBack([a, b])
+        var order: [Term] = []
+        for _ in 0..<3 {
+            if case .message(_, let m)? = try await mailbox.receive(timeout: .seconds(5)) { order.append(m) }
+        }
+        #expect(order == [.atom("a"), .atom("b"), .atom("c")])
+        // A receive waiting on an empty mailbox gets the first one put back; the rest follow.
+        let waiting = Task { try await mailbox.receive(timeout: .seconds(5)) }
+        try await Task.sleep(for: .milliseconds(100))
+        mailbox.putBack([a, b])
+        #expect(try await waiting.value == a)
+        #expect(try await mailbox.receive(timeout: .seconds(5)) == b)
+    }
+}

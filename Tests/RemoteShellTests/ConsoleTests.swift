@@ -216,6 +216,38 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(text.utf8.count < 300_000, "held output is capped")
     }
 
+    /// While `IO.gets` waits for the operator, other processes' output is answered at once (held
+    /// until the line is in, without a terminal), and their own reads wait their turn: the
+    /// evaluation's messages and theirs are handled in order after the line.
+    @Test func outputDuringAReadIsAnsweredAtOnce() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let line = "spawn(fn -> Process.sleep(300); IO.puts(\"from the side\"); :persistent_term.put(:side_done, true); "
+            + ":persistent_term.put(:side_read, IO.gets(\"second? \")) end); IO.gets(\"first? \")"
+        let input = GatedInput([.line(line), .line("Ada"), .line("Bob"), .line("1 + 1")], gateAt: 2)
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        let run = Task { try await console.run() }
+        let deadline = ContinuousClock.now + .seconds(15)
+        while try node.eval("persistent_term:get(side_done, false).") != "true", ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try node.eval("persistent_term:get(side_done, false).") == "true", "the writer waited for the operator")
+        input.gate.signal()
+        try await run.value
+        #expect(output.text == "from the side\n\"Ada\\n\"\n2\n", "\(output.text)")
+        #expect(input.inner.promptsSeen.map { $0.hasPrefix("iex") ? "iex" : $0 } == ["iex", "first? ", "second? ", "iex", "iex"])
+        // The side process stores its answer once it has it.
+        let answered = ContinuousClock.now + .seconds(5)
+        while try node.eval("persistent_term:get(side_read, none).") == "none", ContinuousClock.now < answered {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let sideRead = try node.eval("persistent_term:get(side_read, none).")
+        #expect(sideRead == "<<66,111,98,10>>", "\(sideRead)")  // "Bob\n"
+    }
+
     @Test func droppedConnectionAtThePromptEndsTheSession() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }
