@@ -142,6 +142,29 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// The same while the evaluation's own `IO.gets` waits for the operator: another process's
+    /// output shows above the read's prompt, which is redrawn with what was typed for it.
+    @Test func outputShowsAboveAnIOGetsPrompt() async throws {
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("spawn(fn -> Process.sleep(800); IO.puts(\"while \" <> \"you type\") end); IO.gets(\"name? \")")
+        try await terminal.waitFor("name? ")
+        try terminal.type("Ad")
+        try await terminal.waitFor("while you type", timeout: 10)
+        try await Task.sleep(for: .milliseconds(300))  // the redraw under it
+        let lines = try terminal.screen().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let at = try #require(lines.firstIndex { $0.hasPrefix("while you type") }, "on a line of its own: \(lines)")
+        #expect(lines.dropFirst(at + 1).first?.hasPrefix("name? Ad") == true, "the read's prompt redrawn: \(lines)")
+        try terminal.type("a")
+        try terminal.press("Enter")
+        let after = try await terminal.waitFor("iex(\(node.name))2>")
+        #expect(after.contains("\"Ada\\n\""), "\(after)")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// Tab completes the session's bound variables too, as they are when Tab is pressed.
     @Test func tabCompletesBoundVariables() async throws {
         let session = try ConsoleSession()
