@@ -3,6 +3,7 @@ import ErlangDistribution
 import ErlangTerm
 import NIOCore
 import NIOPosix
+import RemoteShell
 
 extension Beamsh {
     /// `beamsh doctor NODE`: every step of connecting, with its result and timing, and the
@@ -17,8 +18,11 @@ extension Beamsh {
 
         @OptionGroup var connection: ConnectionOptions
 
+        @Option(help: "Output format: text (each step as it runs) or json (one object at the end, for scripts).")
+        var format: OutputFormat = .text
+
         func run() async throws {
-            var report = DoctorReport()
+            var report = DoctorReport(json: format == .json)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
             // 1. The name.
@@ -170,31 +174,55 @@ extension Beamsh {
     }
 }
 
-/// The lines `beamsh doctor` prints.
+/// What `beamsh doctor` prints: a line per step as it runs, or with `--format json` one object
+/// at the end (`ok`, `exit_code`, and the steps with their status, detail, time and likely fix).
 struct DoctorReport {
+    let json: Bool
     private var failed = false
+    private var steps: [JSONValue] = []
 
-    mutating func pass(_ step: String, _ detail: String, took: Duration? = nil) { line("ok  ", step, detail, took) }
-    mutating func warn(_ step: String, _ detail: String, took: Duration? = nil) { line("warn", step, detail, took) }
+    init(json: Bool = false) { self.json = json }
+
+    mutating func pass(_ step: String, _ detail: String, took: Duration? = nil) { record("ok", step, detail, took) }
+    mutating func warn(_ step: String, _ detail: String, took: Duration? = nil) { record("warn", step, detail, took) }
     mutating func fail(_ step: String, _ detail: String, fix: String, took: Duration? = nil) {
         failed = true
-        line("FAIL", step, detail, took)
-        print("      likely fix: \(fix)")
+        record("fail", step, detail, took, fix: fix)
     }
 
-    private func line(_ mark: String, _ step: String, _ detail: String, _ took: Duration?) {
+    private mutating func record(_ status: String, _ step: String, _ detail: String, _ took: Duration?, fix: String? = nil) {
+        if json {
+            var fields: [(String, JSONValue)] = [("step", .string(step)), ("status", .string(status)), ("detail", .string(detail))]
+            if let took { fields.append(("ms", .double(Self.ms(took)))) }
+            if let fix { fields.append(("likely_fix", .string(fix))) }
+            steps.append(.object(fields))
+            return
+        }
+        let mark = status == "fail" ? "FAIL" : status == "ok" ? "ok  " : status
         let time = took.map { " (\(Self.milliseconds($0)))" } ?? ""
         let padded = step.count < 14 ? step + String(repeating: " ", count: 14 - step.count) : step
         print("\(mark)  \(padded) \(detail)\(time)")
+        if let fix { print("      likely fix: \(fix)") }
+    }
+
+    private static func ms(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
     }
 
     static func milliseconds(_ d: Duration) -> String {
-        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        let ms = ms(d)
         if ms >= 10 { return "\(Int(ms.rounded())) ms" }
         let hundredths = Int((ms * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) ms"
     }
 
-    func exit(_ status: ExitStatus = .connectFailure) -> Never { exitNow(failed ? status : .success) }
+    func exit(_ status: ExitStatus = .connectFailure) -> Never {
+        let final = failed ? status : .success
+        if json {
+            print(JSONValue.object([("ok", .bool(!failed)), ("exit_code", .number(Int(final.rawValue))),
+                                    ("steps", .array(steps))]).serialized())
+        }
+        exitNow(final)
+    }
 }

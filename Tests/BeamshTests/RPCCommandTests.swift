@@ -238,6 +238,10 @@ import Testing
         let result = try BeamshBinary.run(["names"], cookie: nil)
         #expect(result.status == 0)
         #expect(result.stdout.contains("name \(node.alive) at port "))
+        let json = try BeamshBinary.run(["names", "--format", "json"], cookie: nil)
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], "\(json.stdout)")
+        let entry = try #require(entries.first { $0["name"] as? String == node.alive }, "\(json.stdout)")
+        #expect(result.stdout.contains("name \(node.alive) at port \(entry["port"] as? Int ?? -1)\n"))
     }
 
     @Test func doctorWalksEveryStep() throws {
@@ -255,6 +259,26 @@ import Testing
             #expect(bad.status == 3)
             #expect(bad.stdout.contains("FAIL  authentication"))
             #expect(bad.stdout.contains("likely fix"))
+
+            // For scripts: one JSON object, the same steps, the same exit code.
+            for (cookie, status) in [(node.cookie, 0), ("wrong", 3)] {
+                let run = try BeamshBinary.run(["doctor", node.name, "--format", "json"], cookie: cookie)
+                #expect(run.status == Int32(status))
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
+                #expect(object["ok"] as? Bool == (status == 0))
+                #expect(object["exit_code"] as? Int == status)
+                let steps = try #require(object["steps"] as? [[String: Any]])
+                let last = try #require(steps.last)
+                if status == 0 {
+                    #expect(steps.compactMap { $0["step"] as? String } == ["node name", "cookie", "our name", "DNS", "EPMD", "TCP",
+                                                                           "handshake", "authentication", "RPC", "ticks"])
+                    #expect(steps.allSatisfy { $0["status"] as? String == "ok" })
+                } else {
+                    #expect(last["step"] as? String == "authentication" && last["status"] as? String == "fail")
+                    #expect((last["likely_fix"] as? String)?.contains("cookie") == true)
+                }
+                #expect(!run.stdout.contains(node.cookie))
+            }
 
             let none = try BeamshBinary.run(["doctor", node.name], cookie: nil, environment: ["HOME": "/nonexistent"])
             #expect(none.status == 2, "\(none.stdout)\(none.stderr)")
