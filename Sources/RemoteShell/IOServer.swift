@@ -79,11 +79,18 @@ public final class IOServer: @unchecked Sendable {
         guard case .tuple(let t) = message, t.count == 4, t[0] == .atom("io_request") else { return false }
         if Self.reads(t[3]) {
             deferredReads.append(message)
-            return true
+        } else {
+            await answerHoldingOutput(message)
         }
+        return true
+    }
+
+    /// Answers a request that does not read while the operator has the terminal: its text is
+    /// shown above the prompt being edited, or held.
+    private func answerHoldingOutput(_ message: Term) async {
         holdingOutput = true
         defer { holdingOutput = false }
-        return await handle(message)
+        await handle(message)
     }
 
     /// Shows the output held while at the prompt; with `answeringReads`, also answers the reads
@@ -280,9 +287,7 @@ public final class IOServer: @unchecked Sendable {
             guard let signal = try? await mailbox.receive() else { break }  // cancelled, or the connection is gone
             if case .message(_, let message) = signal, case .tuple(let t) = message, t.count == 4,
                t[0] == .atom("io_request"), !Self.reads(t[3]) {
-                holdingOutput = true
-                await handle(message)
-                holdingOutput = false
+                await answerHoldingOutput(message)
             } else {
                 others.append(signal)
             }
