@@ -119,10 +119,16 @@ final class Evaluator: @unchecked Sendable {
 
     /// Kills the running worker, if any; its evaluation ends as `.interrupted`. With none
     /// running, the next evaluation is interrupted as it starts (see ``Running/pending``).
-    func interrupt() {
+    func interrupt() { interrupt(orNext: true) }
+
+    /// Kills the running worker, if an evaluation is running; else does nothing (a Ctrl-C at a
+    /// read answered between lines is that read's, not the next line's).
+    func interruptRunning() { interrupt(orNext: false) }
+
+    private func interrupt(orNext: Bool) {
         let worker = running.withLockedValue { r -> Pid? in
             guard r.active else {
-                r.pending = true
+                if orNext { r.pending = true }
                 return nil
             }
             r.interrupted = true

@@ -44,10 +44,32 @@ public enum FootgunGuard {
         }
         switch language {
         case .elixir:
-            return elixirCalls.first { occurs($0, needsCall: false) }
+            if let hit = elixirCalls.first(where: { occurs($0, needsCall: false) }) { return hit }
         case .erlang:
             if let hit = erlangCalls.first(where: { occurs($0, needsCall: false) }) { return hit }
-            return erlangLocalCalls.first { occurs($0, needsCall: true) }.map { $0 + "()" }
+            if let hit = erlangLocalCalls.first(where: { occurs($0, needsCall: true) }) { return hit + "()" }
+        }
+        // The module and function as adjacent arguments: `apply(:init, :stop, [])`,
+        // `:rpc.call(node(), :init, :stop, [])`, `spawn(init, stop, [])`.
+        return argumentPairs(language).first { pair in pair.patterns.contains { occurs($0, needsCall: false) } }?.call
+    }
+
+    /// Each stopping call written as two adjacent arguments, module then function.
+    static func argumentPairs(_ language: Language) -> [(call: String, patterns: [String])] {
+        erlangCalls.map { call in
+            let (module, function) = (String(call.prefix { $0 != ":" }), String(call.drop { $0 != ":" }.dropFirst()))
+            let modules: [String]
+            let name: String
+            switch language {
+            case .elixir:
+                modules = module == "Elixir.System" ? ["System", "Elixir.System", ":Elixir.System"] : [":" + module]
+                name = module == "Elixir.System" ? "System.\(function)" : ":\(module).\(function)"
+            case .erlang:
+                modules = [module]
+                name = call
+            }
+            let fn = language == .elixir ? ":" + function : function
+            return (name, modules.flatMap { ["\($0), \(fn)", "\($0),\(fn)"] })
         }
     }
 

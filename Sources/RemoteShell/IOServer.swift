@@ -34,8 +34,9 @@ public final class IOServer: @unchecked Sendable {
     /// End of input seen while reading ahead: the next read answers `eof` and clears it, so
     /// Ctrl-D ends one read, not every read for the rest of the session.
     private var pendingEOF = false
-    /// Each line read, before it is answered; may replace it (footgun guard, read-only).
-    var lineFilter: (@Sendable (String) async -> String?)?
+    /// Called when the operator presses Ctrl-C at a read's prompt: Ctrl-C during an evaluation
+    /// interrupts it, even while it waits in `IO.gets` (a loop of reads would trap the operator).
+    var onInterruptedRead: (@Sendable () -> Void)?
     /// While the console waits at its prompt, output is answered at once and shown above the
     /// prompt when the input can (a terminal), else its text is held here, up to
     /// `maxHeldOutput` bytes; a writer in a loop cannot make beamsh grow without bound.
@@ -246,8 +247,7 @@ public final class IOServer: @unchecked Sendable {
         }
         let result = await readServingOutput(prompt: Chardata.prompt(prompt))
         switch result {
-        case .line(var line):
-            if let lineFilter { line = await lineFilter(line) ?? "" }
+        case .line(let line):
             defer { pending = "" }
             return .line(pending + line)
         case .endOfInput:
@@ -275,6 +275,7 @@ public final class IOServer: @unchecked Sendable {
         serving.cancel()
         mailbox.putBack(await serving.value)
         writeHeldOutput()
+        if case .interrupted = result { onInterruptedRead?() }
         return result
     }
 

@@ -63,6 +63,7 @@ final class ShellCore: @unchecked Sendable {
         io = IOServer(mailbox: mailbox, connection: connection, input: input, output: output,
                       geometry: options.geometry, binaryMode: language == .elixir)
         evaluator = Evaluator(connection: connection, language: language, io: io, mailbox: mailbox)
+        io.onInterruptedRead = { [evaluator] in evaluator.interruptRunning() }
         evaluator.syntaxColors = options.colors ? IEXColors.syntaxColors : .emptyList
     }
 

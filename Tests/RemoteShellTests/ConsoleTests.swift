@@ -248,6 +248,25 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(sideRead == "<<66,111,98,10>>", "\(sideRead)")  // "Bob\n"
     }
 
+    /// Ctrl-C at an `IO.gets` prompt interrupts the evaluation waiting on it (as Ctrl-C does at
+    /// any time during an evaluation), so a loop of reads cannot trap the operator; the binding
+    /// stays. Ctrl-D answers the read (`:eof`).
+    @Test func ctrlCAtAReadInterruptsTheEvaluation() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let before = try processCount(node)
+        let output = OutputBuffer()
+        let loop = "Stream.repeatedly(fn -> IO.gets(\"> \") end) |> Enum.take_while(&(&1 != \"q\\n\"))"
+        let input = ScriptedInput([.line("x = 5"), .line(loop), .line("a"), .endOfInput, .interrupted, .line("x * 2")])
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        try await console.run()
+        #expect(output.text == "5\n** (EXIT) interrupted\n10\n", "\(output.text)")
+        #expect(input.promptsSeen.filter { $0 == "> " }.count == 3)
+        #expect(try await settledProcessCount(node, expected: before) <= before)
+    }
+
     @Test func droppedConnectionAtThePromptEndsTheSession() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }

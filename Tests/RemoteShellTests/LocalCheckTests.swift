@@ -21,6 +21,10 @@ struct LocalCheckTests {
         ("# comment\nSystem.stop()", "System.stop"), ("x = 1 # note\nif false, do: System.stop()", "System.stop"),
         ("?\"; System.stop()", "System.stop"), ("?'; System.stop()", "System.stop"), ("?#; System.stop()", "System.stop"),
         ("?\\\"; System.stop()", "System.stop"), ("~S\"\"\"\nab\"c\n\"\"\"; System.stop()", "System.stop"),
+        // The module and function as arguments: apply, rpc, spawn.
+        (":rpc.call(node(), :init, :stop, [])", ":init.stop"), ("apply(:erlang, :halt, [0])", ":erlang.halt"),
+        ("apply(System, :stop, [])", "System.stop"), ("spawn(:init,:restart,[])", ":init.restart"),
+        (":erpc.call(node(), :\"init\", :stop, [])", ":init.stop"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -28,7 +32,7 @@ struct LocalCheckTests {
 
     @Test(arguments: ["IO.puts(\"System.halt\")", "# System.halt()", "MySystem.halt()", "System.halted?()",
                       "~s(System.stop)", "'System.halt'", "\"\"\"\nSystem.stop()\n\"\"\"", "?\\\" <> \"System.stop()\"",
-                      "Node.alive?() # System.stop()"])
+                      "Node.alive?() # System.stop()", "apply(:init, :stopped, [])", "{:myinit, :stop}"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
@@ -51,6 +55,10 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "io:format(\"'init':stop()\").", language: .erlang) == nil)
         #expect(FootgunGuard.dangerousCall(in: "% comment\ncase false of true -> init:stop(); _ -> ok end.", language: .erlang)
                 == "init:stop")
+        #expect(FootgunGuard.dangerousCall(in: "erlang:apply(init, stop, []).", language: .erlang) == "init:stop")
+        #expect(FootgunGuard.dangerousCall(in: "rpc:call(node(), erlang, halt, [0]).", language: .erlang) == "erlang:halt")
+        #expect(FootgunGuard.dangerousCall(in: "apply('Elixir.System', stop, []).", language: .erlang) == "Elixir.System:stop")
+        #expect(FootgunGuard.dangerousCall(in: "apply(myinit, stop, []).", language: .erlang) == nil)
     }
 
     /// An `--eval` argument on an Erlang node gets the full stop it lacks, on a line of its own
