@@ -179,6 +179,8 @@ public final class LineEditor: @unchecked Sendable {
     ///   line (or the end of a piped input), ``ReadResult/interrupted`` for Ctrl-C.
     public func readLine(prompt: String) -> ReadResult {
         guard let editLine else { return readPlainLine(prompt: prompt) }
+        let (above, prompt) = PromptText.splitForEditing(prompt)
+        if !above.isEmpty { writeAll(above, to: configuration.outputDescriptor) }
         setPrompt(PromptText.markingEscapes(prompt))
         promptWidth = PromptText.plain(prompt).unicodeScalars.count
         bindKeys(editLine)  // again: a changed `stty intr` rebinds the old key when libedit starts

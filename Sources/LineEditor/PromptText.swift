@@ -34,6 +34,39 @@ enum PromptText {
         return result
     }
 
+    /// libedit draws a prompt on one line and drops its control characters, so a prompt such as
+    /// `"Choose:\n 1) a\n> "` is split: the lines before the last are written as they are, the
+    /// last is the prompt libedit draws (and redraws under background output), with its tabs
+    /// expanded to spaces (stops every 8 columns).
+    static func splitForEditing(_ prompt: String) -> (above: String, line: String) {
+        var above = ""
+        var line = prompt
+        if let newline = prompt.lastIndex(of: "\n") {
+            above = String(prompt[...newline])
+            line = String(prompt[prompt.index(after: newline)...])
+        }
+        guard line.contains("\t") else { return (above, line) }
+        var expanded = ""
+        var column = 0
+        forEachPiece(of: line) { piece, isEscape in
+            if isEscape {
+                expanded += piece
+                return
+            }
+            for character in piece {
+                if character == "\t" {
+                    let spaces = 8 - column % 8
+                    expanded += String(repeating: " ", count: spaces)
+                    column += spaces
+                } else {
+                    expanded.append(character)
+                    if character != PromptText.ignoreMarker { column += 1 }
+                }
+            }
+        }
+        return (above, expanded)
+    }
+
     /// Splits `text` into runs of printable text and single escape sequences: CSI (`ESC [` ...
     /// final byte `@`–`~`), OSC (`ESC ]` ... `BEL` or `ESC \`), and two-character `ESC x`.
     private static func forEachPiece(of text: String, _ body: (Substring, Bool) -> Void) {

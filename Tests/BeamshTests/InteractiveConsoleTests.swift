@@ -149,14 +149,20 @@ import Testing
         defer { session.close() }
         let (node, terminal) = (session.node, session.terminal)
         try await terminal.waitFor("iex(\(node.name))1>")
-        try terminal.enter("spawn(fn -> Process.sleep(800); IO.puts(\"while \" <> \"you type\") end); IO.gets(\"name? \")")
-        try await terminal.waitFor("name? ")
+        try terminal.enter("spawn(fn -> Process.sleep(1_500); IO.puts(\"while \" <> \"you type\") end); IO.gets(\"Pick \" <> \"one:\\n\\t1) Ada\\nyour \" <> \"name? \")")
+        try await terminal.waitFor("your name?")
+        // A prompt of several lines (libedit draws one): the first lines come out as they are,
+        // tabs as spaces.
+        let drawn = try terminal.screen().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let header = try #require(drawn.firstIndex { $0.hasPrefix("Pick one:") }, "\(drawn)")
+        #expect(drawn.dropFirst(header + 1).prefix(2).map { $0.trimmingCharacters(in: .whitespaces) } == ["1) Ada", "your name?"]
+                && drawn[header + 1].hasPrefix("        1)"), "\(drawn)")
         try terminal.type("Ad")
         try await terminal.waitFor("while you type", timeout: 10)
         try await Task.sleep(for: .milliseconds(300))  // the redraw under it
         let lines = try terminal.screen().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let at = try #require(lines.firstIndex { $0.hasPrefix("while you type") }, "on a line of its own: \(lines)")
-        #expect(lines.dropFirst(at + 1).first?.hasPrefix("name? Ad") == true, "the read's prompt redrawn: \(lines)")
+        #expect(lines.dropFirst(at + 1).first?.hasPrefix("your name? Ad") == true, "the read's prompt redrawn: \(lines)")
         try terminal.type("a")
         try terminal.press("Enter")
         let after = try await terminal.waitFor("iex(\(node.name))2>")

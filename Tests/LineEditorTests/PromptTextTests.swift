@@ -17,4 +17,14 @@ import Testing
         #expect(PromptText.plain("\u{1B}]0;title\u{1B}\\> ") == "> ")
         #expect(PromptText.plain("trailing\u{1B}") == "trailing")
     }
+
+    /// libedit draws one line and drops control characters: the lines before the last are
+    /// written first, and tabs become spaces to the next multiple of 8 columns.
+    @Test func multiLinePromptsAreSplitAndTabsExpanded() {
+        #expect(PromptText.splitForEditing("Choose:\n 1) a\n> ") == ("Choose:\n 1) a\n", "> "))
+        #expect(PromptText.splitForEditing("name? ") == ("", "name? "))
+        #expect(PromptText.splitForEditing("tab\there ") == ("", "tab     here "))
+        #expect(PromptText.splitForEditing("a\n\u{1B}[1mx\u{1B}[0m\ty") == ("a\n", "\u{1B}[1mx\u{1B}[0m       y"))
+        #expect(PromptText.splitForEditing("done\n") == ("done\n", ""))
+    }
 }
