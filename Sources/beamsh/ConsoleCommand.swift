@@ -250,9 +250,12 @@ extension ConsoleInvocation {
             if scripted {
                 // With --format json, stdout carries one JSON document per expression; what the
                 // evaluation prints (IO.puts, h/1) goes to stderr.
+                // Reads (`IO.gets`) in --eval take lines from stdin, as `elixir -e` does; a stdin
+                // script is read whole first, so its reads get end of input.
+                let printed: ConsoleOutput = format == "json" ? StandardOutput.error : StandardOutput()
                 let evaluator = try await OneShotEvaluator.make(
-                    connection: connection, options: shellOptions(interactive: false),
-                    output: format == "json" ? StandardOutput.error : StandardOutput())
+                    connection: connection, options: shellOptions(interactive: false), output: printed,
+                    input: eval.isEmpty ? ScriptedInput([]) : PlainLineInput(promptOutput: printed))
                 installInterrupt { evaluator.interrupt() }
                 var json = TermJSON.Options()
                 json.localNode = connection.peerNodeAtom

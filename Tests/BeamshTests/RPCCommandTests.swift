@@ -75,6 +75,20 @@ import Testing
         #expect(result.stderr.contains("side") && result.stderr.contains("def count"), "\(result.stderr)")
     }
 
+    /// Reads in `--eval` take lines from stdin, as `elixir -e` does; the prompt goes where the
+    /// evaluation's output goes (stderr with `--format json`); past the end, `:eof`.
+    @Test func evalReadsStdin() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let text = try BeamshBinary.run([node.name, "--eval", "x = IO.gets(\"1? \")", "--eval", "x <> IO.gets(\"2? \")",
+                                         "--eval", "IO.gets(\"3? \")"], cookie: node.cookie, stdin: "a\nb\n")
+        #expect(text.status == 0 && text.stdout == "1? \"a\\n\"\n2? \"a\\nb\\n\"\n3? :eof\n", "\(text.stdout)\(text.stderr)")
+        let json = try BeamshBinary.run([node.name, "--format", "json", "--eval", "IO.gets(\"name? \")"], cookie: node.cookie,
+                                        stdin: "carl\n")
+        #expect(json.status == 0 && json.stdout == "\"carl\\n\"\n" && json.stderr.contains("name? "), "\(json.stdout)\(json.stderr)")
+    }
+
     /// `--eval` has nobody to answer a pager: the node is told there are no rows, so `h(lists)`
     /// prints everything and returns instead of waiting for "more (y/n)?".
     @Test func oneShotHasNoPager() throws {
