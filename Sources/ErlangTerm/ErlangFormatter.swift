@@ -73,7 +73,8 @@ public struct ErlangFormatter: Sendable {
             let words = reference.ids.reversed().map { String($0) }.joined(separator: ".")
             work.write("#Ref<\(Self.node(reference.node, localNode)).\(words)>")
         case .fun(let fun):
-            work.write("#Fun<\(Self.atom(fun.module)).\(fun.index).\(fun.oldUniq)>")
+            // As `~p` prints it: the old index and old uniq (Elixir's inspect shows the new index).
+            work.write("#Fun<\(Self.atom(fun.module)).\(fun.oldIndex).\(fun.oldUniq)>")
         case .export(let export):
             work.write("fun \(Self.atom(export.module)):\(Self.atom(export.function))/\(export.arity)")
         }

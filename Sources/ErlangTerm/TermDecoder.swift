@@ -696,8 +696,8 @@ private struct Parser {
     }
 
     private mutating func readFunHeader(tagOffset: Int) throws(TermDecodingError) -> (FunHeader, Int) {
-        let size = Int(try readU32())
-        guard size >= 4, size - 4 <= remainingBytes else { throw TermDecodingError(.truncated, at: tagOffset) }
+        // Size (the fun's total length) is not checked: the BEAM ignores it too.
+        _ = try readU32()
         let arity = try readU8()
         let uniq = Array(try readSlice(16))
         let index = try readU32()

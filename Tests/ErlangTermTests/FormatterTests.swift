@@ -7,6 +7,15 @@ import Testing
     let elixir = ElixirFormatter()
     let erlang = ErlangFormatter()
 
+    /// A local fun whose index and old index differ (checked against OTP 25 and Elixir 1.14 by
+    /// patching a real fun's bytes): `~p` shows the old index, `inspect` the new one.
+    @Test func funsShowTheIndexEachLanguageShows() {
+        let fun = Term.fun(Fun(arity: 0, uniq: Array(repeating: 1, count: 16), index: 50, module: "erl_eval", oldIndex: 43,
+                               oldUniq: 3_316_493, pid: Pid(node: "a@b", id: 1, serial: 0, creation: 1), freeVariables: []))
+        #expect(erlang.format(fun) == "#Fun<erl_eval.43.3316493>")
+        #expect(elixir.format(fun) == "#Function<50.3316493/0 in :erl_eval>")
+    }
+
     @Test(arguments: [
         (0.0, "0.0"), (-0.0, "-0.0"), (1.0, "1.0"), (0.1, "0.1"), (1e-5, "1.0e-5"), (1e20, "1.0e20"),
         (100.0, "100.0"), (1000.0, "1.0e3"), (0.0001, "0.0001"), (0.000123, "1.23e-4"), (123456.0, "123456.0"),

@@ -85,6 +85,9 @@ import Testing
         "newer_reference_0_words": "the BEAM makes a reference with no id words; beamsh requires 1 to 5",
         "compressed_inner_trailing": "binary_to_term/1 ignores bytes after the term; beamsh reports them",
         "otp25/map_negative_zero_keys": "OTP < 27 treats 0.0 and -0.0 as one key; OTP 27+ and beamsh keep both",
+        // (Their OTP 25 verdicts are checked: the Size field is ignored, as the BEAM ignores it.)
+        "otp28/new_fun_size_0": "OTP 28 puts a pid of its own node in place of a local fun's creator; beamsh keeps the one sent",
+        "otp28/new_fun_size_max": "OTP 28 puts a pid of its own node in place of a local fun's creator; beamsh keeps the one sent",
     ]
 
     /// Legacy and malformed forms: we accept what the runtime accepts (as the same term, re-encoded
@@ -122,6 +125,15 @@ import Testing
             case "map_negative_zero_keys":
                 #expect(h.canonical == nil, "\(h)")  // OTP 25 rejects; we keep two keys as OTP 28 does
                 #expect(try TermDecoder().decode(h.bytes).mapValue?.count == 2)
+            case "new_fun_size_0", "new_fun_size_max":
+                // OTP 28 accepts it with another creator pid; we decode it with the pid sent.
+                let canonical = try #require(h.canonical, "\(h)")
+                guard case .fun(let ours)? = try? TermDecoder().decode(h.bytes),
+                      case .fun(let theirs)? = try? TermDecoder().decode(canonical) else {
+                    Issue.record("\(h): not a fun on both sides")
+                    continue
+                }
+                #expect(ours.pid != theirs.pid && ours.index == theirs.index && ours.module == theirs.module, "\(h)")
             default:
                 #expect(h.canonical != nil, "\(h)")
                 #expect(throws: TermDecodingError.self, "\(h)") { try TermDecoder().decode(h.bytes) }
