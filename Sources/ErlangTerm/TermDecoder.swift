@@ -105,7 +105,8 @@ public struct TermDecoder: Sendable {
         do throws(TermDecodingError) {
             term = try decodeBody(inflated.bytes[...], at: &inner)
         } catch {
-            throw TermDecodingError(error.kind, at: start + 5)  // offsets inside inflated data are meaningless to the user
+            // Offsets inside the inflated data mean nothing in the input: say which is which.
+            throw TermDecodingError(error.kind, at: start + 5, uncompressedOffset: error.offset)
         }
         guard inner == inflated.bytes.count else {
             throw TermDecodingError(.invalid("compressed term has \(inflated.bytes.count - inner) extra bytes"), at: start)

@@ -24,12 +24,16 @@ public struct TermDecodingError: Error, Hashable, Sendable, CustomStringConverti
     }
 
     public let kind: Kind
-    /// Offset in the input (from the first byte given to the decoder).
+    /// Offset in the input (from the first byte given to the decoder). For a problem inside a
+    /// compressed term, the offset of its compressed data.
     public let offset: Int
+    /// For a problem inside a compressed term: where it is in the uncompressed term.
+    public let uncompressedOffset: Int?
 
-    public init(_ kind: Kind, at offset: Int) {
+    public init(_ kind: Kind, at offset: Int, uncompressedOffset: Int? = nil) {
         self.kind = kind
         self.offset = offset
+        self.uncompressedOffset = uncompressedOffset
     }
 
     public var description: String {
@@ -45,6 +49,9 @@ public struct TermDecodingError: Error, Hashable, Sendable, CustomStringConverti
         case .tooDeep(let limit): what = "terms nested deeper than \(limit) levels"
         case .compression(let why): what = "compressed term: \(why)"
         case .trailingBytes(let n): what = "\(n) bytes after the end of the term"
+        }
+        if let uncompressedOffset {
+            return "\(what) (at byte \(uncompressedOffset) of the term compressed at byte \(offset))"
         }
         return "\(what) (at byte \(offset))"
     }

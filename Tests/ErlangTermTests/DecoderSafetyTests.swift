@@ -253,6 +253,10 @@ import Testing
             #expect(throws: TermDecodingError.self, "\(name)") { try TermDecoder().decode(bytes) }
         }
         #expect(try TermDecoder().decode(compressed(small)) == .tuple([1, 2]))
+        // A problem inside names both places: the compressed data in the input, the byte in the term.
+        let badTag = TermDecodingError(.unknownTag(200), at: 6, uncompressedOffset: 4)
+        #expect(throws: badTag) { try TermDecoder().decode(compressed([104, 2, 97, 1, 200])) }
+        #expect(badTag.description == "unknown tag 200 (at byte 4 of the term compressed at byte 6)")
         // A bomb that inflates past its claim stops at the claim.
         #expect(throws: TermDecodingError.self) { try TermDecoder().decode(compressed(body, claiming: 1000)) }
     }
