@@ -138,8 +138,10 @@ public enum EPMDClient {
         @Sendable func attempt(_ index: Int, failures: [String]) -> EventLoopFuture<(reply: [UInt8], address: SocketAddress)> {
             guard index < addresses.count else {
                 let port = addresses.first?.port ?? 4369
+                // (--port is the way around EPMD when connecting; NAMES has nothing to skip to.)
+                let skip = request.count > 2 && request[2] == EPMDMessages.namesRequestTag ? "" : " Use --port to skip EPMD"
                 return eventLoop.makeFailedFuture(DistributionError(.epmdUnreachable,
-                    "EPMD is not reachable on port \(port) (\(failures.joined(separator: "; "))): is a node running there, or is the port firewalled? Use --port to skip EPMD"))
+                    "EPMD is not reachable on port \(port) (\(failures.joined(separator: "; "))): is a node running there, or is the port firewalled?\(skip)"))
             }
             let address = addresses[index]
             return oneExchange(request, address: address, on: eventLoop, timeout: timeout)

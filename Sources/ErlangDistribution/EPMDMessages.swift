@@ -48,12 +48,23 @@ public enum EPMDMessages {
     /// NAMES_REQ, framed.
     public static func namesRequest() -> [UInt8] { framed([namesRequestTag]) }
 
+    /// The first bytes of a reply that is not EPMD's, as text when they are printable ASCII (an
+    /// HTTP server's `HTTP/1.1`), else as numbers.
+    static func describeStart(of reply: [UInt8]) -> String {
+        let start = reply.prefix(16)
+        if start.isEmpty { return "it is empty" }
+        if start.allSatisfy({ (0x20...0x7E).contains($0) }) {
+            return "it starts with \"\(String(decoding: start, as: UTF8.self))\""
+        }
+        return "it starts with bytes \(Array(start.prefix(8)))"
+    }
+
     /// Parses the whole reply to PORT_PLEASE2_REQ (EPMD closes after it).
     /// Returns nil when the node is not registered.
     public static func parsePortPleaseReply(_ reply: [UInt8]) throws(EPMDError) -> EPMDNodeInfo? {
         var reader = ByteReader(reply)
         guard let tag = reader.u8(), tag == port2Response, let result = reader.u8() else {
-            throw EPMDError(.malformedReply, "EPMD sent an unexpected reply to PORT_PLEASE2 (\(reply.prefix(8)))")
+            throw EPMDError(.malformedReply, "the reply to PORT_PLEASE2 is not EPMD's (\(Self.describeStart(of: reply))): is this port EPMD's?")
         }
         if result != 0 { return nil }
         guard let port = reader.u16(), let type = reader.u8(), let proto = reader.u8(), let high = reader.u16(),

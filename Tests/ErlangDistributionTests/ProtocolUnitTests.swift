@@ -103,6 +103,14 @@ import Testing
         #expect(try EPMDMessages.parsePortPleaseReply([119, 1]) == nil)
         #expect(throws: EPMDError.self) { try EPMDMessages.parsePortPleaseReply([119, 0, 1]) }
         #expect(throws: EPMDError.self) { try EPMDMessages.parsePortPleaseReply([]) }
+        // Another server on the port: its words, not its bytes.
+        do {
+            _ = try EPMDMessages.parsePortPleaseReply(Array("HTTP/1.1 400 Bad Request\r\n".utf8))
+            Issue.record("an HTTP reply parsed as EPMD's")
+        } catch {
+            #expect("\(error)".contains("is not EPMD's (it starts with \"HTTP/1.1 400 Bad\")"), "\(error)")
+        }
+        #expect(EPMDMessages.describeStart(of: [0, 1, 200]) == "it starts with bytes [0, 1, 200]")
     }
 
     @Test func namesReply() throws {
