@@ -1,6 +1,7 @@
 // The console's two ends, abstracted so the terminal (LineEditor over libedit, or a plain
 // stdin reader) plugs in, and tests feed lines and read a buffer.
 
+import ErlangDistribution
 import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
@@ -154,10 +155,25 @@ public final class ScriptedInput: ConsoleInput, @unchecked Sendable {
 }
 
 /// Reads a reply to the node's IO request on a thread of its own, so no Swift concurrency
-/// thread waits on the user.
-func readOffThread(_ input: ConsoleInput, prompt: String) async -> ReadResult {
-    await withCheckedContinuation { continuation in
-        startThread { continuation.resume(returning: input.readReply(prompt: prompt)) }
+/// thread waits on the user. With `connection`, a connection lost meanwhile ends the wait at
+/// once (as end of input: the session then finds the connection gone) instead of at the
+/// operator's next Enter; the read itself is left to finish on its thread.
+func readOffThread(_ input: ConsoleInput, prompt: String, until connection: NodeConnection? = nil) async -> ReadResult {
+    let claimed = NIOLockedValueBox(false)
+    @Sendable func claim() -> Bool {
+        claimed.withLockedValue { c in
+            defer { c = true }
+            return !c
+        }
+    }
+    return await withCheckedContinuation { continuation in
+        connection?.closeFuture.whenSuccess { _ in
+            if claim() { continuation.resume(returning: .endOfInput) }
+        }
+        startThread {
+            let result = input.readReply(prompt: prompt)
+            if claim() { continuation.resume(returning: result) }
+        }
     }
 }
 

@@ -271,7 +271,7 @@ public final class IOServer: @unchecked Sendable {
     private func readServingOutput(prompt: String) async -> ReadResult {
         input.willPrompt()
         let serving = Task { await self.answerOutputUntilCancelled() }
-        let result = await readOffThread(input, prompt: prompt)
+        let result = await readOffThread(input, prompt: prompt, until: connection)
         serving.cancel()
         mailbox.putBack(await serving.value)
         writeHeldOutput()

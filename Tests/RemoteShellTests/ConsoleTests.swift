@@ -283,6 +283,22 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(ContinuousClock.now - started < .seconds(2))
     }
 
+    /// The same while an `IO.gets` of the evaluation waits for the operator.
+    @Test func droppedConnectionDuringAReadEndsTheSession() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        let input = GatedInput([.line("IO.gets(\"name? \")"), .line("never answered")], gateAt: 2)
+        defer { input.gate.signal() }
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: OutputBuffer())
+        let run = Task { try await console.run() }
+        try await Task.sleep(for: .milliseconds(1_000))  // the read waits at the gate
+        connection.closeNow()
+        let started = ContinuousClock.now
+        await #expect(throws: DistributionError.self) { try await run.value }
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
     @Test func droppedConnectionLeavesNothingOnTheNode() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }
