@@ -274,6 +274,10 @@ extension Beamsh {
         @Option(help: ArgumentHelp("Refresh this many times, then exit (default: until Ctrl-C in a terminal, once otherwise).", valueName: "n"))
         var iterations: Int?
 
+        @Option(help: ArgumentHelp("Seconds a refresh may take on the node beyond --interval; a sampler still running then is stopped (exit 1).",
+                                   valueName: "seconds"))
+        var timeout: Double = 60
+
         @Option(help: "Output format: text or json (json prints one object per refresh).")
         var format: OutputFormat = .text
 
@@ -282,6 +286,7 @@ extension Beamsh {
         func validate() throws {
             if count < 1 { throw ValidationError("-n must be at least 1") }
             try checkSeconds(interval, "--interval", allowZero: true)
+            try checkSeconds(timeout, "--timeout")
         }
 
         func run() async throws {
@@ -299,7 +304,7 @@ extension Beamsh {
             do {
                 let top = try await ProcessTop(connection: connected)
                 for round in 0..<rounds {
-                    let sample = try await top.sample(by: by, count: count, interval: duration(interval))
+                    let sample = try await top.sample(by: by, count: count, interval: duration(interval), timeout: duration(timeout))
                     if format == .json {
                         print(sample.json.serialized())
                     } else if terminal && !isDumbTerminal {

@@ -351,5 +351,12 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         // No module was loaded and no helper process lingers after the refresh.
         #expect(try node.eval("length([M || {M, _} <- code:all_loaded(), lists:prefix(\"beamsh\", atom_to_list(M))]).") == "0")
         try waitUntil("the sampler's process is gone") { try node.eval("erlang:system_info(process_count) =< \(before).") == "true" }
+
+        // A refresh that takes longer than --timeout: its sampler is stopped, not left running on
+        // a node that is already slow, and the command says so with exit 1.
+        let slow = try BeamshBinary.run(["top", node.name, "--by", "memory", "--interval", "0", "--timeout", "0.001"], cookie: node.cookie)
+        #expect(slow.status == 1 && slow.stderr.contains("did not finish within") && slow.stderr.contains("it was stopped"),
+                "\(slow.stdout)\(slow.stderr)")
+        try waitUntil("the stopped sampler is gone") { try node.eval("erlang:system_info(process_count) =< \(before).") == "true" }
     }
 }

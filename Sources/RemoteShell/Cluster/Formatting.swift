@@ -68,6 +68,12 @@ public enum Human {
     }
 
     /// A duration in milliseconds with one decimal: "12.3 ms".
+    /// 62.5 s
+    public static func seconds(_ duration: Duration) -> String {
+        let s = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return "\(fixed(s, 1)) s"
+    }
+
     public static func milliseconds(_ duration: Duration) -> String {
         let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         return "\(fixed(ms, 1)) ms"

@@ -1,8 +1,8 @@
 // `beamsh top`: the busiest processes of a node, cheaply, with nothing loaded on the node.
 //
 // Sampling design (measured on OTP 25 with 1,000,000 idle processes; README "Cluster operations"):
-// - One RPC per refresh: `erl_eval:exprs/2` runs a fixed expression (parsed once per session by
-//   the node's own `erl_scan`/`erl_parse`; the parse tree travels as data, nothing is loaded).
+// - One process per refresh: `erl_eval:exprs/2` runs a fixed expression (parsed once per session
+//   by the node's own `erl_scan`/`erl_parse`; the parse tree travels as data, nothing is loaded).
 // - erl_eval only interprets the glue, O(processes / chunk) steps. Every per-process step runs
 //   in compiled code: `lists:zipwith(fun erlang:process_info/2, Pids, Items)` samples a chunk,
 //   `ets:match_spec_run/2` extracts the numbers and filters against the current N-th best, and
@@ -13,8 +13,10 @@
 // - Reductions are a delta over the interval: the node samples, waits, samples again (like
 //   recon's proc_window) and keeps only an integer per process (16 bytes each) in between.
 //   For memory and message queues, only the top N are sampled again after the interval.
-// - The reply is N rows; the node's evaluating process is temporary (rex spawns one per call)
-//   so everything is freed when the refresh ends.
+// - The reply is N rows. The sampler runs in a process of its own, linked to beamsh: when a
+//   refresh takes longer than its timeout it is killed, and a beamsh that goes away (Ctrl-C, a
+//   lost connection) takes it along, so nothing keeps sampling a node that is already busy.
+//   Everything it held is freed when the refresh ends.
 
 import ErlangDistribution
 import ErlangTerm
@@ -131,20 +133,47 @@ public final class ProcessTop: Sendable {
     }
 
     /// One refresh: the node samples, waits `interval`, samples again, and returns the top `count`.
+    /// A sampler still running after `interval + timeout` is killed (a timeout error).
     public func sample(by order: TopOrder, count: Int, interval: Duration, timeout: Duration = .seconds(60)) async throws -> TopSample {
         let clock = ContinuousClock()
         let started = clock.now
         let ms = Int(interval.components.seconds) * 1000 + Int(interval.components.attoseconds / 1_000_000_000_000_000)
+        let mailbox = connection.makeMailbox()
+        defer { mailbox.close() }
+        let tag = connection.makeReference()
         // erl_eval bindings: an orddict, sorted by variable name.
         let bindings: Term = [
             .tuple([.atom("Chunk"), .integer(chunk)]),
             .tuple([.atom("Interval"), .integer(ms)]),
             .tuple([.atom("Key"), .atom(order.processInfoItem)]),
             .tuple([.atom("N"), .integer(max(1, count))]),
+            .tuple([.atom("ReplyTo"), .pid(mailbox.pid)]),
+            .tuple([.atom("Tag"), .reference(tag)]),
         ]
-        let reply = try await connection.rpc("erl_eval", "exprs", [parsed, bindings], timeout: interval + timeout)
-        guard let value = reply.tupleElements, value.count == 3, value[0] == .atom("value"),
-              let parts = value[1].tupleElements, parts.count == 4,
+        let deadline = clock.now + interval + timeout
+        let (worker, _) = try await connection.spawn("erl_eval", "exprs", [parsed, bindings], from: mailbox, options: [.link],
+                                                     timeout: timeout)
+        // Done or not, the sampler ends with the refresh (a no-op when it has finished).
+        defer { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
+        var reply: Term?
+        while reply == nil {
+            let left = deadline - clock.now
+            guard left > .zero, let signal = try await mailbox.receive(timeout: left) else {
+                // A remote failure (exit 1), not a connection one: the node answers, slowly.
+                throw DistributionError(.remoteCallFailed,
+                    "the sampler on \(connection.peer.name) did not finish within \(Human.seconds(interval + timeout)); it was stopped "
+                    + "(a busy node answers process_info slowly: try --by reductions or message_queue, or a longer --timeout)")
+            }
+            switch signal {
+            case .message(_, let message):
+                if let t = message.tupleElements, t.count == 2, t[0] == .reference(tag) { reply = t[1] }
+            case .exit(let from, let reason) where from == worker:
+                throw DistributionError(.remoteCallFailed, "the sampler on \(connection.peer.name) failed", reason: reason)
+            default:
+                continue
+            }
+        }
+        guard let parts = reply?.tupleElements, parts.count == 4,
               let total = parts[0].intValue, let micros = parts[1].intValue, let memory = parts[2].intValue,
               let rows = parts[3].listElements else {
             throw DistributionError(.remoteCallFailed, "unexpected sampler reply from \(connection.peer.name)")
@@ -173,8 +202,8 @@ public final class ProcessTop: Sendable {
     }
 
     /// The sampler, evaluated by the node's erl_eval with `Chunk`, `Interval` (ms), `Key`
-    /// (a process_info item) and `N` bound. Returns `{ProcessCount, MicrosecondsSpent,
-    /// MemoryOfThisProcess, [{Pid, ReductionsDelta, Info, InitialCall}]}`.
+    /// (a process_info item), `N`, `ReplyTo` and `Tag` bound. Sends `{Tag, {ProcessCount,
+    /// MicrosecondsSpent, MemoryOfThisProcess, [{Pid, ReductionsDelta, Info, InitialCall}]}}`.
     static let sampler = """
         T0 = erlang:monotonic_time(microsecond),
         Split = fun Split(L, Left, Acc) when Left > Chunk -> {H, T} = lists:split(Chunk, L), Split(T, Left - Chunk, [H | Acc]);
@@ -224,6 +253,6 @@ public final class ProcessTop: Sendable {
                 {Details(TopPids, Before, [undefined || _ <- TopPids]), Spent0 + erlang:monotonic_time(microsecond) - T1}
         end,
         {memory, Memory} = erlang:process_info(self(), memory),
-        {lists:sum([length(C) || C <- Chunks]) + 1, Spent, Memory, [R || R <- Rows, R =/= undefined]}.
+        ReplyTo ! {Tag, {lists:sum([length(C) || C <- Chunks]) + 1, Spent, Memory, [R || R <- Rows, R =/= undefined]}}.
         """
 }
