@@ -319,7 +319,9 @@ public final class LineEditor: @unchecked Sendable {
     /// Reads up to a newline with `read(2)` one byte at a time, so nothing after the line is
     /// taken from a descriptor that other code may read next.
     private func readPlainLine(prompt: String) -> ReadResult {
-        if isatty(configuration.outputDescriptor) == 1 {
+        // Someone at a terminal on either side needs the prompt: typing with the output piped
+        // (`beamsh NODE | tee log`) shows it through the pipe, as iex does.
+        if isatty(configuration.outputDescriptor) == 1 || isatty(configuration.inputDescriptor) == 1 {
             writeAll(PromptText.plain(prompt), to: configuration.outputDescriptor)
         }
         var bytes: [UInt8] = []

@@ -302,6 +302,7 @@ extension ConsoleInvocation {
             console.clusterOptions = clusterOptions
             installInterrupt { console.interrupt() }
             print(await banner)
+            fflush(nil)  // before the results, which are written unbuffered, when stdout is a pipe
             // exitNow ends the process at once, so the history is saved here, however the
             // session ends (`exit`, `:quit`, Ctrl-D, a lost connection).
             do {

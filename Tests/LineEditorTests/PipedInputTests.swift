@@ -27,6 +27,27 @@ import Testing
         #expect(try outPipe.fileHandleForReading.readToEnd() == nil)
     }
 
+    /// Typing at a terminal with the output piped (`beamsh NODE | tee log`): the prompt is written
+    /// to the pipe, plain, as iex writes it.
+    @Test func aTerminalOnTheInputSideStillGetsThePrompt() throws {
+        var master: Int32 = -1, slave: Int32 = -1
+        guard openpty(&master, &slave, nil, nil, nil) == 0 else {
+            Issue.record("no pseudo-terminal")
+            return
+        }
+        defer { close(master); close(slave) }
+        let outPipe = Pipe()
+        _ = "one\n".withCString { write(master, $0, 4) }
+        do {
+            let editor = LineEditor(configuration: .init(
+                inputDescriptor: slave, outputDescriptor: outPipe.fileHandleForWriting.fileDescriptor))
+            #expect(!editor.isInteractive)
+            #expect(editor.readLine(prompt: "\u{1B}[33miex\u{1B}[0m> ") == .line("one"))
+        }
+        try outPipe.fileHandleForWriting.close()
+        #expect(try outPipe.fileHandleForReading.readToEnd() == Data("iex> ".utf8))
+    }
+
     @Test func nothingPastTheNewlineIsConsumed() throws {
         let inPipe = Pipe()
         inPipe.fileHandleForWriting.write(Data("first\nrest of the script\n".utf8))
