@@ -201,11 +201,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         let input = GatedInput([.line(writer), .line("1 + 1")], gateAt: 2)
         let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
         let run = Task { try await console.run() }
-        let deadline = ContinuousClock.now + .seconds(15)
-        while try node.eval("persistent_term:get(bg_done, false).") != "true", ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(try node.eval("persistent_term:get(bg_done, false).") == "true", "the writer waited for the operator")
+        #expect(try await persistentTerm("bg_done", on: node, otherwise: "false") == "true", "the writer waited for the operator")
         input.gate.signal()
         try await run.value
         let text = output.text
@@ -230,21 +226,13 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         let input = GatedInput([.line(line), .line("Ada"), .line("Bob"), .line("1 + 1")], gateAt: 2)
         let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
         let run = Task { try await console.run() }
-        let deadline = ContinuousClock.now + .seconds(15)
-        while try node.eval("persistent_term:get(side_done, false).") != "true", ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(try node.eval("persistent_term:get(side_done, false).") == "true", "the writer waited for the operator")
+        #expect(try await persistentTerm("side_done", on: node, otherwise: "false") == "true", "the writer waited for the operator")
         input.gate.signal()
         try await run.value
         #expect(output.text == "from the side\n\"Ada\\n\"\n2\n", "\(output.text)")
         #expect(input.inner.promptsSeen.map { $0.hasPrefix("iex") ? "iex" : $0 } == ["iex", "first? ", "second? ", "iex", "iex"])
         // The side process stores its answer once it has it.
-        let answered = ContinuousClock.now + .seconds(5)
-        while try node.eval("persistent_term:get(side_read, none).") == "none", ContinuousClock.now < answered {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let sideRead = try node.eval("persistent_term:get(side_read, none).")
+        let sideRead = try await persistentTerm("side_read", on: node, otherwise: "none")
         #expect(sideRead == "<<66,111,98,10>>", "\(sideRead)")  // "Bob\n"
     }
 

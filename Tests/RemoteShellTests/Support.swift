@@ -36,6 +36,18 @@ func waitUntilSleeping(on node: TestNode) async {
     }
 }
 
+/// The value of `persistent_term:get(Key, Default)` on `node` (as `erl` prints it) once it is
+/// no longer `otherwise`, or after `seconds`: what a process on the node stored when it got there.
+func persistentTerm(_ key: String, on node: TestNode, otherwise: String, within seconds: Double = 15) async throws -> String {
+    let deadline = Date().addingTimeInterval(seconds)
+    var value = try node.eval("persistent_term:get(\(key), \(otherwise)).")
+    while value == otherwise && Date() < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+        value = try node.eval("persistent_term:get(\(key), \(otherwise)).")
+    }
+    return value
+}
+
 func processCount(_ node: TestNode) throws -> Int {
     Int(try node.eval("erlang:system_info(process_count).")) ?? -1
 }
