@@ -254,9 +254,10 @@ extension Beamsh {
             commandName: "top",
             abstract: "The busiest processes of NODE, refreshed in place until Ctrl-C (printed once when output is not a terminal).",
             discussion: """
-                Each refresh is one RPC: the node's own erl_eval runs a fixed sampler that calls only \
-                erlang:processes/0 and erlang:process_info/2 through compiled list and match-spec functions, \
-                in chunks, and returns just the top N. Reductions are the delta over --interval.
+                Each refresh is one process on the node, linked to beamsh: the node's own erl_eval runs a fixed \
+                sampler that calls only erlang:processes/0 and erlang:process_info/2 through compiled list and \
+                match-spec functions, in chunks, and returns just the top N. Reductions are the delta over \
+                --interval. A sampler still running after --interval plus --timeout is stopped.
                 """)
 
         @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE).", valueName: "node"))
