@@ -44,7 +44,7 @@ enum EvaluationStep: Sendable, Hashable {
     case incomplete
     /// Interrupted (Ctrl-C): the worker was killed; the binding is unchanged.
     case interrupted
-    /// Interrupted, and the node has not confirmed the kill within ``Evaluator/interruptWait``
+    /// Interrupted, and the node has not confirmed the kill within ``ShellOptions/interruptWait``
     /// (frozen, overloaded, cut off): the console takes the prompt back anyway.
     case interruptedUnanswered
     case timedOut(Duration)
@@ -105,13 +105,14 @@ final class Evaluator: @unchecked Sendable {
     }
 
     /// How long an interrupted evaluation waits for the node to confirm the kill before the
-    /// console takes the prompt back.
-    static let interruptWait: Duration = .seconds(1)
+    /// console takes the prompt back (``ShellOptions/interruptWait``).
+    let interruptWait: Duration
     /// Without a Ctrl-C, the wait for the worker wakes this often to notice one.
     static let interruptPoll: Duration = .milliseconds(250)
 
-    init(connection: NodeConnection, language: Language, io: IOServer, mailbox: Mailbox) {
+    init(connection: NodeConnection, language: Language, io: IOServer, mailbox: Mailbox, interruptWait: Duration) {
         self.connection = connection
+        self.interruptWait = interruptWait
         self.language = language
         self.io = io
         self.mailbox = mailbox
@@ -200,11 +201,11 @@ final class Evaluator: @unchecked Sendable {
             // worker's exit), so a frozen node cannot keep the console from its prompt.
             var wait = Self.interruptPoll
             if let at = running.withLockedValue({ $0.interruptedAt }) {
-                if now - at >= Self.interruptWait {
+                if now - at >= interruptWait {
                     if worker == nil { abandonedSpawns.withLockedValue { _ = $0.insert(requestID) } }
                     return .interruptedUnanswered
                 }
-                wait = Self.interruptWait - (now - at)
+                wait = interruptWait - (now - at)
             }
             guard let signal = try await mailbox.receive(timeout: min(left ?? wait, wait)) else { continue }
             switch signal {

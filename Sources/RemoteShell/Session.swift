@@ -30,6 +30,9 @@ public struct ShellOptions: Sendable {
     /// IEx's colors in the interactive console (results yellow with IEx's syntax colors,
     /// errors red); set when stdout is a terminal and `NO_COLOR` is unset.
     public var colors = false
+    /// How long a Ctrl-C waits for the node to confirm its worker's kill before the prompt comes
+    /// back anyway (reported as not confirmed): a frozen node cannot hold the console.
+    public var interruptWait: Duration = .seconds(1)
 
     public init(language: Language? = nil, readOnly: Bool = false, stopGuard: StopGuard = .refuse, timeout: Duration? = nil) {
         self.language = language
@@ -62,7 +65,8 @@ final class ShellCore: @unchecked Sendable {
         mailbox = connection.makeMailbox()
         io = IOServer(mailbox: mailbox, connection: connection, input: input, output: output,
                       geometry: options.geometry, binaryMode: language == .elixir)
-        evaluator = Evaluator(connection: connection, language: language, io: io, mailbox: mailbox)
+        evaluator = Evaluator(
+            connection: connection, language: language, io: io, mailbox: mailbox, interruptWait: options.interruptWait)
         io.onInterruptedRead = { [evaluator] in evaluator.interruptRunning() }
         evaluator.syntaxColors = options.colors ? IEXColors.syntaxColors : .emptyList
     }

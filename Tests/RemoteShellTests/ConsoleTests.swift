@@ -48,7 +48,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
-    @Test func ctrlCInterruptsWithinASecondAndKeepsBindings() async throws {
+    @Test func ctrlCInterruptsAndKeepsBindings() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }
         let connection = try await connect(node)
@@ -56,7 +56,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         let before = try processCount(node)
         let output = OutputBuffer()
         let input = ScriptedInput(lines: ["x = 7", ":timer.sleep(:infinity)", "x * 6"])
-        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        let console = Console(connection: connection, language: .elixir, options: patientWithKills, input: input, output: output)
         let interruptedAt = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
         input.onPrompt = { prompt in
             // The prompt that reads the sleep: interrupt once the sleep runs on the node (a fixed
@@ -85,6 +85,11 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         // Up to three tries, the best of which must be under a second: tests that block on
         // subprocesses can hold this process's two cooperative threads for a while, and the
         // result waits for one of them (a product that is slow every time still fails).
+        // A try slower than a second ends with the "not confirmed" form, which is the product's
+        // answer when the kill's confirmation is late; the fast try must be the confirmed one.
+        let confirmed = EvaluationResult.failure(formatted: "** (EXIT) interrupted")
+        let unconfirmed = EvaluationResult.failure(
+            formatted: "** (EXIT) interrupted; the node has not confirmed the kill (it may be frozen, overloaded or cut off)")
         var fastest = Duration.seconds(3600)
         for _ in 0..<3 where fastest >= .seconds(1) {
             let task = Task { try await evaluator.evaluate(":timer.sleep(:infinity)") }
@@ -92,18 +97,24 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
             let started = ContinuousClock.now
             evaluator.interrupt()
             let result = try await task.value
-            fastest = min(fastest, ContinuousClock.now - started)
-            #expect(result == .failure(formatted: "** (EXIT) interrupted"))
+            let elapsed = ContinuousClock.now - started
+            if elapsed < .seconds(1) {
+                #expect(result == confirmed)
+                fastest = min(fastest, elapsed)
+            } else {
+                #expect(result == confirmed || result == unconfirmed)
+            }
         }
         #expect(fastest < .seconds(1))
         // The session goes on after the interrupts.
         #expect(try await evaluator.evaluate("1 + 1").formatted == "2")
         // Ctrl-C between Enter and the evaluation's start is not lost: the evaluation ends as it
         // starts, nothing is spawned, and the one after it runs.
+        let patient = oneShot(connection, .elixir, options: patientWithKills)
         let before = try processCount(node)
-        evaluator.interrupt()
-        #expect(try await evaluator.evaluate(":timer.sleep(:infinity)") == .failure(formatted: "** (EXIT) interrupted"))
-        #expect(try await evaluator.evaluate("2 + 2").formatted == "4")
+        patient.interrupt()
+        #expect(try await patient.evaluate(":timer.sleep(:infinity)") == confirmed)
+        #expect(try await patient.evaluate("2 + 2").formatted == "4")
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
@@ -248,7 +259,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         let output = OutputBuffer()
         let loop = "Stream.repeatedly(fn -> IO.gets(\"> \") end) |> Enum.take_while(&(&1 != \"q\\n\"))"
         let input = ScriptedInput([.line("x = 5"), .line(loop), .line("a"), .endOfInput, .interrupted, .line("x * 2")])
-        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        let console = Console(connection: connection, language: .elixir, options: patientWithKills, input: input, output: output)
         try await console.run()
         #expect(output.text == "5\n** (EXIT) interrupted\n10\n", "\(output.text)")
         #expect(input.promptsSeen.filter { $0 == "> " }.count == 3)

@@ -64,6 +64,14 @@ func settledProcessCount(_ node: TestNode, expected: Int, within seconds: Double
     return count
 }
 
+/// For tests of what an interrupt does, not how fast: a loaded machine may confirm a kill after
+/// the product's one-second wait, and the test would see the "not confirmed" form.
+let patientWithKills: ShellOptions = {
+    var options = ShellOptions(timeout: nil)
+    options.interruptWait = .seconds(30)
+    return options
+}()
+
 func oneShot(_ connection: NodeConnection, _ language: Language, output: OutputBuffer = OutputBuffer(),
              input: ConsoleInput = ScriptedInput([]), options: ShellOptions = ShellOptions(timeout: .seconds(30))) -> OneShotEvaluator {
     var options = options
