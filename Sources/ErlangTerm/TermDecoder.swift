@@ -3,7 +3,9 @@
 //
 // The decoder is iterative (an explicit stack of open containers), so nesting depth is
 // bounded by `Options.maxDepth`, not by the thread's stack. Every length field is checked
-// against the bytes actually left before anything is allocated for it.
+// against the bytes actually left before anything is allocated for it, and every allocation
+// is charged to `Options.maxTermMemory` first: a few input bytes can stand for tens of bytes
+// of terms (`{}` is two), and a compressed term for a thousand times more.
 
 import BigInt
 #if canImport(Glibc)
@@ -20,6 +22,10 @@ public struct TermDecoder: Sendable {
         public var maxDepth: Int = 1_000_000
         /// The largest size a compressed term may claim once uncompressed.
         public var maxUncompressedSize: Int = 1 << 30
+        /// The most memory the decoded term may take, in bytes, not counting binaries' bytes
+        /// (they share the input). Estimated from what the decoder allocates; larger input is a
+        /// ``TermDecodingError/Kind/tooLarge(limit:)`` error before the allocation that crosses it.
+        public var maxTermMemory: Int = 1 << 30
         public init() {}
     }
 
@@ -124,6 +130,9 @@ private struct Parser {
     let raw: UnsafeRawBufferPointer
     var position: Int
     let maxDepth: Int
+    let maxTermMemory: Int
+    /// What may still be allocated (``TermDecoder/Options/maxTermMemory``).
+    var memoryLeft: Int
     var atomCache = AtomCache()
     /// The sum of `remaining` over open frames: terms not started yet, each needing a byte.
     var pendingElements = 0
@@ -133,6 +142,8 @@ private struct Parser {
         self.raw = raw
         self.position = position
         self.maxDepth = options.maxDepth
+        self.maxTermMemory = options.maxTermMemory
+        self.memoryLeft = options.maxTermMemory
     }
 
     typealias Frame = OpenContainer
@@ -148,6 +159,25 @@ private struct Parser {
     }
 
     var remainingBytes: Int { raw.count - position }
+
+    // MARK: Memory
+
+    // The costs include malloc's own header and rounding; they were checked against glibc's
+    // count of bytes in use after decoding lists of each kind of term.
+
+    /// An allocation's cost beyond its bytes.
+    static let blockOverhead = 32
+    /// A container's storage: its object and header, then its slots.
+    static func containerCost(_ slots: Int) -> Int { 72 + slots * MemoryLayout<Term>.stride }
+    /// A term kept in a box of its own (`indirect` cases: binaries, pids, ports, funs...).
+    static let boxCost = 64
+
+    /// Takes `bytes` from the memory budget before they are allocated.
+    @inline(__always)
+    private mutating func charge(_ bytes: Int, at offset: Int) throws(TermDecodingError) {
+        memoryLeft &-= bytes
+        if memoryLeft < 0 { throw TermDecodingError(.tooLarge(limit: maxTermMemory), at: offset) }
+    }
 
     // MARK: Main loop
 
@@ -237,31 +267,39 @@ private struct Parser {
                     try need(length)
                     // It ends the list, so room for exactly its bytes.
                     let top = stack.top!
-                    makeRoom(for: length, inListAt: top, exactly: true)
+                    try makeRoom(for: length, inListAt: top, exactly: true, at: tagOffset)
                     appendStringBytes(length, to: top)
                     term = .list(.empty)
                 } else {
-                    term = try readString()
+                    term = try readString(tagOffset: tagOffset)
                 }
             case ExternalTermTag.binary.rawValue:
                 let length = Int(try readU32())
+                try charge(Self.boxCost, at: tagOffset)
                 term = .binary(Binary(try readSlice(length)))
             case ExternalTermTag.bitBinary.rawValue:
                 term = try readBitBinary(tagOffset: tagOffset)
             case ExternalTermTag.smallBig.rawValue:
-                term = try readBig(length: Int(try readU8()))
+                term = try readBig(length: Int(try readU8()), tagOffset: tagOffset)
             case ExternalTermTag.largeBig.rawValue:
-                term = try readBig(length: Int(try readU32()))
+                term = try readBig(length: Int(try readU32()), tagOffset: tagOffset)
             case ExternalTermTag.newPid.rawValue, ExternalTermTag.pid.rawValue:
+                try charge(Self.boxCost, at: tagOffset)
                 term = .pid(try readPidBody(tag: tag))
             case ExternalTermTag.newPort.rawValue, ExternalTermTag.port.rawValue, ExternalTermTag.v4Port.rawValue:
+                try charge(Self.boxCost, at: tagOffset)
                 term = .port(try readPortBody(tag: tag))
             case ExternalTermTag.newerReference.rawValue, ExternalTermTag.newReference.rawValue,
                 ExternalTermTag.reference.rawValue:
+                // The box and the id words' array.
+                try charge(Self.boxCost + Self.blockOverhead + 32, at: tagOffset)
                 term = .reference(try readReferenceBody(tag: tag, tagOffset: tagOffset))
             case ExternalTermTag.export.rawValue:
+                try charge(Self.boxCost, at: tagOffset)
                 term = .export(try readExportBody(tagOffset: tagOffset))
             case ExternalTermTag.newFun.rawValue:
+                // The box (a fun is large) and its uniq's array; free variables are a container.
+                try charge(2 * Self.boxCost + 2 * Self.blockOverhead + 16, at: tagOffset)
                 let (header, freeCount) = try readFunHeader(tagOffset: tagOffset)
                 if freeCount == 0 {
                     term = .fun(Fun(header, freeVariables: TermArray([])))
@@ -312,7 +350,7 @@ private struct Parser {
     /// Checks that a container of `terms` terms may start here, before anything is allocated
     /// for it; returns its depth.
     @inline(__always)
-    private func admit(terms: Int, at offset: Int, on stack: borrowing OpenContainers) throws(TermDecodingError) -> Int {
+    private mutating func admit(terms: Int, at offset: Int, on stack: borrowing OpenContainers) throws(TermDecodingError) -> Int {
         let parent = stack.top
         // This container is no longer pending; each of its terms and each term still pending
         // elsewhere needs at least one byte.
@@ -322,6 +360,7 @@ private struct Parser {
         }
         let depth = (parent?.pointee.depth ?? 0) + 1
         guard depth <= maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: offset) }
+        try charge(Self.containerCost(terms), at: offset)
         return depth
     }
 
@@ -405,9 +444,11 @@ private struct Parser {
         case ExternalTermTag.binary.rawValue:
             position += 1
             let length = Int(try readU32())
+            try charge(Self.boxCost, at: tagOffset)
             return .binary(Binary(try readSlice(length)))
         case ExternalTermTag.newPid.rawValue:
             position += 1
+            try charge(Self.boxCost, at: tagOffset)
             return .pid(try readPidBody(tag: tag))
         default:
             return nil
@@ -430,15 +471,21 @@ private struct Parser {
         pendingElements += count
         let top = stack.top!
         top.pointee.remaining += count
-        makeRoom(for: count, inListAt: top)
+        try makeRoom(for: count, inListAt: top, at: offset)
     }
 
     /// Makes the list frame's storage hold `count` more elements. Grows geometrically unless
     /// told the size is final: a long chain of tails stays linear.
-    private func makeRoom(for count: Int, inListAt frame: UnsafeMutablePointer<Frame>, exactly: Bool = false) {
+    private mutating func makeRoom(
+        for count: Int, inListAt frame: UnsafeMutablePointer<Frame>, exactly: Bool = false, at offset: Int
+    ) throws(TermDecodingError) {
         let header = frame.pointee.header
         if header.pointee.capacity - header.pointee.count < count {
-            frame.pointee.moveToLarger(minimumCapacity: header.pointee.count + count, exactly: exactly)
+            let minimumCapacity = header.pointee.count + count
+            // The new storage (up to twice the minimum when growing geometrically); the old one,
+            // charged when it was made, is freed.
+            try charge(Self.containerCost(exactly ? minimumCapacity : 2 * minimumCapacity), at: offset)
+            frame.pointee.moveToLarger(minimumCapacity: minimumCapacity, exactly: exactly)
         }
     }
 
@@ -529,10 +576,11 @@ private struct Parser {
         return i == text.endIndex
     }
 
-    private mutating func readString() throws(TermDecodingError) -> Term {
+    private mutating func readString(tagOffset: Int) throws(TermDecodingError) -> Term {
         let length = Int(try readU16())
         try need(length)
         if length == 0 { return .list(.empty) }
+        try charge(Self.containerCost(length), at: tagOffset)
         let storage = ContainerStorage.make(capacity: length)
         appendStringBytes(length, to: storage)
         return .list(TermList(storage: storage))
@@ -559,6 +607,8 @@ private struct Parser {
                                     at: tagOffset)
         }
         var bytes = try readSlice(length)
+        // The box, and a copy of the bytes when the last one has stray bits.
+        try charge(Self.boxCost + 2 * Self.blockOverhead + length, at: tagOffset)
         if bits == 8 { return .binary(Binary(bytes)) }
         // Unused low bits are not part of the value; keep them zero so equality is exact.
         let mask: UInt8 = ~(0xFF >> bits)
@@ -571,19 +621,23 @@ private struct Parser {
         return .bitstring(Bitstring(bytes: Binary(bytes), bitsInLastByte: bits))
     }
 
-    private mutating func readBig(length: Int) throws(TermDecodingError) -> Term {
+    private mutating func readBig(length: Int, tagOffset: Int) throws(TermDecodingError) -> Term {
         // Any non-zero sign byte means negative, as in the BEAM.
         let negative = try readU8() != 0
         try need(length)
+        // A big one is a box, the words read and the BigInt's own.
+        let bigCost = Self.boxCost + 2 * (Self.blockOverhead + length)
         defer { position += length }
         if length <= 8 {
             var magnitude: UInt64 = 0
             for i in 0..<length { magnitude |= UInt64(raw[position + i]) << (8 * UInt64(i)) }
             if !negative, magnitude <= UInt64(Int.max) { return .integer(Int(magnitude)) }
             if negative, magnitude <= UInt64(Int.max) + 1 { return .integer(Int(truncatingIfNeeded: 0 &- magnitude)) }
+            try charge(bigCost, at: tagOffset)
             let big = BigInt(sign: negative ? .minus : .plus, magnitude: BigUInt(magnitude))
             return .bigInteger(big)
         }
+        try charge(bigCost, at: tagOffset)
         var words = [UInt](repeating: 0, count: (length + 7) / 8)
         for i in 0..<length { words[i / 8] |= UInt(raw[position + i]) << (8 * UInt(i % 8)) }
         let big = BigInt(sign: negative ? .minus : .plus, magnitude: BigUInt(words: words))
@@ -617,6 +671,9 @@ private struct Parser {
         let bytes = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
         let utf8 = tag == ExternalTermTag.smallAtomUTF8.rawValue || tag == ExternalTermTag.atomUTF8.rawValue
         if let cached = atomCache.lookup(bytes, utf8: utf8) { return cached }
+        // Up to 15 UTF-8 bytes are stored in the String itself; longer text is a block (Latin-1
+        // bytes may take two each).
+        if length > 15 { try charge(Self.blockOverhead + 2 * length, at: tagOffset) }
         let name: String
         if utf8 {
             guard let text = String(validating: bytes, as: UTF8.self) else {

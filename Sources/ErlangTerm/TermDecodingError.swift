@@ -17,6 +17,8 @@ public struct TermDecodingError: Error, Hashable, Sendable, CustomStringConverti
         case invalid(String)
         /// Containers nested deeper than the decoder's limit.
         case tooDeep(limit: Int)
+        /// A term whose decoded form would take more memory than the decoder's limit, in bytes.
+        case tooLarge(limit: Int)
         /// A compressed term larger than allowed, or not valid zlib data.
         case compression(String)
         /// Bytes left over after a complete term.
@@ -47,6 +49,7 @@ public struct TermDecodingError: Error, Hashable, Sendable, CustomStringConverti
         case .obsoleteFun: what = "FUN_EXT (tag 117) is obsolete"
         case .invalid(let why): what = why
         case .tooDeep(let limit): what = "terms nested deeper than \(limit) levels"
+        case .tooLarge(let limit): what = "the term would take more than \(limit) bytes of memory once decoded"
         case .compression(let why): what = "compressed term: \(why)"
         case .trailingBytes(let n): what = "\(n) bytes after the end of the term"
         }

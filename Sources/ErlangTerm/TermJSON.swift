@@ -27,8 +27,13 @@
 /// The identifier texts are ``ErlangFormatter``'s (so a pid of another node than
 /// ``Options/localNode`` shows that node's name). Strings are escaped as RFC 8259 requires;
 /// characters beyond ASCII are written as UTF-8. Rendering is iterative, so any depth works;
-/// pretty output indents by two spaces per level, which grows quadratically with depth.
+/// pretty output indents by two spaces per level up to ``maxIndentLevels`` levels, and no
+/// further: deeper levels line up with that one, so the output of a deep term stays linear in
+/// its size (a term 100,000 levels deep would otherwise take gigabytes of spaces).
 public struct TermJSON: Sendable {
+    /// The deepest level pretty output indents further (see the type's discussion).
+    public static let maxIndentLevels = 64
+
     /// How JSON is written.
     public struct Options: Sendable {
         /// Line breaks and two-space indentation instead of the compact form.
@@ -82,7 +87,7 @@ extension TermJSON {
         }
 
         private func newline(_ depth: Int) -> String {
-            options.pretty ? "\n" + String(repeating: "  ", count: depth) : ""
+            options.pretty ? "\n" + String(repeating: "  ", count: min(depth, TermJSON.maxIndentLevels)) : ""
         }
 
         private mutating func write(_ value: Value, depth: Int) {

@@ -64,6 +64,26 @@ import Testing
             """)
     }
 
+    /// Indentation stops growing at ``TermJSON/maxIndentLevels``: pretty output of a deep term
+    /// stays linear in its size (100,000 levels would otherwise be gigabytes of spaces).
+    @Test func prettyIndentationIsCappedForDeepTerms() throws {
+        var options = TermJSON.Options()
+        options.pretty = true
+        let depth = 100_000
+        var term = Term.list(.empty)
+        for _ in 0..<depth { term = .list(TermList([term])) }
+        let text = TermJSON(options: options).encode(term)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let widest = lines.map { $0.prefix { $0 == " " }.count }.max() ?? 0
+        #expect(widest == 2 * TermJSON.maxIndentLevels)
+        #expect(lines.count == 2 * depth + 1)
+        #expect(text.utf8.count < 2 * depth * (2 * TermJSON.maxIndentLevels + 2))
+        // Shallow levels indent as before.
+        #expect(lines[1] == "  [" && lines[2] == "    [")
+        // Still one JSON value: the compact form's brackets in the same order.
+        #expect(String(text.filter { $0 == "[" || $0 == "]" }) == json.encode(term))
+    }
+
     /// Every corpus term, compact and pretty, is valid JSON to Foundation's parser.
     @Test func corpusIsValidJSON() throws {
         var options = TermJSON.Options()
