@@ -28,6 +28,8 @@ public final class Console: @unchecked Sendable {
     public init(connection: NodeConnection, language: Language, options: ShellOptions, input: ConsoleInput, output: ConsoleOutput) {
         self.input = input
         core = ShellCore(connection: connection, language: language, options: options, input: input, output: output)
+        // The binding stays on the node between lines (see Evaluator).
+        core.evaluator.keepsState = true
     }
 
     /// The prompt for expression number `counter`.
@@ -42,7 +44,7 @@ public final class Console: @unchecked Sendable {
     }
 
     /// The names bound in the session (for Tab completion at the prompt).
-    public var boundVariables: [String] { Evaluator.entries(of: core.evaluator.binding).map(\.name) }
+    public var boundVariables: [String] { core.evaluator.boundNames }
 
     /// Interrupts the evaluation in progress (call it on Ctrl-C): the worker on the node is
     /// killed, the console prints `** (EXIT) interrupted` and prompts again, bindings intact.

@@ -1,6 +1,6 @@
 // The Erlang shell's own commands that work on the shell process's state (`f()`, `b()`, ...).
-// On the node they would ask a shell process beamsh does not have; the binding they act on
-// lives here, so beamsh answers them itself.
+// On the node they would ask a shell process beamsh does not have; beamsh answers them itself,
+// on the binding the session's holder process keeps (or keeps itself, in one-shot modes).
 
 import ErlangTerm
 
@@ -40,19 +40,21 @@ enum ErlangShellCommand: Equatable {
 
 extension Evaluator {
     /// Carries out `command` on the session's binding; the text to show.
-    func run(_ command: ErlangShellCommand, localNode: Atom) -> EvaluationResult {
+    func run(_ command: ErlangShellCommand, localNode: Atom) async throws -> EvaluationResult {
         switch command {
         case .forgetAll:
-            binding = binding.mapValue.map { _ in .map(TermMap([])) } ?? .emptyList
+            let (binding, environment) = try await currentState()
+            try replaceBinding(binding.mapValue.map { _ in .map(TermMap([])) } ?? .emptyList, environment: environment)
             return .value(formatted: "ok", term: .ok)
         case .forget(let name):
-            binding = Self.removing(name, from: binding)
+            let (binding, environment) = try await currentState()
+            try replaceBinding(Self.removing(name, from: binding), environment: environment)
             return .value(formatted: "ok", term: .ok)
         case .showBindings:
             var options = ErlangFormatter.Options()
             options.localNode = localNode
             let printer = ErlangFormatter(options: options)
-            let lines = Self.entries(of: binding).map { "\($0.name) = \(printer.format($0.value))" }
+            let lines = Self.entries(of: try await currentState().binding).map { "\($0.name) = \(printer.format($0.value))" }
             return .value(formatted: lines.joined(separator: "\n") + (lines.isEmpty ? "ok" : "\nok"), term: .ok)
         case .unsupported(let name):
             return .failure(formatted: "** \(name)/N belongs to the Erlang shell process, which beamsh does not run on the node; "

@@ -3,8 +3,11 @@
 // server as group leader). The worker runs `erl_eval:exprs/2` over a small constant driver
 // (parsed once per session by the node's own erl_parse); the user's code travels as a binary
 // in the driver's bindings and is parsed, evaluated and formatted by the node's own Elixir or
-// Erlang. The binding (and, for Elixir, the `Macro.Env`) stays here, as terms, between
-// expressions, so killing a worker (Ctrl-C, timeout) never loses it.
+// Erlang. In a console the binding (and, for Elixir, the `Macro.Env`) stays on the node, in a
+// holder process linked to our pid: each worker takes it from there and puts the new one back
+// when it is done, so a large bound value never crosses the network, and killing a worker
+// (Ctrl-C, timeout) never loses it. The first worker of a session starts the holder. One-shot
+// evaluations keep no state and pass the (empty) binding along instead.
 
 import ErlangDistribution
 import ErlangTerm
@@ -66,10 +69,24 @@ final class Evaluator: @unchecked Sendable {
     let language: Language
     let io: IOServer
     let mailbox: Mailbox
-    /// Elixir: a keyword list; Erlang: erl_eval's orddict of `{Name, Value}`.
+    /// Keep the binding and environment between evaluations, on the node (a console); else
+    /// every evaluation starts afresh from ``binding`` and ``environment``.
+    var keepsState = false
+    /// The process on the node holding the binding and environment, once the first worker
+    /// started it (``keepsState`` only).
+    private var holder: Pid? {
+        get { heldBy.withLockedValue { $0 } }
+        set { heldBy.withLockedValue { $0 = newValue } }
+    }
+    private let heldBy = NIOLockedValueBox<Pid?>(nil)
+    /// The binding when it is not held on the node. Elixir: a keyword list; Erlang: erl_eval's
+    /// orddict of `{Name, Value}` (or map).
     var binding: Term = .emptyList
-    /// Elixir: the `Macro.Env` after the last expression (`alias`, `import`, `require` stick); nil at first.
+    /// Elixir, when not held on the node: the `Macro.Env` after the last expression (`alias`,
+    /// `import`, `require` stick); nil at first.
     var environment: Term = .nil
+    /// The names bound in the session (for Tab completion), wherever the binding is.
+    private(set) var boundNames: [String] = []
     /// Elixir: `inspect/2`'s `syntax_colors` (an empty list prints plain text).
     var syntaxColors: Term = .emptyList
     /// Elixir: recent results as `{N, Value}`, oldest first, for IEx's `v/1` (the worker puts
@@ -87,6 +104,7 @@ final class Evaluator: @unchecked Sendable {
     static let historyValueLimit = 64 * 1024
     static let historyLimit = 256 * 1024
     private var driver: Term?
+    private var holderDriver: Term?
     private let running = NIOLockedValueBox(Running())
     /// Spawn requests given up before their reply came (a timeout or Ctrl-C on a node that did not
     /// answer): the worker a late reply names is killed at once.
@@ -167,13 +185,18 @@ final class Evaluator: @unchecked Sendable {
         // erl_scan ends an expression at a full stop followed by white space.
         let code = language == .erlang && !code.hasSuffix("\n") ? code + "\n" : code
         let tag = connection.makeReference()
+        let holder = self.holder
         var variables: [(String, Term)] = [
-            ("Code", .binary(code)), ("Binding", binding), ("Line", .integer(max(line, 1))),
+            ("Code", .binary(code)), ("BindingIn", binding), ("EnvIn", environment), ("Line", .integer(max(line, 1))),
             ("WantTerm", wantTerm ? .true : .false), ("ReplyTo", .pid(mailbox.pid)), ("Tag", .reference(tag)),
+            ("KeepState", keepsState ? .true : .false), ("Holder", holder.map { .pid($0) } ?? .atom("none")),
+            ("Merge", .atom(Atom(language.rawValue))),
+            // The holder's loop, for the worker that starts it.
+            ("HolderForms", keepsState && holder == nil ? try holderForms() : .atom("none")),
         ]
         if language == .elixir {
             let entries: [Term] = history.map { .tuple([.integer($0.number), $0.value]) }
-            variables += [("Env", environment), ("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors),
+            variables += [("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors),
                           ("History", .list(TermList(entries))), ("HistoryLimit", .integer(Self.historyValueLimit))]
         }
         variables.sort { $0.0 < $1.0 }
@@ -237,29 +260,36 @@ final class Evaluator: @unchecked Sendable {
     /// A signal left from an earlier evaluation: a late spawn reply for a request given up on
     /// names a worker that must not run on, and is killed; anything else is dropped.
     func disposeOfLeftover(_ signal: Signal) {
+        if case .exit(let from, _) = signal, from == holder {
+            // Someone on the node ended the holder: the next worker starts another, empty one.
+            holder = nil
+            boundNames = []
+            return
+        }
         guard case .spawnReply(let id, .pid(let pid)) = signal,
               abandonedSpawns.withLockedValue({ $0.remove(id) }) != nil else { return }
         try? connection.exit(pid, reason: .atom("kill"), from: mailbox.pid)
     }
 
-    /// Takes a driver reply apart, keeping the new binding.
+    /// Takes a driver reply apart, keeping the new binding (or, when the node holds it, its
+    /// holder and names: `{held, Holder, Names}` in the binding's place).
     private func accept(_ reply: Term) -> EvaluationStep {
         if reply == .atom("incomplete") { return .incomplete }
         let parts = reply.tupleElements ?? []
         if parts.count >= 2, parts[0] == .atom("error") {
             // Erlang {error, Text, Binding, Ran}: expressions before the failing one keep what they bound.
-            if parts.count >= 3 { binding = parts[2] }
+            if parts.count >= 3 { keep(binding: parts[2]) }
             expressionsRun = parts.count >= 4 ? parts[3].intValue ?? 0 : 0
             return .done(.failure(formatted: Self.trimmed(parts[1].stringValue ?? "\(parts[1])")))
         }
         guard parts.count >= 4, parts[0] == .ok else {
             return .done(.failure(formatted: "** unexpected reply from the evaluator: \(reply)"))
         }
-        binding = parts[3]
+        let held = keep(binding: parts[3])
         switch language {
         case .elixir:
             // {ok, Value, Text, Binding, Env, History}
-            if parts.count >= 5 { environment = parts[4] }
+            if parts.count >= 5, !held { environment = parts[4] }
             if parts.count >= 6 { remember(parts[5]) }
             expressionsRun = 1
         case .erlang:
@@ -273,6 +303,59 @@ final class Evaluator: @unchecked Sendable {
         }
         let term: Term? = parts[1] == .atom("$beamsh_no_term") ? nil : parts[1]
         return .done(.value(formatted: Self.trimmed(parts[2].stringValue ?? ""), term: term))
+    }
+
+    /// Keeps a reply's binding, or the holder and names that stand for it; true for the latter.
+    @discardableResult
+    private func keep(binding reported: Term) -> Bool {
+        if reported == .atom("unchanged") { return holder != nil }
+        if let h = reported.tupleElements, h.count == 3, h[0] == .atom("held"), case .pid(let pid) = h[1] {
+            holder = pid
+            boundNames = Self.names(h[2].listElements ?? [])
+            return true
+        }
+        binding = reported
+        boundNames = Self.entries(of: reported).map(\.name)
+        return false
+    }
+
+    /// Binding keys as variable names (Elixir's hygienic `{name, context}` keys are not typed).
+    private static func names(_ keys: [Term]) -> [String] {
+        keys.compactMap { if case .atom(let a) = $0 { return a.name } else { return nil } }
+    }
+
+    /// The binding and environment, fetched from the holder when the node keeps them.
+    func currentState() async throws -> (binding: Term, environment: Term) {
+        guard let holder else { return (binding, environment) }
+        let tag = connection.makeReference()
+        try connection.send(.tuple([.atom("get"), .pid(mailbox.pid), .reference(tag), .atom("all")]), to: holder, from: mailbox.pid)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        var others: [Signal] = []
+        defer { mailbox.putBack(others) }
+        while let signal = try await mailbox.receive(timeout: deadline - clock.now) {
+            if case .message(_, let message) = signal, let t = message.tupleElements, t.count == 2, t[0] == .reference(tag),
+               let state = t[1].tupleElements, state.count == 3 {
+                return (state[0], state[1])
+            }
+            if case .exit(let from, _) = signal, from == holder {
+                disposeOfLeftover(signal)
+                return (binding, environment)
+            }
+            others.append(signal)
+        }
+        throw DistributionError(.remoteCallFailed, "the node did not hand over the session's binding within 10 s")
+    }
+
+    /// Replaces the binding (the Erlang shell's `f/0,1`), on the node when it holds it.
+    func replaceBinding(_ new: Term, environment env: Term) throws {
+        if let holder {
+            try connection.send(.tuple([.atom("replace"), new, env]), to: holder, from: mailbox.pid)
+            boundNames = Self.entries(of: new).map(\.name)
+        } else {
+            keep(binding: new)
+            environment = env
+        }
     }
 
     /// `text` without its SGR escape sequences (`ESC [ ... m`).
@@ -331,6 +414,13 @@ final class Evaluator: @unchecked Sendable {
     /// The driver as abstract forms. They ship with beamsh (``DriverForms``, the node's own
     /// `erl_parse` output, checked against OTP 25 and 28 by a test), which saves a session two
     /// round trips; if that copy ever failed to decode, the node parses the source instead.
+    private func holderForms() throws -> Term {
+        if let holderDriver { return holderDriver }
+        let forms = try TermDecoder().decode(DriverForms.holder)
+        holderDriver = forms
+        return forms
+    }
+
     private func driverForms() async throws -> Term {
         if let driver { return driver }
         let embedded = language == .elixir ? DriverForms.elixir : DriverForms.erlang
@@ -358,12 +448,43 @@ final class Evaluator: @unchecked Sendable {
 
     // MARK: - Drivers (Erlang source, evaluated by erl_eval on the node)
 
-    /// Bound: Code (binary), Binding, Env, Line, Width, Colors, History, HistoryLimit, WantTerm,
-    /// ReplyTo, Tag. `History` becomes IEx's history in the worker's process dictionary when the
+    /// Bound: Code (binary), BindingIn, EnvIn, Holder, KeepState, HolderForms, Merge, Line,
+    /// Width, Colors, History, HistoryLimit, WantTerm, ReplyTo, Tag. The variables the code
+    /// names and the environment come from Holder, or are BindingIn and EnvIn when there is
+    /// none; with KeepState what the code bound goes to Holder (started with HolderForms when
+    /// there is none) and the reply carries `{held, Holder, AllNames}` in the binding's place
+    /// and `held` in the environment's. `History` becomes IEx's history in the worker's process dictionary when the
     /// node has IEx and its `IEx.History` is the struct this driver knows (Elixir 1.14 and
     /// later keep `queue`, `size` and `start`); elsewhere `v/1` is simply unavailable.
     /// Incomplete input is what IEx calls incomplete: a parse error at the end of the input.
     static let elixirDriver = """
+        BeamshFetch = fun(BeamshWanted) ->
+          case Holder of
+            none -> {BindingIn, EnvIn, []};
+            _ ->
+              BeamshHeldRef = erlang:monitor(process, Holder),
+              Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
+              receive
+                {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
+                {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
+              end
+          end
+        end,
+        BeamshPairs = fun(BeamshB) when is_map(BeamshB) -> maps:to_list(BeamshB); (BeamshB) -> BeamshB end,
+        BeamshStore = fun(BeamshGiven, BeamshKnown, BeamshNew, BeamshNewEnv) ->
+          case KeepState of
+            false -> BeamshNew;
+            true ->
+              BeamshGivenPairs = BeamshPairs(BeamshGiven),
+              BeamshChanged = [BeamshP || BeamshP <- BeamshPairs(BeamshNew), not lists:member(BeamshP, BeamshGivenPairs)],
+              BeamshH = case Holder of
+                none -> erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshNew}, {'Env', BeamshNewEnv},
+                                                                     {'Merge', Merge}, {'ReplyTo', ReplyTo}]]);
+                _ -> Holder ! {put, BeamshChanged, BeamshNewEnv}, Holder
+              end,
+              {held, BeamshH, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshPairs(BeamshNew)])}
+          end
+        end,
         try 'Elixir.IEx.History':init() of
           #{queue := _, size := _, start := _} = BeamshHistory0 when History =/= [] ->
             put(iex_history, BeamshHistory0#{queue := queue:from_list(History), size := length(History),
@@ -377,6 +498,17 @@ final class Evaluator: @unchecked Sendable {
             {error, {_, _, <<>>}} -> incomplete;
             {error, _} -> 'Elixir.Code':'string_to_quoted!'(Code, BeamshOpts);
             {ok, BeamshQuoted} ->
+              % Only the variables the code names come from the holder (binding() takes all).
+              BeamshVars = fun
+                (BeamshNode, all) -> {BeamshNode, all};
+                (binding = BeamshNode, _) -> {BeamshNode, all};
+                ({binding, _, _} = BeamshNode, _) -> {BeamshNode, all};
+                ({BeamshName, _, BeamshCtx} = BeamshNode, BeamshAcc) when is_atom(BeamshName), is_atom(BeamshCtx) ->
+                  {BeamshNode, [BeamshName | BeamshAcc]};
+                (BeamshNode, BeamshAcc) -> {BeamshNode, BeamshAcc}
+              end,
+              {_, BeamshWanted} = 'Elixir.Macro':prewalk(BeamshQuoted, [], BeamshVars),
+              {Binding, Env, BeamshKnown} = BeamshFetch(BeamshWanted),
               BeamshEnv = case Env of
                 nil ->
                   BeamshEnv0 = 'Elixir.Code':env_for_eval([{file, <<"iex">>}]),
@@ -394,7 +526,8 @@ final class Evaluator: @unchecked Sendable {
               BeamshText = 'Elixir.Kernel':inspect(BeamshValue, [{pretty, true}, {width, Width}, {syntax_colors, Colors}]),
               BeamshSize = erlang:external_size(BeamshValue),
               {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
-               BeamshText, BeamshBinding, BeamshEnv1,
+               BeamshText, BeamshStore(Binding, BeamshKnown, BeamshBinding, BeamshEnv1),
+               case KeepState of true -> held; false -> BeamshEnv1 end,
                case BeamshSize =< HistoryLimit of true -> {keep, BeamshSize, BeamshValue}; false -> too_large end}
           end
         catch BeamshKind:BeamshReason:BeamshStack ->
@@ -408,7 +541,9 @@ final class Evaluator: @unchecked Sendable {
         ok.
         """
 
-    /// Bound: Code (binary), Binding, Line, WantTerm, ReplyTo, Tag. Local calls the Erlang
+    /// Bound: Code (binary), BindingIn, EnvIn (nil), Holder, KeepState, HolderForms, Merge,
+    /// Line, WantTerm, ReplyTo, Tag (the binding's journey as in the Elixir driver; a scan
+    /// error replies `unchanged` in the binding's place). Local calls the Erlang
     /// shell offers (`pid/3`, `i/0`, `memory/0`...) go to `shell_default`, as in the shell.
     /// Several full stops on one line are several expressions, evaluated in turn as the shell
     /// does (`A = 1. B = A + 1.`); nothing runs until the last one is complete, so a line
@@ -416,6 +551,33 @@ final class Evaluator: @unchecked Sendable {
     /// by the expressions before it. Replies carry how many expressions ran (a syntax error
     /// runs none), which is what the shell's prompt number counts.
     static let erlangDriver = """
+        BeamshFetch = fun(BeamshWanted) ->
+          case Holder of
+            none -> {BindingIn, EnvIn, []};
+            _ ->
+              BeamshHeldRef = erlang:monitor(process, Holder),
+              Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
+              receive
+                {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
+                {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
+              end
+          end
+        end,
+        BeamshPairs = fun(BeamshB) when is_map(BeamshB) -> maps:to_list(BeamshB); (BeamshB) -> BeamshB end,
+        BeamshStore = fun(BeamshGiven, BeamshKnown, BeamshNew, BeamshNewEnv) ->
+          case KeepState of
+            false -> BeamshNew;
+            true ->
+              BeamshGivenPairs = BeamshPairs(BeamshGiven),
+              BeamshChanged = [BeamshP || BeamshP <- BeamshPairs(BeamshNew), not lists:member(BeamshP, BeamshGivenPairs)],
+              BeamshH = case Holder of
+                none -> erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshNew}, {'Env', BeamshNewEnv},
+                                                                     {'Merge', Merge}, {'ReplyTo', ReplyTo}]]);
+                _ -> Holder ! {put, BeamshChanged, BeamshNewEnv}, Holder
+              end,
+              {held, BeamshH, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshPairs(BeamshNew)])}
+          end
+        end,
         BeamshFormatError = fun({BeamshLoc, BeamshMod, BeamshInfo}) ->
           unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n", [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))
         end,
@@ -459,10 +621,54 @@ final class Evaluator: @unchecked Sendable {
         end,
         BeamshResult = case BeamshScan(unicode:characters_to_list(Code), Line, []) of
           incomplete -> incomplete;
-          {error, BeamshScanError} -> {error, BeamshScanError, Binding, 0};
-          {ok, BeamshForms} -> BeamshEvalAll(BeamshForms, Binding, [])
+          {error, BeamshScanError} -> {error, BeamshScanError, unchanged, 0};
+          {ok, BeamshForms} ->
+            % Only the variables the code names come from the holder.
+            {Binding, _, BeamshKnown} =
+              BeamshFetch(lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs])),
+            case BeamshEvalAll(BeamshForms, Binding, []) of
+              {ok, BeamshV, BeamshT, BeamshB, BeamshRan} ->
+                {ok, BeamshV, BeamshT, BeamshStore(Binding, BeamshKnown, BeamshB, nil), BeamshRan};
+              {error, BeamshT, BeamshB, BeamshRan} ->
+                {error, BeamshT, BeamshStore(Binding, BeamshKnown, BeamshB, nil), BeamshRan}
+            end
         end,
         ReplyTo ! {Tag, BeamshResult},
         ok.
+        """
+
+    /// Bound: Binding, Env, Merge (elixir or erlang: how a binding is updated), ReplyTo. The
+    /// session's binding and environment between evaluations. A worker asks for the variables
+    /// its code names (`{get, From, Ref, Names | all}` → `{Ref, {Subset, Env, AllNames}}`), so
+    /// a large value is only copied to the workers that use it, and puts back what it bound
+    /// (`{put, Changed, Env}`); beamsh replaces the whole for `f/0,1` (`{replace, Binding, Env}`).
+    /// Linked to our pid, so it ends with the session or the connection.
+    static let holderDriver = """
+        link(ReplyTo),
+        BeamshPairs = fun(BeamshB) when is_map(BeamshB) -> maps:to_list(BeamshB); (BeamshB) -> BeamshB end,
+        BeamshHold = fun BeamshHold(BeamshBinding, BeamshEnv) ->
+          receive
+            {get, BeamshFrom, BeamshRef, BeamshWanted} ->
+              BeamshAll = BeamshPairs(BeamshBinding),
+              BeamshSubset = case {BeamshWanted, Merge} of
+                {all, _} -> BeamshBinding;
+                {_, elixir} -> [BeamshE || {BeamshK, _} = BeamshE <- BeamshAll, lists:member(BeamshK, BeamshWanted)];
+                {_, erlang} -> lists:ukeysort(1, [BeamshE || {BeamshK, _} = BeamshE <- BeamshAll, lists:member(BeamshK, BeamshWanted)])
+              end,
+              BeamshFrom ! {BeamshRef, {BeamshSubset, BeamshEnv, [BeamshK || {BeamshK, _} <- BeamshAll]}},
+              BeamshHold(BeamshBinding, BeamshEnv);
+            {put, BeamshChanged, BeamshNewEnv} ->
+              BeamshMerged = lists:foldl(fun({BeamshK, BeamshV}, BeamshAcc) ->
+                case Merge of
+                  erlang -> erl_eval:add_binding(BeamshK, BeamshV, BeamshAcc);
+                  elixir -> lists:keystore(BeamshK, 1, BeamshAcc, {BeamshK, BeamshV})
+                end
+              end, BeamshBinding, BeamshChanged),
+              BeamshHold(BeamshMerged, BeamshNewEnv);
+            {replace, BeamshNewBinding, BeamshNewEnv} -> BeamshHold(BeamshNewBinding, BeamshNewEnv);
+            _ -> BeamshHold(BeamshBinding, BeamshEnv)
+          end
+        end,
+        BeamshHold(Binding, Env).
         """
 }

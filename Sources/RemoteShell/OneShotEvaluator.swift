@@ -75,6 +75,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
     public func evaluateScript(
         _ script: String, wantTerm: Bool = false, onResult: (EvaluationResult) -> Void
     ) async throws -> Bool {
+        keepsBindingsOnNode = true
         var buffer = ""
         var line = 1
         var startLine = 1
@@ -116,6 +117,15 @@ public final class OneShotEvaluator: @unchecked Sendable {
             return false
         }
         return true
+    }
+
+    /// Keep the binding on the node between evaluations (in a process that ends with this
+    /// evaluator), rather than passing it along with each: for several expressions that share
+    /// variables (``evaluateScript(_:wantTerm:onResult:)`` turns it on). Off, a single
+    /// evaluation starts nothing beyond its worker.
+    public var keepsBindingsOnNode: Bool {
+        get { core.evaluator.keepsState }
+        set { core.evaluator.keepsState = newValue }
     }
 
     /// Kills the running evaluation (Ctrl-C); it ends as a failure.

@@ -130,7 +130,7 @@ final class ShellCore: @unchecked Sendable {
         }
         if language == .erlang, let command = ErlangShellCommand(wholeInput ? Self.withFullStop(code) : code) {
             evaluator.expressionsRun = 1
-            return .done(evaluator.run(command, localNode: connection.peerNodeAtom))
+            return .done(try await evaluator.run(command, localNode: connection.peerNodeAtom))
         }
         if language == .erlang, let step = try await evaluateElixirCoreInErlangMode(code, wantTerm: wantTerm, timeout: timeout) {
             return step

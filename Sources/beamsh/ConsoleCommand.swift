@@ -256,6 +256,8 @@ extension ConsoleInvocation {
                 let evaluator = try await OneShotEvaluator.make(
                     connection: connection, options: shellOptions(interactive: false), output: printed,
                     input: eval.isEmpty ? ScriptedInput([]) : PlainLineInput(promptOutput: printed))
+                // Several --eval expressions share their variables, kept on the node.
+                evaluator.keepsBindingsOnNode = eval.count > 1
                 installInterrupt { evaluator.interrupt() }
                 var json = TermJSON.Options()
                 json.localNode = connection.peerNodeAtom

@@ -48,6 +48,54 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
+    /// The binding stays on the node, in a holder process, and never crosses the network: a
+    /// value beamsh could not even decode (lists nested deeper than its million-level limit)
+    /// is bound and used line after line. The holder ends with the session.
+    @Test func bindingsStayOnTheNode() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let before = try processCount(node)
+        let output = OutputBuffer()
+        let input = ScriptedInput(lines: [
+            "deep = :lists.foldl(fn i, acc -> [i, acc] end, [], :lists.seq(1, 1_100_000)); :bound",
+            "hd(deep)",
+            "deep |> tl() |> hd() |> hd()",
+        ])
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        try await console.run()
+        #expect(output.text == ":bound\n1100000\n1099999\n")
+        #expect(console.boundVariables == ["deep"])
+        #expect(try await settledProcessCount(node, expected: before) <= before)
+    }
+
+    /// A holder ended by someone on the node costs the binding, not the session: the next
+    /// line starts a new one.
+    @Test func aLostHolderCostsTheBindingNotTheSession() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let input = GatedInput([.line("x = 1"), .line("x + 1"), .line("x"), .line("y = 2"), .line("y * 2")], gateAt: 3)
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        let run = Task { try await console.run() }
+        // At the third prompt (the second result shown) the holder is the one process on the
+        // node whose group leader is ours.
+        try await eventually("the second result") { output.text == "1\n2\n" }
+        let holders = "[P || P <- processes(), {group_leader, G} <- [process_info(P, group_leader)], node(G) =/= node()]"
+        try await eventually("the holder alone") { try node.eval("length(\(holders)).") == "1" }
+        _ = try node.eval("[exit(P, kill) || P <- \(holders)].")
+        try await eventually("the holder is gone") { try node.eval("length(\(holders)).") == "0" }
+        input.gate.signal()
+        try await run.value
+        let lines = output.text.split(separator: "\n").map(String.init)
+        #expect(lines.first == "1" && lines.dropFirst().first == "2", "\(output.text)")
+        #expect(output.text.contains("x/0") || output.text.contains("undefined variable"), "\(output.text)")
+        #expect(lines.suffix(2) == ["2", "4"], "\(output.text)")
+    }
+
     @Test func ctrlCInterruptsAndKeepsBindings() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }

@@ -19,17 +19,20 @@ import Testing
             defer { connection.closeNow() }
             let elixir = try await Evaluator.parseDriver(Evaluator.elixirDriver, on: connection)
             let erlang = try await Evaluator.parseDriver(Evaluator.erlangDriver, on: connection)
+            let holder = try await Evaluator.parseDriver(Evaluator.holderDriver, on: connection)
             if write {
                 // Written from the first runtime (OTP 25); run the test again to compare all.
-                try Self.writeSource(elixir: try TermEncoder().encode(elixir), erlang: try TermEncoder().encode(erlang))
+                try Self.writeSource(elixir: try TermEncoder().encode(elixir), erlang: try TermEncoder().encode(erlang),
+                                     holder: try TermEncoder().encode(holder))
                 return
             }
             #expect(try TermDecoder().decode(DriverForms.elixir) == elixir, "\(runtime): regenerate DriverForms.swift")
             #expect(try TermDecoder().decode(DriverForms.erlang) == erlang, "\(runtime): regenerate DriverForms.swift")
+            #expect(try TermDecoder().decode(DriverForms.holder) == holder, "\(runtime): regenerate DriverForms.swift")
         }
     }
 
-    static func writeSource(elixir: [UInt8], erlang: [UInt8]) throws {
+    static func writeSource(elixir: [UInt8], erlang: [UInt8], holder: [UInt8]) throws {
         func literal(_ bytes: [UInt8]) -> String {
             stride(from: 0, to: bytes.count, by: 24).map { start in
                 "        " + bytes[start..<min(start + 24, bytes.count)].map { String($0) }.joined(separator: ", ") + ","
@@ -39,7 +42,8 @@ import Testing
             .appendingPathComponent("../../Sources/RemoteShell/DriverForms.swift").standardized
         let header = try String(contentsOf: path, encoding: .utf8).components(separatedBy: "enum DriverForms").first ?? ""
         let text = header + "enum DriverForms {\n    static let elixir: [UInt8] = [\n" + literal(elixir)
-            + "\n    ]\n    static let erlang: [UInt8] = [\n" + literal(erlang) + "\n    ]\n}\n"
+            + "\n    ]\n    static let erlang: [UInt8] = [\n" + literal(erlang)
+            + "\n    ]\n    static let holder: [UInt8] = [\n" + literal(holder) + "\n    ]\n}\n"
         try text.write(to: path, atomically: true, encoding: .utf8)
     }
 }

@@ -48,6 +48,16 @@ func persistentTerm(_ key: String, on node: TestNode, otherwise: String, within 
     return value
 }
 
+/// Waits up to 10 s for `condition` (checked every 50 ms); an issue when it never holds.
+func eventually(_ what: String, _ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+        if try condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("timed out waiting: \(what)")
+}
+
 func processCount(_ node: TestNode) throws -> Int {
     Int(try node.eval("erlang:system_info(process_count).")) ?? -1
 }

@@ -151,10 +151,14 @@ public final class ProcessTop: Sendable {
             .tuple([.atom("Tag"), .reference(tag)]),
         ]
         let deadline = clock.now + interval + timeout
-        let (worker, _) = try await connection.spawn("erl_eval", "exprs", [parsed, bindings], from: mailbox, options: [.link],
-                                                     timeout: timeout)
+        // The spawn's reply is awaited within the same deadline: a node too slow to start the
+        // sampler in time gets the same answer as one too slow to finish it (and a sampler
+        // started after we gave up finds its parent gone and is ended at once).
+        let request = try connection.requestSpawn("erl_eval", "exprs", [parsed, bindings], parent: mailbox.pid,
+                                                  groupLeader: mailbox.pid, options: [.link])
+        var worker: Pid?
         // Done or not, the sampler ends with the refresh (a no-op when it has finished).
-        defer { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
+        defer { if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) } }
         var reply: Term?
         while reply == nil {
             let left = deadline - clock.now
@@ -165,6 +169,11 @@ public final class ProcessTop: Sendable {
                     + "(a busy node answers process_info slowly: try --by reductions or message_queue, or a longer --timeout)")
             }
             switch signal {
+            case .spawnReply(let id, let result) where id == request:
+                guard case .pid(let pid) = result else {
+                    throw DistributionError(.remoteCallFailed, "\(connection.peer.name) refused to start the sampler", reason: result)
+                }
+                worker = pid
             case .message(_, let message):
                 if let t = message.tupleElements, t.count == 2, t[0] == .reference(tag) { reply = t[1] }
             case .exit(let from, let reason) where from == worker:
