@@ -86,7 +86,16 @@ public final class Console: @unchecked Sendable {
                     continue
                 }
             }
-            if let refusal = try await whileWaitingForTheOperator({ await self.core.stopGuardRefusal(line) }) {
+            let refusal: String?
+            do {
+                refusal = try await whileWaitingForTheOperator {
+                    try await self.unlessDisconnected { await self.core.stopGuardRefusal(line) }
+                }
+            } catch {
+                out.write("\n")  // under the unanswered question
+                throw error
+            }
+            if let refusal {
                 out.write(refusal + "\n")
                 buffer = ""
                 continue
@@ -172,6 +181,28 @@ public final class Console: @unchecked Sendable {
             }
         } catch {
             return "\(command): \(error)"
+        }
+    }
+
+    /// What `body` returns (it may wait for the operator: the stop guard's question), unless the
+    /// connection is lost first, which ends the wait at once with the connection's error.
+    private func unlessDisconnected<T: Sendable>(_ body: @escaping @Sendable () async -> T) async throws -> T {
+        let connection = core.connection
+        let claimed = NIOLockedValueBox(false)
+        @Sendable func claim() -> Bool {
+            claimed.withLockedValue { c in
+                defer { c = true }
+                return !c
+            }
+        }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            connection.closeFuture.whenSuccess { error in
+                if claim() { continuation.resume(throwing: error) }
+            }
+            Task {
+                let result = await body()
+                if claim() { continuation.resume(returning: result) }
+            }
         }
     }
 

@@ -181,6 +181,14 @@ private func writeFD(_ fd: Int32, _ pointer: UnsafeRawPointer?, _ count: Int) ->
     write(fd, pointer, count)
 }
 
+/// What `body` returns, computed on a new thread: a blocking read (the operator's answer) does
+/// not hold one of Swift concurrency's few threads meanwhile.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        startThread { continuation.resume(returning: body()) }
+    }
+}
+
 /// Runs `body` on a new detached thread (without Foundation's `Thread`).
 func startThread(_ body: @escaping @Sendable () -> Void) {
     final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }

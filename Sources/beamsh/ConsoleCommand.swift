@@ -223,7 +223,7 @@ extension ConsoleInvocation {
         } else if interactive, let input {
             // Read like a line at the prompt (Ctrl-C and Ctrl-D answer no), kept out of the history.
             options.stopGuard = .ask { question in
-                guard case .line(let answer) = input.readReply(prompt: question) else { return false }
+                guard case .line(let answer) = await onOwnThread({ input.readReply(prompt: question) }) else { return false }
                 return ["y", "yes"].contains(answer.filter { !$0.isWhitespace }.lowercased())
             }
         }

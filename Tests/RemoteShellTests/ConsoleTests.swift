@@ -386,6 +386,29 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(node.isRunning)
     }
 
+    /// The same while the stop guard's question waits for its answer.
+    @Test func droppedConnectionAtTheStopGuardsQuestionEndsTheSession() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        let asked = NIOLockedValueBox(false)
+        var options = ShellOptions()
+        options.stopGuard = .ask { _ in
+            asked.withLockedValue { $0 = true }
+            try? await Task.sleep(for: .seconds(30))  // an operator who does not answer
+            return false
+        }
+        let console = Console(connection: connection, language: .elixir, options: options,
+                              input: ScriptedInput(lines: ["System.stop()", "1"]), output: OutputBuffer())
+        let run = Task { try await console.run() }
+        try await eventually("the question") { asked.withLockedValue { $0 } }
+        connection.closeNow()
+        let started = ContinuousClock.now
+        await #expect(throws: DistributionError.self) { try await run.value }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(node.isRunning)
+    }
+
     @Test func readOnlyRefusesLocallyAndAllowsTheCoreSet() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }
