@@ -110,9 +110,13 @@ import Testing
         defer { session.close() }
         let (node, terminal) = (session.node, session.terminal)
         try await terminal.waitFor("iex(\(node.name))1>")
-        try terminal.enter("spawn(fn -> Process.sleep(1_000); IO.puts(\"from the \" <> \"background\"); :persistent_term.put(:bg_done, true) end)")
+        // The writer writes when the test says so, once "20 +" is typed (not after a fixed delay).
+        try terminal.enter("spawn(fn -> Process.register(self(), :beamsh_later); receive do :go -> IO.puts(\"from the \" <> \"background\") end; :persistent_term.put(:bg_done, true) end)")
         try await terminal.waitFor("iex(\(node.name))2>")
         try terminal.type("20 +")
+        try await terminal.waitFor("iex(\(node.name))2> 20 +")
+        try waitUntil("the writer waits") { try node.eval("whereis(beamsh_later) =/= undefined.") == "true" }
+        _ = try node.eval("beamsh_later ! go.")
         let screen = try await terminal.waitFor("from the background", timeout: 10)
         try await Task.sleep(for: .milliseconds(300))  // the redraw under it
         #expect(try node.eval("persistent_term:get(bg_done, false).") == "true", "the writer waited for the operator")
@@ -149,7 +153,8 @@ import Testing
         defer { session.close() }
         let (node, terminal) = (session.node, session.terminal)
         try await terminal.waitFor("iex(\(node.name))1>")
-        try terminal.enter("spawn(fn -> Process.sleep(1_500); IO.puts(\"while \" <> \"you type\") end); IO.gets(\"Pick \" <> \"one:\\n\\t1) Ada\\nyour \" <> \"name? \")")
+        // The other process writes when the test says so (a fixed delay raced the screenshot on a loaded machine).
+        try terminal.enter("spawn(fn -> Process.register(self(), :beamsh_later); receive do :go -> IO.puts(\"while \" <> \"you type\") end end); IO.gets(\"Pick \" <> \"one:\\n\\t1) Ada\\nyour \" <> \"name? \")")
         try await terminal.waitFor("your name?")
         // A prompt of several lines (libedit draws one): the first lines come out as they are,
         // tabs as spaces.
@@ -158,6 +163,9 @@ import Testing
         #expect(drawn.dropFirst(header + 1).prefix(2).map { $0.trimmingCharacters(in: .whitespaces) } == ["1) Ada", "your name?"]
                 && drawn[header + 1].hasPrefix("        1)"), "\(drawn)")
         try terminal.type("Ad")
+        try await terminal.waitFor("your name? Ad")
+        try waitUntil("the writer waits") { try node.eval("whereis(beamsh_later) =/= undefined.") == "true" }
+        _ = try node.eval("beamsh_later ! go.")
         try await terminal.waitFor("while you type", timeout: 10)
         try await Task.sleep(for: .milliseconds(300))  // the redraw under it
         let lines = try terminal.screen().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
