@@ -1,7 +1,8 @@
 // Evaluating user code on the node without loading anything there: each expression runs in a
 // fresh worker process spawned on the node (SPAWN_REQUEST, linked to our pid, with our I/O
-// server as group leader). The worker runs `erl_eval:exprs/2` over a small constant driver
-// (parsed once per session by the node's own erl_parse); the user's code travels as a binary
+// server as group leader). The worker runs `erl_eval:exprs/3` over a small constant driver
+// (shipped pre-parsed; exprs/2 would first run erl_lint over all of it, more than half of a
+// line's CPU on the node); the user's code travels as a binary
 // in the driver's bindings and is parsed, evaluated and formatted by the node's own Elixir or
 // Erlang. In a console the binding (and, for Elixir, the `Macro.Env`) stays on the node, in a
 // holder process linked to our pid: each worker takes it from there and puts the new one back
@@ -203,7 +204,7 @@ final class Evaluator: @unchecked Sendable {
         let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
 
         let requestID = try connection.requestSpawn(
-            "erl_eval", "exprs", [forms, driverBinding], parent: mailbox.pid, groupLeader: mailbox.pid,
+            "erl_eval", "exprs", [forms, driverBinding, .atom("none")], parent: mailbox.pid, groupLeader: mailbox.pid,
             options: [.link])
 
         let clock = ContinuousClock()
@@ -458,33 +459,6 @@ final class Evaluator: @unchecked Sendable {
     /// later keep `queue`, `size` and `start`); elsewhere `v/1` is simply unavailable.
     /// Incomplete input is what IEx calls incomplete: a parse error at the end of the input.
     static let elixirDriver = """
-        BeamshFetch = fun(BeamshWanted) ->
-          case Holder of
-            none -> {BindingIn, EnvIn, []};
-            _ ->
-              BeamshHeldRef = erlang:monitor(process, Holder),
-              Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
-              receive
-                {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
-                {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
-              end
-          end
-        end,
-        BeamshPairs = fun(BeamshB) when is_map(BeamshB) -> maps:to_list(BeamshB); (BeamshB) -> BeamshB end,
-        BeamshStore = fun(BeamshGiven, BeamshKnown, BeamshNew, BeamshNewEnv) ->
-          case KeepState of
-            false -> BeamshNew;
-            true ->
-              BeamshGivenPairs = BeamshPairs(BeamshGiven),
-              BeamshChanged = [BeamshP || BeamshP <- BeamshPairs(BeamshNew), not lists:member(BeamshP, BeamshGivenPairs)],
-              BeamshH = case Holder of
-                none -> erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshNew}, {'Env', BeamshNewEnv},
-                                                                     {'Merge', Merge}, {'ReplyTo', ReplyTo}]]);
-                _ -> Holder ! {put, BeamshChanged, BeamshNewEnv}, Holder
-              end,
-              {held, BeamshH, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshPairs(BeamshNew)])}
-          end
-        end,
         try 'Elixir.IEx.History':init() of
           #{queue := _, size := _, start := _} = BeamshHistory0 when History =/= [] ->
             put(iex_history, BeamshHistory0#{queue := queue:from_list(History), size := length(History),
@@ -499,16 +473,26 @@ final class Evaluator: @unchecked Sendable {
             {error, _} -> 'Elixir.Code':'string_to_quoted!'(Code, BeamshOpts);
             {ok, BeamshQuoted} ->
               % Only the variables the code names come from the holder (binding() takes all).
-              BeamshVars = fun
-                (BeamshNode, all) -> {BeamshNode, all};
-                (binding = BeamshNode, _) -> {BeamshNode, all};
-                ({binding, _, _} = BeamshNode, _) -> {BeamshNode, all};
-                ({BeamshName, _, BeamshCtx} = BeamshNode, BeamshAcc) when is_atom(BeamshName), is_atom(BeamshCtx) ->
-                  {BeamshNode, [BeamshName | BeamshAcc]};
-                (BeamshNode, BeamshAcc) -> {BeamshNode, BeamshAcc}
+              % (No funs here: erl_eval spends thousands of reductions making each one.)
+              BeamshWanted = case Holder =/= none andalso erlang:function_exported('Elixir.Macro', prewalker, 1) of
+                false -> all;
+                true ->
+                  BeamshNodes = 'Elixir.Enum':to_list('Elixir.Macro':prewalker(BeamshQuoted)),
+                  case [all || {binding, _, _} <- BeamshNodes] ++ [all || binding <- BeamshNodes] of
+                    [] -> [BeamshName || {BeamshName, _, BeamshCtx} <- BeamshNodes, is_atom(BeamshName), is_atom(BeamshCtx)];
+                    _ -> all
+                  end
               end,
-              {_, BeamshWanted} = 'Elixir.Macro':prewalk(BeamshQuoted, [], BeamshVars),
-              {Binding, Env, BeamshKnown} = BeamshFetch(BeamshWanted),
+              {Binding, Env, BeamshKnown} = case Holder of
+                none -> {BindingIn, EnvIn, []};
+                _ ->
+                  BeamshHeldRef = erlang:monitor(process, Holder),
+                  Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
+                  receive
+                    {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
+                    {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
+                  end
+              end,
               BeamshEnv = case Env of
                 nil ->
                   BeamshEnv0 = 'Elixir.Code':env_for_eval([{file, <<"iex">>}]),
@@ -525,8 +509,19 @@ final class Evaluator: @unchecked Sendable {
                 'Elixir.Code':eval_quoted_with_env(BeamshQuoted, Binding, BeamshEnv),
               BeamshText = 'Elixir.Kernel':inspect(BeamshValue, [{pretty, true}, {width, Width}, {syntax_colors, Colors}]),
               BeamshSize = erlang:external_size(BeamshValue),
+              BeamshStored = case KeepState of
+                false -> BeamshBinding;
+                true ->
+                  BeamshChanged = [BeamshP || BeamshP <- BeamshBinding, not lists:member(BeamshP, Binding)],
+                  BeamshHolder = case Holder of
+                    none -> erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshBinding}, {'Env', BeamshEnv1},
+                                                                         {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]);
+                    _ -> Holder ! {put, BeamshChanged, BeamshEnv1}, Holder
+                  end,
+                  {held, BeamshHolder, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshBinding])}
+              end,
               {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
-               BeamshText, BeamshStore(Binding, BeamshKnown, BeamshBinding, BeamshEnv1),
+               BeamshText, BeamshStored,
                case KeepState of true -> held; false -> BeamshEnv1 end,
                case BeamshSize =< HistoryLimit of true -> {keep, BeamshSize, BeamshValue}; false -> too_large end}
           end
@@ -551,33 +546,6 @@ final class Evaluator: @unchecked Sendable {
     /// by the expressions before it. Replies carry how many expressions ran (a syntax error
     /// runs none), which is what the shell's prompt number counts.
     static let erlangDriver = """
-        BeamshFetch = fun(BeamshWanted) ->
-          case Holder of
-            none -> {BindingIn, EnvIn, []};
-            _ ->
-              BeamshHeldRef = erlang:monitor(process, Holder),
-              Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
-              receive
-                {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
-                {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
-              end
-          end
-        end,
-        BeamshPairs = fun(BeamshB) when is_map(BeamshB) -> maps:to_list(BeamshB); (BeamshB) -> BeamshB end,
-        BeamshStore = fun(BeamshGiven, BeamshKnown, BeamshNew, BeamshNewEnv) ->
-          case KeepState of
-            false -> BeamshNew;
-            true ->
-              BeamshGivenPairs = BeamshPairs(BeamshGiven),
-              BeamshChanged = [BeamshP || BeamshP <- BeamshPairs(BeamshNew), not lists:member(BeamshP, BeamshGivenPairs)],
-              BeamshH = case Holder of
-                none -> erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshNew}, {'Env', BeamshNewEnv},
-                                                                     {'Merge', Merge}, {'ReplyTo', ReplyTo}]]);
-                _ -> Holder ! {put, BeamshChanged, BeamshNewEnv}, Holder
-              end,
-              {held, BeamshH, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshPairs(BeamshNew)])}
-          end
-        end,
         BeamshFormatError = fun({BeamshLoc, BeamshMod, BeamshInfo}) ->
           unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n", [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))
         end,
@@ -624,14 +592,33 @@ final class Evaluator: @unchecked Sendable {
           {error, BeamshScanError} -> {error, BeamshScanError, unchanged, 0};
           {ok, BeamshForms} ->
             % Only the variables the code names come from the holder.
-            {Binding, _, BeamshKnown} =
-              BeamshFetch(lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs])),
-            case BeamshEvalAll(BeamshForms, Binding, []) of
-              {ok, BeamshV, BeamshT, BeamshB, BeamshRan} ->
-                {ok, BeamshV, BeamshT, BeamshStore(Binding, BeamshKnown, BeamshB, nil), BeamshRan};
-              {error, BeamshT, BeamshB, BeamshRan} ->
-                {error, BeamshT, BeamshStore(Binding, BeamshKnown, BeamshB, nil), BeamshRan}
-            end
+            BeamshWanted = lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs]),
+            {Binding, Env, BeamshKnown} = case Holder of
+              none -> {BindingIn, EnvIn, []};
+              _ ->
+                BeamshHeldRef = erlang:monitor(process, Holder),
+                Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
+                receive
+                  {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
+                  {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
+                end
+            end,
+            BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, []),
+            BeamshNew = case BeamshOutcome of {ok, _, _, BeamshOkB, _} -> BeamshOkB; {error, _, BeamshErrorB, _} -> BeamshErrorB end,
+            BeamshStored = case KeepState of
+              false -> BeamshNew;
+              true ->
+                BeamshNewPairs = case BeamshNew of BeamshNewMap when is_map(BeamshNewMap) -> maps:to_list(BeamshNewMap); _ -> BeamshNew end,
+                BeamshGivenPairs = case Binding of BeamshGivenMap when is_map(BeamshGivenMap) -> maps:to_list(BeamshGivenMap); _ -> Binding end,
+                BeamshChanged = [BeamshP || BeamshP <- BeamshNewPairs, not lists:member(BeamshP, BeamshGivenPairs)],
+                BeamshHolder = case Holder of
+                  none -> erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshNew}, {'Env', nil},
+                                                                       {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]);
+                  _ -> Holder ! {put, BeamshChanged, nil}, Holder
+                end,
+                {held, BeamshHolder, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshNewPairs])}
+            end,
+            setelement(case element(1, BeamshOutcome) of ok -> 4; error -> 3 end, BeamshOutcome, BeamshStored)
         end,
         ReplyTo ! {Tag, BeamshResult},
         ok.

@@ -1,7 +1,7 @@
 // `beamsh top`: the busiest processes of a node, cheaply, with nothing loaded on the node.
 //
 // Sampling design (measured on OTP 25 with 1,000,000 idle processes; README "Cluster operations"):
-// - One process per refresh: `erl_eval:exprs/2` runs a fixed expression (parsed once per session
+// - One process per refresh: `erl_eval:exprs/3` runs a fixed expression (parsed once per session
 //   by the node's own `erl_scan`/`erl_parse`; the parse tree travels as data, nothing is loaded).
 // - erl_eval only interprets the glue, O(processes / chunk) steps. Every per-process step runs
 //   in compiled code: `lists:zipwith(fun erlang:process_info/2, Pids, Items)` samples a chunk,
@@ -154,7 +154,7 @@ public final class ProcessTop: Sendable {
         // The spawn's reply is awaited within the same deadline: a node too slow to start the
         // sampler in time gets the same answer as one too slow to finish it (and a sampler
         // started after we gave up finds its parent gone and is ended at once).
-        let request = try connection.requestSpawn("erl_eval", "exprs", [parsed, bindings], parent: mailbox.pid,
+        let request = try connection.requestSpawn("erl_eval", "exprs", [parsed, bindings, .atom("none")], parent: mailbox.pid,
                                                   groupLeader: mailbox.pid, options: [.link])
         var worker: Pid?
         // Done or not, the sampler ends with the refresh (a no-op when it has finished).
