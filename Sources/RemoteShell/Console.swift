@@ -208,23 +208,7 @@ public final class Console: @unchecked Sendable {
 
     /// Reads a line on a thread of its own; the connection's loss ends the wait at once.
     private func readLineOrDisconnect(_ prompt: String) async throws -> ReadResult {
-        let connection = core.connection
         let input = self.input
-        let claimed = NIOLockedValueBox(false)
-        @Sendable func claim() -> Bool {
-            claimed.withLockedValue { c in
-                defer { c = true }
-                return !c
-            }
-        }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReadResult, Error>) in
-            connection.closeFuture.whenSuccess { error in
-                if claim() { continuation.resume(throwing: error) }
-            }
-            startThread {
-                let r = input.readLine(prompt: prompt)
-                if claim() { continuation.resume(returning: r) }
-            }
-        }
+        return try await unlessDisconnected { await onOwnThread { input.readLine(prompt: prompt) } }
     }
 }

@@ -449,6 +449,22 @@ final class Evaluator: @unchecked Sendable {
 
     // MARK: - Drivers (Erlang source, evaluated by erl_eval on the node)
 
+    /// Both drivers' fetch of `Binding`, `Env` and `BeamshKnown` (every name the holder has) for
+    /// the variables in `BeamshWanted`: from the holder, or BindingIn and EnvIn without one (or
+    /// when it is gone).
+    static let fetchFromHolder = """
+        {Binding, Env, BeamshKnown} = case Holder of
+          none -> {BindingIn, EnvIn, []};
+          _ ->
+            BeamshHeldRef = erlang:monitor(process, Holder),
+            Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
+            receive
+              {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
+              {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
+            end
+        end,
+        """
+
     /// Bound: Code (binary), BindingIn, EnvIn, Holder, KeepState, HolderForms, Merge, Line,
     /// Width, Colors, History, HistoryLimit, WantTerm, ReplyTo, Tag. The variables the code
     /// names and the environment come from Holder, or are BindingIn and EnvIn when there is
@@ -483,16 +499,7 @@ final class Evaluator: @unchecked Sendable {
                     _ -> all
                   end
               end,
-              {Binding, Env, BeamshKnown} = case Holder of
-                none -> {BindingIn, EnvIn, []};
-                _ ->
-                  BeamshHeldRef = erlang:monitor(process, Holder),
-                  Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
-                  receive
-                    {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
-                    {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
-                  end
-              end,
+              \(fetchFromHolder)
               BeamshEnv = case Env of
                 nil ->
                   BeamshEnv0 = 'Elixir.Code':env_for_eval([{file, <<"iex">>}]),
@@ -593,16 +600,7 @@ final class Evaluator: @unchecked Sendable {
           {ok, BeamshForms} ->
             % Only the variables the code names come from the holder.
             BeamshWanted = lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs]),
-            {Binding, Env, BeamshKnown} = case Holder of
-              none -> {BindingIn, EnvIn, []};
-              _ ->
-                BeamshHeldRef = erlang:monitor(process, Holder),
-                Holder ! {get, self(), BeamshHeldRef, BeamshWanted},
-                receive
-                  {BeamshHeldRef, BeamshHeld} -> erlang:demonitor(BeamshHeldRef, [flush]), BeamshHeld;
-                  {'DOWN', BeamshHeldRef, _, _, _} -> {BindingIn, EnvIn, []}
-                end
-            end,
+            \(fetchFromHolder)
             BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, []),
             BeamshNew = case BeamshOutcome of {ok, _, _, BeamshOkB, _} -> BeamshOkB; {error, _, BeamshErrorB, _} -> BeamshErrorB end,
             BeamshStored = case KeepState of
