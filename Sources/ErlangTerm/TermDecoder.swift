@@ -5,7 +5,7 @@
 // bounded by `Options.maxDepth`, not by the thread's stack. Every length field is checked
 // against the bytes actually left before anything is allocated for it, and every allocation
 // is charged to `Options.maxTermMemory` first: a few input bytes can stand for tens of bytes
-// of terms (`{}` is two), and a compressed term for a thousand times more.
+// of terms (`{[]}` is 3 bytes in, 96 in memory), and a compressed term for a thousand times more.
 
 import BigInt
 #if canImport(Glibc)

@@ -7,8 +7,8 @@
 // Erlang. In a console the binding (and, for Elixir, the `Macro.Env`) stays on the node, in a
 // holder process linked to our pid: each worker takes it from there and puts the new one back
 // when it is done, so a large bound value never crosses the network, and killing a worker
-// (Ctrl-C, timeout) never loses it. The first worker of a session starts the holder. One-shot
-// evaluations keep no state and pass the (empty) binding along instead.
+// (Ctrl-C, timeout) never loses it. The first worker of a session starts the holder. A single
+// one-shot evaluation starts none and passes the (empty) binding along instead.
 
 import ErlangDistribution
 import ErlangTerm
@@ -259,7 +259,8 @@ final class Evaluator: @unchecked Sendable {
     }
 
     /// A signal left from an earlier evaluation: a late spawn reply for a request given up on
-    /// names a worker that must not run on, and is killed; anything else is dropped.
+    /// names a worker that must not run on, and is killed; the holder's end forgets it; anything
+    /// else is dropped.
     func disposeOfLeftover(_ signal: Signal) {
         if case .exit(let from, _) = signal, from == holder {
             // Someone on the node ended the holder: the next worker starts another, empty one.
@@ -415,13 +416,6 @@ final class Evaluator: @unchecked Sendable {
     /// The driver as abstract forms. They ship with beamsh (``DriverForms``, the node's own
     /// `erl_parse` output, checked against OTP 25 and 28 by a test), which saves a session two
     /// round trips; if that copy ever failed to decode, the node parses the source instead.
-    private func holderForms() throws -> Term {
-        if let holderDriver { return holderDriver }
-        let forms = try TermDecoder().decode(DriverForms.holder)
-        holderDriver = forms
-        return forms
-    }
-
     private func driverForms() async throws -> Term {
         if let driver { return driver }
         let embedded = language == .elixir ? DriverForms.elixir : DriverForms.erlang
@@ -431,6 +425,14 @@ final class Evaluator: @unchecked Sendable {
         }
         let forms = try await Self.parseDriver(language == .elixir ? Self.elixirDriver : Self.erlangDriver, on: connection)
         driver = forms
+        return forms
+    }
+
+    /// The holder's loop as abstract forms (``DriverForms``, checked like the drivers).
+    private func holderForms() throws -> Term {
+        if let holderDriver { return holderDriver }
+        let forms = try TermDecoder().decode(DriverForms.holder)
+        holderDriver = forms
         return forms
     }
 
