@@ -139,6 +139,28 @@ public struct DistributionProtocolError: Error, Hashable, Sendable, CustomString
 public enum DistributionMessageCodec {
     static let passThrough: UInt8 = 112
 
+    /// Marks the stand-in for a reply beamsh could not decode: `{Ref, {Marker, Why}}`, where Why
+    /// is the decoder's error as a binary (see ``undecodableReason(_:)``).
+    public static let undecodableMarker: Atom = "$beamsh_undecodable"
+
+    /// Why a reply (the second element of `{Ref, Reply}`) could not be decoded, when it is the
+    /// stand-in ``decode(_:decoder:)`` delivers in its place.
+    public static func undecodableReason(_ reply: Term) -> String? {
+        guard let t = reply.tupleElements, t.count == 2, t[0] == .atom(undecodableMarker) else { return nil }
+        return t[1].stringValue
+    }
+
+    /// `{Ref, {Marker, Why}}` when `payload` (versioned) is a pair starting with a reference: the
+    /// shape of every reply (rex's `{Ref, Result}`, an evaluator's `{Tag, Result}`).
+    private static func undecodableReply(_ payload: ArraySlice<UInt8>, _ error: TermDecodingError, _ decoder: TermDecoder) -> Term? {
+        let s = payload.startIndex
+        guard payload.count > 3, payload[s] == 131, payload[s + 1] == ExternalTermTag.smallTuple.rawValue, payload[s + 2] == 2
+        else { return nil }
+        var offset = s + 3
+        guard case .reference(let reference)? = try? decoder.decodeBody(payload, at: &offset) else { return nil }
+        return .tuple([.reference(reference), .tuple([.atom(undecodableMarker), .binary(error.description)])])
+    }
+
     /// Encodes a control message in pass-through form (no atom cache), without the length.
     public static func encode(_ message: ControlMessage) throws -> [UInt8] {
         let (control, payload) = message.terms
@@ -160,7 +182,23 @@ public enum DistributionMessageCodec {
         var offset = frame.startIndex + 1
         let control = try decoder.decodeVersioned(frame, at: &offset)
         var payload: Term?
-        if offset < frame.endIndex { payload = try decoder.decodeVersioned(frame, at: &offset) }
+        if offset < frame.endIndex {
+            let start = offset
+            do {
+                payload = try decoder.decodeVersioned(frame, at: &offset)
+            } catch {
+                // Too large or too deep for this decoder, but well framed: a reply still reaches
+                // the caller waiting for it, as an error, and the connection goes on.
+                let aboutSize: Bool
+                switch error.kind {
+                case .tooLarge, .tooDeep: aboutSize = true
+                default: aboutSize = false
+                }
+                guard aboutSize, let standIn = undecodableReply(frame[start...], error, decoder) else { throw error }
+                payload = standIn
+                offset = frame.endIndex
+            }
+        }
         guard offset == frame.endIndex else {
             throw DistributionProtocolError("\(frame.endIndex - offset) bytes after a distribution message")
         }

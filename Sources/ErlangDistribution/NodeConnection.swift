@@ -207,6 +207,10 @@ public final class NodeConnection: Sendable {
             logger.debug("reply for no pending call")
             return
         }
+        if let why = DistributionMessageCodec.undecodableReason(t[1]) {
+            promise.fail(DistributionError(.remoteCallFailed, "the reply from \(peer.name) is beyond what beamsh decodes: \(why)"))
+            return
+        }
         promise.succeed(t[1])
     }
 

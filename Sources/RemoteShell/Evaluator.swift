@@ -236,6 +236,11 @@ final class Evaluator: @unchecked Sendable {
             case .message(_, let message):
                 if await io.handle(message) { continue }
                 if let t = message.tupleElements, t.count == 2, t[0] == .reference(tag) {
+                    // The holder this worker started, told before the reply.
+                    if let h = t[1].tupleElements, h.count == 2, h[0] == .atom("holder"), case .pid(let started) = h[1] {
+                        self.holder = started
+                        continue
+                    }
                     return accept(t[1])
                 }
             case .spawnReply(let id, let result) where id == requestID:
@@ -277,6 +282,10 @@ final class Evaluator: @unchecked Sendable {
     /// holder and names: `{held, Holder, Names}` in the binding's place).
     private func accept(_ reply: Term) -> EvaluationStep {
         if reply == .atom("incomplete") { return .incomplete }
+        if let why = DistributionMessageCodec.undecodableReason(reply) {
+            // The evaluation ran (in a console, what it bound is on the node); its reply is lost.
+            return .done(.failure(formatted: "** the result is beyond what beamsh decodes: \(why)"))
+        }
         let parts = reply.tupleElements ?? []
         if parts.count >= 2, parts[0] == .atom("error") {
             // Erlang {error, Text, Binding, Ran}: expressions before the failing one keep what they bound.
@@ -523,8 +532,12 @@ final class Evaluator: @unchecked Sendable {
                 true ->
                   BeamshChanged = [BeamshP || BeamshP <- BeamshBinding, not lists:member(BeamshP, Binding)],
                   BeamshHolder = case Holder of
-                    none -> erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshBinding}, {'Env', BeamshEnv1},
-                                                                         {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]);
+                    none ->
+                      BeamshStarted = erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshBinding}, {'Env', BeamshEnv1},
+                                                                                   {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]),
+                      % Told on its own, so beamsh knows it even if the reply turns out too large to read.
+                      ReplyTo ! {Tag, {holder, BeamshStarted}},
+                      BeamshStarted;
                     _ -> Holder ! {put, BeamshChanged, BeamshEnv1}, Holder
                   end,
                   {held, BeamshHolder, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshBinding])}
@@ -612,8 +625,11 @@ final class Evaluator: @unchecked Sendable {
                 BeamshGivenPairs = case Binding of BeamshGivenMap when is_map(BeamshGivenMap) -> maps:to_list(BeamshGivenMap); _ -> Binding end,
                 BeamshChanged = [BeamshP || BeamshP <- BeamshNewPairs, not lists:member(BeamshP, BeamshGivenPairs)],
                 BeamshHolder = case Holder of
-                  none -> erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshNew}, {'Env', nil},
-                                                                       {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]);
+                  none ->
+                    BeamshStarted = erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshNew}, {'Env', nil},
+                                                                                 {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]),
+                    ReplyTo ! {Tag, {holder, BeamshStarted}},
+                    BeamshStarted;
                   _ -> Holder ! {put, BeamshChanged, nil}, Holder
                 end,
                 {held, BeamshHolder, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshNewPairs])}

@@ -199,6 +199,30 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
     }
 }
 
+/// A reply beyond the decoder's limits (here a 1 MiB memory limit) fails the call waiting for
+/// it, with the decoder's reason, and the connection goes on.
+@Suite struct UndecodableReplyTests {
+    @Test func aReplyTooLargeToDecodeFailsOnlyItsCall() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            var limited = options(for: node)
+            limited.decoderOptions.maxTermMemory = 1 << 20
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: limited)
+            defer { connection.closeNow() }
+            do {
+                _ = try await connection.rpc("lists", "seq", [1, 100_000], timeout: .seconds(10))
+                Issue.record("\(runtime): 100,000 integers decoded under a 1 MiB limit")
+            } catch let error as DistributionError {
+                #expect(error.kind == .remoteCallFailed, "\(runtime): \(error)")
+                #expect("\(error)".contains("beyond what beamsh decodes") && "\(error)".contains("more than 1048576 bytes"),
+                        "\(runtime): \(error)")
+            }
+            #expect(try await connection.rpc("lists", "seq", [1, 3], timeout: .seconds(10)) == [1, 2, 3], "\(runtime)")
+        }
+    }
+}
+
 @Suite struct LiveMonitorTests {
     @Test func monitorOfARemoteProcessFiresWhenItEnds() async throws {
         for runtime in try runtimes() {

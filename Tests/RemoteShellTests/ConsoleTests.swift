@@ -70,6 +70,19 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
+    /// A result nested deeper than the decoder's million levels, asked for as a term (`--format
+    /// json`), is an error for that evaluation only; what it bound stays on the node.
+    @Test func aResultTooDeepToDecodeFailsOnlyItsEvaluation() async throws {
+        try await withElixirEvaluator { evaluator in
+            evaluator.keepsBindingsOnNode = true
+            let deep = try await evaluator.evaluate(
+                "deep = :lists.foldl(fn i, acc -> [i, acc] end, [], :lists.seq(1, 1_100_000))", wantTerm: true)
+            #expect(deep.isFailure && deep.formatted.contains("beyond what beamsh decodes")
+                    && deep.formatted.contains("deeper than 1000000 levels"), "\(deep)")
+            #expect(try await evaluator.evaluate("hd(deep)", wantTerm: true) == .value(formatted: "1100000", term: 1_100_000))
+        }
+    }
+
     /// A holder ended by someone on the node costs the binding, not the session: the next
     /// line starts a new one.
     @Test func aLostHolderCostsTheBindingNotTheSession() async throws {
