@@ -28,13 +28,20 @@ public func fuzzDecode(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     options.maxDepth = 10_000
     options.maxUncompressedSize = 16 << 20
     let decoder = TermDecoder(options: options)
+    // The memory limit's refusals, wherever in a term they fall: a limit from the input's last
+    // byte (0 to 16 KiB). Refused or not, nothing may break, and a term must be the same term.
+    var tight = options
+    tight.maxTermMemory = Int(bytes.last ?? 0) * 64
+    let limited = try? TermDecoder(options: tight).decode(bytes)
     let term: Term
     do {
         term = try decoder.decode(bytes)
     } catch {
         precondition(error.offset >= 0 && error.offset <= size, "error offset \(error.offset) outside the input")
+        precondition(limited == nil, "decoded under a lower memory limit only")
         return 0
     }
+    if let limited { precondition(limited == term, "the memory limit changed the term") }
     let encoded: [UInt8]
     do {
         encoded = try TermEncoder().encode(term)
