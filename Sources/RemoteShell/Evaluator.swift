@@ -476,6 +476,22 @@ final class Evaluator: @unchecked Sendable {
         end,
         """
 
+    /// Both drivers' hand-over of what an evaluation bound (`BeamshChanged`; the whole `binding`
+    /// and `env` to a new holder): binds `BeamshHolder`. A holder this worker starts is told to
+    /// beamsh on its own, so beamsh knows it even if the reply turns out too large to read.
+    static func keepInHolder(binding: String, env: String) -> String {
+        """
+        BeamshHolder = case Holder of
+          none ->
+            BeamshStarted = erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', \(binding)}, {'Env', \(env)},
+                                                                         {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]),
+            ReplyTo ! {Tag, {holder, BeamshStarted}},
+            BeamshStarted;
+          _ -> Holder ! {put, BeamshChanged, \(env)}, Holder
+        end,
+        """
+    }
+
     /// Bound: Code (binary), BindingIn, EnvIn, Holder, KeepState, HolderForms, Merge, Line,
     /// Width, Colors, History, HistoryLimit, WantTerm, ReplyTo, Tag. The variables the code
     /// names and the environment come from Holder, or are BindingIn and EnvIn when there is
@@ -531,15 +547,7 @@ final class Evaluator: @unchecked Sendable {
                 false -> BeamshBinding;
                 true ->
                   BeamshChanged = [BeamshP || BeamshP <- BeamshBinding, not lists:member(BeamshP, Binding)],
-                  BeamshHolder = case Holder of
-                    none ->
-                      BeamshStarted = erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshBinding}, {'Env', BeamshEnv1},
-                                                                                   {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]),
-                      % Told on its own, so beamsh knows it even if the reply turns out too large to read.
-                      ReplyTo ! {Tag, {holder, BeamshStarted}},
-                      BeamshStarted;
-                    _ -> Holder ! {put, BeamshChanged, BeamshEnv1}, Holder
-                  end,
+                  \(keepInHolder(binding: "BeamshBinding", env: "BeamshEnv1"))
                   {held, BeamshHolder, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshBinding])}
               end,
               {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
@@ -624,14 +632,7 @@ final class Evaluator: @unchecked Sendable {
                 BeamshNewPairs = case BeamshNew of BeamshNewMap when is_map(BeamshNewMap) -> maps:to_list(BeamshNewMap); _ -> BeamshNew end,
                 BeamshGivenPairs = case Binding of BeamshGivenMap when is_map(BeamshGivenMap) -> maps:to_list(BeamshGivenMap); _ -> Binding end,
                 BeamshChanged = [BeamshP || BeamshP <- BeamshNewPairs, not lists:member(BeamshP, BeamshGivenPairs)],
-                BeamshHolder = case Holder of
-                  none ->
-                    BeamshStarted = erlang:spawn(erl_eval, exprs, [HolderForms, [{'Binding', BeamshNew}, {'Env', nil},
-                                                                                 {'Merge', Merge}, {'ReplyTo', ReplyTo}], none]),
-                    ReplyTo ! {Tag, {holder, BeamshStarted}},
-                    BeamshStarted;
-                  _ -> Holder ! {put, BeamshChanged, nil}, Holder
-                end,
+                \(keepInHolder(binding: "BeamshNew", env: "nil"))
                 {held, BeamshHolder, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshNewPairs])}
             end,
             setelement(case element(1, BeamshOutcome) of ok -> 4; error -> 3 end, BeamshOutcome, BeamshStored)
