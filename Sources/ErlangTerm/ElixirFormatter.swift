@@ -13,7 +13,10 @@
 /// - printable ASCII charlists as `~c"abc"` (or `'abc'`, see ``Options/charlistStyle``);
 /// - keyword lists `[a: 1, b: 2]`, improper lists `[1 | 2]`, tuples `{1, 2}`;
 /// - maps `%{a: 1}` when every key is an atom, else `%{"k" => 1, :a => 2}`; maps with a
-///   `__struct__` alias as `%URI{host: "x"}` (see ``Options/structs``);
+///   `__struct__` alias as `%URI{host: "x"}` (see ``Options/structs``), unless a standard
+///   struct's fields are missing or extra (then `%{__struct__: URI, host: "x"}`, as `inspect`);
+/// - atoms Elixir's tokenizer cannot read back (quoted, over 255 bytes of UTF-8) as
+///   `String.to_atom("…")`;
 /// - integers of any size, floats in the shortest text that reads back to the same value
 ///   (`1.0`, `0.1`, `1.0e-5`, `1.0e20`);
 /// - `#PID<0.85.0>`, `#Port<0.5>`, `#Reference<0.W2.W1.W0>` (words most significant first),
@@ -106,7 +109,7 @@ public struct ElixirFormatter: Sendable {
         var keys: [Atom] = []
         keys.reserveCapacity(map.count)
         for pair in map {
-            guard case .atom(let key) = pair.key, !key.name.hasPrefix("Elixir.") else {
+            guard case .atom(let key) = pair.key, !key.name.hasPrefix("Elixir."), !tooLongForElixirSource(key.name) else {
                 let pairs = map.map { (key: PrintStep.term($0.key), value: $0.value) }
                 work.pairs(open: "%{", pairs, infix: " => ", separator: ", ", close: "}")
                 return
@@ -116,7 +119,8 @@ public struct ElixirFormatter: Sendable {
         var open = "%{"
         var skip: Int? = nil
         if options.structs, let index = keys.firstIndex(of: "__struct__"),
-            case .atom(let module) = map[index].value, let name = aliasName(module)
+            case .atom(let module) = map[index].value, let name = aliasName(module),
+            hasItsFields(module, keys)
         {
             open = "%" + name + "{"
             skip = index
@@ -145,7 +149,35 @@ public struct ElixirFormatter: Sendable {
         if name == "true" || name == "false" || name == "nil" { return name }
         if let alias = aliasName(atom) { return alias }
         if isIdentifierAtom(name) || bareOperators.contains(name) { return ":" + name }
+        if tooLongForElixirSource(name) { return "String.to_atom(" + quoted(name) + ")" }
         return ":" + quoted(name)
+    }
+
+    /// Elixir's tokenizer (1.14 at least) refuses a quoted atom of more than 255 bytes of UTF-8,
+    /// though the BEAM's limit is 255 characters: `:"ÿÿ…"` fails to evaluate, even as `inspect`
+    /// prints it. Such an atom prints as the call that makes it, a key as a `=>` key.
+    static func tooLongForElixirSource(_ name: String) -> Bool { name.utf8.count > 255 }
+
+    /// The fields of standard-library structs (unchanged since Elixir 1.12), so that a map that
+    /// names one of them but lacks or adds fields prints as the map it is, as `inspect` does:
+    /// `%URI{host: "x"}` would evaluate to a whole URI. Other modules cannot be checked offline
+    /// and print as structs.
+    static let standardStructFields: [String: Set<String>] = [
+        "Elixir.URI": ["authority", "fragment", "host", "path", "port", "query", "scheme", "userinfo"],
+        "Elixir.Range": ["first", "last", "step"],
+        "Elixir.Version": ["build", "major", "minor", "patch", "pre"],
+        "Elixir.Date": ["calendar", "day", "month", "year"],
+        "Elixir.Time": ["calendar", "hour", "microsecond", "minute", "second"],
+        "Elixir.NaiveDateTime": ["calendar", "day", "hour", "microsecond", "minute", "month", "second", "year"],
+        "Elixir.DateTime": ["calendar", "day", "hour", "microsecond", "minute", "month", "second", "std_offset",
+                            "time_zone", "utc_offset", "year", "zone_abbr"],
+    ]
+
+    /// Whether a map with `keys` (`__struct__` among them) is a whole `module` struct, as far as
+    /// can be told here.
+    static func hasItsFields(_ module: Atom, _ keys: [Atom]) -> Bool {
+        guard let fields = standardStructFields[module.name] else { return true }
+        return keys.count == fields.count + 1 && keys.allSatisfy { $0.name == "__struct__" || fields.contains($0.name) }
     }
 
     /// `Foo.Bar` for `:"Elixir.Foo.Bar"`, `Elixir` for `:Elixir`; `nil` when not an alias.
@@ -194,7 +226,7 @@ public struct ElixirFormatter: Sendable {
         keys.reserveCapacity(elements.count)
         for element in elements {
             guard case .tuple(let pair) = element, pair.count == 2, case .atom(let key) = pair[0],
-                !key.name.hasPrefix("Elixir.")
+                !key.name.hasPrefix("Elixir."), !tooLongForElixirSource(key.name)
             else { return nil }
             keys.append(key)
         }

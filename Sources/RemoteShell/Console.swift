@@ -46,6 +46,10 @@ public final class Console: @unchecked Sendable {
     /// The names bound in the session (for Tab completion at the prompt).
     public var boundVariables: [String] { core.evaluator.boundNames }
 
+    /// Whether the operator let a line that stops the node through: a lost connection after it
+    /// is the node stopping as asked.
+    public var letAStopThrough: Bool { core.stopLetThrough.withLockedValue { $0 } }
+
     /// Interrupts the evaluation in progress (call it on Ctrl-C): the worker on the node is
     /// killed, the console prints `** (EXIT) interrupted` and prompts again, bindings intact.
     public func interrupt() { core.evaluator.interrupt() }

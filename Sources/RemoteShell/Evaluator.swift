@@ -501,6 +501,9 @@ final class Evaluator: @unchecked Sendable {
     /// node has IEx and its `IEx.History` is the struct this driver knows (Elixir 1.14 and
     /// later keep `queue`, `size` and `start`); elsewhere `v/1` is simply unavailable.
     /// Incomplete input is what IEx calls incomplete: a parse error at the end of the input.
+    /// An exception's stacktrace is pruned as IEx 1.14 prunes it: from the bottom, the frames
+    /// up to Elixir's evaluation and the expression's own `erl_eval` frames go, then Elixir's
+    /// internals anywhere; what raised inside a fun (`Enum.map`) keeps its frames.
     static let elixirDriver = """
         try 'Elixir.IEx.History':init() of
           #{queue := _, size := _, start := _} = BeamshHistory0 when History =/= [] ->
@@ -556,10 +559,21 @@ final class Evaluator: @unchecked Sendable {
                case BeamshSize =< HistoryLimit of true -> {keep, BeamshSize, BeamshValue}; false -> too_large end}
           end
         catch BeamshKind:BeamshReason:BeamshStack ->
-          BeamshInternal = [erl_eval, elixir, elixir_eval, elixir_expand, elixir_clauses, elixir_def,
-                            elixir_lexical, elixir_erl_pass, 'Elixir.Code', 'Elixir.Module.ParallelChecker'],
-          BeamshPruned = lists:takewhile(fun(BeamshFrame) ->
-                           not lists:member(element(1, BeamshFrame), BeamshInternal) end, BeamshStack),
+          BeamshEntry = ['Elixir.Code', 'Elixir.Module.ParallelChecker', elixir],
+          BeamshInternal = [elixir, elixir_expand, elixir_compiler, elixir_module, elixir_clauses, elixir_lexical,
+                            elixir_def, elixir_map, elixir_erl, elixir_erl_clauses, elixir_erl_pass,
+                            'Elixir.Kernel.ErrorHandler', 'Elixir.Module.ParallelChecker'],
+          BeamshUp = lists:reverse(BeamshStack),
+          BeamshFromEntry = case lists:dropwhile(fun(BeamshFrame) ->
+                                   not lists:member(element(1, BeamshFrame), BeamshEntry) end, BeamshUp) of
+                              [] -> BeamshUp;
+                              BeamshFound -> BeamshFound
+                            end,
+          BeamshOwn = lists:dropwhile(fun(BeamshFrame) -> lists:member(element(1, BeamshFrame), [erl_eval, eval_bits]) end,
+                        lists:dropwhile(fun(BeamshFrame) -> lists:member(element(1, BeamshFrame), BeamshEntry) end,
+                                        BeamshFromEntry)),
+          BeamshPruned = [BeamshFrame || BeamshFrame <- lists:reverse(BeamshOwn),
+                                         not lists:member(element(1, BeamshFrame), BeamshInternal)],
           {error, 'Elixir.Exception':format(BeamshKind, BeamshReason, BeamshPruned)}
         end,
         ReplyTo ! {Tag, BeamshResult},

@@ -15,6 +15,10 @@ public final class OneShotEvaluator: @unchecked Sendable {
     let core: ShellCore
     public var language: Language { core.language }
 
+    /// Whether a line that stops the node was let through (`--yes`): a lost connection after it
+    /// is the node stopping as asked.
+    public var letAStopThrough: Bool { core.stopLetThrough.withLockedValue { $0 } }
+
     /// - parameters:
     ///   - language: the syntax; use ``make(connection:options:output:input:)`` to detect it.
     ///   - output: where remote output (`IO.puts`, `io:format`) goes, in order.

@@ -106,12 +106,20 @@ final class ShellCore: @unchecked Sendable {
         if options.readOnly { return nil }
         guard let (call, question) = stopQuestion(code) else { return nil }
         switch options.stopGuard {
-        case .allow: return nil
+        case .allow:
+            stopLetThrough.withLockedValue { $0 = true }
+            return nil
         case .refuse: return "** not evaluated: \(call) would stop the remote node \(nodeName) (pass --yes to allow it)"
         case .ask(let confirm):
-            return await confirm(question) ? nil : "** not evaluated: \(call) (the node \(nodeName) keeps running)"
+            guard await confirm(question) else { return "** not evaluated: \(call) (the node \(nodeName) keeps running)" }
+            stopLetThrough.withLockedValue { $0 = true }
+            return nil
         }
     }
+
+    /// Whether a line that stops the node was let through (`--yes`, or the operator said yes):
+    /// the connection closing afterwards is then what was asked for, not a failure.
+    let stopLetThrough = NIOLockedValueBox(false)
 
     /// Evaluates one chunk of input: read-only check, core commands on Erlang-only nodes,
     /// pasted pid literals, then the node's own evaluator. With `wholeInput` nothing can follow

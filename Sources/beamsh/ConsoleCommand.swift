@@ -246,6 +246,7 @@ extension ConsoleInvocation {
     /// Runs the console, `--eval`s or the stdin script, then exits with the right code.
     func evaluate(on connection: NodeConnection, clusterOptions: ConnectOptions? = nil) async -> Never {
         let scripted = !eval.isEmpty || isatty(0) == 0
+        var letAStopThrough: () -> Bool = { false }
         do {
             if scripted {
                 // With --format json, stdout carries one JSON document per expression; what the
@@ -258,6 +259,7 @@ extension ConsoleInvocation {
                     input: eval.isEmpty ? ScriptedInput([]) : PlainLineInput(promptOutput: printed))
                 // Several --eval expressions share their variables, kept on the node.
                 evaluator.keepsBindingsOnNode = eval.count > 1
+                letAStopThrough = { evaluator.letAStopThrough }
                 installInterrupt { evaluator.interrupt() }
                 var json = TermJSON.Options()
                 json.localNode = connection.peerNodeAtom
@@ -302,6 +304,7 @@ extension ConsoleInvocation {
             input.useCompletion(RemoteCompleter(connection: connection, language: console.language,
                                                 variables: { console.boundVariables }))
             console.clusterOptions = clusterOptions
+            letAStopThrough = { console.letAStopThrough }
             installInterrupt { console.interrupt() }
             print(await banner)
             fflush(nil)  // before the results, which are written unbuffered, when stdout is a pipe
@@ -315,6 +318,8 @@ extension ConsoleInvocation {
             }
             input.saveHistory()
             exitNow(.success)
+        } catch let error as DistributionError where error.kind == .connectionLost && letAStopThrough() {
+            nodeStoppedAsAsked(connection.peer.name)
         } catch let error as DistributionError {
             fail(error)
         } catch {

@@ -77,3 +77,10 @@ func fail(_ error: DistributionError) -> Never {
     printError(error.description)
     exitNow(ExitStatus(error))
 }
+
+/// The connection closed after a call that stops the node was let through (`--yes`, or the
+/// operator said yes): what was asked for, so success, with a note saying what happened.
+func nodeStoppedAsAsked(_ node: String) -> Never {
+    printError("\(node) closed the connection after the call that stops it, as asked")
+    exitNow(.success)
+}

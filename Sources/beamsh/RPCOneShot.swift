@@ -33,29 +33,30 @@ enum RPCOneShot {
     /// Runs the call on the calling thread, which becomes the only event loop: no thread hop
     /// anywhere between start and exit.
     static func runOnCurrentThread(target: NodeName, options: ConnectOptions, call: [String], settings: Settings = Settings()) -> Never {
-        let arguments = parseArguments(call, settings: settings)
+        let (arguments, stops) = parseArguments(call, settings: settings)
         MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
             perform(target: target, options: options, call: call, arguments: arguments, settings: settings, on: loop)
-                .whenComplete { finish($0) }
+                .whenComplete { finish($0, stopsTheNode: stops) }
         }
         exitNow(.remoteFailure)  // the loop only ends through finish
     }
 
     /// The same from async code.
     static func run(target: NodeName, options: ConnectOptions, call: [String], settings: Settings) async -> Never {
-        let arguments = parseArguments(call, settings: settings)
+        let (arguments, stops) = parseArguments(call, settings: settings)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let future = perform(target: target, options: options, call: call, arguments: arguments, settings: settings, on: group.next())
         do {
-            finish(.success(try await future.get()))
+            finish(.success(try await future.get()), stopsTheNode: stops)
         } catch {
-            finish(.failure(error))
+            finish(.failure(error), stopsTheNode: stops)
         }
     }
 
     /// Arguments are read locally, so a typo costs no round trip; so is the read-only check, so a
-    /// refused call never reaches the node.
-    private static func parseArguments(_ call: [String], settings: Settings) -> [Term] {
+    /// refused call never reaches the node. Also says whether the call stops the node (let
+    /// through by `--yes`).
+    private static func parseArguments(_ call: [String], settings: Settings) -> (arguments: [Term], stopsTheNode: Bool) {
         var arguments: [Term] = []
         for text in call.dropFirst(2) {
             do {
@@ -81,11 +82,14 @@ enum RPCOneShot {
         for (m, f) in zip(arguments, arguments.dropFirst()) {
             if let m = m.atomValue, let f = f.atomValue { candidates.append((m.name, f.name)) }
         }
-        if !settings.allowStops, let stop = candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1) }).first {
-            printError("not called: \(stop) would stop the remote node (pass --yes to allow it)")
-            exitNow(.remoteFailure)
+        if let stop = candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1) }).first {
+            guard settings.allowStops else {
+                printError("not called: \(stop) would stop the remote node (pass --yes to allow it)")
+                exitNow(.remoteFailure)
+            }
+            return (arguments, true)
         }
-        return arguments
+        return (arguments, false)
     }
 
     /// MODULE or FUNCTION as an atom's name: `'Elixir.System'` is written with Erlang's quotes
@@ -114,10 +118,20 @@ enum RPCOneShot {
             // times out may still be running on the node; the message says so.
             return connection.submitCall(Atom(atomName(call[0])), Atom(atomName(call[1])), arguments, timeout: settings.timeout)
                 .map { Outcome(result: $0, printer: printer, json: json) }
+                .flatMapErrorThrowing { error in
+                    guard let lost = error as? DistributionError, lost.kind == .connectionLost else { throw error }
+                    throw LostDuringTheCall(node: target.description, error: lost)
+                }
         }
     }
 
-    private static func finish(_ outcome: Result<Outcome, Error>) -> Never {
+    /// The connection closed once the call was sent (not while connecting).
+    private struct LostDuringTheCall: Error {
+        let node: String
+        let error: DistributionError
+    }
+
+    private static func finish(_ outcome: Result<Outcome, Error>, stopsTheNode: Bool) -> Never {
         switch outcome {
         case .success(let outcome):
             if case .tuple(let t) = outcome.result, t.count == 2, t[0] == .atom("badrpc") {
@@ -126,6 +140,9 @@ enum RPCOneShot {
             }
             print(outcome.json?.encode(outcome.result) ?? outcome.printer.format(outcome.result))
             exitNow(.success)
+        case .failure(let lost as LostDuringTheCall):
+            if stopsTheNode { nodeStoppedAsAsked(lost.node) }
+            fail(lost.error)
         case .failure(let error as DistributionError) where error.kind == .remoteCallFailed:
             printError("\(error.description); the call may still be running on the node")
             exitNow(.remoteFailure)

@@ -62,6 +62,48 @@ import Testing
         #expect(quoted.status == 0 && quoted.stdout == "\(node.name)\n", "quotes as in Erlang: \(quoted.stdout)\(quoted.stderr)")
     }
 
+    /// `--name` is the name we connect as (the node sees it); a name of the other form
+    /// (long against a short-name node) is refused before connecting, saying why.
+    @Test func ourNameFromTheCommandLine() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let host = node.name.split(separator: "@").last!
+            let ours = "beamsh_named_\(TestNode.randomToken(6))"
+            let named = try BeamshBinary.run([node.name, "--name", ours, "--rpc", "erlang", "nodes", "hidden"], cookie: node.cookie)
+            #expect(named.status == 0 && named.stdout == "[\(ours)@\(host)]\n", "\(runtime): \(named.stdout)\(named.stderr)")
+            let long = try BeamshBinary.run([node.name, "--name", ours + "@127.0.0.1", "--rpc", "erlang", "nodes"], cookie: node.cookie)
+            #expect(long.status == 2 && long.stderr.contains("uses short names (-sname) but our name")
+                    && long.stderr.contains("pick a --name of the same form"), "\(runtime): \(long.stderr)")
+        }
+    }
+
+    /// `--yes` lets a stop through, and the node going away is then what was asked for: exit 0,
+    /// with a note on stderr, whether the call answers first (`init:stop/0`) or never
+    /// (`erlang:halt/0`), through `--rpc` or `--eval`.
+    @Test func yesLetsAStopThrough() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            for call in [["init", "stop"], ["erlang", "halt"]] {
+                let node = try TestNode(runtime: runtime)
+                defer { node.stop() }
+                let stop = try BeamshBinary.run([node.name, "--yes", "--rpc"] + call, cookie: node.cookie)
+                #expect(stop.status == 0, "\(runtime) \(call): \(stop.status) \(stop.stdout)\(stop.stderr)")
+                try waitUntil("\(node.name) stops") { !node.isRunning }
+            }
+        }
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        for line in ["System.stop()", ":erlang.halt()"] {
+            let node = try TestNode(runtime: runtime, elixir: true)
+            defer { node.stop() }
+            let stop = try BeamshBinary.run([node.name, "--yes", "--eval", line], cookie: node.cookie)
+            #expect(stop.status == 0, "\(line): \(stop.status) \(stop.stdout)\(stop.stderr)")
+            if line.contains("halt") {
+                #expect(stop.stderr.contains("closed the connection after the call that stops it, as asked"), "\(stop.stderr)")
+            }
+            try waitUntil("\(node.name) stops") { !node.isRunning }
+        }
+    }
+
     /// `--format json`: stdout holds one JSON document per expression and nothing else; what the
     /// evaluation prints goes to stderr.
     @Test func jsonOutputIsOnlyJSON() throws {

@@ -48,6 +48,24 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         }
     }
 
+    /// Hidden also means that the node's cluster never learns of us: `global`, which introduces
+    /// each new visible node to the others, leaves a hidden one alone.
+    @Test func aHiddenConnectionNeverReachesTheRestOfTheCluster() async throws {
+        for runtime in try runtimes() {
+            let (a, b) = try TestNode.connectedPair(runtime: runtime)
+            defer { a.stop(); b.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: a.name), options: options(for: a))
+            defer { connection.closeNow() }
+            let ours = connection.localName.description
+            // global:sync/0 returns once A's global has synced with every node it knows of.
+            #expect(try await connection.rpc("global", "sync", [], timeout: .seconds(10)) == .atom("ok"), "\(runtime)")
+            #expect(try a.eval("lists:member('\(ours)', nodes(hidden)).") == "true", "\(runtime)")
+            #expect(try a.eval("nodes() == ['\(b.name)'].") == "true", "\(runtime)")
+            #expect(try b.eval("nodes() == ['\(a.name)'].") == "true", "\(runtime)")
+            #expect(try b.eval("lists:member('\(ours)', nodes([visible, hidden])).") == "false", "\(runtime)")
+        }
+    }
+
     @Test func badrpcBecomesATypedErrorWithTheReason() async throws {
         for runtime in try runtimes() {
             let node = try TestNode(runtime: runtime)
@@ -141,7 +159,14 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
             let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
             let started = ContinuousClock.now
             async let call = connection.rpc("timer", "sleep", [.atom("infinity")])
-            try await Task.sleep(for: .milliseconds(300))
+            // Killed mid-call: once the call's process sleeps on the node.
+            var sleeping = false
+            for _ in 0..<200 where !sleeping {
+                sleeping = try node.eval("length([P || P <- processes(), "
+                    + "process_info(P, current_function) == {current_function, {timer, sleep, 1}}]).") != "0"
+                if !sleeping { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(sleeping, "the call never reached timer:sleep/1")
             node.kill9()
             do {
                 _ = try await call
@@ -150,6 +175,38 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
                 #expect(error.kind == .connectionLost, "\(error)")
             }
             #expect(ContinuousClock.now - started < .seconds(5))
+        }
+    }
+
+    /// A node that goes silent with its socket still open (frozen, or a network cut without a
+    /// reset) is declared lost once nothing came from it for `deadAfter`: a call waiting on it
+    /// fails then, not at its own much later timeout.
+    @Test func aSilentNodeIsDeclaredLostAfterItsTicksStop() async throws {
+        for runtime in try runtimes() {
+            // net_ticktime 4: the node ticks every second, well within our 3 s.
+            let node = try TestNode(runtime: runtime, extraArgs: ["-kernel", "net_ticktime", "4"])
+            defer {
+                node.thaw()
+                node.stop()
+            }
+            var opts = options(for: node)
+            opts.tickInterval = .milliseconds(500)
+            opts.deadAfter = .seconds(3)
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: opts)
+            defer { connection.closeNow() }
+            // Ticks keep a quiet but live connection up past deadAfter.
+            try await Task.sleep(for: .seconds(4))
+            #expect(try await connection.rpc("erlang", "node", [], timeout: .seconds(10)) == .atom(Atom(node.name)), "\(runtime)")
+            node.freeze()
+            let started = ContinuousClock.now
+            do {
+                _ = try await connection.rpc("erlang", "node", [], timeout: .seconds(60))
+                Issue.record("\(runtime): a call to a frozen node returned")
+            } catch let error as DistributionError {
+                #expect(error.kind == .connectionLost, "\(runtime): \(error)")
+            }
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .seconds(2) && waited < .seconds(20), "\(runtime): lost after \(waited)")
         }
     }
 
@@ -265,7 +322,8 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
                 receive {get, From} -> From ! {down, Who, Why} end end end), register(beamsh_watcher, W), \
                 receive monitoring -> ok after 5000 -> timeout end.
                 """) == "ok", "\(runtime)")
-            try await Task.sleep(for: .milliseconds(100))
+            // The node sent its MONITOR_P on our connection before it answers this call there.
+            _ = try await connection.rpc("erlang", "node", [])
             mailbox.close(reason: .atom("shutdown"))
             let down = try node.eval("""
                 beamsh_watcher ! {get, self()}, receive {down, _, _} = D -> D after 5000 -> timeout end.

@@ -58,11 +58,22 @@ import Testing
         #expect(elixir.format(.binary("a\n\"#{")) == "\"a\\n\\\"\\#{\"")
         #expect(elixir.format(.binary(Binary([1, 2, 3]))) == "<<1, 2, 3>>")
         #expect(elixir.format(.bitstring(Bitstring(bytes: Binary([1, 0b0100_0000]), bitsInLastByte: 3))) == "<<1, 2::size(3)>>")
-        let uri = Term.map([(key: .atom("__struct__"), value: .atom("Elixir.URI")), (key: .atom("host"), value: .binary("x"))])
-        #expect(elixir.format(uri) == "%URI{host: \"x\"}")
+        let user = Term.map([(key: .atom("__struct__"), value: .atom("Elixir.MyApp.User")), (key: .atom("name"), value: .binary("x"))])
+        #expect(elixir.format(user) == "%MyApp.User{name: \"x\"}")
         var plain = ElixirFormatter.Options()
         plain.structs = false
-        #expect(ElixirFormatter(options: plain).format(uri) == "%{__struct__: URI, host: \"x\"}")
+        #expect(ElixirFormatter(options: plain).format(user) == "%{__struct__: MyApp.User, name: \"x\"}")
+        // A standard struct without all of its fields is the map it is, as inspect/2 prints it.
+        let partial = Term.map([(key: .atom("__struct__"), value: .atom("Elixir.URI")), (key: .atom("host"), value: .binary("x"))])
+        #expect(elixir.format(partial) == "%{__struct__: URI, host: \"x\"}")
+        let range = Term.map([(key: .atom("__struct__"), value: .atom("Elixir.Range")), (key: .atom("first"), value: 1),
+                              (key: .atom("last"), value: 3), (key: .atom("step"), value: 1)])
+        #expect(elixir.format(range) == "%Range{first: 1, last: 3, step: 1}")
+        // Atoms over 255 bytes of UTF-8 (Elixir's tokenizer refuses them quoted).
+        let long = Atom(String(repeating: "λ", count: 200))
+        #expect(elixir.format(.atom(long)) == "String.to_atom(\"\(long.name)\")")
+        #expect(elixir.format(.list([.tuple([.atom(long), 1])])) == "[{String.to_atom(\"\(long.name)\"), 1}]")
+        #expect(elixir.format(.map([(key: .atom(long), value: 1)])) == "%{String.to_atom(\"\(long.name)\") => 1}")
     }
 
     @Test func identifiers() {
@@ -120,12 +131,58 @@ import Testing
         }
     }
 
+    /// Pids, ports, references and export funs a runtime made print as that runtime prints them
+    /// (its own node's identifiers with a leading 0): `~p` on OTP 25 and 28, `inspect/2` on
+    /// Elixir 1.14.
+    @Test func identifiersPrintAsTheRuntimePrintsThem() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let erl = try RuntimeCheck.runtimeOwnIdentifiers(elixir: false, on: runtime)
+            #expect(erl.terms.count == 9 && erl.lines.count == 9, "\(runtime): \(erl)")
+            for (term, expected) in zip(erl.terms, erl.lines) { #expect(erlang.format(term) == expected, "\(runtime)") }
+        }
+        guard let runtime = ErlangRuntime.system, runtime.hasElixir else { throw TestSetupError("Elixir missing") }
+        let ex = try RuntimeCheck.runtimeOwnIdentifiers(elixir: true, on: runtime)
+        #expect(ex.terms.count == 9 && ex.lines.count == 9, "\(ex)")
+        for (term, expected) in zip(ex.terms, ex.lines) { #expect(elixir.format(term) == expected) }
+    }
+
     @Test func erlangTextReadsBackOnEveryRuntime() throws {
         let terms = TermCorpus.all
         let lines = terms.map { erlang.format($0) }
         for runtime in try ErlangRuntime.requireAll() {
             let bad = try RuntimeCheck.erlangMismatches(terms, lines, on: runtime)
             #expect(bad.isEmpty, "\(runtime): \(bad.map { lines[$0] })")
+        }
+    }
+
+    /// The golden terms (what a real `term_to_binary` wrote) that hold no pid, port, reference
+    /// or fun print as Erlang text `erl_parse` reads back, and as Elixir text that evaluates back,
+    /// to the identical term.
+    @Test func goldenTermsPrintAsTextThatReadsBack() throws {
+        func printsBack(_ term: Term) -> Bool {
+            switch term {
+            case .pid, .port, .reference, .fun, .export: return false
+            case .tuple(let t): return t.elements.allSatisfy(printsBack)
+            case .list(let l): return l.allSatisfy(printsBack) && l.tail.map(printsBack) ?? true
+            case .map(let m): return m.allSatisfy { printsBack($0.key) && printsBack($0.value) }
+            default: return true
+            }
+        }
+        let terms = try Golden.vectors.filter { $0.runtime == "otp28" && $0.isCanonical }
+            .map { try TermDecoder().decode($0.bytes) }.filter(printsBack)
+        #expect(terms.count >= 90, "the golden set shrank: \(terms.count)")
+        let lines = terms.map { erlang.format($0) }
+        for runtime in try ErlangRuntime.requireAll() {
+            let bad = try RuntimeCheck.erlangMismatches(terms, lines, on: runtime)
+            #expect(bad.isEmpty, "\(runtime): \(bad.map { lines[$0].prefix(200) })")
+        }
+        guard let runtime = ErlangRuntime.system, runtime.hasElixir else { throw TestSetupError("Elixir missing") }
+        for charlistStyle in [ElixirFormatter.CharlistStyle.sigil, .singleQuotes] {
+            var options = ElixirFormatter.Options()
+            options.charlistStyle = charlistStyle
+            let elixirLines = terms.map { ElixirFormatter(options: options).format($0) }
+            let bad = try RuntimeCheck.elixirMismatches(terms, elixirLines, on: runtime)
+            #expect(bad.isEmpty, "\(charlistStyle): \(bad.map { elixirLines[$0].prefix(200) })")
         }
     }
 
@@ -189,10 +246,10 @@ extension FormatterTests {
             if value.isFinite { floats.append(.float(value)) }
         }
         let erl = try RuntimeCheck.runtimePrinting(floats, elixir: false, on: runtime)
-        #expect(erl.lines.count == floats.count)
+        #expect(erl.lines.count == floats.count && erl.terms.count == floats.count)
         for (term, expected) in zip(erl.terms, erl.lines) { #expect(erlang.format(term) == expected) }
         let ex = try RuntimeCheck.runtimePrinting(floats, elixir: true, on: runtime)
-        #expect(ex.lines.count == floats.count)
+        #expect(ex.lines.count == floats.count && ex.terms.count == floats.count)
         for (term, expected) in zip(ex.terms, ex.lines) { #expect(elixir.format(term) == expected) }
     }
 }

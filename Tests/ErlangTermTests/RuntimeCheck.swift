@@ -61,6 +61,30 @@ enum RuntimeCheck {
         return try indices(output)
     }
 
+    /// Pids, ports, references and export funs the runtime makes itself, and its own printing of
+    /// each (`~p`, or Elixir's `inspect/2`): identifiers of its own node, which print with a
+    /// leading 0.
+    static func runtimeOwnIdentifiers(elixir: Bool, on runtime: ErlangRuntime) throws -> (terms: [Term], lines: [String]) {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let printer = elixir
+            ? "fun(X) -> 'Elixir.Kernel':inspect(X, [{limit, infinity}, {width, infinity}]) end"
+            : "fun(X) -> unicode:characters_to_binary(io_lib:print(X, 1, 100000000, -1)) end"
+        try runtime.eval("""
+            \(elixir ? "{ok, _} = application:ensure_all_started(elixir)," : "") \
+            Terms = [self(), whereis(init), hd(erlang:ports()), lists:last(erlang:ports()), make_ref(), \
+                     erlang:monitor(process, self()), fun erlang:abs/1, fun lists:map/2, {self(), [make_ref()]}], \
+            Print = \(printer), \
+            ok = file:write_file("\(folder)/printed.txt", lists:join(<<"\\n">>, [Print(X) || X <- Terms])), \
+            ok = file:write_file("\(folder)/again.bin", term_to_binary(Terms)),
+            """)
+        let again = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/again.bin")))
+        let printed = try String(decoding: Data(contentsOf: URL(fileURLWithPath: folder + "/printed.txt")), as: UTF8.self)
+        let decoded = try TermDecoder().decode(again)
+        guard let terms = decoded.listElements else { throw TestSetupError("the runtime sent back no list: \(decoded)") }
+        return (terms, printed.components(separatedBy: "\n"))
+    }
+
     /// The terms as the runtime re-encodes them (so maps come back in the BEAM's key order)
     /// and the runtime's own printing of each: `~p` on one line, or Elixir's `inspect/2`.
     static func runtimePrinting(_ terms: [Term], elixir: Bool, on runtime: ErlangRuntime) throws -> (terms: [Term], lines: [String]) {
@@ -80,7 +104,8 @@ enum RuntimeCheck {
         let again = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/again.bin")))
         let printed = try String(decoding: Data(contentsOf: URL(fileURLWithPath: folder + "/printed.txt")), as: UTF8.self)
         let decoded = try TermDecoder().decode(again)
-        return (decoded.listElements ?? [], printed.components(separatedBy: "\n"))
+        guard let terms = decoded.listElements else { throw TestSetupError("the runtime sent back no list: \(decoded)") }
+        return (terms, printed.components(separatedBy: "\n"))
     }
 
     private static func indices(_ output: String) throws -> [Int] {

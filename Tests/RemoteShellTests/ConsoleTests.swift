@@ -24,6 +24,8 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         if n == gateAt { gate.wait() }
         return inner.readLine(prompt: prompt)
     }
+    /// Whether a read has reached the gate (and waits there).
+    var waitsAtGate: Bool { count.withLockedValue { $0 >= gateAt } }
 }
 
 @Suite(.serialized) struct ConsoleTests {
@@ -201,13 +203,19 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
     /// line never runs to its end.
     @Test func aWorkerStartedLateOnAThawedNodeIsKilled() async throws {
         try await withFreezableElixirNode(options: ShellOptions(timeout: .seconds(1))) { node, evaluator in
-            #expect(try await evaluator.evaluate("1").formatted == "1", "the driver is there before the freeze")
+            // (A first line on a fresh node may take longer than the test's one second on a loaded machine.)
+            #expect(try await evaluator.evaluate("1", timeout: .seconds(30)).formatted == "1", "the driver is there before the freeze")
             node.freeze()
-            let late = try await evaluator.evaluate("Process.sleep(1_500); :persistent_term.put(:beamsh_ran, true)")
+            let late = try await evaluator.evaluate(
+                "Process.register(self(), :beamsh_late); Process.sleep(1_500); :persistent_term.put(:beamsh_ran, true)")
             #expect(late.formatted.contains("timed out"), "\(late)")
             node.thaw()
-            #expect(try await evaluator.evaluate("2 + 2").formatted == "4")
+            // The node handles the connection's spawn requests in order: once the next line has
+            // run, the late worker exists (or existed). Unkilled, it would be registered while it
+            // sleeps, or have written its marker.
+            #expect(try await evaluator.evaluate("2 + 2", timeout: .seconds(30)).formatted == "4")
             try await Task.sleep(for: .seconds(2.5))
+            #expect(try node.eval("whereis(beamsh_late).") == "undefined", "the late worker still runs")
             #expect(try node.eval("persistent_term:get(beamsh_ran, false).") == "false", "the late worker ran to its end")
         }
     }
@@ -335,7 +343,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         defer { input.gate.signal() }
         let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: OutputBuffer())
         let run = Task { try await console.run() }
-        try await Task.sleep(for: .milliseconds(800))
+        try await eventually("the second prompt") { input.waitsAtGate }
         // A connection dropped from our side ends the session while it waits at the prompt.
         connection.closeNow()
         let started = ContinuousClock.now
@@ -352,7 +360,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         defer { input.gate.signal() }
         let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: OutputBuffer())
         let run = Task { try await console.run() }
-        try await Task.sleep(for: .milliseconds(1_000))  // the read waits at the gate
+        try await eventually("the read of IO.gets") { input.waitsAtGate }
         connection.closeNow()
         let started = ContinuousClock.now
         await #expect(throws: DistributionError.self) { try await run.value }
@@ -367,7 +375,7 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         let input = ScriptedInput(lines: ["spawn_link(fn -> :timer.sleep(:infinity) end); :timer.sleep(:infinity)"])
         let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: OutputBuffer())
         let run = Task { try await console.run() }
-        try await Task.sleep(for: .milliseconds(800))
+        await waitUntilSleeping(on: node)
         #expect(try processCount(node) > before)
         connection.closeNow()
         _ = try? await run.value
@@ -397,6 +405,47 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         let r = try await oneShot(connection, .elixir).evaluate(":erlang.halt()")
         #expect(r.isFailure && r.formatted.contains("--yes"))
         #expect(node.isRunning)
+    }
+
+    /// No module is ever loaded onto the node by beamsh: whatever a session makes the node load
+    /// (parts of Elixir, IEx.Helpers) comes from a file on the node's own code path.
+    @Test func aSessionLoadsNoModuleOfItsOwn() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        #expect(try node.eval("persistent_term:put(beamsh_loaded_before, [M || {M, _} <- code:all_loaded()]).") == "ok")
+        let connection = try await connect(node)
+        let input = ScriptedInput(lines: ["x = Enum.map(1..3, &(&1 * 2))", "IO.puts(inspect(x))", "i x", "raise \"boom\"",
+                                          "Process.info(self(), :memory)"])
+        let output = OutputBuffer()
+        try await Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output).run()
+        #expect(output.text.contains("[2, 4, 6]") && output.text.contains("(RuntimeError) boom"), "\(output.text)")
+        #expect(try await oneShot(connection, .erlang).evaluate("lists:sum([1, 2, 3]).").formatted == "6")
+        connection.closeNow()
+        let foreign = try node.eval("""
+            Before = persistent_term:get(beamsh_loaded_before), \
+            [{M, code:which(M)} || {M, _} <- code:all_loaded(), not lists:member(M, Before), \
+             not (is_list(code:which(M)) andalso filelib:is_regular(code:which(M)))].
+            """)
+        #expect(foreign == "[]", "modules loaded from elsewhere than the node's own files")
+        #expect(try node.eval("length(code:all_loaded()) > length(persistent_term:get(beamsh_loaded_before)).") == "true",
+                "the session loaded nothing at all, so this test proved nothing")
+    }
+
+    /// A stop the operator confirms goes through: the node stops, and the session knows it let
+    /// that happen (the executable then ends with success, not a lost connection's error).
+    @Test func aStopTheOperatorConfirmsStopsTheNode() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        var options = ShellOptions()
+        options.stopGuard = .ask { _ in true }
+        let console = Console(connection: connection, language: .elixir, options: options,
+                              input: ScriptedInput(lines: ["1 + 1", ":erlang.halt()"]), output: OutputBuffer())
+        #expect(!console.letAStopThrough)
+        await #expect(throws: DistributionError.self) { try await console.run() }
+        #expect(console.letAStopThrough)
+        try await eventually("the node stops") { !node.isRunning }
     }
 
     /// The same while the stop guard's question waits for its answer.
@@ -437,11 +486,16 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(info.formatted == "{:status, :waiting}")
         let mem = try await evaluator.evaluate(":erlang.memory(:total)")
         #expect(Int(mem.formatted) ?? 0 > 0)
-        // Refused before reaching the node: the marker process never appears.
         let refused = try await evaluator.evaluate("Process.register(self(), :beamsh_marker)")
         #expect(refused.isFailure && refused.formatted.contains("read-only"), "\(refused)")
         let refused2 = try await evaluator.evaluate(":erlang.spawn(:timer, :sleep, [1])")
         #expect(refused2.formatted.contains("spawn/3"), "\(refused2)")
-        #expect(try node.eval("whereis(beamsh_marker).") == "undefined")
+        // Refused before reaching the node: a write that outlives the evaluation never happens,
+        // while the same line without --read-only does write it.
+        let write = ":persistent_term.put(:beamsh_marker, 1)"
+        #expect(try await evaluator.evaluate(write).formatted.contains("read-only"))
+        #expect(try node.eval("persistent_term:get(beamsh_marker, none).") == "none")
+        #expect(try await oneShot(connection, .elixir).evaluate(write).formatted == ":ok")
+        #expect(try node.eval("persistent_term:get(beamsh_marker, none).") == "1")
     }
 }

@@ -1,6 +1,7 @@
 // The evaluator drivers ship pre-parsed (DriverForms.swift). They must be exactly what each
 // runtime's own erl_scan/erl_parse makes of the driver source: this test asks OTP 25 and OTP 28
-// and compares. With BEAMSH_WRITE_DRIVER_FORMS=1 it rewrites DriverForms.swift from OTP 25.
+// and compares. With BEAMSH_WRITE_DRIVER_FORMS=1 it rewrites DriverForms.swift from OTP 25 (and
+// fails, so that a rewrite is never taken for a pass).
 
 import BeamTestSupport
 import ErlangDistribution
@@ -21,9 +22,11 @@ import Testing
             let erlang = try await Evaluator.parseDriver(Evaluator.erlangDriver, on: connection)
             let holder = try await Evaluator.parseDriver(Evaluator.holderDriver, on: connection)
             if write {
-                // Written from the first runtime (OTP 25); run the test again to compare all.
+                // Written from the first runtime (OTP 25); a writing run is never a pass: rebuild
+                // and run again to compare with every runtime.
                 try Self.writeSource(elixir: try TermEncoder().encode(elixir), erlang: try TermEncoder().encode(erlang),
                                      holder: try TermEncoder().encode(holder))
+                Issue.record("DriverForms.swift rewritten from \(runtime); rebuild and run without BEAMSH_WRITE_DRIVER_FORMS to compare")
                 return
             }
             #expect(try TermDecoder().decode(DriverForms.elixir) == elixir, "\(runtime): regenerate DriverForms.swift")

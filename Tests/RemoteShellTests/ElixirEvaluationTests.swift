@@ -111,6 +111,14 @@ import Testing
         let evaluator = oneShot(connection, .elixir)
         let boom = try await evaluator.evaluate("raise \"boom\"")
         #expect(boom == .failure(formatted: "** (RuntimeError) boom"))
+        // Raised further down, the stacktrace shows the frames the line went through, as IEx
+        // prints them (the same node's IEx.Evaluator prunes the same way).
+        let deep = try await evaluator.evaluate("Enum.map([1], fn _ -> raise \"deep\" end)")
+        let lines = deep.formatted.split(separator: "\n").map(String.init)
+        #expect(lines.first == "** (RuntimeError) deep", "\(deep)")
+        #expect(lines.dropFirst().contains { $0.hasPrefix("    (elixir 1.14") && $0.contains("lib/enum.ex:") && $0.contains("Enum.") },
+                "\(deep)")
+        #expect(!lines.contains { $0.contains("Code.") || $0.contains("elixir_") || $0.contains("beamsh") }, "\(deep)")
         let badarg = try await evaluator.evaluate("String.to_integer(\"x\")")
         #expect(badarg.isFailure)
         #expect(badarg.formatted.hasPrefix("** (ArgumentError)"), "\(badarg)")

@@ -172,7 +172,13 @@ import Testing
         let refused = try await evaluator.evaluate("register(beamsh_marker, self()).")
         #expect(refused.formatted.contains("read-only"))
         #expect(try await evaluator.evaluate("X = 1.").formatted.contains("read-only"))
-        #expect(try node.eval("whereis(beamsh_marker).") == "undefined")
+        // Refused before reaching the node: a write that outlives the evaluation never happens,
+        // while the same line without --read-only does write it.
+        let write = "persistent_term:put(beamsh_marker, 1)."
+        #expect(try await evaluator.evaluate(write).formatted.contains("read-only"))
+        #expect(try node.eval("persistent_term:get(beamsh_marker, none).") == "none")
+        #expect(try await oneShot(connection, .erlang).evaluate(write).formatted == "ok")
+        #expect(try node.eval("persistent_term:get(beamsh_marker, none).") == "1")
         // A stop is a read-only refusal, not the stop guard's (whose --yes would not help here).
         let halt = try await evaluator.evaluate("halt().")
         #expect(halt.formatted.contains("read-only") && !halt.formatted.contains("--yes"), "\(halt)")

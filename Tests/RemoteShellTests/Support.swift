@@ -27,6 +27,7 @@ func erlangRuntimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll()
 /// Waits (up to 10 s) until a process on `node` sits in `timer:sleep/1`: an evaluation of
 /// `:timer.sleep(:infinity)` has started, so an interrupt now reaches it. A fixed delay raced
 /// the evaluation's start on a loaded machine, and the lost interrupt hung the test.
+/// Records an issue when that never happens: what follows would test something else.
 func waitUntilSleeping(on node: TestNode) async {
     for _ in 0..<100 {
         let sleeping = try? node.eval(
@@ -34,6 +35,7 @@ func waitUntilSleeping(on node: TestNode) async {
         if let count = sleeping.flatMap({ Int($0) }), count > 0 { return }
         try? await Task.sleep(for: .milliseconds(100))
     }
+    Issue.record("no evaluation reached timer:sleep/1 on \(node.name) within 10 s")
 }
 
 /// The value of `persistent_term:get(Key, Default)` on `node` (as `erl` prints it) once it is
@@ -58,8 +60,15 @@ func eventually(_ what: String, _ condition: () throws -> Bool) async throws {
     Issue.record("timed out waiting: \(what)")
 }
 
+struct UnexpectedReply: Error, CustomStringConvertible {
+    let what: String, reply: String
+    var description: String { "\(what): unexpected reply \(reply)" }
+}
+
 func processCount(_ node: TestNode) throws -> Int {
-    Int(try node.eval("erlang:system_info(process_count).")) ?? -1
+    let reply = try node.eval("erlang:system_info(process_count).")
+    guard let count = Int(reply) else { throw UnexpectedReply(what: "process count", reply: reply) }
+    return count
 }
 
 /// Waits until the node's process count drops back to `expected` (links and monitors settle
@@ -141,5 +150,9 @@ func countCalls(on node: TestNode, to module: String, _ function: String, _ arit
         + "(fun L() -> receive {trace, _, call, _} -> ets:update_counter(\(table), n, 1), L() end end)() end), "
         + "timer:sleep(100), erlang:trace_pattern({'\(module)', \(function), \(arity)}, true, [global]), "
         + "erlang:trace(all, true, [call, {tracer, T}]), ok.")
-    return { Int(try node.eval("ets:lookup_element(\(table), n, 2).")) ?? -1 }
+    return {
+        let reply = try node.eval("ets:lookup_element(\(table), n, 2).")
+        guard let count = Int(reply) else { throw UnexpectedReply(what: "call count", reply: reply) }
+        return count
+    }
 }
