@@ -110,6 +110,15 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let problems = try #require(json["link_problems"] as? [[String: Any]])
         #expect(problems.count == 1)
         #expect(Set([problems.first?["from"] as? String, problems.first?["to"] as? String]) == Set(names))
+
+        // A fan-out from a node that does not see one member still reaches it (through a node
+        // that does), as the mesh check does: a partitioned cluster is when a fan-out matters.
+        let everywhere = try BeamshBinary.run(["cluster", b.name, "--eval", "1 + 1"], cookie: cluster.cookie)
+        #expect(everywhere.status == 0, "\(everywhere.stdout)\(everywhere.stderr)")
+        for node in cluster.nodes {
+            #expect(everywhere.stdout.split(separator: "\n").contains { $0.hasPrefix(node.name) && $0.hasSuffix("  2") },
+                    "\(node.name): \(everywhere.stdout)")
+        }
     }
 
     @Test func aStoppedOrFrozenNodeIsReportedAndTheRestStillAnswers() throws {

@@ -194,7 +194,9 @@ extension ClusterInspector {
         return ([connection.peer.name] + (others.listElements?.compactMap { $0.atomValue?.name } ?? [])).sorted()
     }
 
-    /// Evaluates `expression` on every member of `seed`'s cluster at once.
+    /// Evaluates `expression` on every member of `seed`'s cluster at once: the nodes the seed
+    /// sees, then any node one of them sees that the seed does not (a partitioned cluster is when
+    /// a fan-out matters most), as the mesh check walks them.
     public static func evaluateEverywhere(
         _ expression: String, seed: NodeName, options: ClusterOptions, group: EventLoopGroup
     ) async throws(DistributionError) -> FanoutReport {
@@ -212,24 +214,48 @@ extension ClusterInspector {
         }
         var nodes = names
         for d in options.discovered where d.isRegistered && !nodes.contains(d.name) { nodes.append(d.name) }
-        let results = await evaluate(expression, on: nodes, reusing: seedConnection, options: options, group: group)
+        let results = await evaluate(expression, on: nodes, reusing: seedConnection, options: options, group: group,
+                                     followingLinks: true)
         return FanoutReport(seed: seed.description, expression: expression, results: results, elapsed: clock.now - started)
     }
 
     /// Evaluates `expression` on each of `nodes` at once (`reusing` an open connection to one
-    /// of them), sorted by node name.
+    /// of them), sorted by node name. `followingLinks`: each node is also asked for `nodes()`,
+    /// and the nodes named that were not among `nodes` get the expression too, round after round.
     public static func evaluate(
         _ expression: String, on nodes: [String], reusing seedConnection: NodeConnection?, options: ClusterOptions,
-        group: EventLoopGroup
+        group: EventLoopGroup, followingLinks: Bool = false
     ) async -> [FanoutResult] {
-        await withTaskGroup(of: FanoutResult.self) { tasks in
+        var results: [FanoutResult] = []
+        var asked = Set<String>()
+        var pending = nodes
+        while !pending.isEmpty {
+            asked.formUnion(pending)
+            let round = await evaluateRound(expression, on: pending, reusing: seedConnection, options: options, group: group,
+                                            askingForLinks: followingLinks)
+            results += round.map(\.result)
+            pending = Array(Set(round.flatMap(\.connected)).subtracting(asked)).sorted()
+        }
+        return results.sorted { $0.node < $1.node }
+    }
+
+    private static func evaluateRound(
+        _ expression: String, on nodes: [String], reusing seedConnection: NodeConnection?, options: ClusterOptions,
+        group: EventLoopGroup, askingForLinks: Bool
+    ) async -> [(result: FanoutResult, connected: [String])] {
+        await withTaskGroup(of: (result: FanoutResult, connected: [String]).self) { tasks in
             for name in nodes {
                 tasks.addTask {
-                    let body: @Sendable (NodeConnection) async throws -> FanoutEvaluator.Evaluation = { c in
-                        try await FanoutEvaluator.evaluate(expression, on: c, timeout: options.timeout,
-                                                           readOnly: options.readOnly, allowStops: options.allowStops)
+                    let body: @Sendable (NodeConnection) async throws -> (FanoutEvaluator.Evaluation, [String]) = { c in
+                        async let connected: [String] = askingForLinks
+                            ? ((try? await c.rpc("erlang", "nodes", [], timeout: options.timeout))?.listElements?
+                                .compactMap { $0.atomValue?.name } ?? [])
+                            : []
+                        let evaluation = try await FanoutEvaluator.evaluate(
+                            expression, on: c, timeout: options.timeout, readOnly: options.readOnly, allowStops: options.allowStops)
+                        return (evaluation, await connected)
                     }
-                    let result: Result<FanoutEvaluator.Evaluation, DistributionError>
+                    let result: Result<(FanoutEvaluator.Evaluation, [String]), DistributionError>
                     if let seedConnection, name == seedConnection.peer.name {
                         do { result = .success(try await body(seedConnection)) } catch let e as DistributionError {
                             result = .failure(e)
@@ -238,19 +264,19 @@ extension ClusterInspector {
                         result = await ClusterInspector.withNode(name, options: options, group: group, body)
                     }
                     switch result {
-                    case .success(let e):
+                    case .success(let (e, connected)):
                         let outcome: FanoutResult.Outcome = e.result.isFailure ? .failed(e.result.formatted) : .value(e.result.formatted)
-                        return FanoutResult(node: name, language: e.language, outcome: outcome, output: e.output)
+                        return (FanoutResult(node: name, language: e.language, outcome: outcome, output: e.output), connected)
                     case .failure(let error) where error.kind == .remoteCallFailed:
                         // The node was reached; a call the evaluator needed failed or ran out of time.
-                        return FanoutResult(node: name, language: nil, outcome: .failed("** " + error.description))
-                    case .failure(let e): return FanoutResult(node: name, language: nil, outcome: .unreachable(e))
+                        return (FanoutResult(node: name, language: nil, outcome: .failed("** " + error.description)), [])
+                    case .failure(let e): return (FanoutResult(node: name, language: nil, outcome: .unreachable(e)), [])
                     }
                 }
             }
-            var all: [FanoutResult] = []
+            var all: [(result: FanoutResult, connected: [String])] = []
             for await r in tasks { all.append(r) }
-            return all.sorted { $0.node < $1.node }
+            return all
         }
     }
 }
