@@ -36,12 +36,17 @@ public protocol ConsoleInput: Sendable {
     /// The console is about to prompt: ``showWhileReading(_:)`` may take text from now until the
     /// line is read.
     func willPrompt()
+    /// Whether a read may be left unfinished on its thread when Ctrl-C interrupts the evaluation
+    /// that asked for it (plain standard input in a one-shot mode, which exits soon after). A
+    /// line editor handles Ctrl-C itself and must never be left reading.
+    var readsMayBeAbandoned: Bool { get }
 }
 
 extension ConsoleInput {
     public func readReply(prompt: String) -> ReadResult { readLine(prompt: prompt) }
     public func showWhileReading(_ text: String) -> Bool { false }
     public func willPrompt() {}
+    public var readsMayBeAbandoned: Bool { false }
 }
 
 /// Where the console writes text: the result of each evaluation, remote output, prompts of
@@ -118,10 +123,24 @@ public final class OutputBuffer: ConsoleOutput, @unchecked Sendable {
 public struct PlainLineInput: ConsoleInput {
     public var promptOutput: ConsoleOutput?
     public init(promptOutput: ConsoleOutput? = StandardOutput()) { self.promptOutput = promptOutput }
+    public var readsMayBeAbandoned: Bool { true }
+    /// Reads with read(2), a byte at a time, not through stdio: a read abandoned on Ctrl-C would
+    /// hold stdin's stdio lock while it blocks, and every `fflush(NULL)` (before exit, say) would
+    /// wait on it. Byte by byte, nothing past the line is taken from standard input.
     public func readLine(prompt: String) -> ReadResult {
         promptOutput?.write(prompt)
-        guard let line = Swift.readLine(strippingNewline: true) else { return .endOfInput }
-        return .line(line)
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = read(STDIN_FILENO, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return bytes.isEmpty ? .endOfInput : .line(String(decoding: bytes, as: UTF8.self)) }
+            if byte == UInt8(ascii: "\n") {
+                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+                return .line(String(decoding: bytes, as: UTF8.self))
+            }
+            bytes.append(byte)
+        }
     }
 }
 
@@ -158,7 +177,11 @@ public final class ScriptedInput: ConsoleInput, @unchecked Sendable {
 /// thread waits on the user. With `connection`, a connection lost meanwhile ends the wait at
 /// once (as end of input: the session then finds the connection gone) instead of at the
 /// operator's next Enter; the read itself is left to finish on its thread.
-func readOffThread(_ input: ConsoleInput, prompt: String, until connection: NodeConnection? = nil) async -> ReadResult {
+/// With `abandon`, the read can also be given up as `.interrupted` by calling what it is handed.
+func readOffThread(
+    _ input: ConsoleInput, prompt: String, until connection: NodeConnection? = nil,
+    abandon: ((@escaping @Sendable () -> Void) -> Void)? = nil
+) async -> ReadResult {
     let claimed = NIOLockedValueBox(false)
     @Sendable func claim() -> Bool {
         claimed.withLockedValue { c in
@@ -169,6 +192,9 @@ func readOffThread(_ input: ConsoleInput, prompt: String, until connection: Node
     return await withCheckedContinuation { continuation in
         connection?.closeFuture.whenSuccess { _ in
             if claim() { continuation.resume(returning: .endOfInput) }
+        }
+        abandon? {
+            if claim() { continuation.resume(returning: .interrupted) }
         }
         startThread {
             let result = input.readReply(prompt: prompt)

@@ -156,6 +156,9 @@ final class Evaluator: @unchecked Sendable {
             return r.worker
         }
         if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
+        // A read the evaluation waits on (`IO.gets` at plain standard input) ends too: else the
+        // loop would wait for the operator's Enter before it sees the worker's end.
+        if running.withLockedValue({ $0.interrupted }) { io.abandonRead() }
     }
 
     /// Forgets a Ctrl-C that came while nothing ran: the console prompted since, so it was
@@ -226,6 +229,8 @@ final class Evaluator: @unchecked Sendable {
             var wait = Self.interruptPoll
             if let at = running.withLockedValue({ $0.interruptedAt }) {
                 if now - at >= interruptWait {
+                    // The confirmation may be here already, behind what kept this loop busy.
+                    if let worker, await exitQueued(from: worker) { return .interrupted }
                     if worker == nil { abandonedSpawns.withLockedValue { _ = $0.insert(requestID) } }
                     return .interruptedUnanswered
                 }
@@ -234,6 +239,8 @@ final class Evaluator: @unchecked Sendable {
             guard let signal = try await mailbox.receive(timeout: min(left ?? wait, wait)) else { continue }
             switch signal {
             case .message(_, let message):
+                // Interrupted: a read that was on its way when Ctrl-C came asks nobody.
+                if running.withLockedValue({ $0.interrupted }), io.refuseRead(message) { continue }
                 if await io.handle(message) { continue }
                 if let t = message.tupleElements, t.count == 2, t[0] == .reference(tag) {
                     // The holder this worker started, told before the reply.
@@ -261,6 +268,17 @@ final class Evaluator: @unchecked Sendable {
                 disposeOfLeftover(signal)  // a previous worker's end, its link, or a late spawn
             }
         }
+    }
+
+    /// Whether `worker`'s exit is among the signals already received; the others stay, in order.
+    private func exitQueued(from worker: Pid) async -> Bool {
+        var others: [Signal] = []
+        defer { mailbox.putBack(others) }
+        while let signal = try? await mailbox.receive(timeout: .zero) {
+            if case .exit(let from, _) = signal, from == worker { return true }
+            others.append(signal)
+        }
+        return false
     }
 
     /// A signal left from an earlier evaluation: a late spawn reply for a request given up on

@@ -60,6 +60,25 @@ public final class IOServer: @unchecked Sendable {
         self.binaryMode = binaryMode
     }
 
+    /// Gives up the read in progress, if the input allows it (``ConsoleInput/readsMayBeAbandoned``):
+    /// it ends as interrupted at once, its thread left to finish. Callable from any thread.
+    func abandonRead() {
+        let give = currentReadAbandon.withLockedValue { a in defer { a = nil }; return a }
+        give?()
+    }
+    private let currentReadAbandon = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+
+    /// Answers `message` with an error if it is a request that reads: the evaluation that asked
+    /// was interrupted, so nobody is to be asked for a line. True when it was such a request.
+    func refuseRead(_ message: Term) -> Bool {
+        guard case .tuple(let t) = message, t.count == 4, t[0] == .atom("io_request"),
+            case .pid(let from) = t[1], Self.reads(t[3])
+        else { return false }
+        try? connection.send(.tuple([.atom("io_reply"), t[2], .tuple([.atom("error"), .atom("interrupted")])]),
+                             to: from, from: pid)
+        return true
+    }
+
     /// Handles `message` if it is an I/O request and returns true; false for anything else.
     @discardableResult
     public func handle(_ message: Term) async -> Bool {
@@ -271,7 +290,11 @@ public final class IOServer: @unchecked Sendable {
     private func readServingOutput(prompt: String) async -> ReadResult {
         input.willPrompt()
         let serving = Task { await self.answerOutputUntilCancelled() }
-        let result = await readOffThread(input, prompt: prompt, until: connection)
+        let abandonable = input.readsMayBeAbandoned
+        let result = await readOffThread(input, prompt: prompt, until: connection, abandon: abandonable ? { [currentReadAbandon] give in
+            currentReadAbandon.withLockedValue { $0 = give }
+        } : nil)
+        if abandonable { currentReadAbandon.withLockedValue { $0 = nil } }
         serving.cancel()
         mailbox.putBack(await serving.value)
         writeHeldOutput()

@@ -200,6 +200,47 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// Ctrl-C while `IO.gets` waits ends the evaluation at once, whether the read has started
+    /// (plain standard input in `--eval`; the line editor at the console) or was still on its way
+    /// (Ctrl-C right after Enter): no read is left waiting for a line nobody wants.
+    @Test func ctrlCEndsAnIOGetsRead() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let oneShot = try Terminal("\(BeamshBinary.path) \(node.name) --eval 'IO.gets(\"q? \")'",
+                                   environment: ["RELEASE_COOKIE": node.cookie])
+        defer { oneShot.close() }
+        try await oneShot.waitFor("q?")
+        try oneShot.press("C-c")
+        let ended = try await oneShot.waitFor("EXIT:1", timeout: 10)
+        #expect(ended.contains("** (EXIT) interrupted") && !ended.contains("not confirmed"), "\(ended)")
+
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let terminal = session.terminal
+        try await terminal.waitFor("iex(\(session.node.name))1>")
+        // Ctrl-C with the Enter (then the line editor reads it as a key), and a little after
+        // it (a signal while the evaluation starts, before its read has begun).
+        for (attempt, delay) in [0, 2_000, 5_000, 10_000, 20_000].enumerated() {
+            try terminal.type("IO.gets(\"q? \")")
+            if delay == 0 {
+                try terminal.press("Enter", "C-c")
+            } else {
+                try terminal.press("Enter")
+                usleep(useconds_t(delay))
+                try terminal.press("C-c")
+            }
+            let attempt = attempt + 1
+            let screen = try await terminal.waitFor("** (EXIT) interrupted", count: attempt, timeout: 10)
+            #expect(!screen.contains("not confirmed"), "\(screen)")
+            try await terminal.waitFor("iex(\(session.node.name))1>", count: attempt + 1, timeout: 10)
+        }
+        try terminal.enter("1 + 1")
+        #expect(try await terminal.waitFor("iex(\(session.node.name))2>").contains("\n2\n"))
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// The cluster views answer at the prompt (`:info`, `:top`, `:cluster`), Tab completes them,
     /// and a bad argument gets the usage line; the session goes on, its counter untouched.
     @Test func clusterViewsAtThePrompt() async throws {
