@@ -576,7 +576,13 @@ final class Evaluator: @unchecked Sendable {
                case KeepState of true -> held; false -> BeamshEnv1 end,
                case BeamshSize =< HistoryLimit of true -> {keep, BeamshSize, BeamshValue}; false -> too_large end}
           end
-        catch BeamshKind:BeamshReason:BeamshStack ->
+        catch BeamshKind:BeamshReason:BeamshRawStack ->
+          % As IEx: blamed first (FunctionClauseError's arguments and clauses, "did you mean"),
+          % which also gives the top frame its arity back.
+          {BeamshBlamed, BeamshStack} =
+            try 'Elixir.Exception':blame(BeamshKind, BeamshReason, BeamshRawStack)
+            catch _:_ -> {BeamshReason, BeamshRawStack}
+            end,
           BeamshEntry = ['Elixir.Code', 'Elixir.Module.ParallelChecker', elixir],
           BeamshInternal = [elixir, elixir_expand, elixir_compiler, elixir_module, elixir_clauses, elixir_lexical,
                             elixir_def, elixir_map, elixir_erl, elixir_erl_clauses, elixir_erl_pass,
@@ -592,7 +598,23 @@ final class Evaluator: @unchecked Sendable {
                                         BeamshFromEntry)),
           BeamshPruned = [BeamshFrame || BeamshFrame <- lists:reverse(BeamshOwn),
                                          not lists:member(element(1, BeamshFrame), BeamshInternal)],
-          {error, 'Elixir.Exception':format(BeamshKind, BeamshReason, BeamshPruned)}
+          BeamshBanner =
+            try BeamshBlamed of
+              #{'__struct__' := 'Elixir.FunctionClauseError'} ->
+                BeamshBlame = 'Elixir.FunctionClauseError':blame(BeamshBlamed,
+                  fun(BeamshArg) -> 'Elixir.Kernel':inspect(BeamshArg, [{syntax_colors, Colors}]) end,
+                  fun(#{'match?' := true, node := BeamshNode}) -> 'Elixir.Macro':to_string(BeamshNode);
+                     (#{node := BeamshNode}) -> <<"-", ('Elixir.Macro':to_string(BeamshNode))/binary, "-">>
+                  end),
+                <<('Elixir.Exception':format_banner(BeamshKind, BeamshReason, BeamshStack))/binary, "    ",
+                  (binary:replace(BeamshBlame, <<"\n">>, <<"\n    ">>, [global]))/binary>>;
+              _ -> 'Elixir.Exception':format_banner(BeamshKind, BeamshBlamed, BeamshStack)
+            catch _:_ -> 'Elixir.Exception':format_banner(BeamshKind, BeamshReason, BeamshStack)
+            end,
+          {error, case BeamshPruned of
+                    [] -> BeamshBanner;
+                    _ -> <<BeamshBanner/binary, "\n", ('Elixir.Exception':format_stacktrace(BeamshPruned))/binary>>
+                  end}
         end,
         ReplyTo ! {Tag, BeamshResult},
         ok.

@@ -103,6 +103,31 @@ import Testing
         }
     }
 
+    /// Errors print exactly as IEx prints them: the same Elixir's `iex`, fed the same lines,
+    /// gives the expected text (blamed FunctionClauseError arguments and clauses, "Did you mean",
+    /// the arithmetic operands, and the frames IEx keeps).
+    @Test func exceptionsPrintAsIExPrintsThem() async throws {
+        let runtime = try elixirRuntime()
+        let lines = ["List.first(1)", ":lists.nth(5, [1])", "Enum.mapp([1], & &1)", "Kernel.+(1, :a)",
+                     "Enum.map([1], fn _ -> raise \"deep\" end)", "raise \"boom\"", "throw(:up)", "exit(:bye)",
+                     "String.to_integer(\"x\")", "Foo.bar()"]
+        // Every line fails, so IEx's prompt stays at 1: its output splits at each prompt.
+        let iex = try runProcess(runtime.binDirectory + "/iex", [], stdin: lines.joined(separator: "\n") + "\n", timeout: 60)
+        let printed = iex.stdout.components(separatedBy: "iex(1)> ").dropFirst().map {
+            $0.trimmingCharacters(in: .newlines)
+        }
+        try #require(printed.count == lines.count + 1, "\(iex.stdout)")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let evaluator = oneShot(connection, .elixir)
+        for (line, expected) in zip(lines, printed) {
+            let ours = try await evaluator.evaluate(line)
+            #expect(ours.isFailure && ours.formatted.trimmingCharacters(in: .newlines) == expected, "\(line):\n\(ours.formatted)\n-- iex:\n\(expected)")
+        }
+    }
+
     @Test func exceptionsAreFormattedByTheNode() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }
