@@ -67,6 +67,9 @@ public struct CookieResolver: Sendable {
             guard !value.isEmpty else { throw CookieError(description: "cookie file \(path) is empty") }
             return (Cookie(value), .file(path), warnings)
         }
+        if environment["RELEASE_COOKIE"] == "" {
+            warnings.append("RELEASE_COOKIE is set but empty: ignored")
+        }
         if let value = environment["RELEASE_COOKIE"], !value.isEmpty {
             if let given = commandLineCookie, !given.isEmpty {
                 warnings.append("--cookie is ignored: RELEASE_COOKIE is set and comes first (unset it to use --cookie)")
@@ -94,8 +97,9 @@ public struct CookieResolver: Sendable {
                 return (Cookie(value), .homeFile(path), warnings)
             }
         }
+        let release = environment["RELEASE_COOKIE"] == "" ? "$RELEASE_COOKIE (set but empty)" : "$RELEASE_COOKIE"
         throw CookieError(description:
-            "no cookie found; tried --cookie-file, $RELEASE_COOKIE, --cookie and \(home.isEmpty ? "~" : home)/.erlang.cookie")
+            "no cookie found; tried --cookie-file, \(release), --cookie and \(home.isEmpty ? "~" : home)/.erlang.cookie")
     }
 
     /// The first line without surrounding blanks. `isNewline`, not a comparison with "\n": a

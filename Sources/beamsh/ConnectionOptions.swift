@@ -65,6 +65,7 @@ struct ConnectionSettings {
             exitNow(.connectFailure)
         }
         if !quietWarnings { resolved.warnings.forEach(printWarning) }
+        cookieSourceInUse.withLockedValue { $0 = resolved.source }
         return (connectOptions(cookie: resolved.cookie), resolved.source)
     }
 

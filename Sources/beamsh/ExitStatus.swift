@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import ErlangDistribution
+import NIOConcurrencyHelpers
 import RemoteShell
 
 #if canImport(Glibc)
@@ -74,9 +75,16 @@ private func standardOutputFailed() -> Bool {
 
 /// Reports a connection-layer failure and exits with its code.
 func fail(_ error: DistributionError) -> Never {
-    printError(error.description)
+    if error.kind == .authenticationFailed, let source = cookieSourceInUse.withLockedValue({ $0 }) {
+        printError(error.description + "; our cookie came from \(source)")
+    } else {
+        printError(error.description)
+    }
     exitNow(ExitStatus(error))
 }
+
+/// Where the cookie of this run came from (never its value), for an error that blames it.
+let cookieSourceInUse = NIOLockedValueBox<CookieSource?>(nil)
 
 /// The connection closed after a call that stops the node was let through (`--yes`, or the
 /// operator said yes): what was asked for, so success, with a note saying what happened.

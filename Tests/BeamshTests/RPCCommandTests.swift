@@ -219,7 +219,8 @@ import Testing
             let wrongCookie = "wrong-cookie-for-test"
             let auth = try BeamshBinary.run([node.name, "--rpc", "erlang", "node"], cookie: wrongCookie)
             #expect(auth.status == 3)
-            #expect(auth.stderr.contains("rejected our cookie"))
+            #expect(auth.stderr.contains("rejected our cookie") && auth.stderr.contains("our cookie came from $RELEASE_COOKIE"),
+                    "\(auth.stderr)")
             #expect(!auth.stderr.contains(wrongCookie) && !auth.stdout.contains(wrongCookie))
 
             let remote = try BeamshBinary.run([node.name, "--rpc", "erlang", "error", "boom"], cookie: node.cookie)
@@ -239,6 +240,8 @@ import Testing
                                                environment: ["HOME": "/nonexistent"])
             #expect(noCookie.status == 2)
             #expect(noCookie.stderr.contains("no cookie found"))
+            // (RELEASE_COOKIE is set, but empty, there: said, and passed over.)
+            #expect(noCookie.stderr.contains("$RELEASE_COOKIE (set but empty)"), "\(noCookie.stderr)")
         }
     }
 

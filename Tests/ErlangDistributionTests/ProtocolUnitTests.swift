@@ -169,6 +169,10 @@ import Testing
         let fromCLI = try CookieResolver(cookieFile: nil, commandLineCookie: "cli", environment: ["HOME": "/nonexistent"]).resolve()
         #expect(fromCLI.source == .commandLine)
         #expect(fromCLI.warnings.contains { $0.contains("process list") })
+        // An empty RELEASE_COOKIE is passed over, with a word: it is not a cookie.
+        let emptyEnv = try CookieResolver(cookieFile: nil, commandLineCookie: "cli",
+                                          environment: ["RELEASE_COOKIE": "", "HOME": "/nonexistent"]).resolve()
+        #expect(emptyEnv.source == .commandLine && emptyEnv.warnings.contains("RELEASE_COOKIE is set but empty: ignored"))
     }
 
     @Test func fileProblemsAreNamedAndWindowsLineEndsAreNot() throws {
