@@ -39,7 +39,9 @@ public final class Console: @unchecked Sendable {
         case (.elixir, false): return "iex(\(node))\(counter)> "
         case (.elixir, true): return "...(\(node))\(counter)> "
         case (.erlang, false): return "(\(node))\(counter)> "
-        case (.erlang, true): return "(\(node))\(counter)> "
+        // (The Erlang shell repeats its prompt on a continued line; a marker says the line is
+        // not complete yet, which is easy to miss otherwise: an Elixir line typed at an Erlang node.)
+        case (.erlang, true): return "...(\(node))\(counter)> "
         }
     }
 
