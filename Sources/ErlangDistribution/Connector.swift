@@ -376,6 +376,10 @@ extension NodeConnection {
             return eventLoop.makeFailedFuture(DistributionError(.notAllowed,
                 "\(node) uses \(node.mode) but our name \(localName) uses \(localName.mode): they cannot connect; pick a --name of the same form"))
         }
+        if localName.description == node.description {
+            return eventLoop.makeFailedFuture(DistributionError(.invalidName,
+                "our name \(localName) is the node's own name: a node does not connect to itself; pick another --name"))
+        }
         let creation = UInt32.random(in: 1...UInt32.max)
         let version = (route.epmd?.highestVersion ?? 6) >= 6 ? 6 : 5
 

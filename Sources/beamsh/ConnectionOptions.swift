@@ -14,7 +14,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("name"), help: ArgumentHelp("Our own node name (default: a unique beamsh_<pid>_<random>@host in the target's naming mode).", valueName: "name@host"))
     var localName: String?
 
-    @Option(help: ArgumentHelp("Reach the node at HOST[:PORT] (a tunnel or port-forward) while the handshake keeps the node's own name.", valueName: "host[:port]"))
+    @Option(help: ArgumentHelp("Reach the node at HOST[:PORT] (a tunnel or port-forward) while the handshake keeps the node's own name. PORT is the node's distribution port (no EPMD); without it, HOST's EPMD is asked.", valueName: "host[:port]"))
     var address: String?
 
     @Option(help: ArgumentHelp("The node's distribution port: skips EPMD (EPMD-less releases).", valueName: "port"))

@@ -145,8 +145,11 @@ extension Beamsh {
                 case .protocolViolation: fix = "the port does not speak the Erlang distribution protocol: check --port / --address"
                 default: fix = "see the reason on the FAIL line"
                 }
-                report.fail(error.kind == .authenticationFailed ? "authentication" : "handshake", error.description,
-                            fix: fix, took: clock.now - started)
+                let step = error.kind == .authenticationFailed ? "authentication" : "handshake"
+                // (The step's name already says what failed.)
+                let detail = error.description.hasPrefix(step + " failed: ")
+                    ? String(error.description.dropFirst((step + " failed: ").count)) : error.description
+                report.fail(step, detail, fix: fix, took: clock.now - started)
                 report.exit(ExitStatus(error))
             }
 

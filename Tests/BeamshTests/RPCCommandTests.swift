@@ -75,6 +75,8 @@ import Testing
             let long = try BeamshBinary.run([node.name, "--name", ours + "@127.0.0.1", "--rpc", "erlang", "nodes"], cookie: node.cookie)
             #expect(long.status == 2 && long.stderr.contains("uses short names (-sname) but our name")
                     && long.stderr.contains("pick a --name of the same form"), "\(runtime): \(long.stderr)")
+            let itself = try BeamshBinary.run([node.name, "--name", node.name, "--rpc", "erlang", "nodes"], cookie: node.cookie)
+            #expect(itself.status == 2 && itself.stderr.contains("is the node's own name"), "\(runtime): \(itself.stderr)")
         }
     }
 
@@ -316,7 +318,8 @@ import Testing
 
             let bad = try BeamshBinary.run(["doctor", node.name], cookie: "wrong")
             #expect(bad.status == 3)
-            #expect(bad.stdout.contains("FAIL  authentication"))
+            #expect(bad.stdout.contains("FAIL  authentication") && bad.stdout.contains("the node rejected our cookie")
+                    && !bad.stdout.contains("authentication authentication"), "\(bad.stdout)")
             #expect(bad.stdout.contains("likely fix"))
 
             // For scripts: one JSON object, the same steps, the same exit code.

@@ -164,9 +164,16 @@ public final class ProcessTop: Sendable {
             let left = deadline - clock.now
             guard left > .zero, let signal = try await mailbox.receive(timeout: left) else {
                 // A remote failure (exit 1), not a connection one: the node answers, slowly.
+                // (memory is the dearest item to sample, message_queue the cheapest.)
+                let cheaper: String
+                switch order {
+                case .memory: cheaper = "try --by reductions or message_queue, or a longer --timeout"
+                case .reductions: cheaper = "try --by message_queue, or a longer --timeout"
+                case .messageQueue: cheaper = "try a longer --timeout"
+                }
                 throw DistributionError(.remoteCallFailed,
                     "the sampler on \(connection.peer.name) did not finish within \(Human.seconds(interval + timeout)); it was stopped "
-                    + "(a busy node answers process_info slowly: try --by reductions or message_queue, or a longer --timeout)")
+                    + "(a busy node answers process_info slowly: \(cheaper))")
             }
             switch signal {
             case .spawnReply(let id, let result) where id == request:
