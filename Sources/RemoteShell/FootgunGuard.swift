@@ -13,6 +13,22 @@ public enum FootgunGuard {
                               "Elixir.System:stop", "Elixir.System:halt", "Elixir.System:restart"]
     /// Erlang shell commands that stop the node when called without a module.
     static let erlangLocalCalls = ["q", "halt"]
+    /// Calls that stop the node by what they are given: stopping the kernel application (or
+    /// stdlib) takes the node down, and so does an exit signal to `init`. Matched with all
+    /// spacing removed: `Application.stop( :kernel )` is the same call.
+    static let elixirArgumentCalls: [(call: String, patterns: [String])] = [
+        ("Application.stop(:kernel)", ["Application.stop(:kernel", ":application.stop(:kernel", "Elixir.Application.stop(:kernel"]),
+        ("Application.stop(:stdlib)", ["Application.stop(:stdlib", ":application.stop(:stdlib", "Elixir.Application.stop(:stdlib"]),
+        ("Process.exit(Process.whereis(:init), ...)",
+         ["Process.exit(Process.whereis(:init)", "Process.exit(:erlang.whereis(:init)",
+          ":erlang.exit(Process.whereis(:init)", ":erlang.exit(:erlang.whereis(:init)"]),
+    ]
+    static let erlangArgumentCalls: [(call: String, patterns: [String])] = [
+        ("application:stop(kernel)", ["application:stop(kernel"]),
+        ("application:stop(stdlib)", ["application:stop(stdlib"]),
+        ("exit(whereis(init), ...)", ["exit(whereis(init)", "exit(erlang:whereis(init)", "erlang:exit(whereis(init)",
+                                      "erlang:exit(erlang:whereis(init)"]),
+    ]
 
     /// `module:function` when calling it stops the node (`--rpc init stop`), else nil.
     public static func stopCall(module: String, function: String) -> String? {
@@ -27,7 +43,7 @@ public enum FootgunGuard {
         func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
         // A plain scan over characters: Foundation's `range(of:)` would link all of Foundation
         // (and ICU) into the binary for this one call.
-        func occurs(_ word: String, needsCall: Bool) -> Bool {
+        func occurs(_ word: String, needsCall: Bool, in chars: [Character] = chars) -> Bool {
             let pattern = Array(word)
             guard !pattern.isEmpty, pattern.count <= chars.count else { return false }
             for start in 0...(chars.count - pattern.count) where chars[start] == pattern[0] {
@@ -48,6 +64,11 @@ public enum FootgunGuard {
         case .erlang:
             if let hit = erlangCalls.first(where: { occurs($0, needsCall: false) }) { return hit }
             if let hit = erlangLocalCalls.first(where: { occurs($0, needsCall: true) }) { return hit + "()" }
+        }
+        let compact = chars.filter { !$0.isWhitespace }
+        let byArgument = language == .elixir ? elixirArgumentCalls : erlangArgumentCalls
+        if let hit = byArgument.first(where: { $0.patterns.contains { occurs($0, needsCall: false, in: compact) } }) {
+            return hit.call
         }
         // The module and function as adjacent arguments: `apply(:init, :stop, [])`,
         // `:rpc.call(node(), :init, :stop, [])`, `spawn(init, stop, [])`.

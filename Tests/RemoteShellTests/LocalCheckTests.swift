@@ -25,6 +25,10 @@ struct LocalCheckTests {
         (":rpc.call(node(), :init, :stop, [])", ":init.stop"), ("apply(:erlang, :halt, [0])", ":erlang.halt"),
         ("apply(System, :stop, [])", "System.stop"), ("spawn(:init,:restart,[])", ":init.restart"),
         (":erpc.call(node(), :\"init\", :stop, [])", ":init.stop"),
+        // Stopped by what they are given: the kernel application, an exit signal to init.
+        ("Application.stop(:kernel)", "Application.stop(:kernel)"), (":application.stop( :stdlib )", "Application.stop(:stdlib)"),
+        ("Process.exit(Process.whereis(:init), :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        (":erlang.exit(:erlang.whereis( :init ), :kill)", "Process.exit(Process.whereis(:init), ...)"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -32,7 +36,9 @@ struct LocalCheckTests {
 
     @Test(arguments: ["IO.puts(\"System.halt\")", "# System.halt()", "MySystem.halt()", "System.halted?()",
                       "~s(System.stop)", "'System.halt'", "\"\"\"\nSystem.stop()\n\"\"\"", "?\\\" <> \"System.stop()\"",
-                      "Node.alive?() # System.stop()", "apply(:init, :stopped, [])", "{:myinit, :stop}"])
+                      "Node.alive?() # System.stop()", "apply(:init, :stopped, [])", "{:myinit, :stop}",
+                      "Application.stop(:kernel_extra)", "Application.stop(:my_app)", "Process.exit(Process.whereis(:initial), :kill)",
+                      "IO.puts(\"Application.stop(:kernel)\")"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
@@ -59,6 +65,12 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "rpc:call(node(), erlang, halt, [0]).", language: .erlang) == "erlang:halt")
         #expect(FootgunGuard.dangerousCall(in: "apply('Elixir.System', stop, []).", language: .erlang) == "Elixir.System:stop")
         #expect(FootgunGuard.dangerousCall(in: "apply(myinit, stop, []).", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "application:stop(kernel).", language: .erlang) == "application:stop(kernel)")
+        #expect(FootgunGuard.dangerousCall(in: "application:stop(kernel_x).", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "exit(whereis(init), kill).", language: .erlang) == "exit(whereis(init), ...)")
+        #expect(FootgunGuard.dangerousCall(in: "erlang:exit(erlang:whereis( init ), kill).", language: .erlang)
+                == "exit(whereis(init), ...)")
+        #expect(FootgunGuard.dangerousCall(in: "exit(whereis(initial), kill).", language: .erlang) == nil)
     }
 
     /// An `--eval` argument on an Erlang node gets the full stop it lacks, on a line of its own
