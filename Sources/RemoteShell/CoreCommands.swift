@@ -11,6 +11,10 @@ import ErlangTerm
 indirect enum CoreExpression: Sendable, Hashable {
     case literal(Term)
     case list([CoreExpression])
+    case tuple([CoreExpression])
+    /// A pure function of its arguments, computed here: `length(Process.list())` counts the list
+    /// beamsh already has instead of sending it back to the node.
+    case local(LocalFunction, [CoreExpression])
     /// A pid written `pid("0.1.0")`, `pid(0, 1, 0)`, `#PID<0.1.0>` or `<0.1.0>`: "<0.1.0>".
     case pid(String)
     /// `Module.function(args)` / `:mod.fun(args)` / `mod:fun(args)`, already mapped to the BIF it means.
@@ -20,8 +24,29 @@ indirect enum CoreExpression: Sendable, Hashable {
     var calls: [(Atom, Atom, Int)] {
         switch self {
         case .literal, .pid: return []
-        case .list(let items): return items.flatMap(\.calls)
+        case .list(let items), .tuple(let items), .local(_, let items): return items.flatMap(\.calls)
         case .call(let m, let f, let args, _): return args.flatMap(\.calls) + [(m, f, args.count)]
+        }
+    }
+}
+
+/// The pure functions the core language computes itself (Kernel's, auto-imported in both
+/// languages; `elem/2` is left out, its index differs between them).
+enum LocalFunction: String, Sendable, Hashable, CaseIterable {
+    case length, hd, tl
+    case tupleSize = "tuple_size", mapSize = "map_size", byteSize = "byte_size"
+
+    /// The value, or nil when the argument is not of the function's type (a `badarg`).
+    func apply(_ argument: Term) -> Term? {
+        switch (self, argument) {
+        case (.length, .list(let l)) where l.tail == nil: return .integer(l.count)
+        case (.hd, .list(let l)) where !l.isEmpty: return l[0]
+        case (.tl, .list(let l)) where !l.isEmpty:
+            return l.count == 1 ? (l.tail ?? .emptyList) : .list(TermList(Array(l.dropFirst()), tail: l.tail))
+        case (.tupleSize, .tuple(let t)): return .integer(t.count)
+        case (.mapSize, .map(let m)): return .integer(m.count)
+        case (.byteSize, .binary(let b)): return .integer(b.count)
+        default: return nil
         }
     }
 }
@@ -88,8 +113,9 @@ public enum CoreCommands {
         let trimmed = line.trimmedWhitespace
         if trimmed.isEmpty { return nil }
         guard let expression = parse(trimmed, language: language) else {
-            return "read-only: only the core commands and calls without side effects are allowed "
-                + "(Node.list, Process.info(pid), :erlang.memory(), ...); not evaluated"
+            return "read-only: only the core commands and allow-listed calls without side effects, nested as "
+                + "arguments, are allowed (Node.list, Process.info(pid, :memory), :erlang.memory(:total), "
+                + "length(Process.list()); no variables, operators or pipes); not evaluated"
         }
         for (m, f, a) in expression.calls where !readOnlyAllowList.contains("\(m.name):\(f.name)/\(a)") {
             return "read-only: \(m.name == "erlang" ? "" : m.name + ":")\(f.name)/\(a) is not on the read-only allow-list; not evaluated"
@@ -105,6 +131,17 @@ public enum CoreCommands {
             var values: [Term] = []
             for item in items { values.append(try await evaluate(item, on: connection, timeout: timeout)) }
             return .list(values)
+        case .tuple(let items):
+            var values: [Term] = []
+            for item in items { values.append(try await evaluate(item, on: connection, timeout: timeout)) }
+            return .tuple(values)
+        case .local(let function, let args):
+            let argument = try await evaluate(args[0], on: connection, timeout: timeout)
+            guard let value = function.apply(argument) else {
+                throw DistributionError(.remoteCallFailed, "\(function.rawValue)/1: argument error",
+                                        reason: .tuple([.atom("badarg"), argument]))
+            }
+            return value
         case .pid(let text):
             return try await connection.rpc("erlang", "list_to_pid", [.charlist(text)], timeout: timeout)
         case .call(let m, let f, let args, let nilForUndefined):
@@ -205,7 +242,12 @@ enum CoreLexer {
                 } else {
                     out.append(.identifier(word))
                 }
-            } else if ".(),[]:".contains(ch) {
+            } else if ch == "~", language == .elixir, i + 2 < c.count, c[i + 1] == "c", c[i + 2] == "\"" || c[i + 2] == "'" {
+                // ~c"..." (the charlist sigil Elixir 1.15+ prints)
+                i += 2
+                guard let s = quoted(c[i]) else { return nil }
+                out.append(.charlist(s))
+            } else if ".(),[]:{}".contains(ch) {
                 out.append(.punct(ch))
                 i += 1
             } else {
@@ -268,6 +310,15 @@ struct CoreParser {
                 if take(.punct("]")) { return .list(items) }
                 guard take(.punct(",")) else { return nil }
             }
+        case .punct("{"):
+            var items: [CoreExpression] = []
+            if take(.punct("}")) { return .tuple(items) }
+            while true {
+                guard let e = expression() else { return nil }
+                items.append(e)
+                if take(.punct("}")) { return .tuple(items) }
+                guard take(.punct(",")) else { return nil }
+            }
         case .atom(let a):
             switch language {
             case .elixir:
@@ -276,6 +327,7 @@ struct CoreParser {
                 guard case .identifier(let f)? = peek else { return nil }
                 index += 1
                 guard let args = arguments(optionalParens: true) else { return nil }
+                if a == "erlang", args.count == 1, let function = LocalFunction(rawValue: f) { return .local(function, args) }
                 return .call(module: Atom(a), function: Atom(f), arguments: args, nilForUndefined: false)
             case .erlang:
                 return remoteErlangCall(module: a)
@@ -289,6 +341,7 @@ struct CoreParser {
                 return language == .elixir && (name == "true" || name == "false" || name == "nil") ? .literal(.atom(name)) : nil
             }
             if name == "pid" { return Self.pid(args) }
+            if args.count == 1, let function = LocalFunction(rawValue: name) { return .local(function, args) }
             if language == .erlang, Self.erlangAutoImportedName(name, args.count) {
                 return .call(module: "erlang", function: Atom(name), arguments: args, nilForUndefined: false)
             }
@@ -316,6 +369,7 @@ struct CoreParser {
         guard case .identifier(let f)? = peek else { return nil }
         index += 1
         guard let args = arguments(optionalParens: false) else { return nil }
+        if module == "erlang", args.count == 1, let function = LocalFunction(rawValue: f) { return .local(function, args) }
         return .call(module: Atom(module), function: Atom(f), arguments: args, nilForUndefined: false)
     }
 

@@ -1,6 +1,7 @@
 // The checks made here before a line reaches the node: no node needed.
 
 import ErlangDistribution
+import ErlangTerm
 @testable import RemoteShell
 import Testing
 
@@ -118,6 +119,18 @@ struct LocalCheckTests {
         #expect(CoreCommands.readOnlyRefusal(":sys.get_state(:logger)", language: .elixir) != nil)
         #expect(CoreCommands.readOnlyRefusal("Process.exit(pid(\"0.1.0\"), :kill)", language: .elixir) != nil)
         #expect(CoreCommands.readOnlyRefusal("File.rm!(\"/\")", language: .elixir) != nil)
+        // Tuples, the ~c sigil and Kernel's pure functions (computed here) are part of the language.
+        #expect(CoreCommands.readOnlyRefusal(":erlang.system_info({:allocator, :binary_alloc})", language: .elixir) == nil)
+        #expect(CoreCommands.readOnlyRefusal(":erlang.list_to_pid(~c\"<0.1.0>\")", language: .elixir) == nil)
+        #expect(CoreCommands.parse("length(Process.list())", language: .elixir)
+                == .local(.length, [.call(module: "erlang", function: "processes", arguments: [], nilForUndefined: false)]))
+        #expect(CoreCommands.readOnlyRefusal("length(processes()).", language: .erlang) == nil)
+        #expect(CoreCommands.readOnlyRefusal("erlang:system_info({allocator, binary_alloc}).", language: .erlang) == nil)
+        #expect(CoreCommands.readOnlyRefusal("length(:os.cmd(~c\"ls\"))", language: .elixir)?.contains("os:cmd/1") == true)
+        #expect(CoreCommands.readOnlyRefusal("Process.list() |> length()", language: .elixir)?.contains("no variables, operators or pipes") == true)
+        #expect(LocalFunction.length.apply([1, 2, 3]) == 3 && LocalFunction.length.apply(.list(TermList([1], tail: 2))) == nil)
+        #expect(LocalFunction.tl.apply([1, 2]) == [2] && LocalFunction.hd.apply(.emptyList) == nil)
+        #expect(LocalFunction.tupleSize.apply(.tuple([1, 2])) == 2 && LocalFunction.byteSize.apply(.binary("abc")) == 3)
     }
 }
 
