@@ -188,6 +188,7 @@ extension Beamsh {
                 }
                 clusterOptions.readOnly = readOnly
                 clusterOptions.allowStops = yes
+                clusterOptions.wantValues = format == .json
                 let report: FanoutReport
                 do {
                     report = try await ClusterInspector.evaluateEverywhere(eval, seed: seed, options: clusterOptions, group: group)

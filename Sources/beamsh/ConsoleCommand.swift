@@ -171,6 +171,7 @@ struct ConsoleInvocation {
             var clusterOptions = ClusterOptions(connect: options, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? .seconds(60))
             clusterOptions.readOnly = readOnly
             clusterOptions.allowStops = yes
+            clusterOptions.wantValues = format == "json"
             for expression in eval {
                 if let refusal = FanoutEvaluator.refusal(expression, allowStops: yes, readOnly: readOnly) {
                     printError(refusal)

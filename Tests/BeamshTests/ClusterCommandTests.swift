@@ -223,6 +223,14 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let results = try #require(try jsonObject(version.stdout)["results"] as? [[String: Any]])
         let byNode = Dictionary(uniqueKeysWithValues: results.map { ($0["node"] as? String ?? "", $0) })
         #expect(byNode[erlangNode]?["result"] as? String == "\"28\"", "\(version.stdout)")
+        // With --format json each value also comes as its JSON mapping, as --eval gives it.
+        // (A charlist maps to the array of its characters.)
+        #expect(byNode[erlangNode]?["value"] as? [Int] == [50, 56], "\(version.stdout)")
+        let memory = try BeamshBinary.run(["cluster", seed, "--eval", "%{total: :erlang.memory(:total) > 0, n: [1, 2]}",
+                                           "--format", "json"], cookie: cluster.cookie)
+        let memoryResults = try #require(try jsonObject(memory.stdout)["results"] as? [[String: Any]])
+        let seedValue = try #require(memoryResults.first { $0["node"] as? String == seed }?["value"] as? [String: Any], "\(memory.stdout)")
+        #expect(seedValue["total"] as? Bool == true && seedValue["n"] as? [Int] == [1, 2], "\(memory.stdout)")
         #expect(version.status == 1, "the Elixir nodes cannot read Erlang syntax: worst code wins")
         #expect((byNode[seed]?["error"] as? String ?? "").contains("SyntaxError") || (byNode[seed]?["error"] as? String ?? "").contains("error"))
 

@@ -24,6 +24,8 @@ public struct ClusterOptions: Sendable {
     public var readOnly = false
     /// `--eval` may stop nodes (`--yes`); checked once for all before anything is sent.
     public var allowStops = false
+    /// `--eval` also brings each value back as a term, for its JSON mapping (`--format json`).
+    public var wantValues = false
 
     public init(connect: ConnectOptions, timeout: Duration = .seconds(10), discovered: [DiscoveredNode] = []) {
         self.connect = connect

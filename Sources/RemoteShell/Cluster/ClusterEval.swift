@@ -34,6 +34,8 @@ public enum FanoutEvaluator {
         public var result: EvaluationResult
         /// What the evaluation printed (`IO.puts`, `io:format`), at most ``outputLimit`` bytes.
         public var output: String
+        /// The value's JSON mapping (``TermJSON``), when asked for and the evaluation gave one.
+        public var valueJSON: String?
     }
 
     /// Output kept per node; the report of 50 nodes stays readable and bounded.
@@ -43,15 +45,22 @@ public enum FanoutEvaluator {
     /// (Elixir when it has Elixir). Stops are refused unless `allowStops` (the fan-out asked no
     /// one); reads from the expression get end of input. Throws only when the connection fails.
     public static func evaluate(
-        _ expression: String, on connection: NodeConnection, timeout: Duration, readOnly: Bool, allowStops: Bool
+        _ expression: String, on connection: NodeConnection, timeout: Duration, readOnly: Bool, allowStops: Bool,
+        wantValue: Bool = false
     ) async throws -> Evaluation {
         let output = CappedOutput(limit: outputLimit)
         var options = ShellOptions(readOnly: readOnly, stopGuard: allowStops ? .allow : .refuse, timeout: timeout)
         options.geometry = { TerminalGeometry(columns: 80, rows: 0) }  // no rows: nothing pages
         let evaluator = try await OneShotEvaluator.make(connection: connection, options: options, output: output)
         defer { evaluator.close() }
-        let result = try await evaluator.evaluateOnce(expression)
-        return Evaluation(language: evaluator.language, result: result, output: output.text)
+        let result = try await evaluator.evaluateOnce(expression, wantTerm: wantValue)
+        var valueJSON: String?
+        if case .value(_, let term?) = result {
+            var json = TermJSON.Options()
+            json.localNode = connection.peerNodeAtom
+            valueJSON = TermJSON(options: json).encode(term)
+        }
+        return Evaluation(language: evaluator.language, result: result, output: output.text, valueJSON: valueJSON)
     }
 }
 
@@ -105,12 +114,15 @@ public struct FanoutResult: Sendable {
     public let outcome: Outcome
     /// What the evaluation printed on this node (bounded, see ``FanoutEvaluator/outputLimit``).
     public let output: String
+    /// The value's JSON mapping, with `--format json`.
+    public let valueJSON: String?
 
-    public init(node: String, language: Language?, outcome: Outcome, output: String = "") {
+    public init(node: String, language: Language?, outcome: Outcome, output: String = "", valueJSON: String? = nil) {
         self.node = node
         self.language = language
         self.outcome = outcome
         self.output = output
+        self.valueJSON = valueJSON
     }
 
     /// 0 value, 1 evaluation failed, 2 could not connect, 3 cookie rejected.
@@ -175,7 +187,9 @@ public struct FanoutReport: Sendable {
             ("results", .array(results.map { r in
                 var pairs: [(String, JSONValue)] = [("node", .string(r.node))]
                 switch r.outcome {
-                case .value(let v): pairs += [("ok", .bool(true)), ("result", .string(v))]
+                case .value(let v):
+                    pairs += [("ok", .bool(true)), ("result", .string(v))]
+                    if let value = r.valueJSON { pairs.append(("value", .raw(value))) }
                 case .failed(let e): pairs += [("ok", .bool(false)), ("error", .string(e))]
                 case .unreachable(let e): pairs += [("ok", .bool(false)), ("unreachable", .string(e.description))]
                 }
@@ -252,7 +266,8 @@ extension ClusterInspector {
                                 .compactMap { $0.atomValue?.name } ?? [])
                             : []
                         let evaluation = try await FanoutEvaluator.evaluate(
-                            expression, on: c, timeout: options.timeout, readOnly: options.readOnly, allowStops: options.allowStops)
+                            expression, on: c, timeout: options.timeout, readOnly: options.readOnly, allowStops: options.allowStops,
+                            wantValue: options.wantValues)
                         return (evaluation, await connected)
                     }
                     let result: Result<(FanoutEvaluator.Evaluation, [String]), DistributionError>
@@ -266,7 +281,8 @@ extension ClusterInspector {
                     switch result {
                     case .success(let (e, connected)):
                         let outcome: FanoutResult.Outcome = e.result.isFailure ? .failed(e.result.formatted) : .value(e.result.formatted)
-                        return (FanoutResult(node: name, language: e.language, outcome: outcome, output: e.output), connected)
+                        return (FanoutResult(node: name, language: e.language, outcome: outcome, output: e.output,
+                                             valueJSON: e.valueJSON), connected)
                     case .failure(let error) where error.kind == .remoteCallFailed:
                         // The node was reached; a call the evaluator needed failed or ran out of time.
                         return (FanoutResult(node: name, language: nil, outcome: .failed("** " + error.description)), [])

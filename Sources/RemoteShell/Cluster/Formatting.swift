@@ -116,6 +116,8 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     /// Keys keep their order.
     case object([(String, JSONValue)])
+    /// JSON text made elsewhere (a term's JSON mapping, ``TermJSON``), written as it is.
+    case raw(String)
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.serialized() == rhs.serialized() }
 
@@ -133,6 +135,7 @@ public enum JSONValue: Sendable, Equatable {
         case .number(let n): out += String(n)
         case .double(let d): out += d.isFinite ? "\(d)" : "null"
         case .string(let s): Self.quote(s, into: &out)
+        case .raw(let text): out += text
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {
