@@ -42,8 +42,26 @@ struct HistoryFile {
             merged.append(entry)
         }
         if merged.count > maxEntries { merged.removeFirst(merged.count - maxEntries) }
+        removeStaleTemporaries()
         try writeAtomically(Self.encode(merged))
         return merged
+    }
+
+    /// Removes what a session killed while saving left behind (`history.<pid>.<n>.tmp`). Every
+    /// writer holds the lock while its temporary exists, so under the lock any is stale.
+    private func removeStaleTemporaries() {
+        let directory = Self.parent(of: path)
+        let prefix = String(path.dropFirst(directory.count).drop { $0 == "/" }) + "."
+        guard let dir = opendir(directory.isEmpty ? "." : directory) else { return }
+        defer { closedir(dir) }
+        var stale: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix(prefix), name.hasSuffix(".tmp") { stale.append(name) }
+        }
+        for name in stale { unlink((directory.isEmpty ? "" : directory + "/") + name) }
     }
 
     // MARK: - Locking and writing

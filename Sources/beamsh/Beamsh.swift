@@ -82,3 +82,26 @@ struct Beamsh: AsyncParsableCommand {
         defaultSubcommand: Console.self
     )
 }
+
+extension Beamsh {
+    /// The subcommand `word` is a slip of the hand for (at most two letters off), if any: a
+    /// bare NODE argument that names no node may be one.
+    static func subcommandResembling(_ word: String) -> String? {
+        guard !word.contains("@") else { return nil }
+        let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }.filter { !$0.isEmpty && $0 != "console" }
+        return names.first { editDistance(Array(word), Array($0)) <= 2 }
+    }
+
+    /// Levenshtein distance (small words only).
+    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, y) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

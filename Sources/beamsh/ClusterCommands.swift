@@ -134,6 +134,10 @@ extension Beamsh {
         @Option(help: ArgumentHelp("Seconds each node may take for each step.", valueName: "seconds"))
         var timeout: Double = 10
 
+        @Option(help: ArgumentHelp("Exit 1 unless the cluster has at least N nodes: a cluster split apart looks complete from either side.",
+                                   valueName: "n"))
+        var expect: Int?
+
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
 
@@ -142,6 +146,8 @@ extension Beamsh {
         func validate() throws {
             try checkSeconds(timeout, "--timeout")
             if eval == nil && (yes || readOnly) { throw ValidationError("--yes and --read-only go with --eval") }
+            if let expect, expect < 1 { throw ValidationError("--expect counts nodes: 1 or more") }
+            if eval != nil && expect != nil { throw ValidationError("--expect goes with the mesh check, not --eval") }
         }
 
         func run() async throws {
@@ -200,11 +206,30 @@ extension Beamsh {
             }
 
             let report = await ClusterInspector.inspect(seed: seed, options: clusterOptions, group: group)
-            print(format == .json ? report.json.serialized() : report.render())
+            // A seed that cannot be reached, with nothing else to show: one line, not an empty table.
+            if case .unreachable(let error)? = report.outcomes[seed.description], format == .text, report.members.count == 1,
+               report.outsiders.isEmpty {
+                fail(error)
+            }
+            let enough = expect.map { report.members.count >= $0 } ?? true
+            switch format {
+            case .json:
+                var json = report.json
+                if let expect, case .object(let pairs) = json {
+                    json = .object(pairs + [("expected_nodes", .number(expect)), ("enough_nodes", .bool(enough))])
+                }
+                print(json.serialized())
+            case .text:
+                var text = report.render()
+                if let expect, !enough {
+                    text += "\nfewer nodes than expected: \(report.members.count) of at least \(expect) (--expect)"
+                }
+                print(text)
+            }
             if case .unreachable(let error)? = report.outcomes[seed.description] {
                 exitNow(ExitStatus(error))
             }
-            exitNow(report.isComplete ? .success : .remoteFailure)
+            exitNow(report.isComplete && enough ? .success : .remoteFailure)
         }
     }
 

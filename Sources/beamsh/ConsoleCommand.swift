@@ -148,6 +148,11 @@ struct ConsoleInvocation {
         do {
             connected = try await NodeConnection.connect(to: target, options: options, group: group)
         } catch {
+            // `beamsh doctr` is a node named doctr on this host, and most likely a typo.
+            if error.kind == .notRegistered, let node, let command = Beamsh.subcommandResembling(node) {
+                printError(error.description + "; did you mean `beamsh \(command)`?")
+                exitNow(ExitStatus(error))
+            }
             fail(error)
         }
         await evaluate(on: connected, clusterOptions: options)

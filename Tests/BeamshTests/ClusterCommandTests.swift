@@ -90,6 +90,22 @@ func jsonObject(_ text: String) throws -> [String: Any] {
 
         // beamsh stayed hidden: nobody lists it in nodes() afterwards.
         for node in cluster.nodes { #expect(try node.eval("length(nodes()).") == "2") }
+
+        // --expect: a complete mesh of fewer nodes than expected (a cluster split apart looks
+        // complete from either side) is a failure.
+        let three = try BeamshBinary.run(["cluster", seed, "--expect", "3"], cookie: cluster.cookie)
+        #expect(three.status == 0, "\(three.stdout)\(three.stderr)")
+        let four = try BeamshBinary.run(["cluster", seed, "--expect", "4"], cookie: cluster.cookie)
+        #expect(four.status == 1 && four.stdout.contains("fewer nodes than expected: 3 of at least 4"), "\(four.stdout)")
+        let fourJSON = try jsonObject(try BeamshBinary.run(["cluster", seed, "--expect", "4", "--format", "json"],
+                                                           cookie: cluster.cookie).stdout)
+        #expect(fourJSON["enough_nodes"] as? Bool == false && fourJSON["expected_nodes"] as? Int == 4)
+
+        // A seed that cannot be reached: one line saying why, not an empty table.
+        let host = seed.split(separator: "@").last!
+        let gone = try BeamshBinary.run(["cluster", "nosuch_\(TestNode.randomToken(5))@\(host)"], cookie: cluster.cookie)
+        #expect(gone.status == 2 && gone.stdout.isEmpty && gone.stderr.contains("is not registered with EPMD"),
+                "\(gone.stdout)\(gone.stderr)")
     }
 
     @Test func aCutLinkIsNamedAndExitsOne() throws {

@@ -80,6 +80,14 @@ import Testing
         }
     }
 
+    /// A bare NODE that names no node but looks like a subcommand (`beamsh doctr`) gets a hint.
+    @Test func aMistypedSubcommandGetsAHint() throws {
+        let typo = try BeamshBinary.run(["doctr"], cookie: "x")
+        #expect(typo.status == 2 && typo.stderr.contains("did you mean `beamsh doctor`?"), "\(typo.stderr)")
+        let other = try BeamshBinary.run(["zzzqqq_\(TestNode.randomToken(4))"], cookie: "x")
+        #expect(other.status == 2 && !other.stderr.contains("did you mean"), "\(other.stderr)")
+    }
+
     /// `--yes` lets a stop through, and the node going away is then what was asked for: exit 0,
     /// with a note on stderr, whether the call answers first (`init:stop/0`) or never
     /// (`erlang:halt/0`), through `--rpc` or `--eval`.

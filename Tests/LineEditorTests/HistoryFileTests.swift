@@ -39,6 +39,12 @@ import Testing
         let parent = try FileManager.default.attributesOfItem(atPath: directory.file("nested/dir"))
         #expect((parent[.posixPermissions] as? Int) == 0o700)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("nested/dir")) == ["history"])
+
+        // What a session killed while saving left behind goes at the next save; other files stay.
+        FileManager.default.createFile(atPath: directory.file("nested/dir/history.4242.17.tmp"), contents: Data())
+        FileManager.default.createFile(atPath: directory.file("nested/dir/history.bak"), contents: Data())
+        try file.merge(appending: ["6"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("nested/dir")).sorted() == ["history", "history.bak"])
     }
 
     @Test func concurrentSavesLoseNothing() async throws {
