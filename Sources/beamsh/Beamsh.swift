@@ -87,7 +87,7 @@ extension Beamsh {
     /// The subcommand `word` is a slip of the hand for (at most two letters off), if any: a
     /// bare NODE argument that names no node may be one.
     static func subcommandResembling(_ word: String) -> String? {
-        guard !word.contains("@") else { return nil }
+        guard !word.contains(Character("@")) else { return nil }
         let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }.filter { !$0.isEmpty && $0 != "console" }
         return names.first { editDistance(Array(word), Array($0)) <= 2 }
     }
