@@ -66,6 +66,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
     /// has its BIFs called directly, so the node neither spawns an evaluator nor compiles the
     /// line (about 2 ms of its CPU), and the node's `inspect` prints the value as the evaluator would.
     public func evaluateOnce(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
+        // (The stop guard first, as for every line: what it asks about does not depend on the path.)
+        if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
         if core.language == .elixir,
            let result = try await core.evaluateReadOnlyCore(source, wantTerm: wantTerm, timeout: timeout ?? core.options.timeout) {
             return result

@@ -75,7 +75,8 @@ struct Beamsh: AsyncParsableCommand {
             the shared cookie, and evaluates on the node by RPC.
 
             Exit codes: 0 success, 1 the remote evaluation or call failed, 2 could not connect \
-            (DNS, EPMD, refused, timeout, name mismatch), 3 authentication rejected (cookie).
+            (DNS, EPMD, refused, timeout, name mismatch, no cookie), 3 authentication rejected (cookie), \
+            64 usage error, 74 the output could not be written.
             """,
         version: "0.1.0",
         subcommands: [Console.self, Names.self, Doctor.self, Discover.self, Cluster.self, Info.self, Top.self, Decode.self],

@@ -168,19 +168,22 @@ extension Beamsh {
                     fail(error)
                 }
             }
+            // The seed: NODE; else, inside a release, its own node (RELEASE_NODE), with DNS
+            // ($DNS_CLUSTER_QUERY) naming the nodes that should be in the cluster; else the first
+            // node DNS finds registered.
             let seedText: String
             if let node {
                 seedText = node
+            } else if discovery.dns == nil, !(ProcessEnvironment.current["RELEASE_NODE"] ?? "").isEmpty {
+                seedText = nodeOrReleaseNode(nil)
             } else if let first = discovered.first(where: \.isRegistered) {
                 seedText = first.name
             } else if !discovered.isEmpty {
                 printError("no discovered node is registered with EPMD: " + discovered.map { "\($0.name): \($0.statusText)" }.joined(separator: "; "))
                 exitNow(.connectFailure)
-            } else if !(ProcessEnvironment.current["RELEASE_NODE"] ?? "").isEmpty {
-                seedText = nodeOrReleaseNode(nil)
             } else {
-                printError("give a NODE or --dns QUERY, or set RELEASE_NODE")
-                exitNow(.connectFailure)
+                printError("give a NODE or --dns QUERY, or set RELEASE_NODE or DNS_CLUSTER_QUERY")
+                exitNow(.usage)
             }
             let seed = parseNodeName(seedText)
             var clusterOptions = ClusterOptions(connect: options, timeout: duration(timeout), discovered: discovered)

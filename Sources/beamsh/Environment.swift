@@ -35,8 +35,8 @@ func nodeOrReleaseNode(_ node: String?) -> String {
     if let node { return node }
     let environment = ProcessEnvironment.current
     guard let name = environment["RELEASE_NODE"], !name.isEmpty else {
-        printError("no NODE given and RELEASE_NODE is not set")
-        exitNow(.connectFailure)
+        printError("no NODE given and RELEASE_NODE is not set: give a node name (name@host)")
+        exitNow(.usage)
     }
     if name.utf8.contains(UInt8(ascii: "@")) { return name }
     return name + "@" + (environment["RELEASE_DISTRIBUTION"] == "name" ? Host.fullName : Host.shortName)
