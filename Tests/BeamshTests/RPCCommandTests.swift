@@ -80,6 +80,22 @@ import Testing
         }
     }
 
+    /// `--port` on the command line: the node's distribution port, no EPMD asked (there is none
+    /// at the EPMD port given); `--address HOST:PORT` the same through another address.
+    @Test func aFixedPortNeedsNoEPMD() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let port = Int.random(in: 30000...39999)
+            let node = try TestNode(runtime: runtime, mode: .long, distributionPort: port)
+            defer { node.stop() }
+            let direct = try BeamshBinary.run([node.name, "--port", String(port), "--epmd-port", "1", "--rpc", "erlang", "node"],
+                                              cookie: node.cookie)
+            #expect(direct.status == 0 && direct.stdout == "'\(node.name)'\n", "\(runtime): \(direct.stdout)\(direct.stderr)")
+            let tunnel = try BeamshBinary.run([node.name, "--address", "localhost:\(port)", "--epmd-port", "1", "--rpc", "erlang", "node"],
+                                              cookie: node.cookie)
+            #expect(tunnel.status == 0 && tunnel.stdout == "'\(node.name)'\n", "\(runtime): \(tunnel.stdout)\(tunnel.stderr)")
+        }
+    }
+
     /// A bare NODE that names no node but looks like a subcommand (`beamsh doctr`) gets a hint.
     @Test func aMistypedSubcommandGetsAHint() throws {
         let typo = try BeamshBinary.run(["doctr"], cookie: "x")
