@@ -302,23 +302,9 @@ struct CoreParser {
         case .charlist(let s): return .literal(.charlist(s))
         case .pid(let p): return .pid(p)
         case .punct("["):
-            var items: [CoreExpression] = []
-            if take(.punct("]")) { return .list(items) }
-            while true {
-                guard let e = expression() else { return nil }
-                items.append(e)
-                if take(.punct("]")) { return .list(items) }
-                guard take(.punct(",")) else { return nil }
-            }
+            return elements(closedBy: "]").map(CoreExpression.list)
         case .punct("{"):
-            var items: [CoreExpression] = []
-            if take(.punct("}")) { return .tuple(items) }
-            while true {
-                guard let e = expression() else { return nil }
-                items.append(e)
-                if take(.punct("}")) { return .tuple(items) }
-                guard take(.punct(",")) else { return nil }
-            }
+            return elements(closedBy: "}").map(CoreExpression.tuple)
         case .atom(let a):
             switch language {
             case .elixir:
@@ -361,6 +347,18 @@ struct CoreParser {
                          nilForUndefined: module == "Process" && (f == "whereis" || f == "info"))
         default:
             return nil
+        }
+    }
+
+    /// The comma-separated expressions up to `close` (the opening bracket taken already).
+    private mutating func elements(closedBy close: Character) -> [CoreExpression]? {
+        var items: [CoreExpression] = []
+        if take(.punct(close)) { return items }
+        while true {
+            guard let e = expression() else { return nil }
+            items.append(e)
+            if take(.punct(close)) { return items }
+            guard take(.punct(",")) else { return nil }
         }
     }
 

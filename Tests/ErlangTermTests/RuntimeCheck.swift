@@ -67,22 +67,10 @@ enum RuntimeCheck {
     static func runtimeOwnIdentifiers(elixir: Bool, on runtime: ErlangRuntime) throws -> (terms: [Term], lines: [String]) {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let printer = elixir
-            ? "fun(X) -> 'Elixir.Kernel':inspect(X, [{limit, infinity}, {width, infinity}]) end"
-            : "fun(X) -> unicode:characters_to_binary(io_lib:print(X, 1, 100000000, -1)) end"
-        try runtime.eval("""
-            \(elixir ? "{ok, _} = application:ensure_all_started(elixir)," : "") \
+        return try printedByRuntime("""
             Terms = [self(), whereis(init), hd(erlang:ports()), lists:last(erlang:ports()), make_ref(), \
-                     erlang:monitor(process, self()), fun erlang:abs/1, fun lists:map/2, {self(), [make_ref()]}], \
-            Print = \(printer), \
-            ok = file:write_file("\(folder)/printed.txt", lists:join(<<"\\n">>, [Print(X) || X <- Terms])), \
-            ok = file:write_file("\(folder)/again.bin", term_to_binary(Terms)),
-            """)
-        let again = try [UInt8](Data(contentsOf: URL(fileURLWithPath: folder + "/again.bin")))
-        let printed = try String(decoding: Data(contentsOf: URL(fileURLWithPath: folder + "/printed.txt")), as: UTF8.self)
-        let decoded = try TermDecoder().decode(again)
-        guard let terms = decoded.listElements else { throw TestSetupError("the runtime sent back no list: \(decoded)") }
-        return (terms, printed.components(separatedBy: "\n"))
+                     erlang:monitor(process, self()), fun erlang:abs/1, fun lists:map/2, {self(), [make_ref()]}]
+            """, elixir: elixir, on: runtime, in: folder)
     }
 
     /// The terms as the runtime re-encodes them (so maps come back in the BEAM's key order)
@@ -91,12 +79,21 @@ enum RuntimeCheck {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try writeInputs(terms, terms.map { _ in "" }, in: folder)
+        return try printedByRuntime("{ok, B} = file:read_file(\"\(folder)/terms.bin\"), Terms = binary_to_term(B)",
+                                    elixir: elixir, on: runtime, in: folder)
+    }
+
+    /// Runs `bindTerms` (Erlang that binds `Terms`, a list) on the runtime, which prints each term
+    /// on one line and sends the list back re-encoded; returns both.
+    private static func printedByRuntime(
+        _ bindTerms: String, elixir: Bool, on runtime: ErlangRuntime, in folder: String
+    ) throws -> (terms: [Term], lines: [String]) {
         let printer = elixir
             ? "fun(X) -> 'Elixir.Kernel':inspect(X, [{limit, infinity}, {printable_limit, infinity}, {width, infinity}]) end"
             : "fun(X) -> unicode:characters_to_binary(io_lib:print(X, 1, 100000000, -1)) end"
         try runtime.eval("""
             \(elixir ? "{ok, _} = application:ensure_all_started(elixir)," : "") \
-            {ok, B} = file:read_file("\(folder)/terms.bin"), Terms = binary_to_term(B), \
+            \(bindTerms), \
             Print = \(printer), \
             ok = file:write_file("\(folder)/printed.txt", lists:join(<<"\\n">>, [Print(X) || X <- Terms])), \
             ok = file:write_file("\(folder)/again.bin", term_to_binary(Terms)),
