@@ -84,8 +84,15 @@ import Testing
         defer { elixir.stop() }
         let connection = try await connect(elixir)
         defer { connection.closeNow() }
-        let fromElixir = RemoteCompleter(connection: connection, language: .elixir).complete("x = Enum.redu")
+        let completer = RemoteCompleter(connection: connection, language: .elixir)
+        let expands = try countCalls(on: elixir, to: "Elixir.IEx.Autocomplete", "expand", 1)
+        let fromElixir = completer.complete("x = Enum.redu")
         #expect(fromElixir.contains { $0.hasPrefix("Enum.reduce") }, "\(fromElixir)")
+        // Cached for the session: the same word again does not ask the node (a second Tab is
+        // answered here at once, whatever the node's load).
+        #expect(completer.complete("y = Enum.redu") == fromElixir)
+        try await eventually("the node's tracer counted the first expansion") { try expands() >= 1 }
+        #expect(try expands() == 1, "one expansion on the node for two Tabs on the same word")
 
         for runtime in try erlangRuntimes() {
             let node = try TestNode(runtime: runtime)
