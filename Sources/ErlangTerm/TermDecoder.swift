@@ -793,10 +793,19 @@ private struct AtomCache {
         var bytes: [UInt8]
         var utf8: Bool
         var atom: Atom
+
+        @inline(__always)
+        func matches(_ bytes: UnsafeRawBufferPointer, utf8: Bool) -> Bool {
+            guard self.utf8 == utf8, self.bytes.count == bytes.count else { return false }
+            return self.bytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+        }
     }
-    /// Made at the first atom: a term without atoms (or with only one) needs no table, and
-    /// a table is a block large enough to make glibc tidy its small blocks first.
-    private var entries: [Entry?] = []
+    /// The first two atoms are kept inline: a distribution message (a control tuple of pids, a
+    /// `{Ref, Reply}`) rarely names more, and then needs no table. The table is made at the
+    /// third: a block large enough to make glibc tidy its small blocks first.
+    private var first: Entry?
+    private var second: Entry?
+    private var table: [Entry?] = []
 
     @inline(__always)
     private func slot(_ bytes: UnsafeRawBufferPointer) -> Int {
@@ -805,14 +814,20 @@ private struct AtomCache {
     }
 
     func lookup(_ bytes: UnsafeRawBufferPointer, utf8: Bool) -> Atom? {
-        guard !entries.isEmpty, let entry = entries[slot(bytes)], entry.utf8 == utf8, entry.bytes.count == bytes.count else { return nil }
-        return entry.bytes.withUnsafeBytes { $0.elementsEqual(bytes) } ? entry.atom : nil
+        guard !bytes.isEmpty else { return nil }
+        if first?.matches(bytes, utf8: utf8) == true { return first!.atom }
+        if second?.matches(bytes, utf8: utf8) == true { return second!.atom }
+        guard !table.isEmpty, table[slot(bytes)]?.matches(bytes, utf8: utf8) == true else { return nil }
+        return table[slot(bytes)]!.atom
     }
 
     mutating func insert(_ bytes: UnsafeRawBufferPointer, utf8: Bool, atom: Atom) {
-        guard bytes.count <= 64 else { return }
-        if entries.isEmpty { entries = [Entry?](repeating: nil, count: 64) }
-        entries[slot(bytes)] = Entry(bytes: Array(bytes), utf8: utf8, atom: atom)
+        guard bytes.count <= 64, !bytes.isEmpty else { return }
+        let entry = Entry(bytes: Array(bytes), utf8: utf8, atom: atom)
+        if first == nil { first = entry; return }
+        if second == nil { second = entry; return }
+        if table.isEmpty { table = [Entry?](repeating: nil, count: 64) }
+        table[slot(bytes)] = entry
     }
 }
 
