@@ -647,14 +647,29 @@ final class Evaluator: @unchecked Sendable {
               end
           end
         end,
+        % A local call is a shell command, as in the shell: user_default's, then shell_default's;
+        % anything else is "undefined shell command" (OTP 28's shell_default would ask a shell
+        % process that is not there, and fail with {erpc,notsup}).
+        BeamshLocal = fun(BeamshF, BeamshAs) ->
+          BeamshA = length(BeamshAs),
+          BeamshIn = fun(BeamshM) -> code:ensure_loaded(BeamshM) =:= {module, BeamshM}
+                                      andalso erlang:function_exported(BeamshM, BeamshF, BeamshA) end,
+          case BeamshIn(user_default) of
+            true -> apply(user_default, BeamshF, BeamshAs);
+            false ->
+              case BeamshIn(shell_default) of
+                true -> apply(shell_default, BeamshF, BeamshAs);
+                false -> erlang:error({shell_undef, BeamshF, BeamshA, []})
+              end
+          end
+        end,
         BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts) ->
           case erl_parse:parse_exprs(BeamshTokens) of
             {error, BeamshError} ->
               {error, iolist_to_binary(BeamshTexts ++ [BeamshFormatError(BeamshError)]), BeamshBinding0,
                length(BeamshTexts) div 2};
             {ok, BeamshExprs} ->
-              try erl_eval:exprs(BeamshExprs, BeamshBinding0,
-                                 {value, fun(BeamshF, BeamshAs) -> apply(shell_default, BeamshF, BeamshAs) end}) of
+              try erl_eval:exprs(BeamshExprs, BeamshBinding0, {value, BeamshLocal}) of
                 {value, BeamshValue, BeamshBinding1} ->
                   BeamshText = unicode:characters_to_binary(io_lib:format("~tp", [BeamshValue])),
                   case BeamshMore of

@@ -104,6 +104,13 @@ struct SourceScanner {
     /// understands: `:erlang.list_to_pid(~c"<0.123.0>")` in Elixir (where `#` starts a
     /// comment), `list_to_pid("<0.123.0>")` in Erlang.
     static func rewritePidLiterals(_ line: String, language: Language) -> String {
+        // Most lines hold no `#PID<`: a byte scan clears them (the character-level scan below
+        // made a long multi-line expression quadratic, as it runs on the text gathered so far).
+        let pattern = Array("#PID<".utf8)
+        let bytes = Array(line.utf8)
+        guard bytes.count >= pattern.count,
+              (0...(bytes.count - pattern.count)).contains(where: { bytes[$0] == 0x23 && bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) })
+        else { return line }
         let code = Array(codeOnly(line, language: language))
         let chars = Array(line)
         var out = ""

@@ -73,6 +73,17 @@ import Testing
         #expect(ErlangShellCommand("h().") == .unsupported("h"))
     }
 
+    /// A local call that is no shell command fails as in the shell, on OTP 25 and 28 alike (OTP
+    /// 28's shell_default would ask a shell process that is not there).
+    @Test func anUndefinedLocalCallIsAnUndefinedShellCommand() async throws {
+        try await forEachErlangRuntime { runtime, _, _, evaluator in
+            let result = try await evaluator.evaluate("undefined_fun(1).")
+            #expect(result.isFailure && result.formatted.contains("undefined shell command undefined_fun/1")
+                    && !result.formatted.contains("erpc"), "\(runtime): \(result)")
+            #expect(try await evaluator.evaluate("memory(total) > 0.").formatted == "true", "\(runtime)")
+        }
+    }
+
     @Test func erlangConsolePromptAndContinuation() async throws {
         for runtime in try erlangRuntimes() {
             let node = try TestNode(runtime: runtime)
