@@ -89,16 +89,26 @@ public final class OneShotEvaluator: @unchecked Sendable {
         // (a script written on Windows would run as one expression); the "\r" goes too.
         let lines = script.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
             .map { String(String.UnicodeScalarView($0.last == "\r" ? $0.dropLast() : $0[...])) }
-        for text in lines {
+        let comment: Character = core.language == .elixir ? "#" : "%"
+        for (index, text) in lines.enumerated() {
             defer { line += 1 }
             if buffer.isEmpty {
-                if text.allSatisfy(\.isWhitespace) { continue }
+                // Blank lines and whole-line comments between expressions are no expression
+                // (each would print `nil`, and be a `null` document in JSON).
+                if text.allSatisfy(\.isWhitespace) || text.trimmedWhitespace.first == comment { continue }
                 startLine = line
             }
             buffer += text + "\n"
             if let refusal = await core.stopGuardRefusal(String(text)) {
                 onResult(.failure(formatted: refusal))
                 return false
+            }
+            // A pipeline continued on the next line (`|> Enum.sum()`) belongs to this expression,
+            // as `elixir file.exs` reads it.
+            if core.language == .elixir,
+               let next = lines[(index + 1)...].first(where: { !$0.allSatisfy(\.isWhitespace) && $0.trimmedWhitespace.first != comment }),
+               next.trimmedWhitespace.hasPrefix("|>") {
+                continue
             }
             let step = try await core.evaluate(buffer, line: startLine, wantTerm: wantTerm, timeout: core.options.timeout)
             switch step {

@@ -196,6 +196,12 @@ import Testing
         #expect(open.status == 1 && open.stderr.contains("incomplete expression at the end"), "\(open.stderr)")
         let json = try script("%{a: 1}\n[2]\n", ["--format", "json"])
         #expect(json.status == 0 && json.stdout == "{\"a\":1}\n[2]\n", "\(json.stdout)")
+        // A pipeline continued on the next lines, comments between, as `elixir file.exs` reads
+        // it; whole-line comments are no expression (no `nil`, no `null` document).
+        let pipeline = try script("[1, 2, 3]\n|> Enum.map(&(&1 * 2))\n\n# the total\n|> Enum.sum()\n# done\n:end\n")
+        #expect(pipeline.status == 0 && pipeline.stdout == "12\n:end\n", "\(pipeline.stdout)\(pipeline.stderr)")
+        let comments = try script("1\n# c\n2\n", ["--format", "json"])
+        #expect(comments.status == 0 && comments.stdout == "1\n2\n", "\(comments.stdout)")
     }
 
     /// Inside a release, RELEASE_NODE names the node (completed with this host's short name, as
