@@ -134,6 +134,9 @@ public final class IOServer: @unchecked Sendable {
         }
     }
 
+    /// The question the Erlang shell's pager (`c:i/0` and friends) asks before each page.
+    static let pagerQuestion = "more (y/n)? (y) "
+
     /// Whether `request` reads input (alone or within `{requests, [...]}`).
     static func reads(_ request: Term) -> Bool {
         let r = request.tupleElements ?? []
@@ -264,7 +267,8 @@ public final class IOServer: @unchecked Sendable {
             pendingEOF = false
             return .endOfInput
         }
-        let result = await readServingOutput(prompt: Chardata.prompt(prompt))
+        let promptText = Chardata.prompt(prompt)
+        let result = await readServingOutput(prompt: promptText)
         switch result {
         case .line(let line):
             defer { pending = "" }
@@ -275,6 +279,9 @@ public final class IOServer: @unchecked Sendable {
                 pendingEOF = true
                 return .line(pending)
             }
+            // OTP 28's shell pager (`i()`, `regs()` past 100 lines) asks again and again at end of
+            // input; with nobody to answer, the answer is its default: yes, everything prints.
+            if promptText == Self.pagerQuestion { return .line("y") }
             return .endOfInput
         case .interrupted:
             pending = ""

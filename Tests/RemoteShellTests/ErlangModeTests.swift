@@ -84,6 +84,22 @@ import Testing
         }
     }
 
+    /// `i()` past a page (OTP 28's pager asks `more (y/n)?` every 100 lines) with nobody to
+    /// answer: the pager gets its default, yes, and the whole list prints, on both runtimes.
+    @Test func thePagerWithNobodyToAnswerPrintsEverything() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            #expect(try node.eval("[spawn(fun() -> timer:sleep(600000) end) || _ <- lists:seq(1, 250)], ok.") == "ok")
+            let output = OutputBuffer()
+            let result = try await oneShot(connection, .erlang, output: output).evaluate("i().", timeout: .seconds(30))
+            #expect(result.formatted == "ok", "\(runtime): \(result)")
+            #expect(output.text.contains("Total"), "\(runtime): \(output.text.suffix(300))")
+        }
+    }
+
     @Test func erlangConsolePromptAndContinuation() async throws {
         for runtime in try erlangRuntimes() {
             let node = try TestNode(runtime: runtime)
