@@ -650,14 +650,15 @@ final class Evaluator: @unchecked Sendable {
         % A local call is a shell command, as in the shell: user_default's, then shell_default's;
         % anything else is "undefined shell command" (OTP 28's shell_default would ask a shell
         % process that is not there, and fail with {erpc,notsup}).
+        % (user_default only when loaded, as the shell asks: a module that is not there would be
+        % looked for along the whole code path at every call.)
         BeamshLocal = fun(BeamshF, BeamshAs) ->
           BeamshA = length(BeamshAs),
-          BeamshIn = fun(BeamshM) -> code:ensure_loaded(BeamshM) =:= {module, BeamshM}
-                                      andalso erlang:function_exported(BeamshM, BeamshF, BeamshA) end,
-          case BeamshIn(user_default) of
+          case erlang:function_exported(user_default, BeamshF, BeamshA) of
             true -> apply(user_default, BeamshF, BeamshAs);
             false ->
-              case BeamshIn(shell_default) of
+              case code:ensure_loaded(shell_default) =:= {module, shell_default}
+                   andalso erlang:function_exported(shell_default, BeamshF, BeamshA) of
                 true -> apply(shell_default, BeamshF, BeamshAs);
                 false -> erlang:error({shell_undef, BeamshF, BeamshA, []})
               end
