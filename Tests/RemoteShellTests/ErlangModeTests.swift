@@ -87,11 +87,7 @@ import Testing
     /// `i()` past a page (OTP 28's pager asks `more (y/n)?` every 100 lines) with nobody to
     /// answer: the pager gets its default, yes, and the whole list prints, on both runtimes.
     @Test func thePagerWithNobodyToAnswerPrintsEverything() async throws {
-        for runtime in try erlangRuntimes() {
-            let node = try TestNode(runtime: runtime)
-            defer { node.stop() }
-            let connection = try await connect(node)
-            defer { connection.closeNow() }
+        try await forEachErlangRuntime { runtime, node, connection, _ in
             #expect(try node.eval("[spawn(fun() -> timer:sleep(600000) end) || _ <- lists:seq(1, 250)], ok.") == "ok")
             let output = OutputBuffer()
             let result = try await oneShot(connection, .erlang, output: output).evaluate("i().", timeout: .seconds(30))
