@@ -47,6 +47,11 @@ public final class OneShotEvaluator: @unchecked Sendable {
     ///   - timeout: overrides the options' timeout for this call.
     public func evaluate(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
         if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
+        return try await evaluateGuarded(source, wantTerm: wantTerm, timeout: timeout)
+    }
+
+    /// ``evaluate(_:wantTerm:timeout:)`` once the stop guard has let `source` through.
+    private func evaluateGuarded(_ source: String, wantTerm: Bool, timeout: Duration??) async throws -> EvaluationResult {
         let limit = timeout ?? core.options.timeout
         // The text is all there is, so an Erlang expression without its full stop is complete
         // (`--eval 'erlang:nodes()'`), not a line waiting for more.
@@ -72,7 +77,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
            let result = try await core.evaluateReadOnlyCore(source, wantTerm: wantTerm, timeout: timeout ?? core.options.timeout) {
             return result
         }
-        return try await evaluate(source, wantTerm: wantTerm, timeout: timeout)
+        return try await evaluateGuarded(source, wantTerm: wantTerm, timeout: timeout)
     }
 
     /// Evaluates a script expression by expression (lines accumulate until the node's parser
