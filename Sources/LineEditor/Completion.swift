@@ -1,12 +1,28 @@
 // Tab completion: what is replaced, what is inserted, and how candidates are listed.
 
+/// One way to complete the word before the cursor.
+public struct CompletionCandidate: Hashable, Sendable, ExpressibleByStringLiteral {
+    /// The full replacement of the current word (`Enum.map`).
+    public var replacement: String
+    /// What a listing shows for it (`map/2`, as IEx lists it): one candidate per arity may share
+    /// a replacement.
+    public var label: String
+
+    public init(_ replacement: String, label: String? = nil) {
+        self.replacement = replacement
+        self.label = label ?? replacement
+    }
+
+    public init(stringLiteral value: String) { self.init(value) }
+}
+
 /// The pure part of Tab completion, separate from libedit so it can be tested alone.
 enum CompletionLogic {
     /// What one Tab press does.
     enum Action: Equatable {
         /// Replace the last `replacing` characters (Unicode scalars) before the cursor with `text`.
         case replace(replacing: Int, with: String)
-        /// Nothing can be added: show the candidates.
+        /// Nothing can be added: show the candidates' labels.
         case list([String])
         /// No candidate: ring the bell.
         case none
@@ -18,29 +34,34 @@ enum CompletionLogic {
         return lineUpToCursor[(start ?? lineUpToCursor.startIndex)...]
     }
 
-    /// Decides what Tab does with `candidates` (full replacements of the current word).
+    /// Decides what Tab does with `candidates`.
     ///
-    /// One candidate replaces the word. Several candidates replace it with their longest common
-    /// prefix when that is longer than the word; when it is not (nothing to add), they are listed,
-    /// as IEx does. So the first Tab extends to the common prefix and the second one lists.
-    static func action(lineUpToCursor: String, candidates: [String], delimiters: Set<Character>) -> Action {
-        var unique: [String] = []
-        for candidate in candidates where !candidate.isEmpty && !unique.contains(candidate) {
-            unique.append(candidate)
+    /// One replacement replaces the word. Several replace it with their longest common prefix
+    /// when that is longer than the word; when it is not (nothing to add), their labels are
+    /// listed, as IEx does. So the first Tab extends to the common prefix and the second one
+    /// lists. A word already complete lists its labels when there are several (its arities).
+    static func action(lineUpToCursor: String, candidates: [CompletionCandidate], delimiters: Set<Character>) -> Action {
+        var replacements: [String] = []
+        var labels: [String] = []
+        for candidate in candidates where !candidate.replacement.isEmpty {
+            if !replacements.contains(candidate.replacement) { replacements.append(candidate.replacement) }
+            if !labels.contains(candidate.label) { labels.append(candidate.label) }
         }
         let word = currentWord(of: lineUpToCursor, delimiters: delimiters)
         let wordLength = word.unicodeScalars.count
-        switch unique.count {
+        switch replacements.count {
         case 0:
             return .none
+        case 1 where replacements[0] == word:
+            return labels.count > 1 ? .list(labels.sorted()) : .none
         case 1:
-            return unique[0] == word ? .none : .replace(replacing: wordLength, with: unique[0])
+            return .replace(replacing: wordLength, with: replacements[0])
         default:
-            let prefix = commonPrefix(unique)
+            let prefix = commonPrefix(replacements)
             if prefix.unicodeScalars.count > wordLength {
                 return .replace(replacing: wordLength, with: prefix)
             }
-            return .list(unique.sorted())
+            return .list(labels.sorted())
         }
     }
 

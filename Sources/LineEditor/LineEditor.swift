@@ -102,14 +102,15 @@ public final class LineEditor: @unchecked Sendable {
     /// Called on Tab with the text before the cursor; returns the candidates for the word being
     /// completed.
     ///
-    /// Each candidate is a **full replacement for the current word**, not a suffix: the word is
-    /// the text after the last character of ``Configuration/completionWordDelimiters`` (for
-    /// `x = Enum.ma` it is `Enum.ma`, so return `["Enum.map", "Enum.max"]`). One candidate replaces
-    /// the word; several replace it with their longest common prefix when that adds something,
-    /// otherwise they are listed under the prompt in columns (so Tab extends, and a second Tab
-    /// lists, like IEx). No candidate rings the bell. Called on the thread running ``readLine(prompt:)``;
-    /// it blocks editing until it returns, so answer quickly (cache).
-    public var completion: (@Sendable (_ lineUpToCursor: String) -> [String])?
+    /// Each candidate's ``CompletionCandidate/replacement`` is a **full replacement for the
+    /// current word**, not a suffix: the word is the text after the last character of
+    /// ``Configuration/completionWordDelimiters`` (for `x = Enum.ma` it is `Enum.ma`, so return
+    /// `Enum.map` and `Enum.max`, labelled `map/2`, `max/1`...). One replacement replaces the
+    /// word; several replace it with their longest common prefix when that adds something,
+    /// otherwise their labels are listed under the prompt in columns (so Tab extends, and a
+    /// second Tab lists, like IEx). No candidate rings the bell. Called on the thread running
+    /// ``readLine(prompt:)``; it blocks editing until it returns, so answer quickly (cache).
+    public var completion: (@Sendable (_ lineUpToCursor: String) -> [CompletionCandidate])?
 
     // libedit state (interactive only).
     private var editLine: OpaquePointer?
@@ -129,6 +130,8 @@ public final class LineEditor: @unchecked Sendable {
     private var pendingDropped = 0
     /// From ``acceptOutputUntilLineRead()`` until the next ``readLine(prompt:)`` returns.
     private var acceptingOutput = false
+    /// ``interruptReading()`` asked the read to end as Ctrl-C would.
+    private var interruptRequested = false
     private var wakeup: (read: Int32, write: Int32)?
     /// Most text queued between two redraws; a writer in a loop cannot make beamsh grow.
     static let maxPendingText = 256 << 10
@@ -195,6 +198,7 @@ public final class LineEditor: @unchecked Sendable {
         // the caller's to write (``showWhileReading(_:)`` returns false from here on).
         let (late, dropped) = pendingLock.withLock { () -> (String, Int) in
             acceptingOutput = false
+            interruptRequested = false
             defer { (pendingText, pendingDropped) = ("", 0) }
             return (pendingText, pendingDropped)
         }
@@ -242,6 +246,23 @@ public final class LineEditor: @unchecked Sendable {
         return queued
     }
 
+    /// Ends the line being read (or the next, once ``acceptOutputUntilLineRead()`` was called)
+    /// as Ctrl-C at it would: `^C`, and ``readLine(prompt:)`` returns ``ReadResult/interrupted``.
+    /// For a Ctrl-C that reached the program as a signal (pressed just before libedit took the
+    /// terminal) while the read belongs to what it interrupted. Callable from any thread.
+    public func interruptReading() {
+        guard let wakeup else { return }
+        let requested = pendingLock.withLock { () -> Bool in
+            guard acceptingOutput else { return false }
+            interruptRequested = true
+            return true
+        }
+        if requested {
+            var byte: UInt8 = 1
+            _ = write(wakeup.write, &byte, 1)
+        }
+    }
+
     private static let isDumbTerminal: Bool = getenv("TERM").map { String(cString: $0) == "dumb" } ?? false
 
     /// Queued text as written: a line of its own, and what did not fit said.
@@ -267,9 +288,9 @@ public final class LineEditor: @unchecked Sendable {
             if fds.count > 1, fds[1].revents != 0, let wakeup {
                 var drain = [UInt8](repeating: 0, count: 64)
                 while read(wakeup.read, &drain, drain.count) > 0 {}
-                let (text, dropped) = pendingLock.withLock { () -> (String, Int) in
-                    defer { (pendingText, pendingDropped) = ("", 0) }
-                    return (pendingText, pendingDropped)
+                let (text, dropped, interrupt) = pendingLock.withLock { () -> (String, Int, Bool) in
+                    defer { (pendingText, pendingDropped, interruptRequested) = ("", 0, false) }
+                    return (pendingText, pendingDropped, interruptRequested)
                 }
                 if !text.isEmpty || dropped > 0 {
                     // Up to the first row of the prompt and clear to the end of the screen: the
@@ -279,6 +300,11 @@ public final class LineEditor: @unchecked Sendable {
                     let clear = "\r" + (up > 0 ? "\u{1B}[\(up)A" : "") + "\u{1B}[J"
                     writeAll(clear + Self.displayed(text, dropped: dropped), to: configuration.outputDescriptor)
                     _ = beamsh_el_refresh(editLine)
+                }
+                // As the Ctrl-C key does; no character ends el_wgets without one of its own.
+                if interrupt {
+                    _ = interruptCommand()
+                    return 0  // end of input for el_wgets; readLine reports the interruption
                 }
             }
             guard fds[0].revents != 0 else { continue }

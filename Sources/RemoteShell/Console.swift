@@ -65,16 +65,16 @@ public final class Console: @unchecked Sendable {
         let out = core.output
         while true {
             let prompt = prompt(counter: counter, continuation: !buffer.isEmpty)
-            let result: ReadResult
+            let result: ReadResult, readEnded: ContinuousClock.Instant
             do {
-                result = try await whileWaitingForTheOperator { try await self.readLineOrDisconnect(prompt) }
+                (result, readEnded) = try await whileWaitingForTheOperator { try await self.readLineOrDisconnect(prompt) }
             } catch {
                 out.write("\n")  // the lost connection's message goes under the half-typed line, not after it
                 throw error
             }
-            // A Ctrl-C from before the line was entered was answered by this prompt; one from
-            // now on is for this line.
-            core.evaluator.clearPendingInterrupt()
+            // A Ctrl-C from before the line was entered was answered by this prompt; one since
+            // is for this line.
+            core.evaluator.clearPendingInterrupt(before: readEnded)
             let line: String
             switch result {
             case .endOfInput: return
@@ -213,8 +213,11 @@ public final class Console: @unchecked Sendable {
     }
 
     /// Reads a line on a thread of its own; the connection's loss ends the wait at once.
-    private func readLineOrDisconnect(_ prompt: String) async throws -> ReadResult {
+    /// The line and when the read returned, taken on the reading thread.
+    private func readLineOrDisconnect(_ prompt: String) async throws -> (ReadResult, ContinuousClock.Instant) {
         let input = self.input
-        return try await unlessDisconnected { await onOwnThread { input.readLine(prompt: prompt) } }
+        return try await unlessDisconnected {
+            await onOwnThread { (input.readLine(prompt: prompt), ContinuousClock.now) }
+        }
     }
 }

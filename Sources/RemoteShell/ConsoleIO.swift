@@ -40,6 +40,10 @@ public protocol ConsoleInput: Sendable {
     /// that asked for it (plain standard input in a one-shot mode, which exits soon after). A
     /// line editor handles Ctrl-C itself and must never be left reading.
     var readsMayBeAbandoned: Bool { get }
+    /// Ends the read under way, or the next one if ``willPrompt()`` was called and it has not
+    /// started yet, as Ctrl-C at it would (`.interrupted`): the evaluation that asked was
+    /// interrupted by a Ctrl-C the terminal sent as a signal. Callable from any thread.
+    func interruptRead()
 }
 
 extension ConsoleInput {
@@ -47,6 +51,7 @@ extension ConsoleInput {
     public func showWhileReading(_ text: String) -> Bool { false }
     public func willPrompt() {}
     public var readsMayBeAbandoned: Bool { false }
+    public func interruptRead() {}
 }
 
 /// Where the console writes text: the result of each evaluation, remote output, prompts of
@@ -197,6 +202,8 @@ func readOffThread(
             if claim() { continuation.resume(returning: .interrupted) }
         }
         startThread {
+            // Given up before it began (Ctrl-C on its way): it takes no line from the input.
+            guard !claimed.withLockedValue({ $0 }) else { return }
             let result = input.readReply(prompt: prompt)
             if claim() { continuation.resume(returning: result) }
         }

@@ -117,8 +117,8 @@ final class Evaluator: @unchecked Sendable {
         var active = false
         /// Ctrl-C came while no evaluation ran (between Enter and the start of the evaluation,
         /// or during a core command): the next evaluation ends before it starts, unless the
-        /// console read a line since (``clearPendingInterrupt()``).
-        var pending = false
+        /// console read a line since (``clearPendingInterrupt(before:)``). When it came.
+        var pendingAt: ContinuousClock.Instant?
         /// When Ctrl-C killed the worker (or will, once its pid is known).
         var interruptedAt: ContinuousClock.Instant?
     }
@@ -146,25 +146,30 @@ final class Evaluator: @unchecked Sendable {
     func interruptRunning() { interrupt(orNext: false) }
 
     private func interrupt(orNext: Bool) {
-        let worker = running.withLockedValue { r -> Pid? in
+        let io = self.io
+        let (worker, endRead) = running.withLockedValue { r -> (Pid?, (@Sendable () -> Void)?) in
             guard r.active else {
-                if orNext { r.pending = true }
-                return nil
+                if orNext { r.pendingAt = r.pendingAt ?? .now }
+                return (nil, nil)
             }
             r.interrupted = true
             r.interruptedAt = r.interruptedAt ?? .now
-            return r.worker
+            // A read the evaluation waits on (`IO.gets`) ends too, and one on its way does not
+            // start: else the loop would wait for the operator's Enter before it sees the
+            // worker's end. (Under this lock: the evaluation's end allows reads again.)
+            return (r.worker, io.interruptReads())
         }
         if let worker { try? connection.exit(worker, reason: .atom("kill"), from: mailbox.pid) }
-        // A read the evaluation waits on (`IO.gets` at plain standard input) ends too: else the
-        // loop would wait for the operator's Enter before it sees the worker's end.
-        if running.withLockedValue({ $0.interrupted }) { io.abandonRead() }
+        endRead?()
     }
 
-    /// Forgets a Ctrl-C that came while nothing ran: the console prompted since, so it was
-    /// answered.
-    func clearPendingInterrupt() {
-        running.withLockedValue { $0.pending = false }
+    /// Forgets a Ctrl-C that came while nothing ran and before `instant` (when the console's
+    /// read returned): the prompt answered it. One after it is for the line just read, however
+    /// late the console gets here (a line editor gives the terminal back its Ctrl-C as it returns).
+    func clearPendingInterrupt(before instant: ContinuousClock.Instant) {
+        running.withLockedValue { r in
+            if let at = r.pendingAt, at < instant { r.pendingAt = nil }
+        }
     }
 
     /// Evaluates `code` (one or more complete expressions) with the session's binding.
@@ -177,14 +182,19 @@ final class Evaluator: @unchecked Sendable {
         // Active from here: a Ctrl-C while the driver is fetched or the spawn is on its way
         // kills the worker as soon as its pid is known.
         let pending = running.withLockedValue { r -> Bool in
-            defer { r = Running(worker: nil, interrupted: false, active: !r.pending) }
-            return r.pending
+            defer { r = Running(worker: nil, interrupted: false, active: r.pendingAt == nil) }
+            return r.pendingAt != nil
         }
         if pending {
             expressionsRun = 0
             return .interrupted
         }
-        defer { running.withLockedValue { $0 = Running() } }
+        defer {
+            running.withLockedValue { r in
+                r = Running()
+                io.allowReads()
+            }
+        }
         let forms = try await driverForms()
         // erl_scan ends an expression at a full stop followed by white space.
         let code = language == .erlang && !code.hasSuffix("\n") ? code + "\n" : code

@@ -60,13 +60,32 @@ public final class IOServer: @unchecked Sendable {
         self.binaryMode = binaryMode
     }
 
-    /// Gives up the read in progress, if the input allows it (``ConsoleInput/readsMayBeAbandoned``):
-    /// it ends as interrupted at once, its thread left to finish. Callable from any thread.
-    func abandonRead() {
-        let give = currentReadAbandon.withLockedValue { a in defer { a = nil }; return a }
-        give?()
+    /// Whether the evaluation's reads may ask the operator, and how to end the one that does.
+    private enum ReadControl {
+        case allowed
+        /// A read is under way; calling this ends it as `.interrupted`.
+        case reading(@Sendable () -> Void)
+        /// Ctrl-C interrupted the evaluation: no read asks the operator until ``allowReads()``.
+        case interrupted
     }
-    private let currentReadAbandon = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+    private let readControl = NIOLockedValueBox(ReadControl.allowed)
+
+    /// Ctrl-C interrupted the evaluation: the read under way ends as `.interrupted` (the line
+    /// editor's as if Ctrl-C had been pressed at it, plain standard input's left to its thread),
+    /// and a read that was on its way does not start. Returns what ends the read under way, for
+    /// the caller to run once it holds no lock. Callable from any thread.
+    func interruptReads() -> (@Sendable () -> Void)? {
+        readControl.withLockedValue { control in
+            defer { control = .interrupted }
+            if case .reading(let end) = control { return end }
+            return nil
+        }
+    }
+
+    /// An evaluation starts or has ended: reads ask the operator again.
+    func allowReads() {
+        readControl.withLockedValue { $0 = .allowed }
+    }
 
     /// Answers `message` with an error if it is a request that reads: the evaluation that asked
     /// was interrupted, so nobody is to be asked for a line. True when it was such a request.
@@ -296,12 +315,31 @@ public final class IOServer: @unchecked Sendable {
     /// messages) is put back for the evaluation loop, in order.
     private func readServingOutput(prompt: String) async -> ReadResult {
         input.willPrompt()
-        let serving = Task { await self.answerOutputUntilCancelled() }
+        // Ctrl-C may come at any point from here on: before the read starts (it then does not),
+        // or while it waits.
+        let input = self.input
         let abandonable = input.readsMayBeAbandoned
-        let result = await readOffThread(input, prompt: prompt, until: connection, abandon: abandonable ? { [currentReadAbandon] give in
-            currentReadAbandon.withLockedValue { $0 = give }
+        let mayRead = readControl.withLockedValue { control -> Bool in
+            if case .interrupted = control { return false }
+            if !abandonable { control = .reading({ input.interruptRead() }) }
+            return true
+        }
+        guard mayRead else {
+            onInterruptedRead?()
+            return .interrupted
+        }
+        let serving = Task { await self.answerOutputUntilCancelled() }
+        let result = await readOffThread(input, prompt: prompt, until: connection, abandon: abandonable ? { [readControl] give in
+            let interrupted = readControl.withLockedValue { control -> Bool in
+                if case .interrupted = control { return true }
+                control = .reading(give)
+                return false
+            }
+            if interrupted { give() }
         } : nil)
-        if abandonable { currentReadAbandon.withLockedValue { $0 = nil } }
+        readControl.withLockedValue { control in
+            if case .reading = control { control = .allowed }
+        }
         serving.cancel()
         mailbox.putBack(await serving.value)
         writeHeldOutput()

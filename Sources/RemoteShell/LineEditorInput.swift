@@ -43,6 +43,7 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
 
     public func showWhileReading(_ text: String) -> Bool { editor.showWhileReading(text) }
     public func willPrompt() { editor.acceptOutputUntilLineRead() }
+    public func interruptRead() { editor.interruptReading() }
 
     /// Writes the session's new history entries (also done at end of input and on deinit).
     public func saveHistory() { editor.saveHistory() }
@@ -52,7 +53,7 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
 public final class RemoteCompleter: Sendable {
     private let connection: NodeConnection
     private let language: Language
-    private let cache = NIOLockedValueBox<[String: [String]]>([:])
+    private let cache = NIOLockedValueBox<[String: [CompletionCandidate]]>([:])
     /// Commands the console answers itself, offered when a line starts with `:`.
     public static let localCommands = [":cluster", ":help", ":info", ":quit", ":top"]
 
@@ -65,26 +66,28 @@ public final class RemoteCompleter: Sendable {
         self.variables = variables
     }
 
-    /// Full replacements for the word before the cursor in `lineUpToCursor`: bound variables
-    /// (the binding lives here, as IEx completes from its own), local commands, then the
-    /// node's expander (cached per word for the session).
-    public func complete(_ lineUpToCursor: String) -> [String] {
+    /// Candidates for the word before the cursor in `lineUpToCursor` (full replacements, listed
+    /// with arities as the shells list them): bound variables (the binding lives here, as IEx
+    /// completes from its own), local commands, then the node's expander (cached per word for
+    /// the session).
+    public func complete(_ lineUpToCursor: String) -> [CompletionCandidate] {
         let word = Self.lastWord(lineUpToCursor)
-        var candidates: [String] = []
+        var candidates: [CompletionCandidate] = []
         if !word.isEmpty, !word.contains(where: { $0 == "." || $0 == ":" }) {
-            candidates += variables().filter { $0.hasPrefix(word) && $0 != word }.sorted()
+            candidates += variables().filter { $0.hasPrefix(word) && $0 != word }.sorted().map { CompletionCandidate($0) }
         }
         if let cached = cache.withLockedValue({ $0[word] }) { return candidates + cached }
-        var fromNode: [String] = []
+        var fromNode: [CompletionCandidate] = []
         if lineUpToCursor == word, word.hasPrefix(":") {
-            fromNode += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }
+            fromNode += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }.map { CompletionCandidate($0) }
         }
-        fromNode += remoteCandidates(word).filter { !candidates.contains($0) }
+        let variableNames = Set(candidates.map(\.replacement))
+        fromNode += remoteCandidates(word).filter { !variableNames.contains($0.replacement) }
         cache.withLockedValue { $0[word] = fromNode }
         return candidates + fromNode
     }
 
-    private func remoteCandidates(_ word: String) -> [String] {
+    private func remoteCandidates(_ word: String) -> [CompletionCandidate] {
         guard !word.isEmpty else { return [] }
         let reversed: Term = .list(word.unicodeScalars.reversed().map { .integer(Int($0.value)) })
         let call = language == .elixir
@@ -93,50 +96,67 @@ public final class RemoteCompleter: Sendable {
         // The completion callback runs on the input thread, never on the event loop.
         guard let reply = try? call.wait(), case .tuple(let t) = reply, t.count == 3 else { return [] }
         let hint = t[1].stringValue ?? ""
-        if !hint.isEmpty { return [word + hint] }
-        // Entries name what follows the last `.` or `:` of the word, with arities; offer
-        // each name once, as a replacement of the whole word. Only names that extend what was
-        // typed: some expanders list section titles too (OTP 28's `edlin_expand` can answer
-        // `["Functions"]`), which must not land in the line.
+        if !hint.isEmpty { return [CompletionCandidate(word + hint)] }
+        // Entries name what follows the last `.` or `:` of the word, with arities (`map/2` from
+        // IEx, `{"seq", 2}` from Erlang's expander): each is a replacement of the whole word by
+        // the name, listed as the entry. Only names that extend what was typed: some expanders
+        // list section titles too (OTP 28's `edlin_expand` can answer `["Functions"]`), which
+        // must not land in the line.
         let head: Substring = word.lastIndex(where: { $0 == "." || $0 == ":" }).map { word[...$0] } ?? ""
         let typed = word.dropFirst(head.count)
-        var names: [String] = []
-        var seen = Set<String>()
+        var candidates: [CompletionCandidate] = []
+        var seen = Set<CompletionCandidate>()
         for entry in t[2].listElements ?? [] {
-            let text: String?
-            if case .tuple(let pair) = entry, let first = pair.first { text = first.stringValue } else { text = entry.stringValue }
-            guard var name = text else { continue }
-            let slash = name.lastIndex(of: "/")
-            let hadArity = slash != nil
-            if let slash { name = String(name[..<slash]) }
+            guard let (name, label) = Self.nameAndLabel(entry) else { continue }
             guard name.hasPrefix(typed) else { continue }
             // After `mod:` Erlang's expander names functions with their arity; an entry without
             // one is a section title (OTP 28's "Functions"), also when nothing was typed yet.
-            if language == .erlang, head.hasSuffix(":"), !hadArity { continue }
-            let candidate = String(head) + name
-            if seen.insert(candidate).inserted { names.append(candidate) }
+            if language == .erlang, head.hasSuffix(":"), name == label { continue }
+            let candidate = CompletionCandidate(String(head) + name, label: label)
+            if seen.insert(candidate).inserted { candidates.append(candidate) }
         }
-        if names.isEmpty, language == .erlang, head.hasSuffix(":") {
-            return exportedFunctions(module: String(head.dropLast()), prefix: String(typed)).map { String(head) + $0 }
+        if candidates.isEmpty, language == .erlang, head.hasSuffix(":") {
+            return exportedFunctions(module: String(head.dropLast()), prefix: String(typed)).map {
+                CompletionCandidate(String(head) + $0.replacement, label: $0.label)
+            }
         }
-        return names
+        return candidates
     }
 
-    /// `Module:module_info(exports)` names starting with `prefix`, when the node's expander
-    /// offers none (each name once, sorted).
-    private func exportedFunctions(module: String, prefix: String) -> [String] {
+    /// An expander's entry as the name it inserts and the label it is listed by: `'map/2'`
+    /// (IEx) and `{"seq", 2}` (Erlang) are `map`/`seq` listed with their arity; a module or a
+    /// section title (`'Enum'`, `{"lists", []}`, `"Functions"`) is its own label.
+    static func nameAndLabel(_ entry: Term) -> (name: String, label: String)? {
+        if case .tuple(let pair) = entry, pair.count == 2, let name = pair[0].stringValue {
+            if case .integer(let arity) = pair[1] { return (name, "\(name)/\(arity)") }
+            return (name, name)
+        }
+        guard let text = entry.stringValue else { return nil }
+        if let slash = text.lastIndex(of: "/"), slash != text.startIndex,
+           text[text.index(after: slash)...].allSatisfy(\.isNumber), text.index(after: slash) != text.endIndex {
+            return (String(text[..<slash]), text)
+        }
+        return (text, text)
+    }
+
+    /// `Module:module_info(exports)` functions starting with `prefix`, when the node's expander
+    /// offers none (sorted; `module_info` left out). A single name completes with its opening
+    /// parenthesis, as the expander does.
+    private func exportedFunctions(module: String, prefix: String) -> [CompletionCandidate] {
         guard !module.isEmpty, module.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
               let reply = try? connection.submitCall(Atom(module), "module_info", [.atom("exports")], timeout: .seconds(2)).wait(),
               let exports = reply.listElements
         else { return [] }
-        var names = Set<String>()
+        var functions: [(name: String, arity: Int)] = []
         for export in exports {
-            if let pair = export.tupleElements, let name = pair.first?.atomValue?.name, name.hasPrefix(prefix),
-               name != "module_info" { names.insert(name) }
+            if let pair = export.tupleElements, pair.count == 2, let name = pair[0].atomValue?.name,
+               case .integer(let arity) = pair[1], name.hasPrefix(prefix), name != "module_info" {
+                functions.append((name, arity))
+            }
         }
-        let list = names.sorted()
-        // One candidate: complete it with its opening parenthesis, as the expander does.
-        return list.count == 1 ? [list[0] + "("] : list
+        functions.sort { ($0.name, $0.arity) < ($1.name, $1.arity) }
+        if Set(functions.map(\.name)).count == 1 { return [CompletionCandidate(functions[0].name + "(")] }
+        return functions.map { CompletionCandidate($0.name, label: "\($0.name)/\($0.arity)") }
     }
 
     /// The text after the last character that cannot be part of a name.

@@ -9,6 +9,11 @@
 // The line `wait` stands for a remote evaluation: it waits up to 10 s for Ctrl-C, then reports
 // EVAL-INTERRUPTED or EVAL-DONE.
 //
+// The lines `ask` and `ask-early` stand for an evaluation's `IO.gets` that a Ctrl-C signal
+// interrupts: the read `answer? ` is ended by `interruptReading()` from another thread, 1.5 s
+// after it starts (`ask`: time to type a little) or before it starts (`ask-early`); the read reports as above, as
+// ANSWER:<line>, ANSWER-INTERRUPTED or ANSWER-EOF.
+//
 // Environment: PROBE_HISTORY, a history file to load and save (none when unset);
 // PROBE_PLAIN_PROMPT=1 for a prompt without colours.
 
@@ -24,10 +29,14 @@ import Darwin
 let historyPath = getenv("PROBE_HISTORY").map { String(cString: $0) }
 let plain = getenv("PROBE_PLAIN_PROMPT") != nil
 let editor = LineEditor(configuration: .init(programName: "line-editor-probe", historyPath: historyPath))
-let words = ["apple", "apricot", "banana", "Enum.map", "Enum.max", "Enum.member?", "café"]
+// Enum's entries list with arities (`max/1`, `max/2`), as the node's expander names them.
+let words: [CompletionCandidate] = [
+    "apple", "apricot", "banana", .init("Enum.map", label: "map/2"), .init("Enum.max", label: "max/1"),
+    .init("Enum.max", label: "max/2"), .init("Enum.member?", label: "member?/2"), "café",
+]
 editor.completion = { lineUpToCursor in
     let word = lineUpToCursor.split(omittingEmptySubsequences: false, whereSeparator: { $0 == " " || $0 == "(" }).last ?? ""
-    return words.filter { $0.hasPrefix(word) }
+    return words.filter { $0.replacement.hasPrefix(word) }
 }
 let prompt = plain ? "probe> " : "\u{1B}[1;32mprobe\u{1B}[0m> "
 
@@ -47,6 +56,19 @@ loop: while true {
     case .line(let line):
         report("GOT:\(line)")
         editor.addToHistory(line)
+        if line == "ask" || line == "ask-early" {
+            editor.acceptOutputUntilLineRead()
+            if line == "ask-early" {
+                editor.interruptReading()
+            } else {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(1500)) { editor.interruptReading() }
+            }
+            switch editor.readLine(prompt: "answer? ") {
+            case .line(let answer): report("ANSWER:\(answer)")
+            case .interrupted: report("ANSWER-INTERRUPTED")
+            case .endOfInput: report("ANSWER-EOF")
+            }
+        }
         if line == "wait" {
             report(interrupted.wait(timeout: .now() + 10) == .success ? "EVAL-INTERRUPTED" : "EVAL-DONE")
         }

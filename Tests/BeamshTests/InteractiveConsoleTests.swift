@@ -25,10 +25,13 @@ import Testing
         try terminal.enter("x + 1")
         #expect(try await terminal.waitFor("iex(\(node.name))3>").contains("\n42\n"))
 
-        // Tab completes from the node.
+        // Tab completes from the node; a second Tab lists the arities, as IEx does.
         try terminal.type("Enum.redu")
         try terminal.press("Tab")
         try await terminal.waitFor("Enum.reduce")
+        try terminal.press("Tab")
+        let listed = try await terminal.waitFor("reduce_while/3")
+        #expect(listed.contains("reduce/2") && listed.contains("reduce/3"), "\(listed)")
         try terminal.press("C-u")
 
         // Ctrl-C interrupts a long evaluation within a second; the binding survives.

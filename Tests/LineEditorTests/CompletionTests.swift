@@ -24,6 +24,27 @@ import Testing
         #expect(second == .list(["Enum.map", "Enum.max"]))
     }
 
+    /// Listings show labels (name and arity, as IEx lists them); what is inserted is the name.
+    @Test func listsShowLabelsOnePerArity() {
+        let candidates: [CompletionCandidate] = [
+            .init("Enum.max", label: "max/1"), .init("Enum.max", label: "max/2"), .init("Enum.map", label: "map/2"),
+            .init("Enum.max_by", label: "max_by/2"),
+        ]
+        #expect(CompletionLogic.action(lineUpToCursor: "Enum.ma", candidates: candidates, delimiters: delimiters)
+                == .list(["map/2", "max/1", "max/2", "max_by/2"]))
+        // Extending uses the names, never a label.
+        #expect(CompletionLogic.action(lineUpToCursor: "Enum.m", candidates: candidates, delimiters: delimiters)
+                == .replace(replacing: 6, with: "Enum.ma"))
+        let maxes = Array(candidates.prefix(2))
+        #expect(CompletionLogic.action(lineUpToCursor: "x = Enum.m", candidates: maxes, delimiters: delimiters)
+                == .replace(replacing: 6, with: "Enum.max"))
+        // The name complete: its arities are listed; one arity alone has nothing to show.
+        #expect(CompletionLogic.action(lineUpToCursor: "Enum.max", candidates: maxes, delimiters: delimiters)
+                == .list(["max/1", "max/2"]))
+        #expect(CompletionLogic.action(lineUpToCursor: "Enum.map", candidates: [.init("Enum.map", label: "map/2")],
+                                       delimiters: delimiters) == .none)
+    }
+
     @Test func nothingToDoRingsTheBell() {
         #expect(CompletionLogic.action(lineUpToCursor: "zz", candidates: [], delimiters: delimiters) == .none)
         #expect(CompletionLogic.action(lineUpToCursor: "apple", candidates: ["apple"], delimiters: delimiters) == .none)

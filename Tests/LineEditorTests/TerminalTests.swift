@@ -162,15 +162,19 @@ private func probePath() throws -> String {
         try session.press("Enter")
         try await session.waitFor("GOT:x = banana")
 
-        // "Enum." extends to "Enum.m"; the next Tab lists the three candidates under the prompt.
+        // "Enum." extends to "Enum.m"; the next Tab lists the candidates under the prompt by
+        // their labels, one per arity, as IEx lists them.
         try session.type("Enum.")
         try session.press("Tab")
         try await session.waitFor("probe> Enum.m")
         try session.press("Tab")
-        let screen = try await session.waitFor("Enum.member?")
-        #expect(screen.contains("Enum.map  "))
-        #expect(screen.contains("Enum.max  "))
+        let screen = try await session.waitFor("member?/2")
+        let listed = screen.split(separator: "\n").first { $0.hasPrefix("map/2") }.map { $0.split(separator: " ") }
+        #expect(listed == ["map/2", "max/1", "max/2", "member?/2"], "\(screen)")
+        // A complete word with several arities lists them.
         try session.type("ax")
+        try session.press("Tab")
+        try await session.waitFor("max/1  max/2")
         try session.press("Enter")
         try await session.waitFor("GOT:Enum.max")
 
@@ -178,6 +182,29 @@ private func probePath() throws -> String {
         try session.press("Tab", "Enter")
         try await session.waitFor("GOT:café")
         #expect(try session.lines(startingWith: "GOT:") == ["GOT:x = banana", "GOT:Enum.max", "GOT:café"])
+    }
+
+    /// A read that a Ctrl-C signal interrupts (``LineEditor/interruptReading()``, for the
+    /// `IO.gets` of an evaluation the signal ended) ends as Ctrl-C at it would, whether it waits
+    /// already, with text typed, or has not started; the next prompt edits as usual.
+    @Test func interruptReadingEndsTheReadAsCtrlCWould() async throws {
+        let session = try TmuxSession(try probePath())
+        defer { session.kill() }
+        try await session.waitFor(prompt)
+        try session.type("ask")
+        try session.press("Enter")
+        try await session.waitFor("answer?")
+        try session.type("half")
+        try await session.waitFor("answer? half")  // (the interrupt comes 1.5 s into the read)
+        try await session.waitFor("ANSWER-INTERRUPTED")
+        try session.type("ask-early")
+        try session.press("Enter")
+        try await session.waitFor("ANSWER-INTERRUPTED", count: 2)
+        try session.type("ok")
+        try session.press("Enter")
+        let screen = try await session.waitFor("GOT:ok")
+        #expect(try session.lines(startingWith: "ANSWER") == ["ANSWER-INTERRUPTED", "ANSWER-INTERRUPTED"], "\(screen)")
+        #expect(screen.contains("answer? half^C"), "\(screen)")
     }
 
     @Test func ctrlCClearsTheLineCtrlDEndsAndTheTerminalIsRestored() async throws {

@@ -28,6 +28,37 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
     var waitsAtGate: Bool { count.withLockedValue { $0 >= gateAt } }
 }
 
+/// Console lines from a script; a read for the evaluation (`IO.gets`) waits until
+/// ``interruptRead()`` ends it, or 10 s (then it answers "too late"). `whenReadStarts` runs
+/// where a Ctrl-C the terminal sent as a signal can land: as the console gets ready to read
+/// (each ``willPrompt()`` after the line that reads: the stop guard's look at that line calls it
+/// too), or once the read waits.
+final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
+    enum Moment { case beforeTheRead, whileItWaits }
+    let inner: ScriptedInput
+    let moment: Moment
+    var whenReadStarts: (@Sendable () -> Void)?
+    private let ended = DispatchSemaphore(value: 0)
+    private let afterTheReadingLine = NIOLockedValueBox(false)
+    init(_ lines: [String], moment: Moment) {
+        inner = ScriptedInput(lines: lines)
+        self.moment = moment
+    }
+    func readLine(prompt: String) -> ReadResult {
+        let line = inner.readLine(prompt: prompt)
+        if case .line(let text) = line { afterTheReadingLine.withLockedValue { $0 = text.contains("IO.gets") } }
+        return line
+    }
+    func willPrompt() {
+        if moment == .beforeTheRead, afterTheReadingLine.withLockedValue({ $0 }) { whenReadStarts?() }
+    }
+    func readReply(prompt: String) -> ReadResult {
+        if moment == .whileItWaits { whenReadStarts?() }
+        return ended.wait(timeout: .now() + 10) == .success ? .interrupted : .line("too late")
+    }
+    func interruptRead() { ended.signal() }
+}
+
 @Suite(.serialized) struct ConsoleTests {
     @Test func elixirConsolePromptsContinuesAndKeepsBindings() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
@@ -333,6 +364,30 @@ final class GatedInput: ConsoleInput, @unchecked Sendable {
         #expect(output.text == "5\n** (EXIT) interrupted\n10\n", "\(output.text)")
         #expect(input.promptsSeen.filter { $0 == "> " }.count == 3)
         #expect(try await settledProcessCount(node, expected: before) <= before)
+    }
+
+    /// A Ctrl-C the terminal sends as a signal (pressed just after Enter, before the line
+    /// editor takes the terminal for `IO.gets`) ends the read it lands on, or keeps it from
+    /// starting: the evaluation ends as interrupted at once, not at the operator's next Enter.
+    @Test(arguments: [InterruptibleReadInput.Moment.beforeTheRead, .whileItWaits])
+    func ctrlCSignalAsAReadStartsEndsIt(moment: InterruptibleReadInput.Moment) async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let input = InterruptibleReadInput(["x = 5", "IO.gets(\"q? \")", "x * 2"], moment: moment)
+        let console = Console(connection: connection, language: .elixir, options: patientWithKills, input: input, output: output)
+        // Before the read: once the worker waits for its reply (the read request is out; the
+        // stop guard's earlier call finds no such process).
+        let waitingInIO = "[P || P <- processes(), {current_function, {io, _, _}} <- [process_info(P, current_function)]] =/= []."
+        input.whenReadStarts = {
+            if moment == .whileItWaits || (try? node.eval(waitingInIO)) == "true" { console.interrupt() }
+        }
+        let started = ContinuousClock.now
+        try await console.run()
+        #expect(output.text == "5\n** (EXIT) interrupted\n10\n", "\(output.text)")
+        #expect(ContinuousClock.now - started < .seconds(8), "ended by the interrupt, not the read's own end")
     }
 
     @Test func droppedConnectionAtThePromptEndsTheSession() async throws {

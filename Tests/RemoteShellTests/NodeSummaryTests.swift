@@ -87,12 +87,17 @@ import Testing
         let completer = RemoteCompleter(connection: connection, language: .elixir)
         let expands = try countCalls(on: elixir, to: "Elixir.IEx.Autocomplete", "expand", 1)
         let fromElixir = completer.complete("x = Enum.redu")
-        #expect(fromElixir.contains { $0.hasPrefix("Enum.reduce") }, "\(fromElixir)")
+        #expect(fromElixir.contains { $0.replacement.hasPrefix("Enum.reduce") }, "\(fromElixir)")
         // Cached for the session: the same word again does not ask the node (a second Tab is
         // answered here at once, whatever the node's load).
         #expect(completer.complete("y = Enum.redu") == fromElixir)
         try await eventually("the node's tracer counted the first expansion") { try expands() >= 1 }
         #expect(try expands() == 1, "one expansion on the node for two Tabs on the same word")
+        // Listed with their arities, as IEx lists them; what is inserted is the name.
+        let reduce = completer.complete("Enum.reduce")
+        #expect(Set(reduce.map(\.label)).isSuperset(of: ["reduce/2", "reduce/3", "reduce_while/3"])
+                && reduce.allSatisfy { $0.replacement.hasPrefix("Enum.reduce") && !$0.replacement.contains("/") },
+                "\(reduce)")
 
         for runtime in try erlangRuntimes() {
             let node = try TestNode(runtime: runtime)
@@ -102,11 +107,14 @@ import Testing
             let completer = RemoteCompleter(connection: erlang, language: .erlang)
             // OTP 28's edlin_expand answers ["Functions"] here; module_info supplies the names.
             let several = completer.complete("X = lists:se")
-            #expect(several.contains("lists:seq") && several.allSatisfy { $0.hasPrefix("lists:se") }, "\(runtime): \(several)")
+            #expect(several.contains { $0.replacement == "lists:seq" }
+                    && several.allSatisfy { $0.replacement.hasPrefix("lists:se") }, "\(runtime): \(several)")
+            // Listed as the Erlang shell lists them: name/arity, one per arity.
+            #expect(Set(several.map(\.label)).isSuperset(of: ["seq/2", "seq/3"]), "\(runtime): \(several)")
             // Nothing typed after the colon: OTP 28 answers with the section title alone.
-            let all = completer.complete("lists:")
+            let all = completer.complete("lists:").map(\.replacement)
             #expect(all.contains("lists:seq") && !all.contains("lists:Functions"), "\(runtime): \(all.prefix(5))")
-            let one = completer.complete("lists:enumer")
+            let one = completer.complete("lists:enumer").map(\.replacement)
             #expect(one == ["lists:enumerate("], "\(runtime): \(one)")
         }
     }
