@@ -692,7 +692,7 @@ final class Evaluator: @unchecked Sendable {
               catch BeamshClass:BeamshReason:BeamshStack ->
                 {error, unicode:characters_to_binary([BeamshTexts, "** ",
                    erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
-                     #{stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})]), BeamshBinding0,
+                     #{column => 4, stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})]), BeamshBinding0,
                  length(BeamshTexts) div 2 + 1}
               end
           end

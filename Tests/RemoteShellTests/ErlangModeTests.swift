@@ -48,6 +48,33 @@ import Testing
         }
     }
 
+    /// Exceptions print exactly as the Erlang shell prints them: the same runtime's `erl`, fed
+    /// the same lines, gives the expected text (its indentation, operands, and the frames kept).
+    @Test func exceptionsPrintAsTheErlangShellPrintsThem() async throws {
+        let lines = ["atom_to_list(1).", "lists:map(fun(X) -> X + a end, [1]).", "erlang:error(foo).", "throw(x).",
+                     "exit(y).", "lists:nth(5, [1]).", "1/0.", "nomod:f(1).", "erlang:error({badmatch, [1,2,3]})."]
+        for runtime in try erlangRuntimes() {
+            let shell = try runProcess(runtime.erl, [], stdin: lines.joined(separator: "\n") + "\n", timeout: 60)
+            // Each line's output runs from its prompt ("1> ") to the next one.
+            var printed: [String] = []
+            for number in 1...lines.count {
+                let start = try #require(shell.stdout.range(of: "\(number)> "), "\(runtime): \(shell.stdout)")
+                let end = try #require(shell.stdout.range(of: "\(number + 1)> ", range: start.upperBound..<shell.stdout.endIndex),
+                                       "\(runtime): \(shell.stdout)")
+                printed.append(String(shell.stdout[start.upperBound..<end.lowerBound]).trimmingCharacters(in: .newlines))
+            }
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let evaluator = oneShot(connection, .erlang)
+            for (line, expected) in zip(lines, printed) {
+                let ours = try await evaluator.evaluate(line)
+                #expect(ours.isFailure && ours.formatted == expected, "\(runtime): \(line)\n\(ours.formatted)\n-- erl:\n\(expected)")
+            }
+        }
+    }
+
     /// The shell's binding commands act on the binding beamsh keeps; the commands that need
     /// the shell process say they are not supported.
     @Test func shellBindingCommandsOnBothRuntimes() async throws {
