@@ -331,13 +331,19 @@ extension Beamsh {
             }
             let terminal = isatty(STDOUT_FILENO) == 1
             let rounds = iterations ?? (terminal && format == .text ? Int.max : 1)
+            let inPlace = terminal && format == .text && !isDumbTerminal
             do {
                 let top = try await ProcessTop(connection: connected)
+                if inPlace {
+                    // The first frame comes after one interval: say what is happening meanwhile.
+                    print("\u{1B}[H\u{1B}[2J\(connected.peer.name): sampling processes by \(by.rawValue) over \(interval) s…")
+                    fflush(nil)
+                }
                 for round in 0..<rounds {
                     let sample = try await top.sample(by: by, count: count, interval: duration(interval), timeout: duration(timeout))
                     if format == .json {
                         print(sample.json.serialized())
-                    } else if terminal && !isDumbTerminal {
+                    } else if inPlace {
                         // Home, clear, draw: the view refreshes in place; no more rows than the
                         // terminal has, or each refresh would scroll the header away.
                         let width = terminalWidth()

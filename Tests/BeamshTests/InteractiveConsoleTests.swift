@@ -244,6 +244,28 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// `beamsh top` in a terminal says what it does until its first frame, then redraws in
+    /// place (one header on the screen after three refreshes), and runs until Ctrl-C.
+    @Test func topRefreshesInPlaceUntilCtrlC() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let counted = try Terminal("\(BeamshBinary.path) top \(node.name) -n 3 --by memory --interval 0.3 --iterations 3",
+                                   environment: ["RELEASE_COOKIE": node.cookie])
+        defer { counted.close() }
+        let screen = try await counted.waitFor("EXIT:0")
+        #expect(screen.components(separatedBy: "top 3 by memory").count == 2, "one frame on the screen: \(screen)")
+        #expect(!screen.contains("sampling processes"), "the first frame replaced the note: \(screen)")
+
+        let running = try Terminal("\(BeamshBinary.path) top \(node.name) -n 3 --by memory --interval 1",
+                                   environment: ["RELEASE_COOKIE": node.cookie])
+        defer { running.close() }
+        try await running.waitFor("\(node.name): sampling processes by memory over 1.0 s")
+        try await running.waitFor("top 3 by memory")
+        try running.press("C-c")
+        try await running.waitFor("EXIT:130")
+    }
+
     /// The cluster views answer at the prompt (`:info`, `:top`, `:cluster`), Tab completes them,
     /// and a bad argument gets the usage line; the session goes on, its counter untouched.
     @Test func clusterViewsAtThePrompt() async throws {
