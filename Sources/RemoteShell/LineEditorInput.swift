@@ -76,20 +76,48 @@ public final class RemoteCompleter: Sendable {
         if !word.isEmpty, !word.contains(where: { $0 == "." || $0 == ":" }) {
             candidates += variables().filter { $0.hasPrefix(word) && $0 != word }.sorted().map { CompletionCandidate($0) }
         }
-        if let cached = cache.withLockedValue({ $0[word] }) { return candidates + cached }
+        // Inside a struct literal IEx completes the struct's fields, which it finds in the whole
+        // line; anywhere else the word is all an expander looks at, so one expansion serves
+        // that word on every line.
+        let asked = language == .elixir && Self.isInsideStruct(lineUpToCursor) ? lineUpToCursor : word
+        if let cached = cache.withLockedValue({ $0[asked] }) { return candidates + cached }
         var fromNode: [CompletionCandidate] = []
         if lineUpToCursor == word, word.hasPrefix(":") {
             fromNode += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }.map { CompletionCandidate($0) }
         }
         let variableNames = Set(candidates.map(\.replacement))
-        fromNode += remoteCandidates(word).filter { !variableNames.contains($0.replacement) }
-        cache.withLockedValue { $0[word] = fromNode }
+        fromNode += remoteCandidates(word, asking: asked).filter { !variableNames.contains($0.replacement) }
+        cache.withLockedValue { $0[asked] = fromNode }
         return candidates + fromNode
     }
 
-    private func remoteCandidates(_ word: String) -> [CompletionCandidate] {
-        guard !word.isEmpty else { return [] }
-        let reversed: Term = .list(word.unicodeScalars.reversed().map { .integer(Int($0.value)) })
+    /// Whether the text ends inside a struct literal being written (`%URI{ho`, `%URI{host: "a", p`):
+    /// an unclosed `{` right after `%Alias`.
+    static func isInsideStruct(_ line: String) -> Bool {
+        let characters = Array(line)
+        var depth = 0
+        for index in characters.indices.reversed() {
+            switch characters[index] {
+            case "}": depth += 1
+            case "{" where depth > 0: depth -= 1
+            case "{":
+                var start = index
+                while start > 0, characters[start - 1].isLetter || characters[start - 1].isNumber
+                        || characters[start - 1] == "_" || characters[start - 1] == "." {
+                    start -= 1
+                }
+                return start > 0 && start < index && characters[start - 1] == "%"
+            default: continue
+            }
+        }
+        return false
+    }
+
+    /// Candidates for `word` from the node's expander, which is given `asked` (the word, or the
+    /// line when it needs the context).
+    private func remoteCandidates(_ word: String, asking asked: String) -> [CompletionCandidate] {
+        guard !asked.isEmpty else { return [] }
+        let reversed: Term = .list(asked.unicodeScalars.reversed().map { .integer(Int($0.value)) })
         let call = language == .elixir
             ? connection.submitCall("Elixir.IEx.Autocomplete", "expand", [reversed], timeout: .seconds(2))
             : connection.submitCall("edlin_expand", "expand", [reversed], timeout: .seconds(2))

@@ -93,6 +93,12 @@ import Testing
         #expect(completer.complete("y = Enum.redu") == fromElixir)
         try await eventually("the node's tracer counted the first expansion") { try expands() >= 1 }
         #expect(try expands() == 1, "one expansion on the node for two Tabs on the same word")
+        // Inside a struct literal, its fields (IEx finds the struct in the line).
+        let fields = completer.complete("u = %URI{").map(\.label)
+        #expect(Set(fields).isSuperset(of: ["host:", "port:", "scheme:"]), "\(fields)")
+        #expect(completer.complete("u = %URI{scheme: \"https\", ho").map(\.replacement) == ["host: "])
+        #expect(RemoteCompleter.isInsideStruct("%URI{a: %{b: 1}, ") && !RemoteCompleter.isInsideStruct("%URI{a: 1} |> f(")
+                && !RemoteCompleter.isInsideStruct("%{a: "))
         // Listed with their arities, as IEx lists them; what is inserted is the name.
         let reduce = completer.complete("Enum.reduce")
         #expect(Set(reduce.map(\.label)).isSuperset(of: ["reduce/2", "reduce/3", "reduce_while/3"])
