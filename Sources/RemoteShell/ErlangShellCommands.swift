@@ -12,12 +12,13 @@ enum ErlangShellCommand: Equatable {
     case forget(String)
     /// `b().`: show the bindings.
     case showBindings
-    /// `v(N).`, `rr(...)`, `rd(...)`... : state of the Erlang shell process.
+    /// `e(N).`, `rr(...)`, `rd(...)`... : state of the Erlang shell process. (`v(N)` runs in
+    /// the driver, from the history beamsh keeps.)
     case unsupported(String)
 
     /// Shell commands that need the shell process's state (history, record definitions).
     /// (`h()` is the history; `h(Module)` is documentation and runs on the node.)
-    static let shellProcessCommands = ["v", "e", "rr", "rd", "rf", "rl", "history", "results", "catch_exception"]
+    static let shellProcessCommands = ["e", "rr", "rd", "rf", "rl", "history", "results", "catch_exception"]
 
     init?(_ line: String) {
         var text = line.filter { !$0.isWhitespace }

@@ -94,8 +94,13 @@ final class Evaluator: @unchecked Sendable {
     /// them where `IEx.Helpers.v/1` looks). N counts successful evaluations, as IEx's prompt
     /// does. Bounded: results over ``historyValueLimit`` bytes are not kept (and end the
     /// history, so numbers stay contiguous), and the whole stays under ``historyLimit``.
+    /// Erlang: the same for the shell's `v/1`, numbered as the shell numbers queries (every
+    /// expression run counts; see ``queriesRun``); a result too large is left out.
     private(set) var history: [(number: Int, value: Term, size: Int)] = []
     private var evaluations = 0
+    /// Erlang: expressions run in the session so far (the next one is query `queriesRun + 1`,
+    /// the number the console's prompt shows). Advanced by ``ShellCore`` for every line it answers.
+    var queriesRun = 0
     /// How many expressions the last evaluation ran: Erlang's `A = 1. B = 2.` is two (the
     /// shell's prompt number advances by each), a syntax error none.
     /// (Set to 1 when an evaluation starts: a worker that dies ran one; ShellCore sets it for
@@ -208,10 +213,11 @@ final class Evaluator: @unchecked Sendable {
             // The holder's loop, for the worker that starts it.
             ("HolderForms", keepsState && holder == nil ? try holderForms() : .atom("none")),
         ]
-        if language == .elixir {
-            let entries: [Term] = history.map { .tuple([.integer($0.number), $0.value]) }
-            variables += [("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors),
-                          ("History", .list(TermList(entries))), ("HistoryLimit", .integer(Self.historyValueLimit))]
+        let entries: [Term] = history.map { .tuple([.integer($0.number), $0.value]) }
+        variables += [("History", .list(TermList(entries))), ("HistoryLimit", .integer(Self.historyValueLimit))]
+        switch language {
+        case .elixir: variables += [("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors)]
+        case .erlang: variables += [("Query", .integer(queriesRun + 1))]
         }
         variables.sort { $0.0 < $1.0 }
         let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
@@ -316,9 +322,11 @@ final class Evaluator: @unchecked Sendable {
         }
         let parts = reply.tupleElements ?? []
         if parts.count >= 2, parts[0] == .atom("error") {
-            // Erlang {error, Text, Binding, Ran}: expressions before the failing one keep what they bound.
+            // Erlang {error, Text, Binding, Ran, Kept}: expressions before the failing one keep
+            // what they bound, and their values.
             if parts.count >= 3 { keep(binding: parts[2]) }
             expressionsRun = parts.count >= 4 ? parts[3].intValue ?? 0 : 0
+            if parts.count >= 5 { rememberQueries(parts[4]) }
             return .done(.failure(formatted: Self.trimmed(parts[1].stringValue ?? "\(parts[1])")))
         }
         guard parts.count >= 4, parts[0] == .ok else {
@@ -332,8 +340,9 @@ final class Evaluator: @unchecked Sendable {
             if parts.count >= 6 { remember(parts[5]) }
             expressionsRun = 1
         case .erlang:
-            // {ok, Value, Text, Binding, Ran}
+            // {ok, Value, Text, Binding, Ran, Kept}
             expressionsRun = parts.count >= 5 ? parts[4].intValue ?? 1 : 1
+            if parts.count >= 6 { rememberQueries(parts[5]) }
         }
         // Compared as printed too (colors aside): without `wantTerm` the driver sends no value, only its text.
         if language == .elixir, parts[1] == .atom("do not show this result in output")
@@ -426,6 +435,21 @@ final class Evaluator: @unchecked Sendable {
             return
         }
         history.append((evaluations, k[2], size))
+        var total = history.reduce(0) { $0 + $1.size }
+        while history.count > Self.historyEntries || total > Self.historyLimit {
+            total -= history.removeFirst().size
+        }
+    }
+
+    /// Erlang: keeps `[{N, {keep, Size, Value} | too_large}]` for `v/1` (a value too large is
+    /// simply not there to ask for).
+    private func rememberQueries(_ kept: Term) {
+        for entry in kept.listElements ?? [] {
+            guard let e = entry.tupleElements, e.count == 2, let number = e[0].intValue,
+                  let k = e[1].tupleElements, k.count == 3, k[0] == .atom("keep"), let size = k[1].intValue
+            else { continue }
+            history.append((number, k[2], size))
+        }
         var total = history.reduce(0) { $0 + $1.size }
         while history.count > Self.historyEntries || total > Self.historyLimit {
             total -= history.removeFirst().size
@@ -662,7 +686,16 @@ final class Evaluator: @unchecked Sendable {
         % process that is not there, and fail with {erpc,notsup}).
         % (user_default only when loaded, as the shell asks: a module that is not there would be
         % looked for along the whole code path at every call.)
-        BeamshLocal = fun(BeamshF, BeamshAs) ->
+        % v(N): the value of query N (N =< 0: counted back from this one), from the session's
+        % history and this line's earlier expressions; none is "* N: command not found", and the
+        % query does not count, as in the shell.
+        BeamshLocal = fun(v, [BeamshQuery]) when is_integer(BeamshQuery) ->
+            BeamshWant = case BeamshQuery > 0 of true -> BeamshQuery; false -> get(beamsh_query) + BeamshQuery end,
+            case lists:keyfind(BeamshWant, 1, get(beamsh_history)) of
+              {_, BeamshKept} -> BeamshKept;
+              false -> throw({'$beamsh_command_not_found', BeamshQuery})
+            end;
+          (BeamshF, BeamshAs) ->
           BeamshA = length(BeamshAs),
           case erlang:function_exported(user_default, BeamshF, BeamshA) of
             true -> apply(user_default, BeamshF, BeamshAs);
@@ -674,26 +707,50 @@ final class Evaluator: @unchecked Sendable {
               end
           end
         end,
-        BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts) ->
+        put(beamsh_history, History),
+        % Each expression's value for v/1 later: {N, {keep, Size, Value}}, or {N, too_large}.
+        BeamshKeep = fun(BeamshValue) ->
+          BeamshQueryNow = get(beamsh_query),
+          put(beamsh_history, [{BeamshQueryNow, BeamshValue} | get(beamsh_history)]),
+          {BeamshQueryNow, case erlang:external_size(BeamshValue) of
+                             BeamshSize when BeamshSize =< HistoryLimit -> {keep, BeamshSize, BeamshValue};
+                             _ -> too_large
+                           end}
+        end,
+        BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts, BeamshKept) ->
+          BeamshRan = length(BeamshTexts) div 2,
+          put(beamsh_query, Query + BeamshRan),
           case erl_parse:parse_exprs(BeamshTokens) of
             {error, BeamshError} ->
               {error, iolist_to_binary(BeamshTexts ++ [BeamshFormatError(BeamshError)]), BeamshBinding0,
-               length(BeamshTexts) div 2};
+               BeamshRan, lists:reverse(BeamshKept)};
             {ok, BeamshExprs} ->
               try erl_eval:exprs(BeamshExprs, BeamshBinding0, {value, BeamshLocal}) of
                 {value, BeamshValue, BeamshBinding1} ->
                   BeamshText = unicode:characters_to_binary(io_lib:format("~tp", [BeamshValue])),
+                  BeamshKept1 = [BeamshKeep(BeamshValue) | BeamshKept],
                   case BeamshMore of
                     [] ->
                       {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
-                       iolist_to_binary(BeamshTexts ++ [BeamshText]), BeamshBinding1, length(BeamshTexts) div 2 + 1};
-                    _ -> BeamshEvalAll(BeamshMore, BeamshBinding1, BeamshTexts ++ [BeamshText, <<"\\n">>])
+                       iolist_to_binary(BeamshTexts ++ [BeamshText]), BeamshBinding1, BeamshRan + 1,
+                       lists:reverse(BeamshKept1)};
+                    _ -> BeamshEvalAll(BeamshMore, BeamshBinding1, BeamshTexts ++ [BeamshText, <<"\\n">>], BeamshKept1)
                   end
-              catch BeamshClass:BeamshReason:BeamshStack ->
-                {error, unicode:characters_to_binary([BeamshTexts, "** ",
-                   erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
-                     #{column => 4, stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})]), BeamshBinding0,
-                 length(BeamshTexts) div 2 + 1}
+              catch
+                throw:{'$beamsh_command_not_found', BeamshQuery} ->
+                  {error, iolist_to_binary(BeamshTexts ++ [io_lib:format("* ~w: command not found", [BeamshQuery])]),
+                   BeamshBinding0, BeamshRan, lists:reverse(BeamshKept)};
+                BeamshClass:BeamshReason:BeamshStack ->
+                  % A failed query's value is what `catch` makes of it, as the shell keeps it.
+                  BeamshCaught = case BeamshClass of
+                    error -> {'EXIT', {BeamshReason, BeamshStack}};
+                    throw -> {'EXIT', {{nocatch, BeamshReason}, BeamshStack}};
+                    exit -> {'EXIT', BeamshReason}
+                  end,
+                  {error, unicode:characters_to_binary([BeamshTexts, "** ",
+                     erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
+                       #{column => 4, stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})]), BeamshBinding0,
+                   BeamshRan + 1, lists:reverse([BeamshKeep(BeamshCaught) | BeamshKept])}
               end
           end
         end,
@@ -704,8 +761,8 @@ final class Evaluator: @unchecked Sendable {
             % Only the variables the code names come from the holder.
             BeamshWanted = lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs]),
             \(fetchFromHolder)
-            BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, []),
-            BeamshNew = case BeamshOutcome of {ok, _, _, BeamshOkB, _} -> BeamshOkB; {error, _, BeamshErrorB, _} -> BeamshErrorB end,
+            BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, [], []),
+            BeamshNew = case BeamshOutcome of {ok, _, _, BeamshOkB, _, _} -> BeamshOkB; {error, _, BeamshErrorB, _, _} -> BeamshErrorB end,
             BeamshStored = case KeepState of
               false -> BeamshNew;
               true ->

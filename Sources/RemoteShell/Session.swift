@@ -125,6 +125,13 @@ final class ShellCore: @unchecked Sendable {
     /// pasted pid literals, then the node's own evaluator. With `wholeInput` nothing can follow
     /// the code (an `--eval` argument): Erlang code gets the full stop it may lack.
     func evaluate(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?, wholeInput: Bool = false) async throws -> EvaluationStep {
+        let step = try await evaluateCounted(code, line: line, wantTerm: wantTerm, timeout: timeout, wholeInput: wholeInput)
+        // The Erlang shell numbers queries by the expressions run (its prompt), whoever ran them.
+        if case .done = step { evaluator.queriesRun += evaluator.expressionsRun }
+        return step
+    }
+
+    private func evaluateCounted(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?, wholeInput: Bool) async throws -> EvaluationStep {
         if options.readOnly {
             let trimmed = code.trimmedWhitespace
             let syntax = CoreCommands.syntax(of: trimmed, on: language)

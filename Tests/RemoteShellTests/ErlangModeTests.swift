@@ -75,6 +75,43 @@ import Testing
         }
     }
 
+    /// `v(N)` gives query N's value as the shell numbers queries (every expression run counts, a
+    /// query `v/1` cannot answer does not): the same runtime's `erl`, fed the same lines, prints
+    /// the same. Several expressions on one line see each other's values; a failed query's value
+    /// is what `catch` makes of it; the console keeps the history between lines.
+    @Test func vOfNAsTheErlangShellNumbersQueries() async throws {
+        let lines = ["A = 5.", "A + 1.", "v(1).", "v(-1).", "v(99).", "1/0.", "v(2) * 10.", "v(-1) + 1.", "v(0)."]
+        let prompt = try Regex("[0-9]+> ")
+        for runtime in try erlangRuntimes() {
+            let shell = try runProcess(runtime.erl, [], stdin: lines.joined(separator: "\n") + "\n", timeout: 60)
+            let printed = shell.stdout.split(separator: prompt).dropFirst().prefix(lines.count)
+                .map { String($0).trimmingCharacters(in: .newlines) }
+            try #require(printed.count == lines.count, "\(runtime): \(shell.stdout)")
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let evaluator = oneShot(connection, .erlang)
+            for (line, expected) in zip(lines, printed) {
+                let ours = try await evaluator.evaluate(line)
+                #expect(ours.formatted == expected, "\(runtime): \(line)\n\(ours.formatted)\n-- erl:\n\(expected)")
+            }
+            // Query 5 failed: its value is the caught exit.
+            #expect(try await evaluator.evaluate("element(1, v(5)).").formatted == "'EXIT'", "\(runtime)")
+            #expect(try await evaluator.evaluate("B = 2. v(-1) + B.").formatted == "2\n4", "\(runtime)")
+        }
+        // At the console: the prompt's number is the query's.
+        let node = try TestNode(runtime: try erlangRuntimes()[0])
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let input = ScriptedInput(lines: ["X = 7. Y = 8.", "v(2) - v(1)."])
+        try await Console(connection: connection, language: .erlang, options: ShellOptions(), input: input, output: output).run()
+        #expect(output.text == "7\n8\n1\n", "\(output.text)")
+        #expect(input.promptsSeen.map { $0.trimmingCharacters(in: .whitespaces) }.last?.hasSuffix("4>") == true, "\(input.promptsSeen)")
+    }
+
     /// The shell's binding commands act on the binding beamsh keeps; the commands that need
     /// the shell process say they are not supported.
     @Test func shellBindingCommandsOnBothRuntimes() async throws {
@@ -91,7 +128,7 @@ import Testing
             #expect(try await evaluator.evaluate("Y.").formatted == "{a,2}")
             #expect(try await evaluator.evaluate("f().").formatted == "ok")
             #expect(try await evaluator.evaluate("Y.").formatted.contains("unbound"))
-            let history = try await evaluator.evaluate("v(1).")
+            let history = try await evaluator.evaluate("e(1).")
             #expect(history.isFailure && history.formatted.contains("not supported"), "\(runtime): \(history)")
         }
         #expect(ErlangShellCommand("f ( ) .") == .forgetAll)
