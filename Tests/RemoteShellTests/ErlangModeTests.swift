@@ -53,22 +53,8 @@ import Testing
     @Test func exceptionsPrintAsTheErlangShellPrintsThem() async throws {
         let lines = ["atom_to_list(1).", "lists:map(fun(X) -> X + a end, [1]).", "erlang:error(foo).", "throw(x).",
                      "exit(y).", "lists:nth(5, [1]).", "1/0.", "nomod:f(1).", "erlang:error({badmatch, [1,2,3]})."]
-        for runtime in try erlangRuntimes() {
-            let shell = try runProcess(runtime.erl, [], stdin: lines.joined(separator: "\n") + "\n", timeout: 60)
-            // Each line's output runs from its prompt ("1> ") to the next one.
-            var printed: [String] = []
-            for number in 1...lines.count {
-                let start = try #require(shell.stdout.range(of: "\(number)> "), "\(runtime): \(shell.stdout)")
-                let end = try #require(shell.stdout.range(of: "\(number + 1)> ", range: start.upperBound..<shell.stdout.endIndex),
-                                       "\(runtime): \(shell.stdout)")
-                printed.append(String(shell.stdout[start.upperBound..<end.lowerBound]).trimmingCharacters(in: .newlines))
-            }
-            let node = try TestNode(runtime: runtime)
-            defer { node.stop() }
-            let connection = try await connect(node)
-            defer { connection.closeNow() }
-            let evaluator = oneShot(connection, .erlang)
-            for (line, expected) in zip(lines, printed) {
+        try await forEachErlangRuntime { runtime, _, _, evaluator in
+            for (line, expected) in zip(lines, try erlangShellPrints(lines, runtime)) {
                 let ours = try await evaluator.evaluate(line)
                 #expect(ours.isFailure && ours.formatted == expected, "\(runtime): \(line)\n\(ours.formatted)\n-- erl:\n\(expected)")
             }
@@ -81,18 +67,8 @@ import Testing
     /// is what `catch` makes of it; the console keeps the history between lines.
     @Test func vOfNAsTheErlangShellNumbersQueries() async throws {
         let lines = ["A = 5.", "A + 1.", "v(1).", "v(-1).", "v(99).", "1/0.", "v(2) * 10.", "v(-1) + 1.", "v(0)."]
-        let prompt = try Regex("[0-9]+> ")
-        for runtime in try erlangRuntimes() {
-            let shell = try runProcess(runtime.erl, [], stdin: lines.joined(separator: "\n") + "\n", timeout: 60)
-            let printed = shell.stdout.split(separator: prompt).dropFirst().prefix(lines.count)
-                .map { String($0).trimmingCharacters(in: .newlines) }
-            try #require(printed.count == lines.count, "\(runtime): \(shell.stdout)")
-            let node = try TestNode(runtime: runtime)
-            defer { node.stop() }
-            let connection = try await connect(node)
-            defer { connection.closeNow() }
-            let evaluator = oneShot(connection, .erlang)
-            for (line, expected) in zip(lines, printed) {
+        try await forEachErlangRuntime { runtime, _, _, evaluator in
+            for (line, expected) in zip(lines, try erlangShellPrints(lines, runtime)) {
                 let ours = try await evaluator.evaluate(line)
                 #expect(ours.formatted == expected, "\(runtime): \(line)\n\(ours.formatted)\n-- erl:\n\(expected)")
             }
@@ -110,6 +86,16 @@ import Testing
         try await Console(connection: connection, language: .erlang, options: ShellOptions(), input: input, output: output).run()
         #expect(output.text == "7\n8\n1\n", "\(output.text)")
         #expect(input.promptsSeen.map { $0.trimmingCharacters(in: .whitespaces) }.last?.hasSuffix("4>") == true, "\(input.promptsSeen)")
+    }
+
+    /// What the runtime's own Erlang shell prints for each of `lines` (one expression each), fed
+    /// them on standard input: the text between one prompt (`1> `) and the next.
+    private func erlangShellPrints(_ lines: [String], _ runtime: ErlangRuntime) throws -> [String] {
+        let shell = try runProcess(runtime.erl, [], stdin: lines.joined(separator: "\n") + "\n", timeout: 60)
+        let printed = shell.stdout.split(separator: try Regex("[0-9]+> ")).dropFirst().prefix(lines.count)
+            .map { String($0).trimmingCharacters(in: .newlines) }
+        try #require(printed.count == lines.count, "\(runtime): \(shell.stdout)")
+        return printed
     }
 
     /// The shell's binding commands act on the binding beamsh keeps; the commands that need
