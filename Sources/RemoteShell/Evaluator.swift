@@ -435,6 +435,11 @@ final class Evaluator: @unchecked Sendable {
             return
         }
         history.append((evaluations, k[2], size))
+        trimHistory()
+    }
+
+    /// The newest ``historyEntries`` results, under ``historyLimit`` bytes in all.
+    private func trimHistory() {
         var total = history.reduce(0) { $0 + $1.size }
         while history.count > Self.historyEntries || total > Self.historyLimit {
             total -= history.removeFirst().size
@@ -450,10 +455,7 @@ final class Evaluator: @unchecked Sendable {
             else { continue }
             history.append((number, k[2], size))
         }
-        var total = history.reduce(0) { $0 + $1.size }
-        while history.count > Self.historyEntries || total > Self.historyLimit {
-            total -= history.removeFirst().size
-        }
+        trimHistory()
     }
 
     private static func trimmed(_ text: String) -> String {
