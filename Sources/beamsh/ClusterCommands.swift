@@ -339,7 +339,9 @@ extension Beamsh {
                     print("\u{1B}[H\u{1B}[2J\(connected.peer.name): sampling processes by \(by.rawValue) over \(interval) s…")
                     fflush(nil)
                 }
+                let clock = ContinuousClock()
                 for round in 0..<rounds {
+                    let started = clock.now
                     let sample = try await top.sample(by: by, count: count, interval: duration(interval), timeout: duration(timeout))
                     if format == .json {
                         print(sample.json.serialized())
@@ -365,6 +367,13 @@ extension Beamsh {
                         print(sample.render())
                     }
                     fflush(nil)
+                    // Until Ctrl-C, refreshes start at most once a second: with a short --interval
+                    // the node would otherwise sample back to back. (Refreshes counted with
+                    // --iterations run as asked.)
+                    if iterations == nil, round < rounds - 1 {
+                        let elapsed = clock.now - started
+                        if elapsed < Self.minimumRefresh { try await Task.sleep(for: Self.minimumRefresh - elapsed) }
+                    }
                 }
                 exitNow(.success)
             } catch let error as DistributionError {
@@ -375,6 +384,9 @@ extension Beamsh {
                 fail(error)
             }
         }
+
+        /// The shortest time between the starts of two refreshes when `top` runs until Ctrl-C.
+        static let minimumRefresh: Duration = .seconds(1)
 
         private func terminalRows() -> Int? {
             var size = winsize()

@@ -255,3 +255,27 @@ final class LineBuffer: @unchecked Sendable {
         }
     }
 }
+
+/// A node's answer that is not what a test asked for.
+public struct UnexpectedReply: Error, CustomStringConvertible {
+    public let what: String, reply: String
+    public init(what: String, reply: String) { (self.what, self.reply) = (what, reply) }
+    public var description: String { "\(what): unexpected reply \(reply)" }
+}
+
+/// Counts the node's calls to `module:function/arity` from now on, with a call tracer that owns
+/// its counter; returns the function that reads the count.
+public func countCalls(on node: TestNode, to module: String, _ function: String, _ arity: Int) throws -> () throws -> Int {
+    let table = "beamsh_calls_\(function)"
+    _ = try node.eval(
+        "code:ensure_loaded('\(module)'), "
+        + "T = spawn(fun() -> ets:new(\(table), [named_table, public]), ets:insert(\(table), {n, 0}), "
+        + "(fun L() -> receive {trace, _, call, _} -> ets:update_counter(\(table), n, 1), L() end end)() end), "
+        + "timer:sleep(100), erlang:trace_pattern({'\(module)', \(function), \(arity)}, true, [global]), "
+        + "erlang:trace(all, true, [call, {tracer, T}]), ok.")
+    return {
+        let reply = try node.eval("ets:lookup_element(\(table), n, 2).")
+        guard let count = Int(reply) else { throw UnexpectedReply(what: "call count", reply: reply) }
+        return count
+    }
+}

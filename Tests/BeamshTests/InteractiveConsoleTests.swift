@@ -245,7 +245,8 @@ import Testing
     }
 
     /// `beamsh top` in a terminal says what it does until its first frame, then redraws in
-    /// place (one header on the screen after three refreshes), and runs until Ctrl-C.
+    /// place (one header on the screen after three refreshes), and runs until Ctrl-C, at most one
+    /// refresh a second.
     @Test func topRefreshesInPlaceUntilCtrlC() async throws {
         let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
         let node = try TestNode(runtime: runtime, elixir: true)
@@ -264,6 +265,19 @@ import Testing
         try await running.waitFor("top 3 by memory")
         try running.press("C-c")
         try await running.waitFor("EXIT:130")
+
+        // Until Ctrl-C, `--interval 0` still refreshes at most once a second (each refresh asks
+        // the node for `erlang:processes()` once): the node is not sampled back to back.
+        let samples = try countCalls(on: node, to: "erlang", "processes", 0)
+        let paced = try Terminal("\(BeamshBinary.path) top \(node.name) -n 3 --by memory --interval 0",
+                                 environment: ["RELEASE_COOKIE": node.cookie])
+        defer { paced.close() }
+        try await paced.waitFor("top 3 by memory")
+        try await Task.sleep(for: .milliseconds(2500))
+        try paced.press("C-c")
+        try await paced.waitFor("EXIT:130")
+        let refreshes = try samples()
+        #expect((2...5).contains(refreshes), "\(refreshes) refreshes in about 2.5 s")
     }
 
     /// The cluster views answer at the prompt (`:info`, `:top`, `:cluster`), Tab completes them,

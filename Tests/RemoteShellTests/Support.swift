@@ -60,11 +60,6 @@ func eventually(_ what: String, _ condition: () throws -> Bool) async throws {
     Issue.record("timed out waiting: \(what)")
 }
 
-struct UnexpectedReply: Error, CustomStringConvertible {
-    let what: String, reply: String
-    var description: String { "\(what): unexpected reply \(reply)" }
-}
-
 func processCount(_ node: TestNode) throws -> Int {
     let reply = try node.eval("erlang:system_info(process_count).")
     guard let count = Int(reply) else { throw UnexpectedReply(what: "process count", reply: reply) }
@@ -140,19 +135,3 @@ func forEachErlangRuntime(
     }
 }
 
-/// Counts the node's calls to `module:function/arity` from now on, with a call tracer that owns
-/// its counter; returns the function that reads the count.
-func countCalls(on node: TestNode, to module: String, _ function: String, _ arity: Int) throws -> () throws -> Int {
-    let table = "beamsh_calls_\(function)"
-    _ = try node.eval(
-        "code:ensure_loaded('\(module)'), "
-        + "T = spawn(fun() -> ets:new(\(table), [named_table, public]), ets:insert(\(table), {n, 0}), "
-        + "(fun L() -> receive {trace, _, call, _} -> ets:update_counter(\(table), n, 1), L() end end)() end), "
-        + "timer:sleep(100), erlang:trace_pattern({'\(module)', \(function), \(arity)}, true, [global]), "
-        + "erlang:trace(all, true, [call, {tracer, T}]), ok.")
-    return {
-        let reply = try node.eval("ets:lookup_element(\(table), n, 2).")
-        guard let count = Int(reply) else { throw UnexpectedReply(what: "call count", reply: reply) }
-        return count
-    }
-}
