@@ -30,6 +30,7 @@ public final class Console: @unchecked Sendable {
         core = ShellCore(connection: connection, language: language, options: options, input: input, output: output)
         // The binding stays on the node between lines (see Evaluator).
         core.evaluator.keepsState = true
+        core.evaluator.stopsAtFailure = false
     }
 
     /// The prompt for expression number `counter`.

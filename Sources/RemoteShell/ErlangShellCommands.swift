@@ -42,6 +42,13 @@ enum ErlangShellCommand: Equatable {
 extension Evaluator {
     /// Carries out `command` on the session's binding; the text to show.
     func run(_ command: ErlangShellCommand, localNode: Atom) async throws -> EvaluationResult {
+        let result = try await answer(command, localNode: localNode)
+        // A query like any other: `v(N)` finds its value (`ok`), as in the shell.
+        if case .value(_, let term) = result { remember(query: queriesRun + 1, value: term ?? .ok, size: 8) }
+        return result
+    }
+
+    private func answer(_ command: ErlangShellCommand, localNode: Atom) async throws -> EvaluationResult {
         switch command {
         case .forgetAll:
             let (binding, environment) = try await currentState()

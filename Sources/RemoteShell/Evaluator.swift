@@ -101,6 +101,9 @@ final class Evaluator: @unchecked Sendable {
     /// Erlang: expressions run in the session so far (the next one is query `queriesRun + 1`,
     /// the number the console's prompt shows). Advanced by ``ShellCore`` for every line it answers.
     var queriesRun = 0
+    /// Erlang: a failing expression ends the input (scripts, `--eval`); the console runs the
+    /// rest of the line, as the shell does.
+    var stopsAtFailure = true
     /// How many expressions the last evaluation ran: Erlang's `A = 1. B = 2.` is two (the
     /// shell's prompt number advances by each), a syntax error none.
     /// (Set to 1 when an evaluation starts: a worker that dies ran one; ShellCore sets it for
@@ -217,7 +220,9 @@ final class Evaluator: @unchecked Sendable {
         variables += [("History", .list(TermList(entries))), ("HistoryLimit", .integer(Self.historyValueLimit))]
         switch language {
         case .elixir: variables += [("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors)]
-        case .erlang: variables += [("Query", .integer(queriesRun + 1))]
+        case .erlang:
+            variables += [("Query", .integer(queriesRun + 1)), ("Width", .integer(io.geometry().columns)),
+                          ("StopAtFailure", stopsAtFailure ? .true : .false)]
         }
         variables.sort { $0.0 < $1.0 }
         let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
@@ -321,12 +326,17 @@ final class Evaluator: @unchecked Sendable {
             return .done(.failure(formatted: "** the result is beyond what beamsh decodes: \(why)"))
         }
         let parts = reply.tupleElements ?? []
+        if language == .erlang, parts.count == 6, parts[0] == .atom("error") {
+            // {error, _, Text, Binding, Ran, Kept}: what ran keeps what it bound, and its values.
+            keep(binding: parts[3])
+            expressionsRun = parts[4].intValue ?? 0
+            rememberQueries(parts[5])
+            return .done(.failure(formatted: Self.trimmed(parts[2].stringValue ?? "\(parts[2])")))
+        }
         if parts.count >= 2, parts[0] == .atom("error") {
-            // Erlang {error, Text, Binding, Ran, Kept}: expressions before the failing one keep
-            // what they bound, and their values.
+            // Erlang's scan error: {error, Text, unchanged, 0}.
             if parts.count >= 3 { keep(binding: parts[2]) }
             expressionsRun = parts.count >= 4 ? parts[3].intValue ?? 0 : 0
-            if parts.count >= 5 { rememberQueries(parts[4]) }
             return .done(.failure(formatted: Self.trimmed(parts[1].stringValue ?? "\(parts[1])")))
         }
         guard parts.count >= 4, parts[0] == .ok else {
@@ -453,8 +463,14 @@ final class Evaluator: @unchecked Sendable {
             guard let e = entry.tupleElements, e.count == 2, let number = e[0].intValue,
                   let k = e[1].tupleElements, k.count == 3, k[0] == .atom("keep"), let size = k[1].intValue
             else { continue }
-            history.append((number, k[2], size))
+            remember(query: number, value: k[2], size: size)
         }
+    }
+
+    /// Erlang: keeps query `number`'s value; the shell keeps the last 20 queries' results.
+    func remember(query number: Int, value: Term, size: Int) {
+        history.append((number, value, size))
+        history.removeAll { $0.number <= number - Self.historyEntries }
         trimHistory()
     }
 
@@ -688,16 +704,7 @@ final class Evaluator: @unchecked Sendable {
         % process that is not there, and fail with {erpc,notsup}).
         % (user_default only when loaded, as the shell asks: a module that is not there would be
         % looked for along the whole code path at every call.)
-        % v(N): the value of query N (N =< 0: counted back from this one), from the session's
-        % history and this line's earlier expressions; none is "* N: command not found", and the
-        % query does not count, as in the shell.
-        BeamshLocal = fun(v, [BeamshQuery]) when is_integer(BeamshQuery) ->
-            BeamshWant = case BeamshQuery > 0 of true -> BeamshQuery; false -> get(beamsh_query) + BeamshQuery end,
-            case lists:keyfind(BeamshWant, 1, get(beamsh_history)) of
-              {_, BeamshKept} -> BeamshKept;
-              false -> throw({'$beamsh_command_not_found', BeamshQuery})
-            end;
-          (BeamshF, BeamshAs) ->
+        BeamshLocal = fun(BeamshF, BeamshAs) ->
           BeamshA = length(BeamshAs),
           case erlang:function_exported(user_default, BeamshF, BeamshA) of
             true -> apply(user_default, BeamshF, BeamshAs);
@@ -709,51 +716,107 @@ final class Evaluator: @unchecked Sendable {
               end
           end
         end,
-        put(beamsh_history, History),
-        % Each expression's value for v/1 later: {N, {keep, Size, Value}}, or {N, too_large}.
-        BeamshKeep = fun(BeamshValue) ->
-          BeamshQueryNow = get(beamsh_query),
-          put(beamsh_history, [{BeamshQueryNow, BeamshValue} | get(beamsh_history)]),
-          {BeamshQueryNow, case erlang:external_size(BeamshValue) of
-                             BeamshSize when BeamshSize =< HistoryLimit -> {keep, BeamshSize, BeamshValue};
-                             _ -> too_large
-                           end}
+        % v(N), as the shell does it: before the expression runs, each v(N) becomes query N's value
+        % (N a constant expression; N < 0 counts back from this query). One it cannot find stops
+        % the expression with "* N: command not found" before anything runs, and does not count.
+        % The value comes in as a variable no one can type ('$beamsh_v5'), bound for the
+        % expression only.
+        BeamshHistoryVar = fun(BeamshN) -> list_to_atom("$beamsh_v" ++ integer_to_list(BeamshN)) end,
+        BeamshExpandHistory = fun BeamshExpandHistory({call, BeamshAnno, {atom, _, v}, [BeamshArg]}, BeamshNow, BeamshHistory) ->
+            BeamshWant = try erl_eval:expr(BeamshArg, []) of
+                           {value, BeamshN, _} when is_integer(BeamshN), BeamshN < 0 -> BeamshNow + BeamshN;
+                           {value, BeamshN, _} -> BeamshN
+                         catch _:_ -> none
+                         end,
+            case lists:keymember(BeamshWant, 1, BeamshHistory) of
+              true -> {var, BeamshAnno, BeamshHistoryVar(BeamshWant)};
+              false -> throw({'$beamsh_command_not_found', BeamshArg})
+            end;
+          BeamshExpandHistory(BeamshTuple, BeamshNow, BeamshHistory) when is_tuple(BeamshTuple) ->
+            list_to_tuple(BeamshExpandHistory(tuple_to_list(BeamshTuple), BeamshNow, BeamshHistory));
+          BeamshExpandHistory([BeamshHead | BeamshTail], BeamshNow, BeamshHistory) ->
+            [BeamshExpandHistory(BeamshHead, BeamshNow, BeamshHistory) | BeamshExpandHistory(BeamshTail, BeamshNow, BeamshHistory)];
+          BeamshExpandHistory(BeamshOther, _, _) -> BeamshOther
         end,
-        BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts, BeamshKept) ->
-          BeamshRan = length(BeamshTexts) div 2,
-          put(beamsh_query, Query + BeamshRan),
-          case erl_parse:parse_exprs(BeamshTokens) of
-            {error, BeamshError} ->
-              {error, iolist_to_binary(BeamshTexts ++ [BeamshFormatError(BeamshError)]), BeamshBinding0,
-               BeamshRan, lists:reverse(BeamshKept)};
-            {ok, BeamshExprs} ->
-              try erl_eval:exprs(BeamshExprs, BeamshBinding0, {value, BeamshLocal}) of
+        % Printed as the shell prints: depth 30, lines of at most 60 characters, the terminal's width.
+        BeamshStrings = application:get_env(stdlib, shell_strings, true) =/= false,
+        BeamshPrint = fun(BeamshTerm, BeamshColumn) ->
+          io_lib_pretty:print(BeamshTerm, [{column, BeamshColumn}, {line_length, Width}, {depth, 30},
+                                           {line_max_chars, 60}, {strings, BeamshStrings}, {encoding, unicode}])
+        end,
+        % Each query's value, for v/1 later: {N, {keep, Size, Value}}, or {N, too_large}.
+        BeamshKeep = fun(BeamshNow, BeamshValue) ->
+          {BeamshNow, case erlang:external_size(BeamshValue) of
+                        BeamshSize when BeamshSize =< HistoryLimit -> {keep, BeamshSize, BeamshValue};
+                        _ -> too_large
+                      end}
+        end,
+        % One expression, as query number BeamshNow: {ok, Value, Text, Binding} |
+        % {failed, Value, Text} (Value is what `catch` makes of the exception, as the shell keeps
+        % it) | {not_found, Text} (nothing ran).
+        BeamshEvalOne = fun(BeamshTokens, BeamshExprs0, BeamshBinding0, BeamshNow, BeamshHistory) ->
+          % (Only an expression that names `v` is walked: a compiled look at its tokens.)
+          try
+            case lists:keymember(v, 3, BeamshTokens) of
+              true ->
+                {BeamshExpandHistory(BeamshExprs0, BeamshNow, BeamshHistory),
+                 [BeamshHistoryVar(BeamshN) || {BeamshN, _} <- BeamshHistory]};
+              false -> {BeamshExprs0, []}
+            end
+          of
+            {BeamshExprs, BeamshHistoryVars} ->
+              BeamshWithHistory = lists:foldl(fun({BeamshN, BeamshV}, BeamshB) ->
+                                                erl_eval:add_binding(BeamshHistoryVar(BeamshN), BeamshV, BeamshB)
+                                              end, BeamshBinding0,
+                                              case BeamshHistoryVars of [] -> []; _ -> BeamshHistory end),
+              try erl_eval:exprs(BeamshExprs, BeamshWithHistory, {value, BeamshLocal}) of
                 {value, BeamshValue, BeamshBinding1} ->
-                  BeamshText = unicode:characters_to_binary(io_lib:format("~tp", [BeamshValue])),
-                  BeamshKept1 = [BeamshKeep(BeamshValue) | BeamshKept],
-                  case BeamshMore of
-                    [] ->
-                      {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
-                       iolist_to_binary(BeamshTexts ++ [BeamshText]), BeamshBinding1, BeamshRan + 1,
-                       lists:reverse(BeamshKept1)};
-                    _ -> BeamshEvalAll(BeamshMore, BeamshBinding1, BeamshTexts ++ [BeamshText, <<"\\n">>], BeamshKept1)
-                  end
-              catch
-                throw:{'$beamsh_command_not_found', BeamshQuery} ->
-                  {error, iolist_to_binary(BeamshTexts ++ [io_lib:format("* ~w: command not found", [BeamshQuery])]),
-                   BeamshBinding0, BeamshRan, lists:reverse(BeamshKept)};
-                BeamshClass:BeamshReason:BeamshStack ->
-                  % A failed query's value is what `catch` makes of it, as the shell keeps it.
-                  BeamshCaught = case BeamshClass of
-                    error -> {'EXIT', {BeamshReason, BeamshStack}};
-                    throw -> {'EXIT', {{nocatch, BeamshReason}, BeamshStack}};
-                    exit -> {'EXIT', BeamshReason}
-                  end,
-                  {error, unicode:characters_to_binary([BeamshTexts, "** ",
-                     erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
-                       #{column => 4, stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})]), BeamshBinding0,
-                   BeamshRan + 1, lists:reverse([BeamshKeep(BeamshCaught) | BeamshKept])}
+                  BeamshClean = lists:foldl(fun erl_eval:del_binding/2, BeamshBinding1, BeamshHistoryVars),
+                  {ok, BeamshValue, unicode:characters_to_binary(BeamshPrint(BeamshValue, 1)), BeamshClean}
+              catch BeamshClass:BeamshReason:BeamshStack ->
+                {failed, case BeamshClass of
+                           throw -> {'EXIT', {{nocatch, BeamshReason}, BeamshStack}};
+                           _ -> {'EXIT', {BeamshReason, BeamshStack}}
+                         end,
+                 unicode:characters_to_binary(["** ",
+                   erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
+                     #{column => 4, format_fun => BeamshPrint,
+                       stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})])}
               end
+          catch throw:{'$beamsh_command_not_found', BeamshWhat} ->
+            {not_found, unicode:characters_to_binary(io_lib:format("* ~ts: command not found", [erl_pp:expr(BeamshWhat)]))}
+          end
+        end,
+        % Every expression of the input in turn (several full stops on a line are several
+        % queries). A failure ends the input when StopAtFailure (scripts, --eval); at the console
+        % the rest runs, as in the shell. Reply: {ok | error, Value, Text, Binding, Ran, Kept}.
+        BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts, BeamshRan, BeamshKept, BeamshHistory, BeamshFailed) ->
+          BeamshNow = Query + BeamshRan,
+          {BeamshStep, BeamshText, BeamshBinding1, BeamshRan1, BeamshKept1, BeamshHistory1, BeamshValue} =
+            case erl_parse:parse_exprs(BeamshTokens) of
+              {error, BeamshError} ->
+                {failed, BeamshFormatError(BeamshError), BeamshBinding0, BeamshRan, BeamshKept, BeamshHistory, none};
+              {ok, BeamshExprs} ->
+                case BeamshEvalOne(BeamshTokens, BeamshExprs, BeamshBinding0, BeamshNow, BeamshHistory) of
+                  {ok, BeamshV, BeamshT, BeamshB} ->
+                    {ok, BeamshT, BeamshB, BeamshRan + 1, [BeamshKeep(BeamshNow, BeamshV) | BeamshKept],
+                     [{BeamshNow, BeamshV} | BeamshHistory], BeamshV};
+                  {failed, BeamshV, BeamshT} ->
+                    {failed, BeamshT, BeamshBinding0, BeamshRan + 1, [BeamshKeep(BeamshNow, BeamshV) | BeamshKept],
+                     [{BeamshNow, BeamshV} | BeamshHistory], none};
+                  {not_found, BeamshT} ->
+                    {failed, BeamshT, BeamshBinding0, BeamshRan, BeamshKept, BeamshHistory, none}
+                end
+            end,
+          BeamshTexts1 = BeamshTexts ++ [BeamshText],
+          BeamshFailed1 = BeamshFailed orelse BeamshStep =:= failed,
+          case BeamshMore of
+            [_ | _] when BeamshStep =:= ok; not StopAtFailure ->
+              BeamshEvalAll(BeamshMore, BeamshBinding1, BeamshTexts1 ++ [<<"\\n">>], BeamshRan1, BeamshKept1, BeamshHistory1, BeamshFailed1);
+            _ ->
+              {case BeamshFailed1 of true -> error; false -> ok end,
+               case WantTerm of true when not BeamshFailed1 -> BeamshValue; _ -> '$beamsh_no_term' end,
+               iolist_to_binary(BeamshTexts1), BeamshBinding1, BeamshRan1, lists:reverse(BeamshKept1)}
           end
         end,
         BeamshResult = case BeamshScan(unicode:characters_to_list(Code), Line, []) of
@@ -763,8 +826,8 @@ final class Evaluator: @unchecked Sendable {
             % Only the variables the code names come from the holder.
             BeamshWanted = lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs]),
             \(fetchFromHolder)
-            BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, [], []),
-            BeamshNew = case BeamshOutcome of {ok, _, _, BeamshOkB, _, _} -> BeamshOkB; {error, _, BeamshErrorB, _, _} -> BeamshErrorB end,
+            BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, [], 0, [], History, false),
+            BeamshNew = element(4, BeamshOutcome),
             BeamshStored = case KeepState of
               false -> BeamshNew;
               true ->
@@ -774,7 +837,7 @@ final class Evaluator: @unchecked Sendable {
                 \(keepInHolder(binding: "BeamshNew", env: "nil"))
                 {held, BeamshHolder, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshNewPairs])}
             end,
-            setelement(case element(1, BeamshOutcome) of ok -> 4; error -> 3 end, BeamshOutcome, BeamshStored)
+            setelement(4, BeamshOutcome, BeamshStored)
         end,
         ReplyTo ! {Tag, BeamshResult},
         ok.

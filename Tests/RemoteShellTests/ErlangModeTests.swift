@@ -88,6 +88,53 @@ import Testing
         #expect(input.promptsSeen.map { $0.trimmingCharacters(in: .whitespaces) }.last?.hasSuffix("4>") == true, "\(input.promptsSeen)")
     }
 
+    /// Results print as the Erlang shell prints them: terms 30 levels deep at most, lines of
+    /// at most 60 characters (the same runtime's `erl`, fed the same lines, prints the same).
+    @Test func resultsPrintAsTheErlangShellPrintsThem() async throws {
+        let lines = ["lists:seq(1, 60).", "{a, [1,2,3], <<\"bin\">>, \"str\", 1.5, -7}.", "lists:duplicate(12, {abc, \"def\", 1.0e10}).",
+                     "lists:foldl(fun(X, A) -> [A, X] end, [], lists:seq(1, 40)).", "#{k => lists:seq(1, 40), \"s\" => <<1,2,3>>}."]
+        try await forEachErlangRuntime { runtime, _, _, evaluator in
+            for (line, expected) in zip(lines, try erlangShellPrints(lines, runtime)) {
+                let ours = try await evaluator.evaluate(line)
+                #expect(ours.formatted == expected, "\(runtime): \(line)\n\(ours.formatted)\n-- erl:\n\(expected)")
+            }
+        }
+    }
+
+    /// `v(N)` is expanded before the expression runs, as the shell does: a `catch` cannot hide a
+    /// query that is not there (nothing runs), the value reaches a fun run elsewhere, and the
+    /// evaluation's process dictionary stays the user's.
+    @Test func vOfNIsExpandedBeforeTheExpressionRuns() async throws {
+        try await forEachErlangRuntime { runtime, _, _, evaluator in
+            #expect(try await evaluator.evaluate("{x, y}.").formatted == "{x,y}")
+            let hidden = try await evaluator.evaluate("io:format(\"ran~n\"), catch v(99).")
+            #expect(hidden.isFailure && hidden.formatted == "* 99: command not found", "\(runtime): \(hidden)")
+            #expect(try await evaluator.evaluate("get().").formatted == "[]", "\(runtime)")
+            #expect(try await evaluator.evaluate("P = self(), spawn(fun() -> P ! v(1) end), receive M -> M end.").formatted == "{x,y}",
+                    "\(runtime)")
+            #expect(try await evaluator.evaluate("v(1 + 0).").formatted == "{x,y}", "a constant expression")
+            let unbound = try await evaluator.evaluate("v(Q).")
+            #expect(unbound.formatted == "* Q: command not found", "\(runtime): \(unbound)")
+            #expect(try await evaluator.evaluate("b().").formatted.hasPrefix("M = {x,y}\nP = <"), "no history variable stays bound")
+            // b() is a query too; its value is ok.
+            #expect(try await evaluator.evaluate("v(-1).").formatted == "ok", "\(runtime)")
+        }
+    }
+
+    /// At the console a line goes on after a failing expression, as the shell reads on: every
+    /// expression of it runs and is numbered.
+    @Test func theConsoleRunsTheRestOfALineAfterAFailure() async throws {
+        let node = try TestNode(runtime: try erlangRuntimes()[0])
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let input = ScriptedInput(lines: ["1. foo:bar(). 3.", "v(3) + v(1). 1. v(77). 2."])
+        try await Console(connection: connection, language: .erlang, options: ShellOptions(), input: input, output: output).run()
+        #expect(output.text == "1\n** exception error: undefined function foo:bar/0\n3\n4\n1\n* 77: command not found\n2\n", "\(output.text)")
+        #expect(input.promptsSeen.map { $0.trimmingCharacters(in: .whitespaces) }.last?.hasSuffix("7>") == true, "\(input.promptsSeen)")
+    }
+
     /// What the runtime's own Erlang shell prints for each of `lines` (one expression each), fed
     /// them on standard input: the text between one prompt (`1> `) and the next.
     private func erlangShellPrints(_ lines: [String], _ runtime: ErlangRuntime) throws -> [String] {
