@@ -130,6 +130,9 @@ public final class LineEditor: @unchecked Sendable {
     private var pendingDropped = 0
     /// From ``acceptOutputUntilLineRead()`` until the next ``readLine(prompt:)`` returns.
     private var acceptingOutput = false
+    /// From ``acceptOutputUntilLineRead()`` until the next ``readLine(prompt:)`` returns, in plain
+    /// mode too: when ``interruptReading()`` applies.
+    private var readWindowOpen = false
     /// ``interruptReading()`` asked the read to end as Ctrl-C would.
     private var interruptRequested = false
     private var wakeup: (read: Int32, write: Int32)?
@@ -152,7 +155,21 @@ public final class LineEditor: @unchecked Sendable {
         newestEntry = loaded.last
         if isInteractive {
             setUpLibedit(history: Array(loaded))
+        } else {
+            // Plain reads wait on the input and on this pipe, so that they can be interrupted.
+            wakeup = Self.makeWakeupPipe()
         }
+    }
+
+    /// A non-blocking pipe whose read end wakes the reading thread's poll.
+    private static func makeWakeupPipe() -> (read: Int32, write: Int32)? {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { return nil }
+        for fd in ends {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        return (ends[0], ends[1])
     }
 
     deinit {
@@ -197,7 +214,7 @@ public final class LineEditor: @unchecked Sendable {
         // Text queued after the last redraw goes out now, under the entered line; later text is
         // the caller's to write (``showWhileReading(_:)`` returns false from here on).
         let (late, dropped) = pendingLock.withLock { () -> (String, Int) in
-            acceptingOutput = false
+            (acceptingOutput, readWindowOpen) = (false, false)
             interruptRequested = false
             defer { (pendingText, pendingDropped) = ("", 0) }
             return (pendingText, pendingDropped)
@@ -219,8 +236,10 @@ public final class LineEditor: @unchecked Sendable {
     /// returns: call it just before prompting, so that text which arrives while the prompt is
     /// being set up is shown as soon as it is drawn, not after the line.
     public func acceptOutputUntilLineRead() {
-        guard editLine != nil else { return }
-        pendingLock.withLock { acceptingOutput = true }
+        pendingLock.withLock {
+            readWindowOpen = true
+            acceptingOutput = editLine != nil
+        }
     }
 
     /// Shows `text` above the prompt while ``readLine(prompt:)`` is editing a line, as a terminal
@@ -253,7 +272,7 @@ public final class LineEditor: @unchecked Sendable {
     public func interruptReading() {
         guard let wakeup else { return }
         let requested = pendingLock.withLock { () -> Bool in
-            guard acceptingOutput else { return false }
+            guard readWindowOpen else { return false }
             interruptRequested = true
             return true
         }
@@ -332,6 +351,27 @@ public final class LineEditor: @unchecked Sendable {
     }
 
     /// One byte from `fd`, or nil at the end of input or on an error.
+    /// Waits until the input has a byte (false) or ``interruptReading()`` asked the read to end
+    /// (true).
+    private func waitForInput(orInterruptVia wakeup: (read: Int32, write: Int32)) -> Bool {
+        while true {
+            var fds = [pollfd(fd: configuration.inputDescriptor, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                return false  // the read reports what is wrong
+            }
+            if fds[1].revents != 0 {
+                var drain = [UInt8](repeating: 0, count: 64)
+                while read(wakeup.read, &drain, drain.count) > 0 {}
+                if pendingLock.withLock({ () -> Bool in defer { interruptRequested = false }; return interruptRequested }) {
+                    return true
+                }
+            }
+            if fds[0].revents != 0 { return false }
+        }
+    }
+
     private func readByte(_ fd: Int32) -> UInt8? {
         var byte: UInt8 = 0
         while true {
@@ -350,9 +390,16 @@ public final class LineEditor: @unchecked Sendable {
         if isatty(configuration.outputDescriptor) == 1 || isatty(configuration.inputDescriptor) == 1 {
             writeAll(PromptText.plain(prompt), to: configuration.outputDescriptor)
         }
+        defer {
+            pendingLock.withLock {
+                readWindowOpen = false
+                interruptRequested = false
+            }
+        }
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while true {
+            if let wakeup, waitForInput(orInterruptVia: wakeup) { return .interrupted }
             let n = read(configuration.inputDescriptor, &byte, 1)
             if n < 0, errno == EINTR { continue }
             if n <= 0 { return bytes.isEmpty ? .endOfInput : .line(String(decoding: bytes, as: UTF8.self)) }
@@ -452,13 +499,8 @@ public final class LineEditor: @unchecked Sendable {
         }
         bindKeys(editLine)
 
-        var ends: [Int32] = [0, 0]
-        if pipe(&ends) == 0 {
-            for fd in ends {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            }
-            wakeup = (ends[0], ends[1])
+        if let ends = Self.makeWakeupPipe() {
+            wakeup = ends
             _ = beamsh_el_set_getcfn(editLine) { editLine, character in
                 guard let editLine, let character, let editor = LineEditor.editor(of: editLine) else { return -1 }
                 return editor.readCharacter(editLine, into: character)

@@ -207,6 +207,25 @@ private func probePath() throws -> String {
         #expect(screen.contains("answer? half^C"), "\(screen)")
     }
 
+    /// The same with the output piped (`beamsh NODE | tee log`), where lines are read plainly,
+    /// without libedit: the read still ends when asked, before it starts or while it waits.
+    @Test func interruptReadingEndsAPlainRead() async throws {
+        let session = try TmuxSession("\(try probePath()) | cat")
+        defer { session.kill() }
+        try await session.waitFor("probe>")
+        try session.type("ask")
+        try session.press("Enter")
+        try await session.waitFor("answer?")
+        try await session.waitFor("ANSWER-INTERRUPTED")  // 1.5 s into the read
+        try session.type("ask-early")
+        try session.press("Enter")
+        try await session.waitFor("ANSWER-INTERRUPTED", count: 2)
+        try session.type("ok")
+        try session.press("Enter")
+        try await session.waitFor("GOT:ok")
+        #expect(try session.lines(startingWith: "GOT:") == ["GOT:ask", "GOT:ask-early", "GOT:ok"], "the typed line went to the next read")
+    }
+
     @Test func ctrlCClearsTheLineCtrlDEndsAndTheTerminalIsRestored() async throws {
         let session = try TmuxSession(try probePath())
         defer { session.kill() }
