@@ -80,15 +80,18 @@ public final class RemoteCompleter: Sendable {
         // line; anywhere else the word is all an expander looks at, so one expansion serves
         // that word on every line.
         let asked = language == .elixir && Self.isInsideStruct(lineUpToCursor) ? lineUpToCursor : word
-        if let cached = cache.withLockedValue({ $0[asked] }) { return candidates + cached }
-        var fromNode: [CompletionCandidate] = []
-        if lineUpToCursor == word, word.hasPrefix(":") {
-            fromNode += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }.map { CompletionCandidate($0) }
-        }
+        // (The node's answer is cached as it came: the variables change between lines.)
+        let fromNode = cache.withLockedValue({ $0[asked] }) ?? {
+            var found: [CompletionCandidate] = []
+            if lineUpToCursor == word, word.hasPrefix(":") {
+                found += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }.map { CompletionCandidate($0) }
+            }
+            found += remoteCandidates(word, asking: asked)
+            cache.withLockedValue { $0[asked] = found }
+            return found
+        }()
         let variableNames = Set(candidates.map(\.replacement))
-        fromNode += remoteCandidates(word, asking: asked).filter { !variableNames.contains($0.replacement) }
-        cache.withLockedValue { $0[asked] = fromNode }
-        return candidates + fromNode
+        return candidates + fromNode.filter { !variableNames.contains($0.replacement) }
     }
 
     /// Whether the text ends inside a struct literal being written (`%URI{ho`, `%URI{host: "a", p`):
@@ -183,8 +186,11 @@ public final class RemoteCompleter: Sendable {
             }
         }
         functions.sort { ($0.name, $0.arity) < ($1.name, $1.arity) }
-        if Set(functions.map(\.name)).count == 1 { return [CompletionCandidate(functions[0].name + "(")] }
-        return functions.map { CompletionCandidate($0.name, label: "\($0.name)/\($0.arity)") }
+        // An operator's or an odd name's atom is quoted in code (`erlang:'!'`).
+        let printer = ErlangFormatter()
+        let code = { (name: String) in printer.format(.atom(Atom(name))) }
+        if Set(functions.map(\.name)).count == 1 { return [CompletionCandidate(code(functions[0].name) + "(")] }
+        return functions.map { CompletionCandidate(code($0.name), label: "\($0.name)/\($0.arity)") }
     }
 
     /// The text after the last character that cannot be part of a name.

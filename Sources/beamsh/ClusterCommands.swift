@@ -334,7 +334,7 @@ extension Beamsh {
             let inPlace = terminal && format == .text && !isDumbTerminal
             do {
                 let top = try await ProcessTop(connection: connected)
-                if inPlace {
+                if inPlace, rounds > 0 {
                     // The first frame comes after one interval: say what is happening meanwhile.
                     print("\u{1B}[H\u{1B}[2J\(connected.peer.name): sampling processes by \(by.rawValue) over \(interval) s…")
                     fflush(nil)

@@ -120,6 +120,9 @@ import Testing
             // Nothing typed after the colon: OTP 28 answers with the section title alone.
             let all = completer.complete("lists:").map(\.replacement)
             #expect(all.contains("lists:seq") && !all.contains("lists:Functions"), "\(runtime): \(all.prefix(5))")
+            // An operator's name is quoted where it goes in code; listed as the shell lists it.
+            let send = completer.complete("erlang:'!").map(\.replacement) + completer.complete("erlang:!").map(\.replacement)
+            #expect(!send.contains("erlang:!") && !send.contains("erlang:!("), "\(runtime): \(send)")
             let one = completer.complete("lists:enumer").map(\.replacement)
             #expect(one == ["lists:enumerate("], "\(runtime): \(one)")
         }
