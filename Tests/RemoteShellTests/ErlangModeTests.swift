@@ -77,15 +77,9 @@ import Testing
             #expect(try await evaluator.evaluate("B = 2. v(-1) + B.").formatted == "2\n4", "\(runtime)")
         }
         // At the console: the prompt's number is the query's.
-        let node = try TestNode(runtime: try erlangRuntimes()[0])
-        defer { node.stop() }
-        let connection = try await connect(node)
-        defer { connection.closeNow() }
-        let output = OutputBuffer()
-        let input = ScriptedInput(lines: ["X = 7. Y = 8.", "v(2) - v(1)."])
-        try await Console(connection: connection, language: .erlang, options: ShellOptions(), input: input, output: output).run()
-        #expect(output.text == "7\n8\n1\n", "\(output.text)")
-        #expect(input.promptsSeen.map { $0.trimmingCharacters(in: .whitespaces) }.last?.hasSuffix("4>") == true, "\(input.promptsSeen)")
+        let (output, lastPrompt) = try await erlangConsole(["X = 7. Y = 8.", "v(2) - v(1)."])
+        #expect(output == "7\n8\n1\n", "\(output)")
+        #expect(lastPrompt.hasSuffix("4>"), "\(lastPrompt)")
     }
 
     /// Results print as the Erlang shell prints them: terms 30 levels deep at most, lines of
@@ -124,15 +118,22 @@ import Testing
     /// At the console a line goes on after a failing expression, as the shell reads on: every
     /// expression of it runs and is numbered.
     @Test func theConsoleRunsTheRestOfALineAfterAFailure() async throws {
+        let (output, lastPrompt) = try await erlangConsole(["1. foo:bar(). 3.", "v(3) + v(1). 1. v(77). 2."])
+        #expect(output == "1\n** exception error: undefined function foo:bar/0\n3\n4\n1\n* 77: command not found\n2\n", "\(output)")
+        #expect(lastPrompt.hasSuffix("7>"), "\(lastPrompt)")
+    }
+
+    /// Runs `lines` at an Erlang console on a fresh OTP 25 node: what it printed, and its last
+    /// prompt (the one the end of input answered).
+    private func erlangConsole(_ lines: [String]) async throws -> (output: String, lastPrompt: String) {
         let node = try TestNode(runtime: try erlangRuntimes()[0])
         defer { node.stop() }
         let connection = try await connect(node)
         defer { connection.closeNow() }
         let output = OutputBuffer()
-        let input = ScriptedInput(lines: ["1. foo:bar(). 3.", "v(3) + v(1). 1. v(77). 2."])
+        let input = ScriptedInput(lines: lines)
         try await Console(connection: connection, language: .erlang, options: ShellOptions(), input: input, output: output).run()
-        #expect(output.text == "1\n** exception error: undefined function foo:bar/0\n3\n4\n1\n* 77: command not found\n2\n", "\(output.text)")
-        #expect(input.promptsSeen.map { $0.trimmingCharacters(in: .whitespaces) }.last?.hasSuffix("7>") == true, "\(input.promptsSeen)")
+        return (output.text, input.promptsSeen.last?.trimmingCharacters(in: .whitespaces) ?? "")
     }
 
     /// What the runtime's own Erlang shell prints for each of `lines` (one expression each), fed
