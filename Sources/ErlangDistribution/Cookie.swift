@@ -16,6 +16,17 @@ public struct Cookie: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public init(_ value: String) { bytes = Array(value.utf8) }
 
     public var isEmpty: Bool { bytes.isEmpty }
+
+    /// Whether `text` contains the cookie's value (for keeping it out of what is written down,
+    /// such as the console's history), without handing the value out.
+    public func appears(in text: String) -> Bool {
+        let haystack = Array(text.utf8)
+        guard !bytes.isEmpty, haystack.count >= bytes.count else { return false }
+        for start in 0...(haystack.count - bytes.count) where haystack[start] == bytes[0] {
+            if haystack[start..<(start + bytes.count)].elementsEqual(bytes) { return true }
+        }
+        return false
+    }
     public var description: String { "<cookie redacted>" }
     public var debugDescription: String { "<cookie redacted>" }
 }

@@ -112,6 +112,11 @@ public final class LineEditor: @unchecked Sendable {
     /// ``readLine(prompt:)``; it blocks editing until it returns, so answer quickly (cache).
     public var completion: (@Sendable (_ lineUpToCursor: String) -> [CompletionCandidate])?
 
+    /// Lines for which this answers true are never recorded in the history (the console gives
+    /// it the session's cookie: a line that holds the value is not written to disk, whatever
+    /// its form).
+    public var isSecret: (@Sendable (_ line: String) -> Bool)?
+
     // libedit state (interactive only).
     private var editLine: OpaquePointer?
     private var libeditHistory: OpaquePointer?
@@ -414,9 +419,9 @@ public final class LineEditor: @unchecked Sendable {
 
     /// Records `line` in the history (recall with Up and Ctrl-R now, saved to the file later),
     /// unless ``shouldRecord(_:previous:)`` says no: blank lines, a repeat of the newest entry, and
-    /// anything that looks like a cookie (``isLikelySecret(_:)``) are skipped.
+    /// anything that looks like a cookie (``isLikelySecret(_:)``) or is one (``isSecret``) are skipped.
     public func addToHistory(_ line: String) {
-        guard Self.shouldRecord(line, previous: newestEntry) else { return }
+        guard Self.shouldRecord(line, previous: newestEntry), isSecret?(line) != true else { return }
         newestEntry = line
         unsavedEntries.append(line)
         if unsavedEntries.count > configuration.maxHistoryEntries { unsavedEntries.removeFirst() }

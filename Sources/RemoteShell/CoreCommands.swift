@@ -177,11 +177,15 @@ enum CoreLexer {
         let c = Array(line)
         var i = 0
         var out: [CoreToken] = []
+        // Quoted text is taken only when it means what it says: an escape (`\t`, `\x63`,
+        // `\u00e9`) or an Elixir interpolation (`#{...}`) makes the line no core command, so the
+        // node's own parser reads it.
         func quoted(_ q: Character) -> String? {
             var j = i + 1
             var s = ""
             while j < c.count, c[j] != q {
-                if c[j] == "\\" { j += 1; guard j < c.count else { return nil } }
+                if c[j] == "\\" { return nil }
+                if language == .elixir, c[j] == "#", j + 1 < c.count, c[j + 1] == "{" { return nil }
                 s.append(c[j])
                 j += 1
             }

@@ -73,6 +73,9 @@ final class Evaluator: @unchecked Sendable {
     /// Keep the binding and environment between evaluations, on the node (a console); else
     /// every evaluation starts afresh from ``binding`` and ``environment``.
     var keepsState = false
+    /// Nothing after this evaluation can use what it binds (one `--eval`): the node sends none
+    /// of it back (a large value bound on the way to the result would cross the network).
+    var dropsBinding = false
     /// The process on the node holding the binding and environment, once the first worker
     /// started it (``keepsState`` only).
     private var holder: Pid? {
@@ -211,7 +214,7 @@ final class Evaluator: @unchecked Sendable {
         var variables: [(String, Term)] = [
             ("Code", .binary(code)), ("BindingIn", binding), ("EnvIn", environment), ("Line", .integer(max(line, 1))),
             ("WantTerm", wantTerm ? .true : .false), ("ReplyTo", .pid(mailbox.pid)), ("Tag", .reference(tag)),
-            ("KeepState", keepsState ? .true : .false), ("Holder", holder.map { .pid($0) } ?? .atom("none")),
+            ("KeepState", keepsState ? .true : dropsBinding ? .atom("discard") : .false), ("Holder", holder.map { .pid($0) } ?? .atom("none")),
             ("Merge", .atom(Atom(language.rawValue))),
             // The holder's loop, for the worker that starts it.
             ("HolderForms", keepsState && holder == nil ? try holderForms() : .atom("none")),
@@ -565,9 +568,9 @@ final class Evaluator: @unchecked Sendable {
     /// Bound: Code (binary), BindingIn, EnvIn, Holder, KeepState, HolderForms, Merge, Line,
     /// Width, Colors, History, HistoryLimit, WantTerm, ReplyTo, Tag. The variables the code
     /// names and the environment come from Holder, or are BindingIn and EnvIn when there is
-    /// none; with KeepState what the code bound goes to Holder (started with HolderForms when
+    /// none; with KeepState `true` what the code bound goes to Holder (started with HolderForms when
     /// there is none) and the reply carries `{held, Holder, AllNames}` in the binding's place
-    /// and `held` in the environment's. `History` becomes IEx's history in the worker's process dictionary when the
+    /// and `held` in the environment's; with `discard`, `[]` and `nil` (a lone evaluation). `History` becomes IEx's history in the worker's process dictionary when the
     /// node has IEx and its `IEx.History` is the struct this driver knows (Elixir 1.14 and
     /// later keep `queue`, `size` and `start`); elsewhere `v/1` is simply unavailable.
     /// Incomplete input is what IEx calls incomplete: a parse error at the end of the input.
@@ -618,6 +621,7 @@ final class Evaluator: @unchecked Sendable {
               BeamshSize = erlang:external_size(BeamshValue),
               BeamshStored = case KeepState of
                 false -> BeamshBinding;
+                discard -> [];
                 true ->
                   BeamshChanged = [BeamshP || BeamshP <- BeamshBinding, not lists:member(BeamshP, Binding)],
                   \(keepInHolder(binding: "BeamshBinding", env: "BeamshEnv1"))
@@ -625,7 +629,7 @@ final class Evaluator: @unchecked Sendable {
               end,
               {ok, case WantTerm of true -> BeamshValue; false -> '$beamsh_no_term' end,
                BeamshText, BeamshStored,
-               case KeepState of true -> held; false -> BeamshEnv1 end,
+               case KeepState of true -> held; false -> BeamshEnv1; discard -> nil end,
                case BeamshSize =< HistoryLimit of true -> {keep, BeamshSize, BeamshValue}; false -> too_large end}
           end
         catch BeamshKind:BeamshReason:BeamshRawStack ->
@@ -830,6 +834,7 @@ final class Evaluator: @unchecked Sendable {
             BeamshNew = element(4, BeamshOutcome),
             BeamshStored = case KeepState of
               false -> BeamshNew;
+              discard -> [];
               true ->
                 BeamshNewPairs = case BeamshNew of BeamshNewMap when is_map(BeamshNewMap) -> maps:to_list(BeamshNewMap); _ -> BeamshNew end,
                 BeamshGivenPairs = case Binding of BeamshGivenMap when is_map(BeamshGivenMap) -> maps:to_list(BeamshGivenMap); _ -> Binding end,

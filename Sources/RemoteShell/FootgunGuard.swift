@@ -14,20 +14,27 @@ public enum FootgunGuard {
     /// Erlang shell commands that stop the node when called without a module.
     static let erlangLocalCalls = ["q", "halt"]
     /// Calls that stop the node by what they are given: stopping the kernel application (or
-    /// stdlib) takes the node down, and so does an exit signal to `init`. Matched with all
-    /// spacing removed: `Application.stop( :kernel )` is the same call.
+    /// stdlib) takes the node down, and so does an exit signal to `init`, or the message
+    /// `init:stop/0` itself sends (`{stop, stop}`; any message to `init` is asked about). Matched
+    /// with all spacing removed: `Application.stop( :kernel )` is the same call.
     static let elixirArgumentCalls: [(call: String, patterns: [String])] = [
         ("Application.stop(:kernel)", ["Application.stop(:kernel", ":application.stop(:kernel", "Elixir.Application.stop(:kernel"]),
         ("Application.stop(:stdlib)", ["Application.stop(:stdlib", ":application.stop(:stdlib", "Elixir.Application.stop(:stdlib"]),
         ("Process.exit(Process.whereis(:init), ...)",
          ["Process.exit(Process.whereis(:init)", "Process.exit(:erlang.whereis(:init)",
           ":erlang.exit(Process.whereis(:init)", ":erlang.exit(:erlang.whereis(:init)"]),
+        ("send(:init, ...)",
+         ["send(:init,", "Kernel.send(:init,", "Process.send(:init,", ":erlang.send(:init,",
+          "send(Process.whereis(:init),", "send(:erlang.whereis(:init),", "Kernel.send(Process.whereis(:init),",
+          "Process.send(Process.whereis(:init),", ":erlang.send(Process.whereis(:init),", ":init|>send("]),
     ]
     static let erlangArgumentCalls: [(call: String, patterns: [String])] = [
         ("application:stop(kernel)", ["application:stop(kernel"]),
         ("application:stop(stdlib)", ["application:stop(stdlib"]),
         ("exit(whereis(init), ...)", ["exit(whereis(init)", "exit(erlang:whereis(init)", "erlang:exit(whereis(init)",
                                       "erlang:exit(erlang:whereis(init)"]),
+        ("init ! ...", ["init!", "whereis(init)!", "erlang:whereis(init)!", "erlang:send(init,",
+                        "erlang:send(whereis(init),", "erlang:send(erlang:whereis(init),"]),
     ]
 
     /// `module:function` when calling it stops the node (`--rpc init stop`), else nil.

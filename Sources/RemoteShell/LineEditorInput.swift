@@ -15,6 +15,11 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
         editor = LineEditor(configuration: .init(historyPath: historyPath))
     }
 
+    /// Never records a line that contains `cookie`'s value in the history.
+    public func neverRecord(_ cookie: Cookie) {
+        editor.isSecret = { cookie.appears(in: $0) }
+    }
+
     /// Completes from `completer` (full replacements of the word before the cursor).
     public func useCompletion(_ completer: RemoteCompleter) {
         editor.completion = { line in completer.complete(line) }

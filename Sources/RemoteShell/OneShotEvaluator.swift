@@ -73,6 +73,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
     public func evaluateOnce(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
         // (The stop guard first, as for every line: what it asks about does not depend on the path.)
         if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
+        core.evaluator.dropsBinding = !keepsBindingsOnNode
+        defer { core.evaluator.dropsBinding = false }
         if core.language == .elixir,
            let result = try await core.evaluateReadOnlyCore(source, wantTerm: wantTerm, timeout: timeout ?? core.options.timeout) {
             return result

@@ -304,6 +304,7 @@ extension ConsoleInvocation {
             // The banner's versions are asked while the console sets up, not after.
             async let banner = bannerText(connection)
             let input = LineEditorInput(historyPath: LineEditor.defaultHistoryPath(environment: ProcessEnvironment.current))
+            if let cookie = clusterOptions?.cookie { input.neverRecord(cookie) }
             let console = try await Console.make(
                 connection: connection, options: shellOptions(interactive: true, input: input),
                 input: input, output: StandardOutput())

@@ -82,7 +82,10 @@ enum RPCOneShot {
         for (m, f) in zip(arguments, arguments.dropFirst()) {
             if let m = m.atomValue, let f = f.atomValue { candidates.append((m.name, f.name)) }
         }
-        if let stop = candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1) }).first {
+        // `erlang send init '{stop,stop}'` sends what init:stop/0 sends.
+        let toInit = module == "erlang" && function == "send" && arguments.first?.atomValue?.name == "init"
+        if let stop = toInit ? "erlang:send(init, ...)"
+            : candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1) }).first {
             guard settings.allowStops else {
                 printError("not called: \(stop) would stop the remote node (pass --yes to allow it)")
                 exitNow(.remoteFailure)

@@ -53,7 +53,8 @@ import Testing
         }
         // A call that stops the node is refused without --yes, as in --eval.
         for call in [["init", "stop"], ["erlang", "halt"], ["'init'", "stop"], ["erlang", "apply", "init", "stop", "[]"],
-                     ["rpc", "call", "'\(node.name)'", "init", "stop", "[]"], ["erlang", "spawn", "init", "stop", "[]"]] {
+                     ["rpc", "call", "'\(node.name)'", "init", "stop", "[]"], ["erlang", "spawn", "init", "stop", "[]"],
+                     ["erlang", "send", "init", "{stop,stop}"]] {
             let stop = try BeamshBinary.run([node.name, "--rpc"] + call, cookie: node.cookie)
             #expect(stop.status == 1 && stop.stderr.contains("would stop the remote node") && stop.stderr.contains("--yes"), "\(stop.stderr)")
         }

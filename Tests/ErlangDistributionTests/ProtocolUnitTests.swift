@@ -209,6 +209,15 @@ import Testing
         #expect("\(cookie)" == "<cookie redacted>")
         #expect(String(reflecting: cookie) == "<cookie redacted>")
     }
+
+    @Test func aCookieIsFoundInTextWithoutBeingHandedOut() {
+        let cookie = Cookie("s3cret")
+        #expect(cookie.appears(in: "c = :s3cret"))
+        #expect(cookie.appears(in: "s3cret"))
+        #expect(!cookie.appears(in: "s3cre"))
+        #expect(!cookie.appears(in: "S3CRET"))
+        #expect(!Cookie("").appears(in: "anything"))
+    }
 }
 
 @Suite struct AddressResolverTests {

@@ -84,6 +84,19 @@ import Testing
         #expect(readText(path)?.contains("s3cret") == false)
     }
 
+    /// The session's cookie in any form of line (here a plain atom) is not recorded.
+    @Test func linesHoldingTheSessionsSecretAreNotRecorded() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("history")
+        try withPipeEditor(historyPath: path, maxEntries: 10) { editor in
+            editor.isSecret = { $0.contains("Sekr3t") }
+            editor.addToHistory("c = :Sekr3tCookieXYZ")
+            editor.addToHistory("Node.list()")
+        }
+        #expect(readText(path) == "Node.list()\n")
+    }
+
     @Test func noHistoryPathMeansNoFile() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

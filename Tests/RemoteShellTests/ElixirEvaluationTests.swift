@@ -170,6 +170,27 @@ import Testing
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
+    /// A lone evaluation (one `--eval`, one member of `cluster --eval`) sends back nothing it
+    /// bound: here a value nested deeper than beamsh decodes, which made the whole reply fail
+    /// when the binding came along. Quoted text with escapes reaches the node's parser.
+    @Test func aLoneEvaluationSendsNoBindingBack() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let deep = "x = Enum.reduce(1..1_100_000, :x, fn _, a -> {a} end); 1"
+        let elixir = oneShot(connection, .elixir)
+        #expect(try await elixir.evaluateOnce(deep) == .value(formatted: "1", term: nil))
+        #expect(try await elixir.evaluateOnce(#""a\tb""#).formatted == #""a\tb""#)
+        #expect(try await elixir.evaluateOnce(#"byte_size("\u00e9")"#).formatted == "2")
+        #expect(try await elixir.evaluateOnce(#"is_pid(Process.whereis(:"\x63ode_server"))"#).formatted == "true")
+        elixir.close()
+        let erlang = oneShot(connection, .erlang)
+        let erlangDeep = "X = lists:foldl(fun(_, A) -> {A} end, x, lists:seq(1, 1100000)), 1."
+        #expect(try await erlang.evaluateOnce(erlangDeep) == .value(formatted: "1", term: nil))
+        erlang.close()
+    }
+
     /// One member's `cluster --eval`: a read-only core command calls its BIFs and compiles
     /// nothing; anything else runs in the console's evaluator, its output captured for the report
     /// (bounded) instead of going to the node's log; a slow line is killed when its time is up.

@@ -30,6 +30,9 @@ struct LocalCheckTests {
         ("Application.stop(:kernel)", "Application.stop(:kernel)"), (":application.stop( :stdlib )", "Application.stop(:stdlib)"),
         ("Process.exit(Process.whereis(:init), :kill)", "Process.exit(Process.whereis(:init), ...)"),
         (":erlang.exit(:erlang.whereis( :init ), :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        // The message init:stop/0 sends.
+        ("send(:init, {:stop, :stop})", "send(:init, ...)"), (":erlang.send( :init, {:stop, :stop})", "send(:init, ...)"),
+        ("Kernel.send(Process.whereis(:init), {:stop, :restart})", "send(:init, ...)"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -39,6 +42,7 @@ struct LocalCheckTests {
                       "~s(System.stop)", "'System.halt'", "\"\"\"\nSystem.stop()\n\"\"\"", "?\\\" <> \"System.stop()\"",
                       "Node.alive?() # System.stop()", "apply(:init, :stopped, [])", "{:myinit, :stop}",
                       "Application.stop(:kernel_extra)", "Application.stop(:my_app)", "Process.exit(Process.whereis(:initial), :kill)",
+                      "send(:initial, {:stop, :stop})",
                       "IO.puts(\"Application.stop(:kernel)\")"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
@@ -72,6 +76,10 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "erlang:exit(erlang:whereis( init ), kill).", language: .erlang)
                 == "exit(whereis(init), ...)")
         #expect(FootgunGuard.dangerousCall(in: "exit(whereis(initial), kill).", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "init ! {stop, stop}.", language: .erlang) == "init ! ...")
+        #expect(FootgunGuard.dangerousCall(in: "erlang:send(init, {stop, reboot}).", language: .erlang) == "init ! ...")
+        #expect(FootgunGuard.dangerousCall(in: "whereis(init) ! {stop, stop}.", language: .erlang) == "init ! ...")
+        #expect(FootgunGuard.dangerousCall(in: "myinit ! {stop, stop}.", language: .erlang) == nil)
     }
 
     /// An `--eval` argument on an Erlang node gets the full stop it lacks, on a line of its own
@@ -109,6 +117,14 @@ struct LocalCheckTests {
         #expect(CoreCommands.parse("System.cmd(\"ls\", [])", language: .elixir) == nil)
         #expect(CoreCommands.parse("x = 1", language: .elixir) == nil)
         #expect(CoreCommands.parse("Enum.map([1], & &1)", language: .elixir) == nil)
+        // Quoted text with an escape or an interpolation is the node's to read (`"a\tb"` is a tab).
+        for line in [#""a\tb""#, #"Process.whereis(:"\x63ode_server")"#, #"byte_size("\u00e9")"#, #"hd(~c"\t")"#,
+                     ##""#{1 + 1}""##, ##":"#{:code}_server""##] {
+            #expect(CoreCommands.parse(line, language: .elixir) == nil, "\(line)")
+        }
+        #expect(CoreCommands.parse(#"Process.whereis(:"code_server")"#, language: .elixir)
+                == .call(module: "erlang", function: "whereis", arguments: [.literal(.atom("code_server"))], nilForUndefined: true))
+        #expect(CoreCommands.parse(#"erlang:whereis('code\x5fserver')."#, language: .erlang) == nil)
         #expect(CoreCommands.parse("erlang:memory(total).", language: .erlang)
                 == .call(module: "erlang", function: "memory", arguments: [.literal(.atom("total"))], nilForUndefined: false))
     }
