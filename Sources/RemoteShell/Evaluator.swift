@@ -687,7 +687,11 @@ final class Evaluator: @unchecked Sendable {
     /// runs none), which is what the shell's prompt number counts.
     static let erlangDriver = """
         BeamshFormatError = fun({BeamshLoc, BeamshMod, BeamshInfo}) ->
-          unicode:characters_to_binary(io_lib:format("* ~p: ~ts~n", [BeamshLoc, BeamshMod:format_error(BeamshInfo)]))
+          BeamshWhere = case BeamshLoc of
+            {BeamshL, BeamshC} -> io_lib:format("~b:~b", [BeamshL, BeamshC]);
+            _ -> io_lib:format("~p", [BeamshLoc])
+          end,
+          unicode:characters_to_binary(io_lib:format("* ~ts: ~ts~n", [BeamshWhere, BeamshMod:format_error(BeamshInfo)]))
         end,
         BeamshScan = fun BeamshScan(BeamshChars, BeamshLine, BeamshAcc) ->
           case erl_scan:tokens([], BeamshChars, BeamshLine) of
@@ -773,6 +777,12 @@ final class Evaluator: @unchecked Sendable {
                                                 erl_eval:add_binding(BeamshHistoryVar(BeamshN), BeamshV, BeamshB)
                                               end, BeamshBinding0,
                                               case BeamshHistoryVars of [] -> []; _ -> BeamshHistory end),
+              % As the shell: checked first (an unbound variable is `* 1:1: variable 'X' is
+              % unbound`, and the query's value is the exit it would have caused).
+              case erl_eval:check_command(BeamshExprs, BeamshWithHistory) of
+                {error, {_, _, BeamshLintWhat} = BeamshLintError} ->
+                  {failed, {'EXIT', BeamshLintWhat}, BeamshFormatError(BeamshLintError)};
+                _ ->
               try erl_eval:exprs(BeamshExprs, BeamshWithHistory, {value, BeamshLocal}) of
                 {value, BeamshValue, BeamshBinding1} ->
                   BeamshClean = lists:foldl(fun erl_eval:del_binding/2, BeamshBinding1, BeamshHistoryVars),
@@ -786,6 +796,7 @@ final class Evaluator: @unchecked Sendable {
                    erl_error:format_exception(BeamshClass, BeamshReason, BeamshStack,
                      #{column => 4, format_fun => BeamshPrint,
                        stack_trim_fun => fun(BeamshM, _, _) -> BeamshM =:= erl_eval end})])}
+              end
               end
           catch throw:{'$beamsh_command_not_found', BeamshWhat} ->
             {not_found, unicode:characters_to_binary(io_lib:format("* ~ts: command not found", [erl_pp:expr(BeamshWhat)]))}
@@ -823,7 +834,7 @@ final class Evaluator: @unchecked Sendable {
                iolist_to_binary(BeamshTexts1), BeamshBinding1, BeamshRan1, lists:reverse(BeamshKept1)}
           end
         end,
-        BeamshResult = case BeamshScan(unicode:characters_to_list(Code), Line, []) of
+        BeamshResult = case BeamshScan(unicode:characters_to_list(Code), {Line, 1}, []) of
           incomplete -> incomplete;
           {error, BeamshScanError} -> {error, BeamshScanError, unchanged, 0};
           {ok, BeamshForms} ->

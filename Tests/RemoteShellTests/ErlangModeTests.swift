@@ -50,9 +50,12 @@ import Testing
 
     /// Exceptions print exactly as the Erlang shell prints them: the same runtime's `erl`, fed
     /// the same lines, gives the expected text (its indentation, operands, and the frames kept).
+    /// Unbound variables and syntax errors are reported as the shell reports them too.
     @Test func exceptionsPrintAsTheErlangShellPrintsThem() async throws {
         let lines = ["atom_to_list(1).", "lists:map(fun(X) -> X + a end, [1]).", "erlang:error(foo).", "throw(x).",
-                     "exit(y).", "lists:nth(5, [1]).", "1/0.", "nomod:f(1).", "erlang:error({badmatch, [1,2,3]})."]
+                     "exit(y).", "lists:nth(5, [1]).", "1/0.", "nomod:f(1).", "erlang:error({badmatch, [1,2,3]}).",
+                     // Checked before evaluation, as the shell checks: location and message.
+                     "X.", "Y = 1, Y + Z.", "fun() -> W end.", "foo(."]
         try await forEachErlangRuntime { runtime, _, _, evaluator in
             for (line, expected) in zip(lines, try erlangShellPrints(lines, runtime)) {
                 let ours = try await evaluator.evaluate(line)
