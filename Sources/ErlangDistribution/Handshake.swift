@@ -187,7 +187,8 @@ public struct Handshake: Sendable {
             // A unique name per run makes this a real clash; answering false never hijacks
             // somebody else's live connection.
             state = .failed
-            throw HandshakeError(.alreadyConnected, "the node already has a connection from \(localName) (status alive)")
+            throw HandshakeError(.alreadyConnected,
+                                 "the node already has a connection from \(localName) (status alive): pick another --name, or leave it out for a unique one")
         }
     }
 
@@ -235,7 +236,8 @@ public struct Handshake: Sendable {
         }
         let name = String(decoding: peerName, as: UTF8.self)
         if let expected = expectedPeer, expected != name {
-            throw HandshakeError(.nameMismatch, "reached node \(name), not \(expected)")
+            throw HandshakeError(.nameMismatch,
+                                 "reached node \(name), not \(expected): use the name the node was started with (\(name))")
         }
         let peer = PeerInfo(name: name, flags: peerFlags, creation: peerCreation,
                             negotiatedFlags: flags.intersection(peerFlags), version: peerVersion)

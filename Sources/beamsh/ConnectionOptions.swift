@@ -82,7 +82,7 @@ struct ConnectionSettings {
                 options.localName = try NodeName(parsing: localName)
             } catch {
                 printError("--name: \(error)")
-                exitNow(.connectFailure)
+                exitNow(.usage)
             }
         }
         options.addressOverride = address
@@ -102,6 +102,6 @@ func parseNodeName(_ text: String) -> NodeName {
         return try NodeName(parsing: text)
     } catch {
         printError("invalid node name '\(text)': \(error)")
-        exitNow(.connectFailure)
+        exitNow(.usage)
     }
 }

@@ -47,6 +47,9 @@ import Testing
             ([node.name, "--rpc", "--timeout", "3", "erlang", "node"], "options go before --rpc"),
             ([node.name, "--rpc", "erlang", "node", "-h"], "options go before --rpc"),
             (["--rpc", "erlang", "node", node.name], "the NODE goes before --rpc"),
+            // A name that cannot be a node's is a usage error, not a failed connection.
+            (["bad@", "--rpc", "erlang", "node"], "invalid node name 'bad@'"),
+            (["--name", "x@y@host", node.name, "--rpc", "erlang", "node"], "--name: node name has more than one '@'"),
         ] {
             let usage = try BeamshBinary.run(arguments, cookie: node.cookie)
             #expect(usage.status == 64 && usage.stderr.contains(message), "\(arguments): \(usage.status) \(usage.stderr)")

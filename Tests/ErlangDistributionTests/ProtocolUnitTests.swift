@@ -137,6 +137,7 @@ import Testing
         #expect(try NodeName(parsing: "app", defaultHost: "myhost").description == "app@myhost")
         #expect(throws: NodeNameError.self) { try NodeName(parsing: "@host") }
         #expect(throws: NodeNameError.self) { try NodeName(parsing: "app@") }
+        #expect(throws: NodeNameError.self) { try NodeName(parsing: "x@y@host") }
         #expect(throws: NodeNameError.self) { try NodeName(parsing: "a b@host") }
     }
 
