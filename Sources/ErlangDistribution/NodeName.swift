@@ -30,7 +30,7 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
     public init(alive: String, host: String) throws(NodeNameError) {
         guard !alive.isEmpty else { throw NodeNameError("node name has nothing before '@'") }
         guard !host.isEmpty else { throw NodeNameError("node name has nothing after '@'") }
-        guard !host.contains("@") else { throw NodeNameError("node name has more than one '@'") }
+        guard !host.utf8.contains(UInt8(ascii: "@")) else { throw NodeNameError("node name has more than one '@'") }
         guard alive.utf8.count + host.utf8.count < 255 else { throw NodeNameError("node name is longer than 255 bytes") }
         for scalar in alive.unicodeScalars where !Self.isAliveCharacter(scalar) {
             throw NodeNameError("'\(alive)' is not a valid node name: use letters, digits, '_' and '-'")
