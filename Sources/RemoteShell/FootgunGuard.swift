@@ -26,7 +26,9 @@ public enum FootgunGuard {
         ("send(:init, ...)",
          ["send(:init,", "Kernel.send(:init,", "Process.send(:init,", ":erlang.send(:init,",
           "send(Process.whereis(:init),", "send(:erlang.whereis(:init),", "Kernel.send(Process.whereis(:init),",
-          "Process.send(Process.whereis(:init),", ":erlang.send(Process.whereis(:init),", ":init|>send("]),
+          "Process.send(Process.whereis(:init),", ":erlang.send(Process.whereis(:init),", ":init|>send(",
+          // Without parentheses (`send :init, {:stop, :stop}`), spacing removed.
+          "send:init,", "Kernel.send:init,", "Process.send:init,"]),
     ]
     static let erlangArgumentCalls: [(call: String, patterns: [String])] = [
         ("application:stop(kernel)", ["application:stop(kernel"]),

@@ -33,6 +33,7 @@ struct LocalCheckTests {
         // The message init:stop/0 sends.
         ("send(:init, {:stop, :stop})", "send(:init, ...)"), (":erlang.send( :init, {:stop, :stop})", "send(:init, ...)"),
         ("Kernel.send(Process.whereis(:init), {:stop, :restart})", "send(:init, ...)"),
+        ("send :init, {:stop, :stop}", "send(:init, ...)"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
