@@ -14,6 +14,8 @@ public final class NodeConnection: Sendable {
     public let localName: NodeName
     public let creation: UInt32
     let channel: Channel
+    /// The event loop this connection's futures complete on.
+    public var eventLoop: EventLoop { channel.eventLoop }
     let logger: Logger
     private let state = NIOLockedValueBox(RoutingState())
     private let closedPromise: EventLoopPromise<DistributionError>

@@ -70,6 +70,7 @@ extension Beamsh {
         }
 
         func run() async throws {
+            if format == .json { FailureDocument.enable() }
             let env = ProcessEnvironment.current
             guard let query = query ?? env["DNS_CLUSTER_QUERY"], !query.isEmpty else {
                 printError("give a QUERY or set DNS_CLUSTER_QUERY")
@@ -151,6 +152,7 @@ extension Beamsh {
         }
 
         func run() async throws {
+            if format == .json { FailureDocument.enable() }
             let env = ProcessEnvironment.current
             var (options, _) = connection.connectOptions()
             options.connectTimeout = .nanoseconds(Int64(min(connection.connectTimeout, timeout) * 1e9))
@@ -205,6 +207,7 @@ extension Beamsh {
                     fail(error)
                 }
                 print(format == .json ? report.json.serialized() : report.render())
+                FailureDocument.markReported()
                 exitNow(ExitStatus(rawValue: report.exitCode) ?? .remoteFailure)
             }
 
@@ -222,6 +225,7 @@ extension Beamsh {
                     json = .object(pairs + [("expected_nodes", .number(expect)), ("enough_nodes", .bool(enough))])
                 }
                 print(json.serialized())
+                FailureDocument.markReported()
             case .text:
                 var text = report.render()
                 if let expect, !enough {
@@ -258,6 +262,7 @@ extension Beamsh {
         }
 
         func run() async throws {
+            if format == .json { FailureDocument.enable() }
             let target = parseNodeName(nodeOrReleaseNode(node))
             let (options, _) = connection.connectOptions()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -320,6 +325,7 @@ extension Beamsh {
         }
 
         func run() async throws {
+            if format == .json { FailureDocument.enable() }
             let target = parseNodeName(nodeOrReleaseNode(node))
             let (options, _) = connection.connectOptions()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -140,6 +140,7 @@ struct ConsoleInvocation {
     }
 
     func run() async -> Never {
+        if format == "json" { FailureDocument.enable() }
         let target = parseNodeName(node ?? releaseNode())
         let (options, _) = connection.connectOptions()
         if !rpc.isEmpty { await RPCOneShot.run(target: target, options: options, call: rpc, settings: rpcSettings) }
@@ -161,6 +162,7 @@ struct ConsoleInvocation {
     /// `--dns QUERY`: discover the nodes, then open the console (or run the one-shot modes) on
     /// the chosen one, or with `--all` evaluate on every registered one.
     func runDiscovered(query: String, basename: String, pick: DiscoveryPick) async -> Never {
+        if format == "json" { FailureDocument.enable() }
         let (options, _) = connection.connectOptions()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: pick == .all ? 2 : 1)
         let candidates: [DiscoveredNode]
@@ -189,6 +191,7 @@ struct ConsoleInvocation {
                                                               options: clusterOptions, group: group)
                 let report = FanoutReport(seed: query, expression: expression, results: results, elapsed: .now - started)
                 print(format == "json" ? report.json.serialized() : report.render())
+                FailureDocument.markReported()
                 worst = max(worst, report.exitCode)
             }
             exitNow(ExitStatus(rawValue: worst) ?? .remoteFailure)
@@ -281,6 +284,7 @@ extension ConsoleInvocation {
                     case .failure(let text):
                         fflush(nil)
                         StandardOutput.error.write(text + "\n")
+                        FailureDocument.record(text)
                     }
                 }
                 var ok = true

@@ -39,15 +39,20 @@ enum ExitStatus: Int32 {
 /// `TERM=dumb` (Emacs' shell buffers, some CI consoles): no colors, no cursor movement.
 var isDumbTerminal: Bool { ProcessEnvironment.current["TERM"] == "dumb" }
 
-/// Prints `beamsh: message` on standard error.
+/// Prints `beamsh: message` on standard error (and keeps it for ``FailureDocument``).
 func printError(_ message: String) {
+    FailureDocument.record(message)
+    printErrorLine(message)
+}
+
+/// Prints a warning on standard error.
+func printWarning(_ message: String) { printErrorLine("warning: " + message) }
+
+private func printErrorLine(_ message: String) {
     var line = "beamsh: " + message + "\n"
     fflush(nil)
     line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
-
-/// Prints a warning on standard error.
-func printWarning(_ message: String) { printError("warning: " + message) }
 
 /// Leaves the process now with `status`, flushing output first.
 func exitNow(_ status: ExitStatus) -> Never {
@@ -58,6 +63,7 @@ func exitNow(_ status: ExitStatus) -> Never {
     var lost: Int32 = fflush(nil) != 0 ? (errno != 0 ? errno : EIO) : 0
     if lost == 0, let failed = StandardOutput.firstWriteError { lost = failed }
     if lost == 0, standardOutputFailed() { lost = EIO }  // an earlier `print` failed; glibc kept no errno
+    if lost == 0 { FailureDocument.writeIfNeeded(status) }
     if lost != 0 {
         // A reader that stopped early (`| head -1`) is no news to the user.
         if lost != EPIPE { printError("could not write the output: \(String(cString: strerror(lost)))") }
@@ -81,6 +87,39 @@ func fail(_ error: DistributionError) -> Never {
         printError(error.description)
     }
     exitNow(ExitStatus(error))
+}
+
+/// With `--format json`, a failure also leaves a JSON document on standard output,
+/// `{"ok":false,"exit_code":N,"error":"..."}`, so a script reading stdout (`| jq`) sees one
+/// document per expression or command, failures included, not an empty stream. The text is
+/// what went to standard error. Not for usage errors (64): they are the script's own bug.
+enum FailureDocument {
+    private struct State {
+        var enabled = false
+        var messages: [String] = []
+        /// The command printed a JSON document that already carries the failure (a cluster report).
+        var reported = false
+    }
+    private static let state = NIOLockedValueBox(State())
+
+    /// `--format json` is in effect.
+    static func enable() { state.withLockedValue { $0.enabled = true } }
+    /// The failure is already in a JSON document on standard output.
+    static func markReported() { state.withLockedValue { $0.reported = true } }
+    /// An error message shown to the user (also an evaluation's formatted exception).
+    static func record(_ message: String) { state.withLockedValue { $0.messages.append(message) } }
+
+    fileprivate static func writeIfNeeded(_ status: ExitStatus) {
+        guard [.remoteFailure, .connectFailure, .authenticationFailure].contains(status) else { return }
+        let document = state.withLockedValue { state -> JSONValue? in
+            guard state.enabled, !state.reported, !state.messages.isEmpty else { return nil }
+            return .object([("ok", .bool(false)), ("exit_code", .number(Int(status.rawValue))),
+                            ("error", .string(state.messages.joined(separator: "\n")))])
+        }
+        guard var text = document?.serialized() else { return }
+        text += "\n"
+        text.withUTF8 { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+    }
 }
 
 /// Where the cookie of this run came from (never its value), for an error that blames it.

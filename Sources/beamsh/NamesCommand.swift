@@ -24,6 +24,7 @@ extension Beamsh {
         }
 
         func run() async throws {
+            if format == .json { FailureDocument.enable() }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let port = resolvedEPMDPort(epmdPort)
             do {

@@ -105,6 +105,8 @@ enum RPCOneShot {
         let result: Term
         let printer: ErlangFormatter
         let json: TermJSON?
+        /// `{badrpc, Reason}`'s reason as the node's shell says it.
+        var failure: String?
     }
 
     private static func perform(
@@ -120,7 +122,16 @@ enum RPCOneShot {
             // rex runs the call in a process of its own that beamsh cannot name, so a call that
             // times out may still be running on the node; the message says so.
             return connection.submitCall(Atom(atomName(call[0])), Atom(atomName(call[1])), arguments, timeout: settings.timeout)
-                .map { Outcome(result: $0, printer: printer, json: json) }
+                .flatMap { result -> EventLoopFuture<Outcome> in
+                    var outcome = Outcome(result: result, printer: printer, json: json)
+                    guard case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") else {
+                        return connection.eventLoop.makeSucceededFuture(outcome)
+                    }
+                    return BadRPC.describe(t[1], on: connection, printer: printer).map { text in
+                        outcome.failure = text
+                        return outcome
+                    }
+                }
                 .flatMapErrorThrowing { error in
                     guard let lost = error as? DistributionError, lost.kind == .connectionLost else { throw error }
                     throw LostDuringTheCall(node: target.description, error: lost)
@@ -137,8 +148,9 @@ enum RPCOneShot {
     private static func finish(_ outcome: Result<Outcome, Error>, stopsTheNode: Bool) -> Never {
         switch outcome {
         case .success(let outcome):
-            if case .tuple(let t) = outcome.result, t.count == 2, t[0] == .atom("badrpc") {
-                printError("the call failed on the node: \(outcome.printer.format(t[1]))")
+            if let failure = outcome.failure {
+                // Several lines (the stacktrace) start on their own line, as in the shell.
+                printError("the call failed on the node:" + (failure.utf8.contains(UInt8(ascii: "\n")) ? "\n" : " ") + failure)
                 exitNow(.remoteFailure)
             }
             print(outcome.json?.encode(outcome.result) ?? outcome.printer.format(outcome.result))

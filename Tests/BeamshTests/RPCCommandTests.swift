@@ -153,6 +153,76 @@ import Testing
         #expect(result.stderr.contains("side") && result.stderr.contains("def count"), "\(result.stderr)")
     }
 
+    /// With `--format json` a failure still leaves one JSON document on stdout
+    /// (`{"ok":false,"exit_code":N,"error":...}`, the text stderr shows), so `| jq` reads one
+    /// document per expression, failures included; usage errors stay text.
+    @Test func jsonFailuresAreDocumentsToo() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        func failure(_ result: ProcessResult) throws -> [String: Any] {
+            let last = try #require(result.stdout.split(separator: "\n").last, "no document: \(result.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        }
+        let raised = try BeamshBinary.run([node.name, "--format", "json", "--eval", "1", "--eval", "raise \"boom\""], cookie: node.cookie)
+        #expect(raised.status == 1 && raised.stdout.hasPrefix("1\n"), "\(raised.stdout)\(raised.stderr)")
+        let document = try failure(raised)
+        #expect(document["ok"] as? Bool == false && document["exit_code"] as? Int == 1)
+        let raisedError = document["error"] as? String ?? ""
+        #expect(raisedError.hasPrefix("** (RuntimeError) boom"), "\(document)")
+        #expect(raised.stderr.contains("** (RuntimeError) boom"), "still on stderr for people: \(raised.stderr)")
+
+        let script = try BeamshBinary.run([node.name, "--format", "json"], cookie: node.cookie, stdin: ":a\n:erlang.error(:oops)\n:never\n")
+        #expect(script.status == 1 && script.stdout.hasPrefix("\"a\"\n"), "\(script.stdout)")
+        let scriptError = try failure(script)["error"] as? String ?? ""
+        #expect(scriptError.contains("oops"), "\(script.stdout)")
+
+        let rpc = try BeamshBinary.run([node.name, "--format", "json", "--rpc", "erlang", "atom_to_list", "1"], cookie: node.cookie)
+        let rpcError = try failure(rpc)["error"] as? String ?? ""
+        #expect(rpc.status == 1 && rpcError.contains("bad argument"), "\(rpc.stdout)")
+
+        let host = node.name.split(separator: "@").last!
+        let unknown = try BeamshBinary.run(["nobody_\(TestNode.randomToken(4))@\(host)", "--format", "json", "--eval", "1"], cookie: node.cookie)
+        let unreachable = try failure(unknown)
+        #expect(unknown.status == 2 && unreachable["exit_code"] as? Int == 2, "\(unknown.stdout)\(unknown.stderr)")
+        let unreachableError = unreachable["error"] as? String ?? ""
+        #expect(unreachableError.contains("not registered"), "\(unreachable)")
+        let wrongCookie = try BeamshBinary.run([node.name, "--format", "json", "--rpc", "erlang", "node"], cookie: "not_the_cookie")
+        let rejected = try failure(wrongCookie)["exit_code"] as? Int
+        #expect(wrongCookie.status == 3 && rejected == 3, "\(wrongCookie.stdout)")
+        #expect(!wrongCookie.stdout.contains(node.cookie) && !wrongCookie.stdout.contains("not_the_cookie"))
+
+        let usage = try BeamshBinary.run([node.name, "--format", "json", "--eval", "1", "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(usage.status == 64 && usage.stdout.isEmpty, "\(usage.stdout)")
+        // Success is unchanged: the value alone.
+        let fine = try BeamshBinary.run([node.name, "--format", "json", "--eval", "%{ok: false}"], cookie: node.cookie)
+        #expect(fine.status == 0 && fine.stdout == "{\"ok\":false}\n", "\(fine.stdout)")
+    }
+
+    /// A call that raises prints what the node's shell would (`erl_error`, or Elixir's
+    /// `Exception.format` for an Elixir exception), not the raw `{badrpc, ...}` term.
+    @Test func rpcFailuresReadAsTheShellSaysThem() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime, elixir: runtime.hasElixir)
+            defer { node.stop() }
+            for (call, expected) in [
+                (["erlang", "atom_to_list", "1"], ["** exception error: bad argument", "in function  atom_to_list/1"]),
+                (["no_such_module", "f", "1"], ["** exception error: undefined function no_such_module:f/1"]),
+                (["lists", "nth", "0", "[]"], ["** exception error: no function clause matching lists:nth(0,[])"]),
+                (["erlang", "exit", "boom"], ["** exception exit: boom"]),
+                (["erlang", "error", #"#{'__struct__' => 'Elixir.RuntimeError', '__exception__' => true, message => <<"boom">>}"#],
+                 runtime.hasElixir ? ["** (RuntimeError) boom"] : ["** exception error:"]),
+            ] {
+                let run = try BeamshBinary.run([node.name, "--rpc"] + call, cookie: node.cookie)
+                #expect(run.status == 1 && run.stdout.isEmpty, "\(runtime) \(call): \(run.status) \(run.stdout)")
+                for text in expected {
+                    #expect(run.stderr.contains(text), "\(runtime) \(call): \(run.stderr)")
+                }
+                #expect(!run.stderr.contains("badrpc"), "\(runtime) \(call): \(run.stderr)")
+            }
+        }
+    }
+
     /// Reads in `--eval` take lines from stdin, as `elixir -e` does; the prompt goes where the
     /// evaluation's output goes (stderr with `--format json`); past the end, `:eof`.
     @Test func evalReadsStdin() throws {
