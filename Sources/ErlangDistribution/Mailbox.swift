@@ -2,6 +2,7 @@
 
 import ErlangTerm
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// What can arrive at a local pid.
 public enum Signal: Sendable, Hashable {
@@ -20,6 +21,9 @@ public final class Mailbox: Sendable {
     public let pid: Pid
     private let state = NIOLockedValueBox(State())
     private let onClose: @Sendable (Mailbox, Term) -> Void
+    /// Where a receive's timeout is scheduled: the connection's event loop, which is awake
+    /// anyway, rather than a task sleeping on the global executor per wait.
+    private let timers: EventLoop
 
     private struct State {
         var queue: [Signal] = []
@@ -30,8 +34,9 @@ public final class Mailbox: Sendable {
         var closed = false
     }
 
-    init(pid: Pid, onClose: @escaping @Sendable (Mailbox, Term) -> Void) {
+    init(pid: Pid, timers: EventLoop, onClose: @escaping @Sendable (Mailbox, Term) -> Void) {
         self.pid = pid
+        self.timers = timers
         self.onClose = onClose
     }
 
@@ -77,12 +82,14 @@ public final class Mailbox: Sendable {
         }) {
             return ready
         }
+        // Nothing queued: a zero timeout is an answer already, no wait to set up.
+        if let timeout, timeout <= .zero { return nil }
         let id = state.withLockedValue { s -> UInt64 in
             s.nextWaiterID += 1
             return s.nextWaiterID
         }
-        var timer: Task<Void, Never>?
-        defer { timer?.cancel() }
+        let timer = NIOLockedValueBox<Scheduled<Void>?>(nil)
+        defer { timer.withLockedValue { $0?.cancel() } }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Signal?, Error>) in
                 let immediate: Result<Signal?, Error>? = state.withLockedValue { s in
@@ -100,15 +107,22 @@ public final class Mailbox: Sendable {
                     return
                 }
                 if let timeout {
-                    timer = Task { [weak self] in
-                        try? await Task.sleep(for: timeout)
+                    let scheduled = timers.scheduleTask(in: .nanoseconds(Self.nanoseconds(timeout))) { [weak self] () -> Void in
                         self?.wakeWaiter(id)
                     }
+                    timer.withLockedValue { $0 = scheduled }
                 }
             }
         } onCancel: {
             wakeWaiter(id)
         }
+    }
+
+    /// `duration` in whole nanoseconds, clamped (a year and more is as good as forever).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds < 1 << 32 else { return Int64(1) << 62 }
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     /// Puts signals taken by ``receive(timeout:)`` back in front of everything queued, in their

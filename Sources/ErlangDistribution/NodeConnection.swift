@@ -66,7 +66,7 @@ public final class NodeConnection: Sendable {
             let id = s.nextPidID
             s.nextPidID &+= 1
             let pid = Pid(node: localNodeAtom, id: id & 0x7FFF, serial: id >> 15, creation: creation)
-            let mailbox = Mailbox(pid: pid) { [weak self] mailbox, reason in
+            let mailbox = Mailbox(pid: pid, timers: channel.eventLoop) { [weak self] mailbox, reason in
                 self?.processEnded(mailbox, reason: reason)
             }
             if let lost = s.lost { mailbox.fail(lost) }

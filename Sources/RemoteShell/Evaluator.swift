@@ -871,13 +871,15 @@ final class Evaluator: @unchecked Sendable {
         BeamshHold = fun BeamshHold(BeamshBinding, BeamshEnv) ->
           receive
             {get, BeamshFrom, BeamshRef, BeamshWanted} ->
-              BeamshAll = BeamshPairs(BeamshBinding),
+              % Compiled maps/lists functions, no comprehension: erl_eval interprets every
+              % step of one, which made each line cost in proportion to the variables bound.
+              BeamshAll = maps:from_list(BeamshPairs(BeamshBinding)),
               BeamshSubset = case {BeamshWanted, Merge} of
                 {all, _} -> BeamshBinding;
-                {_, elixir} -> [BeamshE || {BeamshK, _} = BeamshE <- BeamshAll, lists:member(BeamshK, BeamshWanted)];
-                {_, erlang} -> lists:ukeysort(1, [BeamshE || {BeamshK, _} = BeamshE <- BeamshAll, lists:member(BeamshK, BeamshWanted)])
+                {_, elixir} -> maps:to_list(maps:with(BeamshWanted, BeamshAll));
+                {_, erlang} -> lists:ukeysort(1, maps:to_list(maps:with(BeamshWanted, BeamshAll)))
               end,
-              BeamshFrom ! {BeamshRef, {BeamshSubset, BeamshEnv, [BeamshK || {BeamshK, _} <- BeamshAll]}},
+              BeamshFrom ! {BeamshRef, {BeamshSubset, BeamshEnv, maps:keys(BeamshAll)}},
               BeamshHold(BeamshBinding, BeamshEnv);
             {put, BeamshChanged, BeamshNewEnv} ->
               BeamshMerged = lists:foldl(fun({BeamshK, BeamshV}, BeamshAcc) ->
