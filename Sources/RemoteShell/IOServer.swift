@@ -233,6 +233,10 @@ public final class IOServer: @unchecked Sendable {
         guard let text = Chardata.string(chars, encoding: encoding) else {
             return .tuple([.atom("error"), .atom("put_chars")])
         }
+        return put(text)
+    }
+
+    private func put(_ text: String) -> Term {
         if !holdingOutput {
             output.write(text)
         } else if heldOutput.isEmpty && droppedOutput == 0 && input.showWhileReading(text) {
@@ -248,6 +252,11 @@ public final class IOServer: @unchecked Sendable {
     private func putChars(module: Term, function: Term, arguments: Term, encoding: IOEncoding) async -> Term {
         guard let m = module.atomValue, let f = function.atomValue, let args = arguments.listElements else {
             return Self.requestError
+        }
+        // `io:format`'s plain cases are formatted here, saving a round trip to the node.
+        if m == "io_lib", f == "format", encoding == .unicode, args.count == 2,
+           let formatted = SimpleFormat.format(args[0], args[1]) {
+            return put(formatted)
         }
         let text: Term
         do {
