@@ -45,6 +45,13 @@ enum Main {
                     Beamsh.exit(withError: error)
                 }
             } else {
+                // `beamsh clustr app@host`: a command's name mistyped reads as a bare NODE, and the
+                // parse then fails on what follows; say which command was meant instead.
+                if let first = arguments.first, !first.hasPrefix("-"), let command = Beamsh.subcommandResembling(first), command != first,
+                   (try? Beamsh.parseAsRoot(arguments)) == nil {
+                    printError("'\(first)' is not a command; did you mean `beamsh \(command)`?")
+                    exitNow(.usage)
+                }
                 await Beamsh.main(arguments)
             }
             exitNow(.success)

@@ -55,10 +55,10 @@ extension Beamsh {
         @Option(help: ArgumentHelp("The node basename, the part before '@' (default: $RELEASE_NODE's).", valueName: "name"))
         var basename: String?
 
-        @Option(name: .customLong("epmd-port"), help: "EPMD's port (default: $ERL_EPMD_PORT or 4369).")
+        @Option(name: .customLong("epmd-port"), parsing: .unconditional, help: "EPMD's port (default: $ERL_EPMD_PORT or 4369).")
         var epmdPort: Int?
 
-        @Option(help: ArgumentHelp("Seconds to wait for each EPMD.", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for each EPMD.", valueName: "seconds"))
         var timeout: Double = 3
 
         @Option(help: "Output format: text or json.")
@@ -123,7 +123,7 @@ extension Beamsh {
         /// Without NODE, `--dns` defaults to `$DNS_CLUSTER_QUERY`.
         @OptionGroup var discovery: DNSOptions
 
-        @Option(help: ArgumentHelp("Evaluate EXPR on every node (Elixir on Elixir nodes, Erlang otherwise) and print a table.", valueName: "expr"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Evaluate EXPR on every node (Elixir on Elixir nodes, Erlang otherwise) and print a table.", valueName: "expr"))
         var eval: String?
 
         @Flag(help: "With --eval: allow calls that stop the nodes (System.stop, :init.stop, halt...); refused otherwise.")
@@ -132,10 +132,10 @@ extension Beamsh {
         @Flag(name: .customLong("read-only"), help: "With --eval: only the core commands and calls without side effects (Node.list, Process.info, :erlang.memory...).")
         var readOnly = false
 
-        @Option(help: ArgumentHelp("Seconds each node may take for each step.", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds each node may take for each step.", valueName: "seconds"))
         var timeout: Double = 10
 
-        @Option(help: ArgumentHelp("Exit 1 unless the cluster has at least N nodes: a cluster split apart looks complete from either side.",
+        @Option(parsing: .unconditional, help: ArgumentHelp("Exit 1 unless the cluster has at least N nodes: a cluster split apart looks complete from either side.",
                                    valueName: "n"))
         var expect: Int?
 
@@ -249,7 +249,7 @@ extension Beamsh {
         @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE).", valueName: "node"))
         var node: String?
 
-        @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds"))
         var timeout: Double = 10
 
         @Option(help: "Output format: text or json.")
@@ -300,13 +300,13 @@ extension Beamsh {
         @Option(help: "Rank by memory, reductions (delta per interval) or message_queue.")
         var by: TopOrder = .reductions
 
-        @Option(name: [.customShort("n"), .customLong("count")], help: "How many processes to show.")
+        @Option(name: [.customShort("n"), .customLong("count")], parsing: .unconditional, help: "How many processes to show.")
         var count: Int = 20
 
-        @Option(help: ArgumentHelp("Seconds per refresh (the reductions window).", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds per refresh (the reductions window).", valueName: "seconds"))
         var interval: Double = 2
 
-        @Option(help: ArgumentHelp("Refresh this many times, then exit (default: until Ctrl-C in a terminal, once otherwise).", valueName: "n"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Refresh this many times, then exit (default: until Ctrl-C in a terminal, once otherwise).", valueName: "n"))
         var iterations: Int?
 
         @Option(help: ArgumentHelp("Seconds a refresh may take on the node beyond --interval; a sampler still running then is stopped (exit 1).",

@@ -17,13 +17,13 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Reach the node at HOST[:PORT] (a tunnel or port-forward) while the handshake keeps the node's own name. PORT is the node's distribution port (no EPMD); without it, HOST's EPMD is asked.", valueName: "host[:port]"))
     var address: String?
 
-    @Option(help: ArgumentHelp("The node's distribution port: skips EPMD (EPMD-less releases).", valueName: "port"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The node's distribution port: skips EPMD (EPMD-less releases).", valueName: "port"))
     var port: Int?
 
-    @Option(name: .customLong("epmd-port"), help: ArgumentHelp("EPMD's port (default: $ERL_EPMD_PORT or 4369).", valueName: "port"))
+    @Option(name: .customLong("epmd-port"), parsing: .unconditional, help: ArgumentHelp("EPMD's port (default: $ERL_EPMD_PORT or 4369).", valueName: "port"))
     var epmdPort: Int?
 
-    @Option(name: .customLong("connect-timeout"), help: ArgumentHelp("Seconds to wait for each connection step.", valueName: "seconds"))
+    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds to wait for each connection step.", valueName: "seconds"))
     var connectTimeout: Double = 5
 
     func validate() throws {

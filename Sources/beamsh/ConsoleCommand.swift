@@ -31,7 +31,7 @@ extension Beamsh {
             valueName: "module function arg"))
         var rpc: [String] = []
 
-        @Option(name: .customLong("eval"), help: ArgumentHelp("Evaluate EXPR on the node, print the result and exit (repeatable; the binding carries over).", valueName: "expr"))
+        @Option(name: .customLong("eval"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Evaluate EXPR on the node, print the result and exit (repeatable; the binding carries over).", valueName: "expr"))
         var eval: [String] = []
 
         @Flag(help: "Erlang syntax, even on a node with Elixir.")
@@ -43,7 +43,7 @@ extension Beamsh {
         @Flag(help: "Do not ask before System.stop, :init.stop, q() and other calls that stop the remote node.")
         var yes = false
 
-        @Option(help: ArgumentHelp("Seconds each evaluation may take (default: none at the prompt, 60 for --eval and scripts).", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds each evaluation may take (default: none at the prompt, 60 for --eval and scripts).", valueName: "seconds"))
         var timeout: Double?
 
         @Option(help: ArgumentHelp("Result format for --eval and scripts: text or json.", valueName: "format"))
@@ -52,7 +52,7 @@ extension Beamsh {
         /// `--dns`: the console opens on the first discovered node that is registered and answers.
         @OptionGroup var discovery: DNSOptions
 
-        @Option(help: ArgumentHelp("With --dns: the Nth discovered node (1-based, as `beamsh discover` lists them).", valueName: "n"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("With --dns: the Nth discovered node (1-based, as `beamsh discover` lists them).", valueName: "n"))
         var pick: Int?
 
         @Flag(help: "With --dns and --eval: evaluate on every discovered node and print a table (exit code: the worst node's).")

@@ -13,7 +13,7 @@ extension Beamsh {
         @Argument(help: "The host to ask (default: this host).")
         var host: String = "localhost"
 
-        @Option(name: .customLong("epmd-port"), help: "EPMD's port (default: $ERL_EPMD_PORT or 4369).")
+        @Option(name: .customLong("epmd-port"), parsing: .unconditional, help: "EPMD's port (default: $ERL_EPMD_PORT or 4369).")
         var epmdPort: Int?
 
         @Option(help: "Output format: text (one `name N at port P` line each) or json (an array of {name, port}).")

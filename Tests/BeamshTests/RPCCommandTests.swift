@@ -199,6 +199,22 @@ import Testing
         #expect(fine.status == 0 && fine.stdout == "{\"ok\":false}\n", "\(fine.stdout)")
     }
 
+    /// An expression or a number given to an option may start with '-' (`--eval '-1.'` with other
+    /// options too, not only on the short command line), and a negative number of seconds gets
+    /// the range, not "missing value"; a mistyped command before a NODE names the command meant.
+    @Test func optionValuesMayStartWithADash() throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer { node.stop() }
+        let erlang = try BeamshBinary.run([node.name, "--erlang", "--eval", "-1 + 0."], cookie: node.cookie)
+        #expect(erlang.status == 0 && erlang.stdout == "-1\n", "\(erlang.stdout)\(erlang.stderr)")
+        let json = try BeamshBinary.run([node.name, "--format", "json", "--eval", "-2."], cookie: node.cookie)
+        #expect(json.status == 0 && json.stdout == "-2\n", "\(json.stdout)\(json.stderr)")
+        let negative = try BeamshBinary.run([node.name, "--timeout", "-1", "--eval", "1."], cookie: node.cookie)
+        #expect(negative.status == 64 && negative.stderr.contains("--timeout must be a number of seconds"), "\(negative.stderr)")
+        let typo = try BeamshBinary.run(["clustr", node.name], cookie: node.cookie)
+        #expect(typo.status == 64 && typo.stderr.contains("did you mean `beamsh cluster`"), "\(typo.stderr)")
+    }
+
     /// A call that raises prints what the node's shell would (`erl_error`, or Elixir's
     /// `Exception.format` for an Elixir exception), not the raw `{badrpc, ...}` term.
     @Test func rpcFailuresReadAsTheShellSaysThem() throws {
