@@ -49,6 +49,83 @@ enum Chardata {
         }
     }
 
+    /// The UTF-8 bytes of `term` as pieces to write one after another: a `unicode` binary that is
+    /// valid UTF-8 is passed on as the slice of the message it arrived in, so a 50 MB
+    /// `IO.puts` is not copied into a string and back (it peaked at eight times its size);
+    /// characters between binaries are encoded into small arrays. nil when `term` is not
+    /// chardata, or holds invalid UTF-8 (``string(_:encoding:)`` then shows it with
+    /// replacement characters).
+    static func utf8Pieces(_ term: Term, encoding: IOEncoding = .unicode) -> [ArraySlice<UInt8>]? {
+        var pieces: [ArraySlice<UInt8>] = []
+        var pending: [UInt8] = []
+        guard appendPieces(term, encoding: encoding, to: &pieces, pending: &pending, depth: 0) else { return nil }
+        if !pending.isEmpty { pieces.append(pending[...]) }
+        return pieces
+    }
+
+    private static func appendPieces(
+        _ term: Term, encoding: IOEncoding, to pieces: inout [ArraySlice<UInt8>], pending: inout [UInt8], depth: Int
+    ) -> Bool {
+        guard depth < 10_000 else { return false }
+        switch term {
+        case .binary(let b):
+            let bytes = b.bytes
+            if encoding == .unicode || bytes.allSatisfy({ $0 < 0x80 }) {
+                guard encoding == .latin1 || isValidUTF8(bytes) else { return false }
+                // Small binaries join the pending bytes: fewer, larger writes.
+                if bytes.count < 512 {
+                    pending.append(contentsOf: bytes)
+                } else {
+                    if !pending.isEmpty {
+                        pieces.append(pending[...])
+                        pending = []
+                    }
+                    pieces.append(bytes)
+                }
+            } else {
+                for byte in bytes { appendScalar(UInt32(byte), to: &pending) }
+            }
+            return true
+        case .integer(let v):
+            guard let u = UInt32(exactly: v), Unicode.Scalar(u) != nil else { return false }
+            appendScalar(u, to: &pending)
+            return true
+        case .list(let l):
+            for e in l.elements where !appendPieces(e, encoding: encoding, to: &pieces, pending: &pending, depth: depth + 1) {
+                return false
+            }
+            if let tail = l.tail { return appendPieces(tail, encoding: encoding, to: &pieces, pending: &pending, depth: depth + 1) }
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func appendScalar(_ value: UInt32, to bytes: inout [UInt8]) {
+        switch value {
+        case ..<0x80:
+            bytes.append(UInt8(value))
+        case ..<0x800:
+            bytes.append(UInt8(0xC0 | (value >> 6)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        case ..<0x10000:
+            bytes.append(UInt8(0xE0 | (value >> 12)))
+            bytes.append(UInt8(0x80 | ((value >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        default:
+            bytes.append(UInt8(0xF0 | (value >> 18)))
+            bytes.append(UInt8(0x80 | ((value >> 12) & 0x3F)))
+            bytes.append(UInt8(0x80 | ((value >> 6) & 0x3F)))
+            bytes.append(UInt8(0x80 | (value & 0x3F)))
+        }
+    }
+
+    /// Whether `bytes` is well-formed UTF-8 (checked in place, no copy).
+    static func isValidUTF8(_ bytes: ArraySlice<UInt8>) -> Bool {
+        if #available(macOS 26.0, *) { return (try? UTF8Span(validating: bytes.span)) != nil }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
+
     /// A prompt as `io:format` would show it: chardata, an atom's name, or nothing.
     static func prompt(_ term: Term) -> String {
         if let text = string(term) { return text }

@@ -58,6 +58,15 @@ extension ConsoleInput {
 /// non-interactive readers. Called in order from one task at a time.
 public protocol ConsoleOutput: Sendable {
     func write(_ text: String)
+    /// Writes UTF-8 text given as pieces (remote output as it arrived: a binary's bytes are
+    /// written from the received message, not copied into a string first).
+    func write(utf8 pieces: [ArraySlice<UInt8>])
+}
+
+extension ConsoleOutput {
+    public func write(utf8 pieces: [ArraySlice<UInt8>]) {
+        write(pieces.map { String(decoding: $0, as: UTF8.self) }.joined())
+    }
 }
 
 /// The terminal size the node is told (`io:columns/0`, `io:rows/0`, `get_geometry`).
@@ -84,9 +93,18 @@ public struct StandardOutput: ConsoleOutput {
     public static var firstWriteError: Int32? { writeError.withLockedValue { $0 } }
 
     public func write(_ text: String) {
-        var bytes = Array(text.utf8)[...]
+        var text = text
+        text.withUTF8 { write(bytes: $0) }
+    }
+
+    public func write(utf8 pieces: [ArraySlice<UInt8>]) {
+        for piece in pieces { piece.withUnsafeBufferPointer { write(bytes: $0) } }
+    }
+
+    private func write(bytes all: UnsafeBufferPointer<UInt8>) {
+        var bytes = all[...]
         while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { writeFD(fd, $0.baseAddress, $0.count) }
+            let n = writeFD(fd, all.baseAddress.map { $0 + bytes.startIndex }, bytes.count)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 {
                 let code = n < 0 ? errno : EIO

@@ -230,6 +230,11 @@ public final class IOServer: @unchecked Sendable {
     static let requestError: Term = .tuple([.atom("error"), .atom("request")])
 
     private func putChars(_ chars: Term, encoding: IOEncoding) -> Term {
+        // Straight to the output, bytes as they arrived, unless the prompt has the terminal.
+        if !holdingOutput, let pieces = Chardata.utf8Pieces(chars, encoding: encoding) {
+            output.write(utf8: pieces)
+            return .ok
+        }
         guard let text = Chardata.string(chars, encoding: encoding) else {
             return .tuple([.atom("error"), .atom("put_chars")])
         }

@@ -92,6 +92,27 @@ final class CappedOutput: ConsoleOutput, @unchecked Sendable {
         }
     }
 
+    /// Only what still fits is turned into text: the rest is counted.
+    func write(utf8 pieces: [ArraySlice<UInt8>]) {
+        var room = state.withLockedValue { limit - $0.keptBytes }
+        var shown: [ArraySlice<UInt8>] = []
+        var counted = 0
+        for piece in pieces {
+            if room > 0 {
+                // Up to a character boundary a little past the room: write(_:) cuts exactly.
+                var take = min(piece.count, room + 4)
+                while take < piece.count, take > 0, piece[piece.startIndex + take] & 0xC0 == 0x80 { take -= 1 }
+                shown.append(piece.prefix(take))
+                room -= take
+                counted += piece.count - take
+            } else {
+                counted += piece.count
+            }
+        }
+        write(shown.map { String(decoding: $0, as: UTF8.self) }.joined())
+        if counted > 0 { state.withLockedValue { $0.dropped += counted } }
+    }
+
     var text: String {
         state.withLockedValue { s in
             guard s.dropped > 0 else { return s.kept }
