@@ -88,7 +88,7 @@ public struct ErlangFormatter: Sendable {
 
     /// Words `erl_scan` reads as keywords, so atoms with these names need quotes.
     /// `maybe` and `else` are keywords since OTP 27 (the `maybe_expr` feature).
-    static let reservedWords: Set<String> = [
+    public static let reservedWords: Set<String> = [
         "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case", "catch",
         "cond", "div", "else", "end", "fun", "if", "let", "maybe", "not", "of", "or", "orelse", "query",
         "receive", "rem", "try", "when", "xor",

@@ -73,14 +73,9 @@ enum SimpleFormat {
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: "@")
         }
-        return nameCharacter && !keywords.contains(name)
+        return nameCharacter && !ErlangFormatter.reservedWords.contains(name)
     }
 
-    private static let keywords: Set<String> = [
-        "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case", "catch",
-        "cond", "div", "else", "end", "fun", "if", "let", "maybe", "not", "of", "or", "orelse", "query",
-        "receive", "rem", "try", "when", "xor",
-    ]
 
     /// The format: an ASCII binary, atom or flat list (`io_lib:format/2` takes no deep list).
     private static func asciiFormat(_ term: Term) -> String? {
