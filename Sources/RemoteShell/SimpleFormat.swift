@@ -89,6 +89,8 @@ enum SimpleFormat {
     /// ASCII chardata (a binary, a possibly deep list of characters and binaries) or an atom:
     /// where bytes and characters are the same, so `~s` and the format itself read it alike.
     private static func asciiText(_ term: Term) -> String? {
+        // A character alone is not chardata: io_lib raises badarg for `~s` of 65 and a format of 65.
+        if case .integer = term { return nil }
         if let atom = term.atomValue {
             return atom.name.utf8.allSatisfy({ $0 < 0x80 }) ? atom.name : nil
         }
@@ -98,6 +100,7 @@ enum SimpleFormat {
 
     /// `~ts`: chardata with UTF-8 binaries and code points, or an atom.
     private static func unicodeText(_ term: Term) -> String? {
+        if case .integer = term { return nil }
         if let atom = term.atomValue { return atom.name }
         var out = String.UnicodeScalarView()
         return collect(term, into: &out, depth: 0, ascii: false) ? String(out) : nil

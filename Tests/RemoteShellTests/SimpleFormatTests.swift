@@ -49,6 +49,11 @@ import Testing
         (.charlist("~"), [], false),
         (.charlist("~n"), [1], false),
         (.list([.charlist("~p")]), [1], false),
+        // A bare character is no text: the node raises badarg, and so must the line.
+        (.charlist("~s~n"), [65], false),
+        (.charlist("~s~n"), [1], false),
+        (.charlist("~ts|"), [1], false),
+        (.integer(65), [], false),
     ]
 
     @Test func theCasesOperatorsWriteAreFormattedHere() {
