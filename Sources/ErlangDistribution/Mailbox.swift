@@ -107,7 +107,7 @@ public final class Mailbox: Sendable {
                     return
                 }
                 if let timeout {
-                    let scheduled = timers.scheduleTask(in: .nanoseconds(Self.nanoseconds(timeout))) { [weak self] () -> Void in
+                    let scheduled = timers.scheduleTask(in: TimeAmount(timeout)) { [weak self] () -> Void in
                         self?.wakeWaiter(id)
                     }
                     timer.withLockedValue { $0 = scheduled }
@@ -116,13 +116,6 @@ public final class Mailbox: Sendable {
         } onCancel: {
             wakeWaiter(id)
         }
-    }
-
-    /// `duration` in whole nanoseconds, clamped (a year and more is as good as forever).
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds < 1 << 32 else { return Int64(1) << 62 }
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     /// Puts signals taken by ``receive(timeout:)`` back in front of everything queued, in their

@@ -186,9 +186,8 @@ public final class NodeConnection: Sendable {
             return promise.futureResult
         }
         if let timeout {
-            let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
             let peerName = peer.name
-            let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
+            let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
                 guard let self, let waiting = self.state.withLockedValue({ $0.pendingCalls.removeValue(forKey: reference) })
                 else { return }
                 // Reason `timeout`, as `rpc:call/5` reports it (`{badrpc, timeout}`).
