@@ -181,13 +181,15 @@ public enum EPMDClient {
         return promise.futureResult
     }
 
-    static func describe(_ error: Error) -> String { classify(error).text }
+    /// A short human reason for a socket-level failure ("connection refused", "no route to
+    /// host"), not NIO's description of the system call that failed.
+    public static func describe(_ error: Error) -> String { classify(error).text }
 
     /// A short human reason for a socket-level failure, and whether it was a timeout.
     static func classify(_ error: Error) -> (text: String, isTimeout: Bool) {
         if let e = error as? DistributionError { return (e.description, e.kind == .timeout) }
         if let e = error as? IOError {
-            return (e.errnoCode == ECONNREFUSED ? "connection refused" : "\(e)", e.errnoCode == ETIMEDOUT)
+            return (String(cString: strerror(e.errnoCode)).lowercased(), e.errnoCode == ETIMEDOUT)
         }
         if let e = error as? ChannelError, case .connectTimeout = e { return ("timed out", true) }
         return ("\(error)", false)

@@ -379,14 +379,18 @@ extension String {
 private struct Parser {
     var lexer: Lexer
 
-    /// An open container and what it has collected so far.
-    private enum Frame {
-        case tuple([Term])
-        case list([Term])
-        /// After `|`: the next term is the tail.
-        case listTail([Term])
-        /// Keys and values interleaved; `awaitingValue` after a key and its `=>`.
-        case map([Term], awaitingValue: Bool)
+    /// An open container and what it has collected so far. The elements grow in place on the
+    /// stack (an enum's payload taken out to append to would be copied for every element).
+    private struct Frame {
+        enum Kind {
+            case tuple, list
+            /// After `|`: the next term is the tail.
+            case listTail
+            /// Keys and values interleaved; `awaitingValue` after a key and its `=>`.
+            case map(awaitingValue: Bool)
+        }
+        var kind: Kind
+        var elements: [Term] = []
     }
 
     init(lexer: Lexer) { self.lexer = lexer }
@@ -398,32 +402,30 @@ private struct Parser {
             // Hand the finished term to the innermost open container; a closing token makes
             // that container the finished term for its parent, a separator waits for more.
             attach: while true {
-                guard let frame = stack.popLast() else { return finished }
+                guard !stack.isEmpty else { return finished }
+                let top = stack.count - 1
                 let token = try lexer.next()
-                switch frame {
-                case .tuple(var elements):
-                    elements.append(finished)
+                switch stack[top].kind {
+                case .tuple:
+                    stack[top].elements.append(finished)
                     switch token.kind {
-                    case .comma:
-                        stack.append(.tuple(elements))
-                        break attach
-                    case .closeBrace: finished = .tuple(elements)
+                    case .comma: break attach
+                    case .closeBrace: finished = .tuple(stack.removeLast().elements)
                     default: throw unexpected(token)
                     }
-                case .list(var elements):
-                    elements.append(finished)
+                case .list:
+                    stack[top].elements.append(finished)
                     switch token.kind {
-                    case .comma:
-                        stack.append(.list(elements))
-                        break attach
+                    case .comma: break attach
                     case .bar:
-                        stack.append(.listTail(elements))
+                        stack[top].kind = .listTail
                         break attach
-                    case .closeBracket: finished = .list(elements)
+                    case .closeBracket: finished = .list(stack.removeLast().elements)
                     default: throw unexpected(token)
                     }
-                case .listTail(var elements):
+                case .listTail:
                     guard token.kind == .closeBracket else { throw unexpected(token) }
+                    var elements = stack.removeLast().elements
                     // `[1|[2]]` is the proper list `[1,2]`: absorb a list tail (already in
                     // this normal form itself, so one level is enough).
                     if case .list(let tail) = finished {
@@ -432,18 +434,18 @@ private struct Parser {
                     } else {
                         finished = .list(TermList(elements, tail: finished))
                     }
-                case .map(var flat, let awaitingValue):
-                    flat.append(finished)
+                case .map(let awaitingValue):
+                    stack[top].elements.append(finished)
                     if !awaitingValue {
                         guard token.kind == .arrow else { throw unexpected(token) }
-                        stack.append(.map(flat, awaitingValue: true))
+                        stack[top].kind = .map(awaitingValue: true)
                         break attach
                     }
                     switch token.kind {
                     case .comma:
-                        stack.append(.map(flat, awaitingValue: false))
+                        stack[top].kind = .map(awaitingValue: false)
                         break attach
-                    case .closeBrace: finished = Self.map(flat)
+                    case .closeBrace: finished = Self.map(stack.removeLast().elements)
                     default: throw unexpected(token)
                     }
                 }
@@ -483,21 +485,21 @@ private struct Parser {
                 _ = try lexer.next()
                 return .tuple([])
             }
-            stack.append(.tuple([]))
+            stack.append(Frame(kind: .tuple))
             return nil
         case .openBracket:
             if try lexer.peek().kind == .closeBracket {
                 _ = try lexer.next()
                 return .emptyList
             }
-            stack.append(.list([]))
+            stack.append(Frame(kind: .list))
             return nil
         case .openMap:
             if try lexer.peek().kind == .closeBrace {
                 _ = try lexer.next()
                 return .map([])
             }
-            stack.append(.map([], awaitingValue: false))
+            stack.append(Frame(kind: .map(awaitingValue: false)))
             return nil
         case .openBinary:
             return try binary()

@@ -78,11 +78,14 @@ public enum BadRPC {
         }
     }
 
-    /// What needs no call: the reasons rex itself gives, or any other term as it is.
+    /// What needs no call: the reasons rpc gives, or any other term as it is. Our own node
+    /// going down or not answering is a lost connection or our own timeout, never a reply; a
+    /// `nodedown` or `timeout` that comes back is from a call the called function made to
+    /// another node (`rpc:call(Other, ...)` on the node), so it must not blame the node asked.
     static func plain(_ reason: Term, printer: ErlangFormatter) -> String {
         switch reason {
-        case .atom("nodedown"): return "the node went down during the call (nodedown)"
-        case .atom("timeout"): return "the call timed out on the node (timeout)"
+        case .atom("nodedown"): return "a node that the call itself reached out to is down or unreachable (nodedown)"
+        case .atom("timeout"): return "a call that the call itself made timed out (timeout)"
         default: return printer.format(reason)
         }
     }

@@ -228,11 +228,13 @@ final class ShellCore: @unchecked Sendable {
         do {
             value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
         } catch let error as DistributionError where error.kind == .remoteCallFailed {
-            var text = error.description
-            if let reason = error.reason, let formatted = try? await formatTerm(reason, pretty: false) {
-                text = formatted
-            }
-            return .failure(formatted: "** (badrpc) " + text)
+            // Said as the node's shell says an exception (`** exception error: bad argument`,
+            // with error_info's explanation), not as the raw `{badrpc, {'EXIT', ...}}` term.
+            guard let reason = error.reason, !error.isCallTimeout else { return .failure(formatted: "** " + error.description) }
+            var printOptions = ErlangFormatter.Options()
+            printOptions.localNode = connection.peerNodeAtom
+            let text = try await BadRPC.describe(reason, on: connection, printer: ErlangFormatter(options: printOptions)).get()
+            return .failure(formatted: text.hasPrefix("** ") ? text : "** " + text)
         }
         return .value(formatted: try await formatTerm(value, pretty: true), term: wantTerm ? value : nil)
     }

@@ -89,10 +89,14 @@ extension Beamsh {
             } catch {
                 fail(error)
             }
+            // Found nothing registered: 2, as for a node that cannot be reached.
+            let status: ExitStatus = nodes.contains(where: \.isRegistered) ? .success : .connectFailure
             switch format {
             case .json:
                 print(JSONValue.object([("query", .string(query)), ("basename", .string(basename)),
+                                        ("exit_code", .number(Int(status.rawValue))),
                                         ("nodes", .array(nodes.map(\.json)))]).serialized())
+                FailureDocument.markReported()
             case .text:
                 let v6 = nodes.filter { $0.family == 6 }.map(\.address)
                 let v4 = nodes.filter { $0.family == 4 }.map(\.address)
@@ -101,7 +105,7 @@ extension Beamsh {
                 for n in nodes { table.add([n.name, n.statusText]) }
                 print(table.render())
             }
-            exitNow(nodes.contains(where: \.isRegistered) ? .success : .connectFailure)
+            exitNow(status)
         }
     }
 
@@ -218,25 +222,34 @@ extension Beamsh {
                 fail(error)
             }
             let enough = expect.map { report.members.count >= $0 } ?? true
+            var seedError: DistributionError?
+            if case .unreachable(let error)? = report.outcomes[seed.description] { seedError = error }
+            let status = seedError.map(ExitStatus.init) ?? (report.isComplete && enough ? .success : .remoteFailure)
+            // A node that rejected the cookie: say where ours came from (never its value).
+            let rejected = report.outcomes.values.contains {
+                if case .unreachable(let e) = $0 { return e.kind == .authenticationFailed }
+                return false
+            }
+            let cookieSource = rejected ? cookieSourceInUse.withLockedValue({ $0 }) : nil
             switch format {
             case .json:
-                var json = report.json
-                if let expect, case .object(let pairs) = json {
-                    json = .object(pairs + [("expected_nodes", .number(expect)), ("enough_nodes", .bool(enough))])
-                }
-                print(json.serialized())
+                guard case .object(var pairs) = report.json else { preconditionFailure("a report is an object") }
+                pairs.insert(("exit_code", .number(Int(status.rawValue))), at: 1)
+                if let expect { pairs += [("expected_nodes", .number(expect)), ("enough_nodes", .bool(enough))] }
+                if let cookieSource { pairs.append(("cookie_source", .string(cookieSource.description))) }
+                print(JSONValue.object(pairs).serialized())
                 FailureDocument.markReported()
+                // Standard error says why, as in text mode, for whoever watches the script run.
+                if let seedError { printError(seedError.description + (cookieSource.map { "; our cookie came from \($0)" } ?? "")) }
             case .text:
                 var text = report.render()
                 if let expect, !enough {
                     text += "\nfewer nodes than expected: \(report.members.count) of at least \(expect) (--expect)"
                 }
+                if let cookieSource { text += "\nour cookie came from \(cookieSource)" }
                 print(text)
             }
-            if case .unreachable(let error)? = report.outcomes[seed.description] {
-                exitNow(ExitStatus(error))
-            }
-            exitNow(report.isComplete && enough ? .success : .remoteFailure)
+            exitNow(status)
         }
     }
 
@@ -320,6 +333,7 @@ extension Beamsh {
 
         func validate() throws {
             if count < 1 { throw ValidationError("-n must be at least 1") }
+            if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
             try checkSeconds(interval, "--interval", allowZero: true)
             try checkSeconds(timeout, "--timeout")
         }

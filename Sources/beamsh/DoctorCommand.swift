@@ -104,6 +104,7 @@ extension Beamsh {
 
             // 5. TCP to the distribution port, each address.
             var reachable: [SocketAddress] = []
+            var refused = 0
             for address in route.addresses {
                 started = clock.now
                 do {
@@ -113,12 +114,22 @@ extension Beamsh {
                     reachable.append(address)
                     report.pass("TCP", "\(address.ipAddress ?? "?") port \(route.port): connected", took: clock.now - started)
                 } catch {
-                    report.warn("TCP", "\(address.ipAddress ?? "?") port \(route.port): \(error)", took: clock.now - started)
+                    if (error as? IOError)?.errnoCode == ECONNREFUSED { refused += 1 }
+                    report.warn("TCP", "\(address.ipAddress ?? "?") port \(route.port): \(EPMDClient.describe(error))", took: clock.now - started)
                 }
             }
             guard !reachable.isEmpty else {
-                report.fail("TCP", "no address accepts connections on port \(route.port)",
-                            fix: "the port is firewalled or the node listens on another interface/family (inet6_tcp?)")
+                // Refused: the host answered and nothing listens there. Otherwise (a timeout, no
+                // route) something between here and there drops the packets.
+                let fix: String
+                if refused == route.addresses.count {
+                    fix = options.port != nil
+                        ? "nothing listens on port \(route.port) there: the node is down or --port is not its distribution port (without --port, EPMD says which it is)"
+                        : "nothing listens on port \(route.port) there: the node stopped after registering, or listens on another address family (inet6_tcp?)"
+                } else {
+                    fix = "the port is firewalled, or the node listens on another interface or address family (inet6_tcp?)"
+                }
+                report.fail("TCP", "no address accepts connections on port \(route.port)", fix: fix)
                 report.exit(.connectFailure)
             }
             route.addresses = reachable

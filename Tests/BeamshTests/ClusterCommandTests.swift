@@ -84,6 +84,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(json.status == 0)
         let object = try jsonObject(json.stdout)
         #expect(object["complete"] as? Bool == true)
+        #expect(object["exit_code"] as? Int == 0, "the report carries the exit code: \(json.stdout)")
         let nodes = try #require(object["nodes"] as? [[String: Any]])
         #expect(nodes.count == 3)
         #expect(nodes.allSatisfy { $0["reached"] as? Bool == true && ($0["processes"] as? Int ?? 0) > 0 && $0["otp_release"] as? String == "25" })
@@ -100,6 +101,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let fourJSON = try jsonObject(try BeamshBinary.run(["cluster", seed, "--expect", "4", "--format", "json"],
                                                            cookie: cluster.cookie).stdout)
         #expect(fourJSON["enough_nodes"] as? Bool == false && fourJSON["expected_nodes"] as? Int == 4)
+        #expect(fourJSON["exit_code"] as? Int == 1)
 
         // A seed that cannot be reached: one line saying why, not an empty table.
         let host = seed.split(separator: "@").last!
@@ -165,6 +167,8 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(down.stdout.isEmpty && down.stderr.contains("not registered"), "\(down.stdout)\(down.stderr)")
         let downJSON = try BeamshBinary.run(["cluster", seedName, "--format", "json"], cookie: cluster.cookie)
         #expect(downJSON.status == 2 && downJSON.stdout.contains("not registered"), "\(downJSON.stdout)")
+        #expect(try jsonObject(downJSON.stdout)["exit_code"] as? Int == 2, "\(downJSON.stdout)")
+        #expect(downJSON.stderr.contains("not registered"), "standard error says why in JSON mode too: \(downJSON.stderr)")
     }
 
     @Test func aNodeWithAnotherCookieIsReportedPerNode() throws {
@@ -182,6 +186,11 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(result.stdout.contains("3 nodes, 2 reached"))
         #expect(result.stdout.contains("unreachable: \(odd.name):"))
         #expect(result.stdout.contains("cookie"), "the reason names the cookie: \(result.stdout)")
+        #expect(result.stdout.contains("our cookie came from $RELEASE_COOKIE"), "and where ours came from: \(result.stdout)")
+        let json = try BeamshBinary.run(["cluster", cluster.nodes[0].name, "--format", "json"], cookie: cluster.cookie)
+        let report = try jsonObject(json.stdout)
+        #expect(json.status == 1 && report["exit_code"] as? Int == 1 && report["cookie_source"] as? String == "$RELEASE_COOKIE",
+                "\(json.stdout)")
         #expect(!result.stdout.contains("missing link"), "the other links are checked and fine")
         for node in cluster.nodes[0..<2] {
             let line = result.stdout.split(separator: "\n").first { $0.contains(node.name) && $0.contains("1.14") }
@@ -295,6 +304,9 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(missing.status == 2)
         #expect(missing.stdout.contains("not registered"))
         #expect(missing.stdout.contains(node.alive), "names EPMD does have")
+        let missingJSON = try discover(["discover", "multi.beamsh.test", "--basename", "nosuch_\(node.alive)", "--format", "json"])
+        let missingCode = try jsonObject(missingJSON.stdout)["exit_code"] as? Int
+        #expect(missingJSON.status == 2 && missingCode == 2, "\(missingJSON.stdout)")
 
         // Environment defaults, as a release sets them.
         let env = try runProcess("/usr/bin/unshare", ["-rm", "/bin/sh", "-c", "mount --bind \"$1\" /etc/hosts && exec \"$2\" discover --format json", "sh", hosts.path, BeamshBinary.path],
@@ -395,8 +407,10 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         // A refresh that takes longer than --timeout: its sampler is stopped, not left running on
         // a node that is already slow, and the command says so with exit 1.
         let slow = try BeamshBinary.run(["top", node.name, "--by", "memory", "--interval", "0", "--timeout", "0.001"], cookie: node.cookie)
-        #expect(slow.status == 1 && slow.stderr.contains("did not finish within") && slow.stderr.contains("it was stopped"),
+        #expect(slow.status == 1 && slow.stderr.contains("did not finish within 1.0 ms") && slow.stderr.contains("it was stopped"),
                 "\(slow.stdout)\(slow.stderr)")
+        let none = try BeamshBinary.run(["top", node.name, "--iterations", "0"], cookie: node.cookie)
+        #expect(none.status == 64 && none.stderr.contains("--iterations must be at least 1"), "\(none.stderr)")
         try waitUntil("the stopped sampler is gone") { try node.eval(beamshProcesses) == "0" }
     }
 }

@@ -236,6 +236,18 @@ import Testing
                 }
                 #expect(!run.stderr.contains("badrpc"), "\(runtime) \(call): \(run.stderr)")
             }
+            // `{badrpc, nodedown}` as a reply is about another node the call reached for (our
+            // own node going down is a lost connection): it must not blame the node asked.
+            let host = node.name.split(separator: "@").last!
+            let nested = try BeamshBinary.run([node.name, "--rpc", "rpc", "call", "nosuch_\(TestNode.randomToken(5))@\(host)", "erlang", "node", "[]"],
+                                              cookie: node.cookie)
+            #expect(nested.status == 1 && nested.stderr.contains("a node that the call itself reached out to is down or unreachable (nodedown)")
+                    && !nested.stderr.contains("the node went down"), "\(runtime): \(nested.stderr)")
+            // A core command in Erlang mode (as on a node without Elixir) that fails reads as
+            // the Erlang shell says it too.
+            let core = try BeamshBinary.run([node.name, "--erlang", "--eval", "Process.info(:x)"], cookie: node.cookie)
+            #expect(core.status == 1 && core.stderr.contains("** exception error: bad argument") && !core.stderr.contains("badrpc"),
+                    "\(runtime): \(core.stdout)\(core.stderr)")
         }
     }
 
@@ -467,6 +479,11 @@ import Testing
                 }
                 #expect(!run.stdout.contains(node.cookie))
             }
+
+            // A port where nothing listens: refused, said plainly, and the fix names --port.
+            let closed = try BeamshBinary.run(["doctor", node.name, "--port", "1"], cookie: node.cookie)
+            #expect(closed.status == 2 && closed.stdout.contains("port 1: connection refused")
+                    && closed.stdout.contains("--port is not its distribution port"), "\(closed.stdout)")
 
             let none = try BeamshBinary.run(["doctor", node.name], cookie: nil, environment: ["HOME": "/nonexistent"])
             #expect(none.status == 2, "\(none.stdout)\(none.stderr)")

@@ -69,9 +69,13 @@ public enum Human {
 
     /// A duration in milliseconds with one decimal: "12.3 ms".
     /// 62.5 s
+    /// "2.0 s"; under a second in milliseconds ("1.0 ms", not "0.0 s").
     public static func seconds(_ duration: Duration) -> String {
-        let s = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return "\(fixed(s, 1)) s"
+        seconds(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+
+    public static func seconds(_ s: Double) -> String {
+        s >= 0.9995 || s == 0 ? "\(fixed(s, 1)) s" : "\(fixed(s * 1000, s < 0.01 ? 1 : 0)) ms"
     }
 
     public static func milliseconds(_ duration: Duration) -> String {

@@ -70,7 +70,7 @@ public struct TopSample: Sendable {
     /// The printable view, cut to `width` columns when given.
     public func render(width: Int? = nil) -> String {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-        var lines = ["\(node): \(Human.count(processCount)) processes; top \(processes.count) by \(order.rawValue), reductions over \(Human.fixed(seconds, 1)) s; "
+        var lines = ["\(node): \(Human.count(processCount)) processes; top \(processes.count) by \(order.rawValue), reductions over \(Human.seconds(seconds)); "
             + "this refresh cost the node \(Human.milliseconds(nodeCost)) and \(Human.bytes(nodeMemory)) (temporary)"]
         // The numbers before the current function, as etop orders them: a narrow terminal cuts
         // the rightmost column, and the one the view is sorted by must not be it.
@@ -83,7 +83,7 @@ public struct TopSample: Sendable {
         if processes.isEmpty {
             // Only processes that did something rank: an idle node has nothing to show.
             switch order {
-            case .reductions: lines.append("(no process ran during the \(Human.fixed(seconds, 1)) s)")
+            case .reductions: lines.append("(no process ran during the \(Human.seconds(seconds)))")
             case .messageQueue: lines.append("(no process has messages waiting)")
             case .memory: lines.append("(no process answered)")
             }
