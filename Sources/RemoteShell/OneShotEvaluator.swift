@@ -39,6 +39,53 @@ public final class OneShotEvaluator: @unchecked Sendable {
         return OneShotEvaluator(connection: connection, language: language, options: options, output: output, input: input)
     }
 
+    /// What ``answerLoneCoreCommand(_:connection:options:wantTerm:)`` did.
+    public enum LoneCoreOutcome: Sendable {
+        /// The value, printed by the node's `inspect` as the evaluator would print it.
+        case answered(EvaluationResult)
+        /// Not a lone read-only core command, or its call failed: the evaluator runs the line
+        /// (and reports an exception as IEx does).
+        case notAnswered
+        /// The node has no Elixir (its `Kernel.inspect` is undefined): go on in Erlang, without
+        /// asking the node again which language it speaks.
+        case nodeWithoutElixir
+    }
+
+    /// The only expression of a run (`--eval 'Node.list()'`, a health check) when it is a
+    /// read-only core command in Elixir syntax and the language is left to the node: its BIFs
+    /// are called at once and the value printed by `Kernel.inspect`, without first asking the
+    /// node whether it has Elixir (`code:which/1`, a round trip, and on a node without Elixir a
+    /// search of its whole code path): an undefined `inspect` answers that question instead.
+    /// What it prints is what ``evaluateOnce(_:wantTerm:timeout:)`` prints on an Elixir node.
+    public static func answerLoneCoreCommand(
+        _ source: String, connection: NodeConnection, options: ShellOptions, wantTerm: Bool
+    ) async throws -> LoneCoreOutcome {
+        guard options.language == nil, FootgunGuard.dangerousCall(in: source, language: .elixir) == nil,
+              let expression = CoreCommands.readOnlyExpression(source, language: .elixir)
+        else { return .notAnswered }
+        let value: Term
+        do {
+            value = try await CoreCommands.evaluate(expression, on: connection, timeout: options.timeout ?? .seconds(3600))
+        } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {
+            return .notAnswered
+        }
+        do {
+            let text = try await ShellCore.inspect(value, pretty: true, on: connection, options: options)
+            return .answered(.value(formatted: text, term: wantTerm ? value : nil))
+        } catch let error as DistributionError where error.kind == .remoteCallFailed && isUndefinedInspect(error.reason) {
+            return .nodeWithoutElixir
+        }
+    }
+
+    /// `{'EXIT', {undef, [{'Elixir.Kernel', inspect, _, _} | _]}}`: the node has no Elixir.
+    static func isUndefinedInspect(_ reason: Term?) -> Bool {
+        guard case .tuple(let exit)? = reason, exit.count == 2, exit[0] == .atom("EXIT"),
+              case .tuple(let error) = exit[1], error.count == 2, error[0] == .atom("undef"),
+              case .tuple(let frame)? = error[1].listElements?.first, frame.count >= 2
+        else { return false }
+        return frame[0] == .atom("Elixir.Kernel") && frame[1] == .atom("inspect")
+    }
+
     /// Evaluates complete source text (one or more expressions; Erlang's last full stop may be left out).
     /// Incomplete input, a refused stop, a timeout are failures. Throws only when the
     /// connection fails.

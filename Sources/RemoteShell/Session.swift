@@ -243,12 +243,7 @@ final class ShellCore: @unchecked Sendable {
     func formatTerm(_ term: Term, pretty: Bool) async throws -> String {
         switch language {
         case .elixir:
-            let text = try await connection.rpc("Elixir.Kernel", "inspect", [term, [
-                .tuple([.atom("pretty"), pretty ? .true : .false]),
-                .tuple([.atom("width"), .integer(options.geometry().columns)]),
-                .tuple([.atom("syntax_colors"), options.colors && pretty ? IEXColors.syntaxColors : .emptyList]),
-            ]], timeout: .seconds(30))
-            return text.stringValue ?? ""
+            return try await Self.inspect(term, pretty: pretty, on: connection, options: options)
         case .erlang:
             let text = try await connection.rpc("io_lib", "format", [.charlist(pretty ? "~tp" : "~tw"), [term]], timeout: .seconds(30))
             return Chardata.string(text) ?? ""
@@ -257,5 +252,15 @@ final class ShellCore: @unchecked Sendable {
 
     func close() {
         mailbox.close(reason: .atom("shutdown"))
+    }
+
+    /// `Kernel.inspect/2` on the node, at the terminal's width, in IEx's colors when they are on.
+    static func inspect(_ term: Term, pretty: Bool, on connection: NodeConnection, options: ShellOptions) async throws -> String {
+        let text = try await connection.rpc("Elixir.Kernel", "inspect", [term, [
+            .tuple([.atom("pretty"), pretty ? .true : .false]),
+            .tuple([.atom("width"), .integer(options.geometry().columns)]),
+            .tuple([.atom("syntax_colors"), options.colors && pretty ? IEXColors.syntaxColors : .emptyList]),
+        ]], timeout: .seconds(30))
+        return text.stringValue ?? ""
     }
 }

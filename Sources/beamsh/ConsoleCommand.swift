@@ -263,8 +263,20 @@ extension ConsoleInvocation {
                 // Reads (`IO.gets`) in --eval take lines from stdin, as `elixir -e` does; a stdin
                 // script is read whole first, so its reads get end of input.
                 let printed: ConsoleOutput = format == "json" ? StandardOutput.error : StandardOutput()
+                var options = shellOptions(interactive: false)
+                var loneAnswer: EvaluationResult?
+                if eval.count == 1 {
+                    switch try await OneShotEvaluator.answerLoneCoreCommand(eval[0], connection: connection, options: options,
+                                                                           wantTerm: format == "json") {
+                    case .answered(let result):
+                        loneAnswer = result
+                        options.language = .elixir  // known now: the evaluator is made without asking
+                    case .nodeWithoutElixir: options.language = .erlang
+                    case .notAnswered: break
+                    }
+                }
                 let evaluator = try await OneShotEvaluator.make(
-                    connection: connection, options: shellOptions(interactive: false), output: printed,
+                    connection: connection, options: options, output: printed,
                     input: eval.isEmpty ? ScriptedInput([]) : PlainLineInput(promptOutput: printed))
                 // Several --eval expressions share their variables, kept on the node.
                 evaluator.keepsBindingsOnNode = eval.count > 1
@@ -291,9 +303,14 @@ extension ConsoleInvocation {
                 if !eval.isEmpty {
                     for expression in eval where ok {
                         // One --eval: nothing can refer to its result afterwards.
-                        let result = eval.count == 1
-                            ? try await evaluator.evaluateOnce(expression, wantTerm: wantTerm)
-                            : try await evaluator.evaluate(expression, wantTerm: wantTerm)
+                        let result: EvaluationResult
+                        if let loneAnswer {
+                            result = loneAnswer
+                        } else {
+                            result = eval.count == 1
+                                ? try await evaluator.evaluateOnce(expression, wantTerm: wantTerm)
+                                : try await evaluator.evaluate(expression, wantTerm: wantTerm)
+                        }
                         show(result)
                         ok = !result.isFailure
                     }

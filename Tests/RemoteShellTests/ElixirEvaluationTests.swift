@@ -191,6 +191,51 @@ import Testing
         erlang.close()
     }
 
+    /// `--eval 'Node.list()'` alone: answered without asking the node for its language first,
+    /// printed exactly as the evaluator prints it; a node without Elixir is found out by its
+    /// missing `Kernel.inspect`, and a line that is not a read-only core command is left alone.
+    @Test func aLoneCoreCommandIsAnsweredAsTheEvaluatorWould() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let options = ShellOptions(timeout: .seconds(10))
+        for line in ["Node.list()", "Node.self()", ":erlang.system_info(:otp_release)", "Process.whereis(:code_server)", "Process.info(Process.whereis(:init), :registered_name)",
+                     "Process.info(Process.whereis(:code_server), :status)", "System.version()"] {
+            let evaluator = oneShot(connection, .elixir, options: options)
+            let expected = try await evaluator.evaluateOnce(line, wantTerm: true)
+            evaluator.close()
+            let outcome = try await OneShotEvaluator.answerLoneCoreCommand(line, connection: connection, options: options, wantTerm: true)
+            guard case .answered(let result) = outcome else {
+                Issue.record("\(line): \(outcome)")
+                continue
+            }
+            #expect(result == expected, "\(line)")
+        }
+        for line in ["x = 1", "IO.puts(:hi)", "System.stop()", "Process.info(:x)"] {
+            let outcome = try await OneShotEvaluator.answerLoneCoreCommand(line, connection: connection, options: options, wantTerm: false)
+            guard case .notAnswered = outcome else {
+                Issue.record("\(line) should go to the evaluator: \(outcome)")
+                continue
+            }
+        }
+        var forced = options
+        forced.language = .erlang
+        guard case .notAnswered = try await OneShotEvaluator.answerLoneCoreCommand("Node.list()", connection: connection, options: forced,
+                                                                                  wantTerm: false)
+        else { Issue.record("--erlang prints in Erlang: not answered here"); return }
+
+        for runtime in try erlangRuntimes() where !runtime.hasElixir {
+            let plain = try TestNode(runtime: runtime)
+            defer { plain.stop() }
+            let c = try await connect(plain)
+            defer { c.closeNow() }
+            guard case .nodeWithoutElixir = try await OneShotEvaluator.answerLoneCoreCommand("Node.list()", connection: c, options: options,
+                                                                                            wantTerm: false)
+            else { Issue.record("\(runtime): a node without Elixir"); continue }
+        }
+    }
+
     /// One member's `cluster --eval`: a read-only core command calls its BIFs and compiles
     /// nothing; anything else runs in the console's evaluator, its output captured for the report
     /// (bounded) instead of going to the node's log; a slow line is killed when its time is up.
