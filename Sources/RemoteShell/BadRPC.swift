@@ -44,7 +44,9 @@ public enum BadRPC {
     /// text matches its version (`bad argument` with error_info's "*** argument 1: not an atom").
     /// Only the failure path pays for the extra call; when it fails too (an older node, a lost
     /// connection) the reason is printed as a term.
-    public static func describe(_ reason: Term, on connection: NodeConnection, printer: ErlangFormatter,
+    /// With `elixir` (a console in Elixir), every exception is said as IEx says it, by
+    /// `Exception.format/3` (`badarg` becomes `** (ArgumentError) ...`).
+    public static func describe(_ reason: Term, on connection: NodeConnection, printer: ErlangFormatter, elixir: Bool = false,
                                 timeout: Duration = .seconds(5)) -> EventLoopFuture<String> {
         let loop = connection.eventLoop
         guard let exception = Exception(reason) else { return loop.makeSucceededFuture(plain(reason, printer: printer)) }
@@ -66,14 +68,18 @@ public enum BadRPC {
         // An Elixir exception from a node whose Elixir is not loaded cannot happen in practice;
         // erl_error is asked then, as for any other reason.
         let first: EventLoopFuture<String?>
-        if case .error(let r, let stack) = exception, exception.isElixirException {
+        let askedElixir = elixir || exception.isElixirException
+        switch exception {
+        case .error(let r, let stack) where askedElixir:
             first = ask("Elixir.Exception", "format", [.atom("error"), r, stack])
-        } else {
+        case .exit(let r) where elixir:
+            first = ask("Elixir.Exception", "format", [.atom("exit"), r, .emptyList])
+        default:
             first = erlang()
         }
         return first.flatMap { text in
             if let text { return loop.makeSucceededFuture(text) }
-            return exception.isElixirException ? erlang().map { $0 ?? plain(reason, printer: printer) }
+            return askedElixir ? erlang().map { $0 ?? plain(reason, printer: printer) }
                 : loop.makeSucceededFuture(plain(reason, printer: printer))
         }
     }

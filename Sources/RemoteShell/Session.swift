@@ -228,12 +228,14 @@ final class ShellCore: @unchecked Sendable {
         do {
             value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
         } catch let error as DistributionError where error.kind == .remoteCallFailed {
-            // Said as the node's shell says an exception (`** exception error: bad argument`,
-            // with error_info's explanation), not as the raw `{badrpc, {'EXIT', ...}}` term.
+            // Said as the node's shell says an exception (IEx's `** (ArgumentError) ...`, the
+            // Erlang shell's `** exception error: bad argument`), not as the raw
+            // `{badrpc, {'EXIT', ...}}` term. Our own timeout (no reply) is said as it is.
             guard let reason = error.reason, !error.isCallTimeout else { return .failure(formatted: "** " + error.description) }
             var printOptions = ErlangFormatter.Options()
             printOptions.localNode = connection.peerNodeAtom
-            let text = try await BadRPC.describe(reason, on: connection, printer: ErlangFormatter(options: printOptions)).get()
+            let text = try await BadRPC.describe(reason, on: connection, printer: ErlangFormatter(options: printOptions),
+                                                 elixir: language == .elixir).get()
             return .failure(formatted: text.hasPrefix("** ") ? text : "** " + text)
         }
         return .value(formatted: try await formatTerm(value, pretty: true), term: wantTerm ? value : nil)

@@ -123,8 +123,10 @@ extension Beamsh {
                 // route) something between here and there drops the packets.
                 let fix: String
                 if refused == route.addresses.count {
-                    fix = options.port != nil
-                        ? "nothing listens on port \(route.port) there: the node is down or --port is not its distribution port (without --port, EPMD says which it is)"
+                    // The port came from EPMD, or from --port / --address HOST:PORT (EPMD skipped).
+                    let given = options.port != nil ? "--port" : "--address's port"
+                    fix = route.epmd == nil
+                        ? "nothing listens on port \(route.port) there: the node is down or \(given) is not its distribution port (without it, EPMD says which it is)"
                         : "nothing listens on port \(route.port) there: the node stopped after registering, or listens on another address family (inet6_tcp?)"
                 } else {
                     fix = "the port is firewalled, or the node listens on another interface or address family (inet6_tcp?)"

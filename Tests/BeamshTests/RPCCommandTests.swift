@@ -248,6 +248,12 @@ import Testing
             let core = try BeamshBinary.run([node.name, "--erlang", "--eval", "Process.info(:x)"], cookie: node.cookie)
             #expect(core.status == 1 && core.stderr.contains("** exception error: bad argument") && !core.stderr.contains("badrpc"),
                     "\(runtime): \(core.stdout)\(core.stderr)")
+            if runtime.hasElixir {
+                // In Elixir (--read-only runs core commands through rex) as IEx says it.
+                let elixir = try BeamshBinary.run([node.name, "--read-only", "--eval", "Process.info(:x)"], cookie: node.cookie)
+                #expect(elixir.status == 1 && elixir.stderr.contains("** (ArgumentError)") && elixir.stderr.contains("not a pid")
+                        && !elixir.stderr.contains("badrpc"), "\(elixir.stdout)\(elixir.stderr)")
+            }
         }
     }
 

@@ -67,8 +67,6 @@ public enum Human {
         return "\(s)s"
     }
 
-    /// A duration in milliseconds with one decimal: "12.3 ms".
-    /// 62.5 s
     /// "2.0 s"; under a second in milliseconds ("1.0 ms", not "0.0 s").
     public static func seconds(_ duration: Duration) -> String {
         seconds(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
@@ -78,6 +76,7 @@ public enum Human {
         s >= 0.9995 || s == 0 ? "\(fixed(s, 1)) s" : "\(fixed(s * 1000, s < 0.01 ? 1 : 0)) ms"
     }
 
+    /// A duration in milliseconds with one decimal: "12.3 ms".
     public static func milliseconds(_ duration: Duration) -> String {
         let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         return "\(fixed(ms, 1)) ms"
