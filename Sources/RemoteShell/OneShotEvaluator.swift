@@ -43,9 +43,11 @@ public final class OneShotEvaluator: @unchecked Sendable {
     public enum LoneCoreOutcome: Sendable {
         /// The value, printed by the node's `inspect` as the evaluator would print it.
         case answered(EvaluationResult)
-        /// Not a lone read-only core command, or its call failed: the evaluator runs the line
-        /// (and reports an exception as IEx does).
+        /// Not a lone read-only core command: the evaluator runs the line.
         case notAnswered
+        /// Its call failed: the evaluator runs the line (it only reads) and reports the
+        /// exception as IEx does (see ``evaluateOnce(_:wantTerm:timeout:coreAlreadyTried:)``).
+        case callFailed
         /// The node has no Elixir (its `Kernel.inspect` is undefined): go on in Erlang, without
         /// asking the node again which language it speaks.
         case nodeWithoutElixir
@@ -54,8 +56,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
     /// The only expression of a run (`--eval 'Node.list()'`, a health check) when it is a
     /// read-only core command in Elixir syntax and the language is left to the node: its BIFs
     /// are called at once and the value printed by `Kernel.inspect`, without first asking the
-    /// node whether it has Elixir (`code:which/1`, a round trip, and on a node without Elixir a
-    /// search of its whole code path): an undefined `inspect` answers that question instead.
+    /// node whether it has Elixir (`code:which/1`, a round trip): an undefined `inspect`
+    /// answers that question instead.
     /// What it prints is what ``evaluateOnce(_:wantTerm:timeout:)`` prints on an Elixir node.
     public static func answerLoneCoreCommand(
         _ source: String, connection: NodeConnection, options: ShellOptions, wantTerm: Bool
@@ -67,7 +69,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
         do {
             value = try await CoreCommands.evaluate(expression, on: connection, timeout: options.timeout ?? .seconds(3600))
         } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {
-            return .notAnswered
+            return .callFailed
         }
         do {
             let text = try await ShellCore.inspect(value, pretty: true, on: connection, options: options)
@@ -117,12 +119,16 @@ public final class OneShotEvaluator: @unchecked Sendable {
     /// such as `--eval 'Node.list()'` only reads: a lone read-only core command in Elixir syntax
     /// has its BIFs called directly, so the node neither spawns an evaluator nor compiles the
     /// line (about 2 ms of its CPU), and the node's `inspect` prints the value as the evaluator would.
-    public func evaluateOnce(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
+    /// With `coreAlreadyTried`, the BIF calls failed in
+    /// ``answerLoneCoreCommand(_:connection:options:wantTerm:)`` already: the evaluator runs the
+    /// line at once.
+    public func evaluateOnce(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil,
+                             coreAlreadyTried: Bool = false) async throws -> EvaluationResult {
         // (The stop guard first, as for every line: what it asks about does not depend on the path.)
         if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
         core.evaluator.dropsBinding = !keepsBindingsOnNode
         defer { core.evaluator.dropsBinding = false }
-        if core.language == .elixir,
+        if core.language == .elixir, !coreAlreadyTried,
            let result = try await core.evaluateReadOnlyCore(source, wantTerm: wantTerm, timeout: timeout ?? core.options.timeout) {
             return result
         }

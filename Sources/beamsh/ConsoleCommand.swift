@@ -265,6 +265,7 @@ extension ConsoleInvocation {
                 let printed: ConsoleOutput = format == "json" ? StandardOutput.error : StandardOutput()
                 var options = shellOptions(interactive: false)
                 var loneAnswer: EvaluationResult?
+                var coreAlreadyTried = false
                 if eval.count == 1 {
                     switch try await OneShotEvaluator.answerLoneCoreCommand(eval[0], connection: connection, options: options,
                                                                            wantTerm: format == "json") {
@@ -272,6 +273,7 @@ extension ConsoleInvocation {
                         loneAnswer = result
                         options.language = .elixir  // known now: the evaluator is made without asking
                     case .nodeWithoutElixir: options.language = .erlang
+                    case .callFailed: coreAlreadyTried = true
                     case .notAnswered: break
                     }
                 }
@@ -308,7 +310,7 @@ extension ConsoleInvocation {
                             result = loneAnswer
                         } else {
                             result = eval.count == 1
-                                ? try await evaluator.evaluateOnce(expression, wantTerm: wantTerm)
+                                ? try await evaluator.evaluateOnce(expression, wantTerm: wantTerm, coreAlreadyTried: coreAlreadyTried)
                                 : try await evaluator.evaluate(expression, wantTerm: wantTerm)
                         }
                         show(result)

@@ -212,13 +212,21 @@ import Testing
             }
             #expect(result == expected, "\(line)")
         }
-        for line in ["x = 1", "IO.puts(:hi)", "System.stop()", "Process.info(:x)"] {
+        for line in ["x = 1", "IO.puts(:hi)", "System.stop()"] {
             let outcome = try await OneShotEvaluator.answerLoneCoreCommand(line, connection: connection, options: options, wantTerm: false)
             guard case .notAnswered = outcome else {
                 Issue.record("\(line) should go to the evaluator: \(outcome)")
                 continue
             }
         }
+        // A failed call goes to the evaluator too, which says it as IEx does.
+        guard case .callFailed = try await OneShotEvaluator.answerLoneCoreCommand("Process.info(:x)", connection: connection,
+                                                                                 options: options, wantTerm: false)
+        else { Issue.record("Process.info(:x) fails"); return }
+        let evaluator = oneShot(connection, .elixir, options: options)
+        let failed = try await evaluator.evaluateOnce("Process.info(:x)", coreAlreadyTried: true)
+        evaluator.close()
+        #expect(failed.isFailure && failed.formatted.contains("** (ArgumentError)"), "\(failed)")
         var forced = options
         forced.language = .erlang
         guard case .notAnswered = try await OneShotEvaluator.answerLoneCoreCommand("Node.list()", connection: connection, options: forced,
