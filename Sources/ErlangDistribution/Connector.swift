@@ -251,7 +251,7 @@ public enum EPMDClient {
 }
 
 /// Awaits a future whose failures are `DistributionError`s (anything else becomes one).
-func awaitDistribution<T: Sendable>(_ future: EventLoopFuture<T>) async throws(DistributionError) -> T {
+public func awaitDistribution<T: Sendable>(_ future: EventLoopFuture<T>) async throws(DistributionError) -> T {
     do {
         return try await future.get()
     } catch let error as DistributionError {

@@ -221,12 +221,22 @@ public final class NodeConnection: Sendable {
         _ module: Atom, _ function: Atom, _ arguments: [Term], groupLeader: Term = .atom("user"),
         timeout: Duration? = nil
     ) async throws -> Term {
-        let result = try await call(module, function, arguments, groupLeader: groupLeader, timeout: timeout)
-        if case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") {
-            throw DistributionError(.remoteCallFailed, "\(module):\(function)/\(arguments.count) failed on \(peer.name)",
-                                    reason: t[1])
+        try await awaitDistribution(submitRPC(module, function, arguments, groupLeader: groupLeader, timeout: timeout))
+    }
+
+    /// ``rpc(_:_:_:groupLeader:timeout:)`` as a future completed on the connection's event loop.
+    public func submitRPC(
+        _ module: Atom, _ function: Atom, _ arguments: [Term], groupLeader: Term = .atom("user"),
+        timeout: Duration? = nil
+    ) -> EventLoopFuture<Term> {
+        let peerName = peer.name
+        return submitCall(module, function, arguments, groupLeader: groupLeader, timeout: timeout).flatMapThrowing { result in
+            if case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") {
+                throw DistributionError(.remoteCallFailed, "\(module):\(function)/\(arguments.count) failed on \(peerName)",
+                                        reason: t[1])
+            }
+            return result
         }
-        return result
     }
 
     // MARK: - Closing

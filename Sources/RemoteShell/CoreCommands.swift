@@ -6,6 +6,7 @@
 
 import ErlangDistribution
 import ErlangTerm
+import NIOCore
 
 /// A parsed core expression.
 indirect enum CoreExpression: Sendable, Hashable {
@@ -125,36 +126,46 @@ public enum CoreCommands {
 
     /// Evaluates a parsed expression with RPCs to the node.
     static func evaluate(_ expression: CoreExpression, on connection: NodeConnection, timeout: Duration?) async throws -> Term {
+        try await awaitDistribution(submit(expression, on: connection, timeout: timeout))
+    }
+
+    /// The same as a future on the connection's event loop: the calls follow one another there,
+    /// with no hop to a Swift concurrency thread between them.
+    static func submit(_ expression: CoreExpression, on connection: NodeConnection, timeout: Duration?) -> EventLoopFuture<Term> {
+        let loop = connection.eventLoop
+        /// The items in order, each evaluated once the one before has its value.
+        func all(_ items: [CoreExpression]) -> EventLoopFuture<[Term]> {
+            items.reduce(loop.makeSucceededFuture([Term]())) { done, item in
+                done.flatMap { values in submit(item, on: connection, timeout: timeout).map { values + [$0] } }
+            }
+        }
         switch expression {
-        case .literal(let t): return t
-        case .list(let items):
-            var values: [Term] = []
-            for item in items { values.append(try await evaluate(item, on: connection, timeout: timeout)) }
-            return .list(values)
-        case .tuple(let items):
-            var values: [Term] = []
-            for item in items { values.append(try await evaluate(item, on: connection, timeout: timeout)) }
-            return .tuple(values)
+        case .literal(let t): return loop.makeSucceededFuture(t)
+        case .list(let items): return all(items).map { .list($0) }
+        case .tuple(let items): return all(items).map { .tuple($0) }
         case .local(let function, let args):
-            let argument = try await evaluate(args[0], on: connection, timeout: timeout)
-            guard let value = function.apply(argument) else {
-                throw DistributionError(.remoteCallFailed, "\(function.rawValue)/1: argument error",
-                                        reason: .tuple([.atom("badarg"), argument]))
+            return submit(args[0], on: connection, timeout: timeout).flatMapThrowing { argument in
+                guard let value = function.apply(argument) else {
+                    throw DistributionError(.remoteCallFailed, "\(function.rawValue)/1: argument error",
+                                            reason: .tuple([.atom("badarg"), argument]))
+                }
+                return value
             }
-            return value
         case .pid(let text):
-            return try await connection.rpc("erlang", "list_to_pid", [.charlist(text)], timeout: timeout)
+            return connection.submitRPC("erlang", "list_to_pid", [.charlist(text)], timeout: timeout)
         case .call(let m, let f, let args, let nilForUndefined):
-            var values: [Term] = []
-            for arg in args { values.append(try await evaluate(arg, on: connection, timeout: timeout)) }
-            let result = try await connection.rpc(m, f, values, timeout: timeout)
-            if nilForUndefined && result == .atom("undefined") { return .nil }
-            // Elixir's Process.info(pid, :registered_name) answers {:registered_name, []} for a
-            // process without a name, where the BIF answers [].
-            if nilForUndefined, f == "process_info", values.count == 2, values[1] == .atom("registered_name"), result == .emptyList {
-                return .tuple([.atom("registered_name"), .emptyList])
+            return all(args).flatMap { values in
+                connection.submitRPC(m, f, values, timeout: timeout).map { result in
+                    if nilForUndefined && result == .atom("undefined") { return .nil }
+                    // Elixir's Process.info(pid, :registered_name) answers {:registered_name, []}
+                    // for a process without a name, where the BIF answers [].
+                    if nilForUndefined, f == "process_info", values.count == 2, values[1] == .atom("registered_name"),
+                       result == .emptyList {
+                        return .tuple([.atom("registered_name"), .emptyList])
+                    }
+                    return result
+                }
             }
-            return result
         }
     }
 }

@@ -3,6 +3,7 @@
 
 import ErlangDistribution
 import ErlangTerm
+import NIOCore
 
 /// Evaluates expressions on a node without a prompt. Create one per connection; evaluate one
 /// expression at a time.
@@ -45,12 +46,13 @@ public final class OneShotEvaluator: @unchecked Sendable {
         case answered(EvaluationResult)
         /// Not a lone read-only core command: the evaluator runs the line.
         case notAnswered
-        /// Its call failed: the evaluator runs the line (it only reads) and reports the
-        /// exception as IEx does (see ``evaluateOnce(_:wantTerm:timeout:coreAlreadyTried:)``).
-        case callFailed
+        /// Its call failed (the error carries `badrpc`'s reason): the evaluator runs the line (it
+        /// only reads) and reports the exception as IEx does (see
+        /// ``evaluateOnce(_:wantTerm:timeout:coreAlreadyTried:)``).
+        case callFailed(DistributionError)
         /// The node has no Elixir (its `Kernel.inspect` is undefined): go on in Erlang, without
-        /// asking the node again which language it speaks.
-        case nodeWithoutElixir
+        /// asking the node again which language it speaks. `value` is what the calls returned.
+        case nodeWithoutElixir(value: Term)
     }
 
     /// The only expression of a run (`--eval 'Node.list()'`, a health check) when it is a
@@ -62,21 +64,81 @@ public final class OneShotEvaluator: @unchecked Sendable {
     public static func answerLoneCoreCommand(
         _ source: String, connection: NodeConnection, options: ShellOptions, wantTerm: Bool
     ) async throws -> LoneCoreOutcome {
-        guard options.language == nil, FootgunGuard.dangerousCall(in: source, language: .elixir) == nil,
-              let expression = CoreCommands.readOnlyExpression(source, language: .elixir)
-        else { return .notAnswered }
-        let value: Term
-        do {
-            value = try await CoreCommands.evaluate(expression, on: connection, timeout: options.timeout ?? .seconds(3600))
-        } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {
-            return .callFailed
+        guard let answer = submitLoneCoreCommand(source, connection: connection, options: options, wantTerm: wantTerm) else {
+            return .notAnswered
         }
-        do {
-            let text = try await ShellCore.inspect(value, pretty: true, on: connection, options: options)
-            return .answered(.value(formatted: text, term: wantTerm ? value : nil))
-        } catch let error as DistributionError where error.kind == .remoteCallFailed && isUndefinedInspect(error.reason) {
-            return .nodeWithoutElixir
+        return try await awaitDistribution(answer)
+    }
+
+    /// ``answerLoneCoreCommand(_:connection:options:wantTerm:)`` as a future on the connection's
+    /// event loop (every call made from there, no thread hop between them); nil when `source` is
+    /// not such a command. Fails only when the connection does, or on a call's timeout.
+    public static func submitLoneCoreCommand(
+        _ source: String, connection: NodeConnection, options: ShellOptions, wantTerm: Bool
+    ) -> EventLoopFuture<LoneCoreOutcome>? {
+        guard let expression = loneCoreCommand(source, options: options) else { return nil }
+        let loop = connection.eventLoop
+        return CoreCommands.submit(expression, on: connection, timeout: options.timeout ?? .seconds(3600))
+            .map { Result<Term, DistributionError>.success($0) }
+            .flatMapErrorThrowing { error in
+                guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed, !failed.isCallTimeout else { throw error }
+                return .failure(failed)
+            }
+            .flatMap { called -> EventLoopFuture<LoneCoreOutcome> in
+                switch called {
+                case .failure(let failed):
+                    return loop.makeSucceededFuture(.callFailed(failed))
+                case .success(let value):
+                    return ShellCore.submitInspect(value, pretty: true, on: connection, options: options)
+                        .map { .answered(.value(formatted: $0, term: wantTerm ? value : nil)) }
+                        .flatMapErrorThrowing { error in
+                            guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed,
+                                  isUndefinedInspect(failed.reason)
+                            else { throw error }
+                            return .nodeWithoutElixir(value: value)
+                        }
+                }
+            }
+    }
+
+    /// ``submitLoneCoreCommand(_:connection:options:wantTerm:)`` for a run that has nothing
+    /// else to evaluate (no evaluator to hand the line to): a node without Elixir prints the
+    /// value with `io_lib:format("~tp")`, as the Erlang path does; a failed call is said as the
+    /// node says it (`Exception.format/3`, or `erl_error` without Elixir), where the evaluator's
+    /// path would run the line again to say it as IEx does. Text only (no term for JSON).
+    public static func submitLoneCoreCommandAlone(
+        _ source: String, connection: NodeConnection, options: ShellOptions
+    ) -> EventLoopFuture<EvaluationResult>? {
+        guard let outcome = submitLoneCoreCommand(source, connection: connection, options: options, wantTerm: false) else { return nil }
+        let loop = connection.eventLoop
+        return outcome.flatMap { outcome in
+            switch outcome {
+            case .answered(let result):
+                return loop.makeSucceededFuture(result)
+            case .notAnswered:
+                preconditionFailure("submitLoneCoreCommand answers the lines it takes")
+            case .nodeWithoutElixir(let value):
+                return connection.submitRPC("io_lib", "format", [.charlist("~tp"), [value]], timeout: .seconds(30))
+                    .map { .value(formatted: Chardata.string($0) ?? "", term: nil) }
+            case .callFailed(let error):
+                guard let reason = error.reason else { return loop.makeSucceededFuture(.failure(formatted: "** " + error.description)) }
+                var printOptions = ErlangFormatter.Options()
+                printOptions.localNode = connection.peerNodeAtom
+                return BadRPC.describe(reason, on: connection, printer: ErlangFormatter(options: printOptions), elixir: true)
+                    .map { .failure(formatted: $0.hasPrefix("** ") ? $0 : "** " + $0) }
+            }
         }
+    }
+
+    /// Whether ``submitLoneCoreCommand(_:connection:options:wantTerm:)`` answers `source`
+    /// (known before connecting).
+    public static func answersAlone(_ source: String, options: ShellOptions) -> Bool {
+        loneCoreCommand(source, options: options) != nil
+    }
+
+    private static func loneCoreCommand(_ source: String, options: ShellOptions) -> CoreExpression? {
+        guard options.language == nil, FootgunGuard.dangerousCall(in: source, language: .elixir) == nil else { return nil }
+        return CoreCommands.readOnlyExpression(source, language: .elixir)
     }
 
     /// `{'EXIT', {undef, [{'Elixir.Kernel', inspect, _, _} | _]}}`: the node has no Elixir.

@@ -4,6 +4,7 @@
 
 import ErlangDistribution
 import ErlangTerm
+import NIOCore
 import NIOConcurrencyHelpers
 
 /// What to do with a line that would stop the remote node (`System.halt`, `:init.stop`, `q()`...).
@@ -258,11 +259,15 @@ final class ShellCore: @unchecked Sendable {
 
     /// `Kernel.inspect/2` on the node, at the terminal's width, in IEx's colors when they are on.
     static func inspect(_ term: Term, pretty: Bool, on connection: NodeConnection, options: ShellOptions) async throws -> String {
-        let text = try await connection.rpc("Elixir.Kernel", "inspect", [term, [
+        try await awaitDistribution(submitInspect(term, pretty: pretty, on: connection, options: options))
+    }
+
+    /// The same as a future on the connection's event loop.
+    static func submitInspect(_ term: Term, pretty: Bool, on connection: NodeConnection, options: ShellOptions) -> EventLoopFuture<String> {
+        connection.submitRPC("Elixir.Kernel", "inspect", [term, [
             .tuple([.atom("pretty"), pretty ? .true : .false]),
             .tuple([.atom("width"), .integer(options.geometry().columns)]),
             .tuple([.atom("syntax_colors"), options.colors && pretty ? IEXColors.syntaxColors : .emptyList]),
-        ]], timeout: .seconds(30))
-        return text.stringValue ?? ""
+        ]], timeout: .seconds(30)).map { $0.stringValue ?? "" }
     }
 }

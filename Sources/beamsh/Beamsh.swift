@@ -20,6 +20,7 @@ enum Main {
             RPCOneShot.runOnCurrentThread(target: parseNodeName(oneShot.node), options: options, call: oneShot.call)
         }
         if let invocation = ConsoleInvocation.fastPath(arguments) {
+            CoreCommandOneShot.runIfCoreCommand(invocation)  // exits when it answers
             Task { await invocation.run() }
             dispatchMain()
         }

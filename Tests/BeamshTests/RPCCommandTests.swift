@@ -257,6 +257,32 @@ import Testing
         }
     }
 
+    /// `NODE --eval CORE` alone (a health check) is answered on one thread, as `--rpc` is; it
+    /// prints what the evaluator prints the same line as (two `--eval`s go through it), fails
+    /// as the node says a failure, and exits as every command does.
+    @Test func aLoneCoreCommandPrintsWhatTheEvaluatorPrints() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime, elixir: runtime.hasElixir)
+            defer { node.stop() }
+            for line in ["Node.list()", "Node.self()", "Process.whereis(:nosuch)", ":erlang.system_info(:otp_release)",
+                         "Process.info(Process.whereis(:init), :registered_name)", "length(Node.list(:hidden))"] {
+                let alone = try BeamshBinary.run([node.name, "--eval", line], cookie: node.cookie)
+                let evaluated = try BeamshBinary.run([node.name, "--eval", line, "--eval", "1"], cookie: node.cookie)
+                #expect(alone.status == 0 && evaluated.status == 0, "\(runtime) \(line): \(alone.stderr)\(evaluated.stderr)")
+                #expect(alone.stdout + "1\n" == evaluated.stdout, "\(runtime) \(line): \(alone.stdout) vs \(evaluated.stdout)")
+            }
+            let failed = try BeamshBinary.run([node.name, "--eval", "Process.info(:x)"], cookie: node.cookie)
+            #expect(failed.status == 1 && failed.stdout.isEmpty
+                    && failed.stderr.contains(runtime.hasElixir ? "** (ArgumentError)" : "** exception error: bad argument")
+                    && failed.stderr.contains("not a pid"), "\(runtime): \(failed.stdout)\(failed.stderr)")
+            let rejected = try BeamshBinary.run([node.name, "--eval", "Node.list()"], cookie: "wrong")
+            #expect(rejected.status == 3 && rejected.stderr.contains("rejected our cookie"), "\(rejected.stderr)")
+            let host = node.name.split(separator: "@").last!
+            let missing = try BeamshBinary.run(["nosuch_\(TestNode.randomToken(5))@\(host)", "--eval", "Node.list()"], cookie: node.cookie)
+            #expect(missing.status == 2 && missing.stderr.contains("not registered"), "\(missing.stderr)")
+        }
+    }
+
     /// Reads in `--eval` take lines from stdin, as `elixir -e` does; the prompt goes where the
     /// evaluation's output goes (stderr with `--format json`); past the end, `:eof`.
     @Test func evalReadsStdin() throws {
