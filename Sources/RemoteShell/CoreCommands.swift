@@ -146,8 +146,12 @@ public enum CoreCommands {
         case .local(let function, let args):
             return submit(args[0], on: connection, timeout: timeout).flatMapThrowing { argument in
                 guard let value = function.apply(argument) else {
+                    // The reason rex gives when the BIF itself fails on the node, so it is said
+                    // the same way (`** (ArgumentError) ... * 1st argument: not a list`).
+                    let frame: Term = .tuple([.atom("erlang"), .atom(function.rawValue), [argument],
+                                              [.tuple([.atom("error_info"), .map([(key: .atom("module"), value: .atom("erl_erts_errors"))])])]])
                     throw DistributionError(.remoteCallFailed, "\(function.rawValue)/1: argument error",
-                                            reason: .tuple([.atom("badarg"), argument]))
+                                            reason: .tuple([.atom("EXIT"), .tuple([.atom("badarg"), [frame]])]))
                 }
                 return value
             }

@@ -136,8 +136,12 @@ public final class OneShotEvaluator: @unchecked Sendable {
         loneCoreCommand(source, options: options) != nil
     }
 
+    /// A line that is Erlang as well (`node()`, `"abc"`, `{a, 1}`) is left to the evaluator: on a
+    /// node without Elixir it is read as Erlang, where it may mean something else.
     private static func loneCoreCommand(_ source: String, options: ShellOptions) -> CoreExpression? {
-        guard options.language == nil, FootgunGuard.dangerousCall(in: source, language: .elixir) == nil else { return nil }
+        guard options.language == nil, FootgunGuard.dangerousCall(in: source, language: .elixir) == nil,
+              CoreCommands.parse(source.trimmedWhitespace, language: .erlang) == nil
+        else { return nil }
         return CoreCommands.readOnlyExpression(source, language: .elixir)
     }
 

@@ -264,8 +264,9 @@ import Testing
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime, elixir: runtime.hasElixir)
             defer { node.stop() }
+            // (`"abc"` is Erlang too: on a node without Elixir it is read as Erlang, as before.)
             for line in ["Node.list()", "Node.self()", "Process.whereis(:nosuch)", ":erlang.system_info(:otp_release)",
-                         "Process.info(Process.whereis(:init), :registered_name)", "length(Node.list(:hidden))"] {
+                         "Process.info(Process.whereis(:init), :registered_name)", "length(Node.list(:hidden))", "\"abc\"", "'abc'"] {
                 let alone = try BeamshBinary.run([node.name, "--eval", line], cookie: node.cookie)
                 let evaluated = try BeamshBinary.run([node.name, "--eval", line, "--eval", "1"], cookie: node.cookie)
                 #expect(alone.status == 0 && evaluated.status == 0, "\(runtime) \(line): \(alone.stderr)\(evaluated.stderr)")
@@ -275,6 +276,11 @@ import Testing
             #expect(failed.status == 1 && failed.stdout.isEmpty
                     && failed.stderr.contains(runtime.hasElixir ? "** (ArgumentError)" : "** exception error: bad argument")
                     && failed.stderr.contains("not a pid"), "\(runtime): \(failed.stdout)\(failed.stderr)")
+            // A function computed here (hd, length...) fails as the BIF would on the node.
+            let local = try BeamshBinary.run([node.name, "--eval", "hd(Node.list())"], cookie: node.cookie)
+            #expect(local.status == 1 && local.stdout.isEmpty
+                    && local.stderr.contains(runtime.hasElixir ? "** (ArgumentError)" : "** exception error: bad argument")
+                    && local.stderr.contains("not a nonempty list"), "\(runtime): \(local.stdout)\(local.stderr)")
             let rejected = try BeamshBinary.run([node.name, "--eval", "Node.list()"], cookie: "wrong")
             #expect(rejected.status == 3 && rejected.stderr.contains("rejected our cookie"), "\(rejected.stderr)")
             let host = node.name.split(separator: "@").last!
