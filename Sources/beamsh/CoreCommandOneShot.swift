@@ -35,11 +35,8 @@ enum CoreCommandOneShot {
                         StandardOutput.error.write(text + "\n")
                         exitNow(.remoteFailure)
                     }
-                case .failure(let error as DistributionError):
-                    fail(error)
                 case .failure(let error):
-                    printError("\(error)")
-                    exitNow(.connectFailure)
+                    fail(error)
                 }
             }
         }

@@ -89,6 +89,14 @@ func fail(_ error: DistributionError) -> Never {
     exitNow(ExitStatus(error))
 }
 
+/// Reports the failure of a connection's future and exits: a `DistributionError` with its own
+/// code, anything else as a failure to connect.
+func fail(_ error: any Error) -> Never {
+    if let error = error as? DistributionError { fail(error) }
+    printError("\(error)")
+    exitNow(.connectFailure)
+}
+
 /// With `--format json`, a failure also leaves a JSON document on standard output,
 /// `{"ok":false,"exit_code":N,"error":"..."}`, so a script reading stdout (`| jq`) sees one
 /// document per expression or command, failures included, not an empty stream. The text is

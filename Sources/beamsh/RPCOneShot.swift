@@ -123,13 +123,14 @@ enum RPCOneShot {
             // times out may still be running on the node; the message says so.
             return connection.submitCall(Atom(atomName(call[0])), Atom(atomName(call[1])), arguments, timeout: settings.timeout)
                 .flatMap { result -> EventLoopFuture<Outcome> in
-                    var outcome = Outcome(result: result, printer: printer, json: json)
+                    let outcome = Outcome(result: result, printer: printer, json: json)
                     guard case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") else {
                         return connection.eventLoop.makeSucceededFuture(outcome)
                     }
                     return BadRPC.describe(t[1], on: connection, printer: printer).map { text in
-                        outcome.failure = text
-                        return outcome
+                        var described = outcome
+                        described.failure = text
+                        return described
                     }
                 }
                 .flatMapErrorThrowing { error in
@@ -161,11 +162,8 @@ enum RPCOneShot {
         case .failure(let error as DistributionError) where error.kind == .remoteCallFailed:
             printError("\(error.description); the call may still be running on the node")
             exitNow(.remoteFailure)
-        case .failure(let error as DistributionError):
-            fail(error)
         case .failure(let error):
-            printError("\(error)")
-            exitNow(.connectFailure)
+            fail(error)
         }
     }
 }
