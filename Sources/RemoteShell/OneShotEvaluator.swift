@@ -118,8 +118,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
             case .notAnswered:
                 preconditionFailure("submitLoneCoreCommand answers the lines it takes")
             case .nodeWithoutElixir(let value):
-                return connection.submitRPC("io_lib", "format", [.charlist("~tp"), [value]], timeout: .seconds(30))
-                    .map { .value(formatted: Chardata.string($0) ?? "", term: nil) }
+                return submitErlangValue(value, on: connection, wantTerm: false)
             case .callFailed(let error):
                 guard let reason = error.reason else { return loop.makeSucceededFuture(.failure(formatted: "** " + error.description)) }
                 var printOptions = ErlangFormatter.Options()
@@ -128,6 +127,15 @@ public final class OneShotEvaluator: @unchecked Sendable {
                     .map { .failure(formatted: $0.hasPrefix("** ") ? $0 : "** " + $0) }
             }
         }
+    }
+
+    /// What a lone core command returned on a node without Elixir
+    /// (``LoneCoreOutcome/nodeWithoutElixir(value:)``), printed as the Erlang path prints a value,
+    /// so the line need not run again.
+    public static func submitErlangValue(_ value: Term, on connection: NodeConnection, wantTerm: Bool)
+        -> EventLoopFuture<EvaluationResult>
+    {
+        ShellCore.submitErlangFormat(value, pretty: true, on: connection).map { .value(formatted: $0, term: wantTerm ? value : nil) }
     }
 
     /// Whether ``submitLoneCoreCommand(_:connection:options:wantTerm:)`` answers `source`

@@ -248,9 +248,15 @@ final class ShellCore: @unchecked Sendable {
         case .elixir:
             return try await Self.inspect(term, pretty: pretty, on: connection, options: options)
         case .erlang:
-            let text = try await connection.rpc("io_lib", "format", [.charlist(pretty ? "~tp" : "~tw"), [term]], timeout: .seconds(30))
-            return Chardata.string(text) ?? ""
+            return try await awaitDistribution(Self.submitErlangFormat(term, pretty: pretty, on: connection))
         }
+    }
+
+    /// `io_lib:format("~tp")` (`~tw` when not pretty) on the node, as a future on the
+    /// connection's event loop.
+    static func submitErlangFormat(_ term: Term, pretty: Bool, on connection: NodeConnection) -> EventLoopFuture<String> {
+        connection.submitRPC("io_lib", "format", [.charlist(pretty ? "~tp" : "~tw"), [term]], timeout: .seconds(30))
+            .map { Chardata.string($0) ?? "" }
     }
 
     func close() {

@@ -272,7 +272,10 @@ extension ConsoleInvocation {
                     case .answered(let result):
                         loneAnswer = result
                         options.language = .elixir  // known now: the evaluator is made without asking
-                    case .nodeWithoutElixir: options.language = .erlang
+                    case .nodeWithoutElixir(let value):
+                        options.language = .erlang
+                        loneAnswer = try await awaitDistribution(
+                            OneShotEvaluator.submitErlangValue(value, on: connection, wantTerm: format == "json"))
                     case .callFailed: coreAlreadyTried = true
                     case .notAnswered: break
                     }

@@ -272,6 +272,9 @@ import Testing
                 #expect(alone.status == 0 && evaluated.status == 0, "\(runtime) \(line): \(alone.stderr)\(evaluated.stderr)")
                 #expect(alone.stdout + "1\n" == evaluated.stdout, "\(runtime) \(line): \(alone.stdout) vs \(evaluated.stdout)")
             }
+            // As JSON: the value itself (on a node without Elixir, the one the calls returned).
+            let json = try BeamshBinary.run([node.name, "--format", "json", "--eval", "Node.self()"], cookie: node.cookie)
+            #expect(json.status == 0 && json.stdout == "\"\(node.name)\"\n", "\(runtime): \(json.stdout)\(json.stderr)")
             let failed = try BeamshBinary.run([node.name, "--eval", "Process.info(:x)"], cookie: node.cookie)
             #expect(failed.status == 1 && failed.stdout.isEmpty
                     && failed.stderr.contains(runtime.hasElixir ? "** (ArgumentError)" : "** exception error: bad argument")

@@ -41,7 +41,7 @@ struct RandomTerms {
         case 4:
             var d: Double
             repeat { d = Double(bitPattern: UInt64.random(in: .min ... .max, using: &rng)) } while !d.isFinite
-            return .float(bool() ? d : [0.0, -0.0, 1.5, 0.1, 1e300, 5e-324][int(0...5)])
+            return .float(bool() ? d : [0.0, -0.0, 1.5, 0.1, 1e300, Double.leastNonzeroMagnitude][int(0...5)])
         case 5: return .atom(atom())
         case 6:
             let bytes = (0..<int(0...64)).map { _ in UInt8.random(in: 0...255, using: &rng) }
