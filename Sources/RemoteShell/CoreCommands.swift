@@ -22,11 +22,29 @@ indirect enum CoreExpression: Sendable, Hashable {
     case call(module: Atom, function: Atom, arguments: [CoreExpression], nilForUndefined: Bool)
 
     /// Every call in the expression, innermost first.
-    var calls: [(Atom, Atom, Int)] {
+    var calls: [(Atom, Atom, Int)] { callsWithArguments.map { ($0.0, $0.1, $0.2.count) } }
+
+    /// Every call in the expression with its argument expressions, innermost first.
+    var callsWithArguments: [(Atom, Atom, [CoreExpression])] {
         switch self {
         case .literal, .pid: return []
-        case .list(let items), .tuple(let items), .local(_, let items): return items.flatMap(\.calls)
-        case .call(let m, let f, let args, _): return args.flatMap(\.calls) + [(m, f, args.count)]
+        case .list(let items), .tuple(let items), .local(_, let items): return items.flatMap(\.callsWithArguments)
+        case .call(let m, let f, let args, _): return args.flatMap(\.callsWithArguments) + [(m, f, args)]
+        }
+    }
+
+    /// The term when the expression is written out (literals, lists and tuples of them), nil
+    /// when it must be computed.
+    var writtenTerm: Term? {
+        switch self {
+        case .literal(let term): return term
+        case .list(let items):
+            let terms = items.compactMap(\.writtenTerm)
+            return terms.count == items.count ? .list(TermList(terms)) : nil
+        case .tuple(let items):
+            let terms = items.compactMap(\.writtenTerm)
+            return terms.count == items.count ? .tuple(TermArray(terms)) : nil
+        case .pid, .local, .call: return nil
         }
     }
 }
@@ -84,12 +102,47 @@ public enum CoreCommands {
         "Elixir.System:version/0", "Elixir.System:otp_release/0",
     ]
 
+    /// Why an allow-listed call may still not run in read-only mode (without the "not evaluated"
+    /// that the caller adds), or nil. Two reads copy
+    /// unbounded state onto the node's heap and then over the wire: a process's whole message
+    /// queue (`process_info(P, messages)`: a runaway queue is exactly what on-call looks at, and
+    /// a million messages is a copy of every one of them) and `system_info(procs)` (every
+    /// process written out as text). Their items must be written out (`nil` in `arguments` is
+    /// an argument that is computed), so that neither hides behind a call.
+    public static func readOnlyCostlyRead(module: String, function: String, arguments: [Term?]) -> String? {
+        guard module == "erlang" else { return nil }
+        let item: Term??
+        let costly: String
+        switch (function, arguments.count) {
+        case ("process_info", 2): (item, costly) = (arguments[1], "messages")
+        case ("system_info", 1): (item, costly) = (arguments[0], "procs")
+        default: return nil
+        }
+        guard let written = item, let written else {
+            return "read-only: \(function)/\(arguments.count) takes its item written out (an atom, or a list of atoms)"
+        }
+        let named: Bool
+        switch written {
+        case .atom(let a): named = a.name == costly
+        case .list(let items): named = items.contains(.atom(Atom(costly)))
+        default: named = false
+        }
+        guard named else { return nil }
+        return costly == "messages"
+            ? "read-only: process_info(_, messages) copies the process's whole message queue on the node; "
+                + "ask for message_queue_len instead"
+            : "read-only: system_info(procs) writes out every process on the node as text"
+    }
+
     /// `line` as a core expression whose every call is on the read-only allow-list, or nil. Such a
     /// line reads state and nothing else (no output, no binding), so a one-shot evaluation can run
     /// it through `rex` without spawning an evaluator or compiling the line on the node.
     static func readOnlyExpression(_ line: String, language: Language) -> CoreExpression? {
         guard let expression = parse(line.trimmedWhitespace, language: language) else { return nil }
-        let allowed = expression.calls.allSatisfy { readOnlyAllowList.contains("\($0.0.name):\($0.1.name)/\($0.2)") }
+        let allowed = expression.callsWithArguments.allSatisfy { m, f, args in
+            readOnlyAllowList.contains("\(m.name):\(f.name)/\(args.count)")
+                && readOnlyCostlyRead(module: m.name, function: f.name, arguments: args.map(\.writtenTerm)) == nil
+        }
         return allowed ? expression : nil
     }
 
@@ -118,8 +171,14 @@ public enum CoreCommands {
                 + "arguments, are allowed (Node.list, Process.info(pid, :memory), :erlang.memory(:total), "
                 + "length(Process.list()); no variables, operators or pipes); not evaluated"
         }
-        for (m, f, a) in expression.calls where !readOnlyAllowList.contains("\(m.name):\(f.name)/\(a)") {
-            return "read-only: \(m.name == "erlang" ? "" : m.name + ":")\(f.name)/\(a) is not on the read-only allow-list; not evaluated"
+        for (m, f, args) in expression.callsWithArguments {
+            let a = args.count
+            if !readOnlyAllowList.contains("\(m.name):\(f.name)/\(a)") {
+                return "read-only: \(m.name == "erlang" ? "" : m.name + ":")\(f.name)/\(a) is not on the read-only allow-list; not evaluated"
+            }
+            if let refusal = readOnlyCostlyRead(module: m.name, function: f.name, arguments: args.map(\.writtenTerm)) {
+                return refusal + "; not evaluated"
+            }
         }
         return nil
     }

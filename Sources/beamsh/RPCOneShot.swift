@@ -76,6 +76,10 @@ enum RPCOneShot {
             printError("read-only: \(signature) is not on the read-only allow-list; not called")
             exitNow(.remoteFailure)
         }
+        if settings.readOnly, let refusal = CoreCommands.readOnlyCostlyRead(module: module, function: function, arguments: arguments) {
+            printError(refusal + "; not called")
+            exitNow(.remoteFailure)
+        }
         // `erlang apply init stop []`, `rpc call Node init stop []`, `erlang spawn init stop []`
         // make the same call: any two atoms in a row among the arguments are looked at too.
         var candidates = [(module, function)]

@@ -29,6 +29,9 @@ import Testing
         #expect(try node.eval("ok.") == "ok", "the node still runs")
         let nodes = try BeamshBinary.run([node.name, "--read-only", "--rpc", "erlang", "nodes"], cookie: node.cookie)
         #expect(nodes.status == 0 && nodes.stdout == "[]\n", "\(nodes.stderr)")
+        let queue = try BeamshBinary.run([node.name, "--read-only", "--rpc", "erlang", "process_info", "init", "[status,messages]"],
+                                         cookie: node.cookie)
+        #expect(queue.status == 1 && queue.stderr.contains("message_queue_len") && queue.stderr.contains("not called"), "\(queue.stderr)")
 
         let started = Date()
         let slow = try BeamshBinary.run([node.name, "--timeout", "1", "--rpc", "timer", "sleep", "5000"], cookie: node.cookie)

@@ -541,6 +541,11 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         #expect(info.formatted == "{:status, :waiting}")
         let mem = try await evaluator.evaluate(":erlang.memory(:total)")
         #expect(Int(mem.formatted) ?? 0 > 0)
+        // A whole message queue is copied on the node to answer it: refused, its length is not.
+        let queue = try await evaluator.evaluate("Process.info(Process.whereis(:init), :messages)")
+        #expect(queue.isFailure && queue.formatted.contains("message_queue_len"), "\(queue)")
+        let length = try await evaluator.evaluate("Process.info(Process.whereis(:init), [:message_queue_len])")
+        #expect(length.formatted == "[message_queue_len: 0]", "\(length)")
         let refused = try await evaluator.evaluate("Process.register(self(), :beamsh_marker)")
         #expect(refused.isFailure && refused.formatted.contains("read-only"), "\(refused)")
         let refused2 = try await evaluator.evaluate(":erlang.spawn(:timer, :sleep, [1])")

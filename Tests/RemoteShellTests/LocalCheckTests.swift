@@ -145,6 +145,16 @@ struct LocalCheckTests {
         #expect(CoreCommands.readOnlyRefusal("erlang:system_info({allocator, binary_alloc}).", language: .erlang) == nil)
         #expect(CoreCommands.readOnlyRefusal("length(:os.cmd(~c\"ls\"))", language: .elixir)?.contains("os:cmd/1") == true)
         #expect(CoreCommands.readOnlyRefusal("Process.list() |> length()", language: .elixir)?.contains("no variables, operators or pipes") == true)
+        // Allow-listed reads that copy unbounded state on the node: the item must be written out.
+        let queue = CoreCommands.readOnlyRefusal("Process.info(pid(\"0.1.0\"), :messages)", language: .elixir)
+        #expect(queue?.contains("message_queue_len") == true, "\(queue ?? "allowed")")
+        #expect(CoreCommands.readOnlyRefusal("process_info(list_to_pid(\"<0.1.0>\"), [status, messages]).", language: .erlang) != nil)
+        #expect(CoreCommands.readOnlyRefusal("Process.info(pid(\"0.1.0\"), hd([:messages]))", language: .elixir)?
+                    .contains("written out") == true)
+        #expect(CoreCommands.readOnlyRefusal(":erlang.system_info(:procs)", language: .elixir)?.contains("every process") == true)
+        #expect(CoreCommands.readOnlyRefusal("Process.info(pid(\"0.1.0\"), [:status, :message_queue_len])", language: .elixir) == nil)
+        #expect(CoreCommands.readOnlyCostlyRead(module: "erlang", function: "process_info", arguments: [nil, .atom("memory")]) == nil)
+        #expect(CoreCommands.readOnlyCostlyRead(module: "erlang", function: "system_info", arguments: [.atom("procs")]) != nil)
         #expect(LocalFunction.length.apply([1, 2, 3]) == 3 && LocalFunction.length.apply(.list(TermList([1], tail: 2))) == nil)
         #expect(LocalFunction.tl.apply([1, 2]) == [2] && LocalFunction.hd.apply(.emptyList) == nil)
         #expect(LocalFunction.tupleSize.apply(.tuple([1, 2])) == 2 && LocalFunction.byteSize.apply(.binary("abc")) == 3)
