@@ -109,7 +109,10 @@ public final class Console: @unchecked Sendable {
             }
             buffer += line + "\n"
             await core.io.resumeAfterPrompt(answeringReads: true)
-            let step = try await core.evaluate(buffer, line: counter, wantTerm: false, timeout: core.options.timeout)
+            // IEx numbers an input's lines from its prompt's number (`iex:3:`); the Erlang shell
+            // from 1 for every input (`* 1:5: syntax error`).
+            let step = try await core.evaluate(buffer, line: language == .erlang ? 1 : counter, wantTerm: false,
+                                               timeout: core.options.timeout)
             switch step {
             case .incomplete:
                 continue

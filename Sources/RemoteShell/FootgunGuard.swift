@@ -1,6 +1,8 @@
 // Lines that would stop the REMOTE node. beamsh sees every line before the node does, so it
 // asks before sending one of these (`--yes` skips the question).
 
+import ErlangTerm
+
 /// Finds calls that stop, halt, restart or reboot the node a line is evaluated on.
 public enum FootgunGuard {
     /// Qualified calls that stop the node, in the syntax of each language.
@@ -39,10 +41,17 @@ public enum FootgunGuard {
                         "erlang:send(whereis(init),", "erlang:send(erlang:whereis(init),"]),
     ]
 
-    /// `module:function` when calling it stops the node (`--rpc init stop`), else nil.
-    public static func stopCall(module: String, function: String) -> String? {
+    /// `module:function` when calling it with `arguments` stops the node (`--rpc init stop`,
+    /// `--rpc application stop kernel`), else nil.
+    public static func stopCall(module: String, function: String, arguments: [Term]) -> String? {
         let call = "\(module):\(function)"
-        return erlangCalls.contains(call) ? call : nil
+        if erlangCalls.contains(call) { return call }
+        // Stopping kernel or stdlib takes the node down (it stops the node, or leaves it unreachable).
+        if module == "application" || module == "Elixir.Application", function == "stop",
+           let app = arguments.first?.atomValue?.name, app == "kernel" || app == "stdlib" {
+            return "\(call)(\(app))"
+        }
+        return nil
     }
 
     /// The first node-stopping call in `line` (outside strings and comments), or nil.

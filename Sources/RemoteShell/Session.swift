@@ -176,8 +176,10 @@ final class ShellCore: @unchecked Sendable {
         else { return nil }
         if let (m, f, a) = expression.calls.first(where: { !CoreCommands.readOnlyAllowList.contains("\($0.0.name):\($0.1.name)/\($0.2)") }) {
             evaluator.expressionsRun = 0
+            // As Erlang writes the names: 'Elixir.Enum':count(...), with quotes where needed.
+            let (module, function) = (ErlangFormatter().format(.atom(m)), ErlangFormatter().format(.atom(f)))
             return .done(.failure(formatted: "** Erlang mode: Elixir syntax runs only the core commands (Node.list(), "
-                + "Process.info(pid), :erlang.memory(), ...); write \(m.name).\(f.name)/\(a) in Erlang syntax, as \(m.name):\(f.name)(...)."))
+                + "Process.info(pid), :erlang.memory(), ...); write \(module):\(function)/\(a) in Erlang syntax, as \(module):\(function)(...)."))
         }
         evaluator.expressionsRun = 1
         return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))

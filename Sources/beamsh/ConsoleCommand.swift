@@ -367,7 +367,9 @@ extension ConsoleInvocation {
         async let elixir = connection.call("Elixir.System", "version", [], timeout: .seconds(5))
         var versions = "OTP \((try? await otp)?.stringValue ?? "?")"
         if let version = (try? await elixir)?.stringValue { versions += ", Elixir \(version)" }
-        return "beamsh: connected to \(connection.peer.name) (\(versions)) as hidden node \(connection.localName)"
+        let banner = "beamsh: connected to \(connection.peer.name) (\(versions)) as hidden node \(connection.localName)"
+        // Said up front, so the operator does not learn it from the first refusal.
+        return readOnly ? banner + "\nread-only: only the core commands and allow-listed reads run" : banner
     }
 }
 

@@ -82,14 +82,19 @@ enum RPCOneShot {
         }
         // `erlang apply init stop []`, `rpc call Node init stop []`, `erlang spawn init stop []`
         // make the same call: any two atoms in a row among the arguments are looked at too.
-        var candidates = [(module, function)]
-        for (m, f) in zip(arguments, arguments.dropFirst()) {
-            if let m = m.atomValue, let f = f.atomValue { candidates.append((m.name, f.name)) }
+        // What follows such a pair is the call's arguments: a list (`apply`'s form), or the rest.
+        var candidates = [(module, function, arguments)]
+        for i in arguments.indices.dropLast() {
+            guard let m = arguments[i].atomValue, let f = arguments[i + 1].atomValue else { continue }
+            let rest = Array(arguments[(i + 2)...])
+            var applied = rest
+            if case .list(let list)? = rest.first { applied = Array(list) }
+            candidates.append((m.name, f.name, applied))
         }
         // `erlang send init '{stop,stop}'` sends what init:stop/0 sends.
         let toInit = module == "erlang" && function == "send" && arguments.first?.atomValue?.name == "init"
         if let stop = toInit ? "erlang:send(init, ...)"
-            : candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1) }).first {
+            : candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1, arguments: $0.2) }).first {
             guard settings.allowStops else {
                 printError("not called: \(stop) would stop the remote node (pass --yes to allow it)")
                 exitNow(.remoteFailure)

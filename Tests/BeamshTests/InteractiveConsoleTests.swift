@@ -310,6 +310,20 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// A read-only session says so in its banner, before any line is refused.
+    @Test func aReadOnlySessionSaysSo() async throws {
+        let session = try ConsoleSession(arguments: "--read-only")
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
+        let banner = try await terminal.waitFor("iex(\(node.name))1>")
+        #expect(banner.contains("hidden node") && banner.contains("read-only: only the core commands"), "\(banner)")
+        try terminal.enter("File.rm(\"x\")")
+        let refused = try await terminal.waitFor("iex(\(node.name))1>", count: 2)
+        #expect(refused.contains("** read-only: only the core commands"), "\(refused)")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// IEx's colors in a terminal (yellow results, cyan atoms, green strings, red errors);
     /// none with NO_COLOR or on a dumb terminal.
     @Test(arguments: [nil, "NO_COLOR=1", "TERM=dumb"])
@@ -351,14 +365,14 @@ private final class ConsoleSession {
     let home: String
     let terminal: Terminal
 
-    init(environment extra: [String: String] = [:], rows: Int = 40) throws {
+    init(environment extra: [String: String] = [:], rows: Int = 40, arguments: String = "") throws {
         let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
         node = try TestNode(runtime: runtime, elixir: true)
         home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
         var environment = ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home]
         environment.merge(extra) { $1 }
         do {
-            terminal = try Terminal("\(BeamshBinary.path) \(node.name)", environment: environment, rows: rows)
+            terminal = try Terminal("\(BeamshBinary.path) \(node.name) \(arguments)", environment: environment, rows: rows)
         } catch {
             node.stop()
             throw error

@@ -60,11 +60,17 @@ import Testing
         // A call that stops the node is refused without --yes, as in --eval.
         for call in [["init", "stop"], ["erlang", "halt"], ["'init'", "stop"], ["erlang", "apply", "init", "stop", "[]"],
                      ["rpc", "call", "'\(node.name)'", "init", "stop", "[]"], ["erlang", "spawn", "init", "stop", "[]"],
-                     ["erlang", "send", "init", "{stop,stop}"]] {
+                     ["erlang", "send", "init", "{stop,stop}"],
+                     // By its argument: stopping kernel or stdlib takes the node down too.
+                     ["application", "stop", "kernel"], ["'Elixir.Application'", "stop", "stdlib"],
+                     ["erlang", "apply", "application", "stop", "[kernel]"],
+                     ["rpc", "call", "'\(node.name)'", "application", "stop", "[stdlib]"]] {
             let stop = try BeamshBinary.run([node.name, "--rpc"] + call, cookie: node.cookie)
             #expect(stop.status == 1 && stop.stderr.contains("would stop the remote node") && stop.stderr.contains("--yes"), "\(stop.stderr)")
         }
         #expect(try node.eval("ok.") == "ok", "the node still runs")
+        let otherApp = try BeamshBinary.run([node.name, "--rpc", "application", "stop", "sasl"], cookie: node.cookie)
+        #expect(otherApp.status == 0 && otherApp.stdout == "{error,{not_started,sasl}}\n", "\(otherApp.stdout)\(otherApp.stderr)")
         let quoted = try BeamshBinary.run([node.name, "--rpc", "'erlang'", "'node'"], cookie: node.cookie)
         #expect(quoted.status == 0 && quoted.stdout == "\(node.name)\n", "quotes as in Erlang: \(quoted.stdout)\(quoted.stderr)")
     }
