@@ -54,7 +54,8 @@ public final class Console: @unchecked Sendable {
     public var letAStopThrough: Bool { core.stopLetThrough.withLockedValue { $0 } }
 
     /// Interrupts the evaluation in progress (call it on Ctrl-C): the worker on the node is
-    /// killed, the console prints `** (EXIT) interrupted` and prompts again, bindings intact.
+    /// killed, the console prints `** (EXIT) interrupted` (in Erlang `** exception exit: killed`)
+    /// and prompts again, bindings intact.
     public func interrupt() { core.evaluator.interrupt() }
 
     /// Runs until the input ends or the user leaves. Throws ``DistributionError`` when the
@@ -126,9 +127,9 @@ public final class Console: @unchecked Sendable {
                 case .erlang: counter += core.evaluator.expressionsRun
                 }
             case .interrupted:
-                out.write(paint("** (EXIT) interrupted", IEXColors.interrupt) + "\n")
+                out.write(paint(EvaluationStep.interruptedText(language), IEXColors.interrupt) + "\n")
             case .interruptedUnanswered:
-                out.write(paint(EvaluationStep.interruptedUnansweredText, IEXColors.interrupt) + "\n")
+                out.write(paint(EvaluationStep.interruptedUnansweredText(language), IEXColors.interrupt) + "\n")
             case .timedOut(let d):
                 out.write(paint(EvaluationStep.timedOutText(d), IEXColors.error) + "\n")
             }

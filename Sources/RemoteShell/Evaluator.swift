@@ -59,8 +59,16 @@ enum EvaluationStep: Sendable, Hashable {
         "** evaluation timed out after \(limit) (beamsh sent its worker on the node a kill)"
     }
 
-    static let interruptedUnansweredText =
-        "** (EXIT) interrupted; the node has not confirmed the kill (it may be frozen, overloaded or cut off)"
+    /// What an interrupted evaluation prints, as each shell says it: IEx's `** (EXIT) interrupted`,
+    /// the Erlang shell's `** exception exit: killed` (its Ctrl-G `i` kills the evaluator too).
+    static func interruptedText(_ language: Language) -> String {
+        language == .erlang ? "** exception exit: killed" : "** (EXIT) interrupted"
+    }
+
+    static func interruptedUnansweredText(_ language: Language) -> String {
+        (language == .erlang ? "** interrupted" : "** (EXIT) interrupted")
+            + "; the node has not confirmed the kill (it may be frozen, overloaded or cut off)"
+    }
 }
 
 /// Holds a session's binding and runs expressions in workers on the node. One evaluation at a

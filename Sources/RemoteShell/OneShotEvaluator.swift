@@ -182,8 +182,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
         case .done(let result): return result
         case .incomplete:
             return .failure(formatted: "** incomplete expression: " + source.trimmedWhitespace)
-        case .interrupted: return .failure(formatted: "** (EXIT) interrupted")
-        case .interruptedUnanswered: return .failure(formatted: EvaluationStep.interruptedUnansweredText)
+        case .interrupted: return .failure(formatted: EvaluationStep.interruptedText(language))
+        case .interruptedUnanswered: return .failure(formatted: EvaluationStep.interruptedUnansweredText(language))
         case .timedOut(let d): return .failure(formatted: EvaluationStep.timedOutText(d))
         }
     }
@@ -251,10 +251,10 @@ public final class OneShotEvaluator: @unchecked Sendable {
                 onResult(result)
                 if result.isFailure { return false }
             case .interrupted:
-                onResult(.failure(formatted: "** (EXIT) interrupted"))
+                onResult(.failure(formatted: EvaluationStep.interruptedText(language)))
                 return false
             case .interruptedUnanswered:
-                onResult(.failure(formatted: EvaluationStep.interruptedUnansweredText))
+                onResult(.failure(formatted: EvaluationStep.interruptedUnansweredText(language)))
                 return false
             case .timedOut(let d):
                 onResult(.failure(formatted: EvaluationStep.timedOutText(d)))
