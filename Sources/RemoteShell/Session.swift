@@ -153,6 +153,11 @@ final class ShellCore: @unchecked Sendable {
         }
         var rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
             .map { SourceScanner.rewritePidLiterals(String($0), language: language) }.joined(separator: "\n")
+        if wholeInput, language == .elixir, rewritten.trimmedWhitespace.isEmpty {
+            // An empty line shows nothing at IEx's prompt either (a comment shows `nil` there, as here).
+            evaluator.expressionsRun = 0
+            return .done(.notShown)
+        }
         if wholeInput, language == .erlang {
             if Self.erlangEnding(of: rewritten) == .empty {
                 evaluator.expressionsRun = 0

@@ -261,7 +261,7 @@ extension ConsoleInvocation {
                 // With --format json, stdout carries one JSON document per expression; what the
                 // evaluation prints (IO.puts, h/1) goes to stderr.
                 // Reads (`IO.gets`) in --eval take lines from stdin, as `elixir -e` does; a stdin
-                // script is read whole first, so its reads get end of input.
+                // script is read whole first, so its reads show their prompt and get end of input.
                 let printed: ConsoleOutput = format == "json" ? StandardOutput.error : StandardOutput()
                 var options = shellOptions(interactive: false)
                 var loneAnswer: EvaluationResult?
@@ -282,7 +282,7 @@ extension ConsoleInvocation {
                 }
                 let evaluator = try await OneShotEvaluator.make(
                     connection: connection, options: options, output: printed,
-                    input: eval.isEmpty ? ScriptedInput([]) : PlainLineInput(promptOutput: printed))
+                    input: PlainLineInput(promptOutput: printed))
                 // Several --eval expressions share their variables, kept on the node.
                 evaluator.keepsBindingsOnNode = eval.count > 1
                 letAStopThrough = { evaluator.letAStopThrough }

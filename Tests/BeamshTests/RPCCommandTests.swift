@@ -160,6 +160,11 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "5\nnull\n", "\(result.stdout)")
         #expect(result.stderr.contains("side") && result.stderr.contains("def count"), "\(result.stderr)")
+        // An empty expression shows nothing, as an empty line at IEx's prompt (JSON: null).
+        let empty = try BeamshBinary.run([node.name, "--eval", " ", "--eval", "6"], cookie: node.cookie)
+        #expect(empty.status == 0 && empty.stdout == "6\n", "\(empty.stdout)\(empty.stderr)")
+        let emptyJSON = try BeamshBinary.run([node.name, "--format", "json", "--eval", ""], cookie: node.cookie)
+        #expect(emptyJSON.status == 0 && emptyJSON.stdout == "null\n", "\(emptyJSON.stdout)\(emptyJSON.stderr)")
     }
 
     /// With `--format json` a failure still leaves one JSON document on stdout
@@ -310,6 +315,9 @@ import Testing
         let text = try BeamshBinary.run([node.name, "--eval", "x = IO.gets(\"1? \")", "--eval", "x <> IO.gets(\"2? \")",
                                          "--eval", "IO.gets(\"3? \")"], cookie: node.cookie, stdin: "a\nb\n")
         #expect(text.status == 0 && text.stdout == "1? \"a\\n\"\n2? \"a\\nb\\n\"\n3? :eof\n", "\(text.stdout)\(text.stderr)")
+        // A script on stdin is read whole first: its reads show their prompt, then get :eof.
+        let script = try BeamshBinary.run([node.name], cookie: node.cookie, stdin: "IO.gets(\"name? \")\n")
+        #expect(script.status == 0 && script.stdout == "name? :eof\n", "\(script.stdout)\(script.stderr)")
         let json = try BeamshBinary.run([node.name, "--format", "json", "--eval", "IO.gets(\"name? \")"], cookie: node.cookie,
                                         stdin: "carl\n")
         #expect(json.status == 0 && json.stdout == "\"carl\\n\"\n" && json.stderr.contains("name? "), "\(json.stdout)\(json.stderr)")
