@@ -70,8 +70,10 @@ public struct TopSample: Sendable {
     /// The printable view, cut to `width` columns when given.
     public func render(width: Int? = nil) -> String {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-        var lines = ["\(node): \(Human.count(processCount)) processes; top \(processes.count) by \(order.rawValue), reductions over \(Human.seconds(seconds)); "
-            + "this refresh cost the node \(Human.milliseconds(nodeCost)) and \(Human.bytes(nodeMemory)) (temporary)"]
+        let what = "\(node): \(Human.count(processCount)) processes; top \(processes.count) by \(order.rawValue), reductions over \(Human.seconds(seconds))"
+        let cost = "this refresh cost the node \(Human.milliseconds(nodeCost)) and \(Human.bytes(nodeMemory)) (temporary)"
+        // One line, or two where a terminal is too narrow for it (the terminal would wrap it mid-word).
+        var lines = width.map { what.count + 2 + cost.count > $0 } == true ? [what, cost] : [what + "; " + cost]
         // The numbers before the current function, as etop orders them: a narrow terminal cuts
         // the rightmost column, and the one the view is sorted by must not be it.
         var table = TextTable(header: ["pid", "name or initial call", "memory", "reductions", "msg queue", "current function"],
