@@ -152,6 +152,8 @@ public struct PlainLineInput: ConsoleInput {
     /// wait on it. Byte by byte, nothing past the line is taken from standard input.
     public func readLine(prompt: String) -> ReadResult {
         promptOutput?.write(prompt)
+        if !prompt.isEmpty, !prompt.hasSuffix("\n") { Self.unanswered.withLockedValue { $0 = promptOutput } }
+        defer { Self.unanswered.withLockedValue { $0 = nil } }
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while true {
@@ -163,6 +165,18 @@ public struct PlainLineInput: ConsoleInput {
                 return .line(String(decoding: bytes, as: UTF8.self))
             }
             bytes.append(byte)
+        }
+    }
+
+    /// Where a prompt waits for its line (none when no read is under way).
+    private static let unanswered = NIOLockedValueBox<ConsoleOutput?>(nil)
+
+    /// Ends the line of a prompt still waiting for its answer, so that a message printed now
+    /// (the connection was lost meanwhile) starts on a line of its own.
+    public static func endUnansweredPrompt() {
+        unanswered.withLockedValue { output in
+            output?.write("\n")
+            output = nil
         }
     }
 }

@@ -49,6 +49,7 @@ func printError(_ message: String) {
 func printWarning(_ message: String) { printErrorLine("warning: " + message) }
 
 private func printErrorLine(_ message: String) {
+    PlainLineInput.endUnansweredPrompt()  // not after an `IO.gets` prompt on the same line
     var line = "beamsh: " + message + "\n"
     fflush(nil)
     line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }

@@ -244,6 +244,21 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// The node going away while an `--eval` waits at an `IO.gets` prompt: the error starts on a
+    /// line of its own, not after the prompt.
+    @Test func aLostConnectionAtAReadPromptStartsANewLine() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let oneShot = try Terminal("\(BeamshBinary.path) \(node.name) --eval 'IO.gets(\"q? \")'",
+                                   environment: ["RELEASE_COOKIE": node.cookie])
+        defer { oneShot.close() }
+        try await oneShot.waitFor("q?")
+        node.kill9()
+        let ended = try await oneShot.waitFor("EXIT:2", timeout: 10)
+        #expect(ended.contains("q?\nbeamsh: the connection to \(node.name) closed"), "\(ended)")
+    }
+
     /// `beamsh top` in a terminal says what it does until its first frame, then redraws in
     /// place (one header on the screen after three refreshes), and runs until Ctrl-C, at most one
     /// refresh a second.
