@@ -53,17 +53,21 @@ public struct TermParseError: Error, Hashable, Sendable, CustomStringConvertible
 /// which are lists of characters; adjacent strings join), binaries (`<<"abc">>`,
 /// `<<1,2,3>>`, `<<1,2:3>>`, `<<"é"/utf8>>`; integer segments up to 64 bits), tuples, lists,
 /// improper lists (`[1|2]`), and maps (`#{k => v}`, a repeated key keeps its last value).
-/// An optional full stop may end the text; `%` comments are skipped. Pids, ports,
-/// references and funs are not accepted.
+/// An optional full stop may end the text; `%` comments are skipped. Ports, references and
+/// funs are not accepted, nor pids unless ``localPid`` says how to read them.
 ///
 /// Parsing is iterative (an explicit stack of open containers), so nesting depth is limited
 /// only by memory.
 public struct ErlangTermParser: Sendable {
-    public init() {}
+    /// How `<0.B.C>` reads: a process of the node that printed it (an argument naming one of the
+    /// target's processes), or nil when that node has no such pid. No pids when nil.
+    public var localPid: (@Sendable (_ number: UInt32, _ serial: UInt32) -> Pid?)?
+
+    public init(localPid: (@Sendable (_ number: UInt32, _ serial: UInt32) -> Pid?)? = nil) { self.localPid = localPid }
 
     /// Parses one term; everything but whitespace, comments and one final `.` must belong to it.
     public func parse(_ text: String) throws(TermParseError) -> Term {
-        var lexer = Lexer(Array(text.utf8))
+        var lexer = Lexer(Array(text.utf8), localPid: localPid)
         var parser = Parser(lexer: lexer)
         let term = try parser.parseTerm()
         lexer = parser.lexer
@@ -115,10 +119,14 @@ private struct Token {
 
 private struct Lexer {
     let bytes: [UInt8]
+    let localPid: (@Sendable (UInt32, UInt32) -> Pid?)?
     var position = 0
     private var peeked: Token?
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: [UInt8], localPid: (@Sendable (UInt32, UInt32) -> Pid?)? = nil) {
+        self.bytes = bytes
+        self.localPid = localPid
+    }
 
     mutating func peek() throws(TermParseError) -> Token {
         if let peeked { return peeked }
@@ -172,6 +180,8 @@ private struct Lexer {
         case UInt8(ascii: "+"): return single(.plus)
         case UInt8(ascii: "."): return single(.dot)
         case UInt8(ascii: "<") where byte(at: position + 1) == UInt8(ascii: "<"): return single(.openBinary, length: 2)
+        case UInt8(ascii: "<") where byte(at: position + 1).map { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } == true:
+            return Token(kind: .value(try pid()), offset: start)
         case UInt8(ascii: ">") where byte(at: position + 1) == UInt8(ascii: ">"): return single(.closeBinary, length: 2)
         case UInt8(ascii: "#") where byte(at: position + 1) == UInt8(ascii: "{"): return single(.openMap, length: 2)
         case UInt8(ascii: "=") where byte(at: position + 1) == UInt8(ascii: ">"): return single(.arrow, length: 2)
@@ -208,6 +218,44 @@ private struct Lexer {
             text.unicodeScalars.append(Unicode.Scalar(first) ?? "?")
             throw TermParseError(.unexpected("character '\(text)'"), at: start)
         }
+    }
+
+    /// `<0.B.C>`: a process of the node that printed it, read by `localPid`.
+    /// Another node's pid prints as `<N.B.C>` with N its index in the printing node's table,
+    /// which names no node here.
+    private mutating func pid() throws(TermParseError) -> Term {
+        let start = position
+        position += 1  // <
+        var parts: [UInt32] = []
+        while true {
+            let digitsStart = position
+            var value: UInt64 = 0
+            while let b = byte(at: position), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b), value <= UInt64(UInt32.max) {
+                value = value * 10 + UInt64(b - UInt8(ascii: "0"))
+                position += 1
+            }
+            guard position > digitsStart, value <= UInt64(UInt32.max) else {
+                throw TermParseError(.invalidLiteral("pid <A.B.C> with numbers of up to 32 bits"), at: start)
+            }
+            parts.append(UInt32(value))
+            let separator = byte(at: position)
+            position += 1
+            if parts.count < 3, separator == UInt8(ascii: ".") { continue }
+            if parts.count == 3, separator == UInt8(ascii: ">") { break }
+            throw TermParseError(.invalidLiteral("pid written <A.B.C>"), at: start)
+        }
+        guard let localPid else {
+            throw TermParseError(.invalidLiteral("a pid is not accepted here"), at: start)
+        }
+        guard parts[0] == 0 else {
+            throw TermParseError(
+                .invalidLiteral("only the node's own processes, <0.B.C>, can be written: <\(parts[0]).B.C> is another node's, numbered as the node that printed it numbers them"),
+                at: start)
+        }
+        guard let pid = localPid(parts[1], parts[2]) else {
+            throw TermParseError(.invalidLiteral("the node has no pid <0.\(parts[1]).\(parts[2])>"), at: start)
+        }
+        return .pid(pid)
     }
 
     /// The word (name characters) that starts at `index`.

@@ -2,6 +2,7 @@
 
 import ErlangDistribution
 import ErlangTerm
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RemoteShell
@@ -33,7 +34,7 @@ enum RPCOneShot {
     /// Runs the call on the calling thread, which becomes the only event loop: no thread hop
     /// anywhere between start and exit.
     static func runOnCurrentThread(target: NodeName, options: ConnectOptions, call: [String], settings: Settings = Settings()) -> Never {
-        let (arguments, stops) = parseArguments(call, settings: settings)
+        let (arguments, stops) = parseArguments(call, target: target, settings: settings)
         MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
             perform(target: target, options: options, call: call, arguments: arguments, settings: settings, on: loop)
                 .whenComplete { finish($0, stopsTheNode: stops) }
@@ -43,7 +44,7 @@ enum RPCOneShot {
 
     /// The same from async code.
     static func run(target: NodeName, options: ConnectOptions, call: [String], settings: Settings) async -> Never {
-        let (arguments, stops) = parseArguments(call, settings: settings)
+        let (arguments, stops) = parseArguments(call, target: target, settings: settings)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let future = perform(target: target, options: options, call: call, arguments: arguments, settings: settings, on: group.next())
         do {
@@ -56,11 +57,15 @@ enum RPCOneShot {
     /// Arguments are read locally, so a typo costs no round trip; so is the read-only check, so a
     /// refused call never reaches the node. Also says whether the call stops the node (let
     /// through by `--yes`).
-    private static func parseArguments(_ call: [String], settings: Settings) -> (arguments: [Term], stopsTheNode: Bool) {
+    /// `<0.B.C>` is one of the target's processes, written as it prints them: read here as a
+    /// placeholder, then by the node itself once connected (``withTargetPids(_:_:on:)``).
+    private static func parseArguments(_ call: [String], target: NodeName, settings: Settings) -> (arguments: [Term], stopsTheNode: Bool) {
         var arguments: [Term] = []
+        let node = Atom(target.description)
+        let parser = ErlangTermParser(localPid: { Pid(node: node, id: $0, serial: $1, creation: 0) })
         for text in call.dropFirst(2) {
             do {
-                arguments.append(try ErlangTermParser().parse(text))
+                arguments.append(try parser.parse(text))
             } catch {
                 // Everything after `--rpc MODULE FUNCTION` is the call's: an option put there
                 // reads as a bad term, so say where options go.
@@ -110,6 +115,45 @@ enum RPCOneShot {
         text.count >= 2 && text.hasPrefix("'") && text.hasSuffix("'") ? String(text.dropFirst().dropLast()) : text
     }
 
+    /// The arguments with the target's processes they name (`<0.B.C>`) as the node reads them
+    /// (`list_to_pid/1`, which knows its creation and the pid numbers it uses; a pid the node
+    /// could not have would close the connection instead). One call per pid; none without.
+    private static func withTargetPids(_ call: [String], _ arguments: [Term], on connection: NodeConnection) -> EventLoopFuture<[Term]> {
+        let loop = connection.eventLoop
+        let texts = Array(call.dropFirst(2))
+        // Which pids the arguments name: parsed once more, each one noted.
+        let noted = NIOLockedValueBox<[String]>([])
+        let noting = ErlangTermParser(localPid: { number, serial in
+            noted.withLockedValue { $0.append("<0.\(number).\(serial)>") }
+            return Pid(node: "placeholder", id: number, serial: serial, creation: 0)
+        })
+        for text in texts where text.utf8.contains(UInt8(ascii: "<")) { _ = try? noting.parse(text) }
+        let literals = noted.withLockedValue { $0 }
+        guard !literals.isEmpty else { return loop.makeSucceededFuture(arguments) }
+        let reads = Set(literals).sorted().map { literal in
+            connection.submitRPC("erlang", "list_to_pid", [.charlist(literal)], timeout: .seconds(10)).flatMapThrowing { term -> (String, Pid) in
+                guard case .pid(let pid) = term else { throw TargetPidUnread(literal: literal) }
+                return (literal, pid)
+            }.flatMapErrorThrowing { error in
+                guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed else { throw error }
+                throw TargetPidUnread(literal: literal)
+            }
+        }
+        return EventLoopFuture.whenAllSucceed(reads, on: loop).map { pairs in
+            let pids = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
+            let parser = ErlangTermParser(localPid: { pids["<0.\($0).\($1)>"] })
+            return texts.map { text in
+                do { return try parser.parse(text) } catch { preconditionFailure("parsed before connecting, not now: \(error)") }
+            }
+        }
+    }
+
+    /// A `<0.B.C>` argument the node read as no pid of its own (`list_to_pid/1` failed).
+    struct TargetPidUnread: Error, CustomStringConvertible {
+        let literal: String
+        var description: String { "the node reads no pid of its own from \(literal) (erlang:list_to_pid/1 failed)" }
+    }
+
     private struct Outcome: Sendable {
         let result: Term
         let printer: ErlangFormatter
@@ -130,7 +174,9 @@ enum RPCOneShot {
             let json = settings.json ? TermJSON(options: jsonOptions) : nil
             // rex runs the call in a process of its own that beamsh cannot name, so a call that
             // times out may still be running on the node; the message says so.
-            return connection.submitCall(Atom(atomName(call[0])), Atom(atomName(call[1])), arguments, timeout: settings.timeout)
+            return withTargetPids(call, arguments, on: connection).flatMap { arguments in
+                connection.submitCall(Atom(atomName(call[0])), Atom(atomName(call[1])), arguments, timeout: settings.timeout)
+            }
                 .flatMap { result -> EventLoopFuture<Outcome> in
                     let outcome = Outcome(result: result, printer: printer, json: json)
                     guard case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") else {
@@ -165,6 +211,9 @@ enum RPCOneShot {
             }
             print(outcome.json?.encode(outcome.result) ?? outcome.printer.format(outcome.result))
             exitNow(.success)
+        case .failure(let unread as TargetPidUnread):
+            printError("--rpc argument: \(unread)")
+            exitNow(.remoteFailure)
         case .failure(let lost as LostDuringTheCall):
             if stopsTheNode { nodeStoppedAsAsked(lost.node) }
             fail(lost.error)

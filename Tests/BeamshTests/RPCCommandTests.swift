@@ -17,6 +17,20 @@ import Testing
             #expect(hidden.stdout.contains("beamsh_"), "our own hidden node is listed: \(hidden.stdout)")
             let visible = try BeamshBinary.run([node.name, "--rpc", "erlang", "nodes"], cookie: node.cookie)
             #expect(visible.stdout == "[]\n", "a hidden console never shows in nodes()")
+            // The node's own processes as it prints them, read by the node itself.
+            let initInfo = try BeamshBinary.run([node.name, "--rpc", "erlang", "process_info", "<0.0.0>", "registered_name"],
+                                                cookie: node.cookie)
+            #expect(initInfo.status == 0 && initInfo.stdout == "{registered_name,init}\n", "\(runtime): \(initInfo.stdout)\(initInfo.stderr)")
+            // OTP 25 numbers its processes below 32768 and reads no such pid; OTP 28 does. Either
+            // way the node answers (a pid it could not have would close the connection).
+            let high = try BeamshBinary.run([node.name, "--rpc", "erlang", "is_process_alive", "<0.32768.0>"], cookie: node.cookie)
+            if try node.eval("is_pid(catch list_to_pid(\"<0.32768.0>\")).") == "true" {
+                #expect(high.status == 0 && high.stdout == "false\n", "\(runtime): \(high.status) \(high.stdout)\(high.stderr)")
+            } else {
+                #expect(high.status == 1 && high.stderr.contains("the node reads no pid of its own from <0.32768.0>"),
+                        "\(runtime): \(high.status) \(high.stdout)\(high.stderr)")
+            }
+            #expect(try node.eval("ok.") == "ok", "\(runtime): the node still runs")
         }
     }
 
