@@ -373,9 +373,12 @@ extension ConsoleInvocation {
     }
 }
 
-/// Ctrl-C interrupts the evaluation in progress instead of killing beamsh.
+/// Ctrl-C interrupts the evaluation in progress instead of killing beamsh. A SIGINT that
+/// whoever started beamsh ignored (a background job of a script, `nohup`) stays ignored, as for
+/// any program: it was not meant for this one.
 private func installInterrupt(_ action: @escaping @Sendable () -> Void) {
-    signal(SIGINT, SIG_IGN)
+    let inherited = signal(SIGINT, SIG_IGN)
+    if let inherited, unsafeBitCast(inherited, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { return }
     let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
     source.setEventHandler(handler: action)
     source.resume()

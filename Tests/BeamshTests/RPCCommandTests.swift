@@ -320,6 +320,19 @@ import Testing
         }
     }
 
+    /// A SIGINT ignored by whoever started beamsh (a script's background job) stays ignored:
+    /// the evaluation finishes and beamsh exits 0, as any program would.
+    @Test func anInheritedIgnoredSIGINTStaysIgnored() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        // A non-interactive shell starts its background jobs with SIGINT ignored.
+        let script = "\(BeamshBinary.path) \(node.name) --eval 'Process.sleep(2000); :done' & pid=$!; sleep 1; "
+            + "kill -INT $pid; wait $pid; echo rc=$?"
+        let run = try runProcess("/bin/sh", ["-c", script], environment: ["RELEASE_COOKIE": node.cookie, "PATH": "/usr/bin:/bin"])
+        #expect(run.stdout == ":done\nrc=0\n", "\(run.stdout)\(run.stderr)")
+    }
+
     /// Reads in `--eval` take lines from stdin, as `elixir -e` does; the prompt goes where the
     /// evaluation's output goes (stderr with `--format json`); past the end, `:eof`.
     @Test func evalReadsStdin() throws {
