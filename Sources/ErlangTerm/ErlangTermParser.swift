@@ -20,6 +20,21 @@ public struct TermParseError: Error, Hashable, Sendable, CustomStringConvertible
         case reservedWord(String)
         /// A `<<...>>` segment this parser does not support.
         case invalidBinarySegment(String)
+        /// A pid (`<0.B.C>`) that cannot be read here.
+        case pid(PidProblem)
+    }
+
+    /// Why a pid literal was not read.
+    public enum PidProblem: Hashable, Sendable {
+        /// This parser takes no pids (``ErlangTermParser/localPid`` is nil).
+        case notAccepted
+        /// Not `<A.B.C>` with three numbers of up to 32 bits.
+        case malformed
+        /// `<N.B.C>` with N other than 0: another node's pid, numbered as the node that printed
+        /// it numbers the nodes it knows, which names no node here.
+        case anotherNodes(UInt32)
+        /// `<0.B.C>` that the reader says names no process.
+        case unknown(number: UInt32, serial: UInt32)
     }
 
     public let kind: Kind
@@ -41,6 +56,11 @@ public struct TermParseError: Error, Hashable, Sendable, CustomStringConvertible
         case .variable(let name): what = "variable \(name) is not a term (quote it as an atom: '\(name)')"
         case .reservedWord(let word): what = "\(word) is a reserved word (quote it as an atom: '\(word)')"
         case .invalidBinarySegment(let why): what = "binary segment: \(why)"
+        case .pid(.notAccepted): what = "a pid is not accepted here"
+        case .pid(.malformed): what = "a pid is written <0.B.C>, with numbers of up to 32 bits"
+        case .pid(.anotherNodes(let n)):
+            what = "only the node's own processes, <0.B.C>, can be written: <\(n).B.C> is another node's, numbered by the node that printed it"
+        case .pid(.unknown(let number, let serial)): what = "the node has no pid <0.\(number).\(serial)>"
         }
         return "\(what) (at byte \(offset))"
     }
@@ -63,6 +83,7 @@ public struct ErlangTermParser: Sendable {
     /// target's processes), or nil when that node has no such pid. No pids when nil.
     public var localPid: (@Sendable (_ number: UInt32, _ serial: UInt32) -> Pid?)?
 
+    /// A parser; with `localPid`, one that reads `<0.B.C>` through it.
     public init(localPid: (@Sendable (_ number: UInt32, _ serial: UInt32) -> Pid?)? = nil) { self.localPid = localPid }
 
     /// Parses one term; everything but whitespace, comments and one final `.` must belong to it.
@@ -225,6 +246,7 @@ private struct Lexer {
     /// which names no node here.
     private mutating func pid() throws(TermParseError) -> Term {
         let start = position
+        guard let localPid else { throw TermParseError(.pid(.notAccepted), at: start) }
         position += 1  // <
         var parts: [UInt32] = []
         while true {
@@ -235,25 +257,18 @@ private struct Lexer {
                 position += 1
             }
             guard position > digitsStart, value <= UInt64(UInt32.max) else {
-                throw TermParseError(.invalidLiteral("pid <A.B.C> with numbers of up to 32 bits"), at: start)
+                throw TermParseError(.pid(.malformed), at: start)
             }
             parts.append(UInt32(value))
             let separator = byte(at: position)
             position += 1
             if parts.count < 3, separator == UInt8(ascii: ".") { continue }
             if parts.count == 3, separator == UInt8(ascii: ">") { break }
-            throw TermParseError(.invalidLiteral("pid written <A.B.C>"), at: start)
+            throw TermParseError(.pid(.malformed), at: start)
         }
-        guard let localPid else {
-            throw TermParseError(.invalidLiteral("a pid is not accepted here"), at: start)
-        }
-        guard parts[0] == 0 else {
-            throw TermParseError(
-                .invalidLiteral("only the node's own processes, <0.B.C>, can be written: <\(parts[0]).B.C> is another node's, numbered as the node that printed it numbers them"),
-                at: start)
-        }
+        guard parts[0] == 0 else { throw TermParseError(.pid(.anotherNodes(parts[0])), at: start) }
         guard let pid = localPid(parts[1], parts[2]) else {
-            throw TermParseError(.invalidLiteral("the node has no pid <0.\(parts[1]).\(parts[2])>"), at: start)
+            throw TermParseError(.pid(.unknown(number: parts[1], serial: parts[2])), at: start)
         }
         return .pid(pid)
     }

@@ -151,8 +151,9 @@ public struct PlainLineInput: ConsoleInput {
     /// hold stdin's stdio lock while it blocks, and every `fflush(NULL)` (before exit, say) would
     /// wait on it. Byte by byte, nothing past the line is taken from standard input.
     public func readLine(prompt: String) -> ReadResult {
-        promptOutput?.write(prompt)
+        // Noted first: a message about to be printed (a lost connection) ends the prompt's line.
         if !prompt.isEmpty, !prompt.hasSuffix("\n") { Self.unanswered.withLockedValue { $0 = promptOutput } }
+        promptOutput?.write(prompt)
         defer { Self.unanswered.withLockedValue { $0 = nil } }
         var bytes: [UInt8] = []
         var byte: UInt8 = 0

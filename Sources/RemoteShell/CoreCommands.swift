@@ -102,14 +102,17 @@ public enum CoreCommands {
         "Elixir.System:version/0", "Elixir.System:otp_release/0",
     ]
 
-    /// Why an allow-listed call may still not run in read-only mode (without the "not evaluated"
-    /// that the caller adds), or nil. Two reads copy
-    /// unbounded state onto the node's heap and then over the wire: a process's whole message
-    /// queue (`process_info(P, messages)`: a runaway queue is exactly what on-call looks at, and
-    /// a million messages is a copy of every one of them) and `system_info(procs)` (every
-    /// process written out as text). Their items must be written out (`nil` in `arguments` is
-    /// an argument that is computed), so that neither hides behind a call.
-    public static func readOnlyCostlyRead(module: String, function: String, arguments: [Term?]) -> String? {
+    /// Why a call may not run as a read-only core command, or nil when it may: the callers add
+    /// "read-only:" and what was not done. A call must be on the allow-list, and two reads on it
+    /// are refused by their item, because they copy unbounded state on the node: a process's
+    /// whole message queue (`process_info(P, messages)`: a runaway queue is exactly what on-call
+    /// looks at, and a million messages is a copy of every one of them) and `system_info(procs)`
+    /// (every process written out as text). For those the item must be written out (`nil` in
+    /// `arguments` is an argument that is computed), so that neither hides behind a call.
+    public static func readOnlyObjection(module: String, function: String, arguments: [Term?]) -> String? {
+        guard readOnlyAllowList.contains("\(module):\(function)/\(arguments.count)") else {
+            return "\(module == "erlang" ? "" : module + ":")\(function)/\(arguments.count) is not on the read-only allow-list"
+        }
         guard module == "erlang" else { return nil }
         let item: Term??
         let costly: String
@@ -119,19 +122,25 @@ public enum CoreCommands {
         default: return nil
         }
         guard let written = item, let written else {
-            return "read-only: \(function)/\(arguments.count) takes its item written out (an atom, or a list of atoms)"
+            return "\(function)/\(arguments.count) takes its item written out (an atom, or a list of atoms)"
         }
-        let named: Bool
-        switch written {
-        case .atom(let a): named = a.name == costly
-        case .list(let items): named = items.contains(.atom(Atom(costly)))
-        default: named = false
-        }
+        var named = false
+        if case .atom(let a) = written { named = a.name == costly }
+        if case .list(let items) = written { named = items.contains(.atom(Atom(costly))) }
         guard named else { return nil }
         return costly == "messages"
-            ? "read-only: process_info(_, messages) copies the process's whole message queue on the node; "
-                + "ask for message_queue_len instead"
-            : "read-only: system_info(procs) writes out every process on the node as text"
+            ? "process_info(_, messages) copies the process's whole message queue on the node; ask for message_queue_len instead"
+            : "system_info(procs) writes out every process on the node as text"
+    }
+
+    /// The first call in `expression` that may not run as a read-only core command, and why.
+    static func readOnlyObjection(in expression: CoreExpression) -> (call: (Atom, Atom, Int), why: String)? {
+        for (m, f, args) in expression.callsWithArguments {
+            if let why = readOnlyObjection(module: m.name, function: f.name, arguments: args.map(\.writtenTerm)) {
+                return ((m, f, args.count), why)
+            }
+        }
+        return nil
     }
 
     /// `line` as a core expression whose every call is on the read-only allow-list, or nil. Such a
@@ -139,11 +148,7 @@ public enum CoreCommands {
     /// it through `rex` without spawning an evaluator or compiling the line on the node.
     static func readOnlyExpression(_ line: String, language: Language) -> CoreExpression? {
         guard let expression = parse(line.trimmedWhitespace, language: language) else { return nil }
-        let allowed = expression.callsWithArguments.allSatisfy { m, f, args in
-            readOnlyAllowList.contains("\(m.name):\(f.name)/\(args.count)")
-                && readOnlyCostlyRead(module: m.name, function: f.name, arguments: args.map(\.writtenTerm)) == nil
-        }
-        return allowed ? expression : nil
+        return readOnlyObjection(in: expression) == nil ? expression : nil
     }
 
     /// Parses `line` as one core expression (an optional trailing `.` in Erlang), or nil when it
@@ -171,15 +176,7 @@ public enum CoreCommands {
                 + "arguments, are allowed (Node.list, Process.info(pid, :memory), :erlang.memory(:total), "
                 + "length(Process.list()); no variables, operators or pipes); not evaluated"
         }
-        for (m, f, args) in expression.callsWithArguments {
-            let a = args.count
-            if !readOnlyAllowList.contains("\(m.name):\(f.name)/\(a)") {
-                return "read-only: \(m.name == "erlang" ? "" : m.name + ":")\(f.name)/\(a) is not on the read-only allow-list; not evaluated"
-            }
-            if let refusal = readOnlyCostlyRead(module: m.name, function: f.name, arguments: args.map(\.writtenTerm)) {
-                return refusal + "; not evaluated"
-            }
-        }
+        if let (_, why) = readOnlyObjection(in: expression) { return "read-only: \(why); not evaluated" }
         return nil
     }
 

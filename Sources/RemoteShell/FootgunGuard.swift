@@ -42,7 +42,7 @@ public enum FootgunGuard {
     ]
 
     /// `module:function` when calling it with `arguments` stops the node (`--rpc init stop`,
-    /// `--rpc application stop kernel`), else nil.
+    /// `--rpc application stop kernel`, a message or an exit signal to init), else nil.
     public static func stopCall(module: String, function: String, arguments: [Term]) -> String? {
         let call = "\(module):\(function)"
         if erlangCalls.contains(call) { return call }
@@ -51,7 +51,23 @@ public enum FootgunGuard {
            let app = arguments.first?.atomValue?.name, app == "kernel" || app == "stdlib" {
             return "\(call)(\(app))"
         }
+        // `init:stop/0` sends init `{stop, stop}`: any message to init is asked about, and so is
+        // an exit signal to it.
+        if module == "erlang", ["send", "!", "exit"].contains(function), arguments.count == 2, let target = arguments.first,
+           namesInit(target) {
+            return "\(call)(init, ...)"
+        }
         return nil
+    }
+
+    /// init as a call's argument: its name, `{init, Node}`, or its pid, always `<0.0.0>`.
+    private static func namesInit(_ term: Term) -> Bool {
+        switch term {
+        case .atom(let name): return name.name == "init"
+        case .pid(let pid): return pid.id == 0 && pid.serial == 0
+        case .tuple(let items): return items.count == 2 && items[0] == .atom("init")
+        case .integer, .bigInteger, .float, .list, .map, .binary, .bitstring, .port, .reference, .fun, .export: return false
+        }
     }
 
     /// The first node-stopping call in `line` (outside strings and comments), or nil.

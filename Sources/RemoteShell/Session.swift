@@ -179,7 +179,9 @@ final class ShellCore: @unchecked Sendable {
         guard CoreCommands.syntax(of: trimmed, on: .erlang) == .elixir,
               let expression = CoreCommands.parse(trimmed, language: .elixir)
         else { return nil }
-        if let (m, f, a) = expression.calls.first(where: { !CoreCommands.readOnlyAllowList.contains("\($0.0.name):\($0.1.name)/\($0.2)") }) {
+        // Only quick reads run this way: calls on the read-only allow-list, and not the two that
+        // copy unbounded state (they could run for long, out of reach of Ctrl-C).
+        if let ((m, f, a), _) = CoreCommands.readOnlyObjection(in: expression) {
             evaluator.expressionsRun = 0
             // As Erlang writes the names: 'Elixir.Enum':count(...), with quotes where needed.
             let (module, function) = (ErlangFormatter().format(.atom(m)), ErlangFormatter().format(.atom(f)))

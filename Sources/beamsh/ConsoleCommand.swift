@@ -286,7 +286,7 @@ extension ConsoleInvocation {
                 // Several --eval expressions share their variables, kept on the node.
                 evaluator.keepsBindingsOnNode = eval.count > 1
                 letAStopThrough = { evaluator.letAStopThrough }
-                installInterrupt { evaluator.interrupt() }
+                installInterrupt(unlessIgnored: true) { evaluator.interrupt() }
                 var json = TermJSON.Options()
                 json.localNode = connection.peerNodeAtom
                 let encoder = TermJSON(options: json)
@@ -299,6 +299,7 @@ extension ConsoleInvocation {
                     case .value(let text, let term):
                         StandardOutput().write((wantTerm && term != nil ? encoder.encode(term!) : text) + "\n")
                     case .failure(let text):
+                        PlainLineInput.endUnansweredPrompt()  // a timeout or Ctrl-C while `IO.gets` waits
                         fflush(nil)
                         StandardOutput.error.write(text + "\n")
                         FailureDocument.record(text)
@@ -338,7 +339,7 @@ extension ConsoleInvocation {
                                                 variables: { console.boundVariables }))
             console.clusterOptions = clusterOptions
             letAStopThrough = { console.letAStopThrough }
-            installInterrupt { console.interrupt() }
+            installInterrupt(unlessIgnored: false) { console.interrupt() }
             print(await banner)
             fflush(nil)  // before the results, which are written unbuffered, when stdout is a pipe
             // exitNow ends the process at once, so the history is saved here, however the
@@ -373,12 +374,13 @@ extension ConsoleInvocation {
     }
 }
 
-/// Ctrl-C interrupts the evaluation in progress instead of killing beamsh. A SIGINT that
-/// whoever started beamsh ignored (a background job of a script, `nohup`) stays ignored, as for
-/// any program: it was not meant for this one.
-private func installInterrupt(_ action: @escaping @Sendable () -> Void) {
+/// Ctrl-C interrupts the evaluation in progress instead of killing beamsh. `unlessIgnored`: a
+/// SIGINT that whoever started beamsh ignored (a script's background job) stays ignored, as for
+/// any program: it was not meant for this one. The interactive console takes Ctrl-C whatever it
+/// inherited: an operator at a terminal must be able to interrupt an evaluation.
+private func installInterrupt(unlessIgnored: Bool, _ action: @escaping @Sendable () -> Void) {
     let inherited = signal(SIGINT, SIG_IGN)
-    if let inherited, unsafeBitCast(inherited, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { return }
+    if unlessIgnored, let inherited, unsafeBitCast(inherited, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { return }
     let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
     source.setEventHandler(handler: action)
     source.resume()

@@ -34,9 +34,9 @@ enum RPCOneShot {
     /// Runs the call on the calling thread, which becomes the only event loop: no thread hop
     /// anywhere between start and exit.
     static func runOnCurrentThread(target: NodeName, options: ConnectOptions, call: [String], settings: Settings = Settings()) -> Never {
-        let (arguments, stops) = parseArguments(call, target: target, settings: settings)
+        let (arguments, pids, stops) = parseArguments(call, target: target, settings: settings)
         MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
-            perform(target: target, options: options, call: call, arguments: arguments, settings: settings, on: loop)
+            perform(target: target, options: options, call: call, arguments: arguments, pids: pids, settings: settings, on: loop)
                 .whenComplete { finish($0, stopsTheNode: stops) }
         }
         exitNow(.remoteFailure)  // the loop only ends through finish
@@ -44,9 +44,10 @@ enum RPCOneShot {
 
     /// The same from async code.
     static func run(target: NodeName, options: ConnectOptions, call: [String], settings: Settings) async -> Never {
-        let (arguments, stops) = parseArguments(call, target: target, settings: settings)
+        let (arguments, pids, stops) = parseArguments(call, target: target, settings: settings)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let future = perform(target: target, options: options, call: call, arguments: arguments, settings: settings, on: group.next())
+        let future = perform(target: target, options: options, call: call, arguments: arguments, pids: pids, settings: settings,
+                             on: group.next())
         do {
             finish(.success(try await future.get()), stopsTheNode: stops)
         } catch {
@@ -56,13 +57,19 @@ enum RPCOneShot {
 
     /// Arguments are read locally, so a typo costs no round trip; so is the read-only check, so a
     /// refused call never reaches the node. Also says whether the call stops the node (let
-    /// through by `--yes`).
-    /// `<0.B.C>` is one of the target's processes, written as it prints them: read here as a
-    /// placeholder, then by the node itself once connected (``withTargetPids(_:_:on:)``).
-    private static func parseArguments(_ call: [String], target: NodeName, settings: Settings) -> (arguments: [Term], stopsTheNode: Bool) {
+    /// through by `--yes`). `<0.B.C>` is one of the target's processes, written as it prints
+    /// them: read here as a placeholder (init's `<0.0.0>` is known to the stop guard), then by
+    /// the node itself once connected (``withTargetPids(_:_:_:settings:on:)``); `pids` lists them.
+    private static func parseArguments(_ call: [String], target: NodeName, settings: Settings)
+        -> (arguments: [Term], pids: Set<PidNumbers>, stopsTheNode: Bool)
+    {
         var arguments: [Term] = []
         let node = Atom(target.description)
-        let parser = ErlangTermParser(localPid: { Pid(node: node, id: $0, serial: $1, creation: 0) })
+        let named = NIOLockedValueBox<Set<PidNumbers>>([])
+        let parser = ErlangTermParser(localPid: { number, serial in
+            named.withLockedValue { _ = $0.insert(PidNumbers(number: number, serial: serial)) }
+            return Pid(node: node, id: number, serial: serial, creation: 0)
+        })
         for text in call.dropFirst(2) {
             do {
                 arguments.append(try parser.parse(text))
@@ -76,13 +83,8 @@ enum RPCOneShot {
             }
         }
         let (module, function) = (atomName(call[0]), atomName(call[1]))
-        let signature = "\(module):\(function)/\(arguments.count)"
-        if settings.readOnly && !CoreCommands.readOnlyAllowList.contains(signature) {
-            printError("read-only: \(signature) is not on the read-only allow-list; not called")
-            exitNow(.remoteFailure)
-        }
-        if settings.readOnly, let refusal = CoreCommands.readOnlyCostlyRead(module: module, function: function, arguments: arguments) {
-            printError(refusal + "; not called")
+        if settings.readOnly, let why = CoreCommands.readOnlyObjection(module: module, function: function, arguments: arguments) {
+            printError("read-only: \(why); not called")
             exitNow(.remoteFailure)
         }
         // `erlang apply init stop []`, `rpc call Node init stop []`, `erlang spawn init stop []`
@@ -96,17 +98,14 @@ enum RPCOneShot {
             if case .list(let list)? = rest.first { applied = Array(list) }
             candidates.append((m.name, f.name, applied))
         }
-        // `erlang send init '{stop,stop}'` sends what init:stop/0 sends.
-        let toInit = module == "erlang" && function == "send" && arguments.first?.atomValue?.name == "init"
-        if let stop = toInit ? "erlang:send(init, ...)"
-            : candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1, arguments: $0.2) }).first {
+        if let stop = candidates.lazy.compactMap({ FootgunGuard.stopCall(module: $0.0, function: $0.1, arguments: $0.2) }).first {
             guard settings.allowStops else {
                 printError("not called: \(stop) would stop the remote node (pass --yes to allow it)")
                 exitNow(.remoteFailure)
             }
-            return (arguments, true)
+            return (arguments, named.withLockedValue { $0 }, true)
         }
-        return (arguments, false)
+        return (arguments, named.withLockedValue { $0 }, false)
     }
 
     /// MODULE or FUNCTION as an atom's name: `'Elixir.System'` is written with Erlang's quotes
@@ -115,36 +114,37 @@ enum RPCOneShot {
         text.count >= 2 && text.hasPrefix("'") && text.hasSuffix("'") ? String(text.dropFirst().dropLast()) : text
     }
 
+    /// `<0.B.C>`'s numbers.
+    struct PidNumbers: Hashable, Sendable {
+        let number: UInt32
+        let serial: UInt32
+        var text: String { "<0.\(number).\(serial)>" }
+    }
+
     /// The arguments with the target's processes they name (`<0.B.C>`) as the node reads them
     /// (`list_to_pid/1`, which knows its creation and the pid numbers it uses; a pid the node
     /// could not have would close the connection instead). One call per pid; none without.
-    private static func withTargetPids(_ call: [String], _ arguments: [Term], on connection: NodeConnection) -> EventLoopFuture<[Term]> {
-        let loop = connection.eventLoop
-        let texts = Array(call.dropFirst(2))
-        // Which pids the arguments name: parsed once more, each one noted.
-        let noted = NIOLockedValueBox<[String]>([])
-        let noting = ErlangTermParser(localPid: { number, serial in
-            noted.withLockedValue { $0.append("<0.\(number).\(serial)>") }
-            return Pid(node: "placeholder", id: number, serial: serial, creation: 0)
-        })
-        for text in texts where text.utf8.contains(UInt8(ascii: "<")) { _ = try? noting.parse(text) }
-        let literals = noted.withLockedValue { $0 }
-        guard !literals.isEmpty else { return loop.makeSucceededFuture(arguments) }
-        let reads = Set(literals).sorted().map { literal in
-            connection.submitRPC("erlang", "list_to_pid", [.charlist(literal)], timeout: .seconds(10)).flatMapThrowing { term -> (String, Pid) in
-                guard case .pid(let pid) = term else { throw TargetPidUnread(literal: literal) }
-                return (literal, pid)
-            }.flatMapErrorThrowing { error in
-                guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed else { throw error }
-                throw TargetPidUnread(literal: literal)
-            }
+    private static func withTargetPids(
+        _ call: [String], _ arguments: [Term], _ pids: Set<PidNumbers>, settings: Settings, on connection: NodeConnection
+    ) -> EventLoopFuture<[Term]> {
+        guard !pids.isEmpty else { return connection.eventLoop.makeSucceededFuture(arguments) }
+        let reads = pids.map { numbers in
+            connection.submitRPC("erlang", "list_to_pid", [.charlist(numbers.text)], timeout: settings.timeout)
+                .flatMapThrowing { term -> (PidNumbers, Pid) in
+                    guard case .pid(let pid) = term else { throw TargetPidUnread(literal: numbers.text) }
+                    return (numbers, pid)
+                }
+                .flatMapErrorThrowing { error in
+                    // badarg from list_to_pid; our own timeout is reported as a timeout.
+                    guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed, !failed.isCallTimeout
+                    else { throw error }
+                    throw TargetPidUnread(literal: numbers.text)
+                }
         }
-        return EventLoopFuture.whenAllSucceed(reads, on: loop).map { pairs in
-            let pids = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
-            let parser = ErlangTermParser(localPid: { pids["<0.\($0).\($1)>"] })
-            return texts.map { text in
-                do { return try parser.parse(text) } catch { preconditionFailure("parsed before connecting, not now: \(error)") }
-            }
+        return EventLoopFuture.whenAllSucceed(reads, on: connection.eventLoop).flatMapThrowing { pairs in
+            let read = Dictionary(uniqueKeysWithValues: pairs)
+            let parser = ErlangTermParser(localPid: { read[PidNumbers(number: $0, serial: $1)] })
+            return try call.dropFirst(2).map { try parser.parse($0) }
         }
     }
 
@@ -163,7 +163,8 @@ enum RPCOneShot {
     }
 
     private static func perform(
-        target: NodeName, options: ConnectOptions, call: [String], arguments: [Term], settings: Settings, on loop: EventLoop
+        target: NodeName, options: ConnectOptions, call: [String], arguments: [Term], pids: Set<PidNumbers>, settings: Settings,
+        on loop: EventLoop
     ) -> EventLoopFuture<Outcome> {
         NodeConnection.connect(to: target, options: options, on: loop).flatMap { connection in
             var printOptions = ErlangFormatter.Options()
@@ -174,7 +175,7 @@ enum RPCOneShot {
             let json = settings.json ? TermJSON(options: jsonOptions) : nil
             // rex runs the call in a process of its own that beamsh cannot name, so a call that
             // times out may still be running on the node; the message says so.
-            return withTargetPids(call, arguments, on: connection).flatMap { arguments in
+            return withTargetPids(call, arguments, pids, settings: settings, on: connection).flatMap { arguments in
                 connection.submitCall(Atom(atomName(call[0])), Atom(atomName(call[1])), arguments, timeout: settings.timeout)
             }
                 .flatMap { result -> EventLoopFuture<Outcome> in

@@ -236,6 +236,9 @@ import Testing
             }
             let sleep = try await evaluator.evaluate(":timer.sleep(:infinity)")
             #expect(sleep.formatted.contains("write timer:sleep/1 in Erlang syntax, as timer:sleep(...)"), "\(runtime): \(sleep)")
+            // A read that copies unbounded state is no quick read either: it goes to the worker.
+            let queue = try await evaluator.evaluate("Process.info(Process.whereis(:init), :messages)")
+            #expect(queue.isFailure && queue.formatted.contains("write erlang:process_info/2 in Erlang syntax"), "\(runtime): \(queue)")
             let elixirModule = try await evaluator.evaluate(":\"Elixir.Enum\".count(Node.list())")
             #expect(elixirModule.formatted.contains("as 'Elixir.Enum':count(...)"), "\(runtime): \(elixirModule)")
             #expect(try node.isRunning && node.eval("ok.") == "ok", "\(runtime): the node still runs")
