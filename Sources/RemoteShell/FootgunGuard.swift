@@ -24,11 +24,14 @@ public enum FootgunGuard {
         ("Application.stop(:stdlib)", ["Application.stop(:stdlib", ":application.stop(:stdlib", "Elixir.Application.stop(:stdlib"]),
         ("Process.exit(Process.whereis(:init), ...)",
          ["Process.exit(Process.whereis(:init)", "Process.exit(:erlang.whereis(:init)",
-          ":erlang.exit(Process.whereis(:init)", ":erlang.exit(:erlang.whereis(:init)"]),
+          ":erlang.exit(Process.whereis(:init)", ":erlang.exit(:erlang.whereis(:init)",
+          // init's pid is always <0.0.0>.
+          "Process.exit(pid(0,0,0)", ":erlang.exit(pid(0,0,0)", "Process.exit(:c.pid(0,0,0)"]),
         ("send(:init, ...)",
          ["send(:init,", "Kernel.send(:init,", "Process.send(:init,", ":erlang.send(:init,",
           "send(Process.whereis(:init),", "send(:erlang.whereis(:init),", "Kernel.send(Process.whereis(:init),",
           "Process.send(Process.whereis(:init),", ":erlang.send(Process.whereis(:init),", ":init|>send(",
+          "send(pid(0,0,0),", "Kernel.send(pid(0,0,0),", "Process.send(pid(0,0,0),", ":erlang.send(pid(0,0,0),",
           // Without parentheses (`send :init, {:stop, :stop}`), spacing removed.
           "send:init,", "Kernel.send:init,", "Process.send:init,"]),
     ]
@@ -36,9 +39,11 @@ public enum FootgunGuard {
         ("application:stop(kernel)", ["application:stop(kernel"]),
         ("application:stop(stdlib)", ["application:stop(stdlib"]),
         ("exit(whereis(init), ...)", ["exit(whereis(init)", "exit(erlang:whereis(init)", "erlang:exit(whereis(init)",
-                                      "erlang:exit(erlang:whereis(init)"]),
+                                      "erlang:exit(erlang:whereis(init)", "exit(pid(0,0,0)", "erlang:exit(pid(0,0,0)",
+                                      "exit(c:pid(0,0,0)"]),
         ("init ! ...", ["init!", "whereis(init)!", "erlang:whereis(init)!", "erlang:send(init,",
-                        "erlang:send(whereis(init),", "erlang:send(erlang:whereis(init),"]),
+                        "erlang:send(whereis(init),", "erlang:send(erlang:whereis(init),", "pid(0,0,0)!",
+                        "erlang:send(pid(0,0,0),"]),
     ]
 
     /// `module:function` when calling it with `arguments` stops the node (`--rpc init stop`,
@@ -122,8 +127,9 @@ public enum FootgunGuard {
     static func mayStop(_ line: String) -> Bool {
         let bytes = Array(line.utf8)
         if bytes.contains(UInt8(ascii: "q")) { return true }
+        // `init` and `pid(`: a message to init stops nothing by itself, but any is asked about.
         let words: [[UInt8]] = [Array("stop".utf8), Array("halt".utf8), Array("restart".utf8), Array("reboot".utf8),
-                                Array("exit".utf8)]
+                                Array("exit".utf8), Array("init".utf8), Array("pid(".utf8)]
         for word in words where bytes.count >= word.count {
             for start in 0...(bytes.count - word.count) where bytes[start] == word[0] {
                 if bytes[start..<(start + word.count)].elementsEqual(word) { return true }

@@ -34,6 +34,11 @@ struct LocalCheckTests {
         ("send(:init, {:stop, :stop})", "send(:init, ...)"), (":erlang.send( :init, {:stop, :stop})", "send(:init, ...)"),
         ("Kernel.send(Process.whereis(:init), {:stop, :restart})", "send(:init, ...)"),
         ("send :init, {:stop, :stop}", "send(:init, ...)"),
+        // init by its pid, always <0.0.0>.
+        ("Process.exit(pid(0, 0, 0), :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        ("send(pid(0,0,0), {:stop, :stop})", "send(:init, ...)"),
+        // Any message to init is asked about, whatever it says.
+        ("send(:init, :hello)", "send(:init, ...)"), ("send(pid(0, 0, 0), :hello)", "send(:init, ...)"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -73,6 +78,9 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "apply(myinit, stop, []).", language: .erlang) == nil)
         #expect(FootgunGuard.dangerousCall(in: "application:stop(kernel).", language: .erlang) == "application:stop(kernel)")
         #expect(FootgunGuard.dangerousCall(in: "application:stop(kernel_x).", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "exit(pid(0, 0, 0), kill).", language: .erlang) == "exit(whereis(init), ...)")
+        #expect(FootgunGuard.dangerousCall(in: "pid(0,0,0) ! {stop, stop}.", language: .erlang) == "init ! ...")
+        #expect(FootgunGuard.dangerousCall(in: "exit(pid(0, 10, 0), kill).", language: .erlang) == nil)
         #expect(FootgunGuard.dangerousCall(in: "exit(whereis(init), kill).", language: .erlang) == "exit(whereis(init), ...)")
         #expect(FootgunGuard.dangerousCall(in: "erlang:exit(erlang:whereis( init ), kill).", language: .erlang)
                 == "exit(whereis(init), ...)")
