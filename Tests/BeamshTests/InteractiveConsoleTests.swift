@@ -207,13 +207,9 @@ import Testing
     /// (plain standard input in `--eval`; the line editor at the console) or was still on its way
     /// (Ctrl-C right after Enter): no read is left waiting for a line nobody wants.
     @Test func ctrlCEndsAnIOGetsRead() async throws {
-        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
-        let node = try TestNode(runtime: runtime, elixir: true)
+        let (node, oneShot) = try await oneShotWaitingAtARead()
         defer { node.stop() }
-        let oneShot = try Terminal("\(BeamshBinary.path) \(node.name) --eval 'IO.gets(\"q? \")'",
-                                   environment: ["RELEASE_COOKIE": node.cookie])
         defer { oneShot.close() }
-        try await oneShot.waitFor("q?")
         try oneShot.press("C-c")
         let ended = try await oneShot.waitFor("EXIT:1", timeout: 10)
         #expect(ended.contains("** (EXIT) interrupted") && !ended.contains("not confirmed"), "\(ended)")
@@ -247,13 +243,9 @@ import Testing
     /// The node going away while an `--eval` waits at an `IO.gets` prompt: the error starts on a
     /// line of its own, not after the prompt.
     @Test func aLostConnectionAtAReadPromptStartsANewLine() async throws {
-        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
-        let node = try TestNode(runtime: runtime, elixir: true)
+        let (node, oneShot) = try await oneShotWaitingAtARead()
         defer { node.stop() }
-        let oneShot = try Terminal("\(BeamshBinary.path) \(node.name) --eval 'IO.gets(\"q? \")'",
-                                   environment: ["RELEASE_COOKIE": node.cookie])
         defer { oneShot.close() }
-        try await oneShot.waitFor("q?")
         node.kill9()
         let ended = try await oneShot.waitFor("EXIT:2", timeout: 10)
         #expect(ended.contains("q?\nbeamsh: the connection to \(node.name) closed"), "\(ended)")
@@ -375,6 +367,26 @@ import Testing
 import Foundation
 
 /// An Elixir node and beamsh's console on it in a pseudo-terminal, with a home (history) of its own.
+/// `beamsh NODE --eval 'IO.gets("q? ")'` in a terminal, at its prompt, on a fresh Elixir node.
+private func oneShotWaitingAtARead() async throws -> (TestNode, Terminal) {
+    let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+    let node = try TestNode(runtime: runtime, elixir: true)
+    do {
+        let terminal = try Terminal("\(BeamshBinary.path) \(node.name) --eval 'IO.gets(\"q? \")'",
+                                    environment: ["RELEASE_COOKIE": node.cookie])
+        do {
+            try await terminal.waitFor("q?")
+        } catch {
+            terminal.close()
+            throw error
+        }
+        return (node, terminal)
+    } catch {
+        node.stop()
+        throw error
+    }
+}
+
 private final class ConsoleSession {
     let node: TestNode
     let home: String
