@@ -20,8 +20,10 @@ public enum FootgunGuard {
     /// `init:stop/0` itself sends (`{stop, stop}`; any message to `init` is asked about). Matched
     /// with all spacing removed: `Application.stop( :kernel )` is the same call.
     static let elixirArgumentCalls: [(call: String, patterns: [String])] = [
-        ("Application.stop(:kernel)", ["Application.stop(:kernel", ":application.stop(:kernel", "Elixir.Application.stop(:kernel"]),
-        ("Application.stop(:stdlib)", ["Application.stop(:stdlib", ":application.stop(:stdlib", "Elixir.Application.stop(:stdlib"]),
+        ("Application.stop(:kernel)", ["Application.stop(:kernel", ":application.stop(:kernel", "Elixir.Application.stop(:kernel",
+                                       ":application_controller.stop_application(:kernel"]),
+        ("Application.stop(:stdlib)", ["Application.stop(:stdlib", ":application.stop(:stdlib", "Elixir.Application.stop(:stdlib",
+                                       ":application_controller.stop_application(:stdlib"]),
         ("Process.exit(Process.whereis(:init), ...)",
          ["Process.exit(Process.whereis(:init)", "Process.exit(:erlang.whereis(:init)",
           ":erlang.exit(Process.whereis(:init)", ":erlang.exit(:erlang.whereis(:init)",
@@ -36,8 +38,8 @@ public enum FootgunGuard {
           "send:init,", "Kernel.send:init,", "Process.send:init,"]),
     ]
     static let erlangArgumentCalls: [(call: String, patterns: [String])] = [
-        ("application:stop(kernel)", ["application:stop(kernel"]),
-        ("application:stop(stdlib)", ["application:stop(stdlib"]),
+        ("application:stop(kernel)", ["application:stop(kernel", "application_controller:stop_application(kernel"]),
+        ("application:stop(stdlib)", ["application:stop(stdlib", "application_controller:stop_application(stdlib"]),
         ("exit(whereis(init), ...)", ["exit(whereis(init)", "exit(erlang:whereis(init)", "erlang:exit(whereis(init)",
                                       "erlang:exit(erlang:whereis(init)", "exit(pid(0,0,0)", "erlang:exit(pid(0,0,0)",
                                       "exit(c:pid(0,0,0)"]),
@@ -52,7 +54,8 @@ public enum FootgunGuard {
         let call = "\(module):\(function)"
         if erlangCalls.contains(call) { return call }
         // Stopping kernel or stdlib takes the node down (it stops the node, or leaves it unreachable).
-        if module == "application" || module == "Elixir.Application", function == "stop",
+        if (module == "application" || module == "Elixir.Application") && function == "stop"
+            || module == "application_controller" && function == "stop_application",
            let app = arguments.first?.atomValue?.name, app == "kernel" || app == "stdlib" {
             return "\(call)(\(app))"
         }

@@ -79,7 +79,7 @@ import Testing
                      ["erlang", "send", "init", "{stop,stop}"],
                      // By its argument: stopping kernel or stdlib takes the node down too.
                      ["application", "stop", "kernel"], ["'Elixir.Application'", "stop", "stdlib"],
-                     ["erlang", "apply", "application", "stop", "[kernel]"],
+                     ["erlang", "apply", "application", "stop", "[kernel]"], ["application_controller", "stop_application", "kernel"],
                      ["rpc", "call", "'\(node.name)'", "application", "stop", "[stdlib]"],
                      // init named by its pid (always <0.0.0>) or in a wrapped call.
                      ["erlang", "send", "<0.0.0>", "{stop,stop}"], ["erlang", "exit", "<0.0.0>", "kill"],

@@ -28,6 +28,7 @@ struct LocalCheckTests {
         (":erpc.call(node(), :\"init\", :stop, [])", ":init.stop"),
         // Stopped by what they are given: the kernel application, an exit signal to init.
         ("Application.stop(:kernel)", "Application.stop(:kernel)"), (":application.stop( :stdlib )", "Application.stop(:stdlib)"),
+        (":application_controller.stop_application(:kernel)", "Application.stop(:kernel)"),
         ("Process.exit(Process.whereis(:init), :kill)", "Process.exit(Process.whereis(:init), ...)"),
         (":erlang.exit(:erlang.whereis( :init ), :kill)", "Process.exit(Process.whereis(:init), ...)"),
         // The message init:stop/0 sends.
@@ -78,6 +79,8 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "apply(myinit, stop, []).", language: .erlang) == nil)
         #expect(FootgunGuard.dangerousCall(in: "application:stop(kernel).", language: .erlang) == "application:stop(kernel)")
         #expect(FootgunGuard.dangerousCall(in: "application:stop(kernel_x).", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "application_controller:stop_application(stdlib).", language: .erlang)
+                == "application:stop(stdlib)")
         #expect(FootgunGuard.dangerousCall(in: "exit(pid(0, 0, 0), kill).", language: .erlang) == "exit(whereis(init), ...)")
         #expect(FootgunGuard.dangerousCall(in: "pid(0,0,0) ! {stop, stop}.", language: .erlang) == "init ! ...")
         #expect(FootgunGuard.dangerousCall(in: "exit(pid(0, 10, 0), kill).", language: .erlang) == nil)
