@@ -20,6 +20,9 @@ public struct ConnectOptions: Sendable {
     public var cookie: Cookie
     /// Our node name; by default a unique hidden console name in the target's naming mode.
     public var localName: NodeName?
+    /// Our name without a host (`--name me`): the host follows the target's naming mode, as the
+    /// default name's does. Ignored when `localName` is set.
+    public var localAlive: String?
     /// Reach the node at this host instead of its name's host (a tunnel, a port-forward);
     /// the handshake still uses the node's own name.
     public var addressOverride: String?
@@ -34,6 +37,13 @@ public struct ConnectOptions: Sendable {
     public var deadAfter: TimeAmount = .seconds(75)
     public var decoderOptions = TermDecoder.Options()
     public var logger = Logger(label: "beamsh.distribution")
+
+    /// The name we connect to `target` with.
+    public func ourName(for target: NodeName) -> NodeName {
+        if let localName { return localName }
+        if let localAlive, let name = try? NodeName(alive: localAlive, host: NodeName.consoleHost(for: target)) { return name }
+        return NodeName.uniqueConsoleName(for: target)
+    }
 
     public init(cookie: Cookie) { self.cookie = cookie }
 
@@ -373,7 +383,7 @@ extension NodeConnection {
     public static func connect(to node: NodeName, route: Route, options: ConnectOptions, on eventLoop: EventLoop)
         -> EventLoopFuture<NodeConnection>
     {
-        let localName = options.localName ?? NodeName.uniqueConsoleName(for: node)
+        let localName = options.ourName(for: node)
         if localName.mode != node.mode {
             return eventLoop.makeFailedFuture(DistributionError(.notAllowed,
                 "\(node) uses \(node.mode) but our name \(localName) uses \(localName.mode): they cannot connect; pick a --name of the same form"))

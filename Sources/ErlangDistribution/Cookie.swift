@@ -10,10 +10,23 @@ import Darwin
 
 /// A distribution cookie. Printing it shows `<cookie redacted>`, never the value.
 public struct Cookie: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// The cookie's bytes, as `atom_to_list(Cookie)` gives them.
+    /// What the handshake hashes: `atom_to_list(Cookie)`, one byte per character, so `café`
+    /// (as `-setcookie café` or a release's `RELEASE_COOKIE` gives it) is Latin-1 `caf\xE9`,
+    /// not its UTF-8 bytes (dist_util:gen_digest/2).
     let bytes: [UInt8]
+    /// The value as text is written (UTF-8), to recognise it in text.
+    private let utf8: [UInt8]
 
-    public init(_ value: String) { bytes = Array(value.utf8) }
+    /// Whether the handshake can hash it: `erlang:md5/1` fails on a character beyond U+00FF
+    /// in `atom_to_list(Cookie)`, so no node can be using such a cookie.
+    public let isLatin1: Bool
+
+    public init(_ value: String) {
+        utf8 = Array(value.utf8)
+        let scalars = value.unicodeScalars
+        isLatin1 = scalars.allSatisfy { $0.value <= 0xFF }
+        bytes = isLatin1 ? scalars.map { UInt8($0.value) } : utf8
+    }
 
     public var isEmpty: Bool { bytes.isEmpty }
 
@@ -21,9 +34,9 @@ public struct Cookie: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// such as the console's history), without handing the value out.
     public func appears(in text: String) -> Bool {
         let haystack = Array(text.utf8)
-        guard !bytes.isEmpty, haystack.count >= bytes.count else { return false }
-        for start in 0...(haystack.count - bytes.count) where haystack[start] == bytes[0] {
-            if haystack[start..<(start + bytes.count)].elementsEqual(bytes) { return true }
+        guard !utf8.isEmpty, haystack.count >= utf8.count else { return false }
+        for start in 0...(haystack.count - utf8.count) where haystack[start] == utf8[0] {
+            if haystack[start..<(start + utf8.count)].elementsEqual(utf8) { return true }
         }
         return false
     }
@@ -67,6 +80,15 @@ public struct CookieResolver: Sendable {
 
     /// The cookie, where it came from, and warnings for the user (never containing the value).
     public func resolve() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
+        let found = try find()
+        guard found.cookie.isLatin1 else {
+            throw CookieError(description: "the cookie from \(found.source) has a character beyond Latin-1 (U+00FF), which "
+                + "Erlang's handshake cannot hash (erlang:md5/1 of atom_to_list/1): no node can be using it")
+        }
+        return found
+    }
+
+    private func find() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
         var warnings: [String] = []
         if let path = cookieFile {
             let text: String

@@ -51,18 +51,21 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
     /// A unique name for this console: `beamsh_<pid>_<random>@<host>`, with a host that
     /// matches the target's naming mode so the target accepts us.
     public static func uniqueConsoleName(for target: NodeName, prefix: String = "beamsh") -> NodeName {
-        let host: String
-        switch target.mode {
-        case .short: host = Host.shortName
-        case .long:
-            // Any long name is accepted; prefer this host's FQDN, else a loopback address of
-            // the target's family (we are hidden and initiate, so nobody connects back).
-            let fqdn = Host.fullName
-            host = fqdn.utf8.contains(UInt8(ascii: ".")) ? fqdn : (target.isIPv6Address ? "::1" : "127.0.0.1")
-        }
         let random = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         // Only characters valid in an alive part, so this cannot throw.
-        return try! NodeName(alive: "\(prefix)_\(Host.processID)_\(random)", host: host)
+        return try! NodeName(alive: "\(prefix)_\(Host.processID)_\(random)", host: consoleHost(for: target))
+    }
+
+    /// This host as a name of `target`'s form: its short name, or for a long name its FQDN,
+    /// else a loopback address of the target's family (any long name is accepted, and we are
+    /// hidden and initiate, so nobody connects back).
+    public static func consoleHost(for target: NodeName) -> String {
+        switch target.mode {
+        case .short: return Host.shortName
+        case .long:
+            let fqdn = Host.fullName
+            return fqdn.utf8.contains(UInt8(ascii: ".")) ? fqdn : (target.isIPv6Address ? "::1" : "127.0.0.1")
+        }
     }
 
     private static func isAliveCharacter(_ s: Unicode.Scalar) -> Bool {

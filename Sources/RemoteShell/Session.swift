@@ -44,8 +44,8 @@ public struct ShellOptions: Sendable {
 }
 
 /// Whether the node runs Elixir (its `Elixir.Code` module is on the code path). Loads nothing.
-public func nodeHasElixir(_ connection: NodeConnection) async throws -> Bool {
-    let path = try await connection.rpc("code", "which", [.atom("Elixir.Code")], timeout: .seconds(10))
+public func nodeHasElixir(_ connection: NodeConnection, timeout: Duration = .seconds(10)) async throws -> Bool {
+    let path = try await connection.rpc("code", "which", [.atom("Elixir.Code")], timeout: timeout)
     return path != .atom("non_existing")
 }
 
@@ -74,7 +74,9 @@ final class ShellCore: @unchecked Sendable {
 
     static func resolveLanguage(_ options: ShellOptions, _ connection: NodeConnection) async throws -> Language {
         if let language = options.language { return language }
-        return try await nodeHasElixir(connection) ? .elixir : .erlang
+        // --timeout bounds this first call too; without one (the prompt's default) a node that
+        // cannot answer it in 10 s is not going to run a console.
+        return try await nodeHasElixir(connection, timeout: options.timeout ?? .seconds(10)) ? .elixir : .erlang
     }
 
     var nodeName: String { connection.peer.name }

@@ -16,8 +16,8 @@ enum Main {
         signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let oneShot = RPCOneShot.fastPathArguments(arguments) {
-            let (options, _) = ConnectionSettings().connectOptions()
-            RPCOneShot.runOnCurrentThread(target: parseNodeName(oneShot.node), options: options, call: oneShot.call)
+            RPCOneShot.runOnCurrentThread(target: parseNodeName(oneShot.node), options: { ConnectionSettings().connectOptions().0 },
+                                          call: oneShot.call)
         }
         if let invocation = ConsoleInvocation.fastPath(arguments) {
             CoreCommandOneShot.runIfCoreCommand(invocation)  // exits when it answers

@@ -35,7 +35,7 @@ struct DNSOptions: ParsableArguments {
     func resolvedBasename() -> String {
         guard let name = basename ?? defaultBasename() else {
             printError("--dns needs --basename NAME or RELEASE_NODE")
-            exitNow(.connectFailure)
+            exitNow(.usage)  // a missing part of the command line, like a missing NODE
         }
         return name
     }
@@ -74,11 +74,11 @@ extension Beamsh {
             let env = ProcessEnvironment.current
             guard let query = query ?? env["DNS_CLUSTER_QUERY"], !query.isEmpty else {
                 printError("give a QUERY or set DNS_CLUSTER_QUERY")
-                exitNow(.connectFailure)
+                exitNow(.usage)
             }
             guard let basename = basename ?? defaultBasename() else {
                 printError("give --basename NAME or set RELEASE_NODE")
-                exitNow(.connectFailure)
+                exitNow(.usage)
             }
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let nodes: [DiscoveredNode]
@@ -158,15 +158,16 @@ extension Beamsh {
         func run() async throws {
             if format == .json { FailureDocument.enable() }
             let env = ProcessEnvironment.current
+            let query = discovery.dns ?? (node == nil ? env["DNS_CLUSTER_QUERY"] : nil)
+            // A missing basename is the command line's mistake: said before the cookie is looked for.
+            let basename = query?.isEmpty == false ? discovery.resolvedBasename() : ""
             var (options, _) = connection.connectOptions()
             options.connectTimeout = .nanoseconds(Int64(min(connection.connectTimeout, timeout) * 1e9))
             options.handshakeTimeout = options.connectTimeout
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
             var discovered: [DiscoveredNode] = []
-            let query = discovery.dns ?? (node == nil ? env["DNS_CLUSTER_QUERY"] : nil)
             if let query, !query.isEmpty {
-                let basename = discovery.resolvedBasename()
                 do {
                     discovered = try await Discovery.discover(query: query, basename: basename, epmdPort: options.epmdPort,
                                                               group: group, timeout: options.connectTimeout)
@@ -353,7 +354,7 @@ extension Beamsh {
             let rounds = iterations ?? (terminal && format == .text ? Int.max : 1)
             let inPlace = terminal && format == .text && !isDumbTerminal
             do {
-                let top = try await ProcessTop(connection: connected)
+                let top = try await ProcessTop(connection: connected, timeout: duration(timeout))
                 if inPlace, rounds > 0 {
                     // The first frame comes after one interval: say what is happening meanwhile.
                     print("\u{1B}[H\u{1B}[2J\(connected.peer.name): sampling processes by \(by.rawValue) over \(interval) s…")
@@ -398,7 +399,8 @@ extension Beamsh {
                 exitNow(.success)
             } catch let error as DistributionError {
                 if let reason = error.reason {
-                    printError("\(error.description): \(reason)")
+                    // A timeout's message says so already; another reason as the node's shell prints it.
+                    printError(error.isCallTimeout ? error.description : "\(error.description): \(ErlangFormatter().format(reason))")
                     exitNow(.remoteFailure)
                 }
                 fail(error)

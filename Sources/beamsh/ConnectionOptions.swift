@@ -30,6 +30,9 @@ struct ConnectionOptions: ParsableArguments {
         if let port { try checkPort(port, "--port") }
         if let epmdPort { try checkPort(epmdPort, "--epmd-port") }
         if let address { try checkAddress(address) }
+        if let port, let address, let addressPort = AddressResolver.splitHostPort(address).port, addressPort != port {
+            throw ValidationError("--port \(port) and --address \(address) name two different ports; give the port once")
+        }
         try checkSeconds(connectTimeout, "--connect-timeout")
     }
 
@@ -79,7 +82,12 @@ struct ConnectionSettings {
         var options = ConnectOptions(cookie: cookie)
         if let localName {
             do {
-                options.localName = try NodeName(parsing: localName)
+                if localName.contains("@") {
+                    options.localName = try NodeName(parsing: localName)
+                } else {
+                    _ = try NodeName(alive: localName, host: "h")  // the alive part's checks
+                    options.localAlive = localName
+                }
             } catch {
                 printError("--name: \(error)")
                 exitNow(.usage)

@@ -142,8 +142,8 @@ struct ConsoleInvocation {
     func run() async -> Never {
         if format == "json" { FailureDocument.enable() }
         let target = parseNodeName(node ?? releaseNode())
+        if !rpc.isEmpty { await RPCOneShot.run(target: target, options: { connection.connectOptions().0 }, call: rpc, settings: rpcSettings) }
         let (options, _) = connection.connectOptions()
-        if !rpc.isEmpty { await RPCOneShot.run(target: target, options: options, call: rpc, settings: rpcSettings) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let connected: NodeConnection
         do {
@@ -197,7 +197,7 @@ struct ConsoleInvocation {
             exitNow(ExitStatus(rawValue: worst) ?? .remoteFailure)
         }
         if !rpc.isEmpty {
-            await RPCOneShot.run(target: parseNodeName(candidates[0].name), options: options, call: rpc, settings: rpcSettings)
+            await RPCOneShot.run(target: parseNodeName(candidates[0].name), options: { options }, call: rpc, settings: rpcSettings)
         }
         // The first registered node that takes the connection; a rejected cookie stops the
         // search (the cluster shares one cookie, so every other node would reject it too).

@@ -32,7 +32,7 @@ extension Beamsh {
                 report.pass("node name", "\(target) — \(target.mode)\(target.isIPv6Address ? ", IPv6 (-proto_dist inet6_tcp)" : "")")
             } catch {
                 report.fail("node name", "\(error)", fix: "write the node as name@host")
-                report.exit()
+                report.exit(.usage)  // as every other command exits on a name it cannot read
             }
 
             // 2. The cookie (its source only).
@@ -47,7 +47,7 @@ extension Beamsh {
                             fix: "set RELEASE_COOKIE, pass --cookie-file PATH, or create ~/.erlang.cookie (chmod 400)")
                 report.exit(.connectFailure)
             }
-            let ourName = options.localName ?? NodeName.uniqueConsoleName(for: target)
+            let ourName = options.ourName(for: target)
             if ourName.mode != target.mode {
                 report.fail("our name", "\(ourName) uses \(ourName.mode), the node uses \(target.mode)",
                             fix: "pass a --name of the node's form")

@@ -32,9 +32,14 @@ enum RPCOneShot {
     }
 
     /// Runs the call on the calling thread, which becomes the only event loop: no thread hop
-    /// anywhere between start and exit.
-    static func runOnCurrentThread(target: NodeName, options: ConnectOptions, call: [String], settings: Settings = Settings()) -> Never {
+    /// anywhere between start and exit. `options` (the cookie among them) are read once the call's
+    /// own arguments have passed their checks: a mistake in them is a usage error even where no
+    /// cookie is found, which is what a `--cookie` typed after `--rpc` would otherwise look like.
+    static func runOnCurrentThread(
+        target: NodeName, options: () -> ConnectOptions, call: [String], settings: Settings = Settings()
+    ) -> Never {
         let (arguments, pids, stops) = parseArguments(call, target: target, settings: settings)
+        let options = options()
         MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
             perform(target: target, options: options, call: call, arguments: arguments, pids: pids, settings: settings, on: loop)
                 .whenComplete { finish($0, stopsTheNode: stops) }
@@ -43,8 +48,9 @@ enum RPCOneShot {
     }
 
     /// The same from async code.
-    static func run(target: NodeName, options: ConnectOptions, call: [String], settings: Settings) async -> Never {
+    static func run(target: NodeName, options: () -> ConnectOptions, call: [String], settings: Settings) async -> Never {
         let (arguments, pids, stops) = parseArguments(call, target: target, settings: settings)
+        let options = options()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let future = perform(target: target, options: options, call: call, arguments: arguments, pids: pids, settings: settings,
                              on: group.next())

@@ -110,6 +110,12 @@ import Testing
                     && long.stderr.contains("pick a --name of the same form"), "\(runtime): \(long.stderr)")
             let itself = try BeamshBinary.run([node.name, "--name", node.name, "--rpc", "erlang", "nodes"], cookie: node.cookie)
             #expect(itself.status == 2 && itself.stderr.contains("is the node's own name"), "\(runtime): \(itself.stderr)")
+            // A name without a host takes the target's form, as the default name does.
+            let longNode = try TestNode(runtime: runtime, mode: .long)
+            defer { longNode.stop() }
+            let bare = try BeamshBinary.run([longNode.name, "--name", ours, "--rpc", "erlang", "nodes", "hidden"], cookie: longNode.cookie)
+            #expect(bare.status == 0 && bare.stdout.hasPrefix("['\(ours)@") && !bare.stdout.contains("@\(host)'"),
+                    "\(runtime): \(bare.stdout)\(bare.stderr)")
         }
     }
 
@@ -501,6 +507,49 @@ import Testing
         for mode in [["a@h", "--eval", "1"], ["a@h", "--rpc", "erlang", "node"], ["names"]] {
             let result = try BeamshBinary.run(mode, cookie: "c", environment: ["ERL_EPMD_PORT": "abc"])
             #expect(result.status == 64 && result.stderr.contains("ERL_EPMD_PORT must be a port number"), "\(mode): \(result.stderr)")
+        }
+    }
+
+    /// A node whose rpc server (rex) does not answer holds no command past its `--timeout`: not
+    /// `top` while it prepares its sampler, not `--eval` while it asks whether the node has Elixir.
+    @Test func aStuckRexHoldsNothingPastTheTimeout() throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer { node.stop() }
+        _ = try node.eval("spawn(fun() -> erlang:suspend_process(whereis(rex)), timer:sleep(infinity) end), ok.")
+        for arguments in [["top", node.name, "--timeout", "1", "--interval", "0.1"], [node.name, "--timeout", "1", "--eval", "1 + 1"]] {
+            let started = Date()
+            let result = try BeamshBinary.run(arguments, cookie: node.cookie)
+            #expect(result.status == 1 && result.stderr.contains("did not answer within 1"), "\(arguments): \(result.status) \(result.stderr)")
+            #expect(!result.stderr.contains("atom("), "a reason as the node prints it: \(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 6, "\(arguments): waited past --timeout")
+        }
+    }
+
+    /// A mistake on the command line is a usage error (64) whatever else is missing: a misplaced
+    /// `--cookie` is not "no cookie found" (2), a missing basename is not a failed connection,
+    /// and doctor reads a bad name as every other command does.
+    @Test func commandLineMistakesComeBeforeEverythingElse() throws {
+        let nothing = ["HOME": "/nonexistent", "RELEASE_NODE": "", "DNS_CLUSTER_QUERY": ""]
+        for (arguments, message) in [
+            (["a@h", "--rpc", "erlang", "node", "--cookie", "s3cret"], "options go before --rpc"),
+            (["a@h", "--rpc", "erlang", "node", "bad term("], "is not an Erlang term"),
+            (["a@h", "--port", "4000", "--address", "127.0.0.1:4001", "--rpc", "erlang", "node"], "name two different ports"),
+            (["cluster", "--dns", "localhost"], "--dns needs --basename NAME or RELEASE_NODE"),
+            (["discover", "localhost"], "give --basename NAME or set RELEASE_NODE"),
+            (["discover", "--basename", "app"], "give a QUERY or set DNS_CLUSTER_QUERY"),
+        ] {
+            let result = try BeamshBinary.run(arguments, cookie: nil, environment: nothing)
+            #expect(result.status == 64 && result.stderr.contains(message), "\(arguments): \(result.status) \(result.stderr)")
+            #expect(!result.stderr.contains("s3cret"))
+        }
+        // The same port twice is no conflict.
+        let same = try BeamshBinary.run(["a@h", "--port", "1", "--address", "127.0.0.1:1", "--connect-timeout", "1", "--rpc", "erlang", "node"],
+                                        cookie: "c")
+        #expect(same.status == 2 && same.stderr.contains("refused"), "\(same.status) \(same.stderr)")
+        for name in ["bad@", "@host", "a@b@host"] {
+            let doctor = try BeamshBinary.run(["doctor", name], cookie: "c")
+            #expect(doctor.status == 64 && doctor.stdout.contains("FAIL") && doctor.stdout.contains("node name"),
+                    "\(name): \(doctor.status) \(doctor.stdout)\(doctor.stderr)")
         }
     }
 

@@ -99,6 +99,18 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         }
     }
 
+    /// `-setcookie café` (how a release passes a RELEASE_COOKIE) gives the node the atom 'café',
+    /// and the handshake hashes `atom_to_list/1` of it, one byte per character: Latin-1, not UTF-8.
+    @Test func aLatin1CookieIsHashedAsTheNodeHashesIt() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime, cookie: "café-ß-" + TestNode.randomToken(8))
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            #expect(try await connection.rpc("erlang", "get_cookie", [], timeout: .seconds(10)) == .atom(Atom(node.cookie)), "\(runtime)")
+            await connection.close()
+        }
+    }
+
     @Test func unknownNodeListsTheRegisteredNames() async throws {
         for runtime in try runtimes() {
             let node = try TestNode(runtime: runtime)

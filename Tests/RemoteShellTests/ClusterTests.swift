@@ -81,10 +81,38 @@ import Testing
         #expect(sample.render(width: 200).split(separator: "\n").count == 3)
     }
 
+    /// However narrow the terminal, the column the view is sorted by shows whole: the current
+    /// function goes first, then the name is cut ("…"), then the other numbers go.
+    @Test(arguments: TopOrder.allCases) func narrowTopNeverCutsTheSortedNumber(order: TopOrder) {
+        let process = TopProcess(pid: Pid(node: "a@h", id: 153, serial: 0, creation: 1), registeredName: "qa_message_queue_holder",
+                                 initialCall: "erlang:apply/2", currentFunction: "gen_server:loop/7", memory: 106_496,
+                                 reductionsDelta: 110_123_456, messageQueueLength: 1_000)
+        let sample = TopSample(node: "a@h", order: order, interval: .seconds(1), processCount: 55, processes: [process],
+                               nodeCost: .milliseconds(1), nodeMemory: 1024, wallTime: .seconds(1))
+        let sorted: (header: String, value: String)
+        switch order {
+        case .memory: sorted = ("memory", "104 KiB")
+        case .reductions: sorted = ("reductions", "110,123,456")
+        case .messageQueue: sorted = ("msg queue", "1,000")
+        }
+        for width in [100, 80, 60, 45, 40, 34] {
+            let lines = sample.render(width: width).split(separator: "\n").map(String.init)
+            let table = Array(lines.suffix(2))
+            #expect(table.allSatisfy { $0.count <= width }, "\(width): \(table)")  // (the header lines may wrap)
+            #expect(table[0].hasPrefix("pid") && table[0].contains(sorted.header), "\(width): \(table)")
+            #expect(table[1].hasPrefix("<0.153.0>") && table[1].contains(sorted.value), "\(width): \(table)")
+            // Every number shown is whole: no cell ends in a separator.
+            #expect(!table[1].contains(",  ") && !table[1].hasSuffix(","), "\(width): \(table)")
+            if width >= 100 { #expect(table[1].contains("qa_message_queue_holder") && table[1].contains("gen_server:loop/7")) }
+            if width <= 45 { #expect(table[1].contains("…") && !table[1].contains("gen_server"), "\(width): \(table)") }
+        }
+    }
+
     @Test func anIdleTopSaysSoInsteadOfAnEmptyTable() {
         var sample = TopSample(node: "a@h", order: .reductions, interval: .seconds(2), processCount: 55, processes: [],
                                nodeCost: .milliseconds(1), nodeMemory: 1024, wallTime: .seconds(2))
         #expect(sample.render().hasSuffix("(no process ran during the 2.0 s)"), "\(sample.render())")
+        #expect(sample.render().hasPrefix("a@h: 55 processes; by reductions,"), "\(sample.render())")
         #expect(!sample.render().contains("msg queue"))
         sample.order = .messageQueue
         #expect(sample.render().hasSuffix("(no process has messages waiting)"))

@@ -21,20 +21,56 @@ public struct TextTable: Sendable {
 
     public mutating func add(_ row: [String]) { rows.append(row) }
 
+    /// How a table too wide for the terminal gives way, one step at a time until it fits.
+    public enum Narrowing: Sendable, Equatable {
+        /// The column goes, whole.
+        case drop(Int)
+        /// The text column's cells are cut to fit, down to `minimum` characters, ending in "…".
+        case shrink(Int, minimum: Int)
+    }
+
     /// The table as lines joined by newlines, without a trailing newline.
-    /// - parameter maxWidth: cut lines longer than this (a terminal's width), or nil.
-    public func render(maxWidth: Int? = nil) -> String {
+    /// - parameters:
+    ///   - maxWidth: the terminal's width, or nil (no limit).
+    ///   - narrowing: what may give way when the table is wider than `maxWidth`, in order. Before
+    ///     any step, and after each, the last column, if it is text (left-aligned), may lose its
+    ///     tail at the line's end while `lastMinimum` characters of it still show. Cells of the
+    ///     other columns are never cut mid-way (a cut number reads as another number); only when
+    ///     every step is spent are the lines cut at `maxWidth`.
+    public func render(maxWidth: Int? = nil, narrowing: [Narrowing] = [], lastMinimum: Int = 10) -> String {
         let all = [header] + rows
-        var widths = [Int](repeating: 0, count: header.count)
+        var natural = [Int](repeating: 0, count: header.count)
         for row in all {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+            for (i, cell) in row.enumerated() where i < natural.count { natural[i] = max(natural[i], cell.count) }
+        }
+        var visible = Array(natural.indices)
+        var widths = natural
+        if let maxWidth {
+            var steps = narrowing[...]
+            while true {
+                let total = visible.reduce(0) { $0 + widths[$1] } + 2 * max(0, visible.count - 1)
+                let excess = total - maxWidth
+                if excess <= 0 { break }
+                if let last = visible.last, !rightAligned.contains(last), widths[last] - excess >= min(lastMinimum, widths[last]) {
+                    break  // the line's end cuts the last column's tail
+                }
+                guard let step = steps.popFirst() else { break }
+                switch step {
+                case .drop(let column):
+                    visible.removeAll { $0 == column }
+                case .shrink(let column, let minimum):
+                    if visible.contains(column) { widths[column] = max(minimum, min(widths[column], widths[column] - excess)) }
+                }
+            }
         }
         return all.map { row -> String in
             var line = ""
-            for (i, cell) in row.enumerated() where i < widths.count {
+            for (position, i) in visible.enumerated() where i < row.count {
+                var cell = row[i]
+                if cell.count > widths[i] { cell = String(cell.prefix(max(0, widths[i] - 1))) + "…" }
                 let pad = String(repeating: " ", count: widths[i] - cell.count)
-                if i > 0 { line += "  " }
-                line += rightAligned.contains(i) ? pad + cell : (i == row.count - 1 ? cell : cell + pad)
+                if position > 0 { line += "  " }
+                line += rightAligned.contains(i) ? pad + cell : (position == visible.count - 1 ? cell : cell + pad)
             }
             if let maxWidth, line.count > maxWidth { line = String(line.prefix(maxWidth)) }
             return line

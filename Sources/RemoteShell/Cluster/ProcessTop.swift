@@ -70,12 +70,14 @@ public struct TopSample: Sendable {
     /// The printable view, cut to `width` columns when given.
     public func render(width: Int? = nil) -> String {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-        let what = "\(node): \(Human.count(processCount)) processes; top \(processes.count) by \(order.rawValue), reductions over \(Human.seconds(seconds))"
+        let ranked = processes.isEmpty ? "by" : "top \(processes.count) by"
+        let what = "\(node): \(Human.count(processCount)) processes; \(ranked) \(order.rawValue), reductions over \(Human.seconds(seconds))"
         let cost = "this refresh cost the node \(Human.milliseconds(nodeCost)) and \(Human.bytes(nodeMemory)) (temporary)"
         // One line, or two where a terminal is too narrow for it (the terminal would wrap it mid-word).
         var lines = width.map { what.count + 2 + cost.count > $0 } == true ? [what, cost] : [what + "; " + cost]
-        // The numbers before the current function, as etop orders them: a narrow terminal cuts
-        // the rightmost column, and the one the view is sorted by must not be it.
+        // The numbers before the current function, as etop orders them. A narrow terminal cuts
+        // the current function, then drops it, then cuts the name, then drops the numbers the
+        // view is not sorted by; a number is never cut (110,000,000 cut to "110," misleads).
         var table = TextTable(header: ["pid", "name or initial call", "memory", "reductions", "msg queue", "current function"],
                               rightAligned: [2, 3, 4])
         for p in processes {
@@ -90,7 +92,14 @@ public struct TopSample: Sendable {
             case .memory: lines.append("(no process answered)")
             }
         } else {
-            lines.append(table.render(maxWidth: width))
+            let sortedColumn: Int
+            switch order {
+            case .memory: sortedColumn = 2
+            case .reductions: sortedColumn = 3
+            case .messageQueue: sortedColumn = 4
+            }
+            let others = [4, 3, 2].filter { $0 != sortedColumn }.map(TextTable.Narrowing.drop)
+            lines.append(table.render(maxWidth: width, narrowing: [.drop(5), .shrink(1, minimum: 12)] + others + [.shrink(1, minimum: 4)]))
         }
         return lines.joined(separator: "\n")
     }
