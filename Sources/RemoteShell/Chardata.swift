@@ -134,6 +134,19 @@ enum Chardata {
     }
 
     /// Text as the reply to a read request: a binary in binary mode, else a list of code points.
+    /// Bytes read from the console as a read's reply: a `unicode` request gets their UTF-8
+    /// text (nil when they are not UTF-8), a `latin1` one the bytes themselves (`IO.binread`
+    /// of piped data gets exactly that data).
+    static func reply(_ bytes: [UInt8], binary: Bool, encoding: IOEncoding) -> Term? {
+        switch encoding {
+        case .unicode:
+            guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+            return binary ? .binary(Binary(bytes)) : .charlist(text)
+        case .latin1:
+            return binary ? .binary(Binary(bytes)) : .list(bytes.map { .integer(Int($0)) })
+        }
+    }
+
     static func reply(_ text: String, binary: Bool, encoding: IOEncoding) -> Term {
         if binary {
             switch encoding {

@@ -44,6 +44,21 @@ public protocol ConsoleInput: Sendable {
     /// started yet, as Ctrl-C at it would (`.interrupted`): the evaluation that asked was
     /// interrupted by a Ctrl-C the terminal sent as a signal. Callable from any thread.
     func interruptRead()
+    /// A read for the node's I/O requests (`IO.gets`, `IO.binread`): the bytes as they came,
+    /// the line's "\n" included when it had one (a stream's last line may have none), so
+    /// piped data reaches the node unchanged. By default the reply line and a "\n".
+    func readInput(prompt: String) -> InputRead
+    /// Whether an operator types the input (a line editor): text typed beyond what an
+    /// evaluation read is then dropped when it ends, not handed to a later evaluation's read.
+    var isInteractive: Bool { get }
+}
+
+/// What a read for the node's I/O requests got.
+public enum InputRead: Sendable, Hashable {
+    /// Bytes as read, up to and including the line's "\n" (none after a stream's last line).
+    case data([UInt8])
+    case endOfInput
+    case interrupted
 }
 
 extension ConsoleInput {
@@ -52,6 +67,14 @@ extension ConsoleInput {
     public func willPrompt() {}
     public var readsMayBeAbandoned: Bool { false }
     public func interruptRead() {}
+    public var isInteractive: Bool { false }
+    public func readInput(prompt: String) -> InputRead {
+        switch readReply(prompt: prompt) {
+        case .line(let line): return .data(Array((line + "\n").utf8))
+        case .endOfInput: return .endOfInput
+        case .interrupted: return .interrupted
+        }
+    }
 }
 
 /// Where the console writes text: the result of each evaluation, remote output, prompts of
@@ -151,6 +174,13 @@ public struct PlainLineInput: ConsoleInput {
     /// hold stdin's stdio lock while it blocks, and every `fflush(NULL)` (before exit, say) would
     /// wait on it. Byte by byte, nothing past the line is taken from standard input.
     public func readLine(prompt: String) -> ReadResult {
+        guard case .data(var bytes) = readInput(prompt: prompt) else { return .endOfInput }
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        return .line(String(decoding: bytes, as: UTF8.self))
+    }
+
+    public func readInput(prompt: String) -> InputRead {
         // Noted first: a message about to be printed (a lost connection) ends the prompt's line.
         if !prompt.isEmpty, !prompt.hasSuffix("\n") { Self.unanswered.withLockedValue { $0 = promptOutput } }
         promptOutput?.write(prompt)
@@ -160,12 +190,9 @@ public struct PlainLineInput: ConsoleInput {
         while true {
             let n = read(STDIN_FILENO, &byte, 1)
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return bytes.isEmpty ? .endOfInput : .line(String(decoding: bytes, as: UTF8.self)) }
-            if byte == UInt8(ascii: "\n") {
-                if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-                return .line(String(decoding: bytes, as: UTF8.self))
-            }
+            if n <= 0 { return bytes.isEmpty ? .endOfInput : .data(bytes) }
             bytes.append(byte)
+            if byte == UInt8(ascii: "\n") { return .data(bytes) }
         }
     }
 
@@ -220,6 +247,17 @@ func readOffThread(
     _ input: ConsoleInput, prompt: String, until connection: NodeConnection? = nil,
     abandon: ((@escaping @Sendable () -> Void) -> Void)? = nil
 ) async -> ReadResult {
+    await readOffThread(ended: ReadResult.endOfInput, interrupted: .interrupted, until: connection, abandon: abandon) {
+        input.readReply(prompt: prompt)
+    }
+}
+
+/// ``readOffThread(_:prompt:until:abandon:)`` for any read: `ended` when the connection
+/// closes first, `interrupted` when abandoned.
+func readOffThread<R: Sendable>(
+    ended: R, interrupted: R, until connection: NodeConnection?,
+    abandon: ((@escaping @Sendable () -> Void) -> Void)?, read: @escaping @Sendable () -> R
+) async -> R {
     let claimed = NIOLockedValueBox(false)
     @Sendable func claim() -> Bool {
         claimed.withLockedValue { c in
@@ -229,15 +267,15 @@ func readOffThread(
     }
     return await withCheckedContinuation { continuation in
         connection?.closeFuture.whenSuccess { _ in
-            if claim() { continuation.resume(returning: .endOfInput) }
+            if claim() { continuation.resume(returning: ended) }
         }
         abandon? {
-            if claim() { continuation.resume(returning: .interrupted) }
+            if claim() { continuation.resume(returning: interrupted) }
         }
         startThread {
             // Given up before it began (Ctrl-C on its way): it takes no line from the input.
             guard !claimed.withLockedValue({ $0 }) else { return }
-            let result = input.readReply(prompt: prompt)
+            let result = read()
             if claim() { continuation.resume(returning: result) }
         }
     }

@@ -213,6 +213,7 @@ final class Evaluator: @unchecked Sendable {
                 r = Running()
                 io.allowReads()
             }
+            io.evaluationEnded()
         }
         let forms = try await driverForms()
         // erl_scan ends an expression at a full stop followed by white space.
@@ -585,10 +586,12 @@ final class Evaluator: @unchecked Sendable {
     /// An exception's stacktrace is pruned as IEx 1.14 prunes it: from the bottom, the frames
     /// up to Elixir's evaluation and the expression's own `erl_eval` frames go, then Elixir's
     /// internals anywhere; what raised inside a fun (`Enum.map`) keeps its frames.
+    /// IEx 1.14's history `size` is the number of the newest entry, not how many it holds:
+    /// `v(-N)` is looked up only while `size - N >= start - 1`.
     static let elixirDriver = """
         try 'Elixir.IEx.History':init() of
           #{queue := _, size := _, start := _} = BeamshHistory0 when History =/= [] ->
-            put(iex_history, BeamshHistory0#{queue := queue:from_list(History), size := length(History),
+            put(iex_history, BeamshHistory0#{queue := queue:from_list(History), size := element(1, lists:last(History)),
                                              start := element(1, hd(History))});
           BeamshHistory0 -> put(iex_history, BeamshHistory0)
         catch _:_ -> ok

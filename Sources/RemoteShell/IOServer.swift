@@ -29,8 +29,9 @@ public final class IOServer: @unchecked Sendable {
     /// Reply to reads with binaries (`io:setopts([binary])`). IEx sets this on its group
     /// leader; `IEx.Server` waits forever on a list reply. Erlang's default is lists.
     public private(set) var binaryMode: Bool
-    /// Input read but not yet consumed (get_chars, the rest after get_until).
-    private var pending = ""
+    /// Input read but not yet consumed (get_chars, the rest after get_until), as bytes: piped
+    /// data stays as it came (no line end added, no byte replaced).
+    private var pending: [UInt8] = []
     /// End of input seen while reading ahead: the next read answers `eof` and clears it, so
     /// Ctrl-D ends one read, not every read for the rest of the session.
     private var pendingEOF = false
@@ -288,13 +289,12 @@ public final class IOServer: @unchecked Sendable {
 
     // MARK: - Reading
 
-    /// One line from the pending buffer or the console, with its newline; nil at end of input,
-    /// or `.interrupted`.
-    private func nextLine(prompt: Term) async -> ReadResult {
-        if let newline = pending.firstIndex(of: "\n") {
-            let line = String(pending[..<newline])
-            pending.removeSubrange(...newline)
-            return .line(line)
+    /// One line from the pending buffer or the console, with its "\n" when it has one (the
+    /// last line of piped input may not), or end of input, or `.interrupted`.
+    private func nextLine(prompt: Term) async -> InputRead {
+        if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            defer { pending.removeSubrange(...newline) }
+            return .data(Array(pending[...newline]))
         }
         if pendingEOF {
             pendingEOF = false
@@ -303,23 +303,32 @@ public final class IOServer: @unchecked Sendable {
         let promptText = Chardata.prompt(prompt)
         let result = await readServingOutput(prompt: promptText)
         switch result {
-        case .line(let line):
-            defer { pending = "" }
-            return .line(pending + line)
+        case .data(let bytes):
+            defer { pending = [] }
+            return .data(pending + bytes)
         case .endOfInput:
             if !pending.isEmpty {
-                defer { pending = "" }
+                defer { pending = [] }
                 pendingEOF = true
-                return .line(pending)
+                return .data(pending)
             }
             // OTP 28's shell pager (`i()`, `regs()` past 100 lines) asks again and again at end of
             // input; with nobody to answer, the answer is its default: yes, everything prints.
-            if promptText == Self.pagerQuestion { return .line("y") }
+            if promptText == Self.pagerQuestion { return .data(Array("y\n".utf8)) }
             return .endOfInput
         case .interrupted:
-            pending = ""
+            pending = []
             return .interrupted
         }
+    }
+
+    /// Input typed beyond what the evaluation read is dropped when it ends: a later
+    /// evaluation's `IO.gets` (a confirmation question) must not take it unseen. (Piped input
+    /// is kept: it is data, and the next `--eval` may read on.)
+    func evaluationEnded() {
+        guard input.isInteractive else { return }
+        pending = []
+        pendingEOF = false
     }
 
     /// Reads a line for a read request, which the evaluation loop waits on. Meanwhile output from
@@ -327,7 +336,7 @@ public final class IOServer: @unchecked Sendable {
     /// terminal, else held until the line is in): a process printing while `IO.gets` waits must
     /// not wait on the operator. Anything else arriving (other reads, the evaluation's own
     /// messages) is put back for the evaluation loop, in order.
-    private func readServingOutput(prompt: String) async -> ReadResult {
+    private func readServingOutput(prompt: String) async -> InputRead {
         input.willPrompt()
         // Ctrl-C may come at any point from here on: before the read starts (it then does not),
         // or while it waits.
@@ -343,14 +352,15 @@ public final class IOServer: @unchecked Sendable {
             return .interrupted
         }
         let serving = Task { await self.answerOutputUntilCancelled() }
-        let result = await readOffThread(input, prompt: prompt, until: connection, abandon: abandonable ? { [readControl] give in
+        let result = await readOffThread(ended: InputRead.endOfInput, interrupted: .interrupted, until: connection,
+                                         abandon: abandonable ? { [readControl] give in
             let interrupted = readControl.withLockedValue { control -> Bool in
                 if case .interrupted = control { return true }
                 control = .reading(give)
                 return false
             }
             if interrupted { give() }
-        } : nil)
+        } : nil) { input.readInput(prompt: prompt) }
         readControl.withLockedValue { control in
             if case .reading = control { control = .allowed }
         }
@@ -380,19 +390,27 @@ public final class IOServer: @unchecked Sendable {
 
     private func getLine(prompt: Term, encoding: IOEncoding) async -> Term {
         switch await nextLine(prompt: prompt) {
-        case .line(let line): return Chardata.reply(line + "\n", binary: binaryMode, encoding: encoding)
+        case .data(let bytes):
+            return Chardata.reply(bytes, binary: binaryMode, encoding: encoding) ?? .tuple([.atom("error"), .atom("collect_line")])
         case .endOfInput: return .atom("eof")
         case .interrupted: return .tuple([.atom("error"), .atom("interrupted")])
         }
     }
 
+    /// `count` characters (bytes for a `latin1` request, as `file:read/2` and `IO.binread` send).
     private func getChars(prompt: Term, count: Int, encoding: IOEncoding) async -> Term {
-        while pending.count < count && !pendingEOF {
+        func available() -> Int? {
+            switch encoding {
+            case .latin1: return pending.count
+            case .unicode: return String(validating: pending, as: UTF8.self)?.unicodeScalars.count
+            }
+        }
+        while (available() ?? Int.max) < count && !pendingEOF {
             switch await readServingOutput(prompt: Chardata.prompt(prompt)) {
-            case .line(let line): pending += line + "\n"
+            case .data(let bytes): pending += bytes
             case .endOfInput: pendingEOF = true
             case .interrupted:
-                pending = ""
+                pending = []
                 return .tuple([.atom("error"), .atom("interrupted")])
             }
         }
@@ -400,9 +418,20 @@ public final class IOServer: @unchecked Sendable {
             pendingEOF = false
             return .atom("eof")
         }
-        let taken = String(pending.prefix(count))
+        let taken: [UInt8]
+        switch encoding {
+        case .latin1:
+            taken = Array(pending.prefix(count))
+        case .unicode:
+            // Not UTF-8: an error, as the node's own standard input gives, rather than bytes replaced.
+            guard let text = String(validating: pending, as: UTF8.self) else {
+                pending = []
+                return .tuple([.atom("error"), .atom("collect_chars")])
+            }
+            taken = Array(String(String.UnicodeScalarView(text.unicodeScalars.prefix(count))).utf8)
+        }
         pending.removeFirst(taken.count)
-        return Chardata.reply(taken, binary: binaryMode, encoding: encoding)
+        return Chardata.reply(taken, binary: binaryMode, encoding: encoding) ?? .tuple([.atom("error"), .atom("collect_chars")])
     }
 
     /// `get_until`: feeds lines to `M:F(Continuation, Chars, Extra...)` on the node until it says
@@ -415,7 +444,7 @@ public final class IOServer: @unchecked Sendable {
         while true {
             let chars: Term
             switch await nextLine(prompt: prompt) {
-            case .line(let line): chars = .charlist(line + "\n")
+            case .data(let bytes): chars = .charlist(String(decoding: bytes, as: UTF8.self))
             case .endOfInput: chars = .atom("eof")
             case .interrupted: return .tuple([.atom("error"), .atom("interrupted")])
             }
@@ -429,7 +458,7 @@ public final class IOServer: @unchecked Sendable {
             if parts.count == 3, parts[0] == .atom("done") {
                 // A rest of `eof` is the end of input this read was just given: used up.
                 if let rest = Chardata.string(parts[2]), !rest.isEmpty {
-                    pending = rest + pending
+                    pending = Array(rest.utf8) + pending
                 }
                 return parts[1]
             }

@@ -365,6 +365,27 @@ import Testing
         #expect(json.status == 0 && json.stdout == "\"carl\\n\"\n" && json.stderr.contains("name? "), "\(json.stdout)\(json.stderr)")
     }
 
+    /// Piped data reaches the node as it is: no line end added after the last line, no byte
+    /// replaced; `IO.binread` (a `latin1` read) gets the bytes, a text read of bytes that are
+    /// not UTF-8 an error, as the node's own standard input gives, instead of altered text.
+    @Test func evalReadsPipedDataUnchanged() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        for (input, expression, expected) in [
+            (#"printf abc"#, "IO.binread(:stdio, 10)", #""abc""#),
+            (#"printf abcdef"#, "IO.read(:stdio, :eof)", #""abcdef""#),
+            (#"printf '\377\376\n'"#, "IO.binread(:stdio, :eof)", "<<255, 254, 10>>"),
+            (#"printf '\377\376\n'"#, "IO.gets(\"\")", "{:error, :collect_line}"),
+            (#"head -c 100000 /dev/urandom"#, "byte_size(IO.binread(:stdio, :eof))", "100000"),
+            (#"printf 'h\303\251llo\nw'"#, "{IO.read(:stdio, 3), IO.read(:stdio, :eof)}", #"{"hél", "lo\nw"}"#),
+        ] {
+            let script = "\(input) | \(BeamshBinary.path) \(node.name) --eval '\(expression)'"
+            let run = try runProcess("/bin/sh", ["-c", script], environment: ["RELEASE_COOKIE": node.cookie, "NO_COLOR": "1"])
+            #expect(run.status == 0 && run.stdout == expected + "\n", "\(input) | \(expression): \(run.stdout)\(run.stderr)")
+        }
+    }
+
     /// `--eval` has nobody to answer a pager: the node is told there are no rows, so `h(lists)`
     /// prints everything and returns instead of waiting for "more (y/n)?".
     @Test func oneShotHasNoPager() throws {

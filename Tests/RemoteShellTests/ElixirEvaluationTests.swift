@@ -48,7 +48,11 @@ import Testing
         _ = try await evaluator.evaluate(":binary.copy(\"x\", 100_000)")  // 7: too large to keep
         #expect(try await evaluator.evaluate("v(1)").formatted.contains("v(1) is out of bounds"))
         _ = try await evaluator.evaluate(":small")  // 8
-        #expect(try await evaluator.evaluate("v(8)").formatted == ":small")
+        #expect(try await evaluator.evaluate("v(8)").formatted == ":small")  // 9
+        // Counting from the end works after it too (IEx's `v(-N)` needs the newest number).
+        #expect(try await evaluator.evaluate("v(-1)").formatted == ":small", "the last result, v(8)'s")  // 10
+        #expect(try await evaluator.evaluate("v(-3)").formatted == ":small", "result 8")  // 11
+        #expect(try await evaluator.evaluate("v(-5)").formatted.contains("v(-5) is out of bounds"), "result 7 was not kept")  // 12
         evaluator.close()
     }
 
