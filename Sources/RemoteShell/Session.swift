@@ -153,6 +153,16 @@ final class ShellCore: @unchecked Sendable {
         if language == .erlang, let step = try await evaluateElixirCoreInErlangMode(code, wantTerm: wantTerm, timeout: timeout) {
             return step
         }
+        if language == .erlang, let call = SourceScanner.elixirRemoteCall(inErlang: code) {
+            // An Elixir call in Erlang mode: said at once, rather than a syntax error (or, at
+            // the prompt, a continuation prompt waiting for a full stop that would not help).
+            evaluator.expressionsRun = 0
+            let erlangForm = "\(call.module):\(ErlangFormatter().format(.atom(Atom(call.function))))(...)"
+            return .done(.failure(formatted: options.language == .erlang
+                ? "** Erlang mode (--erlang): \(call.alias).\(call.function)(...) is Elixir syntax; in Erlang it is \(erlangForm)"
+                : "** \(call.alias).\(call.function)(...) is Elixir syntax, and \(nodeName) runs Erlang only (no Elixir): write "
+                    + "Erlang calls (lists:seq(1, 3)); the Elixir-syntax core commands (Node.list(), Process.info(pid), ...) work too"))
+        }
         var rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
             .map { SourceScanner.rewritePidLiterals(String($0), language: language) }.joined(separator: "\n")
         if wholeInput, language == .elixir, rewritten.trimmedWhitespace.isEmpty {

@@ -2,6 +2,8 @@
 // charlists, sigils and comments. Good enough for the footgun guard and for rewriting pasted
 // `#PID<0.1.0>` literals; the node's own parser remains the judge of the syntax.
 
+import ErlangTerm
+
 struct SourceScanner {
     /// The line with every string, charlist, quoted atom, sigil body and comment replaced by
     /// spaces (so offsets still match), and `#PID<...>` kept as code.
@@ -95,6 +97,47 @@ struct SourceScanner {
             }
         }
         return String(out)
+    }
+
+    /// The first Elixir remote call in Erlang `code` (`Enum.count(`, `IO.puts(`,
+    /// `MyApp.Repo.all(`): an alias, a dot and a function name before `(`. It is never Erlang
+    /// (`Var.` is a full stop or a syntax error), so Erlang mode can say what it is instead of
+    /// a syntax error or a continuation prompt. Returns the module as Erlang names it
+    /// (`'Elixir.Enum'`) and the function; nil when there is none.
+    static func elixirRemoteCall(inErlang code: String) -> (module: String, alias: String, function: String)? {
+        let chars = Array(codeOnly(code, language: .erlang))
+        var i = 0
+        func isWord(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
+        while i < chars.count {
+            // An alias starts a word (not a record's `#rec.field`, a macro's `?M`, an atom's tail).
+            guard chars[i].isUppercase, i == 0 || !(isWord(chars[i - 1]) || "#?.'$@".contains(chars[i - 1])) else {
+                i += 1
+                continue
+            }
+            var j = i
+            var segments: [String] = []
+            var function: String?
+            while j < chars.count, chars[j].isUppercase {
+                var k = j
+                while k < chars.count, isWord(chars[k]) { k += 1 }
+                segments.append(String(chars[j..<k]))
+                guard k + 1 < chars.count, chars[k] == "." else { break }
+                if chars[k + 1].isUppercase { j = k + 1; continue }
+                var m = k + 1
+                guard chars[m].isLowercase || chars[m] == "_" else { break }
+                while m < chars.count, isWord(chars[m]) || ((chars[m] == "?" || chars[m] == "!") && m + 1 < chars.count && chars[m + 1] == "(") {
+                    m += 1
+                }
+                if m < chars.count, chars[m] == "(" { function = String(chars[(k + 1)..<m]) }
+                break
+            }
+            if let function {
+                let alias = segments.joined(separator: ".")
+                return (ErlangFormatter().format(.atom(Atom("Elixir." + alias))), alias, function)
+            }
+            i = j + 1
+        }
+        return nil
     }
 
     /// Whether `c` can be part of a name (`alive?` ends in one of these before its `?`).

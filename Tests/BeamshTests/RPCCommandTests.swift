@@ -31,6 +31,10 @@ import Testing
                         "\(runtime): \(high.status) \(high.stdout)\(high.stderr)")
             }
             #expect(try node.eval("ok.") == "ok", "\(runtime): the node still runs")
+            // Elixir on a node without it is named for what it is.
+            let elixir = try BeamshBinary.run([node.name, "--eval", "Enum.count([1])"], cookie: node.cookie)
+            #expect(elixir.status == 1 && elixir.stderr.contains("Enum.count(...) is Elixir syntax, and \(node.name) runs Erlang only"),
+                    "\(runtime): \(elixir.stderr)")
         }
     }
 

@@ -185,6 +185,17 @@ import Testing
         }
     }
 
+    /// An Elixir call on an Erlang-only node is named for what it is, at once: not a syntax
+    /// error, and not a continuation prompt waiting for a full stop.
+    @Test func anElixirCallSaysItIsElixir() async throws {
+        try await forEachErlangRuntime { runtime, _, _, evaluator in
+            let result = try await evaluator.evaluate("Enum.count([1])")
+            #expect(result.isFailure && result.formatted.contains("Enum.count(...) is Elixir syntax")
+                    && result.formatted.contains("in Erlang it is 'Elixir.Enum':count(...)"), "\(runtime): \(result)")
+            #expect(try await evaluator.evaluate("Node.list()").formatted == "[]", "\(runtime): core commands still run")
+        }
+    }
+
     /// `i()` past a page (OTP 28's pager asks `more (y/n)?` every 100 lines) with nobody to
     /// answer: the pager gets its default, yes, and the whole list prints, on both runtimes.
     @Test func thePagerWithNobodyToAnswerPrintsEverything() async throws {

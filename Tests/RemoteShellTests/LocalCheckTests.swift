@@ -115,6 +115,21 @@ struct LocalCheckTests {
         #expect(SourceScanner.rewritePidLiterals("is_pid(#PID<0.1.0>).", language: .erlang) == "is_pid(list_to_pid(\"<0.1.0>\")).")
     }
 
+    /// Elixir calls found in Erlang code, and Erlang that only looks like them left alone.
+    @Test func elixirCallsInErlangAreFound() {
+        func found(_ code: String) -> String? {
+            SourceScanner.elixirRemoteCall(inErlang: code).map { "\($0.module):\($0.function)" }
+        }
+        #expect(found("Enum.count([1])") == "'Elixir.Enum':count")
+        #expect(found("X = 1, IO.puts(\"x\")") == "'Elixir.IO':puts")
+        #expect(found("MyApp.Repo.all?(q)") == "'Elixir.MyApp.Repo':all?")
+        #expect(found("[1,\n  Enum.count(L)") == "'Elixir.Enum':count")
+        for erlang in ["lists:seq(1, 3).", "A = 1. B = A + 1.", "R#rec.field.", "X = \"Enum.count(1)\".", "'Elixir.Enum':count([1]).",
+                       "?MODULE.", "% Enum.count(1)\nok.", "F = fun() -> ok end. F().", "$A.", "Enum.", "X#r.f(1)"] {
+            #expect(found(erlang) == nil, "\(erlang)")
+        }
+    }
+
     @Test func coreCommandsParse() {
         #expect(CoreCommands.parse("Node.list", language: .elixir)
                 == .call(module: "erlang", function: "nodes", arguments: [], nilForUndefined: false))
