@@ -94,6 +94,12 @@ public final class Console: @unchecked Sendable {
                     continue
                 }
             }
+            if !buffer.isEmpty, language == .elixir, line.trimmedWhitespace == "#iex:break" {
+                // IEx's way out of an expression that will not close: the input so far is dropped.
+                out.write(paint("** (TokenMissingError) iex:\(counter): incomplete expression", IEXColors.error) + "\n")
+                buffer = ""
+                continue
+            }
             let refusal: String?
             do {
                 refusal = try await whileWaitingForTheOperator {
