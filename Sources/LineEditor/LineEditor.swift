@@ -140,6 +140,8 @@ public final class LineEditor: @unchecked Sendable {
     private var readWindowOpen = false
     /// ``interruptReading()`` asked the read to end as Ctrl-C would.
     private var interruptRequested = false
+    /// What the next interrupt shows (see ``interruptReading(echo:)``).
+    private var interruptEcho = "^C\n"
     private var wakeup: (read: Int32, write: Int32)?
     /// Most text queued between two redraws; a writer in a loop cannot make beamsh grow.
     static let maxPendingText = 256 << 10
@@ -274,11 +276,14 @@ public final class LineEditor: @unchecked Sendable {
     /// as Ctrl-C at it would: `^C`, and ``readLine(prompt:)`` returns ``ReadResult/interrupted``.
     /// For a Ctrl-C that reached the program as a signal (pressed just before libedit took the
     /// terminal) while the read belongs to what it interrupted. Callable from any thread.
-    public func interruptReading() {
+    /// - parameter echo: what shows where the line was (`^C` as for the key; a time limit
+    ///   that ended the read shows just the line's end).
+    public func interruptReading(echo: String = "^C\n") {
         guard let wakeup else { return }
         let requested = pendingLock.withLock { () -> Bool in
             guard readWindowOpen else { return false }
             interruptRequested = true
+            interruptEcho = echo
             return true
         }
         if requested {
@@ -546,8 +551,12 @@ public final class LineEditor: @unchecked Sendable {
     /// CC_EOF ends `el_wgets`; libedit starts from an empty buffer on the next call.
     private func interruptCommand() -> UInt8 {
         wasInterrupted = true
+        let echo = pendingLock.withLock { () -> String in
+            defer { interruptEcho = "^C\n" }
+            return interruptEcho
+        }
         if let outputFile {
-            fputs("^C\n", outputFile)
+            fputs(echo, outputFile)
             fflush(outputFile)
         }
         return UInt8(CC_EOF)

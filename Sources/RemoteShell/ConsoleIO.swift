@@ -44,6 +44,9 @@ public protocol ConsoleInput: Sendable {
     /// started yet, as Ctrl-C at it would (`.interrupted`): the evaluation that asked was
     /// interrupted by a Ctrl-C the terminal sent as a signal. Callable from any thread.
     func interruptRead()
+    /// Ends the read under way as ``interruptRead()`` does, for a reason other than Ctrl-C (the
+    /// evaluation's time is up): a line editor shows no `^C` for it.
+    func endReadQuietly()
     /// A read for the node's I/O requests (`IO.gets`, `IO.binread`): the bytes as they came,
     /// the line's "\n" included when it had one (a stream's last line may have none), so
     /// piped data reaches the node unchanged. By default the reply line and a "\n".
@@ -67,6 +70,7 @@ extension ConsoleInput {
     public func willPrompt() {}
     public var readsMayBeAbandoned: Bool { false }
     public func interruptRead() {}
+    public func endReadQuietly() { interruptRead() }
     public var isInteractive: Bool { false }
     public func readInput(prompt: String) -> InputRead {
         switch readReply(prompt: prompt) {

@@ -12,6 +12,7 @@
 
 import ErlangDistribution
 import ErlangTerm
+import NIOCore
 import NIOConcurrencyHelpers
 
 /// The syntax of what the user types.
@@ -245,6 +246,15 @@ final class Evaluator: @unchecked Sendable {
 
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
+        // A read that waits on the operator (`IO.gets`) when the time is up ends then, as Ctrl-C
+        // would end it: the evaluation is killed at its deadline, not after the operator answers
+        // (whose answer would then be thrown away).
+        let endReadOnTime = timeout.map { limit in
+            connection.eventLoop.scheduleTask(in: TimeAmount(limit)) { [running, io] in
+                running.withLockedValue { $0.active ? io.interruptReads(quietly: true) : nil }?()
+            }
+        }
+        defer { endReadOnTime?.cancel() }
         var worker: Pid?
         while true {
             let now = clock.now

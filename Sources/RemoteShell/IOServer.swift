@@ -64,8 +64,8 @@ public final class IOServer: @unchecked Sendable {
     /// Whether the evaluation's reads may ask the operator, and how to end the one that does.
     private enum ReadControl {
         case allowed
-        /// A read is under way; calling this ends it as `.interrupted`.
-        case reading(@Sendable () -> Void)
+        /// A read is under way; calling this ends it as `.interrupted` (quietly: no `^C`).
+        case reading(@Sendable (_ quietly: Bool) -> Void)
         /// Ctrl-C interrupted the evaluation: no read asks the operator until ``allowReads()``.
         case interrupted
     }
@@ -75,10 +75,12 @@ public final class IOServer: @unchecked Sendable {
     /// editor's as if Ctrl-C had been pressed at it, plain standard input's left to its thread),
     /// and a read that was on its way does not start. Returns what ends the read under way, for
     /// the caller to run once it holds no lock. Callable from any thread.
-    func interruptReads() -> (@Sendable () -> Void)? {
+    /// - parameter quietly: the end is not a Ctrl-C (the evaluation's time is up): a line
+    ///   editor shows no `^C`.
+    func interruptReads(quietly: Bool = false) -> (@Sendable () -> Void)? {
         readControl.withLockedValue { control in
             defer { control = .interrupted }
-            if case .reading(let end) = control { return end }
+            if case .reading(let end) = control { return { end(quietly) } }
             return nil
         }
     }
@@ -344,7 +346,7 @@ public final class IOServer: @unchecked Sendable {
         let abandonable = input.readsMayBeAbandoned
         let mayRead = readControl.withLockedValue { control -> Bool in
             if case .interrupted = control { return false }
-            if !abandonable { control = .reading({ input.interruptRead() }) }
+            if !abandonable { control = .reading({ quietly in quietly ? input.endReadQuietly() : input.interruptRead() }) }
             return true
         }
         guard mayRead else {
@@ -356,7 +358,7 @@ public final class IOServer: @unchecked Sendable {
                                          abandon: abandonable ? { [readControl] give in
             let interrupted = readControl.withLockedValue { control -> Bool in
                 if case .interrupted = control { return true }
-                control = .reading(give)
+                control = .reading({ _ in give() })
                 return false
             }
             if interrupted { give() }

@@ -49,6 +49,7 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
     public func showWhileReading(_ text: String) -> Bool { editor.showWhileReading(text) }
     public func willPrompt() { editor.acceptOutputUntilLineRead() }
     public func interruptRead() { editor.interruptReading() }
+    public func endReadQuietly() { editor.interruptReading(echo: "\n") }
     public var isInteractive: Bool { true }
 
     /// Writes the session's new history entries (also done at end of input and on deinit).
