@@ -5,6 +5,14 @@ import ErlangTerm
 import Logging
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -142,7 +150,17 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        fail(DistributionError(.connectionLost, "connection error: \(error)"), context: context)
+        let peer = connection?.peer.name ?? handshake.expectedPeer ?? "the node"
+        guard let io = error as? IOError else {
+            fail(DistributionError(.connectionLost, "the connection to \(peer) failed: \(error)"), context: context)
+            return
+        }
+        // The socket's own words, not NIO's call site: a reset is what a node killed mid-call
+        // (or a dropped network) looks like.
+        let what = io.errnoCode == ECONNRESET || io.errnoCode == EPIPE
+            ? "was reset" : "failed (\(String(cString: strerror(io.errnoCode))))"
+        fail(DistributionError(.connectionLost, "the connection to \(peer) \(what) (the node stopped or the network dropped)"),
+             context: context)
     }
 }
 

@@ -190,6 +190,26 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         }
     }
 
+    /// A node killed while our bytes sit unread in its socket resets the connection: the error
+    /// says so in words, not in NIO's (`read(descriptor:pointer:size:)`, errno 104).
+    @Test func aResetConnectionIsReportedInWords() async throws {
+        let node = try TestNode(runtime: try runtimes()[0])
+        defer { node.stop() }
+        let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+        node.freeze()
+        async let call = connection.rpc("erlang", "node", [])
+        try await Task.sleep(for: .milliseconds(200))  // the request is in the frozen node's socket
+        node.kill9()
+        do {
+            _ = try await call
+            Issue.record("a call to a dead node returned")
+        } catch let error as DistributionError {
+            #expect(error.kind == .connectionLost, "\(error)")
+            #expect(error.description.contains("the connection to \(node.name)") && !error.description.contains("errno")
+                    && !error.description.contains("descriptor"), "\(error)")
+        }
+    }
+
     /// A node that goes silent with its socket still open (frozen, or a network cut without a
     /// reset) is declared lost once nothing came from it for `deadAfter`: a call waiting on it
     /// fails then, not at its own much later timeout.
