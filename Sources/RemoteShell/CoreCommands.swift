@@ -111,7 +111,9 @@ public enum CoreCommands {
     /// `arguments` is an argument that is computed), so that neither hides behind a call.
     public static func readOnlyObjection(module: String, function: String, arguments: [Term?]) -> String? {
         guard readOnlyAllowList.contains("\(module):\(function)/\(arguments.count)") else {
-            return "\(module == "erlang" ? "" : module + ":")\(function)/\(arguments.count) is not on the read-only allow-list"
+            let printer = ErlangFormatter()
+            return "\(printer.format(.atom(Atom(module)))):\(printer.format(.atom(Atom(function))))/\(arguments.count) "
+                + "is not on the read-only allow-list"
         }
         guard module == "erlang" else { return nil }
         let item: Term??

@@ -36,8 +36,19 @@ public enum FootgunGuard {
           "send(pid(0,0,0),", "Kernel.send(pid(0,0,0),", "Process.send(pid(0,0,0),", ":erlang.send(pid(0,0,0),",
           // Without parentheses (`send :init, {:stop, :stop}`), spacing removed.
           "send:init,", "Kernel.send:init,", "Process.send:init,"]),
-    ]
-    static let erlangArgumentCalls: [(call: String, patterns: [String])] = [
+    ] + vitalProcesses.map { name in
+        ("stopping :\(name)", ["GenServer.stop(:\(name)", ":gen_server.stop(:\(name)", "Supervisor.stop(:\(name)",
+                               ":sys.terminate(:\(name)", "GenServer.stop(Process.whereis(:\(name))",
+                               "Process.exit(Process.whereis(:\(name))", "Process.exit(:erlang.whereis(:\(name))",
+                               ":erlang.exit(Process.whereis(:\(name))", ":erlang.exit(:erlang.whereis(:\(name))"])
+    }
+    /// Kernel processes whose end takes the node down ("Kernel pid terminated"): stopping them,
+    /// or an exit signal to them, is asked about as `init:stop/0` is.
+    static let vitalProcesses = ["application_controller", "kernel_sup"]
+    static let erlangArgumentCalls: [(call: String, patterns: [String])] = vitalProcesses.map { name in
+        ("stopping \(name)", ["gen_server:stop(\(name)", "sys:terminate(\(name)", "exit(whereis(\(name))",
+                              "erlang:exit(whereis(\(name))", "exit(erlang:whereis(\(name))", "erlang:exit(erlang:whereis(\(name))"])
+    } + [
         ("application:stop(kernel)", ["application:stop(kernel", "application_controller:stop_application(kernel"]),
         ("application:stop(stdlib)", ["application:stop(stdlib", "application_controller:stop_application(stdlib"]),
         ("exit(whereis(init), ...)", ["exit(whereis(init)", "exit(erlang:whereis(init)", "erlang:exit(whereis(init)",
@@ -64,6 +75,10 @@ public enum FootgunGuard {
         if module == "erlang", ["send", "!", "exit"].contains(function), arguments.count == 2, let target = arguments.first,
            namesInit(target) {
             return "\(call)(init, ...)"
+        }
+        if ["gen_server:stop", "sys:terminate", "Elixir.GenServer:stop", "Elixir.Supervisor:stop"].contains(call),
+           let target = arguments.first?.atomValue?.name, vitalProcesses.contains(target) {
+            return "\(call)(\(target))"
         }
         return nil
     }
@@ -132,7 +147,8 @@ public enum FootgunGuard {
         if bytes.contains(UInt8(ascii: "q")) { return true }
         // `init` and `pid(`: a message to init stops nothing by itself, but any is asked about.
         let words: [[UInt8]] = [Array("stop".utf8), Array("halt".utf8), Array("restart".utf8), Array("reboot".utf8),
-                                Array("exit".utf8), Array("init".utf8), Array("pid(".utf8)]
+                                Array("exit".utf8), Array("init".utf8), Array("pid(".utf8),
+                                Array("terminate".utf8)]
         for word in words where bytes.count >= word.count {
             for start in 0...(bytes.count - word.count) where bytes[start] == word[0] {
                 if bytes[start..<(start + word.count)].elementsEqual(word) { return true }

@@ -40,6 +40,10 @@ struct LocalCheckTests {
         ("send(pid(0,0,0), {:stop, :stop})", "send(:init, ...)"),
         // Any message to init is asked about, whatever it says.
         ("send(:init, :hello)", "send(:init, ...)"), ("send(pid(0, 0, 0), :hello)", "send(:init, ...)"),
+        // The kernel processes whose end takes the node down.
+        ("GenServer.stop(:application_controller)", "stopping :application_controller"),
+        ("Process.exit(Process.whereis(:application_controller), :kill)", "stopping :application_controller"),
+        (":sys.terminate(:kernel_sup, :normal)", "stopping :kernel_sup"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -49,7 +53,8 @@ struct LocalCheckTests {
                       "~s(System.stop)", "'System.halt'", "\"\"\"\nSystem.stop()\n\"\"\"", "?\\\" <> \"System.stop()\"",
                       "Node.alive?() # System.stop()", "apply(:init, :stopped, [])", "{:myinit, :stop}",
                       "Application.stop(:kernel_extra)", "Application.stop(:my_app)", "Process.exit(Process.whereis(:initial), :kill)",
-                      "send(:initial, {:stop, :stop})",
+                      "send(:initial, {:stop, :stop})", "GenServer.stop(:my_app_server)",
+                      "Process.exit(Process.whereis(:application_controller_x), :kill)",
                       "IO.puts(\"Application.stop(:kernel)\")"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
@@ -92,6 +97,13 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "erlang:send(init, {stop, reboot}).", language: .erlang) == "init ! ...")
         #expect(FootgunGuard.dangerousCall(in: "whereis(init) ! {stop, stop}.", language: .erlang) == "init ! ...")
         #expect(FootgunGuard.dangerousCall(in: "myinit ! {stop, stop}.", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "gen_server:stop(application_controller).", language: .erlang)
+                == "stopping application_controller")
+        #expect(FootgunGuard.dangerousCall(in: "exit(whereis(kernel_sup), kill).", language: .erlang) == "stopping kernel_sup")
+        #expect(FootgunGuard.dangerousCall(in: "gen_server:stop(my_server).", language: .erlang) == nil)
+        #expect(FootgunGuard.stopCall(module: "gen_server", function: "stop", arguments: [.atom("application_controller")])
+                == "gen_server:stop(application_controller)")
+        #expect(FootgunGuard.stopCall(module: "gen_server", function: "stop", arguments: [.atom("my_server")]) == nil)
     }
 
     /// An `--eval` argument on an Erlang node gets the full stop it lacks, on a line of its own
@@ -190,6 +202,11 @@ struct LocalCheckTests {
                 == "system_info(procs) writes out every process on the node as text")
         #expect(CoreCommands.readOnlyObjection(module: "init", function: "stop", arguments: [])
                 == "init:stop/0 is not on the read-only allow-list")
+        // The module is named for BIFs too, quoted where Erlang quotes it.
+        #expect(CoreCommands.readOnlyObjection(module: "erlang", function: "halt", arguments: [])
+                == "erlang:halt/0 is not on the read-only allow-list")
+        #expect(CoreCommands.readOnlyObjection(module: "Elixir.System", function: "stop", arguments: [])
+                == "'Elixir.System':stop/0 is not on the read-only allow-list")
         #expect(LocalFunction.length.apply([1, 2, 3]) == 3 && LocalFunction.length.apply(.list(TermList([1], tail: 2))) == nil)
         #expect(LocalFunction.tl.apply([1, 2]) == [2] && LocalFunction.hd.apply(.emptyList) == nil)
         #expect(LocalFunction.tupleSize.apply(.tuple([1, 2])) == 2 && LocalFunction.byteSize.apply(.binary("abc")) == 3)
