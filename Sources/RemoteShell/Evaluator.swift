@@ -121,6 +121,15 @@ final class Evaluator: @unchecked Sendable {
     /// (Set to 1 when an evaluation starts: a worker that dies ran one; ShellCore sets it for
     /// what it answers without the evaluator.)
     var expressionsRun = 0
+    /// Report each expression of an Erlang input on its own (one-shot modes): see ``earlierResults``.
+    var splitsExpressions = false
+    /// With ``splitsExpressions``, the results of the last input's expressions before its last
+    /// one, in order (the evaluation's own result is the last one's).
+    private(set) var earlierResults: [EvaluationResult] = []
+    func takeEarlierResults() -> [EvaluationResult] {
+        defer { earlierResults = [] }
+        return earlierResults
+    }
     static let historyEntries = 20  // IEx's default :history_size
     static let historyValueLimit = 64 * 1024
     static let historyLimit = 256 * 1024
@@ -348,11 +357,13 @@ final class Evaluator: @unchecked Sendable {
             return .done(.failure(formatted: "** the result is beyond what beamsh decodes: \(why)"))
         }
         let parts = reply.tupleElements ?? []
-        if language == .erlang, parts.count == 6, parts[0] == .atom("error") {
-            // {error, _, Text, Binding, Ran, Kept}: what ran keeps what it bound, and its values.
+        earlierResults = []
+        if language == .erlang, parts.count >= 6, parts[0] == .atom("error") {
+            // {error, _, Text, Binding, Ran, Kept, Steps}: what ran keeps what it bound, and its values.
             keep(binding: parts[3])
             expressionsRun = parts[4].intValue ?? 0
             rememberQueries(parts[5])
+            if splitsExpressions, let last = splitSteps(parts) { return .done(last) }
             return .done(.failure(formatted: Self.trimmed(parts[2].stringValue ?? "\(parts[2])")))
         }
         if parts.count >= 2, parts[0] == .atom("error") {
@@ -372,9 +383,10 @@ final class Evaluator: @unchecked Sendable {
             if parts.count >= 6 { remember(parts[5]) }
             expressionsRun = 1
         case .erlang:
-            // {ok, Value, Text, Binding, Ran, Kept}
+            // {ok, Value, Text, Binding, Ran, Kept, Steps}
             expressionsRun = parts.count >= 5 ? parts[4].intValue ?? 1 : 1
             if parts.count >= 6 { rememberQueries(parts[5]) }
+            if splitsExpressions, let last = splitSteps(parts) { return .done(last) }
         }
         // Compared as printed too (colors aside): without `wantTerm` the driver sends no value, only its text.
         if language == .elixir, parts[1] == .atom("do not show this result in output")
@@ -383,6 +395,22 @@ final class Evaluator: @unchecked Sendable {
         }
         let term: Term? = parts[1] == .atom("$beamsh_no_term") ? nil : parts[1]
         return .done(.value(formatted: Self.trimmed(parts[2].stringValue ?? ""), term: term))
+    }
+
+    /// Erlang input with several expressions (`A = 1. B = A + 1.`), when ``splitsExpressions``:
+    /// each one's result but the last goes to ``earlierResults``, and the last is returned, so
+    /// a one-shot prints a value per expression (a JSON document each) and a failure alone on
+    /// standard error. nil when the reply has no steps (one expression).
+    private func splitSteps(_ parts: [Term]) -> EvaluationResult? {
+        guard parts.count >= 7, let steps = parts[6].listElements, steps.count > 1 else { return nil }
+        let results = steps.map { step -> EvaluationResult in
+            let s = step.tupleElements ?? []
+            let text = Self.trimmed(s.count == 3 ? s[1].stringValue ?? "" : "")
+            guard s.count == 3, s[0] == .ok else { return .failure(formatted: text) }
+            return .value(formatted: text, term: s[2] == .atom("$beamsh_no_term") ? nil : s[2])
+        }
+        earlierResults = Array(results.dropLast())
+        return results.last
     }
 
     /// Keeps a reply's binding, or the holder and names that stand for it; true for the latter.
@@ -825,8 +853,9 @@ final class Evaluator: @unchecked Sendable {
         end,
         % Every expression of the input in turn (several full stops on a line are several
         % queries). A failure ends the input when StopAtFailure (scripts, --eval); at the console
-        % the rest runs, as in the shell. Reply: {ok | error, Value, Text, Binding, Ran, Kept}.
-        BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts, BeamshRan, BeamshKept, BeamshHistory, BeamshFailed) ->
+        % the rest runs, as in the shell. Reply: {ok | error, Value, Text, Binding, Ran, Kept, Steps},
+        % Steps each expression's {ok | failed, Text, Value} when there were several, else [].
+        BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts, BeamshRan, BeamshKept, BeamshHistory, BeamshFailed, BeamshSteps) ->
           BeamshNow = Query + BeamshRan,
           {BeamshStep, BeamshText, BeamshBinding1, BeamshRan1, BeamshKept1, BeamshHistory1, BeamshValue} =
             case erl_parse:parse_exprs(BeamshTokens) of
@@ -846,13 +875,17 @@ final class Evaluator: @unchecked Sendable {
             end,
           BeamshTexts1 = BeamshTexts ++ [BeamshText],
           BeamshFailed1 = BeamshFailed orelse BeamshStep =:= failed,
+          BeamshSteps1 = [{BeamshStep, BeamshText, case WantTerm of true when BeamshStep =:= ok -> BeamshValue; _ -> '$beamsh_no_term' end}
+                          | BeamshSteps],
           case BeamshMore of
             [_ | _] when BeamshStep =:= ok; not StopAtFailure ->
-              BeamshEvalAll(BeamshMore, BeamshBinding1, BeamshTexts1 ++ [<<"\\n">>], BeamshRan1, BeamshKept1, BeamshHistory1, BeamshFailed1);
+              BeamshEvalAll(BeamshMore, BeamshBinding1, BeamshTexts1 ++ [<<"\\n">>], BeamshRan1, BeamshKept1, BeamshHistory1, BeamshFailed1,
+                            BeamshSteps1);
             _ ->
               {case BeamshFailed1 of true -> error; false -> ok end,
                case WantTerm of true when not BeamshFailed1 -> BeamshValue; _ -> '$beamsh_no_term' end,
-               iolist_to_binary(BeamshTexts1), BeamshBinding1, BeamshRan1, lists:reverse(BeamshKept1)}
+               iolist_to_binary(BeamshTexts1), BeamshBinding1, BeamshRan1, lists:reverse(BeamshKept1),
+               case BeamshSteps1 of [_] -> []; _ -> lists:reverse(BeamshSteps1) end}
           end
         end,
         BeamshResult = case BeamshScan(unicode:characters_to_list(Code), {Line, 1}, []) of
@@ -862,7 +895,7 @@ final class Evaluator: @unchecked Sendable {
             % Only the variables the code names come from the holder.
             BeamshWanted = lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs]),
             \(fetchFromHolder)
-            BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, [], 0, [], History, false),
+            BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, [], 0, [], History, false, []),
             BeamshNew = element(4, BeamshOutcome),
             BeamshStored = case KeepState of
               false -> BeamshNew;

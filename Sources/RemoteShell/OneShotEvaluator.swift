@@ -248,6 +248,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
             switch step {
             case .incomplete: continue
             case .done(let result):
+                takeEarlierResults().forEach(onResult)
                 onResult(result)
                 if result.isFailure { return false }
             case .interrupted:
@@ -277,6 +278,19 @@ public final class OneShotEvaluator: @unchecked Sendable {
         get { core.evaluator.keepsState }
         set { core.evaluator.keepsState = newValue }
     }
+
+    /// Erlang input with several expressions (`A = 1. B = A + 1.`) reports each one's result:
+    /// an evaluation returns the last one's, and ``takeEarlierResults()`` gives the others, to
+    /// print before it (a value, or a JSON document, per expression; a failure alone). Off, the
+    /// values are one text, as the console shows them.
+    public var reportsEachExpression: Bool {
+        get { core.evaluator.splitsExpressions }
+        set { core.evaluator.splitsExpressions = newValue }
+    }
+
+    /// With ``reportsEachExpression``, the results of the last evaluation's expressions before
+    /// its last one, in order (then none until the next evaluation).
+    public func takeEarlierResults() -> [EvaluationResult] { core.evaluator.takeEarlierResults() }
 
     /// Kills the running evaluation (Ctrl-C); it ends as a failure.
     public func interrupt() { core.evaluator.interrupt() }

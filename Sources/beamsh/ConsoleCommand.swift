@@ -285,6 +285,7 @@ extension ConsoleInvocation {
                     input: PlainLineInput(promptOutput: printed))
                 // Several --eval expressions share their variables, kept on the node.
                 evaluator.keepsBindingsOnNode = eval.count > 1
+                evaluator.reportsEachExpression = true
                 letAStopThrough = { evaluator.letAStopThrough }
                 installInterrupt(unlessIgnored: true) { evaluator.interrupt() }
                 var json = TermJSON.Options()
@@ -317,6 +318,7 @@ extension ConsoleInvocation {
                                 ? try await evaluator.evaluateOnce(expression, wantTerm: wantTerm, coreAlreadyTried: coreAlreadyTried)
                                 : try await evaluator.evaluate(expression, wantTerm: wantTerm)
                         }
+                        evaluator.takeEarlierResults().forEach(show)
                         show(result)
                         ok = !result.isFailure
                     }

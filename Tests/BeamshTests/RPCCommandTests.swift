@@ -31,6 +31,13 @@ import Testing
                         "\(runtime): \(high.status) \(high.stdout)\(high.stderr)")
             }
             #expect(try node.eval("ok.") == "ok", "\(runtime): the node still runs")
+            // Several Erlang expressions in one --eval: a value (a JSON document) for each, and a
+            // failure alone on stderr after the values before it.
+            let two = try BeamshBinary.run([node.name, "--format", "json", "--eval", "A = 1. B = A + 1."], cookie: node.cookie)
+            #expect(two.status == 0 && two.stdout == "1\n2\n", "\(runtime): \(two.stdout)\(two.stderr)")
+            let failing = try BeamshBinary.run([node.name, "--eval", "A = 1. B = foo:bar(). 3."], cookie: node.cookie)
+            #expect(failing.status == 1 && failing.stdout == "1\n"
+                    && failing.stderr.hasPrefix("** exception error: undefined function foo:bar/0"), "\(runtime): \(failing.stdout)\(failing.stderr)")
             // Elixir on a node without it is named for what it is.
             let elixir = try BeamshBinary.run([node.name, "--eval", "Enum.count([1])"], cookie: node.cookie)
             #expect(elixir.status == 1 && elixir.stderr.contains("Enum.count(...) is Elixir syntax, and \(node.name) runs Erlang only"),
