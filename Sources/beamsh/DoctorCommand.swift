@@ -159,6 +159,10 @@ extension Beamsh {
                 default: fix = "see the reason on the FAIL line"
                 }
                 let step = error.kind == .authenticationFailed ? "authentication" : "handshake"
+                if error.kind == .authenticationFailed {
+                    // The digests come last: the names, the status and the challenges went through.
+                    report.pass("handshake", "status ok, challenges exchanged", took: clock.now - started)
+                }
                 // (The step's name already says what failed.)
                 let detail = error.description.hasPrefix(step + " failed: ")
                     ? String(error.description.dropFirst((step + " failed: ").count)) : error.description

@@ -650,6 +650,8 @@ import Testing
                     #expect(steps.allSatisfy { $0["status"] as? String == "ok" })
                 } else {
                     #expect(last["step"] as? String == "authentication" && last["status"] as? String == "fail")
+                    // The handshake before it went through, and says so.
+                    #expect(steps.dropLast().last?["step"] as? String == "handshake" && steps.dropLast().last?["status"] as? String == "ok")
                     #expect((last["likely_fix"] as? String)?.contains("cookie") == true)
                 }
                 #expect(!run.stdout.contains(node.cookie))

@@ -43,6 +43,10 @@ import Testing
                                    problems: ClusterReport.linkProblems(members: members, outcomes: bad), outsiders: [], elapsed: .zero)
         #expect(!broken.isComplete)
         #expect(broken.render().contains("unreachable: b@h: cookie"))
+        bad["b@h"] = .unreachable(DistributionError(.remoteCallFailed, "lists:zipwith3/4 on b@h did not answer within 2 seconds"))
+        let stuck = ClusterReport(seed: "a@h", members: members, outcomes: bad,
+                                  problems: ClusterReport.linkProblems(members: members, outcomes: bad), outsiders: [], elapsed: .zero)
+        #expect(stuck.render().contains("reached, not answering: b@h: lists:zipwith3/4"), "\(stuck.render())")
     }
 
     /// The fan-out table: what a node printed above its result, continuation lines under the
