@@ -58,12 +58,15 @@ public enum BadRPC {
                 return trimmed.hasPrefix("** ") ? trimmed : "** " + trimmed
             }.recover { _ in nil }
         }
+        // Laid out as the shell lays it out: `#{column => 4}` indents "in function" by 5, as
+        // after its "** " (the default, column 1, indents by 2).
+        let layout: Term = .map(TermMap([(key: .atom("column"), value: .integer(4))]))
         let erlang: () -> EventLoopFuture<String?>
         switch exception {
         case .error(let r, let stack):
-            erlang = { ask("erl_error", "format_exception", [.atom("error"), r, stack]) }
+            erlang = { ask("erl_error", "format_exception", [.atom("error"), r, stack, layout]) }
         case .exit(let r):
-            erlang = { ask("erl_error", "format_exception", [.atom("exit"), r, .emptyList]) }
+            erlang = { ask("erl_error", "format_exception", [.atom("exit"), r, .emptyList, layout]) }
         }
         // An Elixir exception from a node whose Elixir is not loaded cannot happen in practice;
         // erl_error is asked then, as for any other reason.

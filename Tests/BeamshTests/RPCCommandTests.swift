@@ -273,7 +273,8 @@ import Testing
             let node = try TestNode(runtime: runtime, elixir: runtime.hasElixir)
             defer { node.stop() }
             for (call, expected) in [
-                (["erlang", "atom_to_list", "1"], ["** exception error: bad argument", "in function  atom_to_list/1"]),
+                // Laid out as the shell lays it out (indented by 5 and 8 under its "** ").
+                (["erlang", "atom_to_list", "1"], ["** exception error: bad argument\n     in function  atom_to_list/1\n        called as"]),
                 (["no_such_module", "f", "1"], ["** exception error: undefined function no_such_module:f/1"]),
                 (["lists", "nth", "0", "[]"], ["** exception error: no function clause matching lists:nth(0,[])"]),
                 (["erlang", "exit", "boom"], ["** exception exit: boom"]),
