@@ -30,13 +30,16 @@ public struct Cookie: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 
     public var isEmpty: Bool { bytes.isEmpty }
 
-    /// Whether `text` contains the cookie's value (for keeping it out of what is written down,
-    /// such as the console's history), without handing the value out.
+    /// Whether `text` contains the cookie's value, in any letter case (for keeping it out of
+    /// what is written down, such as the console's history: `String.upcase("..")` of it is it
+    /// too), without handing the value out.
     public func appears(in text: String) -> Bool {
-        let haystack = Array(text.utf8)
-        guard !utf8.isEmpty, haystack.count >= utf8.count else { return false }
-        for start in 0...(haystack.count - utf8.count) where haystack[start] == utf8[0] {
-            if haystack[start..<(start + utf8.count)].elementsEqual(utf8) { return true }
+        func folded(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+        let needle = utf8.map(folded)
+        let haystack = text.utf8.map(folded)
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
         }
         return false
     }
