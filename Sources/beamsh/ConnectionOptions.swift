@@ -82,7 +82,7 @@ struct ConnectionSettings {
         var options = ConnectOptions(cookie: cookie)
         if let localName {
             do {
-                if localName.contains("@") {
+                if localName.utf8.contains(UInt8(ascii: "@")) {
                     options.localName = try NodeName(parsing: localName)
                 } else {
                     _ = try NodeName(alive: localName, host: "h")  // the alive part's checks
