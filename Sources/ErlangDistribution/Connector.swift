@@ -447,6 +447,15 @@ extension NodeConnection {
                 }
             return outcome.futureResult
         }
-        return attempt(0, failures: [], lastKind: .connectionRefused)
+        // A cookie beyond ASCII reaches the node as its characters or as its UTF-8 bytes,
+        // depending on the node's locale (`-setcookie café` is 'café' under a UTF-8 locale and
+        // 'cafÃ©' under C): the other reading is tried once when the first is rejected.
+        return attempt(0, failures: [], lastKind: .connectionRefused).flatMapError { error in
+            guard let rejected = error as? DistributionError, rejected.kind == .authenticationFailed,
+                  let other = options.cookie.otherReading else { return eventLoop.makeFailedFuture(error) }
+            var retry = options
+            retry.cookie = other
+            return connect(to: node, route: route, options: retry, on: eventLoop)
+        }
     }
 }

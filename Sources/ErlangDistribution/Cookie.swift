@@ -10,23 +10,33 @@ import Darwin
 
 /// A distribution cookie. Printing it shows `<cookie redacted>`, never the value.
 public struct Cookie: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// What the handshake hashes: `atom_to_list(Cookie)`, one byte per character, so `café`
-    /// (as `-setcookie café` or a release's `RELEASE_COOKIE` gives it) is Latin-1 `caf\xE9`,
-    /// not its UTF-8 bytes (dist_util:gen_digest/2).
+    /// What the handshake hashes: `atom_to_list(Cookie)`, one byte per character
+    /// (dist_util:gen_digest/2). A node under a UTF-8 locale reads `-setcookie café` (how a
+    /// release passes `RELEASE_COOKIE`) as the characters `café`, so the bytes are Latin-1
+    /// `caf\xE9`; under a C locale it reads the UTF-8 bytes, one character each: that is
+    /// ``otherReading``, tried when the first is rejected. Beyond U+00FF only the second
+    /// can work (`erlang:md5/1` fails on a larger character), so it is the only one.
     let bytes: [UInt8]
     /// The value as text is written (UTF-8), to recognise it in text.
     private let utf8: [UInt8]
 
-    /// Whether the handshake can hash it: `erlang:md5/1` fails on a character beyond U+00FF
-    /// in `atom_to_list(Cookie)`, so no node can be using such a cookie.
-    public let isLatin1: Bool
-
     public init(_ value: String) {
         utf8 = Array(value.utf8)
         let scalars = value.unicodeScalars
-        isLatin1 = scalars.allSatisfy { $0.value <= 0xFF }
-        bytes = isLatin1 ? scalars.map { UInt8($0.value) } : utf8
+        let latin1 = scalars.allSatisfy { $0.value <= 0xFF }
+        bytes = latin1 ? scalars.map { UInt8($0.value) } : utf8
+        hasOtherReading = latin1 && bytes != utf8
     }
+
+    private init(digesting bytes: [UInt8], utf8: [UInt8]) {
+        (self.bytes, self.utf8, hasOtherReading) = (bytes, utf8, false)
+    }
+
+    private let hasOtherReading: Bool
+
+    /// For a cookie beyond ASCII, the same text as a node under a C locale reads it from
+    /// `-setcookie`: its UTF-8 bytes, one character each (`café` is then 'cafÃ©'). nil for ASCII.
+    public var otherReading: Cookie? { hasOtherReading ? Cookie(digesting: utf8, utf8: utf8) : nil }
 
     public var isEmpty: Bool { bytes.isEmpty }
 
@@ -83,15 +93,6 @@ public struct CookieResolver: Sendable {
 
     /// The cookie, where it came from, and warnings for the user (never containing the value).
     public func resolve() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
-        let found = try find()
-        guard found.cookie.isLatin1 else {
-            throw CookieError(description: "the cookie from \(found.source) has a character beyond Latin-1 (U+00FF), which "
-                + "Erlang's handshake cannot hash (erlang:md5/1 of atom_to_list/1): no node can be using it")
-        }
-        return found
-    }
-
-    private func find() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
         var warnings: [String] = []
         if let path = cookieFile {
             let text: String

@@ -158,9 +158,8 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
         // The socket's own words, not NIO's call site: a reset is what a node killed mid-call
         // (or a dropped network) looks like.
         let what = io.errnoCode == ECONNRESET || io.errnoCode == EPIPE
-            ? "was reset" : "failed (\(String(cString: strerror(io.errnoCode))))"
-        fail(DistributionError(.connectionLost, "the connection to \(peer) \(what) (the node stopped or the network dropped)"),
-             context: context)
+            ? "was reset (the node stopped or the network dropped)" : "failed (\(String(cString: strerror(io.errnoCode))))"
+        fail(DistributionError(.connectionLost, "the connection to \(peer) \(what)"), context: context)
     }
 }
 

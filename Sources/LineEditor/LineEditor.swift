@@ -222,7 +222,7 @@ public final class LineEditor: @unchecked Sendable {
         // the caller's to write (``showWhileReading(_:)`` returns false from here on).
         let (late, dropped) = pendingLock.withLock { () -> (String, Int) in
             (acceptingOutput, readWindowOpen) = (false, false)
-            interruptRequested = false
+            (interruptRequested, interruptEcho) = (false, "^C\n")
             defer { (pendingText, pendingDropped) = ("", 0) }
             return (pendingText, pendingDropped)
         }
@@ -403,7 +403,7 @@ public final class LineEditor: @unchecked Sendable {
         defer {
             pendingLock.withLock {
                 readWindowOpen = false
-                interruptRequested = false
+                (interruptRequested, interruptEcho) = (false, "^C\n")
             }
         }
         var bytes: [UInt8] = []

@@ -39,7 +39,7 @@ public enum BadRPC {
         }
     }
 
-    /// The reason as the node's own shell prints it (`erl_error:format_exception/3`, OTP 24+;
+    /// The reason as the node's own shell prints it (`erl_error:format_exception/4`, OTP 24+;
     /// Elixir's `Exception.format/3` for an Elixir exception), asked of the node itself so the
     /// text matches its version (`bad argument` with error_info's "*** argument 1: not an atom").
     /// Only the failure path pays for the extra call; when it fails too (an older node, a lost

@@ -133,27 +133,23 @@ enum Chardata {
         return ""
     }
 
-    /// Text as the reply to a read request: a binary in binary mode, else a list of code points.
     /// Bytes read from the console as a read's reply: a `unicode` request gets their UTF-8
-    /// text (nil when they are not UTF-8), a `latin1` one the bytes themselves (`IO.binread`
-    /// of piped data gets exactly that data).
-    static func reply(_ bytes: [UInt8], binary: Bool, encoding: IOEncoding) -> Term? {
+    /// text (nil when they are not UTF-8). A `latin1` one gets piped bytes as they are
+    /// (`IO.binread` of piped data gets exactly that data), and `typed` text as Latin-1
+    /// characters, as a terminal's group leader gives them (`é` is 233; nil beyond U+00FF).
+    static func reply(_ bytes: [UInt8], binary: Bool, encoding: IOEncoding, typed: Bool) -> Term? {
+        let latin1: [UInt8]
         switch encoding {
         case .unicode:
             guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
             return binary ? .binary(Binary(bytes)) : .charlist(text)
+        case .latin1 where typed:
+            guard let text = String(validating: bytes, as: UTF8.self), text.unicodeScalars.allSatisfy({ $0.value <= 0xFF })
+            else { return nil }
+            latin1 = text.unicodeScalars.map { UInt8($0.value) }
         case .latin1:
-            return binary ? .binary(Binary(bytes)) : .list(bytes.map { .integer(Int($0)) })
+            latin1 = bytes
         }
-    }
-
-    static func reply(_ text: String, binary: Bool, encoding: IOEncoding) -> Term {
-        if binary {
-            switch encoding {
-            case .unicode: return .binary(text)
-            case .latin1: return .binary(Binary(text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }))
-            }
-        }
-        return .charlist(text)
+        return binary ? .binary(Binary(latin1)) : .list(latin1.map { .integer(Int($0)) })
     }
 }

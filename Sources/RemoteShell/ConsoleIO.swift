@@ -174,9 +174,7 @@ public struct PlainLineInput: ConsoleInput {
     public var promptOutput: ConsoleOutput?
     public init(promptOutput: ConsoleOutput? = StandardOutput()) { self.promptOutput = promptOutput }
     public var readsMayBeAbandoned: Bool { true }
-    /// Reads with read(2), a byte at a time, not through stdio: a read abandoned on Ctrl-C would
-    /// hold stdin's stdio lock while it blocks, and every `fflush(NULL)` (before exit, say) would
-    /// wait on it. Byte by byte, nothing past the line is taken from standard input.
+    /// A line of ``readInput(prompt:)`` without its line end.
     public func readLine(prompt: String) -> ReadResult {
         guard case .data(var bytes) = readInput(prompt: prompt) else { return .endOfInput }
         if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
@@ -184,6 +182,9 @@ public struct PlainLineInput: ConsoleInput {
         return .line(String(decoding: bytes, as: UTF8.self))
     }
 
+    /// Reads with read(2), a byte at a time, not through stdio: a read abandoned on Ctrl-C would
+    /// hold stdin's stdio lock while it blocks, and every `fflush(NULL)` (before exit, say) would
+    /// wait on it. Byte by byte, nothing past the line is taken from standard input.
     public func readInput(prompt: String) -> InputRead {
         // Noted first: a message about to be printed (a lost connection) ends the prompt's line.
         if !prompt.isEmpty, !prompt.hasSuffix("\n") { Self.unanswered.withLockedValue { $0 = promptOutput } }
@@ -220,6 +221,9 @@ public final class ScriptedInput: ConsoleInput, @unchecked Sendable {
     private var prompts: [String] = []
     /// Called with each prompt before the answer is returned (tests use it to act mid-session).
     public var onPrompt: (@Sendable (String) -> Void)?
+    /// Answers as an operator would type them (``ConsoleInput/isInteractive``).
+    public var typed = false
+    public var isInteractive: Bool { typed }
 
     public init(_ answers: [ReadResult]) { self.answers = answers }
     public convenience init(lines: [String]) { self.init(lines.map { .line($0) }) }

@@ -150,6 +150,8 @@ final class Evaluator: @unchecked Sendable {
         var pendingAt: ContinuousClock.Instant?
         /// When Ctrl-C killed the worker (or will, once its pid is known).
         var interruptedAt: ContinuousClock.Instant?
+        /// Counts evaluations: a timer set for one must not act on the next.
+        var generation = 0
     }
 
     /// How long an interrupted evaluation waits for the node to confirm the kill before the
@@ -211,7 +213,7 @@ final class Evaluator: @unchecked Sendable {
         // Active from here: a Ctrl-C while the driver is fetched or the spawn is on its way
         // kills the worker as soon as its pid is known.
         let pending = running.withLockedValue { r -> Bool in
-            defer { r = Running(worker: nil, interrupted: false, active: r.pendingAt == nil) }
+            defer { r = Running(worker: nil, interrupted: false, active: r.pendingAt == nil, generation: r.generation + 1) }
             return r.pendingAt != nil
         }
         if pending {
@@ -220,7 +222,7 @@ final class Evaluator: @unchecked Sendable {
         }
         defer {
             running.withLockedValue { r in
-                r = Running()
+                r = Running(generation: r.generation)
                 io.allowReads()
             }
             io.evaluationEnded()
@@ -244,7 +246,7 @@ final class Evaluator: @unchecked Sendable {
         case .elixir: variables += [("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors)]
         case .erlang:
             variables += [("Query", .integer(queriesRun + 1)), ("Width", .integer(io.geometry().columns)),
-                          ("StopAtFailure", stopsAtFailure ? .true : .false)]
+                          ("StopAtFailure", stopsAtFailure ? .true : .false), ("SplitSteps", splitsExpressions ? .true : .false)]
         }
         variables.sort { $0.0 < $1.0 }
         let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
@@ -258,9 +260,11 @@ final class Evaluator: @unchecked Sendable {
         // A read that waits on the operator (`IO.gets`) when the time is up ends then, as Ctrl-C
         // would end it: the evaluation is killed at its deadline, not after the operator answers
         // (whose answer would then be thrown away).
+        let generation = running.withLockedValue { $0.generation }
         let endReadOnTime = timeout.map { limit in
             connection.eventLoop.scheduleTask(in: TimeAmount(limit)) { [running, io] in
-                running.withLockedValue { $0.active ? io.interruptReads(quietly: true) : nil }?()
+                // (A cancel from this task may come after the loop has picked the timer up.)
+                running.withLockedValue { $0.active && $0.generation == generation ? io.interruptReads(quietly: true) : nil }?()
             }
         }
         defer { endReadOnTime?.cancel() }
@@ -854,7 +858,8 @@ final class Evaluator: @unchecked Sendable {
         % Every expression of the input in turn (several full stops on a line are several
         % queries). A failure ends the input when StopAtFailure (scripts, --eval); at the console
         % the rest runs, as in the shell. Reply: {ok | error, Value, Text, Binding, Ran, Kept, Steps},
-        % Steps each expression's {ok | failed, Text, Value} when there were several, else [].
+        % Steps each expression's {ok | failed, Text, Value} when there were several and SplitSteps
+        % (one-shot modes print each), else [].
         BeamshEvalAll = fun BeamshEvalAll([BeamshTokens | BeamshMore], BeamshBinding0, BeamshTexts, BeamshRan, BeamshKept, BeamshHistory, BeamshFailed, BeamshSteps) ->
           BeamshNow = Query + BeamshRan,
           {BeamshStep, BeamshText, BeamshBinding1, BeamshRan1, BeamshKept1, BeamshHistory1, BeamshValue} =
@@ -885,7 +890,7 @@ final class Evaluator: @unchecked Sendable {
               {case BeamshFailed1 of true -> error; false -> ok end,
                case WantTerm of true when not BeamshFailed1 -> BeamshValue; _ -> '$beamsh_no_term' end,
                iolist_to_binary(BeamshTexts1), BeamshBinding1, BeamshRan1, lists:reverse(BeamshKept1),
-               case BeamshSteps1 of [_] -> []; _ -> lists:reverse(BeamshSteps1) end}
+               case BeamshSteps1 of [_ | [_ | _]] when SplitSteps -> lists:reverse(BeamshSteps1); _ -> [] end}
           end
         end,
         BeamshResult = case BeamshScan(unicode:characters_to_list(Code), {Line, 1}, []) of

@@ -31,7 +31,7 @@ public final class IOServer: @unchecked Sendable {
     public private(set) var binaryMode: Bool
     /// Input read but not yet consumed (get_chars, the rest after get_until), as bytes: piped
     /// data stays as it came (no line end added, no byte replaced).
-    private var pending: [UInt8] = []
+    private var pending = PendingInput()
     /// End of input seen while reading ahead: the next read answers `eof` and clears it, so
     /// Ctrl-D ends one read, not every read for the rest of the session.
     private var pendingEOF = false
@@ -294,10 +294,7 @@ public final class IOServer: @unchecked Sendable {
     /// One line from the pending buffer or the console, with its "\n" when it has one (the
     /// last line of piped input may not), or end of input, or `.interrupted`.
     private func nextLine(prompt: Term) async -> InputRead {
-        if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-            defer { pending.removeSubrange(...newline) }
-            return .data(Array(pending[...newline]))
-        }
+        if let line = pending.firstLineLength() { return .data(pending.take(line)) }
         if pendingEOF {
             pendingEOF = false
             return .endOfInput
@@ -306,20 +303,18 @@ public final class IOServer: @unchecked Sendable {
         let result = await readServingOutput(prompt: promptText)
         switch result {
         case .data(let bytes):
-            defer { pending = [] }
-            return .data(pending + bytes)
+            return .data(pending.take(pending.count) + bytes)
         case .endOfInput:
             if !pending.isEmpty {
-                defer { pending = [] }
                 pendingEOF = true
-                return .data(pending)
+                return .data(pending.take(pending.count))
             }
             // OTP 28's shell pager (`i()`, `regs()` past 100 lines) asks again and again at end of
             // input; with nobody to answer, the answer is its default: yes, everything prints.
             if promptText == Self.pagerQuestion { return .data(Array("y\n".utf8)) }
             return .endOfInput
         case .interrupted:
-            pending = []
+            pending.removeAll()
             return .interrupted
         }
     }
@@ -329,7 +324,7 @@ public final class IOServer: @unchecked Sendable {
     /// is kept: it is data, and the next `--eval` may read on.)
     func evaluationEnded() {
         guard input.isInteractive else { return }
-        pending = []
+        pending.removeAll()
         pendingEOF = false
     }
 
@@ -393,7 +388,8 @@ public final class IOServer: @unchecked Sendable {
     private func getLine(prompt: Term, encoding: IOEncoding) async -> Term {
         switch await nextLine(prompt: prompt) {
         case .data(let bytes):
-            return Chardata.reply(bytes, binary: binaryMode, encoding: encoding) ?? .tuple([.atom("error"), .atom("collect_line")])
+            return Chardata.reply(bytes, binary: binaryMode, encoding: encoding, typed: input.isInteractive)
+                ?? .tuple([.atom("error"), .atom("collect_line")])
         case .endOfInput: return .atom("eof")
         case .interrupted: return .tuple([.atom("error"), .atom("interrupted")])
         }
@@ -401,18 +397,16 @@ public final class IOServer: @unchecked Sendable {
 
     /// `count` characters (bytes for a `latin1` request, as `file:read/2` and `IO.binread` send).
     private func getChars(prompt: Term, count: Int, encoding: IOEncoding) async -> Term {
-        func available() -> Int? {
-            switch encoding {
-            case .latin1: return pending.count
-            case .unicode: return String(validating: pending, as: UTF8.self)?.unicodeScalars.count
-            }
-        }
-        while (available() ?? Int.max) < count && !pendingEOF {
+        // Counted as they come, not by going over the whole buffer for every line read. Bytes
+        // for a `latin1` read of piped input; typed text is characters either way.
+        let bytesWanted = encoding == .latin1 && !input.isInteractive
+        func available() -> Int { bytesWanted ? pending.count : pending.characters }
+        while available() < count && !pendingEOF {
             switch await readServingOutput(prompt: Chardata.prompt(prompt)) {
-            case .data(let bytes): pending += bytes
+            case .data(let bytes): pending.append(bytes)
             case .endOfInput: pendingEOF = true
             case .interrupted:
-                pending = []
+                pending.removeAll()
                 return .tuple([.atom("error"), .atom("interrupted")])
             }
         }
@@ -421,19 +415,18 @@ public final class IOServer: @unchecked Sendable {
             return .atom("eof")
         }
         let taken: [UInt8]
-        switch encoding {
-        case .latin1:
-            taken = Array(pending.prefix(count))
-        case .unicode:
+        if bytesWanted {
+            taken = pending.take(min(count, pending.count))
+        } else {
             // Not UTF-8: an error, as the node's own standard input gives, rather than bytes replaced.
-            guard let text = String(validating: pending, as: UTF8.self) else {
-                pending = []
+            guard let length = pending.utf8Length(ofCharacters: min(count, pending.characters)) else {
+                pending.removeAll()
                 return .tuple([.atom("error"), .atom("collect_chars")])
             }
-            taken = Array(String(String.UnicodeScalarView(text.unicodeScalars.prefix(count))).utf8)
+            taken = pending.take(length)
         }
-        pending.removeFirst(taken.count)
-        return Chardata.reply(taken, binary: binaryMode, encoding: encoding) ?? .tuple([.atom("error"), .atom("collect_chars")])
+        return Chardata.reply(taken, binary: binaryMode, encoding: encoding, typed: input.isInteractive)
+            ?? .tuple([.atom("error"), .atom("collect_chars")])
     }
 
     /// `get_until`: feeds lines to `M:F(Continuation, Chars, Extra...)` on the node until it says
@@ -460,7 +453,7 @@ public final class IOServer: @unchecked Sendable {
             if parts.count == 3, parts[0] == .atom("done") {
                 // A rest of `eof` is the end of input this read was just given: used up.
                 if let rest = Chardata.string(parts[2]), !rest.isEmpty {
-                    pending = Array(rest.utf8) + pending
+                    pending.prepend(Array(rest.utf8))
                 }
                 return parts[1]
             }
@@ -472,4 +465,66 @@ public final class IOServer: @unchecked Sendable {
             return .tuple([.atom("error"), .atom("get_until")])
         }
     }
+}
+
+/// Input read but not yet consumed, as bytes. What is consumed is cut off at an offset, so a
+/// `latin1` `get_chars` taking a large piped file a chunk at a time does not shift the rest for
+/// every chunk; characters are counted as bytes arrive (UTF-8 lead bytes; whether they are
+/// valid is checked when they are taken).
+struct PendingInput {
+    private var bytes: [UInt8] = []
+    private var start = 0
+    /// Characters in the unconsumed bytes.
+    private(set) var characters = 0
+
+    var count: Int { bytes.count - start }
+    var isEmpty: Bool { start == bytes.count }
+
+    mutating func append(_ more: [UInt8]) {
+        bytes += more
+        characters += Self.leadBytes(more[...])
+    }
+
+    mutating func prepend(_ more: [UInt8]) {
+        bytes = more + bytes[start...]
+        start = 0
+        characters += Self.leadBytes(more[...])
+    }
+
+    mutating func removeAll() { (bytes, start, characters) = ([], 0, 0) }
+
+    /// The length of the first line with its "\n", or nil when no whole line is pending.
+    func firstLineLength() -> Int? {
+        bytes[start...].firstIndex(of: UInt8(ascii: "\n")).map { $0 - start + 1 }
+    }
+
+    /// The first `length` bytes, consumed.
+    mutating func take(_ length: Int) -> [UInt8] {
+        let taken = Array(bytes[start..<(start + length)])
+        start += length
+        characters -= Self.leadBytes(taken[...])
+        if start == bytes.count {
+            removeAll()
+        } else if start >= 1 << 16, start * 2 >= bytes.count {
+            bytes.removeFirst(start)
+            start = 0
+        }
+        return taken
+    }
+
+    /// How many bytes the first `n` characters take, or nil when they are not valid UTF-8.
+    func utf8Length(ofCharacters n: Int) -> Int? {
+        var end = start
+        var seen = 0
+        while end < bytes.count {
+            if bytes[end] & 0xC0 != 0x80 {
+                if seen == n { break }
+                seen += 1
+            }
+            end += 1
+        }
+        return String(validating: bytes[start..<end], as: UTF8.self) == nil ? nil : end - start
+    }
+
+    private static func leadBytes(_ slice: ArraySlice<UInt8>) -> Int { slice.reduce(0) { $0 + ($1 & 0xC0 != 0x80 ? 1 : 0) } }
 }

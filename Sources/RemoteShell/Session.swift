@@ -74,9 +74,9 @@ final class ShellCore: @unchecked Sendable {
 
     static func resolveLanguage(_ options: ShellOptions, _ connection: NodeConnection) async throws -> Language {
         if let language = options.language { return language }
-        // --timeout bounds this first call too; without one (the prompt's default) a node that
-        // cannot answer it in 10 s is not going to run a console.
-        return try await nodeHasElixir(connection, timeout: options.timeout ?? .seconds(10)) ? .elixir : .erlang
+        // A quick question: a node that cannot answer it in 10 s is not going to run a console;
+        // a shorter --timeout bounds it too.
+        return try await nodeHasElixir(connection, timeout: min(options.timeout ?? .seconds(10), .seconds(10))) ? .elixir : .erlang
     }
 
     var nodeName: String { connection.peer.name }

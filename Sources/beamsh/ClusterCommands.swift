@@ -354,7 +354,8 @@ extension Beamsh {
             let rounds = iterations ?? (terminal && format == .text ? Int.max : 1)
             let inPlace = terminal && format == .text && !isDumbTerminal
             do {
-                let top = try await ProcessTop(connection: connected, timeout: duration(timeout))
+                // Parsing the sampler is quick work: --timeout bounds it, up to the 30 s it had before.
+                let top = try await ProcessTop(connection: connected, timeout: min(duration(timeout), .seconds(30)))
                 if inPlace, rounds > 0 {
                     // The first frame comes after one interval: say what is happening meanwhile.
                     print("\u{1B}[H\u{1B}[2J\(connected.peer.name): sampling processes by \(by.rawValue) over \(interval) s…")

@@ -163,6 +163,7 @@ struct ConsoleInvocation {
     /// the chosen one, or with `--all` evaluate on every registered one.
     func runDiscovered(query: String, basename: String, pick: DiscoveryPick) async -> Never {
         if format == "json" { FailureDocument.enable() }
+        if !rpc.isEmpty { RPCOneShot.checkArguments(rpc, settings: rpcSettings) }  // a mistake there is said first
         let (options, _) = connection.connectOptions()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: pick == .all ? 2 : 1)
         let candidates: [DiscoveredNode]

@@ -166,7 +166,8 @@ extension Beamsh {
                 // (The step's name already says what failed.)
                 let detail = error.description.hasPrefix(step + " failed: ")
                     ? String(error.description.dropFirst((step + " failed: ").count)) : error.description
-                report.fail(step, detail, fix: fix, took: clock.now - started)
+                // (After a passed handshake the time is on its line already.)
+                report.fail(step, detail, fix: fix, took: error.kind == .authenticationFailed ? nil : clock.now - started)
                 report.exit(ExitStatus(error))
             }
 

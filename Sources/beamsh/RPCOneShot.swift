@@ -61,6 +61,12 @@ enum RPCOneShot {
         }
     }
 
+    /// Exits with a usage error when the call's arguments have one, before anything is looked
+    /// up (`--dns` discovers the node, and needs the cookie, before the call is made).
+    static func checkArguments(_ call: [String], settings: Settings) {
+        _ = parseArguments(call, target: try! NodeName(alive: "beamsh_check", host: "localhost"), settings: settings)
+    }
+
     /// Arguments are read locally, so a typo costs no round trip; so is the read-only check, so a
     /// refused call never reaches the node. Also says whether the call stops the node (let
     /// through by `--yes`). `<0.B.C>` is one of the target's processes, written as it prints

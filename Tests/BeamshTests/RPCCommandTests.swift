@@ -570,6 +570,7 @@ import Testing
             (["cluster", "--dns", "localhost"], "--dns needs --basename NAME or RELEASE_NODE"),
             (["discover", "localhost"], "give --basename NAME or set RELEASE_NODE"),
             (["discover", "--basename", "app"], "give a QUERY or set DNS_CLUSTER_QUERY"),
+            (["--dns", "localhost", "--basename", "app", "--rpc", "erlang", "node", "--cookie", "s3cret"], "options go before --rpc"),
         ] {
             let result = try BeamshBinary.run(arguments, cookie: nil, environment: nothing)
             #expect(result.status == 64 && result.stderr.contains(message), "\(arguments): \(result.status) \(result.stderr)")

@@ -99,15 +99,20 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         }
     }
 
-    /// `-setcookie café` (how a release passes a RELEASE_COOKIE) gives the node the atom 'café',
-    /// and the handshake hashes `atom_to_list/1` of it, one byte per character: Latin-1, not UTF-8.
-    @Test func aLatin1CookieIsHashedAsTheNodeHashesIt() async throws {
+    /// `-setcookie café` (how a release passes a RELEASE_COOKIE) gives the node the atom 'café'
+    /// under a UTF-8 locale, and 'cafÃ©' (the UTF-8 bytes, one character each) where file names
+    /// are Latin-1 (a C locale, or `+fnl` as here); the handshake hashes `atom_to_list/1`, one
+    /// byte per character. Either node is reached; beyond U+00FF only the second kind can be.
+    @Test func aCookieBeyondASCIIIsHashedAsTheNodeReadsIt() async throws {
         for runtime in try runtimes() {
-            let node = try TestNode(runtime: runtime, cookie: "café-ß-" + TestNode.randomToken(8))
-            defer { node.stop() }
-            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
-            #expect(try await connection.rpc("erlang", "get_cookie", [], timeout: .seconds(10)) == .atom(Atom(node.cookie)), "\(runtime)")
-            await connection.close()
+            for (cookie, latin1Names) in [("café-ß-", false), ("café-ß-", true), ("caf€-", true)] {
+                let node = try TestNode(runtime: runtime, cookie: cookie + TestNode.randomToken(8), extraArgs: latin1Names ? ["+fnl"] : [])
+                defer { node.stop() }
+                let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+                #expect(try await connection.rpc("erlang", "node", [], timeout: .seconds(10)) == .atom(Atom(node.name)),
+                        "\(runtime) \(cookie) \(latin1Names)")
+                await connection.close()
+            }
         }
     }
 

@@ -98,6 +98,24 @@ import Testing
         #expect(try await evaluator.evaluate("IO.gets(\"more? \")").formatted == ":eof")
     }
 
+    /// A `latin1` read (`IO.binread`) of typed text gets Latin-1 characters, as a terminal's
+    /// group leader gives them (é is 233); of piped input, the bytes as they came.
+    @Test func latin1ReadsOfTypedAndPipedInput() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        for typed in [true, false] {
+            let input = ScriptedInput(lines: ["é", "é", "€"])
+            input.typed = typed
+            let evaluator = oneShot(connection, .elixir, output: OutputBuffer(), input: input)
+            #expect(try await evaluator.evaluate("IO.binread(:stdio, :line)").formatted == (typed ? "<<233, 10>>" : "\"é\\n\""))
+            #expect(try await evaluator.evaluate("IO.gets(\"\")").formatted == "\"é\\n\"", "a text read either way")
+            #expect(try await evaluator.evaluate("IO.binread(:stdio, :line)").formatted == (typed ? "{:error, :collect_line}" : "\"€\\n\""))
+            evaluator.close()
+        }
+    }
+
     /// Ctrl-D ends the read it answers, not every read after it (`io:read/1` reads ahead).
     @Test func endOfInputEndsOneRead() async throws {
         let input = ScriptedInput([.line("{ok,"), .endOfInput, .line("later")])

@@ -178,9 +178,10 @@ public struct ClusterReport: Sendable {
         if !problems.isEmpty || !unreachable.isEmpty || !outsiders.isEmpty { lines.append("") }
         for p in problems { lines.append(p.description) }
         for (name, error) in unreachable {
-            // Connected, but its summary call got no answer (its rex is stuck, the node overloaded):
-            // not the same trouble as a node that cannot be reached.
-            lines.append("\(error.kind == .remoteCallFailed ? "reached, not answering" : "unreachable"): \(name): \(error.description)")
+            // Connected, but its summary got no answer in time (its rex is stuck, the node is
+            // overloaded) or failed: not the same trouble as a node that cannot be reached.
+            let what = error.isCallTimeout ? "connected, not answering" : error.kind == .remoteCallFailed ? "connected, summary failed" : "unreachable"
+            lines.append("\(what): \(name): \(error.description)")
         }
         for o in outsiders { lines.append("found by DNS, not in the cluster: \(o.name) (\(o.statusText))") }
         return lines.joined(separator: "\n")

@@ -59,7 +59,7 @@ public struct TextTable: Sendable {
                 case .drop(let column):
                     visible.removeAll { $0 == column }
                 case .shrink(let column, let minimum):
-                    if visible.contains(column) { widths[column] = max(minimum, min(widths[column], widths[column] - excess)) }
+                    if visible.contains(column) { widths[column] = min(widths[column], max(minimum, widths[column] - excess)) }
                 }
             }
         }
