@@ -88,20 +88,13 @@ import Testing
         }
     }
 
-    /// The history keeps what was typed at the prompt, also when the session ends with `exit`,
-    /// and never an answer to `IO.gets` (a password) or to the stop guard's question; Ctrl-C
-    /// at that question answers no.
     /// `--timeout` ends an evaluation at its deadline even while it waits on the operator at an
     /// `IO.gets`: the read ends there (no `^C`, the operator pressed nothing) and the prompt comes
     /// back, instead of the deadline firing only after an answer it then throws away.
     @Test func theTimeoutEndsAReadThatWaitsOnTheOperator() async throws {
-        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
-        let node = try TestNode(runtime: runtime, elixir: true)
-        defer { node.stop() }
-        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
-        let terminal = try Terminal("\(BeamshBinary.path) \(node.name) --timeout 1",
-                                    environment: ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home])
-        defer { terminal.close() }
+        let session = try ConsoleSession(arguments: "--timeout 1")
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
         try await terminal.waitFor("iex(\(node.name))1>")
         try terminal.enter("IO.gets(\"slow? \")")
         let timedOut = try await terminal.waitFor("evaluation timed out after 1.0 seconds", timeout: 5)
@@ -113,6 +106,9 @@ import Testing
         try await terminal.waitFor("\"yes\\n\"")
     }
 
+    /// The history keeps what was typed at the prompt, also when the session ends with `exit`,
+    /// and never an answer to `IO.gets` (a password) or to the stop guard's question; Ctrl-C
+    /// at that question answers no.
     @Test func historyKeepsCommandsNotAnswers() async throws {
         let session = try ConsoleSession()
         defer { session.close() }

@@ -27,6 +27,21 @@ private func connectError(_ name: NodeName, _ options: ConnectOptions) async -> 
 
 private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll() }
 
+/// The error of a call whose node went away: a lost connection (an issue if the call returned,
+/// or failed another way).
+private func lostConnectionError(_ call: @autoclosure () async throws -> Term) async -> DistributionError? {
+    do {
+        _ = try await call()
+        Issue.record("a call to a dead node returned")
+    } catch let error as DistributionError {
+        #expect(error.kind == .connectionLost, "\(error)")
+        return error
+    } catch {
+        Issue.record("not a DistributionError: \(error)")
+    }
+    return nil
+}
+
 @Suite(.serialized) struct LiveConnectionTests {
     @Test(arguments: [TestNode.NameMode.short, .long, .ipv6])
     func connectsAsAHiddenNodeAndCallsRex(mode: TestNode.NameMode) async throws {
@@ -175,7 +190,7 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
             defer { node.stop() }
             let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
             let started = ContinuousClock.now
-            async let call = connection.rpc("timer", "sleep", [.atom("infinity")])
+            let call = Task { try await connection.rpc("timer", "sleep", [.atom("infinity")]) }
             // Killed mid-call: once the call's process sleeps on the node.
             var sleeping = false
             for _ in 0..<200 where !sleeping {
@@ -185,12 +200,7 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
             }
             #expect(sleeping, "the call never reached timer:sleep/1")
             node.kill9()
-            do {
-                _ = try await call
-                Issue.record("a call to a dead node returned")
-            } catch let error as DistributionError {
-                #expect(error.kind == .connectionLost, "\(error)")
-            }
+            _ = await lostConnectionError(try await call.value)
             #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
@@ -202,17 +212,12 @@ private func runtimes() throws -> [ErlangRuntime] { try ErlangRuntime.requireAll
         defer { node.stop() }
         let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
         node.freeze()
-        async let call = connection.rpc("erlang", "node", [])
+        let call = Task { try await connection.rpc("erlang", "node", []) }
         try await Task.sleep(for: .milliseconds(200))  // the request is in the frozen node's socket
         node.kill9()
-        do {
-            _ = try await call
-            Issue.record("a call to a dead node returned")
-        } catch let error as DistributionError {
-            #expect(error.kind == .connectionLost, "\(error)")
-            #expect(error.description.contains("the connection to \(node.name)") && !error.description.contains("errno")
-                    && !error.description.contains("descriptor"), "\(error)")
-        }
+        let error = try #require(await lostConnectionError(try await call.value))
+        #expect(error.description.contains("the connection to \(node.name)") && !error.description.contains("errno")
+                && !error.description.contains("descriptor"), "\(error)")
     }
 
     /// A node that goes silent with its socket still open (frozen, or a network cut without a
