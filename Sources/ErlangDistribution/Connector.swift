@@ -142,14 +142,16 @@ public enum AddressResolver {
 public enum EPMDClient {
     /// Sends one request to EPMD at each address in turn until one answers; returns its whole reply.
     /// Runs on `eventLoop` as one chain: no thread hop between steps.
+    /// - parameter suggestingPort: an unreachable EPMD's error says `--port` skips it (the
+    ///   console's lookups; not `discover`'s, which has no `--port`, nor NAMES).
     static func exchange(
-        _ request: [UInt8], addresses: [SocketAddress], on eventLoop: EventLoop, timeout: TimeAmount
+        _ request: [UInt8], addresses: [SocketAddress], on eventLoop: EventLoop, timeout: TimeAmount, suggestingPort: Bool = true
     ) -> EventLoopFuture<(reply: [UInt8], address: SocketAddress)> {
         @Sendable func attempt(_ index: Int, failures: [String]) -> EventLoopFuture<(reply: [UInt8], address: SocketAddress)> {
             guard index < addresses.count else {
                 let port = addresses.first?.port ?? 4369
                 // (--port is the way around EPMD when connecting; NAMES has nothing to skip to.)
-                let skip = request.count > 2 && request[2] == EPMDMessages.namesRequestTag ? "" : " Use --port to skip EPMD"
+                let skip = !suggestingPort || request.count > 2 && request[2] == EPMDMessages.namesRequestTag ? "" : " Use --port to skip EPMD"
                 return eventLoop.makeFailedFuture(DistributionError(.epmdUnreachable,
                     "EPMD is not reachable on port \(port) (\(failures.joined(separator: "; "))): is a node running there, or is the port firewalled?\(skip)"))
             }
@@ -207,7 +209,8 @@ public enum EPMDClient {
 
     /// The port and versions EPMD on `host` has for `alive`; nil when it is not registered.
     public static func lookup(
-        alive: String, host: String, epmdPort: Int, on eventLoop: EventLoop, timeout: TimeAmount = .seconds(5)
+        alive: String, host: String, epmdPort: Int, on eventLoop: EventLoop, timeout: TimeAmount = .seconds(5),
+        suggestingPort: Bool = true
     ) -> EventLoopFuture<EPMDNodeInfo?> {
         let addresses: [SocketAddress]
         do {
@@ -215,7 +218,8 @@ public enum EPMDClient {
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
-        return exchange(EPMDMessages.portPleaseRequest(alive: alive), addresses: addresses, on: eventLoop, timeout: timeout)
+        return exchange(EPMDMessages.portPleaseRequest(alive: alive), addresses: addresses, on: eventLoop, timeout: timeout,
+                        suggestingPort: suggestingPort)
             .flatMapThrowing { reply, _ in
                 do {
                     return try EPMDMessages.parsePortPleaseReply(reply)
@@ -247,9 +251,11 @@ public enum EPMDClient {
 
     /// ``lookup(alive:host:epmdPort:on:timeout:)`` from async code.
     public static func lookup(
-        alive: String, host: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5)
+        alive: String, host: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount = .seconds(5),
+        suggestingPort: Bool = true
     ) async throws(DistributionError) -> EPMDNodeInfo? {
-        try await awaitDistribution(lookup(alive: alive, host: host, epmdPort: epmdPort, on: group.next(), timeout: timeout))
+        try await awaitDistribution(lookup(alive: alive, host: host, epmdPort: epmdPort, on: group.next(), timeout: timeout,
+                                           suggestingPort: suggestingPort))
     }
 
     /// ``names(host:epmdPort:on:timeout:)`` from async code.

@@ -45,8 +45,15 @@ public struct ShellOptions: Sendable {
 
 /// Whether the node runs Elixir (its `Elixir.Code` module is on the code path). Loads nothing.
 public func nodeHasElixir(_ connection: NodeConnection, timeout: Duration = .seconds(10)) async throws -> Bool {
-    let path = try await connection.rpc("code", "which", [.atom("Elixir.Code")], timeout: timeout)
-    return path != .atom("non_existing")
+    do {
+        let path = try await connection.rpc("code", "which", [.atom("Elixir.Code")], timeout: timeout)
+        return path != .atom("non_existing")
+    } catch let error as DistributionError where error.isCallTimeout {
+        // Said as what it means to the operator: the node is connected but does not answer calls.
+        throw DistributionError(.remoteCallFailed, "\(connection.peer.name) took the connection but did not answer beamsh's first "
+            + "call within \(Human.seconds(timeout)) (code:which/1, to see whether it runs Elixir): its rpc server (rex) is "
+            + "blocked or the node is overloaded", reason: error.reason)
+    }
 }
 
 final class ShellCore: @unchecked Sendable {

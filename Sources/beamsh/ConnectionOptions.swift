@@ -95,7 +95,9 @@ struct ConnectionSettings {
         }
         options.addressOverride = address
         options.port = port
-        options.epmdPort = resolvedEPMDPort(epmdPort)
+        // With --port the node's EPMD is not asked: a bad ERL_EPMD_PORT is then no mistake of this
+        // command (it still names the port where it is good: `cluster` asks its members' EPMDs).
+        options.epmdPort = resolvedEPMDPort(epmdPort, ignoringABadEnvironment: port != nil)
         options.connectTimeout = .nanoseconds(Int64(connectTimeout * 1e9))
         // The handshake is part of connecting: a frozen node that accepts the TCP connection
         // (the kernel does that for it) must not hold the command longer than asked.

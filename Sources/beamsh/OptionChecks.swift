@@ -47,10 +47,11 @@ func duration(_ seconds: Double) -> Duration { .nanoseconds(Int64(seconds * 1e9)
 
 /// EPMD's port from `--epmd-port` or `ERL_EPMD_PORT` (4369 by default); a value that is not a
 /// port exits with a message naming where it came from.
-func resolvedEPMDPort(_ option: Int?) -> Int {
+func resolvedEPMDPort(_ option: Int?, ignoringABadEnvironment: Bool = false) -> Int {
     if let option { return option }
     guard let text = ProcessEnvironment.current["ERL_EPMD_PORT"], !text.isEmpty else { return 4369 }
     guard let port = Int(text), (1...65535).contains(port) else {
+        if ignoringABadEnvironment { return 4369 }
         printError("ERL_EPMD_PORT must be a port number (1 to 65535), not '\(text)'")
         exitNow(.usage)
     }

@@ -552,10 +552,26 @@ import Testing
         for arguments in [["top", node.name, "--timeout", "1", "--interval", "0.1"], [node.name, "--timeout", "1", "--eval", "1 + 1"]] {
             let started = Date()
             let result = try BeamshBinary.run(arguments, cookie: node.cookie)
-            #expect(result.status == 1 && result.stderr.contains("did not answer within 1"), "\(arguments): \(result.status) \(result.stderr)")
+            #expect(result.status == 1 && result.stderr.contains("did not answer beamsh's first call within 1.0 s")
+                    && result.stderr.contains("rex"), "\(arguments): \(result.status) \(result.stderr)")
             #expect(!result.stderr.contains("atom("), "a reason as the node prints it: \(result.stderr)")
             #expect(Date().timeIntervalSince(started) < 6, "\(arguments): waited past --timeout")
         }
+    }
+
+    /// What an unreachable EPMD's message suggests fits the command: `--port` where it exists,
+    /// not in `discover`; and a bad ERL_EPMD_PORT is no mistake where `--port` skips EPMD.
+    @Test func epmdHintsFitTheCommand() throws {
+        let console = try BeamshBinary.run(["nobody@localhost", "--epmd-port", "1", "--connect-timeout", "1", "--rpc", "erlang", "node"],
+                                           cookie: "c")
+        #expect(console.status == 2 && console.stderr.contains("Use --port to skip EPMD"), "\(console.stderr)")
+        let discover = try BeamshBinary.run(["discover", "localhost", "--basename", "nobody", "--epmd-port", "1", "--timeout", "1"],
+                                            cookie: "c")
+        #expect(discover.status == 2 && discover.stdout.contains("EPMD unreachable") && !discover.stdout.contains("--port"),
+                "\(discover.stdout)\(discover.stderr)")
+        let skipped = try BeamshBinary.run(["nobody@localhost", "--port", "1", "--connect-timeout", "1", "--rpc", "erlang", "node"],
+                                           cookie: "c", environment: ["ERL_EPMD_PORT": "abc"])
+        #expect(skipped.status == 2 && skipped.stderr.contains("refused"), "\(skipped.status) \(skipped.stderr)")
     }
 
     /// A mistake on the command line is a usage error (64) whatever else is missing: a misplaced

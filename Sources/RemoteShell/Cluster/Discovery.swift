@@ -123,7 +123,7 @@ public enum Discovery {
                 tasks.addTask {
                     do {
                         let info = try await EPMDClient.lookup(alive: basename, host: entry.address, epmdPort: epmdPort,
-                                                                    group: group, timeout: timeout)
+                                                                    group: group, timeout: timeout, suggestingPort: false)
                         if let info { return (index, .registered(port: info.port)) }
                         let names = (try? await EPMDClient.names(host: entry.address, epmdPort: epmdPort, group: group,
                                                                   timeout: timeout)) ?? []

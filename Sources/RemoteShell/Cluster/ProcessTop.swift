@@ -132,7 +132,14 @@ public final class ProcessTop: Sendable {
     public init(connection: NodeConnection, chunk: Int = 5000, timeout: Duration = .seconds(30)) async throws {
         self.connection = connection
         self.chunk = chunk
-        let scanned = try await connection.rpc("erl_scan", "string", [.charlist(Self.sampler)], timeout: timeout)
+        let scanned: Term
+        do {
+            scanned = try await connection.rpc("erl_scan", "string", [.charlist(Self.sampler)], timeout: timeout)
+        } catch let error as DistributionError where error.isCallTimeout {
+            throw DistributionError(.remoteCallFailed, "\(connection.peer.name) took the connection but did not answer beamsh's "
+                + "first call within \(Human.seconds(timeout)) (erl_scan:string/1, to read the sampler): its rpc server (rex) "
+                + "is blocked or the node is overloaded", reason: error.reason)
+        }
         guard let s = scanned.tupleElements, s.count == 3, s[0] == .ok else {
             throw DistributionError(.remoteCallFailed, "the node could not scan the sampler: \(scanned)")
         }
