@@ -181,18 +181,22 @@ public struct ElixirFormatter: Sendable {
     }
 
     /// `Foo.Bar` for `:"Elixir.Foo.Bar"`, `Elixir` for `:Elixir`; `nil` when not an alias.
+    /// An alias whose first part is `Elixir` keeps its prefix, as `inspect` keeps it:
+    /// `:"Elixir.Elixir.Foo"` is `Elixir.Elixir.Foo` (`Elixir.Foo` would read back as `:"Elixir.Foo"`).
     static func aliasName(_ atom: Atom) -> String? {
         let name = atom.name
         if name == "Elixir" { return name }
         guard name.hasPrefix("Elixir.") else { return nil }
         let rest = name.dropFirst("Elixir.".count)
-        let segments = rest.split(separator: ".", omittingEmptySubsequences: false)
-        for segment in segments {
-            guard let first = segment.utf8.first, (0x41...0x5A).contains(first),
-                segment.utf8.allSatisfy({ isASCIIWordCharacter($0) })
-            else { return nil }
+        if rest == "Elixir" || rest.hasPrefix("Elixir.") {
+            return rest.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isAliasSegment) ? name : nil
         }
-        return String(rest)
+        return rest.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isAliasSegment) ? String(rest) : nil
+    }
+
+    private static func isAliasSegment(_ segment: Substring) -> Bool {
+        guard let first = segment.utf8.first, (0x41...0x5A).contains(first) else { return false }
+        return segment.utf8.allSatisfy { isASCIIWordCharacter($0) }
     }
 
     /// `[a-zA-Z_][a-zA-Z0-9_@]*[?!]?`

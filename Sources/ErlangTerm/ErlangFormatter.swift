@@ -87,10 +87,11 @@ public struct ErlangFormatter: Sendable {
     // MARK: - Atoms
 
     /// Words `erl_scan` reads as keywords, so atoms with these names need quotes.
-    /// `maybe` and `else` are keywords since OTP 27 (the `maybe_expr` feature).
+    /// `maybe` and `else` are keywords since OTP 27 (the `maybe_expr` feature); `query` is none
+    /// in OTP 25 or 28 (`erl_scan:reserved_word(query)` is false), so it stays bare, as `~p` prints it.
     public static let reservedWords: Set<String> = [
         "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case", "catch",
-        "cond", "div", "else", "end", "fun", "if", "let", "maybe", "not", "of", "or", "orelse", "query",
+        "cond", "div", "else", "end", "fun", "if", "let", "maybe", "not", "of", "or", "orelse",
         "receive", "rem", "try", "when", "xor",
     ]
 

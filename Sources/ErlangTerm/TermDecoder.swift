@@ -356,7 +356,8 @@ private struct Parser {
         // elsewhere needs at least one byte.
         let pendingAfter = parent == nil ? 0 : pendingElements - 1
         if terms + pendingAfter > remainingBytes {
-            throw TermDecodingError(.invalid("claims \(terms) elements with \(remainingBytes) bytes left"), at: offset)
+            throw TermDecodingError(.invalid("claims \(terms) terms (a list's tail counts as one) with \(Self.bytes(remainingBytes)) left"),
+                                    at: offset)
         }
         let depth = (parent?.pointee.depth ?? 0) + 1
         guard depth <= maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: offset) }
@@ -466,7 +467,7 @@ private struct Parser {
     private mutating func extendList(by count: Int, at offset: Int, on stack: inout OpenContainers) throws(TermDecodingError) {
         // The tail's place becomes `count` elements and a tail, each needing a byte.
         if count + pendingElements > remainingBytes {
-            throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
+            throw TermDecodingError(.invalid("claims \(count) elements with \(Self.bytes(remainingBytes)) left"), at: offset)
         }
         pendingElements += count
         let top = stack.top!
@@ -489,10 +490,13 @@ private struct Parser {
         }
     }
 
+    /// "1 byte", "2 bytes".
+    static func bytes(_ n: Int) -> String { n == 1 ? "1 byte" : "\(n) bytes" }
+
     /// A count of elements cannot exceed the bytes left: each takes at least one byte.
     private func check(count: Int, minimumBytesEach: Int, at offset: Int) throws(TermDecodingError) {
         if count > remainingBytes / minimumBytesEach + 1 {
-            throw TermDecodingError(.invalid("claims \(count) elements with \(remainingBytes) bytes left"), at: offset)
+            throw TermDecodingError(.invalid("claims \(count) elements with \(Self.bytes(remainingBytes)) left"), at: offset)
         }
     }
 

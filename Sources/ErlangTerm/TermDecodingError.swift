@@ -41,7 +41,7 @@ public struct TermDecodingError: Error, Hashable, Sendable, CustomStringConverti
     public var description: String {
         let what: String
         switch kind {
-        case .truncated: what = "input ends in the middle of a term"
+        case .truncated: what = offset == 0 && uncompressedOffset == nil ? "empty input: no term" : "input ends in the middle of a term"
         case .badVersion(let v): what = "expected version byte 131, found \(v)"
         case .unknownTag(let t): what = "unknown tag \(t)"
         case .localEncoding: what = "LOCAL_EXT (tag 121) is node-local and cannot be decoded outside its node"

@@ -194,7 +194,11 @@ final class ShellCore: @unchecked Sendable {
     /// gives an evaluation (Ctrl-C, the timeout's kill) and the Erlang stop guard. nil when
     /// `code` is Erlang or not a core command.
     private func evaluateElixirCoreInErlangMode(_ code: String, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationStep? {
-        let trimmed = code.trimmedWhitespace
+        var trimmed = code.trimmedWhitespace
+        // Erlang hands end every line with a full stop: `Node.list().` is the core command too.
+        if trimmed.hasSuffix("."), !trimmed.hasSuffix(".."), CoreCommands.parse(trimmed, language: .erlang) == nil {
+            trimmed = String(trimmed.dropLast()).trimmedWhitespace
+        }
         guard CoreCommands.syntax(of: trimmed, on: .erlang) == .elixir,
               let expression = CoreCommands.parse(trimmed, language: .elixir)
         else { return nil }

@@ -69,7 +69,7 @@ import ErlangTerm
         let beamsh = try Self.executable()
         let result = try runProcess(beamsh, ["decode", "-"], stdin: "")
         #expect(result.status == 1)
-        #expect(result.stderr == "beamsh: decode: input ends in the middle of a term (at byte 0)\n")
+        #expect(result.stderr == "beamsh: decode: empty input: no term (at byte 0)\n")
         let missing = try runProcess(beamsh, ["decode", "/nonexistent/term.etf"])
         #expect(missing.status == 1)
         #expect(missing.stderr.hasPrefix("beamsh: decode: cannot open /nonexistent/term.etf"))

@@ -39,6 +39,9 @@ import Testing
         #expect(elixir.format(.true) == "true")
         #expect(elixir.format(.nil) == "nil")
         #expect(elixir.format(.atom("Elixir.Foo.Bar")) == "Foo.Bar")
+        // An alias whose first part is Elixir keeps its prefix, as `inspect` keeps it.
+        #expect(elixir.format(.atom("Elixir.Elixir")) == "Elixir.Elixir")
+        #expect(elixir.format(.atom("Elixir.Elixir.Foo")) == "Elixir.Elixir.Foo")
         #expect(elixir.format(.atom("Elixir.foo")) == ":\"Elixir.foo\"")
         #expect(elixir.format(.atom("a b")) == ":\"a b\"")
         #expect(elixir.format(.atom("+")) == ":+")

@@ -17,6 +17,7 @@ enum TermCorpus {
         1.5e300, .float(.leastNonzeroMagnitude), .float(.greatestFiniteMagnitude), 100.0, 1000.0, 0.000123, 0.00123, 0.0001,
         9007199254740992.0, 9007199254740990.0, -1000.0, 3.14159, .float(1.0 / 3.0), 2.5e-7, -1.5e-300,
         .atom("ok"), .atom(""), .atom("a b"), .atom("Elixir.Foo"), .atom("Elixir.Foo.Bar"), .atom("Elixir"),
+        .atom("Elixir.Elixir"), .atom("Elixir.Elixir.Foo"), .atom("query"),
         .atom("Elixir.foo"), .atom("Elixir."), .true, .false, .nil, .atom("end"), .atom("case"), .atom("Foo"),
         .atom("_"), .atom("_foo"), .atom("foo?"), .atom("foo!"), .atom("a@b"), .atom("+"), .atom("::"),
         .atom("<|>"), .atom("a'b"), .atom("a\"b"), .atom("a\\b"), .atom("#{x}"), .atom("\n"), .atom("\u{1}"),

@@ -193,6 +193,7 @@ import Testing
             #expect(result.isFailure && result.formatted.contains("Enum.count(...) is Elixir syntax")
                     && result.formatted.contains("in Erlang it is 'Elixir.Enum':count(...)"), "\(runtime): \(result)")
             #expect(try await evaluator.evaluate("Node.list()").formatted == "[]", "\(runtime): core commands still run")
+            #expect(try await evaluator.evaluate("Node.list().").formatted == "[]", "\(runtime): with an Erlang full stop too")
         }
     }
 
