@@ -354,8 +354,9 @@ extension Beamsh {
             let rounds = iterations ?? (terminal && format == .text ? Int.max : 1)
             let inPlace = terminal && format == .text && !isDumbTerminal
             do {
-                // Parsing the sampler is quick work: --timeout bounds it, up to the 30 s it had before.
-                let top = try await ProcessTop(connection: connected, timeout: min(duration(timeout), .seconds(30)))
+                // Reading the sampler is two quick calls: --timeout bounds them, between a second
+                // (a --timeout meant for a refresh's sampling may be tiny) and the 30 s they had before.
+                let top = try await ProcessTop(connection: connected, timeout: min(max(duration(timeout), .seconds(1)), .seconds(30)))
                 if inPlace, rounds > 0 {
                     // The first frame comes after one interval: say what is happening meanwhile.
                     print("\u{1B}[H\u{1B}[2J\(connected.peer.name): sampling processes by \(by.rawValue) over \(interval) s…")
