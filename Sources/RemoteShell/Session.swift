@@ -45,14 +45,23 @@ public struct ShellOptions: Sendable {
 
 /// Whether the node runs Elixir (its `Elixir.Code` module is on the code path). Loads nothing.
 public func nodeHasElixir(_ connection: NodeConnection, timeout: Duration = .seconds(10)) async throws -> Bool {
-    do {
-        let path = try await connection.rpc("code", "which", [.atom("Elixir.Code")], timeout: timeout)
-        return path != .atom("non_existing")
-    } catch let error as DistributionError where error.isCallTimeout {
-        // Said as what it means to the operator: the node is connected but does not answer calls.
-        throw DistributionError(.remoteCallFailed, "\(connection.peer.name) took the connection but did not answer beamsh's first "
-            + "call within \(Human.seconds(timeout)) (code:which/1, to see whether it runs Elixir): its rpc server (rex) is "
-            + "blocked or the node is overloaded", reason: error.reason)
+    let path = try await connection.rpcOfOurs("code", "which", [.atom("Elixir.Code")], timeout: timeout,
+                                              purpose: "to see whether it runs Elixir")
+    return path != .atom("non_existing")
+}
+
+extension NodeConnection {
+    /// ``rpc(_:_:_:groupLeader:timeout:)`` for a call beamsh makes for itself, not one the
+    /// operator asked for: no answer in time is said as what it means to the operator (the node
+    /// took the connection but its rpc server does not answer), the call named only in passing.
+    func rpcOfOurs(_ module: Atom, _ function: Atom, _ arguments: [Term], timeout: Duration, purpose: String) async throws -> Term {
+        do {
+            return try await rpc(module, function, arguments, timeout: timeout)
+        } catch let error as DistributionError where error.isCallTimeout {
+            throw DistributionError(.remoteCallFailed, "\(peer.name) took the connection but did not answer beamsh's call within "
+                + "\(Human.seconds(timeout)) (\(module):\(function)/\(arguments.count), \(purpose)): its rpc server (rex) is "
+                + "blocked or the node is overloaded", reason: error.reason)
+        }
     }
 }
 

@@ -132,21 +132,13 @@ public final class ProcessTop: Sendable {
     public init(connection: NodeConnection, chunk: Int = 5000, timeout: Duration = .seconds(30)) async throws {
         self.connection = connection
         self.chunk = chunk
-        /// A call of the preparation; no answer in time is said as what it means to the operator.
-        func ask(_ module: Atom, _ function: Atom, _ arguments: [Term]) async throws -> Term {
-            do {
-                return try await connection.rpc(module, function, arguments, timeout: timeout)
-            } catch let error as DistributionError where error.isCallTimeout {
-                throw DistributionError(.remoteCallFailed, "\(connection.peer.name) took the connection but did not answer "
-                    + "beamsh's call within \(Human.seconds(timeout)) (\(module):\(function)/\(arguments.count), to read the "
-                    + "sampler): its rpc server (rex) is blocked or the node is overloaded", reason: error.reason)
-            }
-        }
-        let scanned = try await ask("erl_scan", "string", [.charlist(Self.sampler)])
+        let scanned = try await connection.rpcOfOurs("erl_scan", "string", [.charlist(Self.sampler)], timeout: timeout,
+                                                     purpose: "to read the sampler")
         guard let s = scanned.tupleElements, s.count == 3, s[0] == .ok else {
             throw DistributionError(.remoteCallFailed, "the node could not scan the sampler: \(scanned)")
         }
-        let exprs = try await ask("erl_parse", "parse_exprs", [s[1]])
+        let exprs = try await connection.rpcOfOurs("erl_parse", "parse_exprs", [s[1]], timeout: timeout,
+                                                   purpose: "to read the sampler")
         guard let p = exprs.tupleElements, p.count == 2, p[0] == .ok else {
             throw DistributionError(.remoteCallFailed, "the node could not parse the sampler: \(exprs)")
         }
