@@ -30,31 +30,39 @@ enum MapKeyCheck {
     }
 
     /// nil when the probe limit was hit (the keys collide suspiciously: use the seeded set).
+    ///
+    /// A slot holds a key's index + 1 in its low half (0: empty) and the high half of the key's
+    /// hash above it: keys that meet in a slot almost always differ there, so they are told apart
+    /// without reaching into the keys (a binary key is a box and its bytes elsewhere in memory,
+    /// two cache misses on a large map).
     private static func fastCheck(_ terms: UnsafeBufferPointer<Term>, count: Int, maxProbe: Int) -> Bool? {
+        guard count < Int(UInt32.max) else { return nil }
         var capacity = 16
         while capacity < count * 2 { capacity <<= 1 }
         let mask = capacity - 1
-        var slots = [Int](repeating: -1, count: capacity)
+        let hashHalf: UInt64 = 0xFFFF_FFFF_0000_0000
+        var slots = [UInt64](repeating: 0, count: capacity)
         return slots.withUnsafeMutableBufferPointer { slots -> Bool? in
-            do {
-                for i in 0..<count {
-                    let key = terms[2 * i]
-                    var slot = Int(truncatingIfNeeded: quickHash(key)) & mask
-                    var probes = 0
-                    while true {
-                        let other = slots[slot]
-                        if other < 0 {
-                            slots[slot] = i
-                            break
-                        }
-                        if terms[2 * other] == key { return true }
-                        probes += 1
-                        if probes > maxProbe { return nil }
-                        slot = (slot + 1) & mask
+            for i in 0..<count {
+                let hash = quickHash(terms[2 * i])
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                var probes = 0
+                while true {
+                    let entry = slots[slot]
+                    if entry == 0 {
+                        slots[slot] = hash & hashHalf | UInt64(i + 1)
+                        break
                     }
+                    if entry & hashHalf == hash & hashHalf,
+                       terms[2 * (Int(truncatingIfNeeded: entry & ~hashHalf) - 1)] == terms[2 * i] {
+                        return true
+                    }
+                    probes += 1
+                    if probes > maxProbe { return nil }
+                    slot = (slot + 1) & mask
                 }
-                return false
             }
+            return false
         }
     }
 
@@ -90,14 +98,21 @@ enum MapKeyCheck {
             h ^= h >> 32
             i += 8
         }
+        // The last 1...7 bytes in at most two loads (overlapping where they are fewer than
+        // eight); the length is already in `h`, so this only has to be a function of the bytes.
+        let left = bytes.count - i
         var last: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < bytes.count {
-            last |= UInt64(bytes[i]) << shift
-            shift += 8
-            i += 1
+        if left >= 4 {
+            last = UInt64(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+                | UInt64(bytes.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) << 32
+        } else if left > 0 {
+            last = UInt64(bytes[i]) | UInt64(bytes[i + left >> 1]) << 8 | UInt64(bytes[bytes.count - 1]) << 16
         }
-        return (h ^ last) &* 0xC4CE_B9FE_1A85_EC53
+        // MurmurHash3's finalizer: every input bit reaches the low bits the slot is taken from.
+        h ^= last
+        h = (h ^ h >> 33) &* 0xFF51_AFD7_ED55_8CCD
+        h = (h ^ h >> 33) &* 0xC4CE_B9FE_1A85_EC53
+        return h ^ h >> 33
     }
 
     @inline(__always)

@@ -226,6 +226,13 @@ private struct Parser {
                     let pointers = storage.unsafePointers
                     try open(.tuple(TermArray(storage: consume storage)), .tuple, pointers, terms: arity, depth: depth,
                              at: tagOffset, on: &stack, result: &result)
+                    // A tuple's first element is most often a leaf (`{ok, V}`, `{Key, Nested}`): taken
+                    // here, it skips a turn of the main loop and its dispatch on the tag.
+                    if let top = stack.top, top.pointee.remaining > 1, let leaf = try readLeaf() {
+                        top.pointee.append(leaf)
+                        top.pointee.remaining -= 1
+                        pendingElements -= 1
+                    }
                     continue
                 }
             case ExternalTermTag.list.rawValue:

@@ -407,6 +407,13 @@ import Testing
     func duplicateKeysAmongManyAreFoundByEitherPath(maxProbe: Int) {
         let makers: [(String, (Int) -> Term)] = [
             ("binary", { .binary(Binary("key\($0)")) }),
+            // 1 to 24 bytes (whole words and every tail length), differing in one byte anywhere.
+            ("binary of every length", { i in
+                let length = 1 + i % 24, k = i / 24
+                var bytes = [UInt8](repeating: 0, count: length)
+                bytes[k % length] = UInt8(k + 1)
+                return .binary(Binary(bytes))
+            }),
             ("atom", { .atom(Atom("atom_\($0)")) }),
             ("integer", { .integer($0 * 7_919 - 3_000_000) }),
             ("tuple", { .tuple([.integer($0), .atom("x")]) }),
