@@ -29,6 +29,10 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
         switch editor.readLine(prompt: prompt) {
         case .line(let line):
             editor.addToHistory(line)
+            // Written at once, not only when the session ends: a dropped SSH session (SIGHUP)
+            // or a killed terminal ends beamsh where it stands, and the operator wants those
+            // commands back. Other sessions sharing the file see them at their next start.
+            editor.saveHistory()
             return .line(line)
         case .endOfInput:
             editor.saveHistory()

@@ -137,6 +137,24 @@ import Testing
         #expect(!history.contains("hunter2"), "an IO.gets answer was kept: \(history)")
     }
 
+    /// A terminal that goes away (a dropped SSH session: SIGHUP) ends beamsh where it stands;
+    /// what was typed until then is in the history already.
+    @Test func historySurvivesAHangUp() async throws {
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, home, terminal) = (session.node, session.home, session.terminal)
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("hangup_marker = 42")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        // The signal itself, as a dropped connection's sshd sends it (closing the terminal lets
+        // beamsh see the end of its input first, which saves the history anyway).
+        let hangUp = try runProcess("/usr/bin/pkill", ["-HUP", "-f", "\(BeamshBinary.path) \(node.name)"])
+        #expect(hangUp.status == 0, "no beamsh to signal")
+        try waitUntil("the history has the line") {
+            (try? String(contentsOfFile: home + "/beamsh/history", encoding: .utf8))?.contains("hangup_marker = 42") == true
+        }
+    }
+
     /// A process the session started writes while the console waits at its prompt: its text
     /// shows at once above the prompt, which is drawn again under it with what the operator had
     /// typed so far; the writer never waits for the operator.
