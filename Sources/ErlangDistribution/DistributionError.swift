@@ -32,6 +32,8 @@ public struct DistributionError: Error, Sendable, CustomStringConvertible {
     public let description: String
     /// For `remoteCallFailed` from `badrpc`: the reason term.
     public let reason: Term?
+    /// For `nameMismatch`: the node that answered at the address instead (its own name).
+    public var reachedNode: String?
 
     /// A call that got no answer in time (it may still be running on the node).
     public var isCallTimeout: Bool { kind == .remoteCallFailed && reason == .atom("timeout") }
@@ -59,7 +61,9 @@ extension DistributionError {
         case .cookieRejected, .peerAuthenticationFailed:
             self.init(.authenticationFailed, error.description + " (check RELEASE_COOKIE / --cookie-file)")
         case .notAllowed: self.init(.notAllowed, error.description)
-        case .nameMismatch: self.init(.nameMismatch, error.description)
+        case .nameMismatch:
+            self.init(.nameMismatch, error.description)
+            reachedNode = error.reachedNode
         case .alreadyConnected, .nok: self.init(.alreadyConnected, error.description)
         case .closedEarly: self.init(.connectionLost, error.description)
         case .unexpectedMessage, .malformed: self.init(.protocolViolation, "handshake: " + error.description)

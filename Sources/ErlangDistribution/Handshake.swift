@@ -57,10 +57,14 @@ public struct HandshakeError: Error, Hashable, Sendable, CustomStringConvertible
     }
     public let kind: Kind
     private let detail: String
+    /// For `nameMismatch`: the name the node gave (it is that node, at an address we were told
+    /// was another's).
+    public let reachedNode: String?
 
-    init(_ kind: Kind, _ detail: String) {
+    init(_ kind: Kind, _ detail: String, reachedNode: String? = nil) {
         self.kind = kind
         self.detail = detail
+        self.reachedNode = reachedNode
     }
 
     public var description: String { detail }
@@ -237,7 +241,8 @@ public struct Handshake: Sendable {
         let name = String(decoding: peerName, as: UTF8.self)
         if let expected = expectedPeer, expected != name {
             throw HandshakeError(.nameMismatch,
-                                 "reached node \(name), not \(expected): use the name the node was started with (\(name))")
+                                 "reached node \(name), not \(expected): use the name the node was started with (\(name))",
+                                 reachedNode: name)
         }
         let peer = PeerInfo(name: name, flags: peerFlags, creation: peerCreation,
                             negotiatedFlags: flags.intersection(peerFlags), version: peerVersion)

@@ -315,10 +315,55 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect((try jsonObject(env.stdout)["nodes"] as? [Any])?.count == 2)
 
         // DNS nodes that are not members are named by `cluster --dns` (outside the namespace:
-        // gVisor refuses TCP socket options inside a user namespace; localhost is 127.0.0.1 here).
-        let report = try BeamshBinary.run(["cluster", node.name, "--dns", "localhost", "--basename", node.alive], cookie: node.cookie)
+        // gVisor refuses TCP socket options inside a user namespace; localhost is 127.0.0.1
+        // here): a node of that basename at 127.0.0.1 that `node` is not connected to. (This
+        // node itself at 127.0.0.1 is another address of a member: aDualStackNameCountsEachNodeOnce.)
+        let stray = try TestNode(runtime: runtime, mode: .long, cookie: node.cookie)
+        defer { stray.stop() }
+        let report = try BeamshBinary.run(["cluster", node.name, "--dns", "localhost", "--basename", stray.alive], cookie: node.cookie)
         #expect(report.status == 1, "\(report.stdout)\(report.stderr)")
-        #expect(report.stdout.contains("found by DNS, not in the cluster: \(node.alive)@127.0.0.1 (registered"), "\(report.stdout)")
+        #expect(report.stdout.contains("1 reached, mesh complete, 1 found by DNS outside it ("), "\(report.stdout)")
+        #expect(report.stdout.contains("found by DNS, not in the cluster: \(stray.alive)@127.0.0.1 (registered"), "\(report.stdout)")
+        let nobody = try BeamshBinary.run(["cluster", node.name, "--dns", "localhost", "--basename", "nosuch_\(node.alive)"],
+                                          cookie: node.cookie)
+        #expect(nobody.status == 1, "\(nobody.stdout)\(nobody.stderr)")
+        #expect(nobody.stdout.contains("found by DNS, no such node there: nosuch_\(node.alive)@127.0.0.1 (EPMD answers"), "\(nobody.stdout)")
+    }
+
+    /// A dual-stack name (AAAA and A for every node, as a Kubernetes dual-stack service gives)
+    /// names each node twice; the one at the other address answers with its real name, so it
+    /// is that member again: the mesh check stays complete and the fan-out evaluates once.
+    @Test func aDualStackNameCountsEachNodeOnce() throws {
+        // An inet6_tcp node listens on both families; EPMD too.
+        let node = try TestNode(runtime: runtime, mode: .ipv6)
+        defer { node.stop() }
+        let hosts = FileManager.default.temporaryDirectory.appendingPathComponent("beamsh-hosts-\(TestNode.randomToken(6))")
+        try "127.0.0.1 localhost\n::1 dual.beamsh.test\n127.0.0.1 dual.beamsh.test\n".write(to: hosts, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: hosts) }
+        // A mount namespace of our own (as root: in a user namespace gVisor refuses TCP options).
+        func inNamespace(_ args: [String]) throws -> ProcessResult {
+            let script = "mount --bind \"$1\" /etc/hosts && shift && exec \"$@\""
+            return try runProcess("/usr/bin/unshare", ["-m", "/bin/sh", "-c", script, "sh", hosts.path, BeamshBinary.path] + args,
+                                  environment: ["RELEASE_COOKIE": node.cookie])
+        }
+        let other = "\(node.alive)@127.0.0.1"
+        let report = try inNamespace(["cluster", node.name, "--dns", "dual.beamsh.test", "--basename", node.alive])
+        #expect(report.status == 0, "\(report.stdout)\(report.stderr)")
+        #expect(report.stdout.contains("1 reached, mesh complete ("), "\(report.stdout)")
+        #expect(report.stdout.contains("found by DNS at another address of \(node.name): \(other)"), "\(report.stdout)")
+        #expect(!report.stdout.contains("not in the cluster"), "\(report.stdout)")
+        #expect(report.stderr.isEmpty, "\(report.stderr)")
+        let json = try jsonObject(try inNamespace(["cluster", node.name, "--dns", "dual.beamsh.test", "--basename", node.alive,
+                                                   "--format", "json"]).stdout)
+        #expect(json["complete"] as? Bool == true && json["mesh_complete"] as? Bool == true, "\(json)")
+        let aliases = json["dns_other_addresses"] as? [[String: Any]]
+        #expect(aliases?.count == 1 && aliases?.first?["node"] as? String == other
+                && aliases?.first?["same_node_as"] as? String == node.name, "\(json)")
+
+        let fanout = try inNamespace(["--dns", "dual.beamsh.test", "--basename", node.alive, "--all", "--eval", "node()"])
+        #expect(fanout.status == 0, "\(fanout.stdout)\(fanout.stderr)")
+        #expect(fanout.stdout.contains("\(other)  (another address of \(node.name), evaluated there)"), "\(fanout.stdout)")
+        #expect(fanout.stdout.components(separatedBy: "'\(node.name)'").count == 2, "evaluated once: \(fanout.stdout)")
     }
 
     @Test func consoleConnectsToADiscoveredNode() throws {

@@ -108,12 +108,18 @@ public struct ClusterReport: Sendable {
     public var problems: [LinkProblem]
     /// Found by DNS but not a member.
     public var outsiders: [DiscoveredNode]
+    /// Found by DNS at another address of a member (a dual-stack name gives each node an AAAA
+    /// and an A record, and so two names): the node there gave a member's name.
+    public var otherAddresses: [(node: DiscoveredNode, member: String)] = []
     public var elapsed: Duration
 
-    /// The mesh is complete: every member answered, every pair sees each other, DNS found no outsider.
-    public var isComplete: Bool {
-        problems.isEmpty && outsiders.isEmpty && members.allSatisfy { outcomes[$0]?.summary != nil }
+    /// Every member answered and every pair sees each other.
+    public var isMeshComplete: Bool {
+        problems.isEmpty && members.allSatisfy { outcomes[$0]?.summary != nil }
     }
+
+    /// The mesh is complete and DNS found no node outside it.
+    public var isComplete: Bool { isMeshComplete && outsiders.isEmpty }
 
     public var unreachable: [(name: String, error: DistributionError)] {
         members.compactMap { name in
@@ -147,8 +153,10 @@ public struct ClusterReport: Sendable {
     public func render() -> String {
         var lines: [String] = []
         let reached = members.filter { outcomes[$0]?.summary != nil }.count
+        // The mesh's verdict is about the mesh alone; what DNS found beside it is said apart.
+        let dns = outsiders.isEmpty ? "" : ", \(outsiders.count) found by DNS outside it"
         lines.append("cluster seen from \(seed): \(members.count) node\(members.count == 1 ? "" : "s"), \(reached) reached, "
-            + (isComplete ? "mesh complete" : "mesh INCOMPLETE") + " (\(Human.milliseconds(elapsed)))")
+            + (isMeshComplete ? "mesh complete" : "mesh INCOMPLETE") + dns + " (\(Human.milliseconds(elapsed)))")
         lines.append("")
         var table = TextTable(header: ["#", "node", "otp", "elixir", "uptime", "processes", "memory", "run queue"],
                               rightAligned: [0, 5, 6, 7])
@@ -175,7 +183,7 @@ public struct ClusterReport: Sendable {
             matrix.add(row)
         }
         lines.append(matrix.render())
-        if !problems.isEmpty || !unreachable.isEmpty || !outsiders.isEmpty { lines.append("") }
+        if !problems.isEmpty || !unreachable.isEmpty || !outsiders.isEmpty || !otherAddresses.isEmpty { lines.append("") }
         for p in problems { lines.append(p.description) }
         for (name, error) in unreachable {
             // Connected, but its summary got no answer in time (its rex is stuck, the node is
@@ -183,14 +191,30 @@ public struct ClusterReport: Sendable {
             let what = error.isCallTimeout ? "connected, not answering" : error.kind == .remoteCallFailed ? "connected, summary failed" : "unreachable"
             lines.append("\(what): \(name): \(error.description)")
         }
-        for o in outsiders { lines.append("found by DNS, not in the cluster: \(o.name) (\(o.statusText))") }
+        for o in outsiders {
+            // Only a registered node is known to be outside; elsewhere nothing answers for it.
+            let what: String
+            switch o.status {
+            case .registered: what = "found by DNS, not in the cluster"
+            case .notRegistered: what = "found by DNS, no such node there"
+            case .unreachable: what = "found by DNS, could not be checked"
+            }
+            lines.append("\(what): \(o.name) (\(o.statusText))")
+        }
+        for (o, member) in otherAddresses { lines.append("found by DNS at another address of \(member): \(o.name)") }
         return lines.joined(separator: "\n")
+    }
+
+    private static func otherAddressJSON(_ entry: (node: DiscoveredNode, member: String)) -> JSONValue {
+        guard case .object(let pairs) = entry.node.json else { return entry.node.json }
+        return .object(pairs + [("same_node_as", .string(entry.member))])
     }
 
     public var json: JSONValue {
         .object([
             ("seed", .string(seed)),
             ("complete", .bool(isComplete)),
+            ("mesh_complete", .bool(isMeshComplete)),
             ("elapsed_ms", .double(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)),
             ("nodes", .array(members.map { name in
                 var pairs: [(String, JSONValue)] = [("node", .string(name))]
@@ -209,6 +233,7 @@ public struct ClusterReport: Sendable {
                 .object([("kind", .string($0.kind.jsonName)), ("from", .string($0.from)), ("to", .string($0.to))])
             })),
             ("dns_not_in_cluster", .array(outsiders.map(\.json))),
+            ("dns_other_addresses", .array(otherAddresses.map(Self.otherAddressJSON))),
         ])
     }
 }
@@ -232,8 +257,15 @@ public enum ClusterInspector {
         // is used only for a node the cluster itself names (the rest stay outsiders, and their
         // probes are cancelled unawaited, so a hanging outsider cannot hold up the report).
         var early: [String: Task<NodeOutcome, Never>] = [:]
+        // What the probes that have finished found, for the DNS names that are no member: a
+        // node that gives a member's name is that member at another address.
+        let earlyOutcomes = NIOLockedValueBox<[String: NodeOutcome]>([:])
         for d in options.discovered where d.isRegistered && d.name != seedName && early[d.name] == nil {
-            early[d.name] = Task { await probe(d.name, port: nil, options: options, group: group) }
+            early[d.name] = Task {
+                let outcome = await probe(d.name, port: nil, options: options, group: group)
+                earlyOutcomes.withLockedValue { $0[d.name] = outcome }
+                return outcome
+            }
         }
         defer { for task in early.values { task.cancel() } }
 
@@ -284,11 +316,22 @@ public enum ClusterInspector {
         }
         members.sort()
         let memberSet = Set(members)
-        let outsiders = options.discovered.filter { !memberSet.contains($0.name) }
-        return ClusterReport(
+        let finished = earlyOutcomes.withLockedValue { $0 }
+        var outsiders: [DiscoveredNode] = []
+        var otherAddresses: [(node: DiscoveredNode, member: String)] = []
+        for d in options.discovered where !memberSet.contains(d.name) {
+            if case .unreachable(let error)? = finished[d.name], let member = error.reachedNode, memberSet.contains(member) {
+                otherAddresses.append((d, member))
+            } else {
+                outsiders.append(d)
+            }
+        }
+        var report = ClusterReport(
             seed: seedName, members: members, outcomes: outcomes,
             problems: ClusterReport.linkProblems(members: members, outcomes: outcomes),
             outsiders: outsiders, elapsed: clock.now - started)
+        report.otherAddresses = otherAddresses
+        return report
     }
 
     /// Connects to each node at once and fetches its summary; one outcome per node.

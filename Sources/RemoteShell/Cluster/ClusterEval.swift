@@ -128,6 +128,9 @@ public struct FanoutResult: Sendable {
         case value(String)
         case failed(String)
         case unreachable(DistributionError)
+        /// The address reached another node of the list (a dual-stack DNS name gives each node
+        /// two names): evaluated there, not twice.
+        case sameNode(as: String)
     }
 
     public let node: String
@@ -149,7 +152,7 @@ public struct FanoutResult: Sendable {
     /// 0 value, 1 evaluation failed, 2 could not connect, 3 cookie rejected.
     public var exitCode: Int32 {
         switch outcome {
-        case .value: return 0
+        case .value, .sameNode: return 0
         case .failed: return 1
         case .unreachable(let e):
             switch e.category {
@@ -189,6 +192,7 @@ public struct FanoutReport: Sendable {
             case .value(let v): text = v
             case .failed(let e): text = "ERROR " + e
             case .unreachable(let e): text = "UNREACHABLE " + e.description
+            case .sameNode(let other): text = "(another address of \(other), evaluated there)"
             }
             // What the node printed comes first, as the console shows it; multi-line results
             // stay readable: continuation lines go under the result column.
@@ -213,6 +217,7 @@ public struct FanoutReport: Sendable {
                     if let value = r.valueJSON { pairs.append(("value", .raw(value))) }
                 case .failed(let e): pairs += [("ok", .bool(false)), ("error", .string(e))]
                 case .unreachable(let e): pairs += [("ok", .bool(false)), ("unreachable", .string(e.description))]
+                case .sameNode(let other): pairs += [("ok", .bool(true)), ("same_node_as", .string(other))]
                 }
                 if let language = r.language { pairs.append(("language", .string(language.rawValue))) }
                 if !r.output.isEmpty { pairs.append(("output", .string(r.output))) }
@@ -270,6 +275,15 @@ extension ClusterInspector {
                                             askingForLinks: followingLinks)
             results += round.map(\.result)
             pending = Array(Set(round.flatMap(\.connected)).subtracting(asked)).sorted()
+        }
+        // A name whose address answered as another node of the list is that node again.
+        let evaluated = Set(results.compactMap { r -> String? in
+            if case .unreachable = r.outcome { return nil }
+            return r.node
+        })
+        results = results.map { r in
+            guard case .unreachable(let error) = r.outcome, let other = error.reachedNode, evaluated.contains(other) else { return r }
+            return FanoutResult(node: r.node, language: nil, outcome: .sameNode(as: other))
         }
         return results.sorted { $0.node < $1.node }
     }
