@@ -98,7 +98,7 @@ public enum AddressResolver {
         let status = getaddrinfo(name, nil, &hints, &result)
         guard status == 0, let first = result else {
             let reason = String(cString: gai_strerror(status))
-            throw DistributionError(.resolveFailed, "cannot resolve host \(name): \(reason)")
+            throw DistributionError(.resolveFailed, "cannot resolve host \(Self.shown(name)): \(reason)" + Self.hint(for: name))
         }
         defer { freeaddrinfo(first) }
         var addresses: [SocketAddress] = []
@@ -120,6 +120,23 @@ public enum AddressResolver {
         // getaddrinfo lists an address once per protocol on some systems.
         var seen = Set<String>()
         return addresses.filter { seen.insert($0.description).inserted }
+    }
+
+    /// The host as typed, quoted when blanks at its ends would not show.
+    static func shown(_ host: String) -> String {
+        host.first?.isWhitespace == true || host.last?.isWhitespace == true ? "\"\(host)\"" : host
+    }
+
+    /// What the user most likely meant, for a host that did not resolve.
+    static func hint(for host: String) -> String {
+        if host.first?.isWhitespace == true || host.last?.isWhitespace == true { return " (blanks around the name)" }
+        if host.contains("@") { return " (a host is wanted here, not a node name: the part after @)" }
+        // `::1:4370` is one IPv6 address to getaddrinfo; a port goes after brackets.
+        if host.utf8.filter({ $0 == UInt8(ascii: ":") }).count > 1, let colon = host.lastIndex(of: ":"),
+           Int(host[host.index(after: colon)...]) != nil {
+            return " (an IPv6 address with a port is written [\(host[..<colon])]:\(host[host.index(after: colon)...]))"
+        }
+        return ""
     }
 
     /// Splits `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address.
@@ -364,8 +381,12 @@ extension NodeConnection {
                         .recover { _ in [] }
                         .flatMapThrowing { known in
                             let list = known.isEmpty ? "none" : known.map(\.alive).sorted().joined(separator: ", ")
+                            // Names are case-sensitive: `App` is not `app`.
+                            let sameButCase = known.first { $0.alive.lowercased() == node.alive.lowercased() }
+                            let port = options.epmdPort == 4369 ? "" : " port \(options.epmdPort)"
                             throw DistributionError(.notRegistered,
-                                "node \(node.alive) is not registered with EPMD on \(host) (registered: \(list))")
+                                "node \(node.alive) is not registered with EPMD on \(host)\(port) (registered: \(list))"
+                                + (sameButCase.map { "; did you mean \($0.alive)?" } ?? ""))
                         }
                 }
                 return eventLoop.makeCompletedFuture {

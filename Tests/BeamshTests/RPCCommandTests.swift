@@ -344,6 +344,23 @@ import Testing
         }
     }
 
+    /// Mistakes in a name or host get a hint at the likely fix, not only the resolver's words.
+    @Test func misspelledNamesAndHostsSayWhatWasMeant() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, alive: "t_Mixed\(TestNode.randomToken(5))")
+        defer { node.stop() }
+        let host = String(node.name.split(separator: "@").last!)
+        let lowered = try BeamshBinary.run([node.alive.lowercased() + "@" + host, "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(lowered.status == 2 && lowered.stderr.contains("; did you mean \(node.alive)?"), "\(lowered.stderr)")
+        let blank = try BeamshBinary.run([node.name + " ", "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(blank.status == 2 && blank.stderr.contains("cannot resolve host \"\(host) \"") && blank.stderr.contains("(blanks around the name)"),
+                "\(blank.stderr)")
+        let nodeAsHost = try BeamshBinary.run(["names", node.name], cookie: node.cookie)
+        #expect(nodeAsHost.status == 2 && nodeAsHost.stderr.contains("a host is wanted here, not a node name"), "\(nodeAsHost.stderr)")
+        let unbracketed = try BeamshBinary.run([node.name, "--address", "::1:65999", "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(unbracketed.stderr.contains("an IPv6 address with a port is written [::1]:65999"), "\(unbracketed.stderr)")
+    }
+
     /// A SIGINT ignored by whoever started beamsh (a script's background job) stays ignored:
     /// the evaluation finishes and beamsh exits 0, as any program would.
     @Test func anInheritedIgnoredSIGINTStaysIgnored() throws {
