@@ -130,7 +130,7 @@ public enum AddressResolver {
     /// What the user most likely meant, for a host that did not resolve.
     static func hint(for host: String) -> String {
         if host.first?.isWhitespace == true || host.last?.isWhitespace == true { return " (blanks around the name)" }
-        if host.contains("@") { return " (a host is wanted here, not a node name: the part after @)" }
+        if host.utf8.contains(UInt8(ascii: "@")) { return " (a host is wanted here, not a node name: the part after @)" }
         // `::1:4370` is one IPv6 address to getaddrinfo; a port goes after brackets.
         if host.utf8.filter({ $0 == UInt8(ascii: ":") }).count > 1, let colon = host.lastIndex(of: ":"),
            Int(host[host.index(after: colon)...]) != nil {
