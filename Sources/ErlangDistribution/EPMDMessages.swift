@@ -80,18 +80,31 @@ public enum EPMDMessages {
     /// Parses the whole reply to NAMES_REQ: EPMD's port, then lines `name N at port P`.
     public static func parseNamesReply(_ reply: [UInt8]) throws(EPMDError) -> [EPMDRegistration] {
         guard reply.count >= 4 else { throw EPMDError(.malformedReply, "EPMD's NAMES reply is truncated") }
-        let text = String(decoding: reply[4...], as: UTF8.self)
+        // Split on bytes: the reply can list hundreds of nodes, and Character-wise splitting
+        // and comparison cost far more than the connections it saves.
         var result: [EPMDRegistration] = []
-        for line in text.split(separator: "\n") {
+        for line in reply[4...].split(separator: UInt8(ascii: "\n")) {
             // "name foo at port 4321"
-            let words = line.split(separator: " ")
+            let words = line.split(separator: UInt8(ascii: " "))
             // Anything else means the port is not EPMD's (an HTTP proxy answers too): saying
             // "no nodes registered" would send the operator the wrong way.
-            guard words.count == 5, words[0] == "name", words[2] == "at", words[3] == "port", let port = Int(words[4])
+            guard words.count == 5, words[0].elementsEqual("name".utf8), words[2].elementsEqual("at".utf8),
+                words[3].elementsEqual("port".utf8), let port = Self.decimal(words[4])
             else { throw EPMDError(.malformedReply, "the reply to NAMES is not EPMD's (is this port EPMD's?)") }
-            result.append(EPMDRegistration(alive: String(words[1]), port: port))
+            result.append(EPMDRegistration(alive: String(decoding: words[1], as: UTF8.self), port: port))
         }
         return result
+    }
+
+    /// A port number written in decimal digits, or nil.
+    private static func decimal(_ digits: ArraySlice<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 5 else { return nil }
+        var value = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(d - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     private static func framed(_ body: [UInt8]) -> [UInt8] {

@@ -128,6 +128,10 @@ public struct TermDecoder: Sendable {
 private struct Parser {
     let storage: ArraySlice<UInt8>
     let raw: UnsafeRawBufferPointer
+    /// `raw`'s bytes and count apart, for the reads on every term's path: no optional base
+    /// address to test each time. Never read past `byteCount` (every read is checked first).
+    let bytes: UnsafePointer<UInt8>
+    let byteCount: Int
     var position: Int
     let maxDepth: Int
     let maxTermMemory: Int
@@ -135,11 +139,16 @@ private struct Parser {
     var memoryLeft: Int
     var atomCache = AtomCache()
     /// The sum of `remaining` over open frames: terms not started yet, each needing a byte.
+    /// Kept at most the bytes left (checked as each container opens), as are `remaining` and a
+    /// depth (at most `maxDepth`): their arithmetic wraps, with no overflow check to make.
     var pendingElements = 0
 
     init(storage: ArraySlice<UInt8>, raw: UnsafeRawBufferPointer, position: Int, options: TermDecoder.Options) {
         self.storage = storage
         self.raw = raw
+        // An empty buffer may have no address; nothing is ever read from it then.
+        self.bytes = raw.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) } ?? UnsafePointer(bitPattern: 1)!
+        self.byteCount = raw.count
         self.position = position
         self.maxDepth = options.maxDepth
         self.maxTermMemory = options.maxTermMemory
@@ -158,7 +167,7 @@ private struct Parser {
         var pid: Pid
     }
 
-    var remainingBytes: Int { raw.count - position }
+    var remainingBytes: Int { byteCount &- position }
 
     // MARK: Memory
 
@@ -168,7 +177,7 @@ private struct Parser {
     /// An allocation's cost beyond its bytes.
     static let blockOverhead = 32
     /// A container's storage: its object and header, then its slots.
-    static func containerCost(_ slots: Int) -> Int { 72 + slots * MemoryLayout<Term>.stride }
+    static func containerCost(_ slots: Int) -> Int { 72 &+ slots &* MemoryLayout<Term>.stride }  // slots < 2^34
     /// A term kept in a box of its own (`indirect` cases: binaries, pids, ports, funs...).
     static let boxCost = 64
 
@@ -230,8 +239,8 @@ private struct Parser {
                     // here, it skips a turn of the main loop and its dispatch on the tag.
                     if let top = stack.top, top.pointee.remaining > 1, let leaf = try readLeaf() {
                         top.pointee.append(leaf)
-                        top.pointee.remaining -= 1
-                        pendingElements -= 1
+                        top.pointee.remaining &-= 1
+                        pendingElements &-= 1
                     }
                     continue
                 }
@@ -350,8 +359,8 @@ private struct Parser {
         } else {
             frame.pointee.append(term)
         }
-        frame.pointee.remaining -= 1
-        pendingElements -= 1
+        frame.pointee.remaining &-= 1
+        pendingElements &-= 1
     }
 
     /// Checks that a container of `terms` terms may start here, before anything is allocated
@@ -361,12 +370,12 @@ private struct Parser {
         let parent = stack.top
         // This container is no longer pending; each of its terms and each term still pending
         // elsewhere needs at least one byte.
-        let pendingAfter = parent == nil ? 0 : pendingElements - 1
-        if terms + pendingAfter > remainingBytes {
+        let pendingAfter = parent == nil ? 0 : pendingElements &- 1
+        if terms &+ pendingAfter > remainingBytes {
             throw TermDecodingError(.invalid("claims \(terms) terms (a list's tail counts as one) with \(Self.bytes(remainingBytes)) left"),
                                     at: offset)
         }
-        let depth = (parent?.pointee.depth ?? 0) + 1
+        let depth = (parent?.pointee.depth ?? 0) &+ 1
         guard depth <= maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: offset) }
         try charge(Self.containerCost(terms), at: offset)
         return depth
@@ -384,7 +393,7 @@ private struct Parser {
             // (A list is never a list's tail, which is merged instead: its slot is an element.)
             slot = kind == .list ? parent.pointee.nextSlot : nil
             place(term, in: parent)
-            pendingElements += terms
+            pendingElements &+= terms
             if parent.pointee.remaining == 0 {
                 // The parent is complete: its frame becomes this container's (a pop and a push).
                 try finish(parent.pointee)
@@ -393,7 +402,7 @@ private struct Parser {
             }
         } else {
             slot = result.put(term)
-            pendingElements += terms
+            pendingElements &+= terms
         }
         stack.push(Frame(kind, remaining: terms, pointers, slot: slot, depth: depth, at: offset))
     }
@@ -430,18 +439,21 @@ private struct Parser {
     /// The next term when it is a common leaf, else nil with nothing consumed.
     @inline(__always)
     private mutating func readLeaf() throws(TermDecodingError) -> Term? {
-        guard position < raw.count else { return nil }
+        // Wrapping arithmetic: `position` never passes `byteCount`, so nothing here can overflow.
+        let left = byteCount &- position
+        guard left > 0 else { return nil }
         let tagOffset = position
-        let tag = raw[position]
+        let tag = bytes[position]
         switch tag {
         case ExternalTermTag.smallInteger.rawValue:
-            guard raw.count - position >= 2 else { return nil }
-            position += 2
-            return .integer(Int(raw[tagOffset + 1]))
+            guard left >= 2 else { return nil }
+            position = tagOffset &+ 2
+            return .integer(Int(bytes[tagOffset &+ 1]))
         case ExternalTermTag.integer.rawValue:
-            guard raw.count - position >= 5 else { return nil }
-            position += 1
-            return .integer(Int(Int32(bitPattern: try readU32())))
+            guard left >= 5 else { return nil }
+            position = tagOffset &+ 5
+            let value = UnsafeRawPointer(bytes + (tagOffset &+ 1)).loadUnaligned(as: UInt32.self)
+            return .integer(Int(Int32(bitPattern: UInt32(bigEndian: value))))
         case ExternalTermTag.nil.rawValue:
             position += 1
             return .list(.empty)
@@ -511,35 +523,38 @@ private struct Parser {
 
     @inline(__always)
     private mutating func need(_ n: Int) throws(TermDecodingError) {
-        if n > raw.count - position || n < 0 { throw TermDecodingError(.truncated, at: position) }
+        if n > byteCount &- position || n < 0 { throw TermDecodingError(.truncated, at: position) }
     }
+
+    // After `need`, `position + n` is at most `byteCount`: the reads advance with wrapping
+    // arithmetic, which has no overflow check to make.
 
     @inline(__always)
     private mutating func readU8() throws(TermDecodingError) -> UInt8 {
         try need(1)
-        defer { position += 1 }
-        return raw[position]
+        defer { position &+= 1 }
+        return bytes[position]
     }
 
     @inline(__always)
     private mutating func readU16() throws(TermDecodingError) -> UInt16 {
         try need(2)
-        defer { position += 2 }
-        return UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self))
+        defer { position &+= 2 }
+        return UInt16(bigEndian: UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt16.self))
     }
 
     @inline(__always)
     private mutating func readU32() throws(TermDecodingError) -> UInt32 {
         try need(4)
-        defer { position += 4 }
-        return UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+        defer { position &+= 4 }
+        return UInt32(bigEndian: UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt32.self))
     }
 
     @inline(__always)
     private mutating func readU64() throws(TermDecodingError) -> UInt64 {
         try need(8)
-        defer { position += 8 }
-        return UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+        defer { position &+= 8 }
+        return UInt64(bigEndian: UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self))
     }
 
     /// A zero-copy slice of the input.
@@ -686,7 +701,13 @@ private struct Parser {
         // bytes may take two each).
         if length > 15 { try charge(Self.blockOverhead + 2 * length, at: tagOffset) }
         let name: String
-        if utf8 {
+        let ascii = Self.isASCII(bytes)
+        if ascii {
+            // ASCII reads the same in UTF-8 and Latin-1 and needs no validation (most atoms are;
+            // `String(validating:)` costs a generic metadata lookup per call).
+            if length > 255 { throw TermDecodingError(.invalid("atom longer than 255 characters"), at: tagOffset) }
+            name = String(decoding: bytes, as: UTF8.self)
+        } else if utf8 {
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw TermDecodingError(.invalid("atom is not valid UTF-8"), at: tagOffset)
             }
@@ -702,8 +723,24 @@ private struct Parser {
             name = text
         }
         let atom = Atom(name)
-        atomCache.insert(bytes, utf8: utf8, atom: atom)
+        atomCache.insert(bytes, utf8: utf8, ascii: ascii, atom: atom)
         return atom
+    }
+
+    /// True when no byte has its high bit set; eight bytes at a time.
+    @inline(__always)
+    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= bytes.count {
+            high |= bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            high |= UInt64(bytes[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     // MARK: Identifiers
@@ -798,22 +835,25 @@ extension Fun {
 // MARK: - Atom cache
 
 /// Remembers recently decoded atoms so repeated ones (node names in every pid, map keys)
-/// are not validated and allocated again. Direct-mapped, keyed by the encoded bytes.
+/// are not validated and allocated again. Direct-mapped, keyed by the encoded bytes, which
+/// are compared with the atom's own UTF-8: an entry holds no copy of them. So a Latin-1 atom
+/// is kept only when it is ASCII (its bytes are then its UTF-8).
 private struct AtomCache {
     private struct Entry {
-        var bytes: [UInt8]
         var utf8: Bool
         var atom: Atom
 
         @inline(__always)
         func matches(_ bytes: UnsafeRawBufferPointer, utf8: Bool) -> Bool {
-            guard self.utf8 == utf8, self.bytes.count == bytes.count else { return false }
-            return self.bytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+            guard self.utf8 == utf8 else { return false }
+            var name = atom.name
+            return name.withUTF8 { own in
+                own.count == bytes.count && memcmp(own.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+            }
         }
     }
     /// The first two atoms are kept inline: a distribution message (a control tuple of pids, a
-    /// `{Ref, Reply}`) rarely names more, and then needs no table. The table is made at the
-    /// third: a block large enough to make glibc tidy its small blocks first.
+    /// `{Ref, Reply}`) rarely names more, and then needs no table.
     private var first: Entry?
     private var second: Entry?
     private var table: [Entry?] = []
@@ -832,9 +872,10 @@ private struct AtomCache {
         return table[slot(bytes)]!.atom
     }
 
-    mutating func insert(_ bytes: UnsafeRawBufferPointer, utf8: Bool, atom: Atom) {
-        guard bytes.count <= 64, !bytes.isEmpty else { return }
-        let entry = Entry(bytes: Array(bytes), utf8: utf8, atom: atom)
+    /// `ascii`: the bytes are ASCII (required of a Latin-1 atom, see above).
+    mutating func insert(_ bytes: UnsafeRawBufferPointer, utf8: Bool, ascii: Bool, atom: Atom) {
+        guard bytes.count <= 64, !bytes.isEmpty, utf8 || ascii else { return }
+        let entry = Entry(utf8: utf8, atom: atom)
         if first == nil { first = entry; return }
         if second == nil { second = entry; return }
         if table.isEmpty { table = [Entry?](repeating: nil, count: 64) }
@@ -884,7 +925,7 @@ private struct OpenContainer {
         let count = header.pointee.count
         precondition(count < header.pointee.capacity, "container storage is full")
         (elements + count).initialize(to: term)
-        header.pointee.count = count + 1
+        header.pointee.count = count &+ 1
     }
 
     /// Swaps a list's storage for a larger one holding the same elements. Only the innermost

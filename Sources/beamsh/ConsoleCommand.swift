@@ -166,6 +166,7 @@ struct ConsoleInvocation {
         if !rpc.isEmpty { RPCOneShot.checkArguments(rpc, settings: rpcSettings) }  // a mistake there is said first
         let (options, _) = connection.connectOptions()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: pick == .all ? 2 : 1)
+        guard pick == .all else { await runOnFirstDiscovered(query: query, basename: basename, pick: pick, options: options, group: group) }
         let candidates: [DiscoveredNode]
         do {
             let discovered = try await Discovery.discover(query: query, basename: basename, epmdPort: options.epmdPort,
@@ -174,46 +175,85 @@ struct ConsoleInvocation {
         } catch {
             fail(error)
         }
-        if pick == .all {
-            let started = ContinuousClock.now
-            var clusterOptions = ClusterOptions(connect: options, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? .seconds(60))
-            clusterOptions.readOnly = readOnly
-            clusterOptions.allowStops = yes
-            clusterOptions.wantValues = format == "json"
-            for expression in eval {
-                if let refusal = FanoutEvaluator.refusal(expression, allowStops: yes, readOnly: readOnly) {
-                    printError(refusal)
-                    exitNow(.remoteFailure)
+        let started = ContinuousClock.now
+        var clusterOptions = ClusterOptions(connect: options, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? .seconds(60))
+        clusterOptions.readOnly = readOnly
+        clusterOptions.allowStops = yes
+        clusterOptions.wantValues = format == "json"
+        for expression in eval {
+            if let refusal = FanoutEvaluator.refusal(expression, allowStops: yes, readOnly: readOnly) {
+                printError(refusal)
+                exitNow(.remoteFailure)
+            }
+        }
+        var worst: Int32 = 0
+        for expression in eval {
+            let results = await ClusterInspector.evaluate(expression, on: candidates.map(\.name), reusing: nil,
+                                                          options: clusterOptions, group: group)
+            let report = FanoutReport(seed: query, expression: expression, results: results, elapsed: .now - started)
+            print(format == "json" ? report.json.serialized() : report.render())
+            FailureDocument.markReported()
+            worst = max(worst, report.exitCode)
+        }
+        exitNow(ExitStatus(rawValue: worst) ?? .remoteFailure)
+    }
+
+    /// The console (or a one-shot mode) on the first registered node that takes the connection,
+    /// in discovery order, or on the picked one. EPMD is asked on every address at once, but
+    /// only the answers up to the node used are waited for: an EPMD that does not answer
+    /// further down the list costs nothing. A node passed over is named, with why.
+    private func runOnFirstDiscovered(
+        query: String, basename: String, pick: DiscoveryPick, options: ConnectOptions, group: MultiThreadedEventLoopGroup
+    ) async -> Never {
+        var addresses: [(address: String, family: Int)]
+        do {
+            addresses = try Discovery.resolve(query)
+        } catch {
+            fail(error)
+        }
+        if case .index(let n) = pick {
+            guard addresses.indices.contains(n - 1) else {
+                let names = Discovery.nodeNames(basename: basename, addresses: addresses.map(\.address))
+                fail(DistributionError(.notRegistered, "--pick \(n): \(query) gave \(addresses.count) node\(addresses.count == 1 ? "" : "s") ("
+                    + names.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "; ") + ")"))
+            }
+            addresses = [addresses[n - 1]]
+        }
+        await Discovery.inOrder(addresses: addresses, basename: basename, epmdPort: options.epmdPort, group: group,
+                                timeout: options.connectTimeout) { checks -> Never in
+            var seen: [DiscoveredNode] = []
+            var lastError: DistributionError?
+            for (i, check) in checks.enumerated() {
+                let node = await check.value
+                seen.append(node)
+                let isLast = i == checks.count - 1
+                guard node.isRegistered else {
+                    if case .index(let n) = pick { fail(Discovery.unusable(node, pick: n)) }
+                    if !isLast { printWarning("\(node.name): \(node.statusText); trying the next discovered node") }
+                    continue
+                }
+                if !rpc.isEmpty {
+                    await RPCOneShot.run(target: parseNodeName(node.name), options: { options }, call: rpc, settings: rpcSettings)
+                }
+                do throws(DistributionError) {
+                    let connected = try await NodeConnection.connect(to: parseNodeName(node.name), options: options, group: group)
+                    await evaluate(on: connected, clusterOptions: options)
+                } catch {
+                    // A rejected cookie stops the search: the cluster shares one cookie, so every
+                    // other node would reject it too.
+                    if error.kind == .authenticationFailed || isLast { fail(error) }
+                    printWarning("\(node.name): \(error.description); trying the next discovered node")
+                    lastError = error
                 }
             }
-            var worst: Int32 = 0
-            for expression in eval {
-                let results = await ClusterInspector.evaluate(expression, on: candidates.map(\.name), reusing: nil,
-                                                              options: clusterOptions, group: group)
-                let report = FanoutReport(seed: query, expression: expression, results: results, elapsed: .now - started)
-                print(format == "json" ? report.json.serialized() : report.render())
-                FailureDocument.markReported()
-                worst = max(worst, report.exitCode)
-            }
-            exitNow(ExitStatus(rawValue: worst) ?? .remoteFailure)
-        }
-        if !rpc.isEmpty {
-            await RPCOneShot.run(target: parseNodeName(candidates[0].name), options: { options }, call: rpc, settings: rpcSettings)
-        }
-        // The first registered node that takes the connection; a rejected cookie stops the
-        // search (the cluster shares one cookie, so every other node would reject it too).
-        var lastError: DistributionError?
-        for candidate in candidates {
+            if let lastError { fail(lastError) }
             do {
-                let connected = try await NodeConnection.connect(to: parseNodeName(candidate.name), options: options, group: group)
-                await evaluate(on: connected, clusterOptions: options)
+                _ = try Discovery.candidates(seen, query: query, pick: .firstReachable)
             } catch {
-                if error.kind == .authenticationFailed || candidates.count == 1 { fail(error) }
-                printWarning("\(candidate.name): \(error.description); trying the next discovered node")
-                lastError = error
+                fail(error)
             }
+            fail(DistributionError(.notRegistered, "no node discovered through \(query)"))
         }
-        fail(lastError ?? DistributionError(.notRegistered, "no node discovered through \(query)"))
     }
 }
 

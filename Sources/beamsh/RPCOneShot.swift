@@ -89,7 +89,9 @@ enum RPCOneShot {
                 // Everything after `--rpc MODULE FUNCTION` is the call's: an option put there
                 // reads as a bad term, so say where options go.
                 let option = text.hasPrefix("-") && text.dropFirst().first.map { $0.isLetter || $0 == "-" } == true
-                let hint = option ? "; beamsh's options go before --rpc (what follows MODULE FUNCTION are the call's arguments)" : ""
+                let hint = option ? "; beamsh's options go before --rpc (what follows MODULE FUNCTION are the call's arguments)"
+                    : text.hasPrefix(":") && text.count > 1 && (try? parser.parse(String(text.dropFirst())))?.atomValue != nil
+                    ? "; --rpc takes Erlang syntax, where an atom has no colon: \(text.dropFirst())" : ""
                 printError("--rpc argument '\(text)' is not an Erlang term: \(error)\(hint)")
                 exitNow(.usage)
             }
@@ -195,9 +197,10 @@ enum RPCOneShot {
                     guard case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") else {
                         return connection.eventLoop.makeSucceededFuture(outcome)
                     }
+                    let hint = undefinedModuleHint(t[1], module: atomName(call[0]), function: atomName(call[1]))
                     return BadRPC.describe(t[1], on: connection, printer: printer).map { text in
                         var described = outcome
-                        described.failure = text
+                        described.failure = text + (hint.map { "\n(\($0))" } ?? "")
                         return described
                     }
                 }
@@ -206,6 +209,18 @@ enum RPCOneShot {
                     throw LostDuringTheCall(node: target.description, error: lost)
                 }
         }
+    }
+
+    /// What to try when the called function itself is undefined (`{'EXIT', {undef, [{M, F, A, _} | _]}}`)
+    /// and its module is named as in Elixir code: `Node` is `Elixir.Node` in Erlang's terms.
+    static func undefinedModuleHint(_ reason: Term, module: String, function: String) -> String? {
+        guard case .tuple(let exit)? = Optional(reason), exit.count == 2, exit[0] == .atom("EXIT"),
+            case .tuple(let undef) = exit[1], undef.count == 2, undef[0] == .atom("undef"),
+            case .list(let frames) = undef[1], case .tuple(let frame)? = frames.first, frame.count >= 2,
+            frame[0] == .atom(Atom(module)), frame[1] == .atom(Atom(function)),
+            let first = module.unicodeScalars.first, first.properties.isUppercase, !module.hasPrefix("Elixir.")
+        else { return nil }
+        return "an Elixir module is Elixir.\(module) in --rpc: beamsh NODE --rpc Elixir.\(module) \(function)"
     }
 
     /// The connection closed once the call was sent (not while connecting).

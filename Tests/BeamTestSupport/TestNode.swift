@@ -42,9 +42,11 @@ public final class TestNode: @unchecked Sendable {
     ///   - elixir: load and start Elixir (needs the Debian runtime).
     ///   - epmdPort: the EPMD port the node registers with (`ERL_EPMD_PORT`).
     ///   - distributionPort: listen on exactly this port and skip EPMD (`-erl_epmd_port`-less setups).
+    ///   - longNameHost: the host part of a `.long` name (another loopback address, say).
     public init(
         runtime: ErlangRuntime, mode: NameMode = .short, elixir: Bool = false, cookie: String? = nil,
-        alive: String? = nil, extraArgs: [String] = [], epmdPort: Int? = nil, distributionPort: Int? = nil
+        alive: String? = nil, extraArgs: [String] = [], epmdPort: Int? = nil, distributionPort: Int? = nil,
+        longNameHost: String = "127.0.0.1"
     ) throws {
         self.runtime = runtime
         self.mode = mode
@@ -59,8 +61,8 @@ public final class TestNode: @unchecked Sendable {
             args += ["-sname", alive]
             name = alive + "@" + Self.shortHostName
         case .long:
-            args += ["-name", alive + "@127.0.0.1"]
-            name = alive + "@127.0.0.1"
+            args += ["-name", alive + "@" + longNameHost]
+            name = alive + "@" + longNameHost
         case .ipv6:
             args += ["-name", alive + "@::1", "-proto_dist", "inet6_tcp"]
             name = alive + "@::1"

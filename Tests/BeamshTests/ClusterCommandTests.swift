@@ -366,6 +366,66 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(fanout.stdout.components(separatedBy: "'\(node.name)'").count == 2, "evaluated once: \(fanout.stdout)")
     }
 
+    /// `--dns` waits for EPMD's answers only up to the node it uses: a silent EPMD later in the
+    /// list costs nothing, one earlier is passed over with a word on stderr, and `--pick N`
+    /// asks only the Nth address.
+    @Test func dnsConsoleWaitsOnlyForTheAddressesItNeeds() throws {
+        // The node and its EPMD at 127.0.0.3 (EPMD adds the loopback addresses itself), so
+        // 127.0.0.2 on EPMD's port can be a listener that never answers (a firewalled or hung EPMD).
+        let epmdPort = Int.random(in: 42000...42900)
+        _ = try runProcess(runtime.epmd, ["-port", String(epmdPort), "-address", "127.0.0.3", "-daemon"])
+        defer { _ = try? runProcess(runtime.epmd, ["-port", String(epmdPort), "-kill"]) }
+        let node = try TestNode(runtime: runtime, mode: .long, elixir: true, epmdPort: epmdPort, longNameHost: "127.0.0.3")
+        defer { node.stop() }
+        let silent = Process()
+        silent.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        silent.arguments = ["-c", """
+            import socket, time
+            s = socket.socket(); s.bind(("127.0.0.2", \(epmdPort))); s.listen()
+            print("listening", flush=True); time.sleep(120)
+            """]
+        let ready = Pipe()
+        silent.standardOutput = ready
+        try silent.run()
+        defer { silent.terminate() }
+        _ = ready.fileHandleForReading.availableData  // "listening"
+        let hosts = FileManager.default.temporaryDirectory.appendingPathComponent("beamsh-hosts-\(TestNode.randomToken(6))")
+        // The resolver keeps these two A records in the file's order.
+        try """
+            127.0.0.1 localhost
+            127.0.0.2 first.beamsh.test
+            127.0.0.3 first.beamsh.test
+            127.0.0.3 last.beamsh.test
+            127.0.0.2 last.beamsh.test
+
+            """.write(to: hosts, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: hosts) }
+        func inNamespace(_ args: [String]) throws -> (ProcessResult, Duration) {
+            let script = "mount --bind \"$1\" /etc/hosts && shift && exec \"$@\""
+            let started = ContinuousClock.now
+            let result = try runProcess("/usr/bin/unshare", ["-m", "/bin/sh", "-c", script, "sh", hosts.path, BeamshBinary.path] + args,
+                                        environment: ["RELEASE_COOKIE": node.cookie])
+            return (result, .now - started)
+        }
+        let common = ["--basename", node.alive, "--epmd-port", String(epmdPort), "--eval", "node()"]
+        // The silent address comes after the node: not waited for (the timeout is 8 s).
+        let (fast, fastTime) = try inNamespace(["--dns", "last.beamsh.test", "--connect-timeout", "8"] + common)
+        #expect(fast.status == 0 && fast.stdout == ":\"\(node.name)\"\n", "\(fast.stdout)\(fast.stderr)")
+        #expect(fast.stderr.isEmpty, "\(fast.stderr)")
+        #expect(fastTime < .seconds(4), "waited for the silent EPMD: \(fastTime)")
+        // The silent address comes first: its timeout, then the node, and a word about it.
+        let (skipped, _) = try inNamespace(["--dns", "first.beamsh.test", "--connect-timeout", "1"] + common)
+        #expect(skipped.status == 0 && skipped.stdout == ":\"\(node.name)\"\n", "\(skipped.stdout)\(skipped.stderr)")
+        #expect(skipped.stderr.contains("\(node.alive)@127.0.0.2: EPMD unreachable") && skipped.stderr.contains("trying the next discovered node"),
+                "\(skipped.stderr)")
+        // --pick 1 on the list with the node first asks nothing of the silent second address.
+        let (picked, pickedTime) = try inNamespace(["--dns", "last.beamsh.test", "--pick", "1", "--connect-timeout", "8"] + common)
+        #expect(picked.status == 0 && pickedTime < .seconds(4), "\(picked.stderr) \(pickedTime)")
+        // --pick 1 on the silent one: exit 2, naming what happened.
+        let (silentPick, _) = try inNamespace(["--dns", "first.beamsh.test", "--pick", "1", "--connect-timeout", "1"] + common)
+        #expect(silentPick.status == 2 && silentPick.stderr.contains("--pick 1: \(node.alive)@127.0.0.2: EPMD unreachable"), "\(silentPick.stderr)")
+    }
+
     @Test func consoleConnectsToADiscoveredNode() throws {
         // A long-name node at 127.0.0.1: `localhost` discovers it as alive@127.0.0.1.
         let node = try TestNode(runtime: runtime, mode: .long, elixir: true)

@@ -276,6 +276,9 @@ import Testing
                 // Laid out as the shell lays it out (indented by 5 and 8 under its "** ").
                 (["erlang", "atom_to_list", "1"], ["** exception error: bad argument\n     in function  atom_to_list/1\n        called as"]),
                 (["no_such_module", "f", "1"], ["** exception error: undefined function no_such_module:f/1"]),
+                // A module named as Elixir code names it gets the Erlang name to use.
+                (["Node", "list"], ["undefined function 'Node':list/0",
+                                    "(an Elixir module is Elixir.Node in --rpc: beamsh NODE --rpc Elixir.Node list)"]),
                 (["lists", "nth", "0", "[]"], ["** exception error: no function clause matching lists:nth(0,[])"]),
                 (["erlang", "exit", "boom"], ["** exception exit: boom"]),
                 (["erlang", "error", #"#{'__struct__' => 'Elixir.RuntimeError', '__exception__' => true, message => <<"boom">>}"#],
@@ -599,6 +602,7 @@ import Testing
         for (arguments, message) in [
             (["a@h", "--rpc", "erlang", "node", "--cookie", "s3cret"], "options go before --rpc"),
             (["a@h", "--rpc", "erlang", "node", "bad term("], "is not an Erlang term"),
+            (["a@h", "--rpc", "erlang", "system_info", ":process_count"], "where an atom has no colon: process_count"),
             (["a@h", "--port", "4000", "--address", "127.0.0.1:4001", "--rpc", "erlang", "node"], "name two different ports"),
             (["cluster", "--dns", "localhost"], "--dns needs --basename NAME or RELEASE_NODE"),
             (["discover", "localhost"], "give --basename NAME or set RELEASE_NODE"),

@@ -340,6 +340,29 @@ import Testing
         #expect(throws: Never.self) { try TermDecoder().decode([131, 115, UInt8(text.count)] + text) }
     }
 
+    /// The decoder's atom cache compares the bytes read with an atom's own UTF-8: the same bytes
+    /// in a Latin-1 atom and a UTF-8 atom are different atoms, and so are a Latin-1 `é` and the
+    /// Latin-1 reading of its UTF-8 bytes, in any order and however often each repeats.
+    @Test func latin1AndUTF8AtomsWithTheSameBytesStayApart() throws {
+        let eUTF8: [UInt8] = [0xC3, 0xA9]
+        let utf8Atom: [UInt8] = [119, 2] + eUTF8            // SMALL_ATOM_UTF8_EXT "é"
+        let latin1OfThoseBytes: [UInt8] = [115, 2] + eUTF8  // SMALL_ATOM_EXT "Ã©"
+        let latin1E: [UInt8] = [115, 1, 0xE9]               // SMALL_ATOM_EXT "é"
+        let asciiUTF8: [UInt8] = [119, 2, 0x6F, 0x6B]       // ok, both ways
+        let asciiLatin1: [UInt8] = [115, 2, 0x6F, 0x6B]
+        let parts = [utf8Atom, latin1OfThoseBytes, latin1E, asciiUTF8, asciiLatin1]
+        let names = ["é", "Ã©", "é", "ok", "ok"]
+        // Every order of the five, each twice, past the two inline entries into the table.
+        for rotation in 0..<parts.count {
+            let order = (0..<parts.count).map { (rotation + $0) % parts.count }
+            let elements = order + order
+            var bytes: [UInt8] = [131, 104, UInt8(elements.count)]
+            for i in elements { bytes += parts[i] }
+            let term = try TermDecoder().decode(bytes)
+            #expect(term == .tuple(elements.map { .atom(Atom(names[$0])) }), "order \(order)")
+        }
+    }
+
     /// Containers are put in their parent before they are filled, and a parent whose last slot
     /// is taken is finished at once: the shapes where that matters decode to the same terms as
     /// `binary_to_term` gives, and errors found after the early finish still free everything.

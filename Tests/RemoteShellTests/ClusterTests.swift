@@ -68,6 +68,33 @@ import Testing
         #expect(report.exitCode == 1)
     }
 
+    /// Columns line up by characters, not bytes: the link matrix's ✓ and ✗, and names with
+    /// accents, take one column each; a cut cell ends in "…" and keeps the line within the width.
+    @Test func tableColumnsCountCharactersNotBytes() {
+        var table = TextTable(header: ["", "1", "2"], rightAligned: [0, 1, 2])
+        table.add(["1", "·", "✓"])
+        table.add(["2", "✗", "·"])
+        #expect(table.render() == """
+               1  2
+            1  ·  ✓
+            2  ✗  ·
+            """)
+        var names = TextTable(header: ["node", "note"])
+        names.add(["café@h", "e\u{301}lan"])  // a combining accent: one character, two scalars
+        names.add(["a@h", "ok"])
+        #expect(names.render() == """
+            node    note
+            café@h  élan
+            a@h     ok
+            """)
+        let cut = names.render(maxWidth: 9, narrowing: [.shrink(0, minimum: 3)], lastMinimum: 2)
+        #expect(cut == """
+            no…  note
+            ca…  élan
+            a@h  ok
+            """)
+    }
+
     /// A narrow terminal cuts the current function, not the numbers the view is sorted by, and
     /// gets the header on two lines instead of one that it would wrap mid-word.
     @Test func narrowTopKeepsTheNumbers() {

@@ -131,10 +131,11 @@ public struct ClusterReport: Sendable {
     /// Computes the link problems among `members` from what each reached node sees.
     public static func linkProblems(members: [String], outcomes: [String: NodeOutcome]) -> [LinkProblem] {
         var problems: [LinkProblem] = []
+        let views = connectedSets(outcomes)
         for (i, a) in members.enumerated() {
             for b in members[(i + 1)...] {
-                let fromA = outcomes[a]?.summary.map { $0.connected.contains(b) }
-                let fromB = outcomes[b]?.summary.map { $0.connected.contains(a) }
+                let fromA = views[a].map { $0.contains(b) }
+                let fromB = views[b].map { $0.contains(a) }
                 switch (fromA, fromB) {
                 case (true?, true?), (nil, nil), (true?, nil), (nil, true?): break
                 case (true?, false?): problems.append(LinkProblem(kind: .oneWay, from: a, to: b))
@@ -146,6 +147,23 @@ public struct ClusterReport: Sendable {
             }
         }
         return problems
+    }
+
+    /// What each reached node sees. The checks ask every pair of members: searching each list
+    /// would make a cluster of N nodes cost N³ comparisons, so a long list becomes a set (for a
+    /// short one, comparing short names is cheaper than hashing them).
+    struct ConnectedView {
+        private let list: [String]
+        private let set: Set<String>?
+        init(_ connected: [String]) {
+            list = connected
+            set = connected.count > 32 ? Set(connected) : nil
+        }
+        func contains(_ node: String) -> Bool { set?.contains(node) ?? list.contains(node) }
+    }
+
+    static func connectedSets(_ outcomes: [String: NodeOutcome]) -> [String: ConnectedView] {
+        outcomes.compactMapValues { $0.summary.map { ConnectedView($0.connected) } }
     }
 
     // MARK: - Printing
@@ -173,12 +191,15 @@ public struct ClusterReport: Sendable {
         lines.append("")
         lines.append("links (row sees column; ✓ yes, ✗ no, ? not asked):")
         var matrix = TextTable(header: [""] + members.indices.map { "\($0 + 1)" }, rightAligned: Set(0...members.count))
+        let views = Self.connectedSets(outcomes)
         for (i, a) in members.enumerated() {
             var row = ["\(i + 1)"]
-            for b in members {
-                if a == b { row.append("·"); continue }
-                guard let s = outcomes[a]?.summary else { row.append("?"); continue }
-                row.append(s.connected.contains(b) ? "✓" : "✗")
+            row.reserveCapacity(members.count + 1)
+            let view = views[a]
+            for (j, b) in members.enumerated() {
+                if i == j { row.append("·"); continue }
+                guard let view else { row.append("?"); continue }
+                row.append(view.contains(b) ? "✓" : "✗")
             }
             matrix.add(row)
         }

@@ -118,30 +118,55 @@ public enum Discovery {
         addresses: [(address: String, family: Int)], basename: String, epmdPort: Int, group: EventLoopGroup,
         timeout: TimeAmount = .seconds(3)
     ) async -> [DiscoveredNode] {
-        await withTaskGroup(of: (Int, DiscoveredNode.Status).self) { tasks in
+        await withTaskGroup(of: (Int, DiscoveredNode).self) { tasks in
             for (index, entry) in addresses.enumerated() {
                 tasks.addTask {
-                    do {
-                        let info = try await EPMDClient.lookup(alive: basename, host: entry.address, epmdPort: epmdPort,
-                                                                    group: group, timeout: timeout, suggestingPort: false)
-                        if let info { return (index, .registered(port: info.port)) }
-                        let names = (try? await EPMDClient.names(host: entry.address, epmdPort: epmdPort, group: group,
-                                                                  timeout: timeout)) ?? []
-                        return (index, .notRegistered(others: names.map(\.alive).sorted()))
-                    } catch let error as DistributionError {
-                        return (index, .unreachable(reason: error.description))
-                    } catch {
-                        return (index, .unreachable(reason: "\(error)"))
-                    }
+                    (index, await checkOne(entry, basename: basename, epmdPort: epmdPort, group: group, timeout: timeout))
                 }
             }
-            var statuses = [DiscoveredNode.Status?](repeating: nil, count: addresses.count)
-            for await (index, status) in tasks { statuses[index] = status }
-            return addresses.enumerated().map { index, entry in
-                DiscoveredNode(name: "\(basename)@\(entry.address)", address: entry.address, family: entry.family,
-                               status: statuses[index] ?? .unreachable(reason: "no answer"))
+            var nodes = [DiscoveredNode?](repeating: nil, count: addresses.count)
+            for await (index, node) in tasks { nodes[index] = node }
+            return nodes.enumerated().map { index, node in
+                node ?? DiscoveredNode(name: "\(basename)@\(addresses[index].address)", address: addresses[index].address,
+                                       family: addresses[index].family, status: .unreachable(reason: "no answer"))
             }
         }
+    }
+
+    /// The same, answers handed over in discovery order as they come: the caller waits for the
+    /// first addresses only, not for the slowest EPMD (one that does not answer costs the whole
+    /// timeout). Every check starts at once; unawaited ones are cancelled when `body` returns.
+    public static func inOrder<T>(
+        addresses: [(address: String, family: Int)], basename: String, epmdPort: Int, group: EventLoopGroup,
+        timeout: TimeAmount = .seconds(3), _ body: ([Task<DiscoveredNode, Never>]) async throws -> T
+    ) async rethrows -> T {
+        let checks = addresses.map { entry in
+            Task { await checkOne(entry, basename: basename, epmdPort: epmdPort, group: group, timeout: timeout) }
+        }
+        defer { for check in checks { check.cancel() } }
+        return try await body(checks)
+    }
+
+    /// What EPMD on one address says about `basename`.
+    static func checkOne(
+        _ entry: (address: String, family: Int), basename: String, epmdPort: Int, group: EventLoopGroup, timeout: TimeAmount
+    ) async -> DiscoveredNode {
+        let status: DiscoveredNode.Status
+        do {
+            if let info = try await EPMDClient.lookup(alive: basename, host: entry.address, epmdPort: epmdPort,
+                                                      group: group, timeout: timeout, suggestingPort: false) {
+                status = .registered(port: info.port)
+            } else {
+                let names = (try? await EPMDClient.names(host: entry.address, epmdPort: epmdPort, group: group,
+                                                          timeout: timeout)) ?? []
+                status = .notRegistered(others: names.map(\.alive).sorted())
+            }
+        } catch let error as DistributionError {
+            status = .unreachable(reason: error.description)
+        } catch {
+            status = .unreachable(reason: "\(error)")
+        }
+        return DiscoveredNode(name: "\(basename)@\(entry.address)", address: entry.address, family: entry.family, status: status)
     }
 }
 
@@ -170,9 +195,7 @@ extension Discovery {
                 throw DistributionError(.notRegistered, "--pick \(n): \(query) gave \(nodes.count) node\(nodes.count == 1 ? "" : "s") (\(listing()))")
             }
             let node = nodes[n - 1]
-            guard node.isRegistered else {
-                throw DistributionError(node.statusKind, "--pick \(n): \(node.name): \(node.statusText)")
-            }
+            guard node.isRegistered else { throw unusable(node, pick: n) }
             return [node]
         case .firstReachable, .all:
             let registered = nodes.filter(\.isRegistered)
@@ -182,6 +205,13 @@ extension Discovery {
             }
             return registered
         }
+    }
+}
+
+extension Discovery {
+    /// Why `--pick n` cannot use `node`, which is not registered.
+    public static func unusable(_ node: DiscoveredNode, pick n: Int) -> DistributionError {
+        DistributionError(node.statusKind, "--pick \(n): \(node.name): \(node.statusText)")
     }
 }
 

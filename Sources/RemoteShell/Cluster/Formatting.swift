@@ -39,9 +39,11 @@ public struct TextTable: Sendable {
     ///     every step is spent are the lines cut at `maxWidth`.
     public func render(maxWidth: Int? = nil, narrowing: [Narrowing] = [], lastMinimum: Int = 10) -> String {
         let all = [header] + rows
+        // Each cell's width once: a cluster's link matrix has a cell per pair of nodes.
+        let cellWidths = all.map { $0.map(Self.width) }
         var natural = [Int](repeating: 0, count: header.count)
-        for row in all {
-            for (i, cell) in row.enumerated() where i < natural.count { natural[i] = max(natural[i], cell.count) }
+        for row in cellWidths {
+            for (i, w) in row.enumerated() where i < natural.count { natural[i] = max(natural[i], w) }
         }
         var visible = Array(natural.indices)
         var widths = natural
@@ -63,18 +65,49 @@ public struct TextTable: Sendable {
                 }
             }
         }
-        return all.map { row -> String in
-            var line = ""
+        let rightAlignedVisible = visible.map { rightAligned.contains($0) }
+        // Lines are built as bytes: a cluster's link matrix is a cell per pair of nodes.
+        var out: [UInt8] = []
+        for (r, (row, rowWidths)) in zip(all, cellWidths).enumerated() {
+            if r > 0 { out.append(UInt8(ascii: "\n")) }
+            let lineStart = out.count
+            var lineWidth = 0
             for (position, i) in visible.enumerated() where i < row.count {
                 var cell = row[i]
-                if cell.count > widths[i] { cell = String(cell.prefix(max(0, widths[i] - 1))) + "…" }
-                let pad = String(repeating: " ", count: widths[i] - cell.count)
-                if position > 0 { line += "  " }
-                line += rightAligned.contains(i) ? pad + cell : (position == visible.count - 1 ? cell : cell + pad)
+                var cellWidth = rowWidths[i]
+                if cellWidth > widths[i] {
+                    cell = String(cell.prefix(max(0, widths[i] - 1))) + "…"
+                    cellWidth = cell.count
+                }
+                let pad = max(0, widths[i] - cellWidth)
+                let last = position == visible.count - 1
+                if position > 0 { out.append(contentsOf: [0x20, 0x20]); lineWidth += 2 }
+                if rightAlignedVisible[position] {
+                    out.append(contentsOf: repeatElement(0x20, count: pad))
+                    out.append(contentsOf: cell.utf8)
+                    lineWidth += pad + cellWidth
+                } else {
+                    out.append(contentsOf: cell.utf8)
+                    lineWidth += cellWidth
+                    if !last {
+                        out.append(contentsOf: repeatElement(0x20, count: pad))
+                        lineWidth += pad
+                    }
+                }
             }
-            if let maxWidth, line.count > maxWidth { line = String(line.prefix(maxWidth)) }
-            return line
-        }.joined(separator: "\n")
+            if let maxWidth, lineWidth > maxWidth {
+                let line = String(decoding: out[lineStart...], as: UTF8.self)
+                out.removeSubrange(lineStart...)
+                out.append(contentsOf: line.prefix(maxWidth).utf8)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Characters a cell takes: its byte count when ASCII (almost every cell), else its
+    /// characters (grapheme clusters).
+    static func width(_ cell: String) -> Int {
+        cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count
     }
 }
 
