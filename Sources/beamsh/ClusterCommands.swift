@@ -23,7 +23,8 @@ func defaultBasename() -> String? {
     return String(node.split(separator: "@", maxSplits: 1).first ?? Substring(node))
 }
 
-/// `--dns QUERY [--basename NAME]`: finding nodes the dns_cluster way, for `cluster` and the console.
+/// `--dns QUERY [--basename NAME]`: finding nodes the dns_cluster way, for `cluster`, `info`, `top`
+/// and the console.
 struct DNSOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Find nodes through DNS, as dns_cluster does: QUERY's AAAA and A records name NAME@ADDRESS nodes, each checked in EPMD (see `beamsh discover`).", valueName: "query"))
     var dns: String?
@@ -38,6 +39,36 @@ struct DNSOptions: ParsableArguments {
             exitNow(.usage)  // a missing part of the command line, like a missing NODE
         }
         return name
+    }
+}
+
+/// `--dns QUERY [--basename NAME] [--pick N]` for a command that works on one node.
+struct OneNodeDNSOptions: ParsableArguments {
+    @OptionGroup var discovery: DNSOptions
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --dns: the Nth discovered node (1-based, as `beamsh discover` lists them); by default the first registered one that answers.", valueName: "n"))
+    var pick: Int?
+
+    func check(node: String?) throws {
+        if discovery.dns == nil && (pick != nil || discovery.basename != nil) { throw ValidationError("--pick and --basename go with --dns QUERY") }
+        if discovery.dns != nil && node != nil { throw ValidationError("give a NODE or --dns QUERY, not both") }
+        if let pick, pick < 1 { throw ValidationError("--pick counts from 1") }
+    }
+
+    /// The connection: to NODE (or `RELEASE_NODE`'s), or to the node `--dns` finds. A mistake in
+    /// the name or a missing basename is said before `options` (the cookie) is read.
+    func connect(node: String?, options: () -> ConnectOptions, group: MultiThreadedEventLoopGroup) async -> NodeConnection {
+        if let dns = discovery.dns {
+            let basename = discovery.resolvedBasename()
+            return await connectToDiscovered(query: dns, basename: basename, pick: pick.map { .index($0) } ?? .firstReachable,
+                                             options: options(), group: group)
+        }
+        let target = parseNodeName(nodeOrReleaseNode(node))
+        do {
+            return try await NodeConnection.connect(to: target, options: options(), group: group)
+        } catch {
+            fail(error)
+        }
     }
 }
 
@@ -260,7 +291,7 @@ extension Beamsh {
             commandName: "info",
             abstract: "One node in detail: versions, uptime, schedulers, processes/ports/atoms/ETS used vs limits, memory by type, applications.")
 
-        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE).", valueName: "node"))
+        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE; or --dns QUERY).", valueName: "node"))
         var node: String?
 
         @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds"))
@@ -269,23 +300,19 @@ extension Beamsh {
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
 
+        @OptionGroup var dns: OneNodeDNSOptions
+
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
             try checkSeconds(timeout, "--timeout")
+            try dns.check(node: node)
         }
 
         func run() async throws {
             if format == .json { FailureDocument.enable() }
-            let target = parseNodeName(nodeOrReleaseNode(node))
-            let (options, _) = connection.connectOptions()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let connected: NodeConnection
-            do {
-                connected = try await NodeConnection.connect(to: target, options: options, group: group)
-            } catch {
-                fail(error)
-            }
+            let connected = await dns.connect(node: node, options: { connection.connectOptions().0 }, group: group)
             do {
                 let info = try await NodeInfo.fetch(from: connected, timeout: duration(timeout))
                 print(format == .json ? info.json.serialized() : info.render())
@@ -308,7 +335,7 @@ extension Beamsh {
                 --interval. A sampler still running after --interval plus --timeout is stopped.
                 """)
 
-        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE).", valueName: "node"))
+        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE; or --dns QUERY).", valueName: "node"))
         var node: String?
 
         @Option(help: "Rank by memory, reductions (delta per interval) or message_queue.")
@@ -330,6 +357,8 @@ extension Beamsh {
         @Option(help: "Output format: text or json (json prints one object per refresh).")
         var format: OutputFormat = .text
 
+        @OptionGroup var dns: OneNodeDNSOptions
+
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
@@ -337,19 +366,13 @@ extension Beamsh {
             if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
             try checkSeconds(interval, "--interval", allowZero: true)
             try checkSeconds(timeout, "--timeout")
+            try dns.check(node: node)
         }
 
         func run() async throws {
             if format == .json { FailureDocument.enable() }
-            let target = parseNodeName(nodeOrReleaseNode(node))
-            let (options, _) = connection.connectOptions()
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let connected: NodeConnection
-            do {
-                connected = try await NodeConnection.connect(to: target, options: options, group: group)
-            } catch {
-                fail(error)
-            }
+            let connected = await dns.connect(node: node, options: { connection.connectOptions().0 }, group: group)
             let terminal = isatty(STDOUT_FILENO) == 1
             let rounds = iterations ?? (terminal && format == .text ? Int.max : 1)
             let inPlace = terminal && format == .text && !isDumbTerminal

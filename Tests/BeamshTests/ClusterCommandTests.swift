@@ -455,6 +455,15 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let rejected = try BeamshBinary.run(dns + ["--eval", "1"], cookie: "wrong" + node.cookie)
         #expect(rejected.status == 3, "\(rejected.stderr)")
         #expect(!rejected.stderr.contains(node.cookie))
+        // `info` and `top` find their node the same way.
+        let info = try BeamshBinary.run(["info"] + dns + ["--format", "json"], cookie: node.cookie)
+        let infoJSON = try jsonObject(info.stdout)
+        #expect(info.status == 0 && infoJSON["node"] as? String == node.name, "\(info.stdout)\(info.stderr)")
+        let top = try BeamshBinary.run(["top"] + dns + ["--pick", "1", "--interval", "0", "-n", "3"], cookie: node.cookie)
+        #expect(top.status == 0 && top.stdout.hasPrefix("\(node.name): "), "\(top.stdout)\(top.stderr)")
+        let infoNobody = try BeamshBinary.run(["info", "--dns", "localhost", "--basename", "nosuch"], cookie: node.cookie)
+        #expect(infoNobody.status == 2 && infoNobody.stderr.contains("no node discovered through localhost is registered"),
+                "\(infoNobody.stderr)")
         let lonelyAll = try BeamshBinary.run(dns + ["--all"], cookie: node.cookie)
         #expect(lonelyAll.status != 0 && lonelyAll.stderr.contains("--all evaluates on every node"), "\(lonelyAll.stderr)")
     }

@@ -606,6 +606,9 @@ import Testing
             (["a@h", "--port", "4000", "--address", "127.0.0.1:4001", "--rpc", "erlang", "node"], "name two different ports"),
             (["cluster", "--dns", "localhost"], "--dns needs --basename NAME or RELEASE_NODE"),
             (["discover", "localhost"], "give --basename NAME or set RELEASE_NODE"),
+            (["info", "a@h", "--dns", "localhost"], "give a NODE or --dns QUERY, not both"),
+            (["top", "a@h", "--pick", "2"], "--pick and --basename go with --dns QUERY"),
+            (["top", "--dns", "localhost"], "--dns needs --basename NAME or RELEASE_NODE"),
             (["discover", "--basename", "app"], "give a QUERY or set DNS_CLUSTER_QUERY"),
             (["--dns", "localhost", "--basename", "app", "--rpc", "erlang", "node", "--cookie", "s3cret"], "options go before --rpc"),
         ] {
