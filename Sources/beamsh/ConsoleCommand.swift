@@ -212,65 +212,6 @@ struct ConsoleInvocation {
     }
 }
 
-/// `--dns QUERY` for one node (the console, `info`, `top`): the first registered node that takes
-/// the connection, in discovery order, or the picked one (`.index`). EPMD is asked on every
-/// address at once, but only the answers up to the node used are waited for: an EPMD that does
-/// not answer further down the list costs nothing. A node passed over is named on stderr, with
-/// why. Exits as every command does when no node will do.
-/// - parameter instead: run on the first registered node in place of connecting (`--rpc`, which
-///   connects its own way); it does not return.
-func connectToDiscovered(
-    query: String, basename: String, pick: DiscoveryPick, options: ConnectOptions, group: MultiThreadedEventLoopGroup,
-    instead: ((DiscoveredNode) async -> Never)? = nil
-) async -> NodeConnection {
-    var addresses: [(address: String, family: Int)]
-    do {
-        addresses = try Discovery.resolve(query)
-    } catch {
-        fail(error)
-    }
-    if case .index(let n) = pick {
-        guard addresses.indices.contains(n - 1) else {
-            let names = Discovery.nodeNames(basename: basename, addresses: addresses.map(\.address))
-            fail(DistributionError(.notRegistered, "--pick \(n): \(query) gave \(addresses.count) node\(addresses.count == 1 ? "" : "s") ("
-                + names.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "; ") + ")"))
-        }
-        addresses = [addresses[n - 1]]
-    }
-    return await Discovery.inOrder(addresses: addresses, basename: basename, epmdPort: options.epmdPort, group: group,
-                                   timeout: options.connectTimeout) { checks -> NodeConnection in
-        var seen: [DiscoveredNode] = []
-        var lastError: DistributionError?
-        for (i, check) in checks.enumerated() {
-            let node = await check.value
-            seen.append(node)
-            let isLast = i == checks.count - 1
-            guard node.isRegistered else {
-                if case .index(let n) = pick { fail(Discovery.unusable(node, pick: n)) }
-                if !isLast { printWarning("\(node.name): \(node.statusText); trying the next discovered node") }
-                continue
-            }
-            if let instead { await instead(node) }
-            do throws(DistributionError) {
-                return try await NodeConnection.connect(to: parseNodeName(node.name), options: options, group: group)
-            } catch {
-                // A rejected cookie stops the search: the cluster shares one cookie, so every
-                // other node would reject it too.
-                if error.kind == .authenticationFailed || isLast { fail(error) }
-                printWarning("\(node.name): \(error.description); trying the next discovered node")
-                lastError = error
-            }
-        }
-        if let lastError { fail(lastError) }
-        do {
-            _ = try Discovery.candidates(seen, query: query, pick: .firstReachable)
-        } catch {
-            fail(error)
-        }
-        fail(DistributionError(.notRegistered, "no node discovered through \(query)"))
-    }
-}
-
 // MARK: - The console and one-shot evaluation
 
 extension ConsoleInvocation {
