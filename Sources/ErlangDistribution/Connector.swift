@@ -378,14 +378,15 @@ extension NodeConnection {
             .flatMap { info -> EventLoopFuture<Route> in
                 guard let info else {
                     return EPMDClient.names(host: host, epmdPort: options.epmdPort, on: eventLoop, timeout: options.connectTimeout)
-                        .recover { _ in [] }
+                        .map { Optional($0) }
+                        .recover { _ in nil }  // the names are a help, not the answer
                         .flatMapThrowing { known in
-                            let list = known.isEmpty ? "none" : known.map(\.alive).sorted().joined(separator: ", ")
+                            let list = known.map { " (registered: \(EPMDMessages.listed($0.map(\.alive).sorted())))" } ?? ""
                             // Names are case-sensitive: `App` is not `app`.
-                            let sameButCase = known.first { $0.alive.lowercased() == node.alive.lowercased() }
+                            let sameButCase = known?.first { $0.alive.lowercased() == node.alive.lowercased() }
                             let port = options.epmdPort == 4369 ? "" : " port \(options.epmdPort)"
                             throw DistributionError(.notRegistered,
-                                "node \(node.alive) is not registered with EPMD on \(host)\(port) (registered: \(list))"
+                                "node \(node.alive) is not registered with EPMD on \(host)\(port)\(list)"
                                 + (sameButCase.map { "; did you mean \($0.alive)?" } ?? ""))
                         }
                 }

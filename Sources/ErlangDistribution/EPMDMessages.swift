@@ -96,6 +96,14 @@ public enum EPMDMessages {
         return result
     }
 
+    /// Registered names for a message: all of them up to `limit`, then how many more (an EPMD
+    /// can hold thousands, and an error is one line).
+    public static func listed(_ names: [String], limit: Int = 20) -> String {
+        if names.isEmpty { return "none" }
+        if names.count <= limit { return names.joined(separator: ", ") }
+        return names.prefix(limit).joined(separator: ", ") + " and \(names.count - limit) more"
+    }
+
     /// A port number written in decimal digits, or nil.
     private static func decimal(_ digits: ArraySlice<UInt8>) -> Int? {
         guard !digits.isEmpty, digits.count <= 5 else { return nil }

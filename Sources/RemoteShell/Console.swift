@@ -192,7 +192,7 @@ public final class Console: @unchecked Sendable {
                                                   width: core.options.geometry().columns)
             case ":cluster":
                 guard let options = clusterOptions else { return ":cluster is not available in this session" }
-                return await ClusterViews.cluster(connection: connection, options: options)
+                return await ClusterViews.cluster(connection: connection, options: options, width: core.options.geometry().columns)
             default:
                 return nil
             }

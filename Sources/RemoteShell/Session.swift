@@ -46,7 +46,8 @@ public struct ShellOptions: Sendable {
 /// Whether the node runs Elixir (its `Elixir.Code` module is on the code path). Loads nothing.
 public func nodeHasElixir(_ connection: NodeConnection, timeout: Duration = .seconds(10)) async throws -> Bool {
     let path = try await connection.rpcOfOurs("code", "which", [.atom("Elixir.Code")], timeout: timeout,
-                                              purpose: "to see whether it runs Elixir")
+                                              purpose: "to see whether it runs Elixir",
+                                              advice: "--erlang skips this check (Erlang syntax, evaluated without rex)")
     return path != .atom("non_existing")
 }
 
@@ -54,13 +55,16 @@ extension NodeConnection {
     /// ``rpc(_:_:_:groupLeader:timeout:)`` for a call beamsh makes for itself, not one the
     /// operator asked for: no answer in time is said as what it means to the operator (the node
     /// took the connection but its rpc server does not answer), the call named only in passing.
-    func rpcOfOurs(_ module: Atom, _ function: Atom, _ arguments: [Term], timeout: Duration, purpose: String) async throws -> Term {
+    /// - parameter advice: what still works without rex, added to the message.
+    func rpcOfOurs(
+        _ module: Atom, _ function: Atom, _ arguments: [Term], timeout: Duration, purpose: String, advice: String? = nil
+    ) async throws -> Term {
         do {
             return try await rpc(module, function, arguments, timeout: timeout)
         } catch let error as DistributionError where error.isCallTimeout {
             throw DistributionError(.remoteCallFailed, "\(peer.name) took the connection but did not answer beamsh's call within "
                 + "\(Human.seconds(timeout)) (\(module):\(function)/\(arguments.count), \(purpose)): its rpc server (rex) is "
-                + "blocked or the node is overloaded", reason: error.reason)
+                + "blocked or the node is overloaded" + (advice.map { "; \($0)" } ?? ""), reason: error.reason)
         }
     }
 }

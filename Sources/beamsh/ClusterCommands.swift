@@ -17,10 +17,40 @@ extension TopOrder: ExpressibleByArgument {}
 
 /// Seconds as a Duration.
 
-/// The basename `RELEASE_NODE` implies (the part before `@`).
+/// The basename `RELEASE_NODE` implies (the part before `@`; empty for `@host`, which
+/// `checkedBasename` then refuses).
 func defaultBasename() -> String? {
     guard let node = ProcessEnvironment.current["RELEASE_NODE"], !node.isEmpty else { return nil }
-    return String(node.split(separator: "@", maxSplits: 1).first ?? Substring(node))
+    return String(node.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).first ?? Substring(node))
+}
+
+/// `name` when it can be the part of a node name before `@`; else a usage error (exit 64) said
+/// before anything is looked up: discovery would name every address with it first.
+func checkedBasename(_ name: String, fromOption: Bool) -> String {
+    let source = fromOption ? "--basename '\(name)'" : "RELEASE_NODE's name part '\(name)'"
+    let problem: String? =
+        name.isEmpty ? "is empty"
+        : name.utf8.contains(UInt8(ascii: "@")) ? "is a node name: give the part before '@' (--basename \(name.split(separator: "@").first ?? ""))"
+        : name.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 }) ? "has blanks or control characters"
+        : nil
+    guard let problem else { return name }
+    printError("\(source) \(problem)")
+    exitNow(.usage)
+}
+
+/// `--port` and `--address` say where one node is; with `--dns` they would send every node
+/// found to the same place.
+func checkNoFixedAddress(_ connection: ConnectionOptions, dns: String?) throws {
+    if dns != nil && (connection.port != nil || connection.address != nil) {
+        throw ValidationError("--port and --address give one node's address; --dns finds the addresses (EPMD's port is --epmd-port)")
+    }
+}
+
+/// A `--dns` or `discover` query: a DNS name, not empty or blank.
+func checkQuery(_ query: String, _ what: String) throws {
+    if query.isEmpty || query.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) {
+        throw ValidationError("\(what) needs a DNS name (got '\(query)')")
+    }
 }
 
 /// `--dns QUERY [--basename NAME]`: finding nodes the dns_cluster way, for `cluster`, `info`, `top`
@@ -38,7 +68,11 @@ struct DNSOptions: ParsableArguments {
             printError("--dns needs --basename NAME or RELEASE_NODE")
             exitNow(.usage)  // a missing part of the command line, like a missing NODE
         }
-        return name
+        return checkedBasename(name, fromOption: basename != nil)
+    }
+
+    func validate() throws {
+        if let dns { try checkQuery(dns, "--dns") }
     }
 }
 
@@ -47,11 +81,8 @@ struct DNSOptions: ParsableArguments {
 /// address at once, but only the answers up to the node used are waited for: an EPMD that does
 /// not answer further down the list costs nothing. A node passed over is named on stderr, with
 /// why. Exits as every command does when no node will do.
-/// - parameter instead: run on the first registered node in place of connecting (`--rpc`, which
-///   connects its own way); it does not return.
 func connectToDiscovered(
-    query: String, basename: String, pick: DiscoveryPick, options: ConnectOptions, group: MultiThreadedEventLoopGroup,
-    instead: ((DiscoveredNode) async -> Never)? = nil
+    query: String, basename: String, pick: DiscoveryPick, options: ConnectOptions, group: MultiThreadedEventLoopGroup
 ) async -> NodeConnection {
     var addresses: [(address: String, family: Int)]
     do {
@@ -77,17 +108,23 @@ func connectToDiscovered(
             let isLast = i == checks.count - 1
             guard node.isRegistered else {
                 if case .index(let n) = pick { fail(Discovery.unusable(node, pick: n)) }
-                if !isLast { printWarning("\(node.name): \(node.statusText); trying the next discovered node") }
+                if !isLast { printWarning("\(node.name): \(node.statusText) (trying the next discovered node)") }
                 continue
             }
-            if let instead { await instead(node) }
             do throws(DistributionError) {
                 return try await NodeConnection.connect(to: parseNodeName(node.name), options: options, group: group)
             } catch {
                 // A rejected cookie stops the search: the cluster shares one cookie, so every
-                // other node would reject it too.
-                if error.kind == .authenticationFailed || isLast { fail(error) }
-                printWarning("\(node.name): \(error.description); trying the next discovered node")
+                // other node would reject it too. Which node it was is said: the rest of the
+                // message does not name it.
+                if error.kind == .authenticationFailed {
+                    var named = DistributionError(error.kind, "\(node.name): \(error.description)", reason: error.reason)
+                    named.reachedNode = error.reachedNode
+                    fail(named)
+                }
+                if isLast { fail(error) }
+                // (A connection error names the node already.)
+                printWarning("\(error.description) (trying the next discovered node)")
                 lastError = error
             }
         }
@@ -157,6 +194,7 @@ extension Beamsh {
         func validate() throws {
             if let epmdPort { try checkPort(epmdPort, "--epmd-port") }
             try checkSeconds(timeout, "--timeout")
+            if let query { try checkQuery(query, "discover") }
         }
 
         func run() async throws {
@@ -166,10 +204,11 @@ extension Beamsh {
                 printError("give a QUERY or set DNS_CLUSTER_QUERY")
                 exitNow(.usage)
             }
-            guard let basename = basename ?? defaultBasename() else {
+            guard let named = basename ?? defaultBasename() else {
                 printError("give --basename NAME or set RELEASE_NODE")
                 exitNow(.usage)
             }
+            let basename = checkedBasename(named, fromOption: self.basename != nil)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let nodes: [DiscoveredNode]
             do {
@@ -240,6 +279,7 @@ extension Beamsh {
 
         func validate() throws {
             try checkSeconds(timeout, "--timeout")
+            try checkNoFixedAddress(connection, dns: discovery.dns)
             if eval == nil && (yes || readOnly) { throw ValidationError("--yes and --read-only go with --eval") }
             if let expect, expect < 1 { throw ValidationError("--expect counts nodes: 1 or more") }
             if eval != nil && expect != nil { throw ValidationError("--expect goes with the mesh check, not --eval") }
@@ -269,12 +309,16 @@ extension Beamsh {
             // ($DNS_CLUSTER_QUERY) naming the nodes that should be in the cluster; else the first
             // node DNS finds registered.
             let seedText: String
+            var seedConnection: NodeConnection?
             if let node {
                 seedText = node
             } else if discovery.dns == nil, !(ProcessEnvironment.current["RELEASE_NODE"] ?? "").isEmpty {
                 seedText = nodeOrReleaseNode(nil)
-            } else if let first = discovered.first(where: \.isRegistered) {
-                seedText = first.name
+            } else if discovered.contains(where: \.isRegistered) {
+                // The first registered node that takes the connection, as the console picks its
+                // node: one that refuses it or answers with another name is passed over (it is
+                // probed again with the others, and reported as what it is).
+                (seedText, seedConnection) = await Self.firstReachableSeed(discovered, options: options, group: group)
             } else if !discovered.isEmpty {
                 printError("no discovered node is registered with EPMD: " + discovered.map { "\($0.name): \($0.statusText)" }.joined(separator: "; "))
                 exitNow(.connectFailure)
@@ -297,7 +341,8 @@ extension Beamsh {
                 clusterOptions.wantValues = format == .json
                 let report: FanoutReport
                 do {
-                    report = try await ClusterInspector.evaluateEverywhere(eval, seed: seed, options: clusterOptions, group: group)
+                    report = try await ClusterInspector.evaluateEverywhere(eval, seed: seed, seedConnection: seedConnection,
+                                                                           options: clusterOptions, group: group)
                 } catch {
                     fail(error)
                 }
@@ -306,7 +351,7 @@ extension Beamsh {
                 exitNow(ExitStatus(rawValue: report.exitCode) ?? .remoteFailure)
             }
 
-            let report = await ClusterInspector.inspect(seed: seed, options: clusterOptions, group: group)
+            let report = await ClusterInspector.inspect(seed: seed, seedConnection: seedConnection, options: clusterOptions, group: group)
             // A seed that cannot be reached, with nothing else to show: one line, not an empty table.
             if case .unreachable(let error)? = report.outcomes[seed.description], format == .text, report.members.count == 1,
                report.outsiders.isEmpty {
@@ -333,7 +378,7 @@ extension Beamsh {
                 // Standard error says why, as in text mode, for whoever watches the script run.
                 if let seedError { printError(seedError.description + (cookieSource.map { "; our cookie came from \($0)" } ?? "")) }
             case .text:
-                var text = report.render()
+                var text = report.render(width: isatty(STDOUT_FILENO) == 1 ? Self.terminalColumns() : nil)
                 if let expect, !enough {
                     text += "\nfewer nodes than expected: \(report.members.count) of at least \(expect) (--expect)"
                 }
@@ -344,6 +389,36 @@ extension Beamsh {
         }
     }
 
+}
+
+extension Beamsh.Cluster {
+    static func terminalColumns() -> Int? {
+        var size = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
+    /// The first registered discovered node that takes the connection, with that connection;
+    /// the last registered one (unconnected) when none does, so the report says why. A rejected
+    /// cookie stops the search: every node shares it.
+    static func firstReachableSeed(
+        _ discovered: [DiscoveredNode], options: ConnectOptions, group: EventLoopGroup
+    ) async -> (name: String, connection: NodeConnection?) {
+        let registered = discovered.filter(\.isRegistered)
+        for (i, node) in registered.enumerated() {
+            guard i < registered.count - 1 else { break }
+            do throws(DistributionError) {
+                return (node.name, try await NodeConnection.connect(to: parseNodeName(node.name), options: options, group: group))
+            } catch {
+                if error.kind == .authenticationFailed { return (node.name, nil) }
+                printWarning("\(error.description) (trying the next discovered node as the seed)")
+            }
+        }
+        return (registered.last!.name, nil)
+    }
+}
+
+extension Beamsh {
     /// `beamsh info NODE`.
     struct Info: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -366,6 +441,7 @@ extension Beamsh {
         func validate() throws {
             try checkSeconds(timeout, "--timeout")
             try dns.check(node: node)
+            try checkNoFixedAddress(connection, dns: dns.discovery.dns)
         }
 
         func run() async throws {
@@ -426,6 +502,7 @@ extension Beamsh {
             try checkSeconds(interval, "--interval", allowZero: true)
             try checkSeconds(timeout, "--timeout")
             try dns.check(node: node)
+            try checkNoFixedAddress(connection, dns: dns.discovery.dns)
         }
 
         func run() async throws {

@@ -61,6 +61,7 @@ extension Beamsh {
         func validate() throws {
             if discovery.dns == nil && (pick != nil || all || discovery.basename != nil) { throw ValidationError("--pick, --all and --basename go with --dns QUERY") }
             if discovery.dns != nil && node != nil { throw ValidationError("give a NODE or --dns QUERY, not both") }
+            try checkNoFixedAddress(connection, dns: discovery.dns)
             if pick != nil && all { throw ValidationError("--pick and --all exclude each other") }
             if let pick, pick < 1 { throw ValidationError("--pick counts from 1") }
             if all && eval.isEmpty { throw ValidationError("--all evaluates on every node: give --eval EXPR (the console opens on one node; see `beamsh cluster`)") }
@@ -167,13 +168,20 @@ struct ConsoleInvocation {
         let (options, _) = connection.connectOptions()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: pick == .all ? 2 : 1)
         guard pick == .all else { await runOnFirstDiscovered(query: query, basename: basename, pick: pick, options: options, group: group) }
+        let discovered: [DiscoveredNode]
         let candidates: [DiscoveredNode]
         do {
-            let discovered = try await Discovery.discover(query: query, basename: basename, epmdPort: options.epmdPort,
-                                                          group: group, timeout: options.connectTimeout)
+            discovered = try await Discovery.discover(query: query, basename: basename, epmdPort: options.epmdPort,
+                                                      group: group, timeout: options.connectTimeout)
             candidates = try Discovery.candidates(discovered, query: query, pick: pick)
         } catch {
             fail(error)
+        }
+        // An address with no node to evaluate on is a row of its own (a node DNS names that is
+        // down counts as unreachable), and the rows keep DNS's order.
+        let order = Dictionary(discovered.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let missing = discovered.filter { !$0.isRegistered }.map {
+            FanoutResult(node: $0.name, language: nil, outcome: .unreachable(DistributionError($0.statusKind, $0.statusText)))
         }
         let started = ContinuousClock.now
         var clusterOptions = ClusterOptions(connect: options, timeout: timeout.map { .nanoseconds(Int64($0 * 1e9)) } ?? .seconds(60))
@@ -188,8 +196,9 @@ struct ConsoleInvocation {
         }
         var worst: Int32 = 0
         for expression in eval {
-            let results = await ClusterInspector.evaluate(expression, on: candidates.map(\.name), reusing: nil,
-                                                          options: clusterOptions, group: group)
+            let results = (await ClusterInspector.evaluate(expression, on: candidates.map(\.name), reusing: nil,
+                                                           options: clusterOptions, group: group) + missing)
+                .sorted { (order[$0.node] ?? Int.max, $0.node) < (order[$1.node] ?? Int.max, $1.node) }
             let report = FanoutReport(seed: query, expression: expression, results: results, elapsed: .now - started)
             print(format == "json" ? report.json.serialized() : report.render())
             FailureDocument.markReported()
@@ -202,12 +211,8 @@ struct ConsoleInvocation {
     private func runOnFirstDiscovered(
         query: String, basename: String, pick: DiscoveryPick, options: ConnectOptions, group: MultiThreadedEventLoopGroup
     ) async -> Never {
-        let rpc = rpc, rpcSettings = rpcSettings
-        let connected = await connectToDiscovered(
-            query: query, basename: basename, pick: pick, options: options, group: group,
-            instead: rpc.isEmpty ? nil : { node in
-                await RPCOneShot.run(target: parseNodeName(node.name), options: { options }, call: rpc, settings: rpcSettings)
-            })
+        let connected = await connectToDiscovered(query: query, basename: basename, pick: pick, options: options, group: group)
+        if !rpc.isEmpty { await RPCOneShot.run(on: connected, call: rpc, settings: rpcSettings) }
         await evaluate(on: connected, clusterOptions: options)
     }
 }

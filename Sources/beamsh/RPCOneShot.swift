@@ -91,12 +91,19 @@ enum RPCOneShot {
                 let option = text.hasPrefix("-") && text.dropFirst().first.map { $0.isLetter || $0 == "-" } == true
                 let hint = option ? "; beamsh's options go before --rpc (what follows MODULE FUNCTION are the call's arguments)"
                     : text.hasPrefix(":") && text.count > 1 && (try? parser.parse(String(text.dropFirst())))?.atomValue != nil
-                    ? "; --rpc takes Erlang syntax, where an atom has no colon: \(text.dropFirst())" : ""
+                    ? "; --rpc takes Erlang syntax, where an atom has no colon: \(text.dropFirst())"
+                    : Self.looksLikeElixir(text)
+                    ? "; --rpc takes Erlang terms: atoms without a colon ([a, b], {ok, 1}), maps as #{k => v}, binaries as <<\"text\">>"
+                    : Self.isCapitalizedName(text) ? " (a module of Elixir's is 'Elixir.\(text)')" : ""
                 printError("--rpc argument '\(text)' is not an Erlang term: \(error)\(hint)")
                 exitNow(.usage)
             }
         }
         let (module, function) = (atomName(call[0]), atomName(call[1]))
+        for (what, name) in [("MODULE", module), ("FUNCTION", function)] where name.hasPrefix(":") && name.count > 1 {
+            printError("--rpc \(what) '\(name)' is written as in Elixir; in --rpc it is an Erlang atom: \(name.dropFirst())")
+            exitNow(.usage)
+        }
         if settings.readOnly, let why = CoreCommands.readOnlyObjection(module: module, function: function, arguments: arguments) {
             printError("read-only: \(why); not called")
             exitNow(.remoteFailure)
@@ -181,46 +188,105 @@ enum RPCOneShot {
         on loop: EventLoop
     ) -> EventLoopFuture<Outcome> {
         NodeConnection.connect(to: target, options: options, on: loop).flatMap { connection in
-            var printOptions = ErlangFormatter.Options()
-            printOptions.localNode = connection.peerNodeAtom
-            let printer = ErlangFormatter(options: printOptions)
-            var jsonOptions = TermJSON.Options()
-            jsonOptions.localNode = connection.peerNodeAtom
-            let json = settings.json ? TermJSON(options: jsonOptions) : nil
-            // rex runs the call in a process of its own that beamsh cannot name, so a call that
-            // times out may still be running on the node; the message says so.
-            return withTargetPids(call, arguments, pids, settings: settings, on: connection).flatMap { arguments in
-                connection.submitCall(Atom(atomName(call[0])), Atom(atomName(call[1])), arguments, timeout: settings.timeout)
-            }
-                .flatMap { result -> EventLoopFuture<Outcome> in
-                    let outcome = Outcome(result: result, printer: printer, json: json)
-                    guard case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") else {
-                        return connection.eventLoop.makeSucceededFuture(outcome)
-                    }
-                    let hint = undefinedModuleHint(t[1], module: atomName(call[0]), function: atomName(call[1]))
-                    return BadRPC.describe(t[1], on: connection, printer: printer).map { text in
-                        var described = outcome
-                        described.failure = text + (hint.map { "\n(\($0))" } ?? "")
-                        return described
-                    }
-                }
-                .flatMapErrorThrowing { error in
-                    guard let lost = error as? DistributionError, lost.kind == .connectionLost else { throw error }
-                    throw LostDuringTheCall(node: target.description, error: lost)
-                }
+            perform(on: connection, call: call, arguments: arguments, pids: pids, settings: settings)
         }
     }
 
+    /// The call on an open connection (`--dns` finds and connects the node first).
+    static func run(on connection: NodeConnection, call: [String], settings: Settings) async -> Never {
+        let target = (try? NodeName(parsing: connection.peer.name)) ?? (try! NodeName(alive: "node", host: "localhost"))
+        let (arguments, pids, stops) = parseArguments(call, target: target, settings: settings)
+        let future = perform(on: connection, call: call, arguments: arguments, pids: pids, settings: settings)
+        do {
+            finish(.success(try await future.get()), stopsTheNode: stops)
+        } catch {
+            finish(.failure(error), stopsTheNode: stops)
+        }
+    }
+
+    private static func perform(
+        on connection: NodeConnection, call: [String], arguments: [Term], pids: Set<PidNumbers>, settings: Settings
+    ) -> EventLoopFuture<Outcome> {
+        var printOptions = ErlangFormatter.Options()
+        printOptions.localNode = connection.peerNodeAtom
+        let printer = ErlangFormatter(options: printOptions)
+        var jsonOptions = TermJSON.Options()
+        jsonOptions.localNode = connection.peerNodeAtom
+        let json = settings.json ? TermJSON(options: jsonOptions) : nil
+        let (module, function) = (atomName(call[0]), atomName(call[1]))
+        // rex runs the call in a process of its own that beamsh cannot name, so a call that
+        // times out may still be running on the node; the message says so.
+        return withTargetPids(call, arguments, pids, settings: settings, on: connection).flatMap { arguments in
+            connection.submitCall(Atom(module), Atom(function), arguments, timeout: settings.timeout)
+        }
+            .flatMap { result -> EventLoopFuture<Outcome> in
+                let outcome = Outcome(result: result, printer: printer, json: json)
+                guard case .tuple(let t) = result, t.count == 2, t[0] == .atom("badrpc") else {
+                    return connection.eventLoop.makeSucceededFuture(outcome)
+                }
+                let hint = elixirModuleHint(t[1], call: call, on: connection)
+                return BadRPC.describe(t[1], on: connection, printer: printer).and(hint).map { text, hint in
+                    var described = outcome
+                    described.failure = text + (hint.map { "\n(\($0))" } ?? "")
+                    return described
+                }
+            }
+            .flatMapErrorThrowing { error in
+                guard let lost = error as? DistributionError, lost.kind == .connectionLost else { throw error }
+                throw LostDuringTheCall(node: connection.peer.name, error: lost)
+            }
+    }
+
     /// What to try when the called function itself is undefined (`{'EXIT', {undef, [{M, F, A, _} | _]}}`)
-    /// and its module is named as in Elixir code: `Node` is `Elixir.Node` in Erlang's terms.
-    static func undefinedModuleHint(_ reason: Term, module: String, function: String) -> String? {
-        guard case .tuple(let exit)? = Optional(reason), exit.count == 2, exit[0] == .atom("EXIT"),
+    /// and its module is named as in Elixir code (`Node` is `Elixir.Node` in Erlang's terms): said
+    /// only when the node has that Elixir module (`code:which/1`, which loads nothing).
+    static func elixirModuleHint(_ reason: Term, call: [String], on connection: NodeConnection) -> EventLoopFuture<String?> {
+        let (module, function) = (atomName(call[0]), atomName(call[1]))
+        guard case .tuple(let exit) = reason, exit.count == 2, exit[0] == .atom("EXIT"),
             case .tuple(let undef) = exit[1], undef.count == 2, undef[0] == .atom("undef"),
             case .list(let frames) = undef[1], case .tuple(let frame)? = frames.first, frame.count >= 2,
             frame[0] == .atom(Atom(module)), frame[1] == .atom(Atom(function)),
             let first = module.unicodeScalars.first, first.properties.isUppercase, !module.hasPrefix("Elixir.")
-        else { return nil }
-        return "an Elixir module is Elixir.\(module) in --rpc: beamsh NODE --rpc Elixir.\(module) \(function)"
+        else { return connection.eventLoop.makeSucceededFuture(nil) }
+        let elixirModule = "Elixir." + module
+        return connection.submitCall("code", "which", [.atom(Atom(elixirModule))], timeout: .seconds(5))
+            .map { which -> String? in
+                guard which != .atom("non_existing"), which.atomValue == nil || which == .atom("preloaded") || which == .atom("cover_compiled")
+                else { return nil }
+                let rest = ([elixirModule] + call.dropFirst()).map(shellQuoted).joined(separator: " ")
+                return "an Elixir module is \(elixirModule) in --rpc: beamsh NODE --rpc \(rest)"
+            }
+            .recover { _ in nil }
+    }
+
+    /// An argument written as in Elixir: an atom with a leading colon inside a term (`[:a, :b]`,
+    /// `{:ok, 1}`, `:"x y"`), or a map as `%{...}`.
+    static func looksLikeElixir(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        for (i, b) in bytes.enumerated() {
+            if b == UInt8(ascii: "%"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{") { return true }
+            guard b == UInt8(ascii: ":"), i + 1 < bytes.count else { continue }
+            let next = bytes[i + 1]
+            let startsName = (next >= 0x61 && next <= 0x7A) || (next >= 0x41 && next <= 0x5A) || next == UInt8(ascii: "_")
+                || next == UInt8(ascii: "\"")
+            let before = i == 0 ? UInt8(ascii: " ") : bytes[i - 1]
+            if startsName && " ,[{(".utf8.contains(before) { return true }
+        }
+        return false
+    }
+
+    /// `String`, `MyApp.Repo`: how Elixir names a module, which Erlang reads as a variable.
+    static func isCapitalizedName(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, first.properties.isUppercase else { return false }
+        return text.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_" || $0 == "." }
+    }
+
+    /// `text` as typed at a shell prompt: quoted when it holds anything but plain characters.
+    static func shellQuoted(_ text: String) -> String {
+        let plain = !text.isEmpty && text.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "_.-@:/".utf8.contains(b)
+        }
+        return plain ? text : "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 
     /// The connection closed once the call was sent (not while connecting).

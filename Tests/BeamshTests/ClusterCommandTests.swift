@@ -397,6 +397,8 @@ func jsonObject(_ text: String) throws -> [String: Any] {
             127.0.0.3 first.beamsh.test
             127.0.0.3 last.beamsh.test
             127.0.0.2 last.beamsh.test
+            ::1 v6first.beamsh.test
+            127.0.0.3 v6first.beamsh.test
 
             """.write(to: hosts, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: hosts) }
@@ -424,6 +426,23 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         // --pick 1 on the silent one: exit 2, naming what happened.
         let (silentPick, _) = try inNamespace(["--dns", "first.beamsh.test", "--pick", "1", "--connect-timeout", "1"] + common)
         #expect(silentPick.status == 2 && silentPick.stderr.contains("--pick 1: \(node.alive)@127.0.0.2: EPMD unreachable"), "\(silentPick.stderr)")
+        // Registered at ::1 (EPMD listens on loopback too) but the node is not there: passed over,
+        // by --rpc as by the console.
+        let rpcArgs = ["--basename", node.alive, "--epmd-port", String(epmdPort), "--connect-timeout", "2"]
+        let (rpcPass, _) = try inNamespace(["--dns", "v6first.beamsh.test"] + rpcArgs + ["--rpc", "erlang", "node"])
+        #expect(rpcPass.status == 0 && rpcPass.stdout == "'\(node.name)'\n", "\(rpcPass.stdout)\(rpcPass.stderr)")
+        #expect(rpcPass.stderr.contains("\(node.alive)@::1") && rpcPass.stderr.contains("(trying the next discovered node)"), "\(rpcPass.stderr)")
+        // The cluster check takes the next one as its seed, and says what the first one was.
+        let (seedPass, _) = try inNamespace(["cluster", "--dns", "v6first.beamsh.test"] + rpcArgs)
+        #expect(seedPass.stdout.hasPrefix("cluster seen from \(node.name): 1 node, 1 reached, mesh complete"), "\(seedPass.stdout)\(seedPass.stderr)")
+        #expect(seedPass.stdout.contains("found by DNS, registered but unreachable: \(node.alive)@::1"), "\(seedPass.stdout)")
+        // --all: every address DNS gave is a row, in DNS's order; one with nothing to evaluate on
+        // is unreachable (exit 2).
+        let (all, _) = try inNamespace(["--dns", "first.beamsh.test", "--all", "--connect-timeout", "1"] + common.dropLast(2)
+                                       + ["--eval", "node()"])
+        let rows = all.stdout.split(separator: "\n").map(String.init)
+        #expect(all.status == 2 && rows.count == 3 && rows[1].hasPrefix("\(node.alive)@127.0.0.2") && rows[1].contains("UNREACHABLE EPMD unreachable")
+                && rows[2].hasPrefix(node.name), "\(all.stdout)\(all.stderr)")
     }
 
     @Test func consoleConnectsToADiscoveredNode() throws {
@@ -453,7 +472,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(unknown.stderr.contains("no node discovered through localhost is registered"), "\(unknown.stderr)")
         #expect(unknown.stderr.contains(node.alive), "names what EPMD has: \(unknown.stderr)")
         let rejected = try BeamshBinary.run(dns + ["--eval", "1"], cookie: "wrong" + node.cookie)
-        #expect(rejected.status == 3, "\(rejected.stderr)")
+        #expect(rejected.status == 3 && rejected.stderr.contains("\(node.name): authentication failed"), "\(rejected.stderr)")
         #expect(!rejected.stderr.contains(node.cookie))
         // `info` and `top` find their node the same way.
         let info = try BeamshBinary.run(["info"] + dns + ["--format", "json"], cookie: node.cookie)

@@ -276,9 +276,11 @@ import Testing
                 // Laid out as the shell lays it out (indented by 5 and 8 under its "** ").
                 (["erlang", "atom_to_list", "1"], ["** exception error: bad argument\n     in function  atom_to_list/1\n        called as"]),
                 (["no_such_module", "f", "1"], ["** exception error: undefined function no_such_module:f/1"]),
-                // A module named as Elixir code names it gets the Erlang name to use.
-                (["Node", "list"], ["undefined function 'Node':list/0",
-                                    "(an Elixir module is Elixir.Node in --rpc: beamsh NODE --rpc Elixir.Node list)"]),
+                // A module named as Elixir code names it gets the Erlang name to use, where the
+                // node has that module (Elixir's Node; on a node without Elixir, nothing).
+                (["Node", "list", "[]"], ["undefined function 'Node':list/1"]
+                    + (runtime.hasElixir ? ["(an Elixir module is Elixir.Node in --rpc: beamsh NODE --rpc Elixir.Node list '[]')"] : [])),
+                (["NoSuchModule", "f"], ["undefined function 'NoSuchModule':f/0"]),
                 (["lists", "nth", "0", "[]"], ["** exception error: no function clause matching lists:nth(0,[])"]),
                 (["erlang", "exit", "boom"], ["** exception exit: boom"]),
                 (["erlang", "error", #"#{'__struct__' => 'Elixir.RuntimeError', '__exception__' => true, message => <<"boom">>}"#],
@@ -290,6 +292,9 @@ import Testing
                     #expect(run.stderr.contains(text), "\(runtime) \(call): \(run.stderr)")
                 }
                 #expect(!run.stderr.contains("badrpc"), "\(runtime) \(call): \(run.stderr)")
+                if !runtime.hasElixir || call[0] != "Node" {
+                    #expect(!run.stderr.contains("an Elixir module is"), "\(runtime) \(call): \(run.stderr)")
+                }
             }
             // `{badrpc, nodedown}` as a reply is about another node the call reached for (our
             // own node going down is a lost connection): it must not blame the node asked.
@@ -603,6 +608,17 @@ import Testing
             (["a@h", "--rpc", "erlang", "node", "--cookie", "s3cret"], "options go before --rpc"),
             (["a@h", "--rpc", "erlang", "node", "bad term("], "is not an Erlang term"),
             (["a@h", "--rpc", "erlang", "system_info", ":process_count"], "where an atom has no colon: process_count"),
+            (["a@h", "--rpc", "lists", "reverse", "[:a, :b]"], "--rpc takes Erlang terms: atoms without a colon"),
+            (["a@h", "--rpc", "erlang", "is_map", "%{}"], "maps as #{k => v}"),
+            (["a@h", "--rpc", "code", "ensure_loaded", "String"], "(a module of Elixir's is 'Elixir.String')"),
+            (["a@h", "--rpc", ":erlang", "node"], "--rpc MODULE ':erlang' is written as in Elixir; in --rpc it is an Erlang atom: erlang"),
+            (["--dns", "localhost", "--basename", "", "--eval", "1"], "--basename '' is empty"),
+            (["--dns", "localhost", "--basename", "app@h", "--eval", "1"], "is a node name: give the part before '@' (--basename app)"),
+            (["info", "--dns", "localhost", "--basename", "a b"], "has blanks"),
+            (["--dns", "", "--basename", "app", "--eval", "1"], "--dns needs a DNS name"),
+            (["discover", " ", "--basename", "app"], "discover needs a DNS name"),
+            (["--dns", "localhost", "--basename", "app", "--port", "4000", "--eval", "1"], "--port and --address give one node's address"),
+            (["cluster", "--dns", "localhost", "--basename", "app", "--address", "127.0.0.1"], "--port and --address give one node's address"),
             (["a@h", "--port", "4000", "--address", "127.0.0.1:4001", "--rpc", "erlang", "node"], "name two different ports"),
             (["cluster", "--dns", "localhost"], "--dns needs --basename NAME or RELEASE_NODE"),
             (["discover", "localhost"], "give --basename NAME or set RELEASE_NODE"),
@@ -616,6 +632,10 @@ import Testing
             #expect(result.status == 64 && result.stderr.contains(message), "\(arguments): \(result.status) \(result.stderr)")
             #expect(!result.stderr.contains("s3cret"))
         }
+        // RELEASE_NODE=@host has no name part: not the host taken for one.
+        let noName = try BeamshBinary.run(["--dns", "localhost", "--eval", "1"], cookie: nil,
+                                          environment: nothing.merging(["RELEASE_NODE": "@x"]) { $1 })
+        #expect(noName.status == 64 && noName.stderr.contains("RELEASE_NODE's name part '' is empty"), "\(noName.stderr)")
         // The same port twice is no conflict.
         let same = try BeamshBinary.run(["a@h", "--port", "1", "--address", "127.0.0.1:1", "--connect-timeout", "1", "--rpc", "erlang", "node"],
                                         cookie: "c")

@@ -31,6 +31,35 @@ import Testing
         #expect(LinkProblem(kind: .oneWay, from: "c@h", to: "b@h").description == "one-way link: c@h sees b@h, b@h does not see c@h")
     }
 
+    /// A report fits the terminal: the node column gives way, the matrix becomes one character
+    /// per node with its column numbers written downwards, and past that a line says so.
+    @Test func clusterReportFitsTheTerminal() {
+        let members = (1...12).map { "node_with_a_long_name_\($0)@host.example.internal" }.sorted()
+        var outcomes: [String: NodeOutcome] = [:]
+        for m in members { outcomes[m] = reached(m, sees: members.filter { $0 != m && !($0 == members[0] && m == members[11]) }) }
+        let report = ClusterReport(seed: members[0], members: members, outcomes: outcomes,
+                                   problems: ClusterReport.linkProblems(members: members, outcomes: outcomes), outsiders: [],
+                                   elapsed: .zero)
+        let wide = report.render()
+        #expect(wide.split(separator: "\n").contains { $0.hasPrefix("12  ✗  ✓") }, "\(wide)")
+        let narrow = report.render(width: 40)
+        let lines = narrow.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for line in lines where !line.hasPrefix("one-way link") && !line.hasPrefix("cluster seen from") && !line.hasPrefix("links (") {
+            #expect(TextTable.width(line) <= 40, "\(line)")
+        }
+        #expect(lines.contains { $0.hasPrefix(" #  node              processes  memory") }, "\(narrow)")
+        #expect(lines.contains { $0.hasPrefix(" 2  node_with_a_lon…          1     1 B") }, "\(narrow)")
+        #expect(lines.contains("            111"), "\(narrow)")
+        #expect(lines.contains("   123456789012"), "\(narrow)")
+        // The seed (first in name order) is not seen by the last: the one cut link.
+        #expect(lines.contains(" 1 ·✓✓✓✓✓✓✓✓✓✓✓"), "\(narrow)")
+        #expect(lines.contains("12 ✗✓✓✓✓✓✓✓✓✓✓·"), "\(narrow)")
+        #expect(!report.render(width: 80).contains("   123456789012"), "the spaced matrix fits 80 columns")
+        let tiny = report.render(width: 12)
+        #expect(tiny.contains("(12 nodes do not fit 12 columns even one character each"), "\(tiny)")
+        #expect(tiny.contains("one-way link: \(members[0]) sees \(members[11]), \(members[11]) does not see \(members[0])"), "\(tiny)")
+    }
+
     @Test func completeOnlyWhenEveryoneAnswersAndSeesEveryone() {
         let members = ["a@h", "b@h"]
         let good: [String: NodeOutcome] = ["a@h": reached("a@h", sees: ["b@h"]), "b@h": reached("b@h", sees: ["a@h"])]

@@ -111,6 +111,9 @@ public struct ClusterReport: Sendable {
     /// Found by DNS at another address of a member (a dual-stack name gives each node an AAAA
     /// and an A record, and so two names): the node there gave a member's name.
     public var otherAddresses: [(node: DiscoveredNode, member: String)] = []
+    /// Why an outsider EPMD has could not be reached when it was probed: it may be a member whose
+    /// links are down, or a node that is down; either way not one that was asked.
+    public var outsiderErrors: [String: DistributionError] = [:]
     public var elapsed: Duration
 
     /// Every member answered and every pair sees each other.
@@ -168,7 +171,10 @@ public struct ClusterReport: Sendable {
 
     // MARK: - Printing
 
-    public func render() -> String {
+    /// - parameter width: the terminal's width, or nil (no limit). In a narrower terminal the node
+    ///   column gives way first, and the link matrix becomes a grid of one character per node
+    ///   (column numbers written downwards), or, wider still than that, a line saying so.
+    public func render(width: Int? = nil) -> String {
         var lines: [String] = []
         let reached = members.filter { outcomes[$0]?.summary != nil }.count
         // The mesh's verdict is about the mesh alone; what DNS found beside it is said apart.
@@ -187,40 +193,66 @@ public struct ClusterReport: Sendable {
                 table.add(["\(i + 1)", name, "-", "-", "-", "-", "-", "-"])
             }
         }
-        lines.append(table.render())
+        // Narrower than the table: the node names are cut first, then uptime, Elixir and OTP give way.
+        lines.append(table.render(maxWidth: width, narrowing: [.shrink(1, minimum: 16), .drop(4), .drop(3), .drop(2)]))
         lines.append("")
         lines.append("links (row sees column; ✓ yes, ✗ no, ? not asked):")
-        var matrix = TextTable(header: [""] + members.indices.map { "\($0 + 1)" }, rightAligned: Set(0...members.count))
         let views = Self.connectedSets(outcomes)
-        for (i, a) in members.enumerated() {
-            var row = ["\(i + 1)"]
-            row.reserveCapacity(members.count + 1)
-            let view = views[a]
-            for (j, b) in members.enumerated() {
-                if i == j { row.append("·"); continue }
-                guard let view else { row.append("?"); continue }
-                row.append(view.contains(b) ? "✓" : "✗")
-            }
-            matrix.add(row)
+        func cell(_ i: Int, _ j: Int) -> String {
+            if i == j { return "·" }
+            guard let view = views[members[i]] else { return "?" }
+            return view.contains(members[j]) ? "✓" : "✗"
         }
-        lines.append(matrix.render())
+        let labelWidth = String(members.count).count
+        let spacedWidth = labelWidth + members.count * (labelWidth + 2)
+        if width == nil || spacedWidth <= width! {
+            var matrix = TextTable(header: [""] + members.indices.map { "\($0 + 1)" }, rightAligned: Set(0...members.count))
+            for i in members.indices {
+                var row = ["\(i + 1)"]
+                row.reserveCapacity(members.count + 1)
+                for j in members.indices { row.append(cell(i, j)) }
+                matrix.add(row)
+            }
+            lines.append(matrix.render())
+        } else if labelWidth + 1 + members.count <= width! {
+            // One character per node; the column's number is read downwards in the header.
+            let pad = String(repeating: " ", count: labelWidth + 1)
+            for digit in (0..<labelWidth).reversed() {
+                var header = pad
+                for j in members.indices {
+                    var n = j + 1
+                    for _ in 0..<digit { n /= 10 }
+                    header += n == 0 && digit > 0 ? " " : String(n % 10)
+                }
+                lines.append(header)
+            }
+            for i in members.indices {
+                let label = String(i + 1)
+                var row = String(repeating: " ", count: labelWidth - label.count) + label + " "
+                for j in members.indices { row += cell(i, j) }
+                lines.append(row)
+            }
+        } else {
+            lines.append("(\(members.count) nodes do not fit \(width!) columns even one character each: the problems follow; "
+                + "--format json has every node's links)")
+        }
         if !problems.isEmpty || !unreachable.isEmpty || !outsiders.isEmpty || !otherAddresses.isEmpty { lines.append("") }
         for p in problems { lines.append(p.description) }
         for (name, error) in unreachable {
             // Connected, but its summary got no answer in time (its rex is stuck, the node is
             // overloaded) or failed: not the same trouble as a node that cannot be reached.
             let what = error.isCallTimeout ? "connected, not answering" : error.kind == .remoteCallFailed ? "connected, summary failed" : "unreachable"
-            lines.append("\(what): \(name): \(error.description)")
+            lines.append(error.description.hasPrefix(name) ? "\(what): \(error.description)" : "\(what): \(name): \(error.description)")
         }
         for o in outsiders {
             // Only a registered node is known to be outside; elsewhere nothing answers for it.
             let what: String
             switch o.status {
-            case .registered: what = "found by DNS, not in the cluster"
+            case .registered: what = outsiderErrors[o.name] == nil ? "found by DNS, not in the cluster" : "found by DNS, registered but unreachable"
             case .notRegistered: what = "found by DNS, no such node there"
             case .unreachable: what = "found by DNS, could not be checked"
             }
-            lines.append("\(what): \(o.name) (\(o.statusText))")
+            lines.append("\(what): \(o.name) (\(outsiderErrors[o.name]?.description ?? o.statusText))")
         }
         for (o, member) in otherAddresses { lines.append("found by DNS at another address of \(member): \(o.name)") }
         return lines.joined(separator: "\n")
@@ -253,7 +285,10 @@ public struct ClusterReport: Sendable {
             ("link_problems", .array(problems.map {
                 .object([("kind", .string($0.kind.jsonName)), ("from", .string($0.from)), ("to", .string($0.to))])
             })),
-            ("dns_not_in_cluster", .array(outsiders.map(\.json))),
+            ("dns_not_in_cluster", .array(outsiders.map { o in
+                guard let error = outsiderErrors[o.name], case .object(let pairs) = o.json else { return o.json }
+                return .object(pairs + [("unreachable", .string(error.description))])
+            })),
             ("dns_other_addresses", .array(otherAddresses.map(Self.otherAddressJSON))),
         ])
     }
@@ -340,11 +375,13 @@ public enum ClusterInspector {
         let finished = earlyOutcomes.withLockedValue { $0 }
         var outsiders: [DiscoveredNode] = []
         var otherAddresses: [(node: DiscoveredNode, member: String)] = []
+        var outsiderErrors: [String: DistributionError] = [:]
         for d in options.discovered where !memberSet.contains(d.name) {
             if case .unreachable(let error)? = finished[d.name], let member = error.reachedNode, memberSet.contains(member) {
                 otherAddresses.append((d, member))
             } else {
                 outsiders.append(d)
+                if case .unreachable(let error)? = finished[d.name] { outsiderErrors[d.name] = error }
             }
         }
         var report = ClusterReport(
@@ -352,6 +389,7 @@ public enum ClusterInspector {
             problems: ClusterReport.linkProblems(members: members, outcomes: outcomes),
             outsiders: outsiders, elapsed: clock.now - started)
         report.otherAddresses = otherAddresses
+        report.outsiderErrors = outsiderErrors
         return report
     }
 

@@ -237,12 +237,15 @@ extension ClusterInspector {
     /// Evaluates `expression` on every member of `seed`'s cluster at once: the nodes the seed
     /// sees, then any node one of them sees that the seed does not (a partitioned cluster is when
     /// a fan-out matters most), as the mesh check walks them.
+    /// `seedConnection`: one already open to `seed`, closed here too.
     public static func evaluateEverywhere(
-        _ expression: String, seed: NodeName, options: ClusterOptions, group: EventLoopGroup
+        _ expression: String, seed: NodeName, seedConnection open: NodeConnection? = nil, options: ClusterOptions,
+        group: EventLoopGroup
     ) async throws(DistributionError) -> FanoutReport {
         let clock = ContinuousClock()
         let started = clock.now
-        let seedConnection = try await NodeConnection.connect(to: seed, options: options.connect, group: group)
+        let seedConnection: NodeConnection
+        if let open { seedConnection = open } else { seedConnection = try await NodeConnection.connect(to: seed, options: options.connect, group: group) }
         defer { seedConnection.closeNow() }
         let names: [String]
         do {

@@ -16,12 +16,12 @@ public enum ClusterViews {
     /// for the other members (the console's own `ConnectOptions`).
     public static func cluster(
         connection: NodeConnection, options: ConnectOptions, timeout: Duration = .seconds(10),
-        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton, width: Int? = nil
     ) async -> String {
         let seed = (try? NodeName(parsing: connection.peer.name)) ?? NodeName.uniqueConsoleName(for: connection.localName)
         let report = await ClusterInspector.inspect(
             seed: seed, seedConnection: connection, options: ClusterOptions(connect: options, timeout: timeout), group: group)
-        return report.render()
+        return report.render(width: width)
     }
 
     /// `:top`: one refresh of the busiest processes (`interval` is the reductions window).

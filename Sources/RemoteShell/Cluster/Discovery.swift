@@ -49,7 +49,7 @@ public struct DiscoveredNode: Sendable {
         case .registered(let port): return "registered, distribution port \(port)"
         case .notRegistered(let others):
             return "EPMD answers, \(name.split(separator: "@").first.map(String.init) ?? "?") not registered"
-                + (others.isEmpty ? "" : " (registered: \(others.joined(separator: ", ")))")
+                + (others.isEmpty ? "" : " (registered: \(EPMDMessages.listed(others)))")
         case .unreachable(let reason): return "EPMD unreachable: \(reason)"
         }
     }
@@ -161,10 +161,8 @@ public enum Discovery {
                                                           timeout: timeout)) ?? []
                 status = .notRegistered(others: names.map(\.alive).sorted())
             }
-        } catch let error as DistributionError {
-            status = .unreachable(reason: error.description)
         } catch {
-            status = .unreachable(reason: "\(error)")
+            status = .unreachable(reason: error.description)
         }
         return DiscoveredNode(name: "\(basename)@\(entry.address)", address: entry.address, family: entry.family, status: status)
     }
@@ -217,7 +215,7 @@ extension Discovery {
 
 extension DiscoveredNode {
     /// The error kind this status amounts to when the node was wanted.
-    var statusKind: DistributionError.Kind {
+    public var statusKind: DistributionError.Kind {
         switch status {
         case .registered: return .notRegistered
         case .notRegistered: return .notRegistered

@@ -59,12 +59,12 @@ public struct NodeSummary: Sendable {
     static func applyAll(
         _ calls: [(module: String, function: String, arguments: [Term])], on connection: NodeConnection, timeout: Duration
     ) async throws -> [Term]? {
-        let reply = try await connection.rpc(
+        let reply = try await connection.rpcOfOurs(
             "lists", "zipwith3",
             [.export(ExportFun(module: "erlang", function: "apply", arity: 3)),
              .list(calls.map { .atom(Atom($0.module)) }), .list(calls.map { .atom(Atom($0.function)) }),
              .list(calls.map { .list($0.arguments) })],
-            timeout: timeout)
+            timeout: timeout, purpose: "the node's summary")
         guard let results = reply.listElements, results.count == calls.count else { return nil }
         return results
     }
