@@ -238,7 +238,10 @@ public struct Handshake: Sendable {
         default:
             throw HandshakeError(.unexpectedMessage, "expected a challenge, got tag \(message.first ?? 0)")
         }
-        let name = String(decoding: peerName, as: UTF8.self)
+        // The challenge carries the name as `atom_to_binary(Node, latin1)` (dist_util's
+        // send_challenge): each byte is a code point, which only differs from UTF-8 past ASCII.
+        var name = ""
+        name.unicodeScalars.append(contentsOf: peerName.lazy.map { Unicode.Scalar($0) })
         if let expected = expectedPeer, expected != name {
             throw HandshakeError(.nameMismatch,
                                  "reached node \(name), not \(expected): use the name the node was started with (\(name))",

@@ -158,6 +158,29 @@ private let vectorsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathC
         }
     }
 
+    /// The challenge names the node in Latin-1 (`atom_to_binary(Node, latin1)` in dist_util):
+    /// a host with an accent is the same name we asked for, and said right when it is not.
+    @Test func theChallengesNameIsLatin1() throws {
+        let latin1: [UInt8] = Array("p@".utf8) + [0xF1, 0x61, 0x6E, 0x64, 0xFA]  // p@ñandú
+        func challenge(_ nameBytes: [UInt8]) -> [UInt8] {
+            var m: [UInt8] = [UInt8(ascii: "N")]
+            m.appendBigEndian(DistributionFlags.beamshDefault.union(.published).rawValue)
+            m.appendBigEndian(UInt32(1))
+            m.appendBigEndian(UInt32(99))
+            m.appendBigEndian(UInt16(nameBytes.count))
+            return m + nameBytes
+        }
+        var machine = Handshake(localName: "a@b", expectedPeer: "p@ñandú", cookie: Cookie("c"), creation: 1, challenge: 1)
+        _ = machine.start()
+        _ = try machine.receive(Array("sok".utf8))
+        _ = try machine.receive(challenge(latin1))
+        #expect(machine.isAwaitingAcknowledgement)
+        var other = Handshake(localName: "a@b", expectedPeer: "q@ñandú", cookie: Cookie("c"), creation: 1, challenge: 1)
+        _ = other.start()
+        _ = try other.receive(Array("sok".utf8))
+        #expect { try other.receive(challenge(latin1)) } throws: { ($0 as? HandshakeError)?.reachedNode == "p@ñandú" }
+    }
+
     @Test func truncatedAndOutOfOrderMessagesAreErrors() throws {
         var machine = Handshake(localName: "a@b", expectedPeer: nil, cookie: Cookie("c"), creation: 1, challenge: 1)
         _ = machine.start()

@@ -116,6 +116,13 @@ import Testing
             café@h  élan
             a@h     ok
             """)
+        // Wide characters (CJK, emoji) take two columns each, as a terminal draws them.
+        var wide = TextTable(header: ["name", "n"], rightAligned: [1])
+        wide.add(["節點_w", "1"])
+        wide.add(["😀x", "3"])
+        wide.add(["a", "22"])
+        #expect(wide.render() == "name     n\n節點_w   1\n😀x      3\na       22")
+        #expect(wide.render(maxWidth: 7, narrowing: [.shrink(0, minimum: 3)]) == "na…   n\n節…   1\n😀x   3\na    22")
         let cut = names.render(maxWidth: 9, narrowing: [.shrink(0, minimum: 3)], lastMinimum: 2)
         #expect(cut == """
             no…  note

@@ -76,8 +76,8 @@ public struct TextTable: Sendable {
                 var cell = row[i]
                 var cellWidth = rowWidths[i]
                 if cellWidth > widths[i] {
-                    cell = String(cell.prefix(max(0, widths[i] - 1))) + "…"
-                    cellWidth = cell.count
+                    cell = Self.prefix(cell, columns: max(0, widths[i] - 1)) + "…"
+                    cellWidth = Self.width(cell)
                 }
                 let pad = max(0, widths[i] - cellWidth)
                 let last = position == visible.count - 1
@@ -98,16 +98,43 @@ public struct TextTable: Sendable {
             if let maxWidth, lineWidth > maxWidth {
                 let line = String(decoding: out[lineStart...], as: UTF8.self)
                 out.removeSubrange(lineStart...)
-                out.append(contentsOf: line.prefix(maxWidth).utf8)
+                out.append(contentsOf: Self.prefix(line, columns: maxWidth).utf8)
             }
         }
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Characters a cell takes: its byte count when ASCII (almost every cell), else its
-    /// characters (grapheme clusters).
+    /// Terminal columns a cell takes: its byte count when ASCII (almost every cell), else the
+    /// columns of its characters (grapheme clusters), two for a wide one.
     static func width(_ cell: String) -> Int {
-        cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count
+        cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.reduce(0) { $0 + columns($1) }
+    }
+
+    /// The longest start of `text` that takes at most `columns` terminal columns.
+    static func prefix(_ text: String, columns limit: Int) -> String {
+        var used = 0
+        var end = text.startIndex
+        for (index, character) in zip(text.indices, text) {
+            used += columns(character)
+            if used > limit { break }
+            end = text.index(after: index)
+        }
+        return String(text[..<end])
+    }
+
+    /// Terminal columns a character takes: two for East Asian wide and fullwidth characters and
+    /// emoji shown as such (Unicode's East Asian Width W and F, as terminals draw them), else one.
+    static func columns(_ character: Character) -> Int {
+        guard let first = character.unicodeScalars.first, first.value >= 0x1100 else { return 1 }
+        if first.properties.isEmojiPresentation { return 2 }
+        switch first.value {
+        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+             0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6,
+             0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x2FFFD, 0x30000...0x3FFFD:
+            return 2
+        default:
+            return 1
+        }
     }
 }
 
