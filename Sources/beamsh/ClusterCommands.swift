@@ -346,7 +346,8 @@ extension Beamsh {
                 } catch {
                     fail(error)
                 }
-                print(format == .json ? report.json.serialized() : report.render())
+                print(format == .json ? report.json.serialized()
+                      : report.render(terminalWidth: isatty(STDOUT_FILENO) == 1 ? Self.terminalColumns() : nil))
                 FailureDocument.markReported()
                 exitNow(ExitStatus(rawValue: report.exitCode) ?? .remoteFailure)
             }

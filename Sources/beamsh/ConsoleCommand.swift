@@ -200,7 +200,8 @@ struct ConsoleInvocation {
                                                            options: clusterOptions, group: group) + missing)
                 .sorted { (order[$0.node] ?? Int.max, $0.node) < (order[$1.node] ?? Int.max, $1.node) }
             let report = FanoutReport(seed: query, expression: expression, results: results, elapsed: .now - started)
-            print(format == "json" ? report.json.serialized() : report.render())
+            print(format == "json" ? report.json.serialized()
+                  : report.render(terminalWidth: isatty(STDOUT_FILENO) == 1 ? Beamsh.Cluster.terminalColumns() : nil))
             FailureDocument.markReported()
             worst = max(worst, report.exitCode)
         }

@@ -95,6 +95,13 @@ import Testing
                   line 2
             """)
         #expect(report.exitCode == 1)
+        // In a 60-column terminal a node name past 20 columns is cut; the results keep their room.
+        let long = FanoutReport(seed: "a@h", expression: "1", results: [
+            FanoutResult(node: "a_very_long_node_name_indeed@host.example", language: .erlang, outcome: .value("1")),
+            FanoutResult(node: "b@h", language: .erlang, outcome: .value("2")),
+        ], elapsed: .zero)
+        #expect(long.render(terminalWidth: 60) == "node                  result\na_very_long_node_na…  1\nb@h                   2")
+        #expect(long.render().hasPrefix("node                                       result"))
     }
 
     /// Columns line up by characters, not bytes: the link matrix's ✓ and ✗, and names with

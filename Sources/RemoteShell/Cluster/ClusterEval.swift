@@ -182,9 +182,14 @@ public struct FanoutReport: Sendable {
     /// The worst of the nodes' exit codes.
     public var exitCode: Int32 { results.map(\.exitCode).max() ?? 0 }
 
-    public func render() -> String {
-        let width = (results.map(\.node.count) + ["node".count]).max()!
-        func pad(_ s: String) -> String { s + String(repeating: " ", count: width - s.count) }
+    /// - parameter terminalWidth: the terminal's width, or nil: in a terminal, node names longer
+    ///   than a third of it (16 columns at least) are cut with "…", so the results keep their room.
+    public func render(terminalWidth: Int? = nil) -> String {
+        let natural = (results.map(\.node.count) + ["node".count]).max()!
+        let width = terminalWidth.map { min(natural, max(16, $0 / 3)) } ?? natural
+        func pad(_ s: String) -> String {
+            s.count > width ? String(s.prefix(width - 1)) + "…" : s + String(repeating: " ", count: width - s.count)
+        }
         var lines = [pad("node") + "  result"]
         for r in results {
             var text: String
