@@ -115,7 +115,7 @@ public enum FootgunGuard {
                 let boundedBefore = !isIdentifierChar(before) && before != "." && before != ":"
                     || word.first == ":"
                 let boundedAfter = !isIdentifierChar(after) && after != "?" && after != "!"
-                if boundedBefore && boundedAfter && (!needsCall || after == "(") { return true }
+                if boundedBefore && boundedAfter && (!needsCall || after == "(") && !isLookup(chars, before: start) { return true }
             }
             return false
         }
@@ -134,7 +134,76 @@ public enum FootgunGuard {
         // The module and function as adjacent arguments: `apply(:init, :stop, [])`,
         // `:rpc.call(node(), :init, :stop, [])`, `spawn(init, stop, [])`.
         let pairs = language == .elixir ? elixirArgumentPairs : erlangArgumentPairs
-        return pairs.first { pair in pair.patterns.contains { occurs($0, needsCall: false) } }?.call
+        if let hit = pairs.first(where: { pair in pair.patterns.contains { occurs($0, needsCall: false) } })?.call { return hit }
+        // init's pid written as text, as `Process.list()` and `:top` print it (`#PID<0.0.0>`,
+        // `pid("0.0.0")`, `list_to_pid("<0.0.0>")`): its quotes are gone from the scanned code,
+        // so the raw line is read, without spacing, with each such form made `pid(0,0,0)`.
+        let raw = Array(line.filter { !$0.isWhitespace })
+        let canonical = Self.initPidSpelledOut(raw)
+        guard canonical.count != raw.count else { return nil }
+        let pidPatterns = language == .elixir ? elixirInitPidPatterns : erlangInitPidPatterns
+        return pidPatterns.first { $0.patterns.contains { occurs($0, needsCall: false, in: canonical) } }?.call
+    }
+
+    /// Whether what precedes `start` makes the call there a question about it, not a call: IEx's
+    /// `h System.stop` and `b System.stop` (documentation), `function_exported?(System, :stop, 1)`.
+    static func isLookup(_ chars: [Character], before start: Int) -> Bool {
+        var i = start - 1
+        while i >= 0, chars[i] == " " || chars[i] == "(" { i -= 1 }
+        var word: [Character] = []
+        while i >= 0, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "?" || chars[i] == "." || chars[i] == ":" {
+            word.insert(chars[i], at: 0)
+            i -= 1
+        }
+        let lookups: [[Character]] = [["h"], ["b"], Array("function_exported?"), Array(":erlang.function_exported"),
+                                      Array("erlang:function_exported"), Array("IEx.Helpers.h"), Array("IEx.Helpers.b")]
+        return lookups.contains(word)
+    }
+
+    /// The argument calls that name init by `pid(0,0,0)`.
+    static let elixirInitPidPatterns = namingInitPid(elixirArgumentCalls)
+    static let erlangInitPidPatterns = namingInitPid(erlangArgumentCalls)
+    private static func namingInitPid(_ calls: [(call: String, patterns: [String])]) -> [(call: String, patterns: [String])] {
+        let marker = Array("pid(0,0,0)")
+        return calls.compactMap { call in
+            let patterns = call.patterns.filter { pattern in
+                let chars = Array(pattern)
+                return chars.count >= marker.count && (0...(chars.count - marker.count)).contains { chars[$0..<($0 + marker.count)].elementsEqual(marker) }
+            }
+            return patterns.isEmpty ? nil : (call.call, patterns)
+        }
+    }
+
+    /// The ways to write init's pid as text, each with the module it may be called through.
+    static let initPidSpellings: [[Character]] = {
+        var forms = ["#PID<0.0.0>"]
+        for (open, close) in [("\"", "\""), ("'", "'"), ("~c\"", "\""), ("~c'", "'")] {
+            for qualifier in ["", ":c.", "c:", "IEx.Helpers.", "Elixir.IEx.Helpers."] {
+                forms.append("\(qualifier)pid(\(open)0.0.0\(close))")
+            }
+            for qualifier in ["", ":erlang.", "erlang:"] {
+                forms.append("\(qualifier)list_to_pid(\(open)<0.0.0>\(close))")
+            }
+        }
+        // Longest first, so a qualified form is taken whole.
+        return forms.map { Array($0) }.sorted { $0.count > $1.count }
+    }()
+
+    /// `code` (without spacing) with every spelling of init's pid as text made `pid(0,0,0)`.
+    static func initPidSpelledOut(_ code: [Character]) -> [Character] {
+        let canonical = Array("pid(0,0,0)")
+        var out: [Character] = []
+        var i = 0
+        scan: while i < code.count {
+            for form in initPidSpellings where i + form.count <= code.count && code[i..<(i + form.count)].elementsEqual(form) {
+                out += canonical
+                i += form.count
+                continue scan
+            }
+            out.append(code[i])
+            i += 1
+        }
+        return out
     }
 
     static let elixirArgumentPairs = argumentPairs(.elixir)

@@ -38,6 +38,12 @@ struct LocalCheckTests {
         // init by its pid, always <0.0.0>.
         ("Process.exit(pid(0, 0, 0), :kill)", "Process.exit(Process.whereis(:init), ...)"),
         ("send(pid(0,0,0), {:stop, :stop})", "send(:init, ...)"),
+        // ...and as text, as Process.list() and :top print it.
+        ("Process.exit(pid(\"0.0.0\"), :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        ("Process.exit(#PID<0.0.0>, :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        ("Process.exit( IEx.Helpers.pid( '0.0.0' ), :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        (":erlang.exit(:erlang.list_to_pid(~c\"<0.0.0>\"), :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        ("send(#PID<0.0.0>, {:stop, :stop})", "send(:init, ...)"),
         // Any message to init is asked about, whatever it says.
         ("send(:init, :hello)", "send(:init, ...)"), ("send(pid(0, 0, 0), :hello)", "send(:init, ...)"),
         // The kernel processes whose end takes the node down.
@@ -55,7 +61,11 @@ struct LocalCheckTests {
                       "Application.stop(:kernel_extra)", "Application.stop(:my_app)", "Process.exit(Process.whereis(:initial), :kill)",
                       "send(:initial, {:stop, :stop})", "GenServer.stop(:my_app_server)",
                       "Process.exit(Process.whereis(:application_controller_x), :kill)",
-                      "IO.puts(\"Application.stop(:kernel)\")"])
+                      "IO.puts(\"Application.stop(:kernel)\")",
+                      "Process.exit(pid(\"0.10.0\"), :kill)", "Process.exit(#PID<0.0.01>, :kill)", "Process.info(pid(\"0.0.0\"))",
+                      // Questions about a stopping call, not calls: IEx's documentation helpers, function_exported?.
+                      "h System.stop", "h(System.stop/1)", "b System.stop", "function_exported?(System, :stop, 1)",
+                      ":erlang.function_exported(:init, :stop, 0)"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
@@ -88,6 +98,13 @@ struct LocalCheckTests {
                 == "application:stop(stdlib)")
         #expect(FootgunGuard.dangerousCall(in: "exit(pid(0, 0, 0), kill).", language: .erlang) == "exit(whereis(init), ...)")
         #expect(FootgunGuard.dangerousCall(in: "pid(0,0,0) ! {stop, stop}.", language: .erlang) == "init ! ...")
+        #expect(FootgunGuard.dangerousCall(in: "erlang:exit(list_to_pid(\"<0.0.0>\"), kill).", language: .erlang)
+                == "exit(whereis(init), ...)")
+        #expect(FootgunGuard.dangerousCall(in: "c:pid(\"0.0.0\") ! {stop, stop}.", language: .erlang) == "init ! ...")
+        #expect(FootgunGuard.dangerousCall(in: "exit(list_to_pid(\"<0.10.0>\"), kill).", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "erlang:function_exported(init, stop, 0).", language: .erlang) == nil)
+        // A lookup helper's name ahead of a real call does not hide it.
+        #expect(FootgunGuard.dangerousCall(in: "h(1); System.stop()", language: .elixir) == "System.stop")
         #expect(FootgunGuard.dangerousCall(in: "exit(pid(0, 10, 0), kill).", language: .erlang) == nil)
         #expect(FootgunGuard.dangerousCall(in: "exit(whereis(init), kill).", language: .erlang) == "exit(whereis(init), ...)")
         #expect(FootgunGuard.dangerousCall(in: "erlang:exit(erlang:whereis( init ), kill).", language: .erlang)
