@@ -7,6 +7,10 @@ import NIOCore
 import NIOPosix
 import RemoteShell
 
+/// What Ctrl-C during `--rpc` prints (see ``RPCOneShot/noteInterrupts(node:)``), made before
+/// the signal can come: the handler only writes it.
+nonisolated(unsafe) private var interruptNote: UnsafeBufferPointer<UInt8>?
+
 enum RPCOneShot {
     /// How the call is made and printed: the console's `--timeout`, `--read-only` and `--format`.
     struct Settings: Sendable {
@@ -40,6 +44,7 @@ enum RPCOneShot {
     ) -> Never {
         let (arguments, pids, stops) = parseArguments(call, target: target, settings: settings)
         let options = options()
+        noteInterrupts(node: target.description)
         MultiThreadedEventLoopGroup.withCurrentThreadAsEventLoop { loop in
             perform(target: target, options: options, call: call, arguments: arguments, pids: pids, settings: settings, on: loop)
                 .whenComplete { finish($0, stopsTheNode: stops) }
@@ -51,6 +56,7 @@ enum RPCOneShot {
     static func run(target: NodeName, options: () -> ConnectOptions, call: [String], settings: Settings) async -> Never {
         let (arguments, pids, stops) = parseArguments(call, target: target, settings: settings)
         let options = options()
+        noteInterrupts(node: target.description)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let future = perform(target: target, options: options, call: call, arguments: arguments, pids: pids, settings: settings,
                              on: group.next())
@@ -196,6 +202,7 @@ enum RPCOneShot {
     static func run(on connection: NodeConnection, call: [String], settings: Settings) async -> Never {
         let target = (try? NodeName(parsing: connection.peer.name)) ?? (try! NodeName(alive: "node", host: "localhost"))
         let (arguments, pids, stops) = parseArguments(call, target: target, settings: settings)
+        noteInterrupts(node: connection.peer.name)
         let future = perform(on: connection, call: call, arguments: arguments, pids: pids, settings: settings)
         do {
             finish(.success(try await future.get()), stopsTheNode: stops)
@@ -287,6 +294,24 @@ enum RPCOneShot {
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "_.-@:/".utf8.contains(b)
         }
         return plain ? text : "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+
+    /// Ctrl-C ends beamsh (exit 1) saying that the call may go on: rex runs it in a process of
+    /// its own that beamsh cannot name, so unlike `--eval`'s worker it cannot be killed. An
+    /// interrupt ignored by whoever started beamsh stays ignored.
+    static func noteInterrupts(node: String) {
+        let inherited = signal(SIGINT, SIG_IGN)
+        if let inherited, unsafeBitCast(inherited, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { return }
+        let text = Array(("\nbeamsh: interrupted; the call may still be running on \(node): rex runs it in a process "
+            + "beamsh cannot name (--eval runs in a worker of its own, which Ctrl-C kills)\n").utf8)
+        let note = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.count)
+        _ = note.initialize(from: text)
+        interruptNote = UnsafeBufferPointer(note)
+        // Only async-signal-safe calls in the handler: write(2) and _exit(2).
+        signal(SIGINT) { _ in
+            if let note = interruptNote { _ = write(2, note.baseAddress, note.count) }
+            _exit(ExitStatus.remoteFailure.rawValue)
+        }
     }
 
     /// The connection closed once the call was sent (not while connecting).

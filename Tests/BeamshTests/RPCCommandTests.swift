@@ -568,6 +568,33 @@ import Testing
         }
     }
 
+    /// Ctrl-C during `--rpc` ends beamsh with exit 1 and says the call may go on: rex runs it in a
+    /// process beamsh cannot name (`--eval`'s own worker is killed instead).
+    @Test func anInterruptedRPCSaysTheCallMayGoOn() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        // With SIGINT at its default and unblocked, as at a terminal (the test runner starts its
+        // children with it blocked).
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT]); os.execv(sys.argv[1], sys.argv[1:])",
+                             BeamshBinary.path, node.name, "--rpc", "timer", "sleep", "20000"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["RELEASE_COOKIE": node.cookie]) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        let started = ContinuousClock.now
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(process.terminationStatus) \(stderr)")
+        #expect(stderr.contains("interrupted; the call may still be running on \(node.name)"), "\(stderr)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     /// A node whose rpc server (rex) does not answer holds no command past its `--timeout`: not
     /// `top` while it prepares its sampler, not `--eval` while it asks whether the node has Elixir.
     @Test func aStuckRexHoldsNothingPastTheTimeout() throws {
