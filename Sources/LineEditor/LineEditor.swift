@@ -583,7 +583,16 @@ public final class LineEditor: @unchecked Sendable {
     /// would, and takes the edit mode again when continued.
     private static func suspendCommand(_ editLine: OpaquePointer) -> UInt8 {
         _ = beamsh_el_set_int(editLine, EL_PREP_TERM, 0)
-        kill(getpid(), SIGTSTP)
+        // To this thread (`raise`, with the signal unblocked here: the line editor's thread
+        // blocks signals), so the stop comes before the edit mode is taken again. Sent to the
+        // process, another thread took it after this one had gone on: at `fg` the terminal came
+        // back in the normal mode, without a prompt, echoing what was typed.
+        var stop = sigset_t(), previous = sigset_t()
+        sigemptyset(&stop)
+        sigaddset(&stop, SIGTSTP)
+        pthread_sigmask(SIG_UNBLOCK, &stop, &previous)
+        raise(SIGTSTP)
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
         _ = beamsh_el_set_int(editLine, EL_PREP_TERM, 1)
         return UInt8(CC_REDISPLAY)
     }

@@ -155,6 +155,34 @@ import Testing
         }
     }
 
+    /// Ctrl-Z at the prompt stops beamsh as any program, and `fg` brings it back in its edit mode:
+    /// the prompt drawn again, keys working, nothing echoed twice.
+    @Test func suspendAndResumeKeepTheEditMode() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
+        // An interactive shell, for job control.
+        let terminal = try Terminal("bash --norc --noprofile -i", environment: [
+            "RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home, "PS1": "shell-prompt$ "])
+        defer { terminal.close() }
+        try await terminal.waitFor("shell-prompt$")  // (the screen comes back without trailing blanks)
+        try terminal.enter("\(BeamshBinary.path) \(node.name)")
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.press("C-z")
+        try await terminal.waitFor("Stopped")
+        try terminal.enter("fg")
+        try await terminal.waitFor("iex(\(node.name))1>", count: 2)
+        try terminal.type("40 + 2")
+        try terminal.press("C-a")  // the edit mode's key: to the start of the line
+        try terminal.type("x = ")
+        try terminal.press("Enter")
+        let screen = try await terminal.waitFor("iex(\(node.name))2>")
+        #expect(screen.contains("iex(\(node.name))1> x = 40 + 2\n42"), "\(screen)")
+        #expect(screen.components(separatedBy: "40 + 2").count == 2, "typed text shows once: \(screen)")
+        try terminal.press("C-d")
+    }
+
     /// A process the session started writes while the console waits at its prompt: its text
     /// shows at once above the prompt, which is drawn again under it with what the operator had
     /// typed so far; the writer never waits for the operator.
