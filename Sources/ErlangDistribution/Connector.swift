@@ -164,22 +164,28 @@ public enum EPMDClient {
     static func exchange(
         _ request: [UInt8], addresses: [SocketAddress], on eventLoop: EventLoop, timeout: TimeAmount, suggestingPort: Bool = true
     ) -> EventLoopFuture<(reply: [UInt8], address: SocketAddress)> {
-        @Sendable func attempt(_ index: Int, failures: [String]) -> EventLoopFuture<(reply: [UInt8], address: SocketAddress)> {
+        /// `silent`: every address so far took the connection and said nothing.
+        @Sendable func attempt(_ index: Int, failures: [String], silent: Bool) -> EventLoopFuture<(reply: [UInt8], address: SocketAddress)> {
             guard index < addresses.count else {
                 let port = addresses.first?.port ?? 4369
                 // (--port is the way around EPMD when connecting; NAMES has nothing to skip to.)
                 let skip = !suggestingPort || request.count > 2 && request[2] == EPMDMessages.namesRequestTag ? "" : " Use --port to skip EPMD"
-                return eventLoop.makeFailedFuture(DistributionError(.epmdUnreachable,
-                    "EPMD is not reachable on port \(port) (\(failures.joined(separator: "; "))): is a node running there, or is the port firewalled?\(skip)"))
+                let why = silent
+                    ? "something took the connection on port \(port) but did not answer as EPMD (\(failures.joined(separator: "; "))): "
+                        + "the host is overloaded, or what listens there is not EPMD?"
+                    : "EPMD is not reachable on port \(port) (\(failures.joined(separator: "; "))): is a node running there, or is the port firewalled?"
+                return eventLoop.makeFailedFuture(DistributionError(.epmdUnreachable, why + skip))
             }
             let address = addresses[index]
             return oneExchange(request, address: address, on: eventLoop, timeout: timeout)
                 .map { (reply: $0, address: address) }
                 .flatMapError { error in
-                    attempt(index + 1, failures: failures + ["\(address.ipAddress ?? "?"): \(describe(error))"])
+                    let saidNothing = (error as? DistributionError)?.kind == .timeout
+                    return attempt(index + 1, failures: failures + ["\(address.ipAddress ?? "?"): \(describe(error))"],
+                                   silent: silent && saidNothing)
                 }
         }
-        return attempt(0, failures: [])
+        return attempt(0, failures: [], silent: true)
     }
 
     private static func oneExchange(

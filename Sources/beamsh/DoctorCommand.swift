@@ -92,7 +92,9 @@ extension Beamsh {
             } catch {
                 let fix: String
                 switch error.kind {
-                case .epmdUnreachable: fix = "start the node (it starts EPMD), open port \(options.epmdPort), or pass --port with the distribution port"
+                case .epmdUnreachable:
+                    fix = "EPMD must answer on port \(options.epmdPort) there: start it (`epmd -daemon`; a node started there starts it) "
+                        + "or open the port; a node run without EPMD is reached with --port and its distribution port"
                 case .notRegistered: fix = "check the name before '@' (names registered are listed above) or that the node is up"
                 case .timeout: fix = "EPMD did not answer in time: a firewall dropping packets, or the host is overloaded"
                 case .connectionRefused: fix = "nothing listens on the EPMD port there: start the node, or pass --port with the distribution port"

@@ -426,6 +426,8 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         // --pick 1 on the silent one: exit 2, naming what happened.
         let (silentPick, _) = try inNamespace(["--dns", "first.beamsh.test", "--pick", "1", "--connect-timeout", "1"] + common)
         #expect(silentPick.status == 2 && silentPick.stderr.contains("--pick 1: \(node.alive)@127.0.0.2: EPMD unreachable"), "\(silentPick.stderr)")
+        // A listener that says nothing is not called unreachable: it took the connection.
+        #expect(silentPick.stderr.contains("something took the connection on port \(epmdPort) but did not answer as EPMD"), "\(silentPick.stderr)")
         // Registered at ::1 (EPMD listens on loopback too) but the node is not there: passed over,
         // by --rpc as by the console.
         let rpcArgs = ["--basename", node.alive, "--epmd-port", String(epmdPort), "--connect-timeout", "2"]
