@@ -154,6 +154,12 @@ import Testing
         // Piped (no width), or wide enough: one line.
         #expect(sample.render().split(separator: "\n").first?.contains("; this refresh cost the node") == true)
         #expect(sample.render(width: 200).split(separator: "\n").count == 3)
+        // Narrower still: the header's lines break between words, never inside one.
+        let narrow = sample.render(width: 30).split(separator: "\n").map(String.init)
+        let header = Array(narrow.prefix { !$0.hasPrefix("pid") })
+        #expect(header.count > 2 && header.allSatisfy { $0.count <= 30 }, "\(narrow)")
+        #expect(header.joined(separator: " ") == "a@h: 55 processes; top 1 by memory, reductions over 2.0 s this refresh cost the node 1.0 ms and 1.0 KiB (temporary)",
+                "\(header)")
     }
 
     /// However narrow the terminal, the column the view is sorted by shows whole: the current

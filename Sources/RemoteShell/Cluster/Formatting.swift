@@ -110,6 +110,26 @@ public struct TextTable: Sendable {
         cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.reduce(0) { $0 + columns($1) }
     }
 
+    /// `text` in lines of at most `width` columns, broken at blanks (a word longer than the
+    /// width stands alone on its line).
+    static func wrappingWords(_ text: String, width: Int) -> [String] {
+        guard Self.width(text) > width else { return [text] }
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            if line.isEmpty {
+                line = String(word)
+            } else if Self.width(line) + 1 + Self.width(String(word)) <= width {
+                line += " " + word
+            } else {
+                lines.append(line)
+                line = String(word)
+            }
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+
     /// The longest start of `text` that takes at most `columns` terminal columns.
     static func prefix(_ text: String, columns limit: Int) -> String {
         var used = 0

@@ -75,6 +75,8 @@ public struct TopSample: Sendable {
         let cost = "this refresh cost the node \(Human.milliseconds(nodeCost)) and \(Human.bytes(nodeMemory)) (temporary)"
         // One line, or two where a terminal is too narrow for it (the terminal would wrap it mid-word).
         var lines = width.map { what.count + 2 + cost.count > $0 } == true ? [what, cost] : [what + "; " + cost]
+        // Each of the two still too wide: broken between words, never inside one.
+        if let width { lines = lines.flatMap { TextTable.wrappingWords($0, width: width) } }
         // The numbers before the current function, as etop orders them. A narrow terminal cuts
         // the current function, then drops it, then cuts the name, then drops the numbers the
         // view is not sorted by; a number is never cut (110,000,000 cut to "110," misleads).
