@@ -319,7 +319,7 @@ final class Evaluator: @unchecked Sendable {
             case .exit(let from, let reason) where from == worker:
                 // The link tells us the worker ended; its result, if any, came before this.
                 if running.withLockedValue({ $0.interrupted }) { return .interrupted }
-                return .done(.failure(formatted: try await exitMessage(reason)))
+                return .done(.failure(formatted: try await exitMessage(reason, worker: from)))
             case .spawnReply, .down, .exit:
                 disposeOfLeftover(signal)  // a previous worker's end, its link, or a late spawn
             }
@@ -534,12 +534,14 @@ final class Evaluator: @unchecked Sendable {
         return String(t)
     }
 
-    /// How the worker's unexpected end is shown, formatted by the node.
-    private func exitMessage(_ reason: Term) async throws -> String {
+    /// How the worker's unexpected end (a linked process took it down) is shown, formatted by the
+    /// node, in the shell's words: IEx's `** (EXIT from #PID<...>) shell process exited with
+    /// reason: ...` (the worker is this line's shell process), the Erlang shell's `** exception exit`.
+    private func exitMessage(_ reason: Term, worker: Pid) async throws -> String {
         switch language {
         case .elixir:
             let text = try? await connection.rpc("Elixir.Exception", "format_exit", [reason], timeout: .seconds(10))
-            return "** (EXIT) " + (text?.stringValue ?? "\(reason)")
+            return "** (EXIT from #PID\(Term.localPidText(worker))) shell process exited with reason: " + (text?.stringValue ?? "\(reason)")
         case .erlang:
             let text = try? await connection.rpc("io_lib", "format", [.charlist("~tp"), [reason]], timeout: .seconds(10))
             return "** exception exit: " + (text.flatMap { Chardata.string($0) } ?? "\(reason)")

@@ -171,6 +171,10 @@ import Testing
         #expect(badarg.formatted.hasPrefix("** (ArgumentError)"), "\(badarg)")
         #expect(try await evaluator.evaluate("throw(:up)") == .failure(formatted: "** (throw) :up"))
         #expect(try await evaluator.evaluate("exit(:bye)") == .failure(formatted: "** (exit) :bye"))
+        // A linked process takes the line's worker down: said as IEx says its shell process's end.
+        let linked = try await evaluator.evaluate("spawn_link(fn -> exit(:boom) end); Process.sleep(1000)")
+        #expect(linked.isFailure && linked.formatted.hasPrefix("** (EXIT from #PID<0.")
+                && linked.formatted.hasSuffix(">) shell process exited with reason: :boom"), "\(linked)")
         let syntax = try await evaluator.evaluate("1 + end")
         #expect(syntax.formatted.hasPrefix("** (SyntaxError) iex:1"), "\(syntax)")
         #expect(try await evaluator.evaluate("1 +").formatted.hasPrefix("** incomplete expression"))
