@@ -393,6 +393,7 @@ extension Beamsh {
 }
 
 extension Beamsh.Cluster {
+    /// The width of the terminal on standard output, or nil when it is not one.
     static func terminalColumns() -> Int? {
         var size = winsize()
         guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
@@ -531,7 +532,7 @@ extension Beamsh {
                     } else if inPlace {
                         // Home, clear, draw: the view refreshes in place; no more rows than the
                         // terminal has, or each refresh would scroll the header away.
-                        let width = terminalWidth()
+                        let width = Beamsh.Cluster.terminalColumns()
                         var lines = sample.render(width: width).split(separator: "\n", omittingEmptySubsequences: false)
                         if let rows = terminalRows() {
                             // Rows each line takes, wrapped at the terminal's width.
@@ -576,12 +577,6 @@ extension Beamsh {
             var size = winsize()
             guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return nil }
             return Int(size.ws_row)
-        }
-
-        private func terminalWidth() -> Int? {
-            var size = winsize()
-            guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
-            return Int(size.ws_col)
         }
     }
 }
