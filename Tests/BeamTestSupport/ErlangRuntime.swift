@@ -81,6 +81,21 @@ public struct ErlangRuntime: Sendable, CustomStringConvertible {
         return result.stdout
     }
 
+    /// Starts an EPMD daemon on `port` (listening on `address` besides loopback) and returns
+    /// once it answers: `epmd -daemon` returns before the daemon listens, and a node started in
+    /// that gap fails to register (`register/listen error: econnrefused`).
+    public func startEPMD(port: Int, address: String? = nil, timeout: TimeInterval = 10) throws {
+        var args = ["-port", String(port)]
+        if let address { args += ["-address", address] }
+        _ = try runProcess(epmd, args + ["-daemon"])
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if try runProcess(epmd, ["-port", String(port), "-names"]).status == 0 { return }
+            guard Date() < deadline else { throw TestSetupError("epmd on port \(port) did not start within \(Int(timeout)) s") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
     /// The folder that holds Package.swift.
     public static let repositoryRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
