@@ -62,6 +62,8 @@ public enum CookieSource: Sendable, Hashable, CustomStringConvertible {
     case file(String)
     case environment(String)
     case commandLine
+    /// A release's cookie (bin/app's: its env.sh's `RELEASE_COOKIE`, else `releases/COOKIE`).
+    case release(String)
     case homeFile(String)
 
     public var description: String {
@@ -69,6 +71,7 @@ public enum CookieSource: Sendable, Hashable, CustomStringConvertible {
         case .file(let path): return "--cookie-file \(path)"
         case .environment(let name): return "$\(name)"
         case .commandLine: return "--cookie"
+        case .release(let origin): return origin
         case .homeFile(let path): return path
         }
     }
@@ -79,16 +82,23 @@ public struct CookieError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Finds the cookie the way a release operator expects, first found wins:
-/// `--cookie-file`, `RELEASE_COOKIE`, `--cookie`, `~/.erlang.cookie`.
+/// `--cookie-file`, `RELEASE_COOKIE`, `--cookie`, a release's cookie, `~/.erlang.cookie`.
 public struct CookieResolver: Sendable {
     public var cookieFile: String?
     public var commandLineCookie: String?
     public var environment: [String: String]
+    /// The root of the release beamsh reads, if any, and its cookie with where it is written
+    /// (never the value).
+    public var releaseRoot: String?
+    public var releaseCookie: (value: String, origin: String)?
 
-    public init(cookieFile: String?, commandLineCookie: String?, environment: [String: String]) {
+    public init(cookieFile: String?, commandLineCookie: String?, environment: [String: String],
+                releaseRoot: String? = nil, releaseCookie: (value: String, origin: String)? = nil) {
         self.cookieFile = cookieFile
         self.commandLineCookie = commandLineCookie
         self.environment = environment
+        self.releaseRoot = releaseRoot
+        self.releaseCookie = releaseCookie
     }
 
     /// The cookie, where it came from, and warnings for the user (never containing the value).
@@ -117,6 +127,9 @@ public struct CookieResolver: Sendable {
             warnings.append("--cookie is visible to other users in the process list; prefer --cookie-file or RELEASE_COOKIE")
             return (Cookie(value), .commandLine, warnings)
         }
+        if let releaseCookie {
+            return (Cookie(releaseCookie.value), .release(releaseCookie.origin), warnings)
+        }
         let home = environment["HOME"] ?? ""
         let path = home + "/.erlang.cookie"
         if !home.isEmpty, access(path, F_OK) == 0 {
@@ -136,7 +149,7 @@ public struct CookieResolver: Sendable {
         }
         let release = environment["RELEASE_COOKIE"] == "" ? "$RELEASE_COOKIE (set but empty)" : "$RELEASE_COOKIE"
         throw CookieError(description:
-            "no cookie found; tried --cookie-file, \(release), --cookie and \(home.isEmpty ? "~" : home)/.erlang.cookie")
+            "no cookie found; tried --cookie-file, \(release), --cookie, \(releaseRoot.map { "the release's \($0)/releases/COOKIE, " } ?? "")and \(home.isEmpty ? "~" : home)/.erlang.cookie")
     }
 
     /// The first line without surrounding blanks. `isNewline`, not a comparison with "\n": a

@@ -15,6 +15,7 @@ enum Main {
         // A closed pipe is a failed write (exit 74, see exitNow), in every command alike.
         signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
+        ProcessEnvironment.useRelease(arguments: arguments)
         if let oneShot = RPCOneShot.fastPathArguments(arguments) {
             RPCOneShot.runOnCurrentThread(target: parseNodeName(oneShot.node), options: { ConnectionSettings().connectOptions().0 },
                                           call: oneShot.call)

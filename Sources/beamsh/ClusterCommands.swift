@@ -191,6 +191,9 @@ extension Beamsh {
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
 
+        @Option(help: ArgumentHelp("Read RELEASE_NODE, DNS_CLUSTER_QUERY and the rest from this Mix release, as its bin/app does.", valueName: "dir"))
+        var release: String?
+
         func validate() throws {
             if let epmdPort { try checkPort(epmdPort, "--epmd-port") }
             try checkSeconds(timeout, "--timeout")

@@ -11,6 +11,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The cookie (visible to other users in the process list: prefer --cookie-file or RELEASE_COOKIE).", valueName: "cookie"))
     var cookie: String?
 
+    @Option(help: ArgumentHelp("Read RELEASE_NODE, the cookie and the rest from this Mix release, as its bin/app does (default: $RELEASE_ROOT; without RELEASE_NODE, the release beamsh is in or is run from).", valueName: "dir"))
+    var release: String?
+
     @Option(name: .customLong("name"), help: ArgumentHelp("Our own node name (default: a unique beamsh_<pid>_<random>@host in the target's naming mode).", valueName: "name@host"))
     var localName: String?
 
@@ -74,7 +77,8 @@ struct ConnectionSettings {
 
     /// The cookie, its source and the warnings about it (never the value).
     func resolveCookie() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
-        try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: ProcessEnvironment.current).resolve()
+        try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: ProcessEnvironment.current,
+                           releaseRoot: ProcessEnvironment.release?.root, releaseCookie: ProcessEnvironment.release?.cookie).resolve()
     }
 
     /// Connection options with `cookie`; exits on a bad `--name`.

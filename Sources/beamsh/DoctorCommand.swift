@@ -25,6 +25,12 @@ extension Beamsh {
             var report = DoctorReport(json: format == .json)
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
+            // 0. The release whose settings are read, if any.
+            if let release = ProcessEnvironment.release {
+                let node = release.environment["RELEASE_NODE"].map { "; RELEASE_NODE \($0)" } ?? ""
+                report.pass("release", "\(release.root) (\(release.name) \(release.version)): read as bin/app does\(node)")
+            }
+
             // 1. The name.
             let target: NodeName
             do {

@@ -11,8 +11,15 @@ import Darwin
 #endif
 
 enum ProcessEnvironment {
-    /// Every `NAME=value` pair of the environment, read once: beamsh never changes its own.
-    static let current: [String: String] = {
+    /// The environment beamsh goes by: its own, with a release's settings over it when beamsh
+    /// reads a release (see `useRelease(arguments:)`, called first thing).
+    nonisolated(unsafe) private(set) static var current: [String: String] = own
+
+    /// The release in use, if any.
+    nonisolated(unsafe) private(set) static var release: Release?
+
+    /// Every `NAME=value` pair of the process's environment, read once: beamsh never changes its own.
+    static let own: [String: String] = {
         var result: [String: String] = [:]
         var cursor = environ
         while let entry = cursor.pointee {
@@ -26,6 +33,58 @@ enum ProcessEnvironment {
         }
         return result
     }()
+
+    /// Reads the release the command line or the environment points at, as `bin/app remote` would:
+    /// `--release DIR`; else `$RELEASE_ROOT`; else, when `RELEASE_NODE` is not set, the release
+    /// beamsh's own binary sits in (`RELEASE_ROOT/bin/beamsh`) or the current folder, if either is
+    /// one. Exits on a `--release` that is no release (64) or an env.sh that fails (2).
+    static func useRelease(arguments: [String]) {
+        if let first = arguments.first, ["decode", "help", "--help", "-h", "--version"].contains(first) { return }
+        var given: String?
+        var index = arguments.startIndex
+        while index < arguments.endIndex, arguments[index] != "--" {
+            let argument = arguments[index]
+            if argument == "--release" {
+                guard index + 1 < arguments.endIndex else { return }  // the parser says what is missing
+                given = arguments[index + 1]
+                index += 1
+            } else if argument.hasPrefix("--release=") {
+                given = String(argument.dropFirst("--release=".count))
+            }
+            index += 1
+        }
+        let root: String
+        if let given {
+            root = given
+        } else if let set = own["RELEASE_ROOT"], !set.isEmpty, Release.isRelease(set) {
+            root = set
+        } else if (own["RELEASE_NODE"] ?? "").isEmpty, let found = [executableReleaseRoot(), "."].compactMap({ $0 }).first(where: Release.isRelease) {
+            root = found
+        } else {
+            return
+        }
+        do {
+            let loaded = try Release.load(root: root, environment: own)
+            release = loaded
+            current.merge(loaded.environment) { $1 }
+        } catch {
+            printError(error.description)
+            exitNow(Release.isRelease(root) ? .connectFailure : .usage)
+        }
+    }
+
+    /// The folder above the one beamsh's binary is in (a release's root when beamsh was copied
+    /// into its `bin/`), or nil.
+    private static func executableReleaseRoot() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return nil }
+        parts.removeLast(2)
+        return parts.count == 1 ? "/" : parts.joined(separator: "/")
+    }
 }
 
 /// `node`, or else `RELEASE_NODE` completed the way `bin/app remote` does
@@ -35,9 +94,20 @@ func nodeOrReleaseNode(_ node: String?) -> String {
     if let node { return node }
     let environment = ProcessEnvironment.current
     guard let name = environment["RELEASE_NODE"], !name.isEmpty else {
-        printError("no NODE given and RELEASE_NODE is not set: give a node name (name@host)")
+        printError("no NODE given and RELEASE_NODE is not set: give a node name (name@host), or a release's folder with --release DIR")
+        exitNow(.usage)
+    }
+    let distribution = environment["RELEASE_DISTRIBUTION"] ?? ""
+    switch distribution {
+    case "none":
+        printError("RELEASE_DISTRIBUTION is none: the release's node runs without distribution, so no console can reach it")
+        exitNow(.usage)
+    case "", "sname", "name":
+        break
+    default:
+        printError("RELEASE_DISTRIBUTION is '\(distribution)'; bin/app expects sname, name or none")
         exitNow(.usage)
     }
     if name.utf8.contains(UInt8(ascii: "@")) { return name }
-    return name + "@" + (environment["RELEASE_DISTRIBUTION"] == "name" ? Host.fullName : Host.shortName)
+    return name + "@" + (distribution == "name" ? Host.fullName : Host.shortName)
 }

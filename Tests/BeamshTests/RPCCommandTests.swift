@@ -479,6 +479,8 @@ import Testing
         }
         let none = try BeamshBinary.run(["info"], cookie: node.cookie)
         #expect(none.status == 64 && none.stderr.contains("RELEASE_NODE is not set"), "\(none.stderr)")
+        let undistributed = try BeamshBinary.run(["info"], cookie: node.cookie, environment: ["RELEASE_NODE": node.alive, "RELEASE_DISTRIBUTION": "none"])
+        #expect(undistributed.status == 64 && undistributed.stderr.contains("RELEASE_DISTRIBUTION is none"), "\(undistributed.stderr)")
     }
 
     /// Output that cannot be written (a full disk) is an error a script can see: exit 74.
