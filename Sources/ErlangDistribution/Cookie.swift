@@ -87,18 +87,20 @@ public struct CookieResolver: Sendable {
     public var cookieFile: String?
     public var commandLineCookie: String?
     public var environment: [String: String]
-    /// The root of the release beamsh reads, if any, and its cookie with where it is written
-    /// (never the value).
+    /// The root of the release beamsh reads, if any; its `releases/COOKIE` with where it is
+    /// (never the value); and the env.sh that set `RELEASE_COOKIE` in `environment`, if it did.
     public var releaseRoot: String?
     public var releaseCookie: (value: String, origin: String)?
+    public var releaseCookieScript: String?
 
     public init(cookieFile: String?, commandLineCookie: String?, environment: [String: String],
-                releaseRoot: String? = nil, releaseCookie: (value: String, origin: String)? = nil) {
+                releaseRoot: String? = nil, releaseCookie: (value: String, origin: String)? = nil, releaseCookieScript: String? = nil) {
         self.cookieFile = cookieFile
         self.commandLineCookie = commandLineCookie
         self.environment = environment
         self.releaseRoot = releaseRoot
         self.releaseCookie = releaseCookie
+        self.releaseCookieScript = releaseCookieScript
     }
 
     /// The cookie, where it came from, and warnings for the user (never containing the value).
@@ -121,7 +123,7 @@ public struct CookieResolver: Sendable {
             if let given = commandLineCookie, !given.isEmpty {
                 warnings.append("--cookie is ignored: RELEASE_COOKIE is set and comes first (unset it to use --cookie)")
             }
-            return (Cookie(value), .environment("RELEASE_COOKIE"), warnings)
+            return (Cookie(value), releaseCookieScript.map { .release("$RELEASE_COOKIE set by \($0)") } ?? .environment("RELEASE_COOKIE"), warnings)
         }
         if let value = commandLineCookie, !value.isEmpty {
             warnings.append("--cookie is visible to other users in the process list; prefer --cookie-file or RELEASE_COOKIE")

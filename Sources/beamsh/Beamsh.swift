@@ -99,6 +99,7 @@ extension Beamsh {
     static func subcommandResembling(_ word: String) -> String? {
         guard !word.contains(Character("@")) else { return nil }
         let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }.filter { !$0.isEmpty && $0 != "console" }
+        if names.contains(word) { return word }
         return names.first { editDistance(Array(word), Array($0)) <= 2 }
     }
 

@@ -77,8 +77,10 @@ struct ConnectionSettings {
 
     /// The cookie, its source and the warnings about it (never the value).
     func resolveCookie() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
-        try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: ProcessEnvironment.current,
-                           releaseRoot: ProcessEnvironment.release?.root, releaseCookie: ProcessEnvironment.release?.cookie).resolve()
+        let release = ProcessEnvironment.release
+        return try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: ProcessEnvironment.current,
+                           releaseRoot: ProcessEnvironment.release?.root, releaseCookie: release?.fileCookie,
+                           releaseCookieScript: release?.environment["RELEASE_COOKIE"] != nil ? release?.envScript : nil).resolve()
     }
 
     /// Connection options with `cookie`; exits on a bad `--name`.

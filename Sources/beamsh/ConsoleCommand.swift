@@ -152,7 +152,9 @@ struct ConsoleInvocation {
         } catch {
             // `beamsh doctr` is a node named doctr on this host, and most likely a typo.
             if error.kind == .notRegistered, let node, let command = Beamsh.subcommandResembling(node) {
-                printError(error.description + "; did you mean `beamsh \(command)`?")
+                // `beamsh --release DIR info`: the command was typed, after options that belong after it.
+                printError(error.description + (command == node ? "; to run `beamsh \(command)`, give its options after it"
+                                                                : "; did you mean `beamsh \(command)`?"))
                 exitNow(ExitStatus(error))
             }
             fail(error)

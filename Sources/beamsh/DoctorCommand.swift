@@ -28,7 +28,16 @@ extension Beamsh {
             // 0. The release whose settings are read, if any.
             if let release = ProcessEnvironment.release {
                 let node = release.environment["RELEASE_NODE"].map { "; RELEASE_NODE \($0)" } ?? ""
-                report.pass("release", "\(release.root) (\(release.name) \(release.version)): read as bin/app does\(node)")
+                let said = release.warnings.map { "; warning: " + $0 }.joined()
+                report.pass("release", "\(release.root) (\(release.name) \(release.version)): read as bin/app does\(node)\(said)")
+            } else if let (problem, pointedAt) = ProcessEnvironment.releaseProblem {
+                if pointedAt {
+                    report.fail("release", problem.description,
+                                fix: problem.isRelease ? "fix the release's env.sh or files (bin/app remote fails the same way)"
+                                                       : "give the release's folder, the one that holds bin/ and releases/")
+                    report.exit(problem.isRelease ? .connectFailure : .usage)
+                }
+                report.warn("release", "found one but did not use it: \(problem.description)")
             }
 
             // 1. The name.

@@ -34,32 +34,48 @@ enum ProcessEnvironment {
         return result
     }()
 
+    /// Why the release that was pointed at or found could not be read, for `doctor` to report
+    /// as a step (other commands have said it already). `pointedAt`: named by `--release` or
+    /// `RELEASE_ROOT` (beamsh stopped), not found by looking (beamsh went on without it).
+    nonisolated(unsafe) private(set) static var releaseProblem: (error: ReleaseError, pointedAt: Bool)?
+
     /// Reads the release the command line or the environment points at, as `bin/app remote` would:
-    /// `--release DIR`; else `$RELEASE_ROOT`; else, when `RELEASE_NODE` is not set, the release
-    /// beamsh's own binary sits in (`RELEASE_ROOT/bin/beamsh`) or the current folder, if either is
-    /// one. Exits on a `--release` that is no release (64) or an env.sh that fails (2).
+    /// `--release DIR`; else `$RELEASE_ROOT`; else the release beamsh's own binary sits in
+    /// (`RELEASE_ROOT/bin/beamsh`) or the current folder, if either is one. A release pointed at
+    /// that cannot be read stops beamsh (64 when it is no release, 2 when its env.sh fails); one
+    /// found by looking is passed over with a warning. Help, `--version` and `decode` read none.
     static func useRelease(arguments: [String]) {
-        if let first = arguments.first, ["decode", "help", "--help", "-h", "--version"].contains(first) { return }
+        if let first = arguments.first, ["decode", "help", "--version"].contains(first) { return }
         var given: String?
+        var json = false
         var index = arguments.startIndex
         while index < arguments.endIndex, arguments[index] != "--" {
             let argument = arguments[index]
-            if argument == "--release" {
-                guard index + 1 < arguments.endIndex else { return }  // the parser says what is missing
-                given = arguments[index + 1]
+            let next = index + 1 < arguments.endIndex ? arguments[index + 1] : nil
+            switch argument {
+            case "--help", "-h": return
+            case "--release":
+                guard let next else { return }  // the parser says what is missing
+                given = next
                 index += 1
-            } else if argument.hasPrefix("--release=") {
-                given = String(argument.dropFirst("--release=".count))
+            case "--format" where next == "json", "--format=json": json = true
+            default:
+                if argument.hasPrefix("--release=") { given = String(argument.dropFirst("--release=".count)) }
             }
             index += 1
         }
         let root: String
+        let pointedAt: Bool
         if let given {
-            root = given
-        } else if let set = own["RELEASE_ROOT"], !set.isEmpty, Release.isRelease(set) {
-            root = set
-        } else if (own["RELEASE_NODE"] ?? "").isEmpty, let found = [executableReleaseRoot(), "."].compactMap({ $0 }).first(where: Release.isRelease) {
-            root = found
+            guard !given.isEmpty else {
+                printError("--release needs the release's folder (the one that holds bin/ and releases/)")
+                exitNow(.usage)
+            }
+            (root, pointedAt) = (given, true)
+        } else if let set = own["RELEASE_ROOT"], !set.isEmpty {
+            (root, pointedAt) = (set, true)
+        } else if let found = [executableReleaseRoot(), "."].compactMap({ $0 }).first(where: Release.isRelease) {
+            (root, pointedAt) = (found, false)
         } else {
             return
         }
@@ -67,9 +83,17 @@ enum ProcessEnvironment {
             let loaded = try Release.load(root: root, environment: own)
             release = loaded
             current.merge(loaded.environment) { $1 }
+            loaded.warnings.forEach(printWarning)
         } catch {
-            printError(error.description)
-            exitNow(Release.isRelease(root) ? .connectFailure : .usage)
+            let named = given == nil && pointedAt ? "RELEASE_ROOT: " : ""
+            releaseProblem = (ReleaseError(named + error.description, isRelease: error.isRelease), pointedAt)
+            if arguments.first == "doctor" { return }  // reported as its first step
+            if pointedAt {
+                if json { FailureDocument.enable() }
+                printError(named + error.description)
+                exitNow(error.isRelease ? .connectFailure : .usage)
+            }
+            printWarning("the release in \(root) is not used: \(error.description)")
         }
     }
 

@@ -16,16 +16,19 @@ struct Release {
     let root: String
     let name: String
     let version: String
-    /// What the release's env.sh set or changed, among the variables beamsh reads, plus
-    /// bin/app's defaults for `RELEASE_NODE` (the release's name) and `RELEASE_DISTRIBUTION` (sname).
+    /// What the release's env.sh set or changed, among the variables beamsh reads (its
+    /// `RELEASE_COOKIE` too: in bin/app it replaces the shell's), plus bin/app's defaults for
+    /// `RELEASE_NODE` (the release's name) and `RELEASE_DISTRIBUTION` (sname).
     let environment: [String: String]
-    /// The cookie bin/app would use when beamsh's own environment has no `RELEASE_COOKIE`:
-    /// env.sh's `RELEASE_COOKIE`, else `releases/COOKIE`. nil when neither is there.
-    let cookie: (value: String, origin: String)?
+    /// The env.sh that ran, if any: where a `RELEASE_COOKIE` in `environment` comes from.
+    let envScript: String?
+    /// `releases/COOKIE`, the cookie bin/app uses when `RELEASE_COOKIE` is not set, and where it is.
+    let fileCookie: (value: String, origin: String)?
+    /// Said to the user when the release's own settings look wrong (never a cookie's value).
+    let warnings: [String]
 
-    /// The variables taken over from env.sh: those beamsh reads (the cookie is kept apart, see `cookie`).
-    static let variables = ["RELEASE_NODE", "RELEASE_DISTRIBUTION", "RELEASE_COOKIE", "ERL_EPMD_PORT",
-                            "DNS_CLUSTER_QUERY", "ERL_AFLAGS", "ERL_ZFLAGS", "ELIXIR_ERL_OPTIONS"]
+    /// The variables taken over from env.sh: those beamsh reads.
+    static let variables = ["RELEASE_NODE", "RELEASE_DISTRIBUTION", "RELEASE_COOKIE", "ERL_EPMD_PORT", "DNS_CLUSTER_QUERY"]
 
     /// True when `folder` holds a release (`releases/start_erl.data`, which bin/app reads).
     static func isRelease(_ folder: String) -> Bool {
@@ -39,7 +42,8 @@ struct Release {
     static func load(root given: String, environment: [String: String]) throws(ReleaseError) -> Release {
         let root = absolutePath(given)
         guard isRelease(root) else {
-            throw ReleaseError("\(given) is not a Mix release: it has no releases/start_erl.data (give the folder that holds bin/ and releases/)")
+            throw ReleaseError("\(given) is not a Mix release: it has no releases/start_erl.data (give the folder that holds bin/ and releases/)",
+                               isRelease: false)
         }
         let version: String
         if let set = environment["RELEASE_VSN"], !set.isEmpty {
@@ -51,6 +55,10 @@ struct Release {
             version = String(fields[1])
         }
         let versionFolder = root + "/releases/" + version
+        guard access(versionFolder, F_OK) == 0 else {
+            let origin = environment["RELEASE_VSN"].map { "RELEASE_VSN is \($0), but " } ?? ""
+            throw ReleaseError("\(origin)the release has no \(versionFolder)")
+        }
         let name: String
         if let set = environment["RELEASE_NAME"], !set.isEmpty {
             name = set
@@ -64,47 +72,58 @@ struct Release {
         }
         var sourced: [String: String] = [:]
         let envScript = versionFolder + "/env.sh"
-        if access(envScript, F_OK) == 0 {
+        let hasEnvScript = access(envScript, F_OK) == 0
+        if hasEnvScript {
             var scriptEnvironment = environment
             scriptEnvironment["RELEASE_ROOT"] = root
             scriptEnvironment["RELEASE_NAME"] = name
             scriptEnvironment["RELEASE_VSN"] = version
             scriptEnvironment["RELEASE_COMMAND"] = "remote"
             scriptEnvironment["RELEASE_PROG"] = environment["RELEASE_PROG"] ?? name
-            sourced = try source(envScript, variables: variables, environment: scriptEnvironment)
+            sourced = try source(envScript, as: "\(root)/bin/\(name)", environment: scriptEnvironment)
         }
         var settings: [String: String] = [:]
-        for variable in variables where variable != "RELEASE_COOKIE" {
+        for variable in variables {
             if let value = sourced[variable], value != environment[variable] { settings[variable] = value }
         }
         // bin/app's defaults, after env.sh.
         if (sourced["RELEASE_NODE"] ?? environment["RELEASE_NODE"] ?? "").isEmpty { settings["RELEASE_NODE"] = name }
         if (sourced["RELEASE_DISTRIBUTION"] ?? environment["RELEASE_DISTRIBUTION"] ?? "").isEmpty { settings["RELEASE_DISTRIBUTION"] = "sname" }
-        var cookie: (String, String)?
-        if let value = sourced["RELEASE_COOKIE"], !value.isEmpty, value != environment["RELEASE_COOKIE"] {
-            cookie = (value, "RELEASE_COOKIE from \(envScript)")
-        } else if let text = readSmallFile(root + "/releases/COOKIE") {
-            // bin/app reads it with `$(cat ...)`: the trailing newlines go.
-            var value = Substring(text)
-            while let last = value.last, last.isNewline { value = value.dropLast() }
-            if !value.isEmpty { cookie = (String(value), root + "/releases/COOKIE") }
+        var fileCookie: (String, String)?
+        var warnings: [String] = []
+        let cookiePath = root + "/releases/COOKIE"
+        if let text = readSmallFile(cookiePath) {
+            // bin/app reads it with `$(cat ...)`, which drops trailing "\n" only: a "\r" before it
+            // stays part of the cookie, as the node got it.
+            var bytes = Array(text.utf8)
+            while bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+            if bytes.isEmpty {
+                warnings.append("\(cookiePath) is empty")
+            } else {
+                fileCookie = (String(decoding: bytes, as: UTF8.self), cookiePath)
+            }
         }
-        return Release(root: root, name: name, version: version, environment: settings, cookie: cookie)
+        return Release(root: root, name: name, version: version, environment: settings, envScript: hasEnvScript ? envScript : nil,
+                       fileCookie: fileCookie, warnings: warnings)
     }
 
-    /// Sources `script` in `/bin/sh` (with `set -e`, as bin/app runs it) and returns the
-    /// `variables` that are set afterwards. The script's own output goes to standard error.
-    private static func source(_ script: String, variables: [String], environment: [String: String]) throws(ReleaseError) -> [String: String] {
-        // Each set variable is printed as NAME=VALUE and a NUL: values may hold anything but NUL.
-        let program = """
+    /// Sources `script` in `/bin/sh` (with `set -e`, as bin/app runs it; `$0` is bin/app's path
+    /// and `$1` is `remote`, as there) and returns the `variables` that are set afterwards. The
+    /// script's own output goes to standard error.
+    private static func source(_ script: String, as program: String, environment: [String: String]) throws(ReleaseError) -> [String: String] {
+        // Each set variable is printed as NAME=VALUE and a NUL (values may hold anything but
+        // NUL). The list is in the text, not in the positional parameters, which env.sh may
+        // shift or set; tracing (`set -x` in env.sh) is turned off first: it would print the cookie.
+        let text = """
             set -e
-            . "$0" >&2
-            for name in "$@"; do
-              eval "isset=\\${$name+x} value=\\${$name-}"
-              if [ -n "$isset" ]; then printf '%s=%s\\000' "$name" "$value"; fi
+            . \(shellQuoted(script)) >&2
+            { set +x; } 2>/dev/null
+            for __beamsh_name in \(variables.joined(separator: " ")); do
+              eval "__beamsh_set=\\${$__beamsh_name+x} __beamsh_value=\\${$__beamsh_name-}"
+              if [ -n "$__beamsh_set" ]; then printf '%s=%s\\000' "$__beamsh_name" "$__beamsh_value"; fi
             done
             """
-        let result = runCapturingOutput("/bin/sh", ["sh", "-c", program, script] + variables, environment: environment)
+        let result = runCapturingOutput("/bin/sh", ["sh", "-c", text, program, "remote"], environment: environment)
         guard case .exited(0) = result.status else {
             throw ReleaseError("the release's \(script) failed (\(result.status)); bin/app remote would fail the same way")
         }
@@ -114,6 +133,11 @@ struct Release {
             values[String(decoding: entry[..<equals], as: UTF8.self)] = String(decoding: entry[(equals + 1)...], as: UTF8.self)
         }
         return values
+    }
+
+    /// `text` as one word for the shell.
+    private static func shellQuoted(_ text: String) -> String {
+        "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 
     private static func absolutePath(_ path: String) -> String {
@@ -147,7 +171,13 @@ struct Release {
 
 struct ReleaseError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// False when the folder holds no release at all (a usage error), true when the release is
+    /// there but could not be read (its env.sh failed, its files are wrong).
+    let isRelease: Bool
+    init(_ description: String, isRelease: Bool = true) {
+        self.description = description
+        self.isRelease = isRelease
+    }
 }
 
 /// How a child process ended.
