@@ -1,96 +1,82 @@
-// The Erlang shell's own commands that work on the shell process's state (`f()`, `b()`, ...).
-// On the node they would ask a shell process beamsh does not have; beamsh answers them itself,
-// on the binding the session's holder process keeps (or keeps itself, in one-shot modes).
+// The Erlang shell's commands and definitions that live in the shell process's state (`e(N)`,
+// `rr(...)`, OTP 26's `name(...) -> ...` and `-record(...)` at the prompt). beamsh runs no shell
+// process on the node, so it says they are not supported instead of letting them fail as
+// something else. (`f()`, `f(X)`, `b()` and `rp(X)` work on the evaluation's own binding, in the
+// driver, wherever they are in an expression; `v(N)` runs there too, from the history beamsh keeps.)
 
 import ErlangTerm
 
-/// A line that is one of the Erlang shell's binding commands, or one beamsh cannot offer.
+/// A line that asks for the Erlang shell process's state, which beamsh cannot offer.
 enum ErlangShellCommand: Equatable {
-    /// `f().`: forget every binding.
-    case forgetAll
-    /// `f(Name).`: forget one binding.
-    case forget(String)
-    /// `b().`: show the bindings.
-    case showBindings
-    /// `e(N).`, `rr(...)`, `rd(...)`... : state of the Erlang shell process. (`v(N)` runs in
-    /// the driver, from the history beamsh keeps.)
-    case unsupported(String)
+    /// `e(N)`, `rr(...)`, `fl()`...: a command, by name.
+    case command(String)
+    /// `add(A, B) -> A + B.`: a function definition (OTP 26+).
+    case functionDefinition(String)
+    /// `-record(...)`, `-type ...`, `-spec ...`: an attribute (OTP 26+).
+    case attribute(String)
 
-    /// Shell commands that need the shell process's state (history, record definitions).
-    /// (`h()` is the history; `h(Module)` is documentation and runs on the node.)
-    static let shellProcessCommands = ["e", "rr", "rd", "rf", "rl", "history", "results", "catch_exception"]
+    /// Shell commands that need the shell process's state (history, records, the functions and
+    /// types defined at the prompt). (`h()` is the history; `h(Module)` is documentation and
+    /// runs on the node.)
+    static let shellProcessCommands = ["e", "rr", "rd", "rf", "rl", "history", "results", "catch_exception",
+                                       "ff", "fl", "lf", "lr", "lt", "tf"]
+    static let shellAttributes = ["record", "type", "opaque", "spec"]
+    static let reservedWords: Set<String> = ["after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor",
+                                             "case", "catch", "cond", "div", "else", "end", "fun", "if", "let", "maybe", "not",
+                                             "of", "or", "orelse", "receive", "rem", "try", "when", "xor"]
 
-    init?(_ line: String) {
-        var text = line.filter { !$0.isWhitespace }
-        guard text.hasSuffix(").") else { return nil }
-        text.removeLast()
-        guard let open = text.firstIndex(of: "(") else { return nil }
-        let name = String(text[..<open])
-        let argument = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
-        switch name {
-        case "f" where argument.isEmpty: self = .forgetAll
-        case "f" where argument.first?.isUppercase == true && argument.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }):
-            self = .forget(argument)
-        case "b" where argument.isEmpty: self = .showBindings
-        case _ where Self.shellProcessCommands.contains(name) || (name == "h" && argument.isEmpty):
-            self = .unsupported(name)
-        default: return nil
+    /// `line`'s code (strings and comments blanked, see `SourceScanner.codeOnly`), if it is one.
+    init?(code line: String) {
+        let text = line.drop(while: \.isWhitespace)
+        if text.first == "-" {
+            let name = text.dropFirst().prefix(while: { $0.isLetter || $0 == "_" })
+            let after = text.dropFirst(1 + name.count).first
+            guard Self.shellAttributes.contains(String(name)), after == "(" || after == " " else { return nil }
+            self = .attribute(String(name))
+            return
+        }
+        guard let first = text.first, first.isLowercase, first.isLetter else { return nil }
+        let name = text.prefix(while: { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "@" })
+        guard !Self.reservedWords.contains(String(name)) else { return nil }  // `fun() -> ... end` is an expression
+        var rest = text.dropFirst(name.count).drop(while: \.isWhitespace)
+        guard rest.first == "(" else { return nil }
+        // Past the matching parenthesis: `->` or `when` there makes a definition.
+        var depth = 0
+        while let c = rest.first {
+            rest = rest.dropFirst()
+            if c == "(" { depth += 1 }
+            if c == ")" { depth -= 1; if depth == 0 { break } }
+        }
+        let next = rest.drop(while: \.isWhitespace)
+        if next.hasPrefix("->") || (next.hasPrefix("when") && next.dropFirst(4).first.map { !$0.isLetter && !$0.isNumber && $0 != "_" } == true) {
+            self = .functionDefinition(String(name))
+            return
+        }
+        // A whole line that is only the command: `e(1).`
+        let whole = text.filter { !$0.isWhitespace }
+        let arguments = whole.dropFirst(name.count)
+        guard arguments.hasPrefix("("), arguments.hasSuffix(").") || arguments.hasSuffix(")") else { return nil }
+        let empty = arguments == "()" || arguments == "()."
+        guard Self.shellProcessCommands.contains(String(name)) || (name == "h" && empty) else { return nil }
+        self = .command(String(name))
+    }
+
+    /// What beamsh says instead.
+    var refusal: String {
+        switch self {
+        case .command(let name):
+            return "** \(name)/N belongs to the Erlang shell process, which beamsh does not run on the node; "
+                + "not supported (f/0,1, b/0, v/1 and rp/1 are)"
+        case .functionDefinition(let name):
+            return "** \(name)/N: functions defined at the prompt (OTP 26+) live in the Erlang shell process, which beamsh "
+                + "does not run on the node; not supported (a fun works: \(name.capitalizedFirst) = fun(...) -> ... end)"
+        case .attribute(let name):
+            return "** -\(name)(...): definitions at the prompt (OTP 26+) live in the Erlang shell process, which beamsh "
+                + "does not run on the node; not supported"
         }
     }
 }
 
-extension Evaluator {
-    /// Carries out `command` on the session's binding; the text to show.
-    func run(_ command: ErlangShellCommand, localNode: Atom) async throws -> EvaluationResult {
-        let result = try await answer(command, localNode: localNode)
-        // A query like any other: `v(N)` finds its value (`ok`), as in the shell.
-        if case .value(_, let term) = result { remember(query: queriesRun + 1, value: term ?? .ok, size: 8) }
-        return result
-    }
-
-    private func answer(_ command: ErlangShellCommand, localNode: Atom) async throws -> EvaluationResult {
-        switch command {
-        case .forgetAll:
-            let (binding, environment) = try await currentState()
-            try replaceBinding(binding.mapValue.map { _ in .map(TermMap([])) } ?? .emptyList, environment: environment)
-            return .value(formatted: "ok", term: .ok)
-        case .forget(let name):
-            let (binding, environment) = try await currentState()
-            try replaceBinding(Self.removing(name, from: binding), environment: environment)
-            return .value(formatted: "ok", term: .ok)
-        case .showBindings:
-            var options = ErlangFormatter.Options()
-            options.localNode = localNode
-            let printer = ErlangFormatter(options: options)
-            let lines = Self.entries(of: try await currentState().binding).map { "\($0.name) = \(printer.format($0.value))" }
-            return .value(formatted: lines.joined(separator: "\n") + (lines.isEmpty ? "ok" : "\nok"), term: .ok)
-        case .unsupported(let name):
-            return .failure(formatted: "** \(name)/N belongs to the Erlang shell process, which beamsh does not run on the node; "
-                + "not supported (f/0,1 and b/0 are)")
-        }
-    }
-
-    /// The bindings as name and value, sorted by name: erl_eval keeps them as an orddict of
-    /// `{Name, Value}` (or a map on newer releases).
-    static func entries(of binding: Term) -> [(name: String, value: Term)] {
-        var out: [(String, Term)] = []
-        if let pairs = binding.listElements {
-            for pair in pairs {
-                if let t = pair.tupleElements, t.count == 2, let name = t[0].atomValue?.name { out.append((name, t[1])) }
-            }
-        } else if let map = binding.mapValue {
-            for (key, value) in map { if let name = key.atomValue?.name { out.append((name, value)) } }
-        }
-        return out.sorted { $0.0 < $1.0 }
-    }
-
-    static func removing(_ name: String, from binding: Term) -> Term {
-        if let pairs = binding.listElements {
-            return .list(TermList(pairs.filter { $0.tupleElements?.first?.atomValue?.name != name }))
-        }
-        if let map = binding.mapValue {
-            return .map(TermMap(map.filter { $0.key.atomValue?.name != name }.map { (key: $0.key, value: $0.value) }))
-        }
-        return binding
-    }
+extension String {
+    fileprivate var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }

@@ -436,38 +436,18 @@ final class Evaluator: @unchecked Sendable {
         keys.compactMap { if case .atom(let a) = $0 { return a.name } else { return nil } }
     }
 
-    /// The binding and environment, fetched from the holder when the node keeps them.
-    func currentState() async throws -> (binding: Term, environment: Term) {
-        guard let holder else { return (binding, environment) }
-        let tag = connection.makeReference()
-        try connection.send(.tuple([.atom("get"), .pid(mailbox.pid), .reference(tag), .atom("all")]), to: holder, from: mailbox.pid)
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(10)
-        var others: [Signal] = []
-        defer { mailbox.putBack(others) }
-        while let signal = try await mailbox.receive(timeout: deadline - clock.now) {
-            if case .message(_, let message) = signal, let t = message.tupleElements, t.count == 2, t[0] == .reference(tag),
-               let state = t[1].tupleElements, state.count == 3 {
-                return (state[0], state[1])
+    /// The bindings' names: erl_eval keeps them as an orddict of `{Name, Value}` (or a map on
+    /// newer releases), Elixir as a keyword list.
+    static func entries(of binding: Term) -> [(name: String, value: Term)] {
+        var out: [(String, Term)] = []
+        if let pairs = binding.listElements {
+            for pair in pairs {
+                if let t = pair.tupleElements, t.count == 2, let name = t[0].atomValue?.name { out.append((name, t[1])) }
             }
-            if case .exit(let from, _) = signal, from == holder {
-                disposeOfLeftover(signal)
-                return (binding, environment)
-            }
-            others.append(signal)
+        } else if let map = binding.mapValue {
+            for (key, value) in map { if let name = key.atomValue?.name { out.append((name, value)) } }
         }
-        throw DistributionError(.remoteCallFailed, "the node did not hand over the session's binding within 10 s")
-    }
-
-    /// Replaces the binding (the Erlang shell's `f/0,1`), on the node when it holds it.
-    func replaceBinding(_ new: Term, environment env: Term) throws {
-        if let holder {
-            try connection.send(.tuple([.atom("replace"), new, env]), to: holder, from: mailbox.pid)
-            boundNames = Self.entries(of: new).map(\.name)
-        } else {
-            keep(binding: new)
-            environment = env
-        }
+        return out.sorted { $0.0 < $1.0 }
     }
 
     /// `text` without its SGR escape sequences (`ESC [ ... m`).
@@ -762,22 +742,49 @@ final class Evaluator: @unchecked Sendable {
               end
           end
         end,
-        % A local call is a shell command, as in the shell: user_default's, then shell_default's;
+        % Printed as the shell prints: depth 30, lines of at most 60 characters, the terminal's width.
+        BeamshStrings = application:get_env(stdlib, shell_strings, true) =/= false,
+        BeamshPrintDeep = fun(BeamshTerm, BeamshColumn, BeamshDepth) ->
+          io_lib_pretty:print(BeamshTerm, [{column, BeamshColumn}, {line_length, Width}, {depth, BeamshDepth},
+                                           {line_max_chars, 60}, {strings, BeamshStrings}, {encoding, unicode}])
+        end,
+        BeamshPrint = fun(BeamshTerm, BeamshColumn) -> BeamshPrintDeep(BeamshTerm, BeamshColumn, 30) end,
+        % A local call is a shell command, as in the shell, wherever it is in the expression: the
+        % binding commands f/0, f/1 and b/0 and rp/1 as the shell runs them (f/1's argument
+        % unevaluated, a variable); else user_default's, then shell_default's function;
         % anything else is "undefined shell command" (OTP 28's shell_default would ask a shell
         % process that is not there, and fail with {erpc,notsup}).
         % (user_default only when loaded, as the shell asks: a module that is not there would be
         % looked for along the whole code path at every call.)
-        BeamshLocal = fun(BeamshF, BeamshAs) ->
-          BeamshA = length(BeamshAs),
-          case erlang:function_exported(user_default, BeamshF, BeamshA) of
-            true -> apply(user_default, BeamshF, BeamshAs);
-            false ->
-              case code:ensure_loaded(shell_default) =:= {module, shell_default}
-                   andalso erlang:function_exported(shell_default, BeamshF, BeamshA) of
-                true -> apply(shell_default, BeamshF, BeamshAs);
-                false -> erlang:error({shell_undef, BeamshF, BeamshA, []})
-              end
-          end
+        BeamshLocal = fun
+          BeamshLocal(f, [], _) -> {value, ok, erl_eval:new_bindings()};
+          BeamshLocal(f, [{var, _, BeamshName}], BeamshBs) -> {value, ok, erl_eval:del_binding(BeamshName, BeamshBs)};
+          BeamshLocal(f, [_], _) -> erlang:raise(error, function_clause, [{shell, f, 1, []}]);
+          BeamshLocal(b, [], BeamshBs) ->
+            [begin
+               BeamshPrefix = io_lib:fwrite(<<"~ts = ">>, [BeamshName]),
+               io:requests([{put_chars, unicode, BeamshPrefix},
+                            {put_chars, unicode, BeamshPrint(BeamshValue, iolist_size(BeamshPrefix) + 1)}, nl])
+             end || {BeamshName, BeamshValue} <- lists:sort(erl_eval:bindings(BeamshBs)),
+                    not lists:prefix("$beamsh", atom_to_list(BeamshName))],
+            {value, ok, BeamshBs};
+          BeamshLocal(rp, [BeamshArg], BeamshBs) ->
+            {[BeamshValue], BeamshBs1} = erl_eval:expr_list([BeamshArg], BeamshBs, {eval, BeamshLocal}),
+            io:requests([{put_chars, unicode, BeamshPrintDeep(BeamshValue, 1, -1)}, nl]),
+            {value, ok, BeamshBs1};
+          BeamshLocal(BeamshF, BeamshArgs, BeamshBs) ->
+            {BeamshAs, BeamshBs1} = erl_eval:expr_list(BeamshArgs, BeamshBs, {eval, BeamshLocal}),
+            BeamshA = length(BeamshAs),
+            {value,
+             case erlang:function_exported(user_default, BeamshF, BeamshA) of
+               true -> apply(user_default, BeamshF, BeamshAs);
+               false ->
+                 case code:ensure_loaded(shell_default) =:= {module, shell_default}
+                      andalso erlang:function_exported(shell_default, BeamshF, BeamshA) of
+                   true -> apply(shell_default, BeamshF, BeamshAs);
+                   false -> erlang:error({shell_undef, BeamshF, BeamshA, []})
+                 end
+             end, BeamshBs1}
         end,
         % v(N), as the shell does it: before the expression runs, each v(N) becomes query N's value
         % (N a constant expression; N < 0 counts back from this query). One it cannot find stops
@@ -800,12 +807,6 @@ final class Evaluator: @unchecked Sendable {
           BeamshExpandHistory([BeamshHead | BeamshTail], BeamshNow, BeamshHistory) ->
             [BeamshExpandHistory(BeamshHead, BeamshNow, BeamshHistory) | BeamshExpandHistory(BeamshTail, BeamshNow, BeamshHistory)];
           BeamshExpandHistory(BeamshOther, _, _) -> BeamshOther
-        end,
-        % Printed as the shell prints: depth 30, lines of at most 60 characters, the terminal's width.
-        BeamshStrings = application:get_env(stdlib, shell_strings, true) =/= false,
-        BeamshPrint = fun(BeamshTerm, BeamshColumn) ->
-          io_lib_pretty:print(BeamshTerm, [{column, BeamshColumn}, {line_length, Width}, {depth, 30},
-                                           {line_max_chars, 60}, {strings, BeamshStrings}, {encoding, unicode}])
         end,
         % Each query's value, for v/1 later: {N, {keep, Size, Value}}, or {N, too_large}.
         BeamshKeep = fun(BeamshNow, BeamshValue) ->
@@ -838,7 +839,7 @@ final class Evaluator: @unchecked Sendable {
                 {error, {_, _, BeamshLintWhat} = BeamshLintError} ->
                   {failed, {'EXIT', BeamshLintWhat}, BeamshFormatError(BeamshLintError)};
                 _ ->
-              try erl_eval:exprs(BeamshExprs, BeamshWithHistory, {value, BeamshLocal}) of
+              try erl_eval:exprs(BeamshExprs, BeamshWithHistory, {eval, BeamshLocal}) of
                 {value, BeamshValue, BeamshBinding1} ->
                   BeamshClean = lists:foldl(fun erl_eval:del_binding/2, BeamshBinding1, BeamshHistoryVars),
                   {ok, BeamshValue, unicode:characters_to_binary(BeamshPrint(BeamshValue, 1)), BeamshClean}
@@ -899,8 +900,14 @@ final class Evaluator: @unchecked Sendable {
           incomplete -> incomplete;
           {error, BeamshScanError} -> {error, BeamshScanError, unchanged, 0};
           {ok, BeamshForms} ->
-            % Only the variables the code names come from the holder.
-            BeamshWanted = lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs]),
+            % Only the variables the code names come from the holder; all of them when it may
+            % call f/0,1 or b/0 (it names an atom f or b), which act on the whole binding.
+            BeamshWantsAll = lists:any(fun(BeamshTs) -> lists:keymember(f, 3, BeamshTs) orelse lists:keymember(b, 3, BeamshTs) end,
+                                       BeamshForms),
+            BeamshWanted = case BeamshWantsAll of
+              true -> all;
+              false -> lists:usort([BeamshN || BeamshTs <- BeamshForms, {var, _, BeamshN} <- BeamshTs])
+            end,
             \(fetchFromHolder)
             BeamshOutcome = BeamshEvalAll(BeamshForms, Binding, [], 0, [], History, false, []),
             BeamshNew = element(4, BeamshOutcome),
@@ -910,9 +917,14 @@ final class Evaluator: @unchecked Sendable {
               true ->
                 BeamshNewPairs = case BeamshNew of BeamshNewMap when is_map(BeamshNewMap) -> maps:to_list(BeamshNewMap); _ -> BeamshNew end,
                 BeamshGivenPairs = case Binding of BeamshGivenMap when is_map(BeamshGivenMap) -> maps:to_list(BeamshGivenMap); _ -> Binding end,
-                BeamshChanged = [BeamshP || BeamshP <- BeamshNewPairs, not lists:member(BeamshP, BeamshGivenPairs)],
+                % What f/0,1 forgot goes too: the whole binding replaces the holder's.
+                BeamshChanged = case BeamshWantsAll andalso Holder =/= none of
+                  true -> Holder ! {replace, BeamshNew, nil}, [];
+                  false -> [BeamshP || BeamshP <- BeamshNewPairs, not lists:member(BeamshP, BeamshGivenPairs)]
+                end,
                 \(keepInHolder(binding: "BeamshNew", env: "nil"))
-                {held, BeamshHolder, lists:usort(BeamshKnown ++ [BeamshK || {BeamshK, _} <- BeamshNewPairs])}
+                BeamshNewNames = [BeamshK || {BeamshK, _} <- BeamshNewPairs],
+                {held, BeamshHolder, lists:usort(case BeamshWantsAll of true -> BeamshNewNames; false -> BeamshKnown ++ BeamshNewNames end)}
             end,
             setelement(4, BeamshOutcome, BeamshStored)
         end,
@@ -924,7 +936,8 @@ final class Evaluator: @unchecked Sendable {
     /// session's binding and environment between evaluations. A worker asks for the variables
     /// its code names (`{get, From, Ref, Names | all}` → `{Ref, {Subset, Env, AllNames}}`), so
     /// a large value is only copied to the workers that use it, and puts back what it bound
-    /// (`{put, Changed, Env}`); beamsh replaces the whole for `f/0,1` (`{replace, Binding, Env}`).
+    /// (`{put, Changed, Env}`); an Erlang worker that may have run `f/0,1` replaces the whole
+    /// (`{replace, Binding, Env}`).
     /// Linked to our pid, so it ends with the session or the connection.
     static let holderDriver = """
         link(ReplyTo),

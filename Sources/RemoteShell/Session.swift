@@ -166,9 +166,11 @@ final class ShellCore: @unchecked Sendable {
             evaluator.expressionsRun = 1
             return .done(try await runCore(expression, wantTerm: wantTerm, timeout: timeout))
         }
-        if language == .erlang, let command = ErlangShellCommand(wholeInput ? Self.withFullStop(code) : code) {
-            evaluator.expressionsRun = 1
-            return .done(try await evaluator.run(command, localNode: connection.peerNodeAtom))
+        if language == .erlang, let refused = ErlangShellCommand(code: SourceScanner.codeOnly(code, language: .erlang)) {
+            // Said before the node's parser reads it as something else (`-record(...)` as a
+            // subtraction, a definition as a syntax error at `->`).
+            evaluator.expressionsRun = 0
+            return .done(.failure(formatted: refused.refusal))
         }
         if language == .erlang, let step = try await evaluateElixirCoreInErlangMode(code, wantTerm: wantTerm, timeout: timeout) {
             return step

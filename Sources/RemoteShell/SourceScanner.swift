@@ -149,22 +149,25 @@ struct SourceScanner {
     static func rewritePidLiterals(_ line: String, language: Language) -> String {
         // Most lines hold no `#PID<`: a byte scan clears them (the character-level scan below
         // made a long multi-line expression quadratic, as it runs on the text gathered so far).
+        // The Erlang shell also reads a bare `<0.1.0>`, as `i()` and `regs()` print pids.
         let pattern = Array("#PID<".utf8)
         let bytes = Array(line.utf8)
-        guard bytes.count >= pattern.count,
-              (0...(bytes.count - pattern.count)).contains(where: { bytes[$0] == 0x23 && bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) })
-        else { return line }
+        let hasElixirForm = bytes.count >= pattern.count
+            && (0...(bytes.count - pattern.count)).contains(where: { bytes[$0] == 0x23 && bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) })
+        let hasErlangForm = language == .erlang
+            && zip(bytes, bytes.dropFirst()).contains(where: { $0 == UInt8(ascii: "<") && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($1) })
+        guard hasElixirForm || hasErlangForm else { return line }
         let code = Array(codeOnly(line, language: language))
         let chars = Array(line)
         var out = ""
         var i = 0
         while i < chars.count {
-            if i + 5 <= code.count, String(code[i..<i + 5]) == "#PID<",
-                let close = chars[(i + 5)...].firstIndex(of: ">")
-            {
-                let inner = String(chars[(i + 5)..<close])
+            let opening = i + 5 <= code.count && String(code[i..<i + 5]) == "#PID<" ? 5
+                : language == .erlang && i < code.count && code[i] == "<" ? 1 : 0
+            if opening > 0, let close = chars[(i + opening)...].firstIndex(of: ">") {
+                let inner = String(chars[(i + opening)..<close])
                 let parts = inner.split(separator: ".", omittingEmptySubsequences: false)
-                if parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) {
+                if parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) {
                     out += language == .elixir
                         ? ":erlang.list_to_pid(~c\"<\(inner)>\")" : "list_to_pid(\"<\(inner)>\")"
                     i = close + 1
