@@ -79,6 +79,15 @@ public final class Console: @unchecked Sendable {
             core.evaluator.clearPendingInterrupt(before: readEnded)
             let line: String
             switch result {
+            case .endOfInput where !buffer.isEmpty:
+                // Ctrl-D on a continuation line: the unfinished expression is dropped, said as
+                // IEx says `#iex:break`, and the prompt comes back (Ctrl-D again leaves). Leaving
+                // with it silently lost an expression typed over several lines.
+                out.write(paint(language == .erlang ? "* incomplete expression dropped (Ctrl-D)"
+                                                    : "** (TokenMissingError) iex:\(counter): incomplete expression",
+                                IEXColors.error) + "\n")
+                buffer = ""
+                continue
             case .endOfInput: return
             case .interrupted:
                 buffer = ""

@@ -120,6 +120,14 @@ import Testing
 
     /// At the console a line goes on after a failing expression, as the shell reads on: every
     /// expression of it runs and is numbered.
+    /// Ctrl-D on a continuation line drops the unfinished expression and prompts again; it
+    /// does not leave with it (a second Ctrl-D does).
+    @Test func endOfInputInTheMiddleOfAnExpressionDropsIt() async throws {
+        let (output, lastPrompt) = try await erlangConsole(["1.", "{a,"])
+        #expect(output == "1\n* incomplete expression dropped (Ctrl-D)\n", "\(output)")
+        #expect(lastPrompt.hasSuffix("2>") && !lastPrompt.hasPrefix("..."), "\(lastPrompt)")
+    }
+
     @Test func theConsoleRunsTheRestOfALineAfterAFailure() async throws {
         let (output, lastPrompt) = try await erlangConsole(["1. foo:bar(). 3.", "v(3) + v(1). 1. v(77). 2."])
         #expect(output == "1\n** exception error: undefined function foo:bar/0\n3\n4\n1\n* 77: command not found\n2\n", "\(output)")
