@@ -143,6 +143,8 @@ public final class Console: @unchecked Sendable {
                 }
             case .interrupted:
                 out.write(paint(EvaluationStep.interruptedText(language), IEXColors.interrupt) + "\n")
+                // The Erlang shell counts a query its Ctrl-G `i` killed, as any that failed.
+                if language == .erlang { counter += 1 }
             case .interruptedUnanswered:
                 out.write(paint(EvaluationStep.interruptedUnansweredText(language), IEXColors.interrupt) + "\n")
             case .timedOut(let d):

@@ -172,7 +172,7 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         _ = interruptedAt
     }
 
-    /// The same in the Erlang console, which says it as the Erlang shell does (Ctrl-G `i`).
+    /// The same in the Erlang console, which says it and counts it as the Erlang shell does (Ctrl-G `i`).
     @Test func ctrlCInTheErlangConsoleSaysItAsTheShellDoes() async throws {
         let node = try TestNode(runtime: try erlangRuntimes()[0])
         defer { node.stop() }
@@ -193,6 +193,8 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         }
         try await console.run()
         #expect(output.text == "7\n** exception exit: killed\n42\n", "\(output.text)")
+        // The killed query is counted, as the shell counts it: the last line ran as query 3.
+        #expect(input.promptsSeen.suffix(2).first?.hasSuffix("3> ") == true, "\(input.promptsSeen)")
     }
 
     @Test func ctrlCReturnsWithinASecond() async throws {
