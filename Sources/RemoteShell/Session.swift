@@ -192,14 +192,23 @@ final class ShellCore: @unchecked Sendable {
             evaluator.expressionsRun = 0
             return .done(.notShown)
         }
+        var fullStopAdded = false
         if wholeInput, language == .erlang {
             if Self.erlangEnding(of: rewritten) == .empty {
                 evaluator.expressionsRun = 0
                 return .done(.notShown)
             }
-            rewritten = Self.withFullStop(rewritten)
+            let ended = Self.withFullStop(rewritten)
+            fullStopAdded = ended != rewritten
+            rewritten = ended
         }
-        return try await evaluator.evaluate(rewritten, line: line, wantTerm: wantTerm, timeout: timeout)
+        let step = try await evaluator.evaluate(rewritten, line: line, wantTerm: wantTerm, timeout: timeout)
+        // `{a,` (in --eval, or a script's last lines): the error is at the full stop beamsh added,
+        // which the user never typed; it says what they did type was incomplete.
+        if fullStopAdded, case .done(.failure(let text)) = step, text.hasPrefix("* "), text.hasSuffix(": syntax error before: '.'") {
+            return .done(.failure(formatted: String(text.dropLast(": syntax error before: '.'".count)) + ": incomplete expression"))
+        }
+        return step
     }
 
     /// A line that is not Erlang but an Elixir core command (`Node.list()`, `Process.info(pid)`,

@@ -274,7 +274,9 @@ import Testing
             #expect(try await evaluator.evaluate("b()").formatted == "ok", "\(runtime)")
             #expect(try await evaluator.evaluate("f(Bound)").formatted == "ok", "\(runtime)")
             let open = try await evaluator.evaluate("1 +")
-            #expect(open.formatted.hasPrefix("* 1:"), "the error is on line 1: \(runtime): \(open)")
+            #expect(open.formatted == "* 1:4: incomplete expression", "on line 1, at the end of what was typed: \(runtime): \(open)")
+            let ownStop = try await evaluator.evaluate("foo(.")
+            #expect(ownStop.formatted == "* 1:5: syntax error before: '.'", "a full stop the user typed: \(runtime): \(ownStop)")
             #expect(try await evaluator.evaluate(" % nothing but a comment ") == .notShown, "\(runtime)")
         }
     }
