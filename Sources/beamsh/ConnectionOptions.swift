@@ -11,7 +11,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The cookie (visible to other users in the process list: prefer --cookie-file or RELEASE_COOKIE).", valueName: "cookie"))
     var cookie: String?
 
-    @Option(help: ArgumentHelp("Read RELEASE_NODE, the cookie and the rest from this Mix release, as its bin/app does (default: $RELEASE_ROOT; without RELEASE_NODE, the release beamsh is in or is run from).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Read RELEASE_NODE, the cookie and the rest from this Mix release, as its bin/app does (default: $RELEASE_ROOT, else the release beamsh is in or is run from).", valueName: "dir"))
     var release: String?
 
     @Option(name: .customLong("name"), help: ArgumentHelp("Our own node name (default: a unique beamsh_<pid>_<random>@host in the target's naming mode).", valueName: "name@host"))
@@ -79,8 +79,8 @@ struct ConnectionSettings {
     func resolveCookie() throws(CookieError) -> (cookie: Cookie, source: CookieSource, warnings: [String]) {
         let release = ProcessEnvironment.release
         return try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: ProcessEnvironment.current,
-                           releaseRoot: ProcessEnvironment.release?.root, releaseCookie: release?.fileCookie,
-                           releaseCookieScript: release?.environment["RELEASE_COOKIE"] != nil ? release?.envScript : nil).resolve()
+                                  releaseRoot: release?.root, releaseCookie: release?.fileCookie,
+                                  releaseCookieScript: release?.environment["RELEASE_COOKIE"] != nil ? release?.envScript : nil).resolve()
     }
 
     /// Connection options with `cookie`; exits on a bad `--name`.
