@@ -6,6 +6,13 @@
 import ErlangDistribution
 import ErlangTerm
 import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Answers `{io_request, From, ReplyAs, Request}` messages arriving at a local pid with
 /// `{io_reply, ReplyAs, Reply}`.
@@ -47,6 +54,12 @@ public final class IOServer: @unchecked Sendable {
     static let maxHeldOutput = 256 << 10
     /// Read requests that arrived while the prompt had the terminal.
     private var deferredReads: [Term] = []
+    /// Where log events go that the node's logger forwards to the group leader's node
+    /// (see ``logLine(_:)``): nil, with the rest of the output, as IEx shows them; a one-shot
+    /// mode points them at standard error, away from the results a script reads.
+    var logOutput: ConsoleOutput?
+    /// Log lines in IEx's colors (its console backend's: debug cyan, warnings yellow, errors red).
+    var logColors = false
 
     public init(
         mailbox: Mailbox, connection: NodeConnection, input: ConsoleInput, output: ConsoleOutput,
@@ -104,6 +117,10 @@ public final class IOServer: @unchecked Sendable {
     /// Handles `message` if it is an I/O request and returns true; false for anything else.
     @discardableResult
     public func handle(_ message: Term) async -> Bool {
+        if let line = await logLine(message) {
+            writeLog(line)
+            return true
+        }
         guard case .tuple(let t) = message, t.count == 4, t[0] == .atom("io_request"),
             case .pid(let from) = t[1]
         else { return false }
@@ -118,6 +135,12 @@ public final class IOServer: @unchecked Sendable {
     /// held until ``resumeAfterPrompt()``; a read waits for it (the prompt has the terminal).
     /// True when `message` was an I/O request.
     func handleAtPrompt(_ message: Term) async -> Bool {
+        if let line = await logLine(message) {
+            holdingOutput = true
+            defer { holdingOutput = false }
+            writeLog(line)
+            return true
+        }
         guard case .tuple(let t) = message, t.count == 4, t[0] == .atom("io_request") else { return false }
         if Self.reads(t[3]) {
             deferredReads.append(message)
@@ -231,6 +254,106 @@ public final class IOServer: @unchecked Sendable {
     }
 
     static let requestError: Term = .tuple([.atom("error"), .atom("request")])
+
+    // MARK: - Log events
+
+    /// OTP's logger sends a log event whose group leader is on another node to that node's
+    /// `logger_proxy` (`{log, Level, Format, Args, Meta}` or `{log, Level, StringOrReport, Meta}`):
+    /// a `Logger.error` or a crash report from a process the session started comes to beamsh,
+    /// which holds that name, as it comes to the node running `iex --remsh` or `erl -remsh`.
+    /// The node formats it (`logger_formatter`, which also runs a report's own callback), and
+    /// the line is written as IEx's console backend writes one by default
+    /// (`"\n$time $metadata[$level] $message\n"`, no metadata); empty for an event not shown. nil
+    /// when `message` is no log event.
+    func logLine(_ message: Term) async -> String? {
+        guard let t = message.tupleElements, t.first == .atom("log"), t.count == 4 || t.count == 5,
+              let level = t[1].atomValue, case .map(let meta) = t[t.count - 1]
+        else { return nil }
+        // An Elixir node's Logger leaves out OTP's SASL reports (a proc_lib crash report
+        // repeats what the process's own report said) unless configured otherwise, as IEx shows.
+        if binaryMode, let domain = meta.first(where: { $0.key == .atom("domain") })?.value.listElements,
+           domain.starts(with: [.atom("otp"), .atom("sasl")]) {
+            return ""
+        }
+        let body: Term
+        if t.count == 5 {
+            body = .tuple([t[2], t[3]])
+        } else if case .map = t[2] {
+            body = .tuple([.atom("report"), t[2]])
+        } else if let pairs = t[2].listElements, !pairs.isEmpty, pairs.allSatisfy({ $0.tupleElements?.count == 2 }) {
+            body = .tuple([.atom("report"), t[2]])
+        } else {
+            body = .tuple([.atom("string"), t[2]])
+        }
+        let event: Term = .map(TermMap([(key: .atom("level"), value: .atom(level)), (key: .atom("msg"), value: body),
+                                         (key: .atom("meta"), value: .map(meta))]))
+        let config: Term = .map(TermMap([(key: .atom("single_line"), value: .false), (key: .atom("template"), value: [.atom("msg")])]))
+        var text = await elixirTranslation(level: level, message: t.count == 5 ? .tuple([t[2], t[3]]) : t[2], isFormat: t.count == 5)
+        if text == nil {
+            do {
+                let formatted = try await connection.rpc("logger_formatter", "format", [event, config], timeout: .seconds(5))
+                text = Chardata.string(formatted, encoding: .unicode) ?? "\(formatted)"
+            } catch {
+                text = "(a log event the node could not format: \(error))"
+            }
+        }
+        let time = meta.first(where: { $0.key == .atom("time") })?.value.intValue.map(Self.clockTime) ?? ""
+        let name = level.name == "warning" ? "warning" : level.name
+        let line = "\(time)[\(name)] \(text ?? "")"
+        let color: String? = switch level.name {
+        case "debug": "\u{1B}[36m"
+        case "warning": "\u{1B}[33m"
+        case "error", "critical", "alert", "emergency": IEXColors.error
+        default: nil
+        }
+        guard logColors, let color else { return "\n" + line + "\n" }
+        return "\n" + color + line + IEXColors.reset + "\n"
+    }
+
+    /// On an Elixir node, the event as its Logger words it (`Logger.Translator`: a crashed
+    /// process is `Process #PID<...> raised an exception` with the exception as IEx prints it):
+    /// an Erlang format and its arguments, or a report with a label (`proc_lib` crashes,
+    /// `gen_server` ends). nil when the translator has nothing to say or the node has no Elixir.
+    private func elixirTranslation(level: Atom, message: Term, isFormat: Bool) async -> String? {
+        guard binaryMode else { return nil }  // an Erlang console: the node's own words
+        let kind: Term
+        let translated: Term
+        if isFormat {
+            (kind, translated) = (.atom("format"), message)
+        } else if case .map(let report) = message, let label = report.first(where: { $0.key == .atom("label") })?.value,
+                  let data = report.first(where: { $0.key == .atom("report") })?.value {
+            (kind, translated) = (.atom("report"), .tuple([label, data]))
+        } else {
+            return nil
+        }
+        guard let reply = try? await connection.rpc("Elixir.Logger.Translator", "translate",
+                                                    [.atom("debug"), .atom(level), kind, translated], timeout: .seconds(5)),
+              let parts = reply.tupleElements, parts.count >= 2, parts[0] == .ok  // {ok, Text} or {ok, Text, Metadata}
+        else { return nil }
+        return Chardata.string(parts[1], encoding: .unicode)
+    }
+
+    /// `HH:MM:SS.mmm ` in local time for logger's `time` (microseconds of system time).
+    static func clockTime(_ microseconds: Int) -> String {
+        var seconds = time_t(microseconds / 1_000_000)
+        var parts = tm()
+        guard localtime_r(&seconds, &parts) != nil else { return "" }
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(padded(Int(parts.tm_hour), 2)):\(padded(Int(parts.tm_min), 2)):\(padded(Int(parts.tm_sec), 2))."
+            + "\(padded(microseconds / 1000 % 1000, 3)) "
+    }
+
+    private func writeLog(_ line: String) {
+        guard !line.isEmpty else { return }
+        if let logOutput {
+            logOutput.write(line)
+        } else {
+            _ = put(line)
+        }
+    }
 
     private func putChars(_ chars: Term, encoding: IOEncoding) -> Term {
         // Straight to the output, bytes as they arrived, unless the prompt has the terminal.

@@ -34,6 +34,9 @@ public struct ShellOptions: Sendable {
     /// How long a Ctrl-C waits for the node to confirm its worker's kill before the prompt comes
     /// back anyway (reported as not confirmed): a frozen node cannot hold the console.
     public var interruptWait: Duration = .seconds(1)
+    /// Where log lines go that the node's logger forwards from the session's processes
+    /// (`Logger.error`, crash reports); nil: with the rest of the output, as in IEx.
+    public var logOutput: ConsoleOutput?
 
     public init(language: Language? = nil, readOnly: Bool = false, stopGuard: StopGuard = .refuse, timeout: Duration? = nil) {
         self.language = language
@@ -83,9 +86,13 @@ final class ShellCore: @unchecked Sendable {
         self.language = language
         self.options = options
         self.output = output
-        mailbox = connection.makeMailbox()
+        // Registered as `logger_proxy`, the name OTP's logger forwards a remote group leader's
+        // log events to (see ``IOServer/logLine(_:)``).
+        mailbox = connection.makeMailbox(registeredAs: Atom("logger_proxy"))
         io = IOServer(mailbox: mailbox, connection: connection, input: input, output: output,
                       geometry: options.geometry, binaryMode: language == .elixir)
+        io.logOutput = options.logOutput
+        io.logColors = options.colors
         evaluator = Evaluator(
             connection: connection, language: language, io: io, mailbox: mailbox, interruptWait: options.interruptWait)
         io.onInterruptedRead = { [evaluator] in evaluator.interruptRunning() }

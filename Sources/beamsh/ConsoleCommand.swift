@@ -240,6 +240,9 @@ extension ConsoleInvocation {
                 return ["y", "yes"].contains(answer.filter { !$0.isWhitespace }.lowercased())
             }
         }
+        // Log lines the node's Logger forwards go to standard error in one-shot modes, away
+        // from the values a script reads (one JSON document per expression stays one).
+        if !interactive { options.logOutput = StandardOutput.error }
         // One-shot modes have no rows: nobody is there to answer a pager's "more (y/n)?".
         if interactive {
             options.geometry = { terminalGeometry() }

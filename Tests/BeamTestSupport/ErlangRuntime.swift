@@ -81,19 +81,25 @@ public struct ErlangRuntime: Sendable, CustomStringConvertible {
         return result.stdout
     }
 
-    /// Starts an EPMD daemon on `port` (listening on `address` besides loopback) and returns
-    /// once it answers: `epmd -daemon` returns before the daemon listens, and a node started in
-    /// that gap fails to register (`register/listen error: econnrefused`).
-    public func startEPMD(port: Int, address: String? = nil, timeout: TimeInterval = 10) throws {
-        var args = ["-port", String(port)]
-        if let address { args += ["-address", address] }
-        _ = try runProcess(epmd, args + ["-daemon"])
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if try runProcess(epmd, ["-port", String(port), "-names"]).status == 0 { return }
-            guard Date() < deadline else { throw TestSetupError("epmd on port \(port) did not start within \(Int(timeout)) s") }
-            Thread.sleep(forTimeInterval: 0.05)
+    /// Starts an EPMD daemon on a free port of `ports` (listening on `address` besides
+    /// loopback) and returns the port once it answers. `epmd -daemon` returns before the daemon
+    /// listens (a node started in that gap fails to register: `register/listen error:
+    /// econnrefused`), and a daemon whose port is taken (the range is among the ephemeral ports
+    /// other connections get) exits: then another port is tried.
+    public func startEPMD(ports: ClosedRange<Int> = 42000...42900, address: String? = nil) throws -> Int {
+        for _ in 0..<5 {
+            let port = Int.random(in: ports)
+            var args = ["-port", String(port)]
+            if let address { args += ["-address", address] }
+            _ = try runProcess(epmd, args + ["-daemon"])
+            let deadline = Date().addingTimeInterval(3)
+            while Date() < deadline {
+                if try runProcess(epmd, ["-port", String(port), "-names"]).status == 0 { return port }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            _ = try? runProcess(epmd, ["-port", String(port), "-kill"])
         }
+        throw TestSetupError("epmd did not start on any of five ports in \(ports)")
     }
 
     /// The folder that holds Package.swift.

@@ -372,8 +372,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
     @Test func dnsConsoleWaitsOnlyForTheAddressesItNeeds() throws {
         // The node and its EPMD at 127.0.0.3 (EPMD adds the loopback addresses itself), so
         // 127.0.0.2 on EPMD's port can be a listener that never answers (a firewalled or hung EPMD).
-        let epmdPort = Int.random(in: 42000...42900)
-        try runtime.startEPMD(port: epmdPort, address: "127.0.0.3")
+        let epmdPort = try runtime.startEPMD(address: "127.0.0.3")
         defer { _ = try? runProcess(runtime.epmd, ["-port", String(epmdPort), "-kill"]) }
         let node = try TestNode(runtime: runtime, mode: .long, elixir: true, epmdPort: epmdPort, longNameHost: "127.0.0.3")
         defer { node.stop() }

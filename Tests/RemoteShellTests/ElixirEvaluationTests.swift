@@ -66,6 +66,21 @@ import Testing
         }
     }
 
+    /// What the node's Logger says about the session's processes reaches beamsh, as it reaches
+    /// `iex --remsh`: a `Logger.error` in the evaluation, and the crash report of a process it
+    /// spawned (Logger forwards an event to its group leader's node).
+    @Test func loggerLinesFromTheSessionAreShown() async throws {
+        let output = OutputBuffer()
+        try await withElixirEvaluator(output: output) { (evaluator: OneShotEvaluator) async throws in
+            let logged = try await evaluator.evaluate("require Logger; Logger.error(\"qa-log-line\"); Process.sleep(300); :done")
+            #expect(logged == .value(formatted: ":done", term: nil), "\(logged)")
+            let line = try Regex("\n[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3} \\[error\\] qa-log-line\n")
+            #expect(output.text.contains(line), "\(output.text)")
+            _ = try await evaluator.evaluate("spawn(fn -> raise \"qa-boom-in-spawn\" end); Process.sleep(300)")
+            #expect(output.text.contains("** (RuntimeError) qa-boom-in-spawn"), "\(output.text)")
+        }
+    }
+
     /// IEx helpers print and return `IEx.dont_display_result()`, which is not shown (with or
     /// without the value asked for, with or without colors).
     @Test func iexHelpersShowOnlyWhatTheyPrint() async throws {

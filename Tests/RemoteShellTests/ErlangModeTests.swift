@@ -120,6 +120,17 @@ import Testing
 
     /// At the console a line goes on after a failing expression, as the shell reads on: every
     /// expression of it runs and is numbered.
+    /// A crash of a process the session spawned is reported as the node's logger words it, as
+    /// `erl -remsh` shows it (OTP's logger forwards it to the group leader's node).
+    @Test func crashReportsOfTheSessionsProcessesAreShown() async throws {
+        for runtime in try erlangRuntimes() {
+            let (output, _) = try await erlangConsole(["spawn(fun() -> error(qa_crash) end), timer:sleep(300)."], runtime: runtime)
+            #expect(output.contains(try Regex("\n[0-9:.]{12} \\[error\\] Error in process <[0-9.]+> on node [^ ]+ with exit value:")),
+                    "\(runtime): \(output)")
+            #expect(output.contains("{qa_crash,"), "\(runtime): \(output)")
+        }
+    }
+
     /// Ctrl-D on a continuation line drops the unfinished expression and prompts again; it
     /// does not leave with it (a second Ctrl-D does).
     @Test func endOfInputInTheMiddleOfAnExpressionDropsIt() async throws {
