@@ -118,6 +118,9 @@ public struct StandardOutput: ConsoleOutput {
     /// The `errno` of the first failed write to standard output, if any: the command line exits
     /// with an error rather than pretend its output arrived.
     public static var firstWriteError: Int32? { writeError.withLockedValue { $0 } }
+    /// Called once, on the first failed write to standard output (a closed pipe, a full disk):
+    /// a one-shot run stops there rather than evaluate on for output nobody receives.
+    nonisolated(unsafe) public static var onFirstWriteError: (@Sendable (Int32) -> Void)?
 
     public func write(_ text: String) {
         var text = text
@@ -135,7 +138,12 @@ public struct StandardOutput: ConsoleOutput {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 {
                 let code = n < 0 ? errno : EIO
-                if fd == 1 { Self.writeError.withLockedValue { if $0 == nil { $0 = code } } }
+                if fd == 1, Self.writeError.withLockedValue({ previous in
+                    defer { if previous == nil { previous = code } }
+                    return previous == nil
+                }) {
+                    Self.onFirstWriteError?(code)
+                }
                 return
             }
             bytes = bytes.dropFirst(n)

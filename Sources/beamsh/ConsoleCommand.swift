@@ -242,7 +242,12 @@ extension ConsoleInvocation {
         }
         // Log lines the node's Logger forwards go to standard error in one-shot modes, away
         // from the values a script reads (one JSON document per expression stays one).
-        if !interactive { options.logOutput = StandardOutput.error }
+        if !interactive {
+            options.logOutput = StandardOutput.error
+            // Output nobody receives (`| head -1`, a full disk) ends the run at once, exit 74:
+            // the connection closes and the node ends the evaluation's worker, which is linked to it.
+            StandardOutput.onFirstWriteError = { _ in exitNow(.outputFailure) }
+        }
         // One-shot modes have no rows: nobody is there to answer a pager's "more (y/n)?".
         if interactive {
             options.geometry = { terminalGeometry() }

@@ -493,6 +493,16 @@ import Testing
             #expect(result.status == 74, "\(mode): \(result.status) \(result.stderr)")
             #expect(result.stderr.contains("could not write the output: No space left on device"), "\(result.stderr)")
         }
+        // An evaluation that writes on and on stops at the first lost write, not at its timeout;
+        // a reader that stopped early (`| head -1`) is said nothing about.
+        let endless = "'F = fun F() -> io:format(\"x~n\"), F() end, F().'"
+        for (sink, message) in [("> /dev/full", true), ("| head -1", false)] {
+            let started = ContinuousClock.now
+            let command = "'\(BeamshBinary.path)' '\(node.name)' --timeout 30 --eval \(endless) \(sink); exit ${PIPESTATUS[0]}"
+            let result = try runProcess("/bin/bash", ["-c", command], environment: ["RELEASE_COOKIE": node.cookie])
+            #expect(result.status == 74 && ContinuousClock.now - started < .seconds(15), "\(sink): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("could not write the output") == message, "\(sink): \(result.stderr)")
+        }
     }
 
     /// A frozen node still has its connections accepted by the kernel: --connect-timeout bounds
