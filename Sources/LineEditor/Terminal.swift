@@ -47,6 +47,7 @@ enum Terminal {
             if !exitHookInstalled {
                 exitHookInstalled = true
                 atexit { Terminal.restoreEditingTerminals() }
+                restoreBeforeDying(of: [SIGTERM, SIGHUP])
             }
         }
     }
@@ -57,6 +58,31 @@ enum Terminal {
 
     static func willStopEditing(_ fd: Int32) {
         _ = lock.withLock { editing.remove(fd) }
+    }
+
+    nonisolated(unsafe) private static var fatalSignalSources: [any DispatchSourceSignal] = []
+
+    /// A `kill` (SIGTERM: `timeout`, a watchdog) or a hang-up (SIGHUP) while a line is edited
+    /// would leave the terminal raw (no echo, no line editing) for the shell that started beamsh:
+    /// the mode is put back, then the signal ends the process as it would have. Signals the
+    /// process inherited as ignored (`nohup`) stay ignored. Called with `lock` held.
+    private static func restoreBeforeDying(of signals: [Int32]) {
+        for number in signals {
+            let previous = signal(number, SIG_IGN)
+            // SIG_DFL is 0: a nil handler.
+            if let previous {
+                signal(number, previous)
+                continue
+            }
+            let source = DispatchSource.makeSignalSource(signal: number, queue: DispatchQueue(label: "beamsh.terminal.fatal-signal"))
+            source.setEventHandler {
+                Terminal.restoreEditingTerminals()
+                signal(number, SIG_DFL)
+                kill(getpid(), number)
+            }
+            source.resume()
+            fatalSignalSources.append(source)
+        }
     }
 
     /// Puts back the saved mode of every terminal that is in libedit's raw mode.

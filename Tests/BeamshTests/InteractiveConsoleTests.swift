@@ -155,6 +155,21 @@ import Testing
         }
     }
 
+    /// A SIGTERM at the prompt (`timeout`, a watchdog, `kill`) ends beamsh with the terminal in
+    /// the mode it had: echo and line editing back for whatever runs next in it.
+    @Test func aKillAtThePromptLeavesTheTerminalAsItWas() async throws {
+        let modes = NSTemporaryDirectoryPath() + "/beamsh-stty-\(TestNode.randomToken(6))"
+        defer { try? FileManager.default.removeItem(atPath: modes) }
+        let session = try ConsoleSession(arguments: "; stty -a > \(modes)")
+        defer { session.close() }
+        try await session.terminal.waitFor("iex(\(session.node.name))1>")
+        let killed = try runProcess("/usr/bin/pkill", ["-TERM", "-f", "\(BeamshBinary.path) \(session.node.name)"])
+        #expect(killed.status == 0, "no beamsh to signal")
+        try waitUntil("the shell ran stty") { ((try? String(contentsOfFile: modes, encoding: .utf8)) ?? "").contains("icanon") }
+        let words = Set(try String(contentsOfFile: modes, encoding: .utf8).split(whereSeparator: { $0 == " " || $0 == ";" || $0.isNewline }).map(String.init))
+        #expect(words.isSuperset(of: ["icanon", "echo", "isig"]) && words.isDisjoint(with: ["-icanon", "-echo", "-isig"]), "\(words)")
+    }
+
     /// Ctrl-Z at the prompt stops beamsh as any program, and `fg` brings it back in its edit mode:
     /// the prompt drawn again, keys working, nothing echoed twice.
     @Test func suspendAndResumeKeepTheEditMode() async throws {
