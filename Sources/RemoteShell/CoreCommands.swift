@@ -100,6 +100,8 @@ public enum CoreCommands {
         "application:which_applications/0", "application:loaded_applications/0",
         "ets:all/0", "ets:info/1", "ets:info/2",
         "Elixir.System:version/0", "Elixir.System:otp_release/0",
+        "Elixir.Application:started_applications/0", "Elixir.Application:started_applications/1",
+        "Elixir.Application:loaded_applications/0",
     ]
 
     /// Why a call may not run as a read-only core command, or nil when it may: the callers add
@@ -409,8 +411,18 @@ struct CoreParser {
                 return .call(module: "erlang", function: Atom(name), arguments: args, nilForUndefined: false)
             }
             return nil
-        case .alias(let module):
-            guard take(.punct(".")), case .identifier(let f)? = peek else { return nil }
+        case .alias(let first):
+            // `Shop.Counter`: dotted aliases make one module name.
+            var module = first
+            while peek == .punct("."), index + 1 < tokens.count, case .alias(let next) = tokens[index + 1] {
+                module += "." + next
+                index += 2
+            }
+            // A module name alone is its atom (`Process.whereis(Shop.Counter)`, the name an
+            // Elixir GenServer is registered under). The core path runs where no session alias
+            // can change what it means: read-only, an Erlang-only node, a lone --eval.
+            guard take(.punct(".")) else { return .literal(.atom("Elixir." + module)) }
+            guard case .identifier(let f)? = peek else { return nil }
             index += 1
             guard let args = arguments(optionalParens: true) else { return nil }
             guard let (m, bif) = CoreCommands.elixirAliases["\(module).\(f)/\(args.count)"] else {

@@ -568,6 +568,14 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         #expect(info.formatted == "{:status, :waiting}")
         let mem = try await evaluator.evaluate(":erlang.memory(:total)")
         #expect(Int(mem.formatted) ?? 0 > 0)
+        // A process registered under its module's name, as Elixir GenServers are.
+        let registered = try await oneShot(connection, .elixir).evaluate(
+            "Process.register(spawn(fn -> Process.sleep(:infinity) end), Shop.Counter)")
+        #expect(registered.formatted == "true", "\(registered)")
+        let counter = try await evaluator.evaluate("Process.info(Process.whereis(Shop.Counter), :registered_name)")
+        #expect(counter.formatted == "{:registered_name, Shop.Counter}", "\(counter)")
+        let apps = try await evaluator.evaluate("Application.started_applications()")
+        #expect(apps.formatted.contains("{:elixir, 'elixir',"), "\(apps)")
         // A whole message queue is copied on the node to answer it: refused, its length is not.
         let queue = try await evaluator.evaluate("Process.info(Process.whereis(:init), :messages)")
         #expect(queue.isFailure && queue.formatted.contains("message_queue_len"), "\(queue)")
