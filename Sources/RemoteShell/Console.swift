@@ -77,7 +77,7 @@ public final class Console: @unchecked Sendable {
             // A Ctrl-C from before the line was entered was answered by this prompt; one since
             // is for this line.
             core.evaluator.clearPendingInterrupt(before: readEnded)
-            let line: String
+            var line: String
             switch result {
             case .endOfInput where !buffer.isEmpty:
                 // Ctrl-D on a continuation line: the unfinished expression is dropped, said as
@@ -103,6 +103,16 @@ public final class Console: @unchecked Sendable {
                     continue
                 }
             }
+            if buffer.isEmpty, language == .elixir, line.trimmedWhitespace.hasPrefix("|>") {
+                // IEx's pipe shorthand: an input that starts with `|>` pipes the previous result
+                // (`v(-1)`); not after a match, where it would be read as piping into the pattern.
+                if Self.isMatch(lastInput) {
+                    out.write(paint("** (SyntaxError) iex:\(counter):1: pipe shorthand is not allowed immediately after a match "
+                        + "expression in IEx. To make it work, surround the whole pipeline with parentheses ('|>')", IEXColors.error) + "\n")
+                    continue
+                }
+                line = "v(-1) " + line
+            }
             if !buffer.isEmpty, language == .elixir, line.trimmedWhitespace == "#iex:break" {
                 // IEx's way out of an expression that will not close: the input so far is dropped.
                 out.write(paint("** (TokenMissingError) iex:\(counter): incomplete expression", IEXColors.error) + "\n")
@@ -110,9 +120,10 @@ public final class Console: @unchecked Sendable {
                 continue
             }
             let refusal: String?
+            let entered = line
             do {
                 refusal = try await whileWaitingForTheOperator {
-                    try await self.unlessDisconnected { await self.core.stopGuardRefusal(line) }
+                    try await self.unlessDisconnected { await self.core.stopGuardRefusal(entered) }
                 }
             } catch {
                 out.write("\n")  // under the unanswered question
@@ -133,6 +144,7 @@ public final class Console: @unchecked Sendable {
             case .incomplete:
                 continue
             case .done(let result):
+                lastInput = buffer
                 if !result.isNotShown {
                     out.write(paint(result.formatted, result.isFailure ? IEXColors.error : IEXColors.result) + "\n")
                 }
@@ -152,6 +164,28 @@ public final class Console: @unchecked Sendable {
             }
             buffer = ""
         }
+    }
+
+    /// The last input that ran, for IEx's pipe shorthand.
+    private var lastInput = ""
+
+    /// Whether Elixir `input` is a match at its top (`x = ...`, `{a, b} = ...`): an `=` outside
+    /// brackets and strings that is not part of `==`, `===`, `=~`, `<=`, `>=`, `!=`, `=>`.
+    static func isMatch(_ input: String) -> Bool {
+        let code = Array(SourceScanner.codeOnly(input, language: .elixir))
+        var depth = 0
+        for (i, c) in code.enumerated() {
+            switch c {
+            case "(", "[", "{": depth += 1
+            case ")", "]", "}": depth -= 1
+            case "=" where depth == 0:
+                let before = i > 0 ? code[i - 1] : " "
+                let after = i + 1 < code.count ? code[i + 1] : " "
+                if !"=<>!~:".contains(before) && !"=~>".contains(after) { return true }
+            default: break
+            }
+        }
+        return false
     }
 
     /// Runs `wait` (reading the prompt's line, asking the stop guard's question) while processes

@@ -144,6 +144,22 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         #expect(lines.suffix(2) == ["2", "4"], "\(output.text)")
     }
 
+    /// IEx's pipe shorthand: an input that starts with `|>` pipes the previous result, except
+    /// right after a match.
+    @Test func anInputStartingWithAPipePipesThePreviousResult() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let input = ScriptedInput(lines: ["[3, 1, 2]", "|> Enum.sort()", "|> length()", "x = 5", "|> Kernel.+(1)", "x"])
+        try await Console(connection: connection, language: .elixir, options: ShellOptions(timeout: .seconds(30)), input: input,
+                          output: output).run()
+        #expect(output.text.hasPrefix("[3, 1, 2]\n[1, 2, 3]\n3\n5\n** (SyntaxError) iex:5:1: pipe shorthand is not allowed immediately after a match"),
+                "\(output.text)")
+        #expect(output.text.hasSuffix("\n5\n"), "\(output.text)")
+    }
+
     @Test func ctrlCInterruptsAndKeepsBindings() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }

@@ -185,6 +185,13 @@ struct LocalCheckTests {
                 == .call(module: "erlang", function: "memory", arguments: [.literal(.atom("total"))], nilForUndefined: false))
     }
 
+    /// What IEx's pipe shorthand refuses to follow: a match at the top of the last input.
+    @Test func matchesAtTheTopOfAnInput() {
+        #expect(Console.isMatch("x = 5") && Console.isMatch("{a, b} = {1, 2}") && Console.isMatch("%{a: a} =\n  m"))
+        #expect(!Console.isMatch("a == b") && !Console.isMatch("%{a => 1}") && !Console.isMatch("f(x = 1)")
+                && !Console.isMatch("a <= b") && !Console.isMatch("a =~ ~r/x/") && !Console.isMatch("\"x = 1\"") && !Console.isMatch("[a: 1]"))
+    }
+
     @Test func readOnlyAllowList() {
         #expect(CoreCommands.readOnlyRefusal("Process.info(pid(\"0.1.0\"))", language: .elixir) == nil)
         #expect(CoreCommands.readOnlyRefusal(":erlang.system_info(:process_count)", language: .elixir) == nil)
