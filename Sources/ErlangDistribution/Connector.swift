@@ -469,7 +469,7 @@ extension NodeConnection {
                         // Connected: the handshake's outcome is final.
                         let timeout = channel.eventLoop.scheduleTask(in: options.handshakeTimeout) {
                             promise.fail(DistributionError(.timeout,
-                                "the handshake with \(node) did not finish within \(options.handshakeTimeout.nanoseconds / 1_000_000_000) s"))
+                                "the handshake with \(node) did not finish within \(options.handshakeTimeout.spokenSeconds)"))
                             channel.close(promise: nil)
                         }
                         promise.futureResult.whenComplete { result in
@@ -491,5 +491,17 @@ extension NodeConnection {
             retry.cookie = other
             return connect(to: node, route: route, options: retry, on: eventLoop)
         }
+    }
+}
+
+extension TimeAmount {
+    /// `5 s`, `1.5 s`, `0.25 s`: as the user gave it (`--connect-timeout 0.25`), not cut to whole seconds.
+    var spokenSeconds: String {
+        let milliseconds = nanoseconds / 1_000_000
+        guard milliseconds % 1000 != 0 else { return "\(milliseconds / 1000) s" }
+        var fraction = String(milliseconds % 1000)
+        fraction = String(repeating: "0", count: 3 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(milliseconds / 1000).\(fraction) s"
     }
 }

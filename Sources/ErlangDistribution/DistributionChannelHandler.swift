@@ -118,7 +118,7 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
             case .sendTick?: self.writeTick(context: context)
             case .peerDead?:
                 self.fail(DistributionError(.connectionLost,
-                    "\(self.connection?.peer.name ?? "the node") stopped answering (no data or tick for \(self.deadAfter.nanoseconds / 1_000_000_000) s)"),
+                    "\(self.connection?.peer.name ?? "the node") stopped answering (no data or tick for \(self.deadAfter.spokenSeconds))"),
                     context: context)
             case .nothing?, nil: break
             }

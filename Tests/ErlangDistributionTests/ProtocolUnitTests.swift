@@ -268,3 +268,13 @@ import Testing
         #expect(AddressResolver.splitHostPort("db.internal") == ("db.internal", nil))
     }
 }
+
+/// Timeouts in messages read as the user gave them (`--connect-timeout 0.25`), not cut to seconds.
+@Suite struct SpokenTimeoutTests {
+    @Test func fractionsOfASecondAreKept() {
+        #expect(TimeAmount.seconds(5).spokenSeconds == "5 s")
+        #expect(TimeAmount.milliseconds(1500).spokenSeconds == "1.5 s")
+        #expect(TimeAmount.milliseconds(250).spokenSeconds == "0.25 s")
+        #expect(TimeAmount.milliseconds(75_005).spokenSeconds == "75.005 s")
+    }
+}
