@@ -431,8 +431,14 @@ extension NodeConnection {
 
         @Sendable func attempt(_ index: Int, failures: [String], lastKind: DistributionError.Kind) -> EventLoopFuture<NodeConnection> {
             guard index < route.addresses.count else {
+                // EPMD answers on both families; a node without `-proto_dist inet6_tcp` listens
+                // on IPv4 only, so its port refuses every IPv6 address.
+                let ipv6Only = route.epmd != nil && lastKind == .connectionRefused && !route.addresses.isEmpty
+                    && route.addresses.allSatisfy { if case .v6 = $0 { true } else { false } }
+                let hint = ipv6Only ? " (EPMD answered, the node's port did not: a node takes IPv6 connections only when started "
+                    + "with -proto_dist inet6_tcp; reach this one by an IPv4 address or a host name)" : ""
                 return eventLoop.makeFailedFuture(DistributionError(lastKind,
-                    "cannot connect to \(node): \(failures.joined(separator: "; "))"))
+                    "cannot connect to \(node): \(failures.joined(separator: "; "))\(hint)"))
             }
             let address = route.addresses[index]
             let handshake = Handshake(localName: localName.description, expectedPeer: node.description,

@@ -542,6 +542,12 @@ import Testing
             #expect(unknown.stderr.contains("not registered"))
             #expect(unknown.stderr.contains(node.alive), "lists the names EPMD knows")
 
+            // An IPv4 node asked for at an IPv6 address: EPMD answers there, the node does not.
+            let ipv4 = try TestNode(runtime: runtime, mode: .long)
+            defer { ipv4.stop() }
+            let v6 = try BeamshBinary.run(["\(ipv4.alive)@::1", "--rpc", "erlang", "node"], cookie: ipv4.cookie)
+            #expect(v6.status == 2 && v6.stderr.contains("-proto_dist inet6_tcp"), "\(runtime): \(v6.stderr)")
+
             let noEPMD = try BeamshBinary.run(["a@127.0.0.1", "--epmd-port", "1", "--rpc", "erlang", "node"], cookie: "x")
             #expect(noEPMD.status == 2)
             #expect(noEPMD.stderr.contains("EPMD is not reachable"))
