@@ -150,15 +150,19 @@ public enum CoreCommands {
     /// `line` as a core expression whose every call is on the read-only allow-list, or nil. Such a
     /// line reads state and nothing else (no output, no binding), so a one-shot evaluation can run
     /// it through `rex` without spawning an evaluator or compiling the line on the node.
-    static func readOnlyExpression(_ line: String, language: Language) -> CoreExpression? {
-        guard let expression = parse(line.trimmedWhitespace, language: language) else { return nil }
+    static func readOnlyExpression(_ line: String, language: Language, modulesAsAtoms: Bool = true) -> CoreExpression? {
+        guard let expression = parse(line.trimmedWhitespace, language: language, modulesAsAtoms: modulesAsAtoms) else { return nil }
         return readOnlyObjection(in: expression) == nil ? expression : nil
     }
 
     /// Parses `line` as one core expression (an optional trailing `.` in Erlang), or nil when it
     /// is something else.
-    static func parse(_ line: String, language: Language) -> CoreExpression? {
+    /// - parameter modulesAsAtoms: a module name alone (`Shop.Counter`) is its atom, as in Elixir.
+    ///   Not for a line typed in Erlang mode, where `X` is a variable: read as Elixir it would
+    ///   become the atom `Elixir.X` (`length(L)`).
+    static func parse(_ line: String, language: Language, modulesAsAtoms: Bool = true) -> CoreExpression? {
         var parser = CoreParser(tokens: CoreLexer.tokens(line, language: language), language: language)
+        parser.modulesAsAtoms = modulesAsAtoms
         return parser.parseAll()
     }
 
@@ -167,7 +171,7 @@ public enum CoreCommands {
     /// as Elixir (`Node.list()` as well as `erlang:nodes().`).
     static func syntax(of line: String, on language: Language) -> Language {
         guard language == .erlang, parse(line.trimmedWhitespace, language: .erlang) == nil,
-              parse(line.trimmedWhitespace, language: .elixir) != nil else { return language }
+              parse(line.trimmedWhitespace, language: .elixir, modulesAsAtoms: false) != nil else { return language }
         return .elixir
     }
 
@@ -341,6 +345,7 @@ struct CoreParser {
     var tokens: [CoreToken]
     let language: Language
     var index = 0
+    var modulesAsAtoms = true
 
     init(tokens: [CoreToken]?, language: Language) {
         self.tokens = tokens ?? [.punct("!")]
@@ -421,7 +426,7 @@ struct CoreParser {
             // A module name alone is its atom (`Process.whereis(Shop.Counter)`, the name an
             // Elixir GenServer is registered under). The core path runs where no session alias
             // can change what it means: read-only, an Erlang-only node, a lone --eval.
-            guard take(.punct(".")) else { return .literal(.atom("Elixir." + module)) }
+            guard take(.punct(".")) else { return modulesAsAtoms ? .literal(.atom("Elixir." + module)) : nil }
             guard case .identifier(let f)? = peek else { return nil }
             index += 1
             guard let args = arguments(optionalParens: true) else { return nil }

@@ -150,7 +150,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
         guard options.language == nil, FootgunGuard.dangerousCall(in: source, language: .elixir) == nil,
               CoreCommands.parse(source.trimmedWhitespace, language: .erlang) == nil
         else { return nil }
-        return CoreCommands.readOnlyExpression(source, language: .elixir)
+        // (Not knowing the node's language yet, `L` may be an Erlang variable: no module names.)
+        return CoreCommands.readOnlyExpression(source, language: .elixir, modulesAsAtoms: false)
     }
 
     /// `{'EXIT', {undef, [{'Elixir.Kernel', inspect, _, _} | _]}}`: the node has no Elixir.

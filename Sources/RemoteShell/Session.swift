@@ -231,7 +231,7 @@ final class ShellCore: @unchecked Sendable {
             trimmed = String(trimmed.dropLast()).trimmedWhitespace
         }
         guard CoreCommands.syntax(of: trimmed, on: .erlang) == .elixir,
-              let expression = CoreCommands.parse(trimmed, language: .elixir)
+              let expression = CoreCommands.parse(trimmed, language: .elixir, modulesAsAtoms: false)
         else { return nil }
         // Only quick reads run this way: calls on the read-only allow-list, and not the two that
         // copy unbounded state (they could run for long, out of reach of Ctrl-C).
@@ -276,7 +276,8 @@ final class ShellCore: @unchecked Sendable {
     /// as the evaluator prints it; nil when `code` is anything else, or when a call fails: the
     /// evaluator then runs the line again (it only reads) and reports the exception as IEx does.
     func evaluateReadOnlyCore(_ code: String, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationResult? {
-        guard let expression = CoreCommands.readOnlyExpression(code, language: .elixir) else { return nil }
+        // (A session's `alias` may give a module name another meaning: the evaluator reads those.)
+        guard let expression = CoreCommands.readOnlyExpression(code, language: .elixir, modulesAsAtoms: false) else { return nil }
         let value: Term
         do {
             value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
