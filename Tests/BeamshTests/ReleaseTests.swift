@@ -10,7 +10,7 @@ import Testing
     /// way a Fly.io release does (`RELEASE_DISTRIBUTION=name`, `RELEASE_NODE` built from the
     /// machine's environment), started with `bin/shop daemon`.
     @Test func beamshAloneReadsTheReleaseAsBinAppRemoteDoes() throws {
-        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        _ = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("beamsh-release-\(TestNode.randomToken(6))").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -46,8 +46,10 @@ import Testing
         func beamsh(_ arguments: [String], in folder: String = "/", environment: [String: String] = [:],
                     binary: String = BeamshBinary.path) throws -> ProcessResult {
             let unset = ["RELEASE_COOKIE", "RELEASE_NODE", "RELEASE_ROOT", "RELEASE_DISTRIBUTION"].filter { environment[$0] == nil }
+            // (A generous limit: on two cores shared with the suite's million-level decoding
+            // tests, a run can take far longer than its usual second.)
             return try runProcess("/usr/bin/env", ["-C", folder] + unset.flatMap { ["-u", $0] } + ["NO_COLOR=1", "SHOP_SUFFIX=\(suffix)", binary] + arguments,
-                                  environment: environment)
+                                  environment: environment, timeout: 240)
         }
         let start = try runProcess("/usr/bin/env", [root + "/bin/shop", "daemon"], environment: ["SHOP_SUFFIX": suffix])
         try #require(start.status == 0, "\(start.stdout)\(start.stderr)")
