@@ -14,10 +14,15 @@ extension LineEditor {
     ///   - previous: the newest history entry, if any.
     /// - returns: `true` when the line should be stored.
     public static func shouldRecord(_ line: String, previous: String?) -> Bool {
+        // A pasted data blob is not worth recalling, and every session rewrites the shared file.
+        if line.utf8.count > maxEntryBytes { return false }
         if line.allSatisfy(\.isWhitespace) { return false }
         if line == previous { return false }
         return !isLikelySecret(line)
     }
+
+    /// The longest line kept in the history, in bytes.
+    public static let maxEntryBytes = 4096
 
     /// Whether `line` looks like it contains a distribution cookie or sets one.
     ///

@@ -44,4 +44,10 @@ import Testing
         #expect(LineEditor.shouldRecord("Node.list", previous: "Node.self"))
         #expect(LineEditor.shouldRecord(" Node.list", previous: "Node.list"))
     }
+
+    /// A pasted blob (a 1 MB line) stays out of the history that every session rewrites.
+    @Test func longLinesAreSkipped() {
+        #expect(LineEditor.shouldRecord(String(repeating: "x", count: LineEditor.maxEntryBytes), previous: nil))
+        #expect(!LineEditor.shouldRecord(String(repeating: "x", count: LineEditor.maxEntryBytes + 1), previous: nil))
+    }
 }
