@@ -117,7 +117,7 @@ public final class IOServer: @unchecked Sendable {
     /// Handles `message` if it is an I/O request and returns true; false for anything else.
     @discardableResult
     public func handle(_ message: Term) async -> Bool {
-        if let line = await logLine(message) {
+        if Self.isLogEvent(message), let line = await logLine(message) {
             writeLog(line)
             return true
         }
@@ -135,7 +135,7 @@ public final class IOServer: @unchecked Sendable {
     /// held until ``resumeAfterPrompt()``; a read waits for it (the prompt has the terminal).
     /// True when `message` was an I/O request.
     func handleAtPrompt(_ message: Term) async -> Bool {
-        if let line = await logLine(message) {
+        if Self.isLogEvent(message), let line = await logLine(message) {
             holdingOutput = true
             defer { holdingOutput = false }
             writeLog(line)
@@ -265,6 +265,13 @@ public final class IOServer: @unchecked Sendable {
     /// the line is written as IEx's console backend writes one by default
     /// (`"\n$time $metadata[$level] $message\n"`, no metadata); empty for an event not shown. nil
     /// when `message` is no log event.
+    /// A quick look, before ``logLine(_:)`` takes the message apart: every I/O request passes
+    /// here, and the output path should not copy each one's elements or suspend for it.
+    static func isLogEvent(_ message: Term) -> Bool {
+        guard case .tuple(let t) = message, t.count == 4 || t.count == 5 else { return false }
+        return t[0] == .atom("log")
+    }
+
     func logLine(_ message: Term) async -> String? {
         guard let t = message.tupleElements, t.first == .atom("log"), t.count == 4 || t.count == 5,
               let level = t[1].atomValue, case .map(let meta) = t[t.count - 1]
