@@ -56,7 +56,35 @@ public final class Console: @unchecked Sendable {
     /// Interrupts the evaluation in progress (call it on Ctrl-C): the worker on the node is
     /// killed, the console prints `** (EXIT) interrupted` (in Erlang `** exception exit: killed`)
     /// and prompts again, bindings intact.
-    public func interrupt() { core.evaluator.interrupt() }
+    public func interrupt() {
+        // A view in progress (`:cluster` waiting on a member that does not answer) is
+        // abandoned; otherwise the evaluation is interrupted.
+        if let abandon = abandonLocalCommand.withLockedValue({ $0 }) { abandon() } else { core.evaluator.interrupt() }
+    }
+
+    /// Set while a local command runs: ends its wait (Ctrl-C).
+    private let abandonLocalCommand = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+
+    /// The text of `command`, or nil when Ctrl-C abandoned it first. An abandoned command is
+    /// cancelled and left to end on its own (a `:top` sampler is stopped on the node, `:cluster`
+    /// closes its connections once they answer or time out); its text is dropped.
+    func runUnlessInterrupted(_ command: @escaping @Sendable () async -> String) async -> String? {
+        let task = Task { await command() }
+        let result: String? = await withCheckedContinuation { continuation in
+            let claimed = NIOLockedValueBox(false)
+            @Sendable func finish(_ text: String?) {
+                let first = claimed.withLockedValue { c in
+                    defer { c = true }
+                    return !c
+                }
+                if first { continuation.resume(returning: text) }
+            }
+            abandonLocalCommand.withLockedValue { $0 = { task.cancel(); finish(nil) } }
+            Task { finish(await task.value) }
+        }
+        abandonLocalCommand.withLockedValue { $0 = nil }
+        return result
+    }
 
     /// Runs until the input ends or the user leaves. Throws ``DistributionError`` when the
     /// connection is lost (also while waiting at the prompt).
@@ -98,8 +126,12 @@ public final class Console: @unchecked Sendable {
                 let trimmed = line.trimmedWhitespace
                 if trimmed == "exit" || trimmed == ":quit" || (language == .erlang && trimmed == "exit.") { return }
                 if trimmed.isEmpty { continue }
-                if let text = await localCommand(trimmed) {
-                    out.write(text.hasSuffix("\n") ? text : text + "\n")
+                if let command = localCommand(trimmed) {
+                    if let text = await runUnlessInterrupted(command) {
+                        out.write(text.hasSuffix("\n") ? text : text + "\n")
+                    } else {
+                        out.write(paint(EvaluationStep.interruptedText(language), IEXColors.interrupt) + "\n")
+                    }
                     continue
                 }
             }
@@ -215,34 +247,39 @@ public final class Console: @unchecked Sendable {
 
     /// `:help`, `:info`, `:top [memory|reductions|message_queue]` and `:cluster`: views the
     /// console answers itself, so the operator never leaves the session. Nil for other lines.
-    func localCommand(_ line: String) async -> String? {
+    func localCommand(_ line: String) -> (@Sendable () async -> String)? {
         let words = line.split(separator: " ").map(String.init)
         guard let command = words.first else { return nil }
         let connection = core.connection
-        do {
-            switch command {
-            case ":help":
-                return """
-                    :info                 node overview: versions, limits, memory by type, applications
-                    :top [ORDER]          busiest processes; ORDER is memory, reductions (default) or message_queue
-                    :cluster              mesh check of the node's cluster, with per-node health
-                    exit, :quit, Ctrl-D   leave (the node keeps running)
-                    """
-            case ":info":
-                return try await ClusterViews.info(connection: connection)
-            case ":top":
-                let order = words.count > 1 ? TopOrder(rawValue: words[1]) : .reductions
-                guard let order else { return "usage: :top [memory|reductions|message_queue]" }
-                return try await ClusterViews.top(connection: connection, by: order, count: 20,
-                                                  width: core.options.geometry().columns)
-            case ":cluster":
-                guard let options = clusterOptions else { return ":cluster is not available in this session" }
-                return await ClusterViews.cluster(connection: connection, options: options, width: core.options.geometry().columns)
-            default:
-                return nil
+        let columns = core.options.geometry().columns
+        func view(_ body: @escaping @Sendable () async throws -> String) -> @Sendable () async -> String {
+            return {
+                do { return try await body() } catch { return "\(command): \(error)" }
             }
-        } catch {
-            return "\(command): \(error)"
+        }
+        switch command {
+        case ":help":
+            return {
+                """
+                :info                 node overview: versions, limits, memory by type, applications
+                :top [ORDER]          busiest processes; ORDER is memory, reductions (default) or message_queue
+                :cluster              mesh check of the node's cluster, with per-node health
+                exit, :quit, Ctrl-D   leave (the node keeps running)
+                Ctrl-C                abandons a view that is taking long, as it interrupts an evaluation
+                """
+            }
+        case ":info":
+            return view { try await ClusterViews.info(connection: connection) }
+        case ":top":
+            guard let order = words.count > 1 ? TopOrder(rawValue: words[1]) : .reductions else {
+                return { "usage: :top [memory|reductions|message_queue]" }
+            }
+            return view { try await ClusterViews.top(connection: connection, by: order, count: 20, width: columns) }
+        case ":cluster":
+            guard let options = clusterOptions else { return { ":cluster is not available in this session" } }
+            return view { await ClusterViews.cluster(connection: connection, options: options, width: columns) }
+        default:
+            return nil
         }
     }
 

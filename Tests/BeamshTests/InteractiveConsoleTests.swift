@@ -408,6 +408,32 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// Ctrl-C abandons a view that waits on the node (here `:info`, whose application list
+    /// waits on a suspended application controller) as it interrupts an evaluation: the prompt
+    /// is back at once and the session goes on.
+    @Test func ctrlCAbandonsASlowView() async throws {
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter(":sys.suspend(:application_controller)")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        try terminal.enter(":info")
+        try await Task.sleep(for: .milliseconds(500))
+        let pressed = ContinuousClock.now
+        try terminal.press("C-c")
+        let screen = try await terminal.waitFor("iex(\(node.name))2>", count: 2, timeout: 3)
+        #expect(ContinuousClock.now - pressed < .seconds(2), "the prompt came back \(ContinuousClock.now - pressed) after Ctrl-C")
+        #expect(screen.contains("** (EXIT) interrupted") && !screen.contains("schedulers:"), "\(screen)")
+        try terminal.enter(":sys.resume(:application_controller)")
+        try await terminal.waitFor("iex(\(node.name))3>")
+        try terminal.enter(":info")
+        let info = try await terminal.waitFor("iex(\(node.name))3>", count: 2)
+        #expect(info.contains("schedulers:"), "\(info)")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// A read-only session says so in its banner, before any line is refused.
     @Test func aReadOnlySessionSaysSo() async throws {
         let session = try ConsoleSession(arguments: "--read-only")
