@@ -420,6 +420,42 @@ public final class LineEditor: @unchecked Sendable {
         return .line(String(decoding: bytes, as: UTF8.self))
     }
 
+    // MARK: - Typed-ahead input
+
+    /// Takes the input typed or pasted ahead of the next read (once it has arrived: up to 1 MiB,
+    /// until none has come for 30 ms), so that a question asked next is answered by a key the
+    /// operator presses after seeing it, never by the next line of a paste. ``giveBack(_:)``
+    /// returns it, to be read after the answer as it would have been. Nothing without a
+    /// terminal (a script's lines are the script) or when nothing is waiting, at once.
+    public func takeTypeahead() -> [UInt8] {
+        guard editLine != nil else { return [] }
+        let fd = configuration.inputDescriptor
+        var taken: [UInt8] = []
+        while taken.count < 1 << 20 {
+            var waiting: Int32 = 0
+            if ioctl(fd, UInt(FIONREAD), &waiting) != 0 { break }
+            if waiting == 0 {
+                // The rest of a paste may still be on its way (a terminal writes it in pieces).
+                var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard !taken.isEmpty, poll(&ready, 1, 30) > 0,
+                      ioctl(fd, UInt(FIONREAD), &waiting) == 0, waiting > 0 else { break }
+            }
+            var chunk = [UInt8](repeating: 0, count: min(Int(waiting), (1 << 20) - taken.count))
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            taken += chunk.prefix(n)
+        }
+        return taken
+    }
+
+    /// Input taken by ``takeTypeahead()``, read by the next ``readLine(prompt:)`` calls before
+    /// anything typed since.
+    public func giveBack(_ bytes: [UInt8]) {
+        guard let editLine, !bytes.isEmpty else { return }
+        var wide = String(decoding: bytes, as: UTF8.self).unicodeScalars.map { wchar_t(bitPattern: $0.value) } + [0]
+        el_wpush(editLine, &wide)
+    }
+
     // MARK: - History
 
     /// Records `line` in the history (recall with Up and Ctrl-R now, saved to the file later),

@@ -29,6 +29,9 @@ public protocol ConsoleInput: Sendable {
     /// A line that answers a question (`IO.gets`, the stop guard's `[y/N]`), not a command:
     /// it is kept out of the history, where a typed password or a `y` has no business.
     func readReply(prompt: String) -> ReadResult
+    /// Reads the answer to a question beamsh asks (the stop guard's), which input typed ahead
+    /// must not answer.
+    func readAnswer(prompt: String) -> ReadResult
     /// Shows `text` (output of a process the session started) while a line is being read, above
     /// the prompt, which is drawn again under it. False when this input cannot (not a terminal,
     /// or not reading right now): the console then shows the text after the line.
@@ -66,6 +69,7 @@ public enum InputRead: Sendable, Hashable {
 
 extension ConsoleInput {
     public func readReply(prompt: String) -> ReadResult { readLine(prompt: prompt) }
+    public func readAnswer(prompt: String) -> ReadResult { readReply(prompt: prompt) }
     public func showWhileReading(_ text: String) -> Bool { false }
     public func willPrompt() {}
     public var readsMayBeAbandoned: Bool { false }

@@ -50,6 +50,14 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
         }
     }
 
+    /// Reads the answer to a question (the stop guard's): input typed or pasted ahead is held
+    /// back meanwhile and read after the answer, as it would have been.
+    public func readAnswer(prompt: String) -> ReadResult {
+        let ahead = editor.takeTypeahead()
+        defer { editor.giveBack(ahead) }
+        return readReply(prompt: prompt)
+    }
+
     public func showWhileReading(_ text: String) -> Bool { editor.showWhileReading(text) }
     public func willPrompt() { editor.acceptOutputUntilLineRead() }
     public func interruptRead() { editor.interruptReading() }

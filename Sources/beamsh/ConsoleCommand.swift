@@ -234,9 +234,10 @@ extension ConsoleInvocation {
         if yes {
             options.stopGuard = .allow
         } else if interactive, let input {
-            // Read like a line at the prompt (Ctrl-C and Ctrl-D answer no), kept out of the history.
+            // Read like a line at the prompt (Ctrl-C and Ctrl-D answer no), kept out of the history;
+            // input typed or pasted ahead is not taken as the answer (it is read after it).
             options.stopGuard = .ask { question in
-                guard case .line(let answer) = await onOwnThread({ input.readReply(prompt: question) }) else { return false }
+                guard case .line(let answer) = await onOwnThread({ input.readAnswer(prompt: question) }) else { return false }
                 return ["y", "yes"].contains(answer.filter { !$0.isWhitespace }.lowercased())
             }
         }

@@ -29,6 +29,12 @@ public final class Terminal: @unchecked Sendable {
     /// Presses keys by tmux name: `Enter`, `Tab`, `C-c`, `C-d`, `Up`...
     public func press(_ keys: String...) throws { try tmux(["send-keys", "-t", "e2e"] + keys, capture: false) }
 
+    /// Pastes text as a terminal does (all of it at once, newlines included).
+    public func paste(_ text: String) throws {
+        try tmux(["set-buffer", "-b", "e2e-paste", "--", text], capture: false)
+        try tmux(["paste-buffer", "-b", "e2e-paste", "-t", "e2e"], capture: false)
+    }
+
     /// Types a line and presses Enter.
     public func enter(_ line: String) throws {
         try type(line)

@@ -137,6 +137,26 @@ import Testing
         #expect(!history.contains("hunter2"), "an IO.gets answer was kept: \(history)")
     }
 
+    /// The stop guard's question is answered by a key pressed after it showed, not by the next
+    /// line of a paste: the lines pasted after the stop wait, and run after the answer.
+    @Test func aPasteDoesNotAnswerTheStopGuard() async throws {
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.paste("x = 20\nSystem.stop()\nx + 1\nx + 2\n")
+        try await terminal.waitFor("Evaluate it? [y/N]")
+        try await Task.sleep(for: .milliseconds(300))
+        let asked = try terminal.screen()
+        #expect(!asked.contains("x + 1"), "a pasted line was read as the answer: \(asked)")
+        try terminal.enter("n")
+        let screen = try await terminal.waitFor("iex(\(node.name))4>")
+        #expect(screen.contains("not evaluated") && screen.contains("\n21\n") && screen.contains("\n22\n"), "\(screen)")
+        #expect(try node.eval("ok.") == "ok", "the node still runs")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// A terminal that goes away (a dropped SSH session: SIGHUP) ends beamsh where it stands;
     /// what was typed until then is in the history already.
     @Test func historySurvivesAHangUp() async throws {
