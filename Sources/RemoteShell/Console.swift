@@ -3,6 +3,7 @@
 import ErlangDistribution
 import ErlangTerm
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// An interactive console on one node: `iex(app@host)1>` (Elixir) or `(app@host)1>` (Erlang).
 ///
@@ -48,6 +49,19 @@ public final class Console: @unchecked Sendable {
 
     /// The names bound in the session (for Tab completion at the prompt).
     public var boundVariables: [String] { core.evaluator.boundNames }
+
+    /// For Tab completion, on the input thread, which it blocks (up to a second): the session's
+    /// aliases and the fields of the map in `variable` (through `path`). Nil in Erlang or before
+    /// the session holds anything.
+    public func sessionContext(variable: String?, path: [String]) -> SessionContext? {
+        let evaluator = core.evaluator
+        let promise = core.connection.eventLoop.makePromise(of: SessionContext?.self)
+        promise.completeWithTask { try await evaluator.sessionContext(variable: variable, path: path, timeout: .seconds(1)) }
+        return (try? promise.futureResult.wait()) ?? nil
+    }
+
+    /// See ``Evaluator/evaluationGeneration``.
+    public var evaluationGeneration: Int { core.evaluator.evaluationGeneration }
 
     /// Whether the operator let a line that stops the node through: a lost connection after it
     /// is the node stopping as asked.

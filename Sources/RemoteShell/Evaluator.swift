@@ -92,6 +92,13 @@ final class Evaluator: @unchecked Sendable {
         set { heldBy.withLockedValue { $0 = newValue } }
     }
     private let heldBy = NIOLockedValueBox<Pid?>(nil)
+    /// The holder, for Tab completion from the session's state; nil before the first evaluation.
+    var heldBinding: Pid? { keepsState ? holder : nil }
+    /// Advances with every evaluation: what completion learnt of the session (its aliases) is
+    /// good until it moves.
+    var evaluationGeneration: Int { running.withLockedValue { $0.generation } }
+    /// The completion worker's code, parsed on first use (see SessionCompletion).
+    let completionDriver = NIOLockedValueBox<Term?>(nil)
     /// The binding when it is not held on the node. Elixir: a keyword list; Erlang: erl_eval's
     /// orddict of `{Name, Value}` (or map).
     var binding: Term = .emptyList

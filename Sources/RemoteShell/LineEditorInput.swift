@@ -78,11 +78,23 @@ public final class RemoteCompleter: Sendable {
 
     /// The session's bound variable names, asked at each Tab (they change between lines).
     private let variables: @Sendable () -> [String]
+    /// The session's aliases and a bound map's fields (``Console/sessionContext(variable:path:)``).
+    private let session: (@Sendable (_ variable: String?, _ path: [String]) -> SessionContext?)?
+    /// Advances with each evaluation (``Console/evaluationGeneration``): the aliases are asked
+    /// again only then.
+    private let generation: @Sendable () -> Int
+    private let aliasCache = NIOLockedValueBox<(generation: Int, aliases: [String: String])?>(nil)
 
-    public init(connection: NodeConnection, language: Language, variables: @escaping @Sendable () -> [String] = { [] }) {
+    public init(
+        connection: NodeConnection, language: Language, variables: @escaping @Sendable () -> [String] = { [] },
+        session: (@Sendable (_ variable: String?, _ path: [String]) -> SessionContext?)? = nil,
+        generation: @escaping @Sendable () -> Int = { 0 }
+    ) {
         self.connection = connection
         self.language = language
         self.variables = variables
+        self.session = session
+        self.generation = generation
     }
 
     /// Candidates for the word before the cursor in `lineUpToCursor` (full replacements, listed
@@ -91,14 +103,38 @@ public final class RemoteCompleter: Sendable {
     /// the session).
     public func complete(_ lineUpToCursor: String) -> [CompletionCandidate] {
         let word = Self.lastWord(lineUpToCursor)
+        if let fields = mapFieldCandidates(word) { return fields }
         var candidates: [CompletionCandidate] = []
         if !word.isEmpty, !word.contains(where: { $0 == "." || $0 == ":" }) {
             candidates += variables().filter { $0.hasPrefix(word) && $0 != word }.sorted().map { CompletionCandidate($0) }
         }
+        let insideStruct = language == .elixir && Self.isInsideStruct(lineUpToCursor)
+        // The session's aliases, as IEx offers them: `Us` → `User`, `User` → `User.`, and
+        // `User.fi` expanded as the module it names, `MyApp.Accounts.User.fi`.
+        let aliases = !insideStruct && word.first?.isUppercase == true ? sessionAliases() : [:]
+        var aliased: (alias: String, module: String)?
+        if let dot = word.firstIndex(of: ".") {
+            let head = String(word[..<dot])
+            if let module = aliases[head] { aliased = (head, module) }
+        } else {
+            candidates += aliases.keys.filter { $0.hasPrefix(word) }.sorted().map { CompletionCandidate($0 == word ? $0 + "." : $0) }
+        }
+        if let aliased {
+            let expanded = aliased.module + word.dropFirst(aliased.alias.count)
+            let found = remoteCandidates(forWord: expanded, asking: expanded, lineUpToCursor: expanded)
+            return found.map { CompletionCandidate(aliased.alias + $0.replacement.dropFirst(aliased.module.count), label: $0.label) }
+        }
         // Inside a struct literal IEx completes the struct's fields, which it finds in the whole
         // line; anywhere else the word is all an expander looks at, so one expansion serves
         // that word on every line.
-        let asked = language == .elixir && Self.isInsideStruct(lineUpToCursor) ? lineUpToCursor : word
+        let asked = insideStruct ? lineUpToCursor : word
+        let fromNode = remoteCandidates(forWord: word, asking: asked, lineUpToCursor: lineUpToCursor)
+        let known = Set(candidates.map(\.replacement))
+        return candidates + fromNode.filter { !known.contains($0.replacement) }
+    }
+
+    /// The node's candidates for `word` (given `asked`), cached for the session.
+    private func remoteCandidates(forWord word: String, asking asked: String, lineUpToCursor: String) -> [CompletionCandidate] {
         // (The node's answer is cached as it came: the variables change between lines.)
         let fromNode = cache.withLockedValue({ $0[asked] }) ?? {
             var found: [CompletionCandidate] = []
@@ -109,8 +145,35 @@ public final class RemoteCompleter: Sendable {
             cache.withLockedValue { $0[asked] = found }
             return found
         }()
-        let variableNames = Set(candidates.map(\.replacement))
-        return candidates + fromNode.filter { !variableNames.contains($0.replacement) }
+        return fromNode
+    }
+
+    /// `state.con` → the keys of the map bound to `state` that start with `con` (through nested
+    /// maps: `state.config.po`), as IEx completes them; a complete key whose value is a map
+    /// gets its `.`. Nil when the word does not start with a bound variable holding a map.
+    private func mapFieldCandidates(_ word: String) -> [CompletionCandidate]? {
+        guard language == .elixir, let session, word.contains("."), !word.contains(":") else { return nil }
+        let parts = word.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let path = Array(parts.dropFirst().dropLast())
+        guard let variable = parts.first, let typed = parts.last, variables().contains(variable),
+              path.allSatisfy(Evaluator.isPlainIdentifier),
+              let fields = session(variable, path)?.fields else { return nil }
+        let head = word.dropLast(typed.count)
+        let matching = fields.filter { $0.name.hasPrefix(typed) }
+        if matching.count == 1, matching[0].name == typed {
+            return matching[0].isMap ? [CompletionCandidate(head + typed + ".")] : []
+        }
+        return matching.map { CompletionCandidate(head + $0.name, label: $0.name) }
+    }
+
+    /// The session's aliases (`alias` → module), asked once per evaluation.
+    private func sessionAliases() -> [String: String] {
+        guard language == .elixir, let session else { return [:] }
+        let now = generation()
+        if let cached = aliasCache.withLockedValue({ $0 }), cached.generation == now { return cached.aliases }
+        let aliases = session(nil, [])?.aliases ?? [:]
+        aliasCache.withLockedValue { $0 = (now, aliases) }
+        return aliases
     }
 
     /// Whether the text ends inside a struct literal being written (`%URI{ho`, `%URI{host: "a", p`):

@@ -351,7 +351,9 @@ extension ConsoleInvocation {
                 connection: connection, options: shellOptions(interactive: true, input: input),
                 input: input, output: StandardOutput())
             input.useCompletion(RemoteCompleter(connection: connection, language: console.language,
-                                                variables: { console.boundVariables }))
+                                                variables: { console.boundVariables },
+                                                session: { console.sessionContext(variable: $0, path: $1) },
+                                                generation: { console.evaluationGeneration }))
             console.clusterOptions = clusterOptions
             letAStopThrough = { console.letAStopThrough }
             installInterrupt(unlessIgnored: false) { console.interrupt() }

@@ -314,6 +314,52 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// Tab completes from the session's state as IEx does: the keys of a map held in a bound
+    /// variable, through nested maps (a complete key holding a map gets its `.`), and the
+    /// session's aliases, as names and as the modules they stand for. A key typed that the node
+    /// has no atom for is not made an atom there.
+    @Test func tabCompletesMapFieldsAndAliases() async throws {
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("state = %{config: %{port: 4000, pool_size: 10}, name: \"shop\"}")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        try terminal.type("state.conf")
+        try terminal.press("Tab")
+        try await terminal.waitFor("state.config")
+        try terminal.press("Tab")
+        try await terminal.waitFor("state.config.")
+        try terminal.type("po")
+        try terminal.press("Tab")
+        try await terminal.waitFor("pool_size  port")
+        try terminal.type("r")
+        try terminal.press("Tab")
+        try await terminal.waitFor("state.config.port")
+        try terminal.press("Enter")
+        let port = try await terminal.waitFor("iex(\(node.name))3>")
+        #expect(port.contains("\n4000\n"), "\(port)")
+        try terminal.enter("alias String, as: Text")
+        try await terminal.waitFor("iex(\(node.name))4>")
+        try terminal.type("Tex")
+        try terminal.press("Tab")
+        try await terminal.waitFor("iex(\(node.name))4> Text")
+        try terminal.type(".upc")
+        try terminal.press("Tab")
+        try await terminal.waitFor("Text.upcase")
+        try terminal.type("(state.name)")
+        try terminal.press("Enter")
+        let upcased = try await terminal.waitFor("iex(\(node.name))5>")
+        #expect(upcased.contains("\"SHOP\""), "\(upcased)")
+        try terminal.type("state.beamsh_never_an_atom_ke")
+        try terminal.press("Tab")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try node.eval("catch binary_to_existing_atom(<<\"beamsh_never_an_atom_ke\">>, utf8).").contains("badarg"))
+        try terminal.press("C-u")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// Ctrl-C while `IO.gets` waits ends the evaluation at once, whether the read has started
     /// (plain standard input in `--eval`; the line editor at the console) or was still on its way
     /// (Ctrl-C right after Enter): no read is left waiting for a line nobody wants.
