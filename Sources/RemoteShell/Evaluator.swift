@@ -822,6 +822,12 @@ final class Evaluator: @unchecked Sendable {
                         _ -> too_large
                       end}
         end,
+        BeamshPrepCheck = fun BeamshPrepCheck({call, BeamshA, {atom, _, f}, [{var, _, _}]}) -> {atom, BeamshA, ok};
+                              BeamshPrepCheck(BeamshT) when is_tuple(BeamshT) ->
+                                list_to_tuple(BeamshPrepCheck(tuple_to_list(BeamshT)));
+                              BeamshPrepCheck([BeamshH | BeamshT]) -> [BeamshPrepCheck(BeamshH) | BeamshPrepCheck(BeamshT)];
+                              BeamshPrepCheck(BeamshT) -> BeamshT
+                           end,
         % One expression, as query number BeamshNow: {ok, Value, Text, Binding} |
         % {failed, Value, Text} (Value is what `catch` makes of the exception, as the shell keeps
         % it) | {not_found, Text} (nothing ran).
@@ -841,8 +847,14 @@ final class Evaluator: @unchecked Sendable {
                                               end, BeamshBinding0,
                                               case BeamshHistoryVars of [] -> []; _ -> BeamshHistory end),
               % As the shell: checked first (an unbound variable is `* 1:1: variable 'X' is
-              % unbound`, and the query's value is the exit it would have caused).
-              case erl_eval:check_command(BeamshExprs, BeamshWithHistory) of
+              % unbound`, and the query's value is the exit it would have caused), with `f(X)`
+              % read as `ok` for the check, as the shell's prep_check does: `f(V)` forgets V,
+              % bound or not. (Only an expression that names `f` is walked.)
+              BeamshChecked = case lists:keymember(f, 3, BeamshTokens) of
+                true -> BeamshPrepCheck(BeamshExprs);
+                false -> BeamshExprs
+              end,
+              case erl_eval:check_command(BeamshChecked, BeamshWithHistory) of
                 {error, {_, _, BeamshLintWhat} = BeamshLintError} ->
                   {failed, {'EXIT', BeamshLintWhat}, BeamshFormatError(BeamshLintError)};
                 _ ->

@@ -169,12 +169,14 @@ import Testing
     }
 
     /// The shell's binding commands act on the session's binding wherever they are in an
-    /// expression, as in the shell (`f(V). V = 3.`, `f(Q), b().`); `b()` prints as the shell
+    /// expression, as in the shell (`f(V). V = 3.`, `f(Q), b().`, V bound or not); `b()` prints as the shell
     /// does, each value cut at depth 30; `rp/1` prints a term whole. What needs the shell process
     /// (its history, records and functions defined at the prompt) is said to be not supported.
     @Test func shellBindingCommandsOnBothRuntimes() async throws {
         for runtime in try erlangRuntimes() {
-            let asInTheShell = ["X = 1, Y = {a, 2}, L = lists:seq(1, 100).", "b().", "rp(lists:seq(1, 40))."]
+            // (`f(V)` forgets V whether it is bound or not: the shell does not call it unbound.)
+            let asInTheShell = ["X = 1, Y = {a, 2}, L = lists:seq(1, 100).", "b().", "rp(lists:seq(1, 40)).",
+                                "f(Nobody), Nobody = 3, f(Nobody), [f(Nobody)]."]
             let (output, _) = try await erlangConsole(asInTheShell + [
                 "f(X). X = 3.",
                 "f(Y), b().",
