@@ -99,8 +99,10 @@ public enum FootgunGuard {
         // names), so most lines are cleared by a byte scan: the full scan below costs about a
         // million instructions, a tenth of a one-shot `--eval`.
         guard mayStop(line) else { return nil }
-        let chars = normalized(SourceScanner.codeOnly(unquotingAtoms(line, language: language), language: language),
+        var chars = normalized(SourceScanner.codeOnly(unquotingAtoms(line, language: language), language: language),
                                language: language)
+        // `:init |> apply(:stop, [])` is `apply(:init, :stop, [])`.
+        if language == .elixir { chars = rewritingPipes(chars) }
         func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
         // A plain scan over characters: Foundation's `range(of:)` would link all of Foundation
         // (and ICU) into the binary for this one call.
@@ -139,10 +141,77 @@ public enum FootgunGuard {
         // `pid("0.0.0")`, `list_to_pid("<0.0.0>")`): its quotes are gone from the scanned code,
         // so the raw line is read, without spacing, with each such form made `pid(0,0,0)`.
         let raw = Array(line.filter { !$0.isWhitespace })
-        let canonical = Self.initPidSpelledOut(raw)
+        var canonical = Self.initPidSpelledOut(raw)
         guard canonical.count != raw.count else { return nil }
+        if language == .elixir { canonical = rewritingPipes(canonical) }
         let pidPatterns = language == .elixir ? elixirInitPidPatterns : erlangInitPidPatterns
         return pidPatterns.first { $0.patterns.contains { occurs($0, needsCall: false, in: canonical) } }?.call
+    }
+
+    /// Elixir code with each pipe written as the call it makes, the piped value first:
+    /// `Process.whereis(:init) |> Process.exit(:kill)` is `Process.exit(Process.whereis(:init), :kill)`,
+    /// `:init |> apply(:stop, [])` is `apply(:init, :stop, [])`; chains from the left. The piped
+    /// value is the operand just before `|>`: a name or call (`Mod.fun(...)`, `pid(0,0,0)`), an
+    /// atom, or a bracketed term.
+    static func rewritingPipes(_ code: [Character]) -> [Character] {
+        var chars = code
+        func isNameCharacter(_ c: Character) -> Bool {
+            c.isLetter || c.isNumber || c == "_" || c == "." || c == ":" || c == "?" || c == "!" || c == "@" || c == "~" || c == "#"
+        }
+        let closers: [Character: Character] = [")": "(", "]": "[", "}": "{", ">": "<"]
+        var searchFrom = 0
+        while let pipe = (searchFrom..<max(searchFrom, chars.count - 1)).first(where: { chars[$0] == "|" && chars[$0 + 1] == ">" }) {
+            // The operand before: bracketed groups and the name characters that lead to them.
+            var end = pipe
+            while end > 0, chars[end - 1] == " " { end -= 1 }
+            var start = end
+            scan: while start > 0 {
+                let c = chars[start - 1]
+                if let opener = closers[c], !(c == ">" && start >= 2 && chars[start - 2] == "|") {
+                    var depth = 0
+                    var k = start - 1
+                    while k >= 0 {
+                        if chars[k] == c { depth += 1 } else if chars[k] == opener { depth -= 1 }
+                        if depth == 0 { break }
+                        k -= 1
+                    }
+                    guard k >= 0 else { break scan }
+                    start = k
+                } else if isNameCharacter(c) {
+                    start -= 1
+                } else {
+                    break
+                }
+            }
+            // The call after: its name, and its arguments when it has parentheses.
+            var nameStart = pipe + 2
+            while nameStart < chars.count, chars[nameStart] == " " { nameStart += 1 }
+            var nameEnd = nameStart
+            while nameEnd < chars.count, isNameCharacter(chars[nameEnd]) { nameEnd += 1 }
+            guard start < end, nameStart < nameEnd else {
+                searchFrom = pipe + 2
+                continue
+            }
+            let operand = Array(chars[start..<end])
+            var replacement = Array(chars[nameStart..<nameEnd]) + ["("] + operand
+            var after = nameEnd
+            if after < chars.count, chars[after] == "(" {
+                var depth = 0
+                var close = after
+                while close < chars.count {
+                    if chars[close] == "(" { depth += 1 } else if chars[close] == ")" { depth -= 1 }
+                    if depth == 0 { break }
+                    close += 1
+                }
+                let arguments = chars[(after + 1)..<min(close, chars.count)]
+                if !arguments.allSatisfy({ $0 == " " }) { replacement += [",", " "] + arguments }
+                after = min(close + 1, chars.count)
+            }
+            replacement.append(")")
+            chars.replaceSubrange(start..<after, with: replacement)
+            searchFrom = start
+        }
+        return chars
     }
 
     /// Whether what precedes `start` makes the call there a question about it, not a call: IEx's

@@ -50,6 +50,15 @@ struct LocalCheckTests {
         ("GenServer.stop(:application_controller)", "stopping :application_controller"),
         ("Process.exit(Process.whereis(:application_controller), :kill)", "stopping :application_controller"),
         (":sys.terminate(:kernel_sup, :normal)", "stopping :kernel_sup"),
+        // Piped: the value piped is the call's first argument.
+        (":init |> apply(:stop, [])", ":init.stop"),
+        ("Process.whereis(:init) |> Process.exit(:kill)", "Process.exit(Process.whereis(:init), ...)"),
+        (":erlang.list_to_pid(~c\"<0.0.0>\") |> Process.exit(:kill)", "Process.exit(Process.whereis(:init), ...)"),
+        ("pid(0, 0, 0) |> send({:stop, :stop})", "send(:init, ...)"),
+        (":kernel |> Application.stop()", "Application.stop(:kernel)"),
+        (":kernel |> Application.stop", "Application.stop(:kernel)"),
+        (":init\n|> Process.whereis()\n|> Process.exit(:kill)", "Process.exit(Process.whereis(:init), ...)"),
+        ("x = :application_controller |> GenServer.stop()", "stopping :application_controller"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -65,7 +74,9 @@ struct LocalCheckTests {
                       "Process.exit(pid(\"0.10.0\"), :kill)", "Process.exit(#PID<0.0.01>, :kill)", "Process.info(pid(\"0.0.0\"))",
                       // Questions about a stopping call, not calls: IEx's documentation helpers, function_exported?.
                       "h System.stop", "h(System.stop/1)", "b System.stop", "function_exported?(System, :stop, 1)",
-                      ":erlang.function_exported(:init, :stop, 0)"])
+                      ":erlang.function_exported(:init, :stop, 0)",
+                      ":init |> Process.whereis() |> Process.info()", "[1, 2] |> Enum.map(&(&1 + 1)) |> Enum.sum()",
+                      ":my_app |> Application.stop()", "x |> Kernel.>(1)"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
