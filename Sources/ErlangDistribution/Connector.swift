@@ -133,7 +133,8 @@ public enum AddressResolver {
         if host.utf8.contains(UInt8(ascii: "@")) { return " (a host is wanted here, not a node name: the part after @)" }
         // `::1:4370` is one IPv6 address to getaddrinfo; a port goes after brackets.
         if host.utf8.filter({ $0 == UInt8(ascii: ":") }).count > 1, let colon = host.lastIndex(of: ":"),
-           Int(host[host.index(after: colon)...]) != nil {
+           Int(host[host.index(after: colon)...]) != nil,
+           host[..<colon].allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) {
             return " (an IPv6 address with a port is written [\(host[..<colon])]:\(host[host.index(after: colon)...]))"
         }
         return ""

@@ -367,6 +367,8 @@ import Testing
         #expect(nodeAsHost.status == 2 && nodeAsHost.stderr.contains("a host is wanted here, not a node name"), "\(nodeAsHost.stderr)")
         let unbracketed = try BeamshBinary.run([node.name, "--address", "::1:65999", "--rpc", "erlang", "node"], cookie: node.cookie)
         #expect(unbracketed.stderr.contains("an IPv6 address with a port is written [::1]:65999"), "\(unbracketed.stderr)")
+        let twoPorts = try BeamshBinary.run([node.name, "--address", "\(host):4369:1", "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(twoPorts.status == 2 && !twoPorts.stderr.contains("IPv6"), "no IPv6 hint for a name: \(twoPorts.stderr)")
     }
 
     /// A SIGINT ignored by whoever started beamsh (a script's background job) stays ignored:
@@ -723,6 +725,14 @@ import Testing
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], "\(json.stdout)")
         let entry = try #require(entries.first { $0["name"] as? String == node.alive }, "\(json.stdout)")
         #expect(result.stdout.contains("name \(node.alive) at port \(entry["port"] as? Int ?? -1)\n"))
+        // EPMD's port with the host (an SSH tunnel's local port), IPv6 in brackets.
+        let epmd = ProcessInfo.processInfo.environment["ERL_EPMD_PORT"] ?? "4369"
+        for host in ["localhost:\(epmd)", "[::1]:\(epmd)", "127.0.0.1:\(epmd)"] {
+            let withPort = try BeamshBinary.run(["names", host, "--epmd-port", epmd], cookie: nil)
+            #expect(withPort.status == 0 && withPort.stdout.contains("name \(node.alive) at port "), "\(host): \(withPort.stderr)")
+        }
+        let both = try BeamshBinary.run(["names", "localhost:\(epmd)", "--epmd-port", "1"], cookie: nil)
+        #expect(both.status == 64 && both.stderr.contains("give one"), "\(both.stderr)")
     }
 
     @Test func doctorWalksEveryStep() throws {
