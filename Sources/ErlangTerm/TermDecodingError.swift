@@ -51,7 +51,7 @@ public struct TermDecodingError: Error, Hashable, Sendable, CustomStringConverti
         case .tooDeep(let limit): what = "terms nested deeper than \(limit) levels"
         case .tooLarge(let limit): what = "the term would take more than \(limit) bytes of memory once decoded"
         case .compression(let why): what = "compressed term: \(why)"
-        case .trailingBytes(let n): what = "\(n) bytes after the end of the term"
+        case .trailingBytes(let n): what = "\(n == 1 ? "1 byte" : "\(n) bytes") after the end of the term"
         }
         if let uncompressedOffset {
             return "\(what) (at byte \(uncompressedOffset) of the term compressed at byte \(offset))"

@@ -43,10 +43,10 @@ extension Beamsh {
         @Flag(help: "Do not ask before System.stop, :init.stop, q() and other calls that stop the remote node.")
         var yes = false
 
-        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds each evaluation may take (default: none at the prompt, 60 for --eval and scripts).", valueName: "seconds"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds each evaluation or call may take (default: none at the prompt, 60 for --eval, --rpc and scripts).", valueName: "seconds"))
         var timeout: Double?
 
-        @Option(help: ArgumentHelp("Result format for --eval and scripts: text or json.", valueName: "format"))
+        @Option(help: ArgumentHelp("Result format for --eval, --rpc and scripts: text or json.", valueName: "format"))
         var format: String = "text"
 
         /// `--dns`: the console opens on the first discovered node that is registered and answers.
