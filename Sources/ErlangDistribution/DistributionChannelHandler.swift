@@ -25,7 +25,7 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
     private let handshakePromise: EventLoopPromise<NodeConnection>
     private let localName: NodeName
     private let tickInterval: TimeAmount
-    private let deadAfter: TimeAmount
+    private var deadAfter: TimeAmount
     private let decoder: TermDecoder
     private let logger: Logger
     /// Set once the handshake completes.
@@ -125,6 +125,16 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let peer = event as? PeerTickTime {
+            // As a node judges its peers: silent for its net_ticktime, give or take a quarter.
+            deadAfter = .milliseconds(Int64(peer.seconds) * 1250)
+            tickPolicy?.deadAfter = deadAfter
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     private func writeTick(context: ChannelHandlerContext) {
         var tick = context.channel.allocator.buffer(capacity: 4)
         tick.writeInteger(UInt32(0))
@@ -167,4 +177,9 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
 struct WeakReference<Object: AnyObject> {
     weak var object: Object?
     init(_ object: Object) { self.object = object }
+}
+
+/// The peer's `net_ticktime` in seconds (see ``NodeConnection/followPeerTickTime(timeout:)``).
+struct PeerTickTime: Sendable {
+    var seconds: Int
 }

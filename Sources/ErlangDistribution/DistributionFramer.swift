@@ -53,7 +53,7 @@ struct TickPolicy {
     /// Send a tick when we wrote nothing for this long.
     let sendInterval: TimeAmount
     /// The peer is dead when we read nothing for this long.
-    let deadAfter: TimeAmount
+    var deadAfter: TimeAmount
     private(set) var lastRead: NIODeadline
     private(set) var lastWrite: NIODeadline
 

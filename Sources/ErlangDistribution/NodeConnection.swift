@@ -156,6 +156,26 @@ public final class NodeConnection: Sendable {
         try await awaitDistribution(submitCall(module, function, arguments, groupLeader: groupLeader, timeout: timeout))
     }
 
+    /// Asks the node for its `net_ticktime` and judges the connection by it: given up after
+    /// 1.25 times that without a byte from the node, as a node judges its peers (75 s for the
+    /// default 60 s, which is also what applies until this is called). A node that ticks
+    /// rarely (`-kernel net_ticktime 300`, set for a flaky network) then keeps a quiet session,
+    /// and one that ticks often (10 s) is found gone in 12.5 s. Returns the ticktime, or nil
+    /// when the node did not say.
+    @discardableResult
+    public func followPeerTickTime(timeout: Duration = .seconds(10)) async -> Int? {
+        guard let reply = try? await call("net_kernel", "get_net_ticktime", [], timeout: timeout) else { return nil }
+        var seconds: Int?
+        switch reply {
+        case .integer(let n): seconds = n
+        case .tuple(let t) where t.count == 2: seconds = t[1].intValue  // {ongoing_change_to, New}
+        default: break
+        }
+        guard let seconds, seconds > 0 else { return nil }
+        channel.pipeline.fireUserInboundEventTriggered(PeerTickTime(seconds: seconds))
+        return seconds
+    }
+
     /// ``call(_:_:_:groupLeader:timeout:)`` as a future completed on the connection's event loop.
     public func submitCall(
         _ module: Atom, _ function: Atom, _ arguments: [Term], groupLeader: Term = .atom("user"),

@@ -152,7 +152,7 @@ public final class RemoteCompleter: Sendable {
     /// maps: `state.config.po`), as IEx completes them; a complete key whose value is a map
     /// gets its `.`. Nil when the word does not start with a bound variable holding a map.
     private func mapFieldCandidates(_ word: String) -> [CompletionCandidate]? {
-        guard language == .elixir, let session, word.contains("."), !word.contains(":") else { return nil }
+        guard language == .elixir, let session, word.contains(Character(".")), !word.contains(Character(":")) else { return nil }
         let parts = word.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         let path = Array(parts.dropFirst().dropLast())
         guard let variable = parts.first, let typed = parts.last, variables().contains(variable),

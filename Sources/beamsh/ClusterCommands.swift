@@ -517,6 +517,8 @@ extension Beamsh {
             let terminal = isatty(STDOUT_FILENO) == 1
             let rounds = iterations ?? (terminal && format == .text ? Int.max : 1)
             let inPlace = terminal && format == .text && !isDumbTerminal
+            // Refreshing until Ctrl-C, it lasts like a session: judged by the node's tick time.
+            if rounds > 1 { Task { await connected.followPeerTickTime() } }
             do {
                 // Reading the sampler is two quick calls: --timeout bounds them, between a second
                 // (a --timeout meant for a refresh's sampling may be tiny) and the 30 s they had before.

@@ -345,6 +345,8 @@ extension ConsoleInvocation {
             }
             // The banner's versions are asked while the console sets up, not after.
             async let banner = bannerText(connection)
+            // A session lasts: it judges the connection by the node's own tick time.
+            Task { await connection.followPeerTickTime() }
             let input = LineEditorInput(historyPath: LineEditor.defaultHistoryPath(environment: ProcessEnvironment.current))
             if let cookie = clusterOptions?.cookie { input.neverRecord(cookie) }
             let console = try await Console.make(

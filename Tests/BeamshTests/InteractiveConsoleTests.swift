@@ -500,6 +500,25 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// A session judges the connection by the node's own tick time, as the node judges its
+    /// peers: a frozen node that ticks every second (`net_ticktime 4`) is found gone after 5 s,
+    /// not after the 75 s that fit the default 60 (and a node that ticks rarely keeps a quiet
+    /// session as long as it ticks).
+    @Test func aSessionFollowsTheNodesTickTime() async throws {
+        let session = try ConsoleSession(nodeArgs: ["-kernel", "net_ticktime", "4"])
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("1 + 1")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        node.freeze()
+        defer { node.thaw() }
+        let started = ContinuousClock.now
+        let gone = try await terminal.waitFor("EXIT:2", timeout: 30)
+        #expect(gone.contains("stopped answering (no data or tick for 5 s)"), "\(gone)")
+        #expect(ContinuousClock.now - started < .seconds(15), "found gone after \(ContinuousClock.now - started)")
+    }
+
     /// A read-only session says so in its banner, before any line is refused.
     @Test func aReadOnlySessionSaysSo() async throws {
         let session = try ConsoleSession(arguments: "--read-only")
@@ -575,9 +594,9 @@ private final class ConsoleSession {
     let home: String
     let terminal: Terminal
 
-    init(environment extra: [String: String] = [:], rows: Int = 40, arguments: String = "") throws {
+    init(environment extra: [String: String] = [:], rows: Int = 40, arguments: String = "", nodeArgs: [String] = []) throws {
         let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
-        node = try TestNode(runtime: runtime, elixir: true)
+        node = try TestNode(runtime: runtime, elixir: true, extraArgs: nodeArgs)
         home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
         var environment = ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home]
         environment.merge(extra) { $1 }
