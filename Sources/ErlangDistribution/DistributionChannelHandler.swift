@@ -51,7 +51,11 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         if buffer == nil { buffer = incoming } else { buffer!.writeBuffer(&incoming) }
-        tickPolicy?.didRead(at: .now())
+        if tickPolicy != nil {
+            let now = NIODeadline.now()
+            tickPolicy?.didRead(at: now)
+            connection?.hearing.withLockedValue { $0.last = now }
+        }
         do {
             while var current = buffer, let frame = try framer.next(&current) {
                 buffer = current
@@ -100,6 +104,7 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
             let connection = NodeConnection(channel: context.channel, peer: peer, localName: localName,
                                             creation: handshake.creation, logger: logger)
             self.connection = connection
+            connection.hearing.withLockedValue { $0 = (.now(), deadAfter) }
             startTicking(context: context)
             handshakePromise.succeed(connection)
         }
@@ -130,6 +135,7 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
             // As a node judges its peers: silent for its net_ticktime, give or take a quarter.
             deadAfter = .milliseconds(Int64(peer.seconds) * 1250)
             tickPolicy?.deadAfter = deadAfter
+            connection?.hearing.withLockedValue { $0.deadAfter = deadAfter }
             return
         }
         context.fireUserInboundEventTriggered(event)

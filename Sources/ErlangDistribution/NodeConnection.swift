@@ -49,6 +49,28 @@ public final class NodeConnection: Sendable {
         self.replyPid = Pid(node: Atom(localName.description), id: 0, serial: 0, creation: creation)
     }
 
+    /// When the node was last heard from (any byte, ticks included), and how long it may be silent.
+    let hearing = NIOLockedValueBox<(last: NIODeadline, deadAfter: TimeAmount)>((.now(), .seconds(75)))
+
+    /// How long the node has been silent, when that is more than two of its tick intervals (a
+    /// node ticks five times within the time it is given): the node is frozen or the link is
+    /// stalled (a tunnel or network that holds the connection open but carries nothing), not
+    /// the node slow, since a node busy evaluating still ticks. Nil otherwise.
+    public var stalledFor: TimeAmount? {
+        let (last, deadAfter) = hearing.withLockedValue { $0 }
+        let silent = NIODeadline.now() - last
+        return silent.nanoseconds * 5 > deadAfter.nanoseconds * 2 ? silent : nil
+    }
+
+    /// The error for a wait that ran out on a stalled link (see ``stalledFor``), if it is one:
+    /// a connection problem, not the call's.
+    public func stalledError(waitingFor what: String) -> DistributionError? {
+        guard let silent = stalledFor else { return nil }
+        return DistributionError(.connectionLost,
+            "\(peer.name) stopped answering while \(what): nothing came for \(silent.spokenSeconds), not even its ticks "
+            + "(the node is frozen, or the network or a tunnel on the way is stalled; what the node did meanwhile is unknown)")
+    }
+
     /// The node name as an atom, as it appears in our pids and refs.
     public var localNodeAtom: Atom { Atom(localName.description) }
     public var peerNodeAtom: Atom { Atom(peer.name) }
@@ -210,6 +232,10 @@ public final class NodeConnection: Sendable {
             let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) { [weak self] in
                 guard let self, let waiting = self.state.withLockedValue({ $0.pendingCalls.removeValue(forKey: reference) })
                 else { return }
+                if let stalled = self.stalledError(waitingFor: "\(module):\(function)/\(arguments.count) ran") {
+                    waiting.fail(stalled)
+                    return
+                }
                 // Reason `timeout`, as `rpc:call/5` reports it (`{badrpc, timeout}`).
                 waiting.fail(DistributionError(.remoteCallFailed,
                     "\(module):\(function)/\(arguments.count) on \(peerName) did not answer within \(timeout)",

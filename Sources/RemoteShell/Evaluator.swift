@@ -285,6 +285,7 @@ final class Evaluator: @unchecked Sendable {
                 } else {
                     abandonedSpawns.withLockedValue { _ = $0.insert(requestID) }
                 }
+                if let stalled = connection.stalledError(waitingFor: "the evaluation ran") { throw stalled }
                 return .timedOut(timeout ?? .zero)
             }
             // A Ctrl-C is seen at the next wake-up; its kill gets a second to be confirmed (the

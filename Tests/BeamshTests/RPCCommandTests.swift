@@ -524,6 +524,25 @@ import Testing
         #expect(doctor.status == 2 && doctor.stdout.contains("frozen or overloaded"), "\(doctor.stdout)")
     }
 
+    /// A node that goes silent during an evaluation, ticks included (frozen here; a stalled
+    /// tunnel looks the same), is a connection problem when the time is up (exit 2, saying so),
+    /// not an evaluation that timed out (exit 1): nothing says the evaluation did not finish.
+    @Test func aNodeSilentThroughTheTimeIsAConnectionProblem() async throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer {
+            node.thaw()
+            node.stop()
+        }
+        let run = Task.detached {
+            try BeamshBinary.run([node.name, "--timeout", "40", "--eval", "timer:sleep(3000), ok."], cookie: node.cookie, timeout: 90)
+        }
+        try await Task.sleep(for: .seconds(2))
+        node.freeze()
+        let result = try await run.value
+        #expect(result.status == 2 && result.stderr.contains("stopped answering while the evaluation ran")
+                && result.stderr.contains("not even its ticks") && !result.stderr.contains("timed out"), "\(result.status) \(result.stderr)")
+    }
+
     @Test func exitCodesNameTheFailure() throws {
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime)
