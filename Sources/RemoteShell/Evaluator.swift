@@ -92,6 +92,8 @@ final class Evaluator: @unchecked Sendable {
         set { heldBy.withLockedValue { $0 = newValue } }
     }
     private let heldBy = NIOLockedValueBox<Pid?>(nil)
+    /// The holder the driver was sent to (workers get it from there).
+    private let driverHeldBy = NIOLockedValueBox<Pid?>(nil)
     /// The holder, for Tab completion from the session's state; nil before the first evaluation.
     var heldBinding: Pid? { keepsState ? holder : nil }
     /// Advances with every evaluation: what completion learnt of the session (its aliases) is
@@ -247,7 +249,8 @@ final class Evaluator: @unchecked Sendable {
             // The holder's loop, for the worker that starts it.
             ("HolderForms", keepsState && holder == nil ? try holderForms() : .atom("none")),
         ]
-        let entries: [Term] = history.map { .tuple([.integer($0.number), $0.value]) }
+        // The values of `v/1` travel only with code that may ask for one (a line naming `v`).
+        let entries: [Term] = Self.namesHistory(code, language: language) ? history.map { .tuple([.integer($0.number), $0.value]) } : []
         variables += [("History", .list(TermList(entries))), ("HistoryLimit", .integer(Self.historyValueLimit))]
         switch language {
         case .elixir: variables += [("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors)]
@@ -258,8 +261,20 @@ final class Evaluator: @unchecked Sendable {
         variables.sort { $0.0 < $1.0 }
         let driverBinding: Term = .list(variables.map { .tuple([.atom($0.0), $0.1]) })
 
+        // A holder that has the driver hands it to the worker on the node: each line then
+        // sends its code and a few words, not the driver's 14 KB (Elixir) or 26 KB (Erlang).
+        let (spawnForms, spawnBinding): (Term, Term)
+        if let holder, driverHeldBy.withLockedValue({ $0 }) == holder {
+            spawnForms = try bootstrapForms()
+            spawnBinding = [
+                .tuple([.atom("DriverBindings"), driverBinding]), .tuple([.atom("Holder"), .pid(holder)]),
+                .tuple([.atom("ReplyTo"), .pid(mailbox.pid)]), .tuple([.atom("Tag"), .reference(tag)]),
+            ]
+        } else {
+            (spawnForms, spawnBinding) = (forms, driverBinding)
+        }
         let requestID = try connection.requestSpawn(
-            "erl_eval", "exprs", [forms, driverBinding, .atom("none")], parent: mailbox.pid, groupLeader: mailbox.pid,
+            "erl_eval", "exprs", [spawnForms, spawnBinding, .atom("none")], parent: mailbox.pid, groupLeader: mailbox.pid,
             options: [.link])
 
         let clock = ContinuousClock()
@@ -310,7 +325,19 @@ final class Evaluator: @unchecked Sendable {
                     // The holder this worker started, told before the reply.
                     if let h = t[1].tupleElements, h.count == 2, h[0] == .atom("holder"), case .pid(let started) = h[1] {
                         self.holder = started
+                        // The driver, once, for the workers to come (see the spawn above).
+                        if (try? connection.send(.tuple([.atom("driver"), forms]), to: started, from: mailbox.pid)) != nil {
+                            driverHeldBy.withLockedValue { $0 = started }
+                        }
                         continue
+                    }
+                    if t[1] == .atom("no_driver") {
+                        // The holder ended as this worker asked it for the driver: the binding is
+                        // gone with it; the line runs again with the driver sent along.
+                        self.holder = nil
+                        boundNames = []
+                        driverHeldBy.withLockedValue { $0 = nil }
+                        return try await evaluate(code, line: line, wantTerm: wantTerm, timeout: timeout)
                     }
                     return accept(t[1])
                 }
@@ -550,6 +577,29 @@ final class Evaluator: @unchecked Sendable {
         driver = forms
         return forms
     }
+
+    /// Whether `code` may ask for an earlier result: it names `v` (`v(-1)`, `v(3)`, `v()`),
+    /// outside strings and comments.
+    static func namesHistory(_ code: String, language: Language) -> Bool {
+        guard code.utf8.contains(UInt8(ascii: "v")) else { return false }
+        let chars = Array(SourceScanner.codeOnly(code, language: language))
+        for (i, c) in chars.enumerated() where c == "v" {
+            let before: Character = i > 0 ? chars[i - 1] : " "
+            let after: Character = i + 1 < chars.count ? chars[i + 1] : " "
+            let partOfName = { (c: Character) in c.isLetter || c.isNumber || c == "_" || c == "@" }
+            if !partOfName(before), before != ".", before != ":", !partOfName(after), after != ":" { return true }
+        }
+        return false
+    }
+
+    /// The worker's first step when the holder has the driver (``DriverForms/bootstrap``).
+    private func bootstrapForms() throws -> Term {
+        if let bootstrap = bootstrapDriver.withLockedValue({ $0 }) { return bootstrap }
+        let forms = try TermDecoder().decode(DriverForms.bootstrap)
+        bootstrapDriver.withLockedValue { $0 = forms }
+        return forms
+    }
+    private let bootstrapDriver = NIOLockedValueBox<Term?>(nil)
 
     /// The holder's loop as abstract forms (``DriverForms``, checked like the drivers).
     private func holderForms() throws -> Term {
@@ -959,6 +1009,20 @@ final class Evaluator: @unchecked Sendable {
     /// (`{put, Changed, Env}`); an Erlang worker that may have run `f/0,1` replaces the whole
     /// (`{replace, Binding, Env}`).
     /// Linked to our pid, so it ends with the session or the connection.
+    /// Bound: DriverBindings (the driver's own bindings), Holder, ReplyTo, Tag. Gets the driver
+    /// from the holder and runs it; `{Tag, no_driver}` when the holder is gone or has none.
+    static let bootstrapDriver = """
+        BeamshRef = erlang:monitor(process, Holder),
+        Holder ! {driver, self(), BeamshRef},
+        receive
+          {BeamshRef, BeamshForms} when is_list(BeamshForms) ->
+            erlang:demonitor(BeamshRef, [flush]),
+            erl_eval:exprs(BeamshForms, DriverBindings, none);
+          {BeamshRef, _} -> erlang:demonitor(BeamshRef, [flush]), ReplyTo ! {Tag, no_driver};
+          {'DOWN', BeamshRef, _, _, _} -> ReplyTo ! {Tag, no_driver}
+        end.
+        """
+
     static let holderDriver = """
         link(ReplyTo),
         BeamshPairs = fun(BeamshB) when is_map(BeamshB) -> maps:to_list(BeamshB); (BeamshB) -> BeamshB end,
@@ -984,6 +1048,10 @@ final class Evaluator: @unchecked Sendable {
               end, BeamshBinding, BeamshChanged),
               BeamshHold(BeamshMerged, BeamshNewEnv);
             {replace, BeamshNewBinding, BeamshNewEnv} -> BeamshHold(BeamshNewBinding, BeamshNewEnv);
+            {driver, BeamshForms} -> put(beamsh_driver, BeamshForms), BeamshHold(BeamshBinding, BeamshEnv);
+            {driver, BeamshFrom, BeamshRef} ->
+              BeamshFrom ! {BeamshRef, get(beamsh_driver)},
+              BeamshHold(BeamshBinding, BeamshEnv);
             _ -> BeamshHold(BeamshBinding, BeamshEnv)
           end
         end,

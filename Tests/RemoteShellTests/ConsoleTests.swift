@@ -105,6 +105,31 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
 
+    /// Once the session's holder has the driver, a line sends its code and a few words, not
+    /// the driver (14 KB in Elixir, 26 KB in Erlang) nor the results kept for `v/1` (up to
+    /// 64 KB each), which travel only with a line that names `v`; `v/1` still works.
+    @Test func aLineSendsItsCodeNotTheDriverNorTheHistory() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let received = "lists:sum([O || {N, P} <- erlang:system_info(dist_ctrl), N =:= '\(connection.localName)', "
+            + "{ok, [{recv_oct, O}]} <- [inet:getstat(P, [recv_oct])]])."
+        let output = OutputBuffer()
+        let input = GatedInput([.line("big = String.duplicate(\"z\", 50_000)"), .line("1 + 1"), .line("2 + 2"),
+                                .line("byte_size(v(1))")], gateAt: 2)
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        let run = Task { try await console.run() }
+        try await eventually("the first result") { output.text.hasPrefix("\"zzz") }
+        let before = try #require(Int(try node.eval(received)))
+        input.gate.signal()
+        try await run.value
+        #expect(output.text.hasSuffix("\n2\n4\n50000\n"), "\(output.text.suffix(40))")
+        let after = try #require(Int(try node.eval(received)))
+        // `1 + 1` and `2 + 2` (and the 50 KB `v(1)` asked for) between the counts.
+        #expect(after - before > 50_000 && after - before < 50_000 + 6_000, "\(after - before) bytes for three lines")
+    }
+
     /// A result nested deeper than the decoder's million levels, asked for as a term (`--format
     /// json`), is an error for that evaluation only; what it bound stays on the node.
     @Test func aResultTooDeepToDecodeFailsOnlyItsEvaluation() async throws {

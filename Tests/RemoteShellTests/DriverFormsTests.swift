@@ -21,21 +21,23 @@ import Testing
             let elixir = try await Evaluator.parseDriver(Evaluator.elixirDriver, on: connection)
             let erlang = try await Evaluator.parseDriver(Evaluator.erlangDriver, on: connection)
             let holder = try await Evaluator.parseDriver(Evaluator.holderDriver, on: connection)
+            let bootstrap = try await Evaluator.parseDriver(Evaluator.bootstrapDriver, on: connection)
             if write {
                 // Written from the first runtime (OTP 25); a writing run is never a pass: rebuild
                 // and run again to compare with every runtime.
                 try Self.writeSource(elixir: try TermEncoder().encode(elixir), erlang: try TermEncoder().encode(erlang),
-                                     holder: try TermEncoder().encode(holder))
+                                     holder: try TermEncoder().encode(holder), bootstrap: try TermEncoder().encode(bootstrap))
                 Issue.record("DriverForms.swift rewritten from \(runtime); rebuild and run without BEAMSH_WRITE_DRIVER_FORMS to compare")
                 return
             }
             #expect(try TermDecoder().decode(DriverForms.elixir) == elixir, "\(runtime): regenerate DriverForms.swift")
             #expect(try TermDecoder().decode(DriverForms.erlang) == erlang, "\(runtime): regenerate DriverForms.swift")
             #expect(try TermDecoder().decode(DriverForms.holder) == holder, "\(runtime): regenerate DriverForms.swift")
+            #expect(try TermDecoder().decode(DriverForms.bootstrap) == bootstrap, "\(runtime): regenerate DriverForms.swift")
         }
     }
 
-    static func writeSource(elixir: [UInt8], erlang: [UInt8], holder: [UInt8]) throws {
+    static func writeSource(elixir: [UInt8], erlang: [UInt8], holder: [UInt8], bootstrap: [UInt8]) throws {
         func literal(_ bytes: [UInt8]) -> String {
             stride(from: 0, to: bytes.count, by: 24).map { start in
                 "        " + bytes[start..<min(start + 24, bytes.count)].map { String($0) }.joined(separator: ", ") + ","
@@ -46,7 +48,8 @@ import Testing
         let header = try String(contentsOf: path, encoding: .utf8).components(separatedBy: "enum DriverForms").first ?? ""
         let text = header + "enum DriverForms {\n    static let elixir: [UInt8] = [\n" + literal(elixir)
             + "\n    ]\n    static let erlang: [UInt8] = [\n" + literal(erlang)
-            + "\n    ]\n    static let holder: [UInt8] = [\n" + literal(holder) + "\n    ]\n}\n"
+            + "\n    ]\n    static let holder: [UInt8] = [\n" + literal(holder)
+            + "\n    ]\n    static let bootstrap: [UInt8] = [\n" + literal(bootstrap) + "\n    ]\n}\n"
         try text.write(to: path, atomically: true, encoding: .utf8)
     }
 }
