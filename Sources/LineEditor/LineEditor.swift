@@ -448,6 +448,13 @@ public final class LineEditor: @unchecked Sendable {
         return taken
     }
 
+    /// Whether input is waiting to be read (a paste's next lines), at a terminal.
+    public var hasTypeahead: Bool {
+        guard editLine != nil else { return false }
+        var waiting: Int32 = 0
+        return ioctl(configuration.inputDescriptor, UInt(FIONREAD), &waiting) == 0 && waiting > 0
+    }
+
     /// Input taken by ``takeTypeahead()``, read by the next ``readLine(prompt:)`` calls before
     /// anything typed since.
     public func giveBack(_ bytes: [UInt8]) {

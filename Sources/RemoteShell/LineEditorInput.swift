@@ -32,7 +32,9 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
             // Written at once, not only when the session ends: a dropped SSH session (SIGHUP)
             // or a killed terminal ends beamsh where it stands, and the operator wants those
             // commands back. Other sessions sharing the file see them at their next start.
-            editor.saveHistory()
+            // While more input waits (a paste's next lines) the file is written once the paste
+            // has been read, not once per line.
+            if !editor.hasTypeahead { editor.saveHistory() }
             return .line(line)
         case .endOfInput:
             editor.saveHistory()

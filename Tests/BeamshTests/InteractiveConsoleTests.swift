@@ -153,6 +153,10 @@ import Testing
         let screen = try await terminal.waitFor("iex(\(node.name))4>")
         #expect(screen.contains("not evaluated") && screen.contains("\n21\n") && screen.contains("\n22\n"), "\(screen)")
         #expect(try node.eval("ok.") == "ok", "the node still runs")
+        // The paste's lines are in the history file before the session ends (written once the
+        // paste was read, not once per line).
+        let history = try String(contentsOfFile: session.home + "/beamsh/history", encoding: .utf8)
+        #expect(["x = 20", "System.stop()", "x + 1", "x + 2"].allSatisfy { history.contains($0) }, "\(history)")
         try terminal.press("C-d")
         try await terminal.waitFor("EXIT:0")
     }
