@@ -54,10 +54,22 @@ public final class Console: @unchecked Sendable {
     /// aliases and the fields of the map in `variable` (through `path`). Nil in Erlang or before
     /// the session holds anything.
     public func sessionContext(variable: String?, path: [String]) -> SessionContext? {
+        // No line has said `alias` (or `as:`): the session has no aliases to ask the node for.
+        if variable == nil, !mayHaveAliases.withLockedValue({ $0 }) { return SessionContext(fields: nil, aliases: [:]) }
         let evaluator = core.evaluator
         let promise = core.connection.eventLoop.makePromise(of: SessionContext?.self)
         promise.completeWithTask { try await evaluator.sessionContext(variable: variable, path: path, timeout: .seconds(1)) }
         return (try? promise.futureResult.wait()) ?? nil
+    }
+
+    /// Whether a line of the session may have defined an alias (see ``mayAlias(_:)``).
+    private let mayHaveAliases = NIOLockedValueBox(false)
+
+    /// Whether Elixir `code` may define an alias: it says `alias`, or `as:` (`require M, as: N`),
+    /// outside strings and comments.
+    static func mayAlias(_ code: String) -> Bool {
+        let words = SourceScanner.codeOnly(code, language: .elixir).split { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") }
+        return words.contains { $0 == "alias" || $0 == "as:" }
     }
 
     /// See ``Evaluator/evaluationGeneration``.
@@ -181,6 +193,9 @@ public final class Console: @unchecked Sendable {
                 continue
             }
             buffer += line + "\n"
+            if !mayHaveAliases.withLockedValue({ $0 }), language == .elixir, Self.mayAlias(buffer) {
+                mayHaveAliases.withLockedValue { $0 = true }
+            }
             await core.io.resumeAfterPrompt(answeringReads: true)
             // IEx numbers an input's lines from its prompt's number (`iex:3:`); the Erlang shell
             // from 1 for every input (`* 1:5: syntax error`).
