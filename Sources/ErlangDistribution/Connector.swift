@@ -355,7 +355,23 @@ extension NodeConnection {
     {
         findRoute(to: node, options: options, on: eventLoop).flatMap { route in
             connect(to: node, route: route, options: options, on: eventLoop)
+        }.flatMapErrorThrowing { error in
+            throw throughAddress(error, options: options)
         }
+    }
+
+    /// `error` saying that the connection went through `--address`, when it did and the failure
+    /// is of the kind a tunnel or port-forward that leads elsewhere (or nowhere) causes.
+    static func throughAddress(_ error: any Error, options: ConnectOptions) -> any Error {
+        guard let address = options.addressOverride, let e = error as? DistributionError,
+              [.connectionLost, .connectionRefused, .nameMismatch, .protocolViolation, .timeout].contains(e.kind)
+        else { return error }
+        let hint = e.kind == .nameMismatch
+            ? " (or --address \(address) leads to another node than meant: a tunnel's port mixed up?)"
+            : " (reached through --address \(address): check that it leads to the node's distribution port, and that the tunnel's far end is up)"
+        var said = DistributionError(e.kind, e.description + hint, reason: e.reason)
+        said.reachedNode = e.reachedNode
+        return said
     }
 
     /// Resolves the host and finds the port (EPMD unless `options.port` is set).

@@ -102,7 +102,8 @@ extension Beamsh {
                     report.pass("EPMD", "port \(options.epmdPort): \(target.alive) registered at port \(epmd.port), distribution versions \(epmd.lowestVersion)–\(epmd.highestVersion)",
                                 took: clock.now - started)
                 } else {
-                    report.pass("EPMD", "skipped: --port \(route.port)")
+                    let given = options.port != nil || options.addressOverride == nil ? "--port \(route.port)" : "--address \(options.addressOverride ?? "")"
+                    report.pass("EPMD", "skipped: \(given) names the distribution port")
                 }
             } catch {
                 let fix: String

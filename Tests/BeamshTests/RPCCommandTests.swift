@@ -367,6 +367,9 @@ import Testing
         #expect(nodeAsHost.status == 2 && nodeAsHost.stderr.contains("a host is wanted here, not a node name"), "\(nodeAsHost.stderr)")
         let unbracketed = try BeamshBinary.run([node.name, "--address", "::1:65999", "--rpc", "erlang", "node"], cookie: node.cookie)
         #expect(unbracketed.stderr.contains("an IPv6 address with a port is written [::1]:65999"), "\(unbracketed.stderr)")
+        // Through --address, a failure that a tunnel leading elsewhere causes says so.
+        let nowhere = try BeamshBinary.run([node.name, "--address", "127.0.0.1:1", "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(nowhere.status == 2 && nowhere.stderr.contains("reached through --address 127.0.0.1:1"), "\(nowhere.stderr)")
         let twoPorts = try BeamshBinary.run([node.name, "--address", "\(host):4369:1", "--rpc", "erlang", "node"], cookie: node.cookie)
         #expect(twoPorts.status == 2 && !twoPorts.stderr.contains("IPv6"), "no IPv6 hint for a name: \(twoPorts.stderr)")
     }
