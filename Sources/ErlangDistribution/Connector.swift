@@ -29,6 +29,9 @@ public struct ConnectOptions: Sendable {
     /// The distribution port: skips EPMD when set.
     public var port: Int?
     public var epmdPort: Int = 4369
+    /// An unreachable EPMD's error suggests `--port`: not for nodes reached by their own names
+    /// while the command's `--port` applies to another (a cluster's members).
+    public var suggestsPort = true
     public var connectTimeout: TimeAmount = .seconds(5)
     public var handshakeTimeout: TimeAmount = .seconds(10)
     /// Send a tick when idle this long; peers with a shorter net_ticktime are answered tick for tick.
@@ -397,7 +400,7 @@ extension NodeConnection {
             }
         }
         return EPMDClient.lookup(alive: node.alive, host: host, epmdPort: options.epmdPort, on: eventLoop,
-                                 timeout: options.connectTimeout)
+                                 timeout: options.connectTimeout, suggestingPort: options.suggestsPort)
             .flatMap { info -> EventLoopFuture<Route> in
                 guard let info else {
                     return EPMDClient.names(host: host, epmdPort: options.epmdPort, on: eventLoop, timeout: options.connectTimeout)

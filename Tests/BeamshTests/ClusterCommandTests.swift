@@ -139,6 +139,28 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         }
     }
 
+    /// A seed reached through `--address` (a tunnel) with members that cannot be reached from
+    /// here by their own names: the report says so, and does not suggest `--port` for them.
+    @Test func aSeedThroughAnAddressSaysWhyMembersMayBeOutOfReach() throws {
+        let cookie = "c" + TestNode.randomToken(12)
+        let seed = try TestNode(runtime: runtime, mode: .long, cookie: cookie)
+        defer { seed.stop() }
+        // A member named for an address this machine cannot reach (TEST-NET-1), joined to the seed.
+        let member = try TestNode(runtime: runtime, mode: .long, cookie: cookie, longNameHost: "192.0.2.1")
+        defer { member.stop() }
+        #expect(try member.eval("net_kernel:connect_node('\(seed.name)').") == "true")
+        let names = try BeamshBinary.run(["names"], cookie: nil).stdout
+        let line = try #require(names.split(separator: "\n").first { $0.hasPrefix("name \(seed.alive) at port ") }, "\(names)")
+        let port = String(line.split(separator: " ").last!)
+        let result = try BeamshBinary.run(["cluster", seed.name, "--address", "127.0.0.1:\(port)", "--timeout", "2"], cookie: cookie)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("unreachable: \(member.name)") && !result.stdout.contains("Use --port"), "\(result.stdout)")
+        #expect(result.stdout.contains("note: \(seed.name) was reached through --address 127.0.0.1:\(port)"), "\(result.stdout)")
+        let json = try jsonObject(try BeamshBinary.run(["cluster", seed.name, "--address", "127.0.0.1:\(port)", "--timeout", "2",
+                                                        "--format", "json"], cookie: cookie).stdout)
+        #expect(json["seed_route"] as? String == "--address 127.0.0.1:\(port)")
+    }
+
     @Test func aStoppedOrFrozenNodeIsReportedAndTheRestStillAnswers() throws {
         let cluster = try TestCluster(count: 3, runtime: runtime)
         defer {

@@ -38,6 +38,7 @@ public struct ClusterOptions: Sendable {
         var options = connect
         options.addressOverride = nil
         options.port = nil
+        options.suggestsPort = false
         return options
     }
 }
@@ -115,6 +116,9 @@ public struct ClusterReport: Sendable {
     /// links are down, or a node that is down; either way not one that was asked.
     public var outsiderErrors: [String: DistributionError] = [:]
     public var elapsed: Duration
+    /// How the seed was reached when not by its name (`--address 127.0.0.1:4370`, `--port 9100`):
+    /// the members are reached by theirs, which may not be reachable from here.
+    public var seedRoute: String?
 
     /// Every member answered and every pair sees each other.
     public var isMeshComplete: Bool {
@@ -255,6 +259,11 @@ public struct ClusterReport: Sendable {
             lines.append("\(what): \(o.name) (\(outsiderErrors[o.name]?.description ?? o.statusText))")
         }
         for (o, member) in otherAddresses { lines.append("found by DNS at another address of \(member): \(o.name)") }
+        if let seedRoute, unreachable.contains(where: { $0.name != seed && !$0.error.isCallTimeout && $0.error.kind != .remoteCallFailed }) {
+            lines.append("note: \(seed) was reached through \(seedRoute); the other members are reached by their own names and "
+                + "addresses, which may not be reachable from here (run beamsh where the cluster's network is, such as a node's "
+                + "container, to check their links)")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -266,6 +275,7 @@ public struct ClusterReport: Sendable {
     public var json: JSONValue {
         .object([
             ("seed", .string(seed)),
+            ("seed_route", JSONValue(seedRoute)),
             ("complete", .bool(isComplete)),
             ("mesh_complete", .bool(isMeshComplete)),
             ("elapsed_ms", .double(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)),
@@ -390,6 +400,11 @@ public enum ClusterInspector {
             outsiders: outsiders, elapsed: clock.now - started)
         report.otherAddresses = otherAddresses
         report.outsiderErrors = outsiderErrors
+        if let address = options.connect.addressOverride {
+            report.seedRoute = "--address \(address)"
+        } else if let port = options.connect.port {
+            report.seedRoute = "--port \(port)"
+        }
         return report
     }
 
