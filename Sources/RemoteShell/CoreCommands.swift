@@ -485,3 +485,102 @@ struct CoreParser {
         }
     }
 }
+
+// MARK: - Printed on the node in one call
+
+/// How a core command's value is printed on the node.
+enum CorePrinter: Sendable {
+    /// `Kernel.inspect/2` with these options.
+    case inspect(options: Term)
+    /// `io_lib:format("~tp")` (`~tw` when not pretty), as the Erlang shell prints.
+    case erlang(pretty: Bool)
+}
+
+extension CoreCommands {
+    /// The command evaluated and printed on the node in one `rex` call (`erl_eval:expr/3` over the
+    /// command as abstract forms, its values as bindings): only the text comes back. The value
+    /// never crosses the network, nor sits in `rex`'s heap as the argument of an `inspect` call
+    /// (`Process.list()` on a node with a million processes is 12 MB each way), and it is one
+    /// round trip instead of one per call plus the `inspect`. A failing call fails it with the
+    /// reason the call itself raised, as through `rex` directly.
+    static func submitPrinted(
+        _ expression: CoreExpression, printer: CorePrinter, on connection: NodeConnection, timeout: Duration?
+    ) -> EventLoopFuture<String> {
+        var builder = CoreFormBuilder()
+        let value = builder.form(expression)
+        let printed: Term
+        switch printer {
+        case .inspect(let options):
+            printed = CoreFormBuilder.call("Elixir.Kernel", "inspect", [value, builder.variable(options)])
+        case .erlang(let pretty):
+            let format = builder.variable(.charlist(pretty ? "~tp" : "~tw"))
+            printed = CoreFormBuilder.call("unicode", "characters_to_binary",
+                                           [CoreFormBuilder.call("io_lib", "format", [format, .tuple([.atom("cons"), 1, value, .tuple([.atom("nil"), 1])])])])
+        }
+        return connection.submitRPC("erl_eval", "expr", [printed, builder.bindings, .atom("none")], timeout: timeout)
+            .flatMapErrorThrowing { error in
+                // The stack as a direct call through rex has it: without erl_eval's own frames.
+                guard let failed = error as? DistributionError, case .tuple(let exit)? = failed.reason, exit.count == 2,
+                      exit[0] == .atom("EXIT"), case .tuple(let raised) = exit[1], raised.count == 2,
+                      let stack = raised[1].listElements else { throw error }
+                let own = stack.filter { $0.tupleElements?.first != .atom("erl_eval") }
+                throw DistributionError(failed.kind, failed.description,
+                                        reason: .tuple([.atom("EXIT"), .tuple([raised[0], .list(TermList(own))])]))
+            }
+            .flatMapThrowing { reply in
+                guard let t = reply.tupleElements, t.count == 3, t[0] == .atom("value"), let text = t[1].stringValue else {
+                    throw DistributionError(.protocolViolation, "unexpected reply from erl_eval:expr/3: \(reply)")
+                }
+                return text
+            }
+    }
+}
+
+/// Erlang abstract forms for a core command, its values passed as variables (`erl_eval` has no
+/// literal form for a pid or a reference; a variable holds any term).
+struct CoreFormBuilder {
+    private(set) var values: [(name: String, value: Term)] = []
+    private var cases = 0
+
+    /// The bindings for ``form(_:)``'s variables, sorted as `erl_eval` wants them.
+    var bindings: Term { .list(values.sorted { $0.name < $1.name }.map { .tuple([.atom(Atom($0.name)), $0.value]) }) }
+
+    mutating func variable(_ value: Term) -> Term {
+        let name = "BeamshV\(values.count)"
+        values.append((name, value))
+        return .tuple([.atom("var"), 1, .atom(Atom(name))])
+    }
+
+    static func call(_ module: Atom, _ function: Atom, _ arguments: [Term]) -> Term {
+        .tuple([.atom("call"), 1, .tuple([.atom("remote"), 1, .tuple([.atom("atom"), 1, .atom(module)]),
+                                         .tuple([.atom("atom"), 1, .atom(function)])]), .list(arguments)])
+    }
+
+    mutating func form(_ expression: CoreExpression) -> Term {
+        switch expression {
+        case .literal(let t): return variable(t)
+        case .list(let items):
+            return items.reversed().reduce(Term.tuple([.atom("nil"), 1])) { tail, item in .tuple([.atom("cons"), 1, form(item), tail]) }
+        case .tuple(let items): return .tuple([.atom("tuple"), 1, .list(items.map { form($0) })])
+        case .local(let function, let arguments):
+            return Self.call("erlang", Atom(function.rawValue), arguments.map { form($0) })
+        case .pid(let text): return Self.call("erlang", "list_to_pid", [variable(.charlist(text))])
+        case .call(let module, let function, let arguments, let nilForUndefined):
+            let call = Self.call(module, function, arguments.map { form($0) })
+            guard nilForUndefined else { return call }
+            // `undefined` is Elixir's nil; Process.info(pid, :registered_name) of a process
+            // without a name is `{:registered_name, []}` in Elixir, where the BIF answers [].
+            cases += 1
+            let result = Term.tuple([.atom("var"), 1, .atom(Atom("BeamshR\(cases)"))])
+            var clauses: [Term] = [.tuple([.atom("clause"), 1, [.tuple([.atom("atom"), 1, .atom("undefined")])], .emptyList,
+                                           [.tuple([.atom("atom"), 1, .atom("nil")])]])]
+            if function == "process_info", arguments.count == 2, arguments[1] == .literal(.atom("registered_name")) {
+                clauses.append(.tuple([.atom("clause"), 1, [.tuple([.atom("nil"), 1])], .emptyList,
+                                       [.tuple([.atom("tuple"), 1, [.tuple([.atom("atom"), 1, .atom("registered_name")]),
+                                                                    .tuple([.atom("nil"), 1])]])]]))
+            }
+            clauses.append(.tuple([.atom("clause"), 1, [result], .emptyList, [result]]))
+            return .tuple([.atom("case"), 1, call, .list(clauses)])
+        }
+    }
+}

@@ -51,8 +51,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
         /// ``evaluateOnce(_:wantTerm:timeout:coreAlreadyTried:)``).
         case callFailed(DistributionError)
         /// The node has no Elixir (its `Kernel.inspect` is undefined): go on in Erlang, without
-        /// asking the node again which language it speaks. `value` is what the calls returned.
-        case nodeWithoutElixir(value: Term)
+        /// asking the node again which language it speaks; the value printed as the Erlang path prints it.
+        case nodeWithoutElixir(EvaluationResult)
     }
 
     /// The only expression of a run (`--eval 'Node.list()'`, a health check) when it is a
@@ -78,7 +78,26 @@ public final class OneShotEvaluator: @unchecked Sendable {
     ) -> EventLoopFuture<LoneCoreOutcome>? {
         guard let expression = loneCoreCommand(source, options: options) else { return nil }
         let loop = connection.eventLoop
-        return CoreCommands.submit(expression, on: connection, timeout: options.timeout ?? .seconds(3600))
+        let timeout = options.timeout ?? .seconds(3600)
+        if !wantTerm {
+            // Printed on the node in one call: only the text travels (see CoreCommands.submitPrinted).
+            let inspect = CorePrinter.inspect(options: ShellCore.inspectOptions(pretty: true, options))
+            return CoreCommands.submitPrinted(expression, printer: inspect, on: connection, timeout: timeout)
+                .map { LoneCoreOutcome.answered(.value(formatted: $0, term: nil)) }
+                .flatMapError { error -> EventLoopFuture<LoneCoreOutcome> in
+                    guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed, !failed.isCallTimeout else {
+                        return loop.makeFailedFuture(error)
+                    }
+                    guard isUndefinedInspect(failed.reason) else { return loop.makeSucceededFuture(.callFailed(failed)) }
+                    return CoreCommands.submitPrinted(expression, printer: .erlang(pretty: true), on: connection, timeout: timeout)
+                        .map { .nodeWithoutElixir(.value(formatted: $0, term: nil)) }
+                        .flatMapErrorThrowing { error in
+                            guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed, !failed.isCallTimeout else { throw error }
+                            return .callFailed(failed)
+                        }
+                }
+        }
+        return CoreCommands.submit(expression, on: connection, timeout: timeout)
             .map { Result<Term, DistributionError>.success($0) }
             .flatMapErrorThrowing { error in
                 guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed, !failed.isCallTimeout else { throw error }
@@ -90,12 +109,12 @@ public final class OneShotEvaluator: @unchecked Sendable {
                     return loop.makeSucceededFuture(.callFailed(failed))
                 case .success(let value):
                     return ShellCore.submitInspect(value, pretty: true, on: connection, options: options)
-                        .map { .answered(.value(formatted: $0, term: wantTerm ? value : nil)) }
-                        .flatMapErrorThrowing { error in
+                        .map { LoneCoreOutcome.answered(.value(formatted: $0, term: wantTerm ? value : nil)) }
+                        .flatMapError { error -> EventLoopFuture<LoneCoreOutcome> in
                             guard let failed = error as? DistributionError, failed.kind == .remoteCallFailed,
                                   isUndefinedInspect(failed.reason)
-                            else { throw error }
-                            return .nodeWithoutElixir(value: value)
+                            else { return loop.makeFailedFuture(error) }
+                            return submitErlangValue(value, on: connection, wantTerm: wantTerm).map { .nodeWithoutElixir($0) }
                         }
                 }
             }
@@ -117,8 +136,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
                 return loop.makeSucceededFuture(result)
             case .notAnswered:
                 preconditionFailure("submitLoneCoreCommand answers the lines it takes")
-            case .nodeWithoutElixir(let value):
-                return submitErlangValue(value, on: connection, wantTerm: false)
+            case .nodeWithoutElixir(let result):
+                return loop.makeSucceededFuture(result)
             case .callFailed(let error):
                 guard let reason = error.reason else { return loop.makeSucceededFuture(.failure(formatted: "** " + error.description)) }
                 var printOptions = ErlangFormatter.Options()

@@ -278,19 +278,26 @@ final class ShellCore: @unchecked Sendable {
     func evaluateReadOnlyCore(_ code: String, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationResult? {
         // (A session's `alias` may give a module name another meaning: the evaluator reads those.)
         guard let expression = CoreCommands.readOnlyExpression(code, language: .elixir, modulesAsAtoms: false) else { return nil }
-        let value: Term
         do {
-            value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
+            if !wantTerm {
+                return .value(formatted: try await awaitDistribution(CoreCommands.submitPrinted(
+                    expression, printer: corePrinter, on: connection, timeout: timeout ?? .seconds(3600))), term: nil)
+            }
+            let value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
+            return .value(formatted: try await formatTerm(value, pretty: true), term: value)
         } catch let error as DistributionError where error.kind == .remoteCallFailed && !error.isCallTimeout {
             return nil
         }
-        return .value(formatted: try await formatTerm(value, pretty: true), term: wantTerm ? value : nil)
     }
 
     /// A core command as BIF calls through rex, printed by the node.
     private func runCore(_ expression: CoreExpression, wantTerm: Bool, timeout: Duration?) async throws -> EvaluationResult {
         let value: Term
         do {
+            if !wantTerm {
+                return .value(formatted: try await awaitDistribution(CoreCommands.submitPrinted(
+                    expression, printer: corePrinter, on: connection, timeout: timeout ?? .seconds(3600))), term: nil)
+            }
             value = try await CoreCommands.evaluate(expression, on: connection, timeout: timeout ?? .seconds(3600))
         } catch let error as DistributionError where error.kind == .remoteCallFailed {
             // Said as the node's shell says an exception (IEx's `** (ArgumentError) ...`, the
@@ -334,10 +341,21 @@ final class ShellCore: @unchecked Sendable {
 
     /// The same as a future on the connection's event loop.
     static func submitInspect(_ term: Term, pretty: Bool, on connection: NodeConnection, options: ShellOptions) -> EventLoopFuture<String> {
-        connection.submitRPC("Elixir.Kernel", "inspect", [term, [
+        connection.submitRPC("Elixir.Kernel", "inspect", [term, inspectOptions(pretty: pretty, options)], timeout: .seconds(30))
+            .map { $0.stringValue ?? "" }
+    }
+
+    /// `inspect/2`'s options as the evaluator prints: pretty at the terminal's width, in IEx's colors when on.
+    static func inspectOptions(pretty: Bool, _ options: ShellOptions) -> Term {
+        [
             .tuple([.atom("pretty"), pretty ? .true : .false]),
             .tuple([.atom("width"), .integer(options.geometry().columns)]),
             .tuple([.atom("syntax_colors"), options.colors && pretty ? IEXColors.syntaxColors : .emptyList]),
-        ]], timeout: .seconds(30)).map { $0.stringValue ?? "" }
+        ]
+    }
+
+    /// How this session prints a value on the node (see ``formatTerm(_:pretty:)``).
+    var corePrinter: CorePrinter {
+        language == .elixir ? .inspect(options: Self.inspectOptions(pretty: true, options)) : .erlang(pretty: true)
     }
 }

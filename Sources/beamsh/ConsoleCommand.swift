@@ -285,10 +285,9 @@ extension ConsoleInvocation {
                     case .answered(let result):
                         loneAnswer = result
                         options.language = .elixir  // known now: the evaluator is made without asking
-                    case .nodeWithoutElixir(let value):
+                    case .nodeWithoutElixir(let result):
                         options.language = .erlang
-                        loneAnswer = try await awaitDistribution(
-                            OneShotEvaluator.submitErlangValue(value, on: connection, wantTerm: format == "json"))
+                        loneAnswer = result
                     case .callFailed: coreAlreadyTried = true
                     case .notAnswered: break
                     }
