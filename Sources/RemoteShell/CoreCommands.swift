@@ -13,8 +13,8 @@ indirect enum CoreExpression: Sendable, Hashable {
     case literal(Term)
     case list([CoreExpression])
     case tuple([CoreExpression])
-    /// A pure function of its arguments, computed here: `length(Process.list())` counts the list
-    /// beamsh already has instead of sending it back to the node.
+    /// Kernel's pure `length/1`, `hd/1`... (the BIF of the same name): on the node with the
+    /// rest of the line (``CoreCommands/submitPrinted``), or here when the value is asked for.
     case local(LocalFunction, [CoreExpression])
     /// A pid written `pid("0.1.0")`, `pid(0, 1, 0)`, `#PID<0.1.0>` or `<0.1.0>`: "<0.1.0>".
     case pid(String)
