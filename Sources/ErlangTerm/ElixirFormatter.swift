@@ -61,6 +61,19 @@ public struct ElixirFormatter: Sendable {
         }
     }
 
+    /// The same text handed to `sink` in pieces as it is made (about 64 KB each), so that a huge
+    /// term prints without its whole text in memory.
+    public func format(_ term: Term, to sink: (String) -> Void) {
+        withoutActuallyEscaping(sink) { sink in
+            var work = PrintWork()
+            work.sink = sink
+            let options = options
+            _ = work.run(term) { term, work in
+                Self.visit(term, options: options, into: &work)
+            }
+        }
+    }
+
     private static func visit(_ term: Term, options: Options, into work: inout PrintWork) {
         switch term {
         case .integer(let value):
@@ -87,6 +100,8 @@ public struct ElixirFormatter: Sendable {
             }
         case .map(let map):
             visitMap(map, options: options, into: &work)
+        case .binary(let binary) where binary.count > PrintWork.sinkPiece && work.sink != nil:
+            Self.writeBinary(binary, into: &work)
         case .binary(let binary):
             work.write(Self.binary(binary))
         case .bitstring(let bits):
@@ -274,6 +289,28 @@ public struct ElixirFormatter: Sendable {
             return quoted(text)
         }
         return "<<" + binary.bytes.map { String($0) }.joined(separator: ", ") + ">>"
+    }
+
+    /// ``binary(_:)`` written a piece at a time (a large binary's text is several times its size).
+    static func writeBinary(_ binary: Binary, into work: inout PrintWork) {
+        if let text = binary.utf8String, text.unicodeScalars.allSatisfy({ isPrintable($0.value) }) {
+            work.output += "\""
+            var previous: Unicode.Scalar? = nil
+            for (index, scalar) in text.unicodeScalars.enumerated() {
+                appendEscaped(scalar, after: previous, quote: "\"", to: &work.output)
+                previous = scalar
+                if index & 0xFFF == 0 { work.flushIfLarge() }
+            }
+            work.output += "\""
+            return
+        }
+        work.output += "<<"
+        for (index, byte) in binary.bytes.enumerated() {
+            if index > 0 { work.output += ", " }
+            work.output += String(byte)
+            if index & 0xFFF == 0 { work.flushIfLarge() }
+        }
+        work.output += ">>"
     }
 
     static func bitstring(_ bits: Bitstring) -> String {

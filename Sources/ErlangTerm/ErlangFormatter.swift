@@ -39,6 +39,19 @@ public struct ErlangFormatter: Sendable {
         }
     }
 
+    /// The same text handed to `sink` in pieces as it is made (about 64 KB each), so that a huge
+    /// term prints without its whole text in memory.
+    public func format(_ term: Term, to sink: (String) -> Void) {
+        withoutActuallyEscaping(sink) { sink in
+            var work = PrintWork()
+            work.sink = sink
+            let localNode = options.localNode
+            _ = work.run(term) { term, work in
+                Self.visit(term, localNode: localNode, into: &work)
+            }
+        }
+    }
+
     private static func visit(_ term: Term, localNode: Atom, into work: inout PrintWork) {
         switch term {
         case .integer(let value):
@@ -61,6 +74,8 @@ public struct ErlangFormatter: Sendable {
         case .map(let map):
             let pairs = map.map { (key: PrintStep.term($0.key), value: $0.value) }
             work.pairs(open: "#{", pairs, infix: " => ", separator: ",", close: "}")
+        case .binary(let binary) where binary.count > PrintWork.sinkPiece && work.sink != nil:
+            Self.writeBinary(binary, into: &work)
         case .binary(let binary):
             work.write(Self.binary(binary))
         case .bitstring(let bits):
@@ -150,6 +165,22 @@ public struct ErlangFormatter: Sendable {
             return out
         }
         return "<<" + binary.bytes.map { String($0) }.joined(separator: ",") + ">>"
+    }
+
+    /// ``binary(_:)`` written a piece at a time (a large binary's text is several times its size).
+    static func writeBinary(_ binary: Binary, into work: inout PrintWork) {
+        let printable = binary.bytes.allSatisfy { isPrintableLatin1(Int($0)) }
+        work.write(printable ? "<<\"" : "<<")
+        for (index, byte) in binary.bytes.enumerated() {
+            if printable {
+                appendEscaped(Unicode.Scalar(byte), quote: "\"", to: &work.output)
+            } else {
+                if index > 0 { work.output += "," }
+                work.output += String(byte)
+            }
+            if index & 0xFFF == 0 { work.flushIfLarge() }
+        }
+        work.write(printable ? "\">>" : ">>")
     }
 
     static func bitstring(_ bits: Bitstring) -> String {

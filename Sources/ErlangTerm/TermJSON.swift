@@ -52,6 +52,16 @@ public struct TermJSON: Sendable {
         var writer = Writer(options: options)
         return writer.run(term)
     }
+
+    /// The same document handed to `sink` in pieces as it is made (about 64 KB each), so that a
+    /// huge term is written without its whole text in memory.
+    public func encode(_ term: Term, to sink: (String) -> Void) {
+        withoutActuallyEscaping(sink) { sink in
+            var writer = Writer(options: options)
+            writer.sink = sink
+            _ = writer.run(term)
+        }
+    }
 }
 
 // MARK: - Writer
@@ -66,12 +76,15 @@ extension TermJSON {
     private enum Step {
         case value(Value, depth: Int)
         case text(String)
+        /// An array's elements from `index` on: one step for the rest, not one per element.
+        case elements([Term], index: Int, depth: Int)
     }
 
     private struct Writer {
         let options: Options
         var output = ""
         var steps: [Step] = []
+        var sink: ((String) -> Void)?
 
         init(options: Options) { self.options = options }
 
@@ -81,9 +94,38 @@ extension TermJSON {
                 switch step {
                 case .text(let text): output += text
                 case .value(let value, let depth): write(value, depth: depth)
+                case .elements(let elements, let index, let depth):
+                    if index > 0 { output += "," }
+                    output += newline(depth + 1)
+                    if index + 1 < elements.count { steps.append(.elements(elements, index: index + 1, depth: depth)) }
+                    write(.term(elements[index]), depth: depth + 1)
                 }
+                flushIfLarge()
+            }
+            if let sink, !output.isEmpty {
+                sink(output)
+                output = ""
             }
             return output
+        }
+
+        mutating func flushIfLarge() {
+            guard let sink, output.utf8.count >= PrintWork.sinkPiece else { return }
+            sink(output)
+            output = ""
+            output.reserveCapacity(PrintWork.sinkPiece * 2)
+        }
+
+        /// `text` quoted as a JSON string, written a piece at a time.
+        mutating func writeQuoted<S: Sequence>(_ scalars: S) where S.Element == Unicode.Scalar {
+            output += "\""
+            var count = 0
+            for scalar in scalars {
+                TermJSON.appendQuoted(scalar, to: &output)
+                count += 1
+                if count & 0xFFF == 0 { flushIfLarge() }
+            }
+            output += "\""
         }
 
         private func newline(_ depth: Int) -> String {
@@ -105,12 +147,7 @@ extension TermJSON {
             }
             output += "["
             steps.append(.text(newline(depth) + "]"))
-            var index = elements.count - 1
-            while index >= 0 {
-                steps.append(.value(.term(elements[index]), depth: depth + 1))
-                steps.append(.text((index > 0 ? "," : "") + newline(depth + 1)))
-                index -= 1
-            }
+            steps.append(.elements(elements, index: 0, depth: depth))
         }
 
         private mutating func object(_ members: [(key: String, value: Value)], depth: Int) {
@@ -149,6 +186,15 @@ extension TermJSON {
                 case .false: output += "false"
                 case .nil: output += "null"
                 default: output += TermJSON.quote(atom.name)
+                }
+            case .binary(let binary) where binary.count > PrintWork.sinkPiece && sink != nil:
+                if let text = TermJSON.printableText(binary) {
+                    writeQuoted(text.unicodeScalars)
+                } else {
+                    // {"$binary": "<base64>"}, the base64 written a piece at a time.
+                    output += options.pretty ? "{" + newline(depth + 1) + "\"$binary\": " : "{\"$binary\":"
+                    writeQuoted(Base64.encode(binary.bytes).unicodeScalars)
+                    output += newline(depth) + "}"
                 }
             case .binary(let binary):
                 if let text = TermJSON.printableText(binary) {
@@ -229,23 +275,26 @@ extension TermJSON {
     /// A JSON string literal (RFC 8259 §7).
     static func quote(_ text: String) -> String {
         var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x22: out += "\\\""
-            case 0x5C: out += "\\\\"
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x09: out += "\\t"
-            case 0x08: out += "\\b"
-            case 0x0C: out += "\\f"
-            case let c where c < 0x20 || c == 0x7F:
-                out += "\\u" + TextHelpers.hex(c, minimumDigits: 4)
-            default:
-                out.unicodeScalars.append(scalar)
-            }
-        }
+        for scalar in text.unicodeScalars { appendQuoted(scalar, to: &out) }
         out += "\""
         return out
+    }
+
+    /// One character of a JSON string, escaped where JSON needs it.
+    static func appendQuoted(_ scalar: Unicode.Scalar, to out: inout String) {
+        switch scalar.value {
+        case 0x22: out += "\\\""
+        case 0x5C: out += "\\\\"
+        case 0x0A: out += "\\n"
+        case 0x0D: out += "\\r"
+        case 0x09: out += "\\t"
+        case 0x08: out += "\\b"
+        case 0x0C: out += "\\f"
+        case let c where c < 0x20 || c == 0x7F:
+            out += "\\u" + TextHelpers.hex(c, minimumDigits: 4)
+        default:
+            out.unicodeScalars.append(scalar)
+        }
     }
 }
 

@@ -5,6 +5,9 @@
 enum PrintStep {
     case term(Term)
     case text(String)
+    /// The elements of a container from `index` on, `separator` before each but the first: one
+    /// step for the rest of the container, not one per element (a list of millions).
+    case elements(element: (Int) -> Term, index: Int, count: Int, separator: String)
 }
 
 /// Output under construction plus the steps still to run. A formatter pops a step, writes
@@ -12,6 +15,10 @@ enum PrintStep {
 struct PrintWork {
     var output = ""
     private var steps: [PrintStep] = []
+    /// Where the text goes as it is made, in pieces of about ``sinkPiece`` bytes; nil keeps it
+    /// all in ``output``. A reply of hundreds of megabytes is printed in the memory of one piece.
+    var sink: ((String) -> Void)?
+    static let sinkPiece = 1 << 16
 
     /// Runs `visit` on every term until nothing is left; `visit` writes or pushes.
     mutating func run(_ root: Term, visit: (Term, inout PrintWork) -> Void) -> String {
@@ -20,12 +27,29 @@ struct PrintWork {
             switch step {
             case .term(let term): visit(term, &self)
             case .text(let text): output += text
+            case .elements(let element, let index, let count, let separator):
+                if index > 0 { output += separator }
+                if index + 1 < count { steps.append(.elements(element: element, index: index + 1, count: count, separator: separator)) }
+                visit(element(index), &self)
             }
+            flushIfLarge()
+        }
+        if let sink, !output.isEmpty {
+            sink(output)
+            output = ""
         }
         return output
     }
 
     mutating func write(_ text: String) { output += text }
+
+    /// Hands the text so far to the sink once it is a piece's worth.
+    mutating func flushIfLarge() {
+        guard let sink, output.utf8.count >= Self.sinkPiece else { return }
+        sink(output)
+        output = ""
+        output.reserveCapacity(Self.sinkPiece * 2)
+    }
 
     /// Queues `open`, the elements separated by `separator`, an optional `| tail`, then `close`.
     /// `open` is written at once; the rest runs after the caller returns.
@@ -38,11 +62,8 @@ struct PrintWork {
             steps.append(.term(tail.term))
             steps.append(.text(tail.bar))
         }
-        var index = elements.count - 1
-        while index >= 0 {
-            steps.append(.term(elements[index]))
-            if index > 0 { steps.append(.text(separator)) }
-            index -= 1
+        if !elements.isEmpty {
+            steps.append(.elements(element: { elements[elements.startIndex + $0] }, index: 0, count: elements.count, separator: separator))
         }
     }
 

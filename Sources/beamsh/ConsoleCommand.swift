@@ -310,7 +310,14 @@ extension ConsoleInvocation {
                         // One JSON document per expression, even for what IEx does not show.
                         if wantTerm { StandardOutput().write("null\n") }
                     case .value(let text, let term):
-                        StandardOutput().write((wantTerm && term != nil ? encoder.encode(term!) : text) + "\n")
+                        if wantTerm, let term {
+                            // Written as it is made (a huge value's JSON is never whole in memory).
+                            let out = StandardOutput()
+                            encoder.encode(term) { out.write($0) }
+                            out.write("\n")
+                        } else {
+                            StandardOutput().write(text + "\n")
+                        }
                     case .failure(let text):
                         PlainLineInput.endUnansweredPrompt()  // a timeout or Ctrl-C while `IO.gets` waits
                         fflush(nil)

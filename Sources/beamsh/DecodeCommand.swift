@@ -42,17 +42,18 @@ extension Beamsh {
             } catch {
                 throw BeamshExit.report("decode", error.description)
             }
-            print(render(term))
-        }
-
-        private func render(_ term: Term) -> String {
+            // Written as it is made: a large term's text is never whole in memory.
+            let write: (String) -> Void = { print($0, terminator: "") }
             if json {
                 var options = TermJSON.Options()
                 options.pretty = pretty
-                return TermJSON(options: options).encode(term)
+                TermJSON(options: options).encode(term, to: write)
+            } else if erlang {
+                ErlangFormatter().format(term, to: write)
+            } else {
+                ElixirFormatter().format(term, to: write)
             }
-            if erlang { return ErlangFormatter().format(term) }
-            return ElixirFormatter().format(term)
+            print()
         }
     }
 }

@@ -328,7 +328,11 @@ enum RPCOneShot {
                 printError("the call failed on the node:" + (failure.utf8.contains(UInt8(ascii: "\n")) ? "\n" : " ") + failure)
                 exitNow(.remoteFailure)
             }
-            print(outcome.json?.encode(outcome.result) ?? outcome.printer.format(outcome.result))
+            // Written as it is made: a reply of hundreds of megabytes prints without its whole
+            // text in memory (which is several times the reply's size).
+            let write: (String) -> Void = { print($0, terminator: "") }
+            if let json = outcome.json { json.encode(outcome.result, to: write) } else { outcome.printer.format(outcome.result, to: write) }
+            print()
             exitNow(.success)
         case .failure(let unread as TargetPidUnread):
             printError("--rpc argument: \(unread)")
