@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 
 /// Reads console lines with libedit: emacs keys, Ctrl-R, persistent history, and Tab
 /// completion asked of the node (`IEx.Autocomplete` on Elixir nodes, `edlin_expand` on
-/// Erlang ones), cached per session so only the first Tab on a word costs a round trip.
+/// Erlang ones), cached for a minute so only the first Tab on a word costs a round trip.
 public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
     private let editor: LineEditor
 
@@ -74,7 +74,10 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
 public final class RemoteCompleter: Sendable {
     private let connection: NodeConnection
     private let language: Language
-    private let cache = NIOLockedValueBox<[String: [CompletionCandidate]]>([:])
+    /// The node's answers per word, with when they came: kept ``cacheLife``, so the modules a
+    /// node loads later show up (failures are not kept at all).
+    private let cache = NIOLockedValueBox<[String: (candidates: [CompletionCandidate], at: ContinuousClock.Instant)]>([:])
+    static let cacheLife: Duration = .seconds(60)
     /// Commands the console answers itself, offered when a line starts with `:`.
     public static let localCommands = [":cluster", ":help", ":info", ":quit", ":top"]
 
@@ -135,19 +138,19 @@ public final class RemoteCompleter: Sendable {
         return candidates + fromNode.filter { !known.contains($0.replacement) }
     }
 
-    /// The node's candidates for `word` (given `asked`), cached for the session.
+    /// The node's candidates for `word` (given `asked`), cached for ``cacheLife``.
     private func remoteCandidates(forWord word: String, asking asked: String, lineUpToCursor: String) -> [CompletionCandidate] {
         // (The node's answer is cached as it came: the variables change between lines.)
-        let fromNode = cache.withLockedValue({ $0[asked] }) ?? {
-            var found: [CompletionCandidate] = []
-            if lineUpToCursor == word, word.hasPrefix(":") {
-                found += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }.map { CompletionCandidate($0) }
-            }
-            found += remoteCandidates(word, asking: asked)
-            cache.withLockedValue { $0[asked] = found }
-            return found
-        }()
-        return fromNode
+        let now = ContinuousClock.now
+        if let cached = cache.withLockedValue({ $0[asked] }), now - cached.at < Self.cacheLife { return cached.candidates }
+        var found: [CompletionCandidate] = []
+        if lineUpToCursor == word, word.hasPrefix(":") {
+            found += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }.map { CompletionCandidate($0) }
+        }
+        guard let fromNode = remoteCandidates(word, asking: asked) else { return found }  // asked again next time
+        found += fromNode
+        cache.withLockedValue { $0[asked] = (found, now) }
+        return found
     }
 
     /// `state.con` → the keys of the map bound to `state` that start with `con` (through nested
@@ -202,14 +205,16 @@ public final class RemoteCompleter: Sendable {
 
     /// Candidates for `word` from the node's expander, which is given `asked` (the word, or the
     /// line when it needs the context).
-    private func remoteCandidates(_ word: String, asking asked: String) -> [CompletionCandidate] {
+    /// nil when the node did not answer (in time).
+    private func remoteCandidates(_ word: String, asking asked: String) -> [CompletionCandidate]? {
         guard !asked.isEmpty else { return [] }
         let reversed: Term = .list(asked.unicodeScalars.reversed().map { .integer(Int($0.value)) })
         let call = language == .elixir
             ? connection.submitCall("Elixir.IEx.Autocomplete", "expand", [reversed], timeout: .seconds(2))
             : connection.submitCall("edlin_expand", "expand", [reversed], timeout: .seconds(2))
         // The completion callback runs on the input thread, never on the event loop.
-        guard let reply = try? call.wait(), case .tuple(let t) = reply, t.count == 3 else { return [] }
+        guard let reply = try? call.wait() else { return nil }
+        guard case .tuple(let t) = reply, t.count == 3 else { return [] }
         let hint = t[1].stringValue ?? ""
         if !hint.isEmpty { return [CompletionCandidate(word + hint)] }
         // Entries name what follows the last `.` or `:` of the word, with arities (`map/2` from

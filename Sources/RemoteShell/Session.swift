@@ -48,10 +48,55 @@ public struct ShellOptions: Sendable {
 
 /// Whether the node runs Elixir (its `Elixir.Code` module is on the code path). Loads nothing.
 public func nodeHasElixir(_ connection: NodeConnection, timeout: Duration = .seconds(10)) async throws -> Bool {
-    let path = try await connection.rpcOfOurs("code", "which", [.atom("Elixir.Code")], timeout: timeout,
-                                              purpose: "to see whether it runs Elixir",
-                                              advice: "--erlang skips this check (Erlang syntax, evaluated without rex)")
+    let path = try await connection.callWithoutRex("code", "which", [.atom("Elixir.Code")], timeout: timeout,
+                                                   purpose: "to see whether it runs Elixir")
     return path != .atom("non_existing")
+}
+
+extension NodeConnection {
+    /// `module:function(arguments...)` run on the node in a process of beamsh's own (spawned, as
+    /// an evaluation's worker is: `erl_eval:expr/3` over the call's abstract forms, nothing
+    /// loaded), not through `rex`: it answers while the node's rpc server is blocked or buried in
+    /// calls, which is when an operator needs a console most. A call that raises returns what
+    /// `catch` makes of it (`{'EXIT', Reason}`). Throws `remoteCallFailed` when no answer comes in time.
+    public func callWithoutRex(_ module: Atom, _ function: Atom, _ arguments: [Term], timeout: Duration,
+                               purpose: String) async throws -> Term {
+        let mailbox = makeMailbox()
+        defer { mailbox.close() }
+        let tag = makeReference()
+        var builder = CoreFormBuilder()
+        let call = CoreFormBuilder.call(module, function, arguments.map { builder.variable($0) })
+        let replyTo = builder.variable(.pid(mailbox.pid))
+        let message: Term = .tuple([.atom("tuple"), 1, [builder.variable(.reference(tag)), .tuple([.atom("catch"), 1, call])]])
+        let form: Term = .tuple([.atom("op"), 1, .atom("!"), replyTo, message])
+        let request = try requestSpawn("erl_eval", "expr", [form, builder.bindings, .atom("none")],
+                                       parent: mailbox.pid, groupLeader: mailbox.pid, options: [.link])
+        var worker: Pid?
+        defer { if let worker { try? exit(worker, reason: .atom("kill"), from: mailbox.pid) } }
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let left = deadline - clock.now
+            guard left > .zero, let signal = try await mailbox.receive(timeout: left) else {
+                if let stalled = stalledError(waitingFor: "\(module):\(function)/\(arguments.count) ran") { throw stalled }
+                throw DistributionError(.remoteCallFailed, "\(peer.name) took the connection but did not answer beamsh's call within "
+                    + "\(Human.seconds(timeout)) (\(module):\(function)/\(arguments.count), \(purpose)): the node is overloaded",
+                    reason: .atom("timeout"))
+            }
+            switch signal {
+            case .spawnReply(let id, .pid(let pid)) where id == request: worker = pid
+            case .spawnReply(let id, let refused) where id == request:
+                throw DistributionError(.remoteCallFailed, "\(peer.name) refused to start a process (\(purpose))", reason: refused)
+            case .message(_, let reply):
+                guard let t = reply.tupleElements, t.count == 2, t[0] == .reference(tag) else { continue }
+                worker = nil  // done
+                return t[1]
+            case .exit(let from, let reason) where from == worker:
+                throw DistributionError(.remoteCallFailed, "\(module):\(function)/\(arguments.count) failed on \(peer.name)", reason: reason)
+            default: continue
+            }
+        }
+    }
 }
 
 extension NodeConnection {

@@ -389,8 +389,10 @@ extension ConsoleInvocation {
 
     /// `beamsh: connected to NODE (OTP n, Elixir v) as hidden node NAME`, both versions asked at once.
     private func bannerText(_ connection: NodeConnection) async -> String {
-        async let otp = connection.call("erlang", "system_info", [.atom("otp_release")], timeout: .seconds(5))
-        async let elixir = connection.call("Elixir.System", "version", [], timeout: .seconds(5))
+        // Asked without rex, as the language is: a node whose rpc server is blocked still gets a console.
+        async let otp = connection.callWithoutRex("erlang", "system_info", [.atom("otp_release")], timeout: .seconds(5),
+                                                  purpose: "for the banner")
+        async let elixir = connection.callWithoutRex("Elixir.System", "version", [], timeout: .seconds(5), purpose: "for the banner")
         var versions = "OTP \((try? await otp)?.stringValue ?? "?")"
         if let version = (try? await elixir)?.stringValue { versions += ", Elixir \(version)" }
         let banner = "beamsh: connected to \(connection.peer.name) (\(versions)) as hidden node \(connection.localName)"

@@ -523,6 +523,36 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(15), "found gone after \(ContinuousClock.now - started)")
     }
 
+    /// A node whose rpc server (rex) is blocked still gets a console, with its banner, and
+    /// evaluates (nothing at the start asks rex); Tab, which asks the node's expander through
+    /// rex, completes nothing meanwhile and completes once rex is back (a failure is not kept).
+    @Test func aBlockedRexStillGetsAConsole() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        #expect(try node.eval("sys:suspend(rex).") == "ok")
+        let started = ContinuousClock.now
+        let oneShot = try BeamshBinary.run([node.name, "--eval", "1 + 1"], cookie: node.cookie)
+        #expect(oneShot.status == 0 && oneShot.stdout == "2\n", "\(oneShot.status) \(oneShot.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(5), "took \(ContinuousClock.now - started)")
+        let terminal = try Terminal("\(BeamshBinary.path) \(node.name)", environment: ["RELEASE_COOKIE": node.cookie])
+        defer { terminal.close() }
+        let banner = try await terminal.waitFor("iex(\(node.name))1>", timeout: 10)
+        #expect(banner.contains("(OTP 25, Elixir 1.14"), "\(banner)")
+        try terminal.type("String.spl")
+        try terminal.press("Tab")
+        try await Task.sleep(for: .seconds(3))  // the expander's call times out after 2 s
+        #expect(try !terminal.screen().contains("String.split"))
+        #expect(try node.eval("sys:resume(rex).") == "ok")
+        try terminal.press("Tab")
+        try await terminal.waitFor("String.split", timeout: 10)
+        try terminal.press("C-u")
+        try terminal.enter("1 + 2")
+        try await terminal.waitFor("\n3\n")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// A read-only session says so in its banner, before any line is refused.
     @Test func aReadOnlySessionSaysSo() async throws {
         let session = try ConsoleSession(arguments: "--read-only")
