@@ -519,6 +519,12 @@ extension CoreCommands {
         }
         return connection.submitRPC("erl_eval", "expr", [printed, builder.bindings, .atom("none")], timeout: timeout)
             .flatMapErrorThrowing { error in
+                if let failed = error as? DistributionError, failed.isCallTimeout {
+                    // Not `erl_eval:expr/3 did not answer`: the operator typed a core command.
+                    throw DistributionError(.remoteCallFailed, "\(connection.peer.name) did not answer within "
+                        + "\(Human.seconds(timeout ?? .seconds(3600))): a core command runs through the node's rpc server (rex), "
+                        + "which is blocked or buried in calls, or the node is overloaded", reason: failed.reason)
+                }
                 // The stack as a direct call through rex has it: without erl_eval's own frames.
                 guard let failed = error as? DistributionError, case .tuple(let exit)? = failed.reason, exit.count == 2,
                       exit[0] == .atom("EXIT"), case .tuple(let raised) = exit[1], raised.count == 2,
