@@ -105,7 +105,9 @@ public final class Console: @unchecked Sendable {
                 }
                 if first { continuation.resume(returning: text) }
             }
-            abandonLocalCommand.withLockedValue { $0 = { task.cancel(); finish(nil) } }
+            // Said first, then cancelled: a cancelled view ends at once with an error text of
+            // its own, which must not take the place of "interrupted".
+            abandonLocalCommand.withLockedValue { $0 = { finish(nil); task.cancel() } }
             Task { finish(await task.value) }
         }
         abandonLocalCommand.withLockedValue { $0 = nil }

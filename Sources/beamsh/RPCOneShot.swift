@@ -341,7 +341,8 @@ enum RPCOneShot {
             if stopsTheNode { nodeStoppedAsAsked(lost.node) }
             fail(lost.error)
         case .failure(let error as DistributionError) where error.kind == .remoteCallFailed:
-            printError("\(error.description); the call may still be running on the node")
+            // Only a call that did not answer may still be running; a reply too large to read came.
+            printError(error.isCallTimeout ? "\(error.description); the call may still be running on the node" : error.description)
             exitNow(.remoteFailure)
         case .failure(let error):
             fail(error)
