@@ -536,8 +536,10 @@ import Testing
             node.thaw()
             node.stop()
         }
+        // The evaluation outlasts any delay before the freeze (a loaded machine runs this test's
+        // task late); the node is silent for over 30 s (0.4 of the 75 s) when the 45 s are up.
         let run = Task.detached {
-            try BeamshBinary.run([node.name, "--timeout", "40", "--eval", "timer:sleep(3000), ok."], cookie: node.cookie, timeout: 90)
+            try BeamshBinary.run([node.name, "--timeout", "45", "--eval", "timer:sleep(30000), ok."], cookie: node.cookie, timeout: 90)
         }
         try await Task.sleep(for: .seconds(2))
         node.freeze()
