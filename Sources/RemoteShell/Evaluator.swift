@@ -1025,6 +1025,13 @@ final class Evaluator: @unchecked Sendable {
 
     static let holderDriver = """
         link(ReplyTo),
+        % Named for whoever looks at the node's processes: `beamsh top` shows it as beamsh's,
+        % and on OTP 27+ observer and `proc_lib:get_label/1` do too.
+        put('$beamsh', {holder, node(ReplyTo)}),
+        case erlang:function_exported(proc_lib, set_label, 1) of
+          true -> proc_lib:set_label({beamsh, holder, node(ReplyTo)});
+          false -> ok
+        end,
         BeamshPairs = fun(BeamshB) when is_map(BeamshB) -> maps:to_list(BeamshB); (BeamshB) -> BeamshB end,
         BeamshHold = fun BeamshHold(BeamshBinding, BeamshEnv) ->
           receive

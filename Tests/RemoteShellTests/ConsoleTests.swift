@@ -130,6 +130,26 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         #expect(after - before > 50_000 && after - before < 50_000 + 6_000, "\(after - before) bytes for three lines")
     }
 
+    /// The session's holder is named for whoever looks at the node's processes: `top` shows it
+    /// as beamsh's session holder, with the hidden node it serves.
+    @Test func topNamesTheSessionsHolder() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let input = GatedInput([.line("big = Enum.to_list(1..300_000); :held")], gateAt: 2)
+        let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
+        let run = Task { try await console.run() }
+        try await eventually("the binding is held") { output.text == ":held\n" }
+        let top = try await ProcessTop(connection: connection)
+        let sample = try await top.sample(by: .memory, count: 5, interval: .zero)
+        input.gate.signal()
+        try await run.value
+        #expect(sample.processes.first?.label == "beamsh session holder (\(connection.localName))",
+                "\(sample.processes.map { "\($0.label) \($0.memory)" })")
+    }
+
     /// A result nested deeper than the decoder's million levels, asked for as a term (`--format
     /// json`), is an error for that evaluation only; what it bound stays on the node.
     @Test func aResultTooDeepToDecodeFailsOnlyItsEvaluation() async throws {

@@ -258,6 +258,15 @@ public final class ProcessTop: Sendable {
                         Delta = case D of undefined -> element(2, lists:keyfind(reductions, 1, Info)) - B; _ -> D end,
                         Initial = case lists:keyfind(initial_call, 1, Info) of
                             {_, {proc_lib, init_p, 5}} -> proc_lib:translate_initial_call(P);
+                            {_, {erl_eval, exprs, 3} = Call} ->
+                                case erlang:process_info(P, dictionary) of
+                                    {dictionary, Dict} ->
+                                        case lists:keyfind('$beamsh', 1, Dict) of
+                                            {_, {holder, Node}} -> <<"beamsh session holder (", (atom_to_binary(Node, utf8))/binary, ")">>;
+                                            _ -> Call
+                                        end;
+                                    _ -> Call
+                                end;
                             {_, Call} -> Call
                         end,
                         {P, Delta, Info, Initial}
