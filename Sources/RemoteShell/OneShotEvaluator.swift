@@ -264,6 +264,10 @@ public final class OneShotEvaluator: @unchecked Sendable {
                next.trimmedWhitespace.hasPrefix("|>") {
                 continue
             }
+            // An expression that is certainly still open needs no round trip to hear so: a
+            // 20-line `defmodule` is one question to the node, not twenty (over a tunnel, each
+            // costs its round trip). The last line always goes, for the node to judge.
+            if index < lines.count - 1, SourceScanner.certainlyIncomplete(buffer, language: core.language) { continue }
             let step = try await core.evaluate(buffer, line: startLine, wantTerm: wantTerm, timeout: core.options.timeout)
             switch step {
             case .incomplete: continue

@@ -99,6 +99,48 @@ struct SourceScanner {
         return String(out)
     }
 
+    /// Whether `code` certainly does not end a complete expression yet, read here without asking
+    /// the node: Erlang code that does not end with a full stop, Elixir code with a bracket or a
+    /// `do`/`fn` block still open (`do`, `fn` and `end` are reserved words; `do:` keywords, `:do`
+    /// atoms and anything in strings, sigils, comments and character literals do not count).
+    /// False says nothing: the node's parser judges everything else.
+    static func certainlyIncomplete(_ code: String, language: Language) -> Bool {
+        let chars = Array(codeOnly(code, language: language))
+        switch language {
+        case .erlang:
+            // An expression ends with a full stop (followed by white space).
+            guard let last = chars.lastIndex(where: { !$0.isWhitespace }) else { return false }
+            return chars[last] != "."
+        case .elixir:
+            var brackets = 0
+            var blocks = 0
+            var i = 0
+            while i < chars.count {
+                let c = chars[i]
+                switch c {
+                case "(", "[", "{": brackets += 1
+                case ")", "]", "}": brackets -= 1
+                case _ where c.isLetter && (i == 0 || !(isNameCharacter(chars[i - 1]) || chars[i - 1] == ":" || chars[i - 1] == ".")):
+                    var j = i
+                    while j < chars.count, isNameCharacter(chars[j]) { j += 1 }
+                    let keyword = j < chars.count && chars[j] == ":" && (j + 1 == chars.count || chars[j + 1] != ":")
+                    if !keyword {
+                        switch String(chars[i..<j]) {
+                        case "do", "fn": blocks += 1
+                        case "end": blocks -= 1
+                        default: break
+                        }
+                    }
+                    i = j
+                    continue
+                default: break
+                }
+                i += 1
+            }
+            return brackets > 0 || blocks > 0
+        }
+    }
+
     /// The first Elixir remote call in Erlang `code` (`Enum.count(`, `IO.puts(`,
     /// `MyApp.Repo.all(`): an alias, a dot and a function name before `(`. It is never Erlang
     /// (`Var.` is a full stop or a syntax error), so Erlang mode can say what it is instead of

@@ -121,6 +121,9 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: output)
         let run = Task { try await console.run() }
         try await eventually("the first result") { output.text.hasPrefix("\"zzz") }
+        // A round trip on the connection: everything sent before (the driver, handed to the
+        // holder once) has reached the node when the count is read.
+        _ = try await connection.call("erlang", "node", [])
         let before = try #require(Int(try node.eval(received)))
         input.gate.signal()
         try await run.value

@@ -285,6 +285,37 @@ import Testing
         }
     }
 
+    /// A script's expression that is certainly still open costs no round trip: a 12-line module
+    /// is one question to the node's parser, not one per line; the results are as before.
+    @Test func aScriptAsksTheNodeOncePerExpression() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let parses = try countCalls(on: node, to: "Elixir.Code", "string_to_quoted", 2)
+        let script = """
+            defmodule BeamshScriptCheck do
+              def double(x) do
+                x * 2
+              end
+
+              def pairs(list) do
+                Enum.map(list, fn x ->
+                  {x, double(x)}
+                end)
+              end
+            end
+            BeamshScriptCheck.pairs([1,
+              2])
+            :done
+            """
+        var results: [String] = []
+        let ok = try await oneShot(connection, .elixir).evaluateScript(script) { results.append($0.formatted) }
+        #expect(ok && results.count == 3 && results[1] == "[{1, 2}, {2, 4}]" && results[2] == ":done", "\(results)")
+        let parsed = try parses()
+        #expect(parsed == 3, "the node parsed \(parsed) times for 3 expressions")
+    }
+
     /// One member's `cluster --eval`: a read-only core command calls its BIFs and compiles
     /// nothing; anything else runs in the console's evaluator, its output captured for the report
     /// (bounded) instead of going to the node's log; a slow line is killed when its time is up.

@@ -248,6 +248,36 @@ struct LocalCheckTests {
     }
 }
 
+/// What a script's lines need no round trip to know: an expression certainly still open.
+struct CertainlyIncompleteTests {
+    @Test(arguments: [
+        "defmodule M do", "def f(x) do\n  x", "Enum.map([1, 2], fn x ->", "foo(1,", "%{a: [1,", "case x do\n  1 -> :one",
+        "fn -> :ok", "quote do", "if x do\n  \"end\"", "try do\n  :ok\nrescue\n  _ -> :e",
+    ])
+    func elixirOpenExpressions(code: String) {
+        #expect(SourceScanner.certainlyIncomplete(code, language: .elixir), "\(code)")
+    }
+
+    /// Complete, a syntax error, or something only the node's parser can tell: never "certainly".
+    @Test(arguments: [
+        "1 + 1", "defmodule M do\nend", "if x, do: 1, else: 2", "[do: 1, end: 2]", "{:do, :end, :fn}", "x = ?(\ny = 2",
+        "\"do fn (\"", "# do fn (", "~w(do fn)", "~S\"\"\"\ndo (\n\"\"\"", "foo(1))", "x.end", "Enum.map(l, fn x -> x end)",
+        "\"unterminated", "1 +", "fn_do = 1",
+    ])
+    func elixirNotCertain(code: String) {
+        #expect(!SourceScanner.certainlyIncomplete(code, language: .elixir), "\(code)")
+    }
+
+    @Test func erlang() {
+        for open in ["X = 1", "case X of\n  1 -> a", "foo(). bar()", "A = \"x.\"", "B = 1 % a comment.", "X = $."] {
+            #expect(SourceScanner.certainlyIncomplete(open, language: .erlang), "\(open)")
+        }
+        for maybe in ["X = 1.", "foo().  % done", "", "  ", "X = $.."] {
+            #expect(!SourceScanner.certainlyIncomplete(maybe, language: .erlang), "\(maybe)")
+        }
+    }
+}
+
 /// Which discovered node `beamsh --dns QUERY [--pick N | --all]` uses: a choice made from what
 /// DNS and EPMD said, before any connection.
 struct DiscoveryPickTests {
