@@ -244,6 +244,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
         let lines = script.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
             .map { String(String.UnicodeScalarView($0.last == "\r" ? $0.dropLast() : $0[...])) }
         let comment: Character = core.language == .elixir ? "#" : "%"
+        var open = SourceScanner.OpenExpression(language: core.language)
         for (index, text) in lines.enumerated() {
             defer { line += 1 }
             if buffer.isEmpty {
@@ -251,8 +252,10 @@ public final class OneShotEvaluator: @unchecked Sendable {
                 // (each would print `nil`, and be a `null` document in JSON).
                 if text.allSatisfy(\.isWhitespace) || text.trimmedWhitespace.first == comment { continue }
                 startLine = line
+                open = SourceScanner.OpenExpression(language: core.language)
             }
             buffer += text + "\n"
+            open.add(line: text)
             if let refusal = await core.stopGuardRefusal(String(text)) {
                 onResult(.failure(formatted: refusal))
                 return false
@@ -267,7 +270,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
             // An expression that is certainly still open needs no round trip to hear so: a
             // 20-line `defmodule` is one question to the node, not twenty (over a tunnel, each
             // costs its round trip). The last line always goes, for the node to judge.
-            if index < lines.count - 1, SourceScanner.certainlyIncomplete(buffer, language: core.language) { continue }
+            if index < lines.count - 1, open.isCertainlyIncomplete { continue }
             let step = try await core.evaluate(buffer, line: startLine, wantTerm: wantTerm, timeout: core.options.timeout)
             switch step {
             case .incomplete: continue

@@ -8,6 +8,13 @@ struct SourceScanner {
     /// The line with every string, charlist, quoted atom, sigil body and comment replaced by
     /// spaces (so offsets still match), and `#PID<...>` kept as code.
     static func codeOnly(_ line: String, language: Language) -> String {
+        scan(line, language: language).code
+    }
+
+    /// ``codeOnly(_:language:)``, and whether the text ends inside a string, charlist, quoted
+    /// atom, heredoc or sigil that it opened.
+    static func scan(_ line: String, language: Language) -> (code: String, endsInsideQuotes: Bool) {
+        var endsInsideQuotes = false
         var out: [Character] = []
         let chars = Array(line)
         var i = 0
@@ -26,6 +33,7 @@ struct SourceScanner {
                 if chars[j] == "\"" && chars[j + 1] == "\"" && chars[j + 2] == "\"" { return j + 3 }
                 j += 1
             }
+            endsInsideQuotes = true
             return chars.count
         }
         /// The end of the line `i` is on (its newline stays code).
@@ -41,6 +49,7 @@ struct SourceScanner {
                 if chars[j] == quote { return j + 1 }
                 j += 1
             }
+            endsInsideQuotes = true
             return chars.count
         }
         while i < chars.count {
@@ -90,55 +99,86 @@ struct SourceScanner {
                 i += 1
                 var j = i + 2
                 while j < chars.count && chars[j] != close { j += chars[j] == "\\" ? 2 : 1 }
+                if j >= chars.count { endsInsideQuotes = true }
                 blank(until: min(j + 1, chars.count))
             default:
                 out.append(c)
                 i += 1
             }
         }
-        return String(out)
+        return (String(out), endsInsideQuotes)
     }
 
-    /// Whether `code` certainly does not end a complete expression yet, read here without asking
-    /// the node: Erlang code that does not end with a full stop, Elixir code with a bracket or a
-    /// `do`/`fn` block still open (`do`, `fn` and `end` are reserved words; `do:` keywords, `:do`
-    /// atoms and anything in strings, sigils, comments and character literals do not count).
-    /// False says nothing: the node's parser judges everything else.
-    static func certainlyIncomplete(_ code: String, language: Language) -> Bool {
-        let chars = Array(codeOnly(code, language: language))
-        switch language {
-        case .erlang:
-            // An expression ends with a full stop (followed by white space).
-            guard let last = chars.lastIndex(where: { !$0.isWhitespace }) else { return false }
-            return chars[last] != "."
-        case .elixir:
-            var brackets = 0
-            var blocks = 0
-            var i = 0
-            while i < chars.count {
-                let c = chars[i]
-                switch c {
-                case "(", "[", "{": brackets += 1
-                case ")", "]", "}": brackets -= 1
-                case _ where c.isLetter && (i == 0 || !(isNameCharacter(chars[i - 1]) || chars[i - 1] == ":" || chars[i - 1] == ".")):
-                    var j = i
-                    while j < chars.count, isNameCharacter(chars[j]) { j += 1 }
-                    let keyword = j < chars.count && chars[j] == ":" && (j + 1 == chars.count || chars[j + 1] != ":")
-                    if !keyword {
-                        switch String(chars[i..<j]) {
-                        case "do", "fn": blocks += 1
-                        case "end": blocks -= 1
-                        default: break
-                        }
-                    }
-                    i = j
-                    continue
-                default: break
-                }
-                i += 1
+    /// Whether the lines given so far certainly do not end a complete expression yet, read here
+    /// without asking the node: Erlang code that does not end with a full stop, Elixir code with
+    /// a bracket or a `do`/`fn` block still open (`do`, `fn` and `end` are reserved words; `do:`
+    /// keywords, `:do` atoms and anything in strings, sigils, comments and character literals do
+    /// not count). Each line is scanned once, as it comes. A line that ends inside a string (a
+    /// string over several lines) makes the rest of the expression uncertain. Uncertain says
+    /// nothing: the node's parser judges.
+    struct OpenExpression {
+        let language: Language
+        private var brackets = 0
+        private var blocks = 0
+        private var endsWithFullStop = false
+        private var sawCode = false
+        private var uncertain = false
+
+        init(language: Language) { self.language = language }
+
+        var isCertainlyIncomplete: Bool {
+            guard !uncertain else { return false }
+            switch language {
+            case .erlang: return sawCode && !endsWithFullStop
+            case .elixir: return brackets > 0 || blocks > 0
             }
-            return brackets > 0 || blocks > 0
         }
+
+        mutating func add(line: String) {
+            let (code, insideQuotes) = SourceScanner.scan(line, language: language)
+            if insideQuotes { uncertain = true }
+            let chars = Array(code)
+            switch language {
+            case .erlang:
+                // An expression ends with a full stop (followed by white space); a blank or
+                // comment line changes nothing.
+                if let last = chars.lastIndex(where: { !$0.isWhitespace }) {
+                    endsWithFullStop = chars[last] == "."
+                    sawCode = true
+                }
+            case .elixir:
+                var i = 0
+                while i < chars.count {
+                    let c = chars[i]
+                    switch c {
+                    case "(", "[", "{": brackets += 1
+                    case ")", "]", "}": brackets -= 1
+                    case _ where c.isLetter && (i == 0 || !(isNameCharacter(chars[i - 1]) || chars[i - 1] == ":" || chars[i - 1] == ".")):
+                        var j = i
+                        while j < chars.count, isNameCharacter(chars[j]) { j += 1 }
+                        let keyword = j < chars.count && chars[j] == ":" && (j + 1 == chars.count || chars[j + 1] != ":")
+                        if !keyword {
+                            switch String(chars[i..<j]) {
+                            case "do", "fn": blocks += 1
+                            case "end": blocks -= 1
+                            default: break
+                            }
+                        }
+                        i = j
+                        continue
+                    default: break
+                    }
+                    i += 1
+                }
+            }
+        }
+    }
+
+    /// ``OpenExpression`` over all of `code` at once.
+    static func certainlyIncomplete(_ code: String, language: Language) -> Bool {
+        var open = OpenExpression(language: language)
+        for line in code.split(separator: "\n", omittingEmptySubsequences: false) { open.add(line: String(line)) }
+        return open.isCertainlyIncomplete
     }
 
     /// The first Elixir remote call in Erlang `code` (`Enum.count(`, `IO.puts(`,

@@ -263,6 +263,8 @@ struct CertainlyIncompleteTests {
         "1 + 1", "defmodule M do\nend", "if x, do: 1, else: 2", "[do: 1, end: 2]", "{:do, :end, :fn}", "x = ?(\ny = 2",
         "\"do fn (\"", "# do fn (", "~w(do fn)", "~S\"\"\"\ndo (\n\"\"\"", "foo(1))", "x.end", "Enum.map(l, fn x -> x end)",
         "\"unterminated", "1 +", "fn_do = 1",
+        // A string over several lines: each line is read alone, so the rest is the node's to judge.
+        "x = \"\"\"\nfoo(\n\"\"\"", "x = \"a\nfoo(\"",
     ])
     func elixirNotCertain(code: String) {
         #expect(!SourceScanner.certainlyIncomplete(code, language: .elixir), "\(code)")
@@ -272,7 +274,7 @@ struct CertainlyIncompleteTests {
         for open in ["X = 1", "case X of\n  1 -> a", "foo(). bar()", "A = \"x.\"", "B = 1 % a comment.", "X = $."] {
             #expect(SourceScanner.certainlyIncomplete(open, language: .erlang), "\(open)")
         }
-        for maybe in ["X = 1.", "foo().  % done", "", "  ", "X = $.."] {
+        for maybe in ["X = 1.", "foo().  % done", "", "  ", "X = $..", "X = \"a\nb\"."] {
             #expect(!SourceScanner.certainlyIncomplete(maybe, language: .erlang), "\(maybe)")
         }
     }
