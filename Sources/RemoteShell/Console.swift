@@ -276,7 +276,7 @@ public final class Console: @unchecked Sendable {
         return color + text + IEXColors.reset
     }
 
-    /// `:help`, `:info`, `:top [memory|reductions|message_queue]` and `:cluster`: views the
+    /// `:help`, `:info`, `:top [memory|reductions|message_queue|binary]` and `:cluster`: views the
     /// console answers itself, so the operator never leaves the session. Nil for other lines.
     func localCommand(_ line: String) -> (@Sendable () async -> String)? {
         let words = line.split(separator: " ").map(String.init)
@@ -293,7 +293,7 @@ public final class Console: @unchecked Sendable {
             return {
                 """
                 :info                 node overview: versions, limits, memory by type, applications
-                :top [ORDER]          busiest processes; ORDER is memory, reductions (default) or message_queue
+                :top [ORDER]          busiest processes; ORDER is memory, reductions (default), message_queue or binary
                 :cluster              mesh check of the node's cluster, with per-node health
                 exit, :quit, Ctrl-D   leave (the node keeps running)
                 Ctrl-C                abandons a view that is taking long, as it interrupts an evaluation
@@ -303,7 +303,7 @@ public final class Console: @unchecked Sendable {
             return view { try await ClusterViews.info(connection: connection) }
         case ":top":
             guard let order = words.count > 1 ? TopOrder(rawValue: words[1]) : .reductions else {
-                return { "usage: :top [memory|reductions|message_queue]" }
+                return { "usage: :top [memory|reductions|message_queue|binary]" }
             }
             return view { try await ClusterViews.top(connection: connection, by: order, count: 20, width: columns) }
         case ":cluster":

@@ -478,7 +478,7 @@ extension Beamsh {
         @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE; or --dns QUERY).", valueName: "node"))
         var node: String?
 
-        @Option(help: "Rank by memory, reductions (delta per interval) or message_queue.")
+        @Option(help: "Rank by memory, reductions (delta per interval), message_queue, or binary (bytes of off-heap binaries referenced).")
         var by: TopOrder = .reductions
 
         @Option(name: [.customShort("n"), .customLong("count")], parsing: .unconditional, help: "How many processes to show.")

@@ -536,7 +536,8 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         try node.eval("""
             [spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 100000)], \
             Sink = spawn(fun() -> timer:sleep(infinity) end), register(beamsh_sink, Sink), \
-            spawn(fun F() -> Sink ! tick, timer:sleep(2), F() end), ok.
+            spawn(fun F() -> Sink ! tick, timer:sleep(2), F() end), \
+            register(beamsh_bin_holder, spawn(fun() -> Bin = binary:copy(<<7>>, 5000000), receive stop -> Bin end end)), ok.
             """)
         let before = try #require(Int(try node.eval("erlang:system_info(process_count).")))
         let queue = try BeamshBinary.run(["top", node.name, "--by", "message_queue", "-n", "5", "--interval", "0.3"], cookie: node.cookie)
@@ -551,6 +552,13 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(!top.isEmpty)
         #expect(top.allSatisfy { ($0["reductions_delta"] as? Int ?? 0) > 0 }, "only busy processes rank by reductions")
         #expect((json["processes"] as? Int ?? 0) > 100_000)
+        // By binary: the process holding a 5 MB binary off its heap ranks first, with that binary's bytes.
+        let binaries = try BeamshBinary.run(["top", node.name, "--by", "binary", "-n", "3", "--interval", "0", "--format", "json"],
+                                            cookie: node.cookie)
+        #expect(binaries.status == 0, "\(binaries.stderr)")
+        let holder = try #require((try jsonObject(binaries.stdout)["top"] as? [[String: Any]])?.first)
+        #expect(holder["registered_name"] as? String == "beamsh_bin_holder" && (holder["binary"] as? Int ?? 0) >= 5_000_000
+                    && (holder["memory"] as? Int ?? .max) < 1_000_000, "\(binaries.stdout)")
         // No module was loaded and no helper process lingers after the refresh.
         #expect(try node.eval("length([M || {M, _} <- code:all_loaded(), lists:prefix(\"beamsh\", atom_to_list(M))]).") == "0")
         // Processes beamsh started have its pid as group leader; a count of all processes would

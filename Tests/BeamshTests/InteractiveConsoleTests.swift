@@ -471,7 +471,7 @@ import Testing
         let top = try await terminal.waitFor(prompt, count: 4)
         #expect(top.contains("top 20 by memory") && top.contains("<0.") && top.contains("code_server"), "\(top)")
         try terminal.enter(":top sideways")
-        try await terminal.waitFor("usage: :top [memory|reductions|message_queue]")
+        try await terminal.waitFor("usage: :top [memory|reductions|message_queue|binary]")
         try terminal.enter("1 + 1")
         #expect(try await terminal.waitFor("iex(\(node.name))2>").contains("\n2\n"))
         try terminal.press("C-d")

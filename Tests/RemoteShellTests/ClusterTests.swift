@@ -149,7 +149,7 @@ import Testing
         let lines = sample.render(width: 70).split(separator: "\n")
         #expect(lines.count == 4 && lines.allSatisfy { $0.count <= 70 }, "\(lines)")
         #expect(lines[0].hasSuffix("top 1 by memory, reductions over 2.0 s") && lines[1].hasPrefix("this refresh cost the node"), "\(lines)")
-        #expect(lines[2].hasPrefix("pid") && lines[2].contains("memory") && lines[2].contains("msg queue"), "\(lines)")
+        #expect(lines[2].hasPrefix("pid") && lines[2].contains("memory") && lines[2].contains("binary") && lines[2].contains("msg queue"), "\(lines)")
         #expect(lines[3].contains("674 KiB") && lines[3].contains("1,234") && lines[3].contains("7"), "\(lines)")
         // Piped (no width), or wide enough: one line.
         #expect(sample.render().split(separator: "\n").first?.contains("; this refresh cost the node") == true)
@@ -167,7 +167,7 @@ import Testing
     @Test(arguments: TopOrder.allCases) func narrowTopNeverCutsTheSortedNumber(order: TopOrder) {
         let process = TopProcess(pid: Pid(node: "a@h", id: 153, serial: 0, creation: 1), registeredName: "qa_message_queue_holder",
                                  initialCall: "erlang:apply/2", currentFunction: "gen_server:loop/7", memory: 106_496,
-                                 reductionsDelta: 110_123_456, messageQueueLength: 1_000)
+                                 reductionsDelta: 110_123_456, messageQueueLength: 1_000, binaryMemory: 52_428_800)
         let sample = TopSample(node: "a@h", order: order, interval: .seconds(1), processCount: 55, processes: [process],
                                nodeCost: .milliseconds(1), nodeMemory: 1024, wallTime: .seconds(1))
         let sorted: (header: String, value: String)
@@ -175,6 +175,7 @@ import Testing
         case .memory: sorted = ("memory", "104 KiB")
         case .reductions: sorted = ("reductions", "110,123,456")
         case .messageQueue: sorted = ("msg queue", "1,000")
+        case .binary: sorted = ("binary", "50 MiB")
         }
         for width in [100, 80, 60, 45, 40, 34] {
             let lines = sample.render(width: width).split(separator: "\n").map(String.init)
@@ -184,7 +185,7 @@ import Testing
             // Every number shown is whole (cells are apart by two spaces or more).
             let cells = table[1].split(separator: "  ", omittingEmptySubsequences: true).map { String($0.drop { $0 == " " }) }
             let numbers = cells.filter { $0.first?.isNumber == true }
-            #expect(!numbers.isEmpty && numbers.allSatisfy { ["104 KiB", "110,123,456", "1,000"].contains($0) }, "\(width): \(cells)")
+            #expect(!numbers.isEmpty && numbers.allSatisfy { ["104 KiB", "50 MiB", "110,123,456", "1,000"].contains($0) }, "\(width): \(cells)")
             if width >= 100 { #expect(table[1].contains("qa_message_queue_holder") && table[1].contains("gen_server:loop/7")) }
             if width <= 45 { #expect(table[1].contains("…") && !table[1].contains("gen_server"), "\(width): \(table)") }
         }
@@ -198,6 +199,8 @@ import Testing
         #expect(!sample.render().contains("msg queue"))
         sample.order = .messageQueue
         #expect(sample.render().hasSuffix("(no process has messages waiting)"))
+        sample.order = .binary
+        #expect(sample.render().hasSuffix("(no process references off-heap binaries)"))
     }
 
     @Test func jsonEscapesAndKeepsOrder() {

@@ -5,8 +5,9 @@
 //   by the node's own `erl_scan`/`erl_parse`; the parse tree travels as data, nothing is loaded).
 // - erl_eval only interprets the glue, O(processes / chunk) steps. Every per-process step runs
 //   in compiled code: `lists:zipwith(fun erlang:process_info/2, Pids, Items)` samples a chunk,
-//   `ets:match_spec_run/2` extracts the numbers and filters against the current N-th best, and
-//   `lists:zipwith(fun erlang:'-'/2, ...)` computes reduction deltas.
+//   `ets:match_spec_run/2` extracts the numbers and filters against the current N-th best,
+//   `lists:zipwith(fun erlang:'-'/2, ...)` computes reduction deltas, and `lists:unzip3/1` with
+//   `lists:sum/1` turns a process's list of off-heap binaries into bytes.
 // - The pid list is split into chunks of 5,000 so temporaries stay small; the running top N
 //   and a floor (the N-th best value) drop nearly every chunk in the match spec, so almost
 //   nothing is sorted.
@@ -26,12 +27,16 @@ public enum TopOrder: String, Sendable, CaseIterable {
     case memory
     case reductions
     case messageQueue = "message_queue"
+    /// Bytes of the off-heap (reference-counted) binaries a process references: what `memory`
+    /// leaves out, and where a binary leak shows.
+    case binary
 
     var processInfoItem: Atom {
         switch self {
         case .memory: return "memory"
         case .reductions: return "reductions"
         case .messageQueue: return "message_queue_len"
+        case .binary: return "binary"
         }
     }
 }
@@ -48,6 +53,9 @@ public struct TopProcess: Sendable {
     /// Reductions during the interval.
     public var reductionsDelta: Int
     public var messageQueueLength: Int
+    /// Bytes of the off-heap binaries the process references (each counted in full by every
+    /// process that references it, as `recon:bin_leak/1` counts them).
+    public var binaryMemory: Int = 0
 
     /// The name column: the registered name, else the initial call.
     public var label: String { registeredName ?? initialCall }
@@ -80,11 +88,11 @@ public struct TopSample: Sendable {
         // The numbers before the current function, as etop orders them. A narrow terminal cuts
         // the current function, then drops it, then cuts the name, then drops the numbers the
         // view is not sorted by; a number is never cut (110,000,000 cut to "110," misleads).
-        var table = TextTable(header: ["pid", "name or initial call", "memory", "reductions", "msg queue", "current function"],
-                              rightAligned: [2, 3, 4])
+        var table = TextTable(header: ["pid", "name or initial call", "memory", "binary", "reductions", "msg queue", "current function"],
+                              rightAligned: [2, 3, 4, 5])
         for p in processes {
-            table.add([Term.localPidText(p.pid), p.label, Human.bytes(p.memory), Human.count(p.reductionsDelta),
-                       Human.count(p.messageQueueLength), p.currentFunction])
+            table.add([Term.localPidText(p.pid), p.label, Human.bytes(p.memory), Human.bytes(p.binaryMemory),
+                       Human.count(p.reductionsDelta), Human.count(p.messageQueueLength), p.currentFunction])
         }
         if processes.isEmpty {
             // Only processes that did something rank: an idle node has nothing to show.
@@ -92,16 +100,18 @@ public struct TopSample: Sendable {
             case .reductions: lines.append("(no process ran during the \(Human.seconds(seconds)))")
             case .messageQueue: lines.append("(no process has messages waiting)")
             case .memory: lines.append("(no process answered)")
+            case .binary: lines.append("(no process references off-heap binaries)")
             }
         } else {
             let sortedColumn: Int
             switch order {
             case .memory: sortedColumn = 2
-            case .reductions: sortedColumn = 3
-            case .messageQueue: sortedColumn = 4
+            case .binary: sortedColumn = 3
+            case .reductions: sortedColumn = 4
+            case .messageQueue: sortedColumn = 5
             }
-            let others = [4, 3, 2].filter { $0 != sortedColumn }.map(TextTable.Narrowing.drop)
-            lines.append(table.render(maxWidth: width, narrowing: [.drop(5), .shrink(1, minimum: 12)] + others + [.shrink(1, minimum: 4)]))
+            let others = [5, 4, 3, 2].filter { $0 != sortedColumn }.map(TextTable.Narrowing.drop)
+            lines.append(table.render(maxWidth: width, narrowing: [.drop(6), .shrink(1, minimum: 12)] + others + [.shrink(1, minimum: 4)]))
         }
         return lines.joined(separator: "\n")
     }
@@ -115,7 +125,7 @@ public struct TopSample: Sendable {
                 .object([
                     ("pid", .string(Term.localPidText(p.pid))), ("registered_name", JSONValue(p.registeredName)),
                     ("initial_call", .string(p.initialCall)), ("current_function", .string(p.currentFunction)),
-                    ("memory", .number(p.memory)), ("reductions_delta", .number(p.reductionsDelta)),
+                    ("memory", .number(p.memory)), ("binary", .number(p.binaryMemory)), ("reductions_delta", .number(p.reductionsDelta)),
                     ("message_queue_len", .number(p.messageQueueLength)),
                 ])
             })),
@@ -183,7 +193,7 @@ public final class ProcessTop: Sendable {
                 let cheaper: String
                 switch order {
                 case .memory: cheaper = "try --by reductions or message_queue, or a longer --timeout"
-                case .reductions: cheaper = "try --by message_queue, or a longer --timeout"
+                case .reductions, .binary: cheaper = "try --by message_queue, or a longer --timeout"
                 case .messageQueue: cheaper = "try a longer --timeout"
                 }
                 throw DistributionError(.remoteCallFailed,
@@ -214,6 +224,7 @@ public final class ProcessTop: Sendable {
         case .memory: processes.sort { ($0.memory, $0.reductionsDelta) > ($1.memory, $1.reductionsDelta) }
         case .reductions: processes.sort { ($0.reductionsDelta, $0.memory) > ($1.reductionsDelta, $1.memory) }
         case .messageQueue: processes.sort { ($0.messageQueueLength, $0.memory) > ($1.messageQueueLength, $1.memory) }
+        case .binary: processes.sort { ($0.binaryMemory, $0.memory) > ($1.binaryMemory, $1.memory) }
         }
         return TopSample(node: connection.peer.name, order: order, interval: interval, processCount: total,
                          processes: processes, nodeCost: .microseconds(micros), nodeMemory: memory,
@@ -229,7 +240,7 @@ public final class ProcessTop: Sendable {
             pid: pid, registeredName: name.map { $0.hasPrefix("Elixir.") ? String($0.dropFirst(7)) : $0 },
             initialCall: t[3].cellText, currentFunction: info["current_function"]?.cellText ?? "?",
             memory: info["memory"]?.intValue ?? 0, reductionsDelta: delta,
-            messageQueueLength: info["message_queue_len"]?.intValue ?? 0)
+            messageQueueLength: info["message_queue_len"]?.intValue ?? 0, binaryMemory: info["binary"]?.intValue ?? 0)
     }
 
     /// The sampler, evaluated by the node's erl_eval with `Chunk`, `Interval` (ms), `Key`
@@ -240,9 +251,14 @@ public final class ProcessTop: Sendable {
         Split = fun Split(L, Left, Acc) when Left > Chunk -> {H, T} = lists:split(Chunk, L), Split(T, Left - Chunk, [H | Acc]);
                     Split(L, _, Acc) -> lists:reverse([L | Acc]) end,
         Chunks = (fun(Ps) -> Split(Ps, length(Ps), []) end)(lists:delete(self(), erlang:processes())),
-        Values = fun(Pids, Item) ->
-            ets:match_spec_run(lists:zipwith(fun erlang:process_info/2, Pids, lists:duplicate(length(Pids), Item)),
-                               ets:match_spec_compile([{{'_', '$1'}, [], ['$1']}, {'_', [], [-1]}])) end,
+        Sums = fun(Lists) -> lists:map(fun lists:sum/1, lists:zipwith(fun erlang:element/2, lists:duplicate(length(Lists), 2),
+                                                                      lists:map(fun lists:unzip3/1, Lists))) end,
+        Values = fun(Pids, binary) ->
+                        Sums(ets:match_spec_run(lists:zipwith(fun erlang:process_info/2, Pids, lists:duplicate(length(Pids), binary)),
+                                                ets:match_spec_compile([{{'_', '$1'}, [], ['$1']}, {'_', [], [{const, []}]}])));
+                    (Pids, Item) ->
+                        ets:match_spec_run(lists:zipwith(fun erlang:process_info/2, Pids, lists:duplicate(length(Pids), Item)),
+                                           ets:match_spec_compile([{{'_', '$1'}, [], ['$1']}, {'_', [], [-1]}])) end,
         Merge = fun(Pairs, {Floor, Top}) ->
             case ets:match_spec_run(Pairs, ets:match_spec_compile([{{'$1', '_'}, [{'>', '$1', Floor}], ['$_']}])) of
                 [] -> {Floor, Top};
@@ -252,9 +268,11 @@ public final class ProcessTop: Sendable {
             end end,
         Details = fun(Pids, Before, Deltas) ->
             lists:zipwith3(fun(P, B, D) ->
-                case erlang:process_info(P, [registered_name, current_function, initial_call, memory, reductions, message_queue_len]) of
+                case erlang:process_info(P, [registered_name, current_function, initial_call, memory, reductions, message_queue_len, binary]) of
                     undefined -> undefined;
-                    Info ->
+                    Info0 ->
+                        {binary, Bins} = lists:keyfind(binary, 1, Info0),
+                        Info = lists:keyreplace(binary, 1, Info0, {binary, lists:sum(element(2, lists:unzip3(Bins)))}),
                         Delta = case D of undefined -> element(2, lists:keyfind(reductions, 1, Info)) - B; _ -> D end,
                         Initial = case lists:keyfind(initial_call, 1, Info) of
                             {_, {proc_lib, init_p, 5}} -> proc_lib:translate_initial_call(P);
