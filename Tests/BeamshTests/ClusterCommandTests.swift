@@ -67,6 +67,24 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         runtime = try #require(ErlangRuntime.system, "Debian's erlang + elixir are needed")
     }
 
+    /// A seed that rejects our cookie is exit 3 in every cluster command, as in the console
+    /// (and `exit_code` 3 where JSON is asked for); the cookie is named by its source only.
+    @Test func aRejectedCookieIsExitThreeInEveryClusterCommand() throws {
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        let wrong = "not-the-cookie-\(TestNode.randomToken(6))"
+        for command in [["cluster", node.name], ["cluster", node.name, "--eval", "1 + 1"], ["info", node.name],
+                        ["top", node.name, "--interval", "0"]] {
+            let text = try BeamshBinary.run(command, cookie: wrong)
+            #expect(text.status == 3 && text.stderr.contains("rejected our cookie"), "\(command): \(text.status) \(text.stdout)\(text.stderr)")
+            #expect(!text.stdout.contains(wrong) && !text.stderr.contains(wrong), "\(command) shows the cookie")
+            let json = try BeamshBinary.run(command + ["--format", "json"], cookie: wrong)
+            #expect(json.status == 3, "\(command) --format json: \(json.status) \(json.stderr)")
+            #expect(try jsonObject(json.stdout)["exit_code"] as? Int == 3, "\(command): \(json.stdout)")
+            #expect(!json.stdout.contains(wrong) && !json.stderr.contains(wrong), "\(command) shows the cookie")
+        }
+    }
+
     @Test func completeMeshExitsZeroAndNamesEveryNode() throws {
         let cluster = try TestCluster(count: 3, runtime: runtime)
         defer { cluster.stopAll() }

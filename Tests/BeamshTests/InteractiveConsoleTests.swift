@@ -161,8 +161,8 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
-    /// A terminal that goes away (a dropped SSH session: SIGHUP) ends beamsh where it stands;
-    /// what was typed until then is in the history already.
+    /// A terminal that goes away (a dropped SSH session: SIGHUP) ends beamsh where it stands, as
+    /// the signal ends any program; what was typed until then is in the history already.
     @Test func historySurvivesAHangUp() async throws {
         let session = try ConsoleSession()
         defer { session.close() }
@@ -172,11 +172,12 @@ import Testing
         try await terminal.waitFor("iex(\(node.name))2>")
         // The signal itself, as a dropped connection's sshd sends it (closing the terminal lets
         // beamsh see the end of its input first, which saves the history anyway).
-        let hangUp = try runProcess("/usr/bin/pkill", ["-HUP", "-f", "\(BeamshBinary.path) \(node.name)"])
-        #expect(hangUp.status == 0, "no beamsh to signal")
-        try waitUntil("the history has the line") {
-            (try? String(contentsOfFile: home + "/beamsh/history", encoding: .utf8))?.contains("hangup_marker = 42") == true
-        }
+        try signalBeamsh("HUP", node: node)
+        // Ended by the signal (128 + SIGHUP), not by anything else, and the node is untouched.
+        try await terminal.waitFor("EXIT:129")
+        #expect(try node.eval("ok.") == "ok", "the node still runs")
+        let history = try String(contentsOfFile: home + "/beamsh/history", encoding: .utf8)
+        #expect(history.contains("hangup_marker = 42"), "\(history)")
     }
 
     /// A SIGTERM at the prompt (`timeout`, a watchdog, `kill`) ends beamsh with the terminal in
@@ -187,8 +188,7 @@ import Testing
         let session = try ConsoleSession(arguments: "; stty -a > \(modes)")
         defer { session.close() }
         try await session.terminal.waitFor("iex(\(session.node.name))1>")
-        let killed = try runProcess("/usr/bin/pkill", ["-TERM", "-f", "\(BeamshBinary.path) \(session.node.name)"])
-        #expect(killed.status == 0, "no beamsh to signal")
+        try signalBeamsh("TERM", node: session.node)
         try waitUntil("the shell ran stty") { ((try? String(contentsOfFile: modes, encoding: .utf8)) ?? "").contains("icanon") }
         let words = Set(try String(contentsOfFile: modes, encoding: .utf8).split(whereSeparator: { $0 == " " || $0 == ";" || $0.isNewline }).map(String.init))
         #expect(words.isSuperset(of: ["icanon", "echo", "isig"]) && words.isDisjoint(with: ["-icanon", "-echo", "-isig"]), "\(words)")
@@ -647,6 +647,18 @@ private final class ConsoleSession {
         node.stop()
         try? FileManager.default.removeItem(atPath: home)
     }
+}
+
+/// Sends `signal` to the beamsh process connected to `node`, and only to it: the pattern is
+/// anchored at the start of the command line, which the shell that runs beamsh in the terminal
+/// (its command line holds the same text) does not match.
+private func signalBeamsh(_ signal: String, node: TestNode) throws {
+    let pattern = "^" + NSRegularExpression.escapedPattern(for: "\(BeamshBinary.path) \(node.name)")
+    let matched = try runProcess("/usr/bin/pgrep", ["-f", pattern])
+    let pids = matched.stdout.split(separator: "\n")
+    #expect(matched.status == 0 && pids.count == 1, "exactly one beamsh to signal: \(matched.stdout)")
+    let sent = try runProcess("/usr/bin/pkill", ["-\(signal)", "-f", pattern])
+    #expect(sent.status == 0, "no beamsh to signal")
 }
 
 private func NSTemporaryDirectoryPath() -> String { NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory() }

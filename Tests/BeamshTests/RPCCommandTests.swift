@@ -541,7 +541,8 @@ import Testing
         let run = Task.detached {
             try BeamshBinary.run([node.name, "--timeout", "45", "--eval", "timer:sleep(30000), ok."], cookie: node.cookie, timeout: 90)
         }
-        try await Task.sleep(for: .seconds(2))
+        // Frozen once the evaluation runs, not earlier (a freeze during the handshake is another path).
+        try waitUntil("the evaluation sleeps", timeout: 30) { try node.eval(sleepingProcesses) != "0" }
         node.freeze()
         let result = try await run.value
         #expect(result.status == 2 && result.stderr.contains("stopped answering while the evaluation ran")
@@ -628,15 +629,18 @@ import Testing
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
-        let started = ContinuousClock.now
         try process.run()
-        Thread.sleep(forTimeInterval: 1.5)
+        // Interrupted once the call runs on the node.
+        try waitUntil("the call sleeps on the node", timeout: 30) { try node.eval(sleepingProcesses) != "0" }
+        let started = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(process.terminationStatus) \(stderr)")
         #expect(stderr.contains("interrupted; the call may still be running on \(node.name)"), "\(stderr)")
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        // As said: rex's worker goes on after beamsh has gone.
+        #expect(try node.eval(sleepingProcesses) == "1", "the call ended with beamsh")
     }
 
     /// A node whose rpc server (rex) does not answer holds no command past its `--timeout`: not
@@ -816,3 +820,7 @@ import Testing
         }
     }
 }
+
+/// How many processes of the node sleep in `timer:sleep/1` (a call or an evaluation beamsh made).
+private let sleepingProcesses =
+    "length([P || P <- processes(), process_info(P, current_function) == {current_function, {timer, sleep, 1}}])."

@@ -15,7 +15,6 @@ import Testing
             let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options)
             defer { connection.closeNow() }
             let mailbox = connection.makeMailbox()
-            // erlang:group_leader/0 in the new process: it must be our pid; the process sends it back.
             let (pid, _) = try await connection.spawn(
                 "erlang", "send", [.pid(mailbox.pid), .atom("hello")], from: mailbox, options: [.link])
             #expect(pid.node == connection.peerNodeAtom, "\(runtime)")
@@ -34,6 +33,11 @@ import Testing
             let (other, _) = try await connection.spawn("timer", "sleep", [.atom("infinity")], from: mailbox, options: [.link])
             let list = "\"" + "<0.\(other.id).\(other.serial)>" + "\""
             #expect(try node.eval("is_process_alive(list_to_pid(\(list))).") == "true")
+            // Its group leader is the mailbox that asked for it (output would come to us), as the
+            // node itself sees it.
+            let leader = try node.eval("{group_leader, G} = process_info(list_to_pid(\(list)), group_leader), "
+                + "{node(G) =:= '\(mailbox.pid.node.name)', lists:suffix(\".\(mailbox.pid.id).\(mailbox.pid.serial)>\", pid_to_list(G))}.")
+            #expect(leader == "{true,true}", "\(runtime): \(leader)")
             mailbox.close(reason: .atom("shutdown"))
             // The exit signal travels asynchronously: wait for it, within reason.
             var alive = true
