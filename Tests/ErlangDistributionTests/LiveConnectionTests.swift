@@ -205,6 +205,58 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
         }
     }
 
+    /// What a node's processes ask of ours is answered as a node answers it: a spawn is refused
+    /// (`notsup`: nothing runs code here), a monitor or a link to a pid that does not exist gets
+    /// `noproc`. A link the node's process removed again (`unlink/1`: UNLINK_ID, which we
+    /// acknowledge) brings no exit signal when our process ends, while a kept one brings ours
+    /// (`shutdown`, not `noconnection`: the connection outlived the acknowledgement).
+    @Test func whatTheNodeAsksOfUsIsAnsweredAsANodeWould() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            defer { connection.closeNow() }
+            let us = connection.localName.description
+            let spawned = try node.eval("R = erlang:spawn_request('\(us)', erlang, node, [], []), "
+                + "receive {spawn_reply, R, error, Why} -> Why after 5000 -> timeout end.")
+            #expect(spawned == "notsup", "\(runtime): \(spawned)")
+
+            try node.eval("""
+                register(beamsh_probe, spawn(fun() -> process_flag(trap_exit, true), \
+                  receive {Us, Kept, Unknown} -> \
+                    Ref = monitor(process, Unknown), \
+                    Down = receive {'DOWN', Ref, process, _, R1} -> R1 after 5000 -> timeout end, \
+                    link(Unknown), \
+                    Exit = receive {'EXIT', Unknown, R2} -> R2 after 5000 -> timeout end, \
+                    link(Us), unlink(Us), link(Kept), \
+                    Us ! {results, Down, Exit}, \
+                    receive {'EXIT', Kept, R3} -> \
+                      Left = receive {'EXIT', Us, R4} -> {exit, R4} after 0 -> none end, \
+                      persistent_term:put(beamsh_probe, {R3, Left}) \
+                    after 15000 -> persistent_term:put(beamsh_probe, timeout) end \
+                  end end)), ok.
+                """)
+            let unlinked = connection.makeMailbox()
+            let kept = connection.makeMailbox()
+            let unknown = Pid(node: unlinked.pid.node, id: 99_999, serial: 0, creation: unlinked.pid.creation)
+            try connection.send(.tuple([.pid(unlinked.pid), .pid(kept.pid), .pid(unknown)]), toRegistered: "beamsh_probe", from: unlinked.pid)
+            let results = try await unlinked.receive(timeout: .seconds(15))
+            var answered: Term?
+            if case .message(_, let term)? = results { answered = term }
+            #expect(answered == .tuple([.atom("results"), .atom("noproc"), .atom("noproc")]), "\(runtime): \(String(describing: results))")
+            // The unlinked end first, then the kept one: signals on one connection keep their order,
+            // so an exit signal from the first would reach the probe before the second's.
+            unlinked.close(reason: .atom("shutdown"))
+            kept.close(reason: .atom("shutdown"))
+            var outcome = "undefined"
+            for _ in 0..<100 where outcome == "undefined" {
+                outcome = try node.eval("persistent_term:get(beamsh_probe, undefined).")
+                if outcome == "undefined" { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(outcome == "{shutdown,none}", "\(runtime): \(outcome)")
+        }
+    }
+
     /// A node killed while our bytes sit unread in its socket resets the connection: the error
     /// says so in words, not in NIO's (`read(descriptor:pointer:size:)`, errno 104).
     @Test func aResetConnectionIsReportedInWords() async throws {
