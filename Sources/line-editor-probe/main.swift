@@ -10,8 +10,9 @@
 // EVAL-INTERRUPTED or EVAL-DONE.
 //
 // The lines `ask` and `ask-early` stand for an evaluation's `IO.gets` that a Ctrl-C signal
-// interrupts: the read `answer? ` is ended by `interruptReading()` from another thread, 1.5 s
-// after it starts (`ask`: time to type a little) or before it starts (`ask-early`); the read reports as above, as
+// interrupts: the read `answer? ` is ended by `interruptReading()` from another thread, when
+// the probe gets SIGUSR1 (`ask`: it first reports ASKING:<its pid>, and the test types a little
+// before it signals) or before the read starts (`ask-early`); the read reports as above, as
 // ANSWER:<line>, ANSWER-INTERRUPTED or ANSWER-EOF.
 //
 // Environment: PROBE_HISTORY, a history file to load and save (none when unset);
@@ -46,6 +47,10 @@ func report(_ text: String) {
 }
 
 let interrupted = DispatchSemaphore(value: 0)
+signal(SIGUSR1, SIG_IGN)
+let interruptRequest = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+interruptRequest.setEventHandler { @Sendable in editor.interruptReading() }
+interruptRequest.resume()
 LineEditor.installInterruptHandler {
     report("SIGINT")
     interrupted.signal()
@@ -61,7 +66,7 @@ loop: while true {
             if line == "ask-early" {
                 editor.interruptReading()
             } else {
-                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(1500)) { editor.interruptReading() }
+                report("ASKING:\(getpid())")
             }
             switch editor.readLine(prompt: "answer? ") {
             case .line(let answer): report("ANSWER:\(answer)")

@@ -195,7 +195,10 @@ private func probePath() throws -> String {
         try session.press("Enter")
         try await session.waitFor("answer?")
         try session.type("half")
-        try await session.waitFor("answer? half")  // (the interrupt comes 1.5 s into the read)
+        try await session.waitFor("answer? half")
+        // The interrupt, from another thread, as a Ctrl-C signal during an evaluation's read sends it.
+        let pid = try #require(try session.lines(startingWith: "ASKING:").first.flatMap { Int32($0.dropFirst(7)) })
+        #expect(kill(pid, SIGUSR1) == 0)
         try await session.waitFor("ANSWER-INTERRUPTED")
         try session.type("ask-early")
         try session.press("Enter")
@@ -216,7 +219,9 @@ private func probePath() throws -> String {
         try session.type("ask")
         try session.press("Enter")
         try await session.waitFor("answer?")
-        try await session.waitFor("ANSWER-INTERRUPTED")  // 1.5 s into the read
+        let pid = try #require(try session.lines(startingWith: "ASKING:").first.flatMap { Int32($0.dropFirst(7)) })
+        #expect(kill(pid, SIGUSR1) == 0)
+        try await session.waitFor("ANSWER-INTERRUPTED")
         try session.type("ask-early")
         try session.press("Enter")
         try await session.waitFor("ANSWER-INTERRUPTED", count: 2)
