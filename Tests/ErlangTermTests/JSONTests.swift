@@ -75,6 +75,7 @@ import Testing
         let text = TermJSON(options: options).encode(term)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let widest = lines.map { $0.prefix { $0 == " " }.count }.max() ?? 0
+        #expect(TermJSON.maxIndentLevels == 64, "the README says 64 levels")
         #expect(widest == 2 * TermJSON.maxIndentLevels)
         #expect(lines.count == 2 * depth + 1)
         #expect(text.utf8.count < 2 * depth * (2 * TermJSON.maxIndentLevels + 2))

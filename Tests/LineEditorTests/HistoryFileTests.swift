@@ -97,14 +97,12 @@ import Testing
         #expect(readText(path) == "Node.list()\n")
     }
 
+    /// Without a path there is nothing to save, and saving is not an error.
     @Test func noHistoryPathMeansNoFile() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         try withPipeEditor(historyPath: nil, maxEntries: 10) { editor in
             editor.addToHistory("x")
             #expect(throws: Never.self) { try editor.saveHistory().get() }
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
 
     @Test func aFailedSaveKeepsTheEntriesForTheNextSave() throws {

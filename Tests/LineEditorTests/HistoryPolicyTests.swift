@@ -47,6 +47,7 @@ import Testing
 
     /// A pasted blob (a 1 MB line) stays out of the history that every session rewrites.
     @Test func longLinesAreSkipped() {
+        #expect(LineEditor.maxEntryBytes == 4096, "the README says 4 KiB")
         #expect(LineEditor.shouldRecord(String(repeating: "x", count: LineEditor.maxEntryBytes), previous: nil))
         #expect(!LineEditor.shouldRecord(String(repeating: "x", count: LineEditor.maxEntryBytes + 1), previous: nil))
     }

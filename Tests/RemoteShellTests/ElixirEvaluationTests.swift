@@ -338,6 +338,7 @@ import Testing
         let printed = try await run("IO.puts(\"hello from #{node()}\"); 1 + 1")
         #expect(printed.result.formatted == "2" && printed.output == "hello from \(node.name)\n", "\(printed)")
         let loud = try await run("Enum.each(1..5_000, fn i -> IO.puts(\"line #{i}\") end)")
+        #expect(FanoutEvaluator.outputLimit == 16 << 10, "the README says 16 KiB")
         #expect(loud.output.utf8.count < FanoutEvaluator.outputLimit + 100, "output is bounded")
         #expect(loud.output.hasSuffix("more bytes of output not shown)\n"), "\(loud.output.suffix(80))")
         // One write larger than the cap is kept in part, cut between characters.
