@@ -549,6 +549,26 @@ import Testing
                 && result.stderr.contains("not even its ticks") && !result.stderr.contains("timed out"), "\(result.status) \(result.stderr)")
     }
 
+    /// `--cookie-file` through the binary: the file's first line is the cookie, first of the
+    /// sources (a wrong RELEASE_COOKIE is not used); a file that cannot be read is exit 2, named.
+    @Test func aCookieFileIsReadOrNamed() throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer { node.stop() }
+        let file = NSTemporaryDirectory() + "beamsh-cookie-" + TestNode.randomToken(8)
+        try Data((node.cookie + "\n").utf8).write(to: URL(fileURLWithPath: file))
+        chmod(file, 0o600)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let read = try BeamshBinary.run([node.name, "--cookie-file", file, "--rpc", "erlang", "node"], cookie: nil)
+        #expect(read.status == 0 && read.stdout == "\(node.name)\n", "\(read.status) \(read.stdout) \(read.stderr)")
+        let over = try BeamshBinary.run([node.name, "--cookie-file", file, "--rpc", "erlang", "node"], cookie: "not-this-one")
+        #expect(over.status == 0, "\(over.status) \(over.stderr)")
+        #expect(!over.stderr.contains(node.cookie) && !over.stderr.contains("not-this-one"), "\(over.stderr)")
+        for unreadable in [file + ".missing", NSTemporaryDirectory()] {
+            let failed = try BeamshBinary.run([node.name, "--cookie-file", unreadable, "--rpc", "erlang", "node"], cookie: nil)
+            #expect(failed.status == 2 && failed.stderr.contains(unreadable) && failed.stdout.isEmpty, "\(unreadable): \(failed.status) \(failed.stderr)")
+        }
+    }
+
     @Test func exitCodesNameTheFailure() throws {
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime)

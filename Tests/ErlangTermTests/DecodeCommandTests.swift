@@ -6,12 +6,12 @@ import Testing
 import ErlangTerm
 
 @Suite struct DecodeCommandTests {
-    /// `beamsh` sits next to the test bundle in the build products folder.
+    /// The `beamsh` under test: the one built next to the tests, or `$BEAMSH_BINARY` (scripts/test
+    /// runs this suite again against the release binary).
     static func executable() throws -> String {
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [folder, folder.deletingLastPathComponent()].map { $0.appendingPathComponent("beamsh").path }
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw TestSetupError("beamsh is not built next to the tests (looked in \(candidates)); run swift build")
+        let path = BeamshBinary.path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestSetupError("beamsh is not built at \(path); run swift build")
         }
         return path
     }
