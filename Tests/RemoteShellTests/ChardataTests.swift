@@ -11,21 +11,24 @@ import Testing
     /// Every form of chardata gives the same text as pieces as through a string, and a large
     /// binary is passed on as the received slice, not copied.
     @Test func piecesSpellTheSameText() throws {
-        let forms: [(Term, IOEncoding)] = [
-            (.binary("plain"), .unicode),
-            (.binary("héllo ✓ 😀"), .unicode),
-            (.list([104, 0xE9, .binary("llo"), .list([.binary(" ✓"), 0x1F600]), .emptyList]), .unicode),
-            (.list(TermList([.binary("a")], tail: .binary("b"))), .unicode),
-            (.binary(Binary([0x68, 0xE9, 0xFF])), .latin1),
-            (.list([.binary(Binary([0xE9])), 0xFF]), .latin1),
-            (.binary(Self.big), .unicode),
-            (.list([.binary("x"), .binary(Self.big), 10]), .unicode),
-            (.emptyList, .unicode),
+        // Each form with the text it stands for (as `unicode:characters_to_binary/2` reads it).
+        let bigText = String(repeating: "a", count: 4096) + "é✓😀"
+        let forms: [(Term, IOEncoding, String)] = [
+            (.binary("plain"), .unicode, "plain"),
+            (.binary("héllo ✓ 😀"), .unicode, "héllo ✓ 😀"),
+            (.list([104, 0xE9, .binary("llo"), .list([.binary(" ✓"), 0x1F600]), .emptyList]), .unicode, "héllo ✓😀"),
+            (.list(TermList([.binary("a")], tail: .binary("b"))), .unicode, "ab"),
+            (.binary(Binary([0x68, 0xE9, 0xFF])), .latin1, "hé\u{FF}"),
+            (.list([.binary(Binary([0xE9])), 0xFF]), .latin1, "é\u{FF}"),
+            (.binary(Self.big), .unicode, bigText),
+            (.list([.binary("x"), .binary(Self.big), 10]), .unicode, "x" + bigText + "\n"),
+            (.emptyList, .unicode, ""),
         ]
-        for (term, encoding) in forms {
+        for (term, encoding, expected) in forms {
             let pieces = try #require(Chardata.utf8Pieces(term, encoding: encoding), "\(term)")
             let text = try #require(Chardata.string(term, encoding: encoding))
-            #expect(pieces.flatMap { Array($0) } == Array(text.utf8), "\(term) \(encoding)")
+            #expect(text == expected, "\(term) \(encoding)")
+            #expect(pieces.flatMap { Array($0) } == Array(expected.utf8), "\(term) \(encoding)")
         }
         let shared = try #require(Chardata.utf8Pieces(.binary(Self.big)))
         #expect(shared.count == 1)
@@ -56,6 +59,11 @@ import Testing
             let bytes = Array(text.utf8)
             asPieces.write(utf8: [bytes[0..<6], bytes[6...]])  // pieces hold whole characters
             #expect(asPieces.text == asText.text, "limit \(limit)")
+            // The first whole characters that fit (é is two bytes), then "tail" as far as it fits.
+            let kept = String(repeating: "é", count: min(limit, 20) / 2) + String("tail".prefix(max(0, limit - 20)))
+            let dropped = 24 - kept.utf8.count
+            let expected = dropped == 0 ? kept : kept + (kept.isEmpty ? "" : "\n") + "... (\(dropped) more bytes of output not shown)\n"
+            #expect(asText.text == expected, "limit \(limit): \(asText.text)")
         }
     }
 }
