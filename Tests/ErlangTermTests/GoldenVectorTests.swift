@@ -57,10 +57,9 @@ import Testing
             let term = try TermDecoder().decode(v.bytes)
             let again = try TermEncoder().encode(term)
             if again == v.bytes { continue }
-            // OTP 25 still writes NEW_PORT_EXT for 32-bit port ids; OTP 26+ and beamsh write V4_PORT_EXT.
-            if runtime == "otp25", TagScanner.tags(in: v.bytes).contains(ExternalTermTag.newPort.rawValue) {
-                continue
-            }
+            // OTP 25 still writes NEW_PORT_EXT for 32-bit port ids; OTP 26+ and beamsh write
+            // V4_PORT_EXT: the rest of the bytes must match all the same.
+            if runtime == "otp25", again == TagScanner.newPortsAsV4(v.bytes) { continue }
             let common = min(again.count, v.bytes.count)
             let at = (0..<common).first { again[$0] != v.bytes[$0] } ?? common
             failures.append("\(v) first differs at byte \(at) (ours \(again.count) bytes, BEAM \(v.bytes.count))")
@@ -184,12 +183,35 @@ import Testing
 
 /// Walks encoded bytes and collects the tags it meets (for coverage checks only; trusts its input).
 enum TagScanner {
-    static func tags(in bytes: [UInt8]) -> Set<UInt8> {
-        guard bytes.count > 1, bytes[0] == 131 else { return [] }
+    static func tags(in bytes: [UInt8]) -> Set<UInt8> { walk(bytes).tags }
+
+    /// The same bytes with every NEW_PORT_EXT written as V4_PORT_EXT (the id widened to 64 bits),
+    /// as OTP 26+ (and beamsh) write a port that OTP 25 writes with a 32-bit id.
+    static func newPortsAsV4(_ bytes: [UInt8]) -> [UInt8] {
+        var out = bytes
+        for p in walk(bytes).newPorts.reversed() {
+            let idAt = p + 1 + walkAtomSize(bytes, p + 1)
+            out[p] = ExternalTermTag.v4Port.rawValue
+            out.insert(contentsOf: [0, 0, 0, 0], at: idAt)
+        }
+        return out
+    }
+
+    private static func walkAtomSize(_ bytes: [UInt8], _ i: Int) -> Int {
+        switch bytes[i] {
+        case 100, 118: return 3 + (Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]))
+        case 115, 119: return 2 + Int(bytes[i + 1])
+        default: return 1
+        }
+    }
+
+    private static func walk(_ bytes: [UInt8]) -> (tags: Set<UInt8>, newPorts: [Int]) {
+        guard bytes.count > 1, bytes[0] == 131 else { return ([], []) }
         if bytes[1] == ExternalTermTag.compressed.rawValue {
-            return [ExternalTermTag.compressed.rawValue]
+            return ([ExternalTermTag.compressed.rawValue], [])
         }
         var found = Set<UInt8>()
+        var newPorts: [Int] = []
         var p = 1
         var pending = 1
         func u16(_ i: Int) -> Int { Int(bytes[i]) << 8 | Int(bytes[i + 1]) }
@@ -205,6 +227,7 @@ enum TagScanner {
             pending -= 1
             let tag = bytes[p]
             found.insert(tag)
+            if tag == ExternalTermTag.newPort.rawValue { newPorts.append(p) }
             switch tag {
             case 97: p += 2
             case 98: p += 5
@@ -234,9 +257,9 @@ enum TagScanner {
                 // size, arity, uniq, index, numFree, then module, oldIndex, oldUniq, pid, free vars as terms.
                 pending += 4 + u32(p + 22)
                 p += 1 + 4 + 1 + 16 + 4 + 4
-            default: return found
+            default: return (found, newPorts)
             }
         }
-        return found
+        return (found, newPorts)
     }
 }
