@@ -67,6 +67,27 @@ private let vectorsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathC
         }
     }
 
+    /// Our first message, checked against the protocol's layout rather than a recording of
+    /// ourselves: `N`, 8 bytes of flags, 4 of creation, 2 of name length, the name. The flags
+    /// hold everything OTP 26–28 require (`DFLAG_DIST_MANDATORY` = 0x4_0307_0F94, which
+    /// includes OTP 25's 0x107_0F94) and not DFLAG_PUBLISHED (0x1): the console is hidden.
+    @Test func sendNameFollowsTheProtocolLayout() throws {
+        let name = "beamsh_layout@127.0.0.1"
+        var machine = Handshake(localName: name, expectedPeer: "n@127.0.0.1",
+                                cookie: Cookie("c"), creation: 0x0102_0304, challenge: 1)
+        guard case .send(let body)? = machine.start().first else {
+            Issue.record("the handshake does not start by sending")
+            return
+        }
+        #expect(body.first == UInt8(ascii: "N"))
+        let flags = body[1...8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        #expect(flags & 0x4_0307_0F94 == 0x4_0307_0F94, "\(String(flags, radix: 16))")
+        #expect(flags & 0x1 == 0, "DFLAG_PUBLISHED")
+        #expect(Array(body[9...12]) == [1, 2, 3, 4], "creation")
+        #expect(Array(body[13...14]) == [0, UInt8(name.utf8.count)], "name length")
+        #expect(Array(body[15...]) == Array(name.utf8))
+    }
+
     @Test func digestMatchesTheBEAM() throws {
         let runtime = try #require(try ErlangRuntime.requireAll().first)
         let beam = try runtime.eval("io:format(\"~w\", [binary_to_list(erlang:md5([\"c00kie\" | integer_to_list(4294967295)]))]).")
