@@ -28,10 +28,11 @@ enum Main {
         Task {
             // `beamsh NODE ...` is parsed by the console command alone: the same parse as
             // through the command tree (it is the default subcommand), without reflecting over
-            // every other subcommand first. A first argument with '@' is a node name.
+            // every other subcommand first. A first argument that is not a command's name nor
+            // an option is a node name (`name@host`, or a bare `name`).
             // Help, a version request or a mistake goes through the whole tree, so usage and
             // messages name `beamsh`, not the console subcommand.
-            if let first = arguments.first, first.utf8.contains(UInt8(ascii: "@")),
+            if let first = arguments.first, Beamsh.isNodeArgument(first),
                let parsed = (try? Beamsh.Console.parseAsRoot(arguments)) as? any AsyncParsableCommand {
                 do {
                     var command = parsed
@@ -96,6 +97,14 @@ struct Beamsh: AsyncParsableCommand {
 extension Beamsh {
     /// The subcommand `word` is a slip of the hand for (at most two letters off), if any: a
     /// bare NODE argument that names no node may be one.
+    /// Whether a first argument is a NODE for the console (the default command): `name@host`,
+    /// or a bare `name` (this host's) that is not a command's name nor an option.
+    static func isNodeArgument(_ word: String) -> Bool {
+        guard !word.isEmpty, !word.hasPrefix("-") else { return false }
+        if word.utf8.contains(UInt8(ascii: "@")) { return true }
+        return word != "help" && !configuration.subcommands.contains { $0.configuration.commandName == word }
+    }
+
     static func subcommandResembling(_ word: String) -> String? {
         guard !word.contains(Character("@")) else { return nil }
         let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }.filter { !$0.isEmpty && $0 != "console" }

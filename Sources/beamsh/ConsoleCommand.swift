@@ -115,12 +115,12 @@ struct ConsoleInvocation {
     var timeout: Double?
     var format = "text"
 
-    /// `NODE` alone, or `NODE --eval EXPR [--eval EXPR ...]`, with a full `name@host`: the
+    /// `NODE` alone, or `NODE --eval EXPR [--eval EXPR ...]`, with `name@host` or a bare `name`: the
     /// forms an operator types all day. They are read without the reflection-heavy general
     /// parse, which costs more than connecting; every other command line goes through
     /// swift-argument-parser (same defaults, same meaning).
     static func fastPath(_ arguments: [String]) -> ConsoleInvocation? {
-        guard let first = arguments.first, first.utf8.contains(UInt8(ascii: "@")), !first.hasPrefix("-") else { return nil }
+        guard let first = arguments.first, Beamsh.isNodeArgument(first) else { return nil }
         var invocation = ConsoleInvocation(node: first)
         var rest = arguments.dropFirst()
         while let flag = rest.first {

@@ -23,13 +23,12 @@ enum RPCOneShot {
         var json = false
     }
 
-    /// Recognises exactly `NODE --rpc MODULE FUNCTION [ARG ...]` with a full `name@host` (nothing
-    /// else on the line): the form scripts and health checks run in loops. It is answered without
+    /// Recognises exactly `NODE --rpc MODULE FUNCTION [ARG ...]` (`name@host` or a bare `name`;
+    /// nothing else on the line): the form scripts and health checks run in loops. It is answered without
     /// the reflection-heavy general parse, which would cost more than the whole network exchange;
     /// any other command line goes through swift-argument-parser as usual.
     static func fastPathArguments(_ arguments: [String]) -> (node: String, call: [String])? {
-        guard arguments.count >= 4, arguments[1] == "--rpc", let first = arguments.first,
-            first.utf8.contains(UInt8(ascii: "@")), !first.hasPrefix("-"),
+        guard arguments.count >= 4, arguments[1] == "--rpc", let first = arguments.first, Beamsh.isNodeArgument(first),
             !arguments[2].hasPrefix("-"), !arguments[3].hasPrefix("-")
         else { return nil }
         return (first, Array(arguments[2...]))

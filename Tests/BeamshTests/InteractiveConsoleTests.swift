@@ -180,6 +180,64 @@ import Testing
         #expect(history.contains("hangup_marker = 42"), "\(history)")
     }
 
+    /// `:help` lists the console's commands without counting as an evaluation; `:quit` leaves,
+    /// the node untouched.
+    @Test func helpAndQuitAtThePrompt() async throws {
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let (node, terminal) = (session.node, session.terminal)
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter(":help")
+        let help = try await terminal.waitFor("iex(\(node.name))1>", count: 2)
+        #expect(["\n:info ", "\n:top [ORDER] ", "\n:cluster ", "\nexit, :quit, Ctrl-D "].allSatisfy { help.contains($0) }, "\(help)")
+        try terminal.enter(":quit")
+        try await terminal.waitFor("EXIT:0")
+        #expect(try node.eval("ok.") == "ok", "the node still runs")
+    }
+
+    /// A SIGTERM or SIGHUP that beamsh inherited as ignored (`nohup`, a supervisor that ignores
+    /// them) stays ignored, as for any program: the session goes on.
+    @Test func anInheritedIgnoredTermStaysIgnored() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let ignoring = "import os, signal, sys; [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGHUP)]; "
+            + "os.execv(sys.argv[1], sys.argv[1:])"
+        let terminal = try Terminal("python3 -c '\(ignoring)' \(BeamshBinary.path) \(node.name)", environment: ["RELEASE_COOKIE": node.cookie])
+        defer { terminal.close() }
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try signalBeamsh("TERM", node: node)
+        try signalBeamsh("HUP", node: node)
+        try terminal.enter("20 + 22")
+        let screen = try await terminal.waitFor("iex(\(node.name))2>")
+        #expect(screen.contains("\n42\n"), "\(screen)")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
+    /// Output piped at a terminal (`beamsh NODE | tee session.log`): the banner, the prompts and
+    /// the results go through the pipe in order, and typed lines still evaluate.
+    @Test func pipedOutputAtATerminalKeepsTheSessionInOrder() async throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let log = NSTemporaryDirectoryPath() + "/beamsh-tee-\(TestNode.randomToken(6))"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let terminal = try Terminal("\(BeamshBinary.path) \(node.name) | tee \(log)", environment: ["RELEASE_COOKIE": node.cookie])
+        defer { terminal.close() }
+        try await terminal.waitFor("iex(\(node.name))1>")
+        try terminal.enter("x = 6 * 7")
+        try await terminal.waitFor("iex(\(node.name))2>")
+        try terminal.enter("x + 1")
+        try await terminal.waitFor("iex(\(node.name))3>")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.hasPrefix("beamsh: connected to \(node.name) (OTP 25, Elixir 1.14")
+                    && text.hasSuffix("\niex(\(node.name))1> 42\niex(\(node.name))2> 43\niex(\(node.name))3> "), "\(text)")
+        #expect(!text.contains("\u{1B}["), "no escape sequences in the log: \(text)")
+    }
+
     /// A SIGTERM at the prompt (`timeout`, a watchdog, `kill`) ends beamsh with the terminal in
     /// the mode it had: echo and line editing back for whatever runs next in it.
     @Test func aKillAtThePromptLeavesTheTerminalAsItWas() async throws {
@@ -357,7 +415,11 @@ import Testing
         #expect(upcased.contains("\"SHOP\""), "\(upcased)")
         try terminal.type("state.beamsh_never_an_atom_ke")
         try terminal.press("Tab")
-        try await Task.sleep(for: .milliseconds(500))
+        // Keys are handled in order: once a later Tab has completed, that one was answered.
+        try terminal.press("C-u")
+        try terminal.type("state.na")
+        try terminal.press("Tab")
+        try await terminal.waitFor("iex(\(node.name))5> state.name")
         #expect(try node.eval("catch binary_to_existing_atom(<<\"beamsh_never_an_atom_ke\">>, utf8).").contains("badarg"))
         try terminal.press("C-u")
         try terminal.press("C-d")
@@ -437,10 +499,10 @@ import Testing
         // Until Ctrl-C, `--interval 0` still refreshes at most once a second (each refresh asks
         // the node for `erlang:processes()` once): the node is not sampled back to back.
         let samples = try countCalls(on: node, to: "erlang", "processes", 0)
+        let begun = ContinuousClock.now  // (before beamsh starts, so before its first refresh)
         let paced = try Terminal("\(BeamshBinary.path) top \(node.name) -n 3 --by memory --interval 0",
                                  environment: ["RELEASE_COOKIE": node.cookie])
         defer { paced.close() }
-        let begun = ContinuousClock.now  // (the first refresh starts after this)
         try await paced.waitFor("top 3 by memory")
         try await Task.sleep(for: .milliseconds(2500))
         try paced.press("C-c")

@@ -291,8 +291,10 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
             // Ticks keep a quiet but live connection up past deadAfter.
             try await Task.sleep(for: .seconds(4))
             #expect(try await connection.rpc("erlang", "node", [], timeout: .seconds(10)) == .atom(Atom(node.name)), "\(runtime)")
-            node.freeze()
+            // Timed from before the freeze: freezing waits until the node has stopped, which can
+            // take seconds of a loaded machine's time that count towards deadAfter already.
             let started = ContinuousClock.now
+            node.freeze()
             do {
                 _ = try await connection.rpc("erlang", "node", [], timeout: .seconds(60))
                 Issue.record("\(runtime): a call to a frozen node returned")

@@ -41,6 +41,41 @@ import ErlangTerm
         #expect(json.stdout == "{\"a\":[1,2.5,\"x\"],\"b\":{\"$tuple\":[\"ok\",[97,98,99],\"Elixir.Foo\"]}}\n")
     }
 
+    /// `--json --pretty` indents by two spaces; options that do not go together are usage errors (64).
+    @Test func prettyJSONAndOptionMistakes() throws {
+        let beamsh = try Self.executable()
+        let path = try Self.write(try TermEncoder().encode(Self.sample))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let pretty = try runProcess(beamsh, ["decode", "--json", "--pretty", path])
+        #expect(pretty.status == 0)
+        #expect(pretty.stdout == """
+            {
+              "a": [
+                1,
+                2.5,
+                "x"
+              ],
+              "b": {
+                "$tuple": [
+                  "ok",
+                  [
+                    97,
+                    98,
+                    99
+                  ],
+                  "Elixir.Foo"
+                ]
+              }
+            }
+
+            """, "\(pretty.stdout)")
+        for (options, message) in [(["--erlang", "--json"], "--erlang and --json cannot be combined"),
+                                   (["--pretty"], "--pretty applies to --json only"), (["--bogus"], "--bogus")] {
+            let wrong = try runProcess(beamsh, ["decode"] + options + [path])
+            #expect(wrong.status == 64 && wrong.stderr.contains(message) && wrong.stdout.isEmpty, "\(options): \(wrong.status) \(wrong.stderr)")
+        }
+    }
+
     /// A file written by a real `erlang:term_to_binary/2` with compression.
     @Test func decodesWhatTheBEAMWrote() throws {
         guard let runtime = ErlangRuntime.system else { throw TestSetupError("Debian's erlang missing") }

@@ -378,7 +378,7 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         let input = ScriptedInput(lines: [":timer.sleep(:infinity)"])
         let console = Console(connection: connection, language: .elixir, options: ShellOptions(), input: input, output: OutputBuffer())
         let run = Task { try await console.run() }
-        try await Task.sleep(for: .milliseconds(500))
+        await waitUntilSleeping(on: node)  // killed mid-evaluation
         node.kill9()
         do {
             try await run.value

@@ -56,6 +56,21 @@ import Testing
         evaluator.close()
     }
 
+    /// `v/1` keeps the last 20 results, as IEx's default `:history_size`: the 21st result pushes
+    /// the first out.
+    @Test func vKeepsTheLastTwentyResults() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let evaluator = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
+        for n in 1...20 { _ = try await evaluator.evaluate("\(n * 100)") }  // results 1...20
+        #expect(try await evaluator.evaluate("v(1)").formatted == "100")  // 21: pushes 1 out
+        #expect(try await evaluator.evaluate("v(1)").formatted.contains("v(1) is out of bounds"))
+        #expect(try await evaluator.evaluate("v(3)").formatted == "300")
+        evaluator.close()
+    }
+
     @Test func remoteOutputArrivesInOrderBeforeTheResult() async throws {
         let output = OutputBuffer()
         try await withElixirEvaluator(output: output) { (evaluator: OneShotEvaluator) async throws in
