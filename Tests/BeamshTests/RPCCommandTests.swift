@@ -134,7 +134,7 @@ import Testing
     /// at the EPMD port given); `--address HOST:PORT` the same through another address.
     @Test func aFixedPortNeedsNoEPMD() throws {
         for runtime in try ErlangRuntime.requireAll() {
-            let port = Int.random(in: 30000...39999)
+            let port = try TestNode.unusedPort()
             let node = try TestNode(runtime: runtime, mode: .long, distributionPort: port)
             defer { node.stop() }
             let direct = try BeamshBinary.run([node.name, "--port", String(port), "--epmd-port", "1", "--rpc", "erlang", "node"],

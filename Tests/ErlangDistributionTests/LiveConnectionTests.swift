@@ -154,7 +154,7 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
 
     @Test func fixedPortSkipsEPMD() async throws {
         for runtime in try runtimes() {
-            let port = Int.random(in: 30000...39999)
+            let port = try TestNode.unusedPort()
             let node = try TestNode(runtime: runtime, mode: .long, distributionPort: port)
             defer { node.stop() }
             var opts = options(for: node)
