@@ -95,8 +95,6 @@ struct Beamsh: AsyncParsableCommand {
 }
 
 extension Beamsh {
-    /// The subcommand `word` is a slip of the hand for (at most two letters off), if any: a
-    /// bare NODE argument that names no node may be one.
     /// Whether a first argument is a NODE for the console (the default command): `name@host`,
     /// or a bare `name` (this host's) that is not a command's name nor an option.
     static func isNodeArgument(_ word: String) -> Bool {
@@ -105,6 +103,8 @@ extension Beamsh {
         return word != "help" && !configuration.subcommands.contains { $0.configuration.commandName == word }
     }
 
+    /// The subcommand `word` is a slip of the hand for (at most two letters off), if any: a
+    /// bare NODE argument that names no node may be one.
     static func subcommandResembling(_ word: String) -> String? {
         guard !word.contains(Character("@")) else { return nil }
         let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }.filter { !$0.isEmpty && $0 != "console" }

@@ -223,7 +223,9 @@ import Testing
         defer { node.stop() }
         let log = NSTemporaryDirectoryPath() + "/beamsh-tee-\(TestNode.randomToken(6))"
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let terminal = try Terminal("\(BeamshBinary.path) \(node.name) | tee \(log)", environment: ["RELEASE_COOKIE": node.cookie])
+        // beamsh's own exit status on standard error (the line's status is tee's).
+        let terminal = try Terminal("sh -c '\(BeamshBinary.path) \(node.name); echo BEAMSH:$? >&2' | tee \(log)",
+                                    environment: ["RELEASE_COOKIE": node.cookie])
         defer { terminal.close() }
         try await terminal.waitFor("iex(\(node.name))1>")
         try terminal.enter("x = 6 * 7")
@@ -231,6 +233,7 @@ import Testing
         try terminal.enter("x + 1")
         try await terminal.waitFor("iex(\(node.name))3>")
         try terminal.press("C-d")
+        try await terminal.waitFor("BEAMSH:0")
         try await terminal.waitFor("EXIT:0")
         let text = try String(contentsOfFile: log, encoding: .utf8)
         #expect(text.hasPrefix("beamsh: connected to \(node.name) (OTP 25, Elixir 1.14")

@@ -154,6 +154,25 @@ import Testing
         #expect(other.status == 2 && !other.stderr.contains("did you mean"), "\(other.stderr)")
     }
 
+    /// A bare name is this host's node, on the short paths as through the general parse; a
+    /// command's name (or `help`) is never taken for a node.
+    @Test func aBareNameIsThisHostsNode() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime)  // a short name: alive@<this host>
+            defer { node.stop() }
+            // The last one goes through swift-argument-parser (an option before --rpc).
+            for arguments in [[node.alive, "--rpc", "erlang", "node"], [node.alive, "--eval", "node()."],
+                              [node.alive, "--timeout", "30", "--rpc", "erlang", "node"]] {
+                let run = try BeamshBinary.run(arguments, cookie: node.cookie)
+                #expect(run.status == 0 && run.stdout == "\(node.name)\n", "\(runtime) \(arguments): \(run.status) \(run.stdout)\(run.stderr)")
+            }
+        }
+        let help = try BeamshBinary.run(["help"], cookie: "x")
+        #expect(help.status == 0 && help.stdout.contains("USAGE: beamsh"), "\(help.status) \(help.stdout)\(help.stderr)")
+        let top = try BeamshBinary.run(["top"], cookie: "x", environment: ["RELEASE_NODE": ""])
+        #expect(top.status == 64, "`top` alone is the command, not a node: \(top.status) \(top.stderr)")
+    }
+
     /// `--yes` lets a stop through, and the node going away is then what was asked for: exit 0,
     /// with a note on stderr, whether the call answers first (`init:stop/0`) or never
     /// (`erlang:halt/0`), through `--rpc` or `--eval`.

@@ -149,7 +149,7 @@ import Testing
         let lines = sample.render(width: 70).split(separator: "\n")
         #expect(lines.count == 4 && lines.allSatisfy { $0.count <= 70 }, "\(lines)")
         #expect(lines[0].hasSuffix("top 1 by memory, reductions over 2.0 s") && lines[1].hasPrefix("this refresh cost the node"), "\(lines)")
-        #expect(lines[2].hasPrefix("pid") && lines[2].contains("memory") && lines[2].contains("binary") && lines[2].contains("msg queue"), "\(lines)")
+        #expect(lines[2].hasPrefix("pid") && lines[2].contains("memory") && lines[2].contains("msg queue"), "\(lines)")
         #expect(lines[3].contains("674 KiB") && lines[3].contains("1,234") && lines[3].contains("7"), "\(lines)")
         // Piped (no width), or wide enough: one line.
         #expect(sample.render().split(separator: "\n").first?.contains("; this refresh cost the node") == true)
@@ -201,6 +201,23 @@ import Testing
         #expect(sample.render().hasSuffix("(no process has messages waiting)"))
         sample.order = .binary
         #expect(sample.render().hasSuffix("(no process references off-heap binaries)"))
+    }
+
+    /// The binary column shows only in the view by binary, the one that sampled it.
+    @Test func theBinaryColumnIsTheBinaryViewsOnly() throws {
+        let process = TopProcess(pid: Pid(node: "a@h", id: 9, serial: 0, creation: 1), registeredName: "holder",
+                                 initialCall: "erlang:apply/2", currentFunction: "a:b/0", memory: 2048,
+                                 reductionsDelta: 5, messageQueueLength: 0, binaryMemory: 5_000_000)
+        var sample = TopSample(node: "a@h", order: .binary, interval: .seconds(1), processCount: 9, processes: [process],
+                               nodeCost: .milliseconds(1), nodeMemory: 1024, wallTime: .seconds(1))
+        let byBinary = sample.render().split(separator: "\n").map(String.init)
+        #expect(byBinary[1].contains("memory   binary  reductions") && byBinary[2].contains("2.0 KiB  4.8 MiB"), "\(byBinary)")
+        #expect(sample.json.serialized().contains("\"binary\":5000000"))
+        sample.order = .memory
+        var unsampled = process
+        unsampled.binaryMemory = nil
+        sample.processes = [unsampled]
+        #expect(!sample.render().contains("binary") && !sample.json.serialized().contains("\"binary\""), "\(sample.render())")
     }
 
     @Test func jsonEscapesAndKeepsOrder() {

@@ -6,14 +6,15 @@
 // - erl_eval only interprets the glue, O(processes / chunk) steps. Every per-process step runs
 //   in compiled code: `lists:zipwith(fun erlang:process_info/2, Pids, Items)` samples a chunk,
 //   `ets:match_spec_run/2` extracts the numbers and filters against the current N-th best,
-//   `lists:zipwith(fun erlang:'-'/2, ...)` computes reduction deltas, and `lists:unzip3/1` with
-//   `lists:sum/1` turns a process's list of off-heap binaries into bytes.
+//   `lists:zipwith(fun erlang:'-'/2, ...)` computes reduction deltas, and a match spec with
+//   `lists:sum/1` turns a process's list of off-heap binaries into bytes (`binary` only: its
+//   cost grows with the references a process holds, so no other view asks for it).
 // - The pid list is split into chunks of 5,000 so temporaries stay small; the running top N
 //   and a floor (the N-th best value) drop nearly every chunk in the match spec, so almost
 //   nothing is sorted.
 // - Reductions are a delta over the interval: the node samples, waits, samples again (like
 //   recon's proc_window) and keeps only an integer per process (16 bytes each) in between.
-//   For memory and message queues, only the top N are sampled again after the interval.
+//   For memory, message queues and binaries, only the top N are sampled again after the interval.
 // - The reply is N rows. The sampler runs in a process of its own, linked to beamsh: when a
 //   refresh takes longer than its timeout it is killed, and a beamsh that goes away (Ctrl-C, a
 //   lost connection) takes it along, so nothing keeps sampling a node that is already busy.
@@ -54,8 +55,9 @@ public struct TopProcess: Sendable {
     public var reductionsDelta: Int
     public var messageQueueLength: Int
     /// Bytes of the off-heap binaries the process references (each counted in full by every
-    /// process that references it, as `recon:bin_leak/1` counts them).
-    public var binaryMemory: Int = 0
+    /// process that references it, and once per reference, as `recon:proc_count(binary_memory, N)`
+    /// counts them); nil unless the view is by binary.
+    public var binaryMemory: Int? = nil
 
     /// The name column: the registered name, else the initial call.
     public var label: String { registeredName ?? initialCall }
@@ -88,11 +90,14 @@ public struct TopSample: Sendable {
         // The numbers before the current function, as etop orders them. A narrow terminal cuts
         // the current function, then drops it, then cuts the name, then drops the numbers the
         // view is not sorted by; a number is never cut (110,000,000 cut to "110," misleads).
-        var table = TextTable(header: ["pid", "name or initial call", "memory", "binary", "reductions", "msg queue", "current function"],
-                              rightAligned: [2, 3, 4, 5])
+        // The binary column only where it was sampled (`--by binary`).
+        let byBinary = order == .binary
+        var table = TextTable(header: ["pid", "name or initial call", "memory"] + (byBinary ? ["binary"] : [])
+                                  + ["reductions", "msg queue", "current function"],
+                              rightAligned: byBinary ? [2, 3, 4, 5] : [2, 3, 4])
         for p in processes {
-            table.add([Term.localPidText(p.pid), p.label, Human.bytes(p.memory), Human.bytes(p.binaryMemory),
-                       Human.count(p.reductionsDelta), Human.count(p.messageQueueLength), p.currentFunction])
+            table.add([Term.localPidText(p.pid), p.label, Human.bytes(p.memory)] + (byBinary ? [Human.bytes(p.binaryMemory ?? 0)] : [])
+                      + [Human.count(p.reductionsDelta), Human.count(p.messageQueueLength), p.currentFunction])
         }
         if processes.isEmpty {
             // Only processes that did something rank: an idle node has nothing to show.
@@ -103,15 +108,18 @@ public struct TopSample: Sendable {
             case .binary: lines.append("(no process references off-heap binaries)")
             }
         } else {
+            // Columns: pid, name, memory, [binary], reductions, msg queue, current function.
+            let shift = byBinary ? 1 : 0
             let sortedColumn: Int
             switch order {
             case .memory: sortedColumn = 2
             case .binary: sortedColumn = 3
-            case .reductions: sortedColumn = 4
-            case .messageQueue: sortedColumn = 5
+            case .reductions: sortedColumn = 3 + shift
+            case .messageQueue: sortedColumn = 4 + shift
             }
-            let others = [5, 4, 3, 2].filter { $0 != sortedColumn }.map(TextTable.Narrowing.drop)
-            lines.append(table.render(maxWidth: width, narrowing: [.drop(6), .shrink(1, minimum: 12)] + others + [.shrink(1, minimum: 4)]))
+            let numbers = Array(2...(4 + shift)).reversed()
+            let others = numbers.filter { $0 != sortedColumn }.map(TextTable.Narrowing.drop)
+            lines.append(table.render(maxWidth: width, narrowing: [.drop(5 + shift), .shrink(1, minimum: 12)] + others + [.shrink(1, minimum: 4)]))
         }
         return lines.joined(separator: "\n")
     }
@@ -125,9 +133,9 @@ public struct TopSample: Sendable {
                 .object([
                     ("pid", .string(Term.localPidText(p.pid))), ("registered_name", JSONValue(p.registeredName)),
                     ("initial_call", .string(p.initialCall)), ("current_function", .string(p.currentFunction)),
-                    ("memory", .number(p.memory)), ("binary", .number(p.binaryMemory)), ("reductions_delta", .number(p.reductionsDelta)),
+                    ("memory", .number(p.memory)), ("reductions_delta", .number(p.reductionsDelta)),
                     ("message_queue_len", .number(p.messageQueueLength)),
-                ])
+                ] + (p.binaryMemory.map { [("binary", .number($0))] } ?? []))
             })),
         ])
     }
@@ -224,7 +232,7 @@ public final class ProcessTop: Sendable {
         case .memory: processes.sort { ($0.memory, $0.reductionsDelta) > ($1.memory, $1.reductionsDelta) }
         case .reductions: processes.sort { ($0.reductionsDelta, $0.memory) > ($1.reductionsDelta, $1.memory) }
         case .messageQueue: processes.sort { ($0.messageQueueLength, $0.memory) > ($1.messageQueueLength, $1.memory) }
-        case .binary: processes.sort { ($0.binaryMemory, $0.memory) > ($1.binaryMemory, $1.memory) }
+        case .binary: processes.sort { ($0.binaryMemory ?? 0, $0.memory) > ($1.binaryMemory ?? 0, $1.memory) }
         }
         return TopSample(node: connection.peer.name, order: order, interval: interval, processCount: total,
                          processes: processes, nodeCost: .microseconds(micros), nodeMemory: memory,
@@ -240,7 +248,7 @@ public final class ProcessTop: Sendable {
             pid: pid, registeredName: name.map { $0.hasPrefix("Elixir.") ? String($0.dropFirst(7)) : $0 },
             initialCall: t[3].cellText, currentFunction: info["current_function"]?.cellText ?? "?",
             memory: info["memory"]?.intValue ?? 0, reductionsDelta: delta,
-            messageQueueLength: info["message_queue_len"]?.intValue ?? 0, binaryMemory: info["binary"]?.intValue ?? 0)
+            messageQueueLength: info["message_queue_len"]?.intValue ?? 0, binaryMemory: info["binary"]?.intValue)
     }
 
     /// The sampler, evaluated by the node's erl_eval with `Chunk`, `Interval` (ms), `Key`
@@ -251,8 +259,8 @@ public final class ProcessTop: Sendable {
         Split = fun Split(L, Left, Acc) when Left > Chunk -> {H, T} = lists:split(Chunk, L), Split(T, Left - Chunk, [H | Acc]);
                     Split(L, _, Acc) -> lists:reverse([L | Acc]) end,
         Chunks = (fun(Ps) -> Split(Ps, length(Ps), []) end)(lists:delete(self(), erlang:processes())),
-        Sums = fun(Lists) -> lists:map(fun lists:sum/1, lists:zipwith(fun erlang:element/2, lists:duplicate(length(Lists), 2),
-                                                                      lists:map(fun lists:unzip3/1, Lists))) end,
+        SizeSpec = ets:match_spec_compile([{{'_', '$1', '_'}, [], ['$1']}]),
+        Sums = fun(Lists) -> lists:map(fun lists:sum/1, lists:zipwith(fun ets:match_spec_run/2, Lists, lists:duplicate(length(Lists), SizeSpec))) end,
         Values = fun(Pids, binary) ->
                         Sums(ets:match_spec_run(lists:zipwith(fun erlang:process_info/2, Pids, lists:duplicate(length(Pids), binary)),
                                                 ets:match_spec_compile([{{'_', '$1'}, [], ['$1']}, {'_', [], [{const, []}]}])));
@@ -268,11 +276,14 @@ public final class ProcessTop: Sendable {
             end end,
         Details = fun(Pids, Before, Deltas) ->
             lists:zipwith3(fun(P, B, D) ->
-                case erlang:process_info(P, [registered_name, current_function, initial_call, memory, reductions, message_queue_len, binary]) of
+                Items = [registered_name, current_function, initial_call, memory, reductions, message_queue_len],
+                case erlang:process_info(P, case Key of binary -> [binary | Items]; _ -> Items end) of
                     undefined -> undefined;
                     Info0 ->
-                        {binary, Bins} = lists:keyfind(binary, 1, Info0),
-                        Info = lists:keyreplace(binary, 1, Info0, {binary, lists:sum(element(2, lists:unzip3(Bins)))}),
+                        Info = case Info0 of
+                            [{binary, Bins} | Rest] -> [{binary, lists:sum(ets:match_spec_run(Bins, SizeSpec))} | Rest];
+                            _ -> Info0
+                        end,
                         Delta = case D of undefined -> element(2, lists:keyfind(reductions, 1, Info)) - B; _ -> D end,
                         Initial = case lists:keyfind(initial_call, 1, Info) of
                             {_, {proc_lib, init_p, 5}} -> proc_lib:translate_initial_call(P);
