@@ -302,7 +302,7 @@ public final class Console: @unchecked Sendable {
         case ":info":
             return view { try await ClusterViews.info(connection: connection) }
         case ":top":
-            guard let order = words.count > 1 ? TopOrder(rawValue: words[1]) : .reductions else {
+            guard words.count <= 2, let order = words.count > 1 ? TopOrder(rawValue: words[1]) : .reductions else {
                 return { "usage: :top [memory|reductions|message_queue|binary]" }
             }
             return view { try await ClusterViews.top(connection: connection, by: order, count: 20, width: columns) }

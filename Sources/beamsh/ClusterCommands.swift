@@ -430,7 +430,7 @@ extension Beamsh {
             commandName: "info",
             abstract: "One node in detail: versions, uptime, schedulers, processes/ports/atoms/ETS used vs limits, memory by type, applications.")
 
-        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE; or --dns QUERY).", valueName: "node"))
+        @Argument(help: ArgumentHelp("The node: name@host, or a bare name on this host (default: $RELEASE_NODE; or --dns QUERY).", valueName: "node"))
         var node: String?
 
         @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds"))
@@ -475,7 +475,7 @@ extension Beamsh {
                 --interval. A sampler still running after --interval plus --timeout is stopped.
                 """)
 
-        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE; or --dns QUERY).", valueName: "node"))
+        @Argument(help: ArgumentHelp("The node: name@host, or a bare name on this host (default: $RELEASE_NODE; or --dns QUERY).", valueName: "node"))
         var node: String?
 
         @Option(help: "Rank by memory, reductions (delta per interval), message_queue, or binary (bytes of off-heap binaries referenced).")

@@ -21,7 +21,7 @@ extension Beamsh {
             commandName: "console",
             abstract: "Connect to NODE (the default command).")
 
-        @Argument(help: ArgumentHelp("The node: name@host, where host is a short name, an FQDN, an IPv4 or an IPv6 address. Default: $RELEASE_NODE, as `bin/app remote` does.", valueName: "node"))
+        @Argument(help: ArgumentHelp("The node: name@host, where host is a short name, an FQDN, an IPv4 or an IPv6 address, or a bare name on this host. Default: $RELEASE_NODE, as `bin/app remote` does.", valueName: "node"))
         var node: String?
 
         @OptionGroup var connection: ConnectionOptions

@@ -13,7 +13,7 @@ extension Beamsh {
             commandName: "doctor",
             abstract: "Walk every step of connecting to NODE and report each result, its timing and the likely fix.")
 
-        @Argument(help: ArgumentHelp("The node: name@host (default: $RELEASE_NODE).", valueName: "node"))
+        @Argument(help: ArgumentHelp("The node: name@host, or a bare name on this host (default: $RELEASE_NODE).", valueName: "node"))
         var node: String?
 
         @OptionGroup var connection: ConnectionOptions

@@ -577,6 +577,13 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let holder = try #require((try jsonObject(binaries.stdout)["top"] as? [[String: Any]])?.first)
         #expect(holder["registered_name"] as? String == "beamsh_bin_holder" && (holder["binary"] as? Int ?? 0) >= 5_000_000
                     && (holder["memory"] as? Int ?? .max) < 1_000_000, "\(binaries.stdout)")
+        // A process that ends during the interval (ranked first before it, by its 9 MB) leaves its
+        // place to the next: the table still has the rows asked for.
+        try node.eval("spawn(fun() -> B = binary:copy(<<1>>, 9000000), receive after 500 -> byte_size(B) end end), ok.")
+        let gone = try BeamshBinary.run(["top", node.name, "--by", "binary", "-n", "3", "--interval", "1.5", "--format", "json"],
+                                        cookie: node.cookie)
+        let rows = try #require(try jsonObject(gone.stdout)["top"] as? [[String: Any]], "\(gone.stderr)")
+        #expect(rows.count == 3 && rows.allSatisfy { ($0["binary"] as? Int ?? 0) < 9_000_000 }, "\(gone.stdout)")
         // No module was loaded and no helper process lingers after the refresh.
         #expect(try node.eval("length([M || {M, _} <- code:all_loaded(), lists:prefix(\"beamsh\", atom_to_list(M))]).") == "0")
         // Processes beamsh started have its pid as group leader; a count of all processes would

@@ -234,6 +234,9 @@ public final class ProcessTop: Sendable {
         case .messageQueue: processes.sort { ($0.messageQueueLength, $0.memory) > ($1.messageQueueLength, $1.memory) }
         case .binary: processes.sort { ($0.binaryMemory ?? 0, $0.memory) > ($1.binaryMemory ?? 0, $1.memory) }
         }
+        // The node ranks ten more than asked: a process that ends before its details are read
+        // leaves its place to the next, not a shorter table.
+        processes = Array(processes.prefix(max(1, count)))
         return TopSample(node: connection.peer.name, order: order, interval: interval, processCount: total,
                          processes: processes, nodeCost: .microseconds(micros), nodeMemory: memory,
                          wallTime: clock.now - started)
@@ -252,10 +255,11 @@ public final class ProcessTop: Sendable {
     }
 
     /// The sampler, evaluated by the node's erl_eval with `Chunk`, `Interval` (ms), `Key`
-    /// (a process_info item), `N`, `ReplyTo` and `Tag` bound. Sends `{Tag, {ProcessCount,
+    /// (a process_info item), `N`, `ReplyTo` and `Tag` bound. It details the best N + 10. Sends `{Tag, {ProcessCount,
     /// MicrosecondsSpent, MemoryOfThisProcess, [{Pid, ReductionsDelta, Info, InitialCall}]}}`.
     static let sampler = """
         T0 = erlang:monotonic_time(microsecond),
+        Keep = N + 10,
         Split = fun Split(L, Left, Acc) when Left > Chunk -> {H, T} = lists:split(Chunk, L), Split(T, Left - Chunk, [H | Acc]);
                     Split(L, _, Acc) -> lists:reverse([L | Acc]) end,
         Chunks = (fun(Ps) -> Split(Ps, length(Ps), []) end)(lists:delete(self(), erlang:processes())),
@@ -271,8 +275,8 @@ public final class ProcessTop: Sendable {
             case ets:match_spec_run(Pairs, ets:match_spec_compile([{{'$1', '_'}, [{'>', '$1', Floor}], ['$_']}])) of
                 [] -> {Floor, Top};
                 Better ->
-                    New = lists:sublist(lists:reverse(lists:sort(Better ++ Top)), N),
-                    case length(New) < N of true -> {Floor, New}; false -> {element(1, lists:last(New)), New} end
+                    New = lists:sublist(lists:reverse(lists:sort(Better ++ Top)), Keep),
+                    case length(New) < Keep of true -> {Floor, New}; false -> {element(1, lists:last(New)), New} end
             end end,
         Details = fun(Pids, Before, Deltas) ->
             lists:zipwith3(fun(P, B, D) ->
