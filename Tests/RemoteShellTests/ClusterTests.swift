@@ -160,6 +160,12 @@ import Testing
         #expect(header.count > 2 && header.allSatisfy { $0.count <= 30 }, "\(narrow)")
         #expect(header.joined(separator: " ") == "a@h: 55 processes; top 1 by memory, reductions over 2.0 s this refresh cost the node 1.0 ms and 1.0 KiB (temporary)",
                 "\(header)")
+        // A quantity stays with its unit ("2.0 s" never split over two lines).
+        for width in 20...70 {
+            let title = sample.render(width: width).split(separator: "\n").map(String.init).prefix { !$0.hasPrefix("pid") }
+            #expect(!title.contains { $0.hasSuffix(" 2.0") || $0.hasSuffix(" 1.0") || $0.hasPrefix("s ") || $0 == "s" || $0.hasPrefix("KiB") || $0.hasPrefix("ms ") },
+                    "\(width): \(title)")
+        }
     }
 
     /// However narrow the terminal, the column the view is sorted by shows whole: the current

@@ -81,12 +81,16 @@ public struct TopSample: Sendable {
     public func render(width: Int? = nil) -> String {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         let ranked = processes.isEmpty ? "by" : "top \(processes.count) by"
-        let what = "\(node): \(Human.count(processCount)) processes; \(ranked) \(order.rawValue), reductions over \(Human.seconds(seconds))"
-        let cost = "this refresh cost the node \(Human.milliseconds(nodeCost)) and \(Human.bytes(nodeMemory)) (temporary)"
+        // A quantity and its unit ("1.0 s", "74 KiB") are held together while lines are broken
+        // (a no-break space, made a space again after).
+        func unbroken(_ quantity: String) -> String { String(quantity.map { $0 == " " ? "\u{00A0}" : $0 }) }
+        let what = "\(node): \(Human.count(processCount)) processes; \(ranked) \(order.rawValue), reductions over \(unbroken(Human.seconds(seconds)))"
+        let cost = "this refresh cost the node \(unbroken(Human.milliseconds(nodeCost))) and \(unbroken(Human.bytes(nodeMemory))) (temporary)"
         // One line, or two where a terminal is too narrow for it (the terminal would wrap it mid-word).
         var lines = width.map { what.count + 2 + cost.count > $0 } == true ? [what, cost] : [what + "; " + cost]
         // Each of the two still too wide: broken between words, never inside one.
         if let width { lines = lines.flatMap { TextTable.wrappingWords($0, width: width) } }
+        lines = lines.map { String($0.map { $0 == "\u{00A0}" ? " " : $0 }) }
         // The numbers before the current function, as etop orders them. A narrow terminal cuts
         // the current function, then drops it, then cuts the name, then drops the numbers the
         // view is not sorted by; a number is never cut (110,000,000 cut to "110," misleads).
