@@ -41,6 +41,7 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `alive@host`; a bare `alive` gets `defaultHost` (this machine's short name).
     public init(parsing text: String, defaultHost: @autoclosure () -> String = Host.shortName) throws(NodeNameError) {
+        guard !text.isEmpty else { throw NodeNameError("the node name is empty") }
         if let at = text.firstIndex(of: "@") {
             try self.init(alive: String(text[..<at]), host: String(text[text.index(after: at)...]))
         } else {

@@ -16,11 +16,12 @@ enum Main {
         signal(SIGPIPE, SIG_IGN)
         let arguments = Array(CommandLine.arguments.dropFirst())
         ProcessEnvironment.useRelease(arguments: arguments)
-        if let oneShot = RPCOneShot.fastPathArguments(arguments) {
-            RPCOneShot.runOnCurrentThread(target: parseNodeName(oneShot.node), options: { ConnectionSettings().connectOptions().0 },
-                                          call: oneShot.call)
-        }
         if let invocation = ConsoleInvocation.fastPath(arguments) {
+            if !invocation.rpc.isEmpty {
+                if invocation.format == "json" { FailureDocument.enable() }
+                RPCOneShot.runOnCurrentThread(target: parseNodeName(invocation.node!), options: { invocation.connection.connectOptions().0 },
+                                              call: invocation.rpc, settings: invocation.rpcSettings)
+            }
             CoreCommandOneShot.runIfCoreCommand(invocation)  // exits when it answers
             Task { await invocation.run() }
             dispatchMain()
@@ -55,6 +56,7 @@ enum Main {
                     printError("'\(first)' is not a command; did you mean `beamsh \(command)`?")
                     exitNow(.usage)
                 }
+                Beamsh.refuseHelpForAnUnknownCommand(arguments)
                 await Beamsh.main(arguments)
             }
             exitNow(.success)
@@ -101,6 +103,18 @@ extension Beamsh {
         guard !word.isEmpty, !word.hasPrefix("-") else { return false }
         if word.utf8.contains(UInt8(ascii: "@")) { return true }
         return word != "help" && !configuration.subcommands.contains { $0.configuration.commandName == word }
+    }
+
+    /// `beamsh help tpo` is a usage error naming the command meant: swift-argument-parser would
+    /// print the general help and exit 0.
+    static func refuseHelpForAnUnknownCommand(_ arguments: [String]) {
+        guard arguments.count >= 2, arguments[0] == "help", !arguments[1].hasPrefix("-") else { return }
+        let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }
+        guard !names.contains(arguments[1]) else { return }
+        let hint = subcommandResembling(arguments[1]).map { "did you mean `beamsh help \($0)`?" }
+            ?? "the commands are \(names.joined(separator: ", "))"
+        printError("no command '\(arguments[1])' to help with; \(hint)")
+        exitNow(.usage)
     }
 
     /// The subcommand `word` is a slip of the hand for (at most two letters off), if any: a

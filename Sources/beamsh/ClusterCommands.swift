@@ -538,22 +538,34 @@ extension Beamsh {
                         // Home, clear, draw: the view refreshes in place; no more rows than the
                         // terminal has, or each refresh would scroll the header away.
                         let width = Beamsh.Cluster.terminalColumns()
-                        var lines = sample.render(width: width).split(separator: "\n", omittingEmptySubsequences: false)
+                        var shown = sample
+                        var lines = shown.render(width: width).split(separator: "\n", omittingEmptySubsequences: false)
                         if let rows = terminalRows() {
                             // Rows each line takes, wrapped at the terminal's width.
-                            var used = 0
-                            var fit = 0
-                            for line in lines {
-                                used += max(1, (line.count + (width ?? 80) - 1) / (width ?? 80))
-                                if used > rows - 1 { break }
-                                fit += 1
+                            func fitting(_ lines: [Substring]) -> (count: Int, overflow: Int) {
+                                var used = 0
+                                var fit = 0
+                                for line in lines {
+                                    used += max(1, (line.count + (width ?? 80) - 1) / (width ?? 80))
+                                    if used <= rows - 1 { fit += 1 }
+                                }
+                                return (fit, used - (rows - 1))
                             }
-                            lines = Array(lines.prefix(max(fit, 1)))
+                            // Fewer processes where the terminal is short, so the title's "top N"
+                            // counts the rows it shows (each process's row is one screen row).
+                            var fit = fitting(lines)
+                            if fit.overflow > 0, shown.processes.count > 1 {
+                                shown.processes.removeLast(min(fit.overflow, shown.processes.count - 1))
+                                lines = shown.render(width: width).split(separator: "\n", omittingEmptySubsequences: false)
+                                fit = fitting(lines)
+                            }
+                            lines = Array(lines.prefix(max(fit.count, 1)))
                         }
                         print("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\n"), terminator: "\n")
                     } else {
                         if round > 0 { print("") }
-                        print(sample.render())
+                        // A terminal that cannot redraw (TERM=dumb) still has a width.
+                        print(sample.render(width: terminal ? Beamsh.Cluster.terminalColumns() : nil))
                     }
                     fflush(nil)
                     // Until Ctrl-C, refreshes start at most once a second: with a short --interval

@@ -115,18 +115,81 @@ struct ConsoleInvocation {
     var timeout: Double?
     var format = "text"
 
-    /// `NODE` alone, or `NODE --eval EXPR [--eval EXPR ...]`, with `name@host` or a bare `name`: the
-    /// forms an operator types all day. They are read without the reflection-heavy general
-    /// parse, which costs more than connecting; every other command line goes through
-    /// swift-argument-parser (same defaults, same meaning).
+    /// `NODE`, `NODE --eval EXPR ...` or `NODE --rpc MODULE FUNCTION [ARG ...]`, with the
+    /// connection and evaluation options a script gives (`--cookie-file`, `--address`, `--port`,
+    /// `--timeout`, `--format`...) before or after NODE: the forms an operator and a health check
+    /// type all day. They are read without swift-argument-parser's reflection-heavy general parse,
+    /// which costs more than connecting. Only what is well-formed is taken: anything else (help,
+    /// `--dns`, `--release`, `--opt=value`, a repeated option, a value out of range, a mistake)
+    /// returns nil and goes through swift-argument-parser, which says what is wrong (same
+    /// defaults, same meaning).
     static func fastPath(_ arguments: [String]) -> ConsoleInvocation? {
-        guard let first = arguments.first, Beamsh.isNodeArgument(first) else { return nil }
-        var invocation = ConsoleInvocation(node: first)
-        var rest = arguments.dropFirst()
-        while let flag = rest.first {
-            guard flag == "--eval", rest.count >= 2 else { return nil }
-            invocation.eval.append(rest[rest.index(after: rest.startIndex)])
-            rest = rest.dropFirst(2)
+        var invocation = ConsoleInvocation()
+        var seen: Set<String> = []
+        var index = arguments.startIndex
+        /// The value after the option at `index`, when there is one that is not an option.
+        func value() -> String? {
+            let next = index + 1
+            guard next < arguments.endIndex, !arguments[next].hasPrefix("-") else { return nil }
+            index = next
+            return arguments[next]
+        }
+        func seconds(_ text: String?, _ option: String) -> Double? {
+            guard let text, let value = Double(text), (try? checkSeconds(value, option)) != nil else { return nil }
+            return value
+        }
+        func port(_ text: String?, _ option: String) -> Int? {
+            guard let text, let value = Int(text), (try? checkPort(value, option)) != nil else { return nil }
+            return value
+        }
+        while index < arguments.endIndex {
+            let word = arguments[index]
+            guard word.hasPrefix("-") else {
+                guard invocation.node == nil, Beamsh.isNodeArgument(word) else { return nil }
+                invocation.node = word
+                index += 1
+                continue
+            }
+            // Every option once, --eval as often as it comes.
+            guard word == "--eval" || seen.insert(word).inserted else { return nil }
+            switch word {
+            case "--eval":
+                guard let expression = value() else { return nil }
+                invocation.eval.append(expression)
+            case "--rpc":
+                // MODULE FUNCTION [ARG ...]: everything that follows.
+                let call = Array(arguments[(index + 1)...])
+                guard call.count >= 2, !call[0].hasPrefix("-"), !call[1].hasPrefix("-") else { return nil }
+                invocation.rpc = call
+                index = arguments.endIndex
+                continue
+            case "--cookie-file": guard let path = value() else { return nil }; invocation.connection.cookieFile = path
+            case "--cookie": guard let cookie = value() else { return nil }; invocation.connection.cookie = cookie
+            case "--name": guard let name = value() else { return nil }; invocation.connection.localName = name
+            case "--address":
+                guard let address = value(), (try? checkAddress(address)) != nil else { return nil }
+                invocation.connection.address = address
+            case "--port": guard let port = port(value(), word) else { return nil }; invocation.connection.port = port
+            case "--epmd-port": guard let port = port(value(), word) else { return nil }; invocation.connection.epmdPort = port
+            case "--connect-timeout":
+                guard let seconds = seconds(value(), word) else { return nil }
+                invocation.connection.connectTimeout = seconds
+            case "--timeout": guard let seconds = seconds(value(), word) else { return nil }; invocation.timeout = seconds
+            case "--format":
+                guard let format = value(), format == "text" || format == "json" else { return nil }
+                invocation.format = format
+            case "--erlang": invocation.erlang = true
+            case "--read-only": invocation.readOnly = true
+            case "--yes": invocation.yes = true
+            default: return nil
+            }
+            index += 1
+        }
+        // What the console's validation refuses, or where NODE would come from elsewhere.
+        guard invocation.node != nil, invocation.rpc.isEmpty || invocation.eval.isEmpty else { return nil }
+        if let port = invocation.connection.port, let address = invocation.connection.address,
+           let addressPort = AddressResolver.splitHostPort(address).port, addressPort != port {
+            return nil
         }
         return invocation
     }

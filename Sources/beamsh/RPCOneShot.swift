@@ -23,17 +23,6 @@ enum RPCOneShot {
         var json = false
     }
 
-    /// Recognises exactly `NODE --rpc MODULE FUNCTION [ARG ...]` (`name@host` or a bare `name`;
-    /// nothing else on the line): the form scripts and health checks run in loops. It is answered without
-    /// the reflection-heavy general parse, which would cost more than the whole network exchange;
-    /// any other command line goes through swift-argument-parser as usual.
-    static func fastPathArguments(_ arguments: [String]) -> (node: String, call: [String])? {
-        guard arguments.count >= 4, arguments[1] == "--rpc", let first = arguments.first, Beamsh.isNodeArgument(first),
-            !arguments[2].hasPrefix("-"), !arguments[3].hasPrefix("-")
-        else { return nil }
-        return (first, Array(arguments[2...]))
-    }
-
     /// Runs the call on the calling thread, which becomes the only event loop: no thread hop
     /// anywhere between start and exit. `options` (the cookie among them) are read once the call's
     /// own arguments have passed their checks: a mistake in them is a usage error even where no

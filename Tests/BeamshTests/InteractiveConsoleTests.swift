@@ -491,6 +491,28 @@ import Testing
         #expect(screen.components(separatedBy: "top 3 by memory").count == 2, "one frame on the screen: \(screen)")
         #expect(!screen.contains("sampling processes"), "the first frame replaced the note: \(screen)")
 
+        // A terminal shorter than the table: the frame fits, and its title counts the rows shown.
+        // (Read while it runs: the shell's own lines after it exits scroll the screen.)
+        let short = try Terminal("\(BeamshBinary.path) top \(node.name) -n 20 --by memory --interval 0",
+                                 environment: ["RELEASE_COOKIE": node.cookie], rows: 10)
+        defer { short.close() }
+        try await short.waitFor("current function")
+        let frame = try short.screen()
+        try short.press("C-c")
+        try await short.waitFor("EXIT:130")
+        let shown = frame.split(separator: "\n").filter { $0.hasPrefix("<0.") }.count
+        #expect(shown >= 3 && shown < 20 && frame.contains("top \(shown) by memory"), "\(shown) rows: \(frame)")
+        #expect(frame.hasPrefix(node.name), "the title stays: \(frame)")
+
+        // A terminal that cannot redraw prints each refresh once, cut to its width all the same.
+        let dumb = try Terminal("\(BeamshBinary.path) top \(node.name) -n 3 --by memory --interval 0 --iterations 1",
+                                environment: ["RELEASE_COOKIE": node.cookie, "TERM": "dumb"], columns: 50)
+        defer { dumb.close() }
+        let printed = try await dumb.waitFor("EXIT:0").split(separator: "\n").map(String.init)
+        let rows = printed.drop { !$0.hasPrefix("pid ") }
+        #expect(rows.count == 5 && rows.dropFirst().prefix(3).allSatisfy { $0.hasPrefix("<0.") } && rows.last == "EXIT:0",
+                "each row on one line of 50 columns: \(printed)")
+
         let running = try Terminal("\(BeamshBinary.path) top \(node.name) -n 3 --by memory --interval 1",
                                    environment: ["RELEASE_COOKIE": node.cookie])
         defer { running.close() }

@@ -588,6 +588,52 @@ import Testing
         }
     }
 
+    /// Options mean the same before and after NODE, and on either path through the command
+    /// line: `--opt value` is read by beamsh's short path, `--opt=value` by swift-argument-parser
+    /// alone. Each case runs in the three forms and must give the same status and output.
+    @Test func optionsMeanTheSameWhereverTheyStand() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let port = try TestNode.unusedPort()
+            let node = try TestNode(runtime: runtime, distributionPort: port)
+            defer { node.stop() }
+            let file = NSTemporaryDirectory() + "beamsh-cookie-" + TestNode.randomToken(8)
+            try Data((node.cookie + "\n").utf8).write(to: URL(fileURLWithPath: file))
+            chmod(file, 0o600)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let host = node.name.split(separator: "@").last!
+            let ours = "beamsh_opts_\(TestNode.randomToken(6))"
+            // (options with values, flags, the mode, and what the first form must give)
+            let cases: [([(String, String)], [String], [String], (status: Int32, stdout: String, stderr: String))] = [
+                ([("--cookie-file", file), ("--port", String(port)), ("--epmd-port", "1")], [], ["--rpc", "erlang", "node"],
+                 (0, "\(node.name)\n", "")),
+                ([("--cookie-file", file), ("--address", "localhost:\(port)"), ("--connect-timeout", "2"), ("--format", "json")], [],
+                 ["--rpc", "erlang", "node"], (0, "\"\(node.name)\"\n", "")),
+                ([("--cookie-file", file), ("--port", String(port)), ("--name", ours)], [], ["--rpc", "erlang", "nodes", "hidden"],
+                 (0, "[\(ours)@\(host)]\n", "")),
+                ([("--cookie-file", file), ("--port", String(port)), ("--timeout", "0.5")], [], ["--rpc", "timer", "sleep", "3000"],
+                 (1, "", "beamsh: timer:sleep/1 on \(node.name) did not answer within 0.5 seconds; the call may still be running on the node\n")),
+                ([("--cookie-file", file), ("--port", String(port))], ["--read-only"], ["--rpc", "init", "stop"],
+                 (1, "", "beamsh: read-only: init:stop/0 is not on the read-only allow-list; not called\n")),
+                ([("--cookie-file", file), ("--port", String(port))], ["--erlang"], ["--eval", "[node(), 1 + 1]."],
+                 (0, "[\(node.name),2]\n", "")),
+            ]
+            for (options, flags, mode, expected) in cases {
+                let spaced = options.flatMap { [$0.0, $0.1] } + flags
+                let forms = [spaced + [node.name] + mode, [node.name] + spaced + mode, options.map { "\($0.0)=\($0.1)" } + flags + [node.name] + mode]
+                var results: [ProcessResult] = []
+                for arguments in forms { results.append(try BeamshBinary.run(arguments, cookie: "not-the-cookie")) }
+                let first = results[0]
+                #expect(first.status == expected.status && first.stdout == expected.stdout && first.stderr == expected.stderr,
+                        "\(runtime) \(forms[0]): \(first.status) \(first.stdout)\(first.stderr)")
+                for (arguments, result) in zip(forms, results).dropFirst() {
+                    #expect(result.status == first.status && result.stdout == first.stdout && result.stderr == first.stderr,
+                            "\(runtime) \(arguments): \(result.status) \(result.stdout)\(result.stderr)")
+                }
+            }
+            #expect(try node.eval("ok.") == "ok", "\(runtime): the node still runs")
+        }
+    }
+
     @Test func exitCodesNameTheFailure() throws {
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime)
@@ -786,6 +832,17 @@ import Testing
         #expect(invalid.stderr.contains("--timeout must be a number of seconds"))
         let version = try BeamshBinary.run(["--version"], cookie: nil)
         #expect(version.status == 0 && !version.stdout.isEmpty)
+        // `help WORD` for a word that is no command says so, instead of the general help and exit 0.
+        let topHelp = try BeamshBinary.run(["help", "top"], cookie: nil)
+        #expect(topHelp.status == 0 && topHelp.stdout.contains("USAGE: beamsh top"), "\(topHelp.stdout)")
+        let typo = try BeamshBinary.run(["help", "tpo"], cookie: nil)
+        #expect(typo.status == 64 && typo.stdout.isEmpty
+                && typo.stderr == "beamsh: no command 'tpo' to help with; did you mean `beamsh help top`?\n", "\(typo.stderr)")
+        let none = try BeamshBinary.run(["help", "xyzzy"], cookie: nil)
+        #expect(none.status == 64 && none.stderr.contains("the commands are console, names, doctor, discover, cluster, info, top, decode"),
+                "\(none.stderr)")
+        let empty = try BeamshBinary.run(["", "--eval", "1"], cookie: nil)
+        #expect(empty.status == 64 && empty.stderr == "beamsh: invalid node name '': the node name is empty\n", "\(empty.stderr)")
     }
 
     @Test func namesListsRegisteredNodes() throws {

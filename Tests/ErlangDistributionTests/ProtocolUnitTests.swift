@@ -135,10 +135,12 @@ import Testing
         #expect(try NodeName(parsing: "app@web.example.com").mode == .long)
         #expect(try NodeName(parsing: "app@web").mode == .short)
         #expect(try NodeName(parsing: "app", defaultHost: "myhost").description == "app@myhost")
-        #expect(throws: NodeNameError.self) { try NodeName(parsing: "@host") }
-        #expect(throws: NodeNameError.self) { try NodeName(parsing: "app@") }
-        #expect(throws: NodeNameError.self) { try NodeName(parsing: "x@y@host") }
-        #expect(throws: NodeNameError.self) { try NodeName(parsing: "a b@host") }
+        // Each mistake is named for what it is.
+        for (text, message) in [("", "the node name is empty"), ("@host", "node name has nothing before '@'"),
+                                ("app@", "node name has nothing after '@'"), ("x@y@host", "node name has more than one '@'"),
+                                ("a b@host", "'a b' is not a valid node name: use letters, digits, '_' and '-'")] {
+            #expect(throws: NodeNameError(message)) { try NodeName(parsing: text, defaultHost: "myhost") }
+        }
     }
 
     @Test func ourNameFollowsTheTargetsMode() throws {
