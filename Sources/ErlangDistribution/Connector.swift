@@ -184,6 +184,10 @@ public enum EPMDClient {
             return oneExchange(request, address: address, on: eventLoop, timeout: timeout)
                 .map { (reply: $0, address: address) }
                 .flatMapError { error in
+                    // A reply that is not EPMD's is the answer: said as it is, not as EPMD being out of reach.
+                    if let error = error as? DistributionError, error.kind == .protocolViolation {
+                        return eventLoop.makeFailedFuture(DistributionError(.protocolViolation, "\(address.ipAddress ?? "?") port \(address.port ?? 0): \(error.description)"))
+                    }
                     let saidNothing = (error as? DistributionError)?.kind == .timeout
                     return attempt(index + 1, failures: failures + ["\(address.ipAddress ?? "?"): \(describe(error))"],
                                    silent: silent && saidNothing)
@@ -196,11 +200,18 @@ public enum EPMDClient {
         _ request: [UInt8], address: SocketAddress, on eventLoop: EventLoop, timeout: TimeAmount
     ) -> EventLoopFuture<[UInt8]> {
         let promise = eventLoop.makePromise(of: [UInt8].self)
+        // PORT2_RESP is complete once its lengths are read; a NAMES reply only when EPMD closes.
+        let isNames = request.count > 2 && request[2] == EPMDMessages.namesRequestTag
+        let collector = isNames
+            ? CollectUntilClose(promise: promise, limit: EPMDMessages.namesReplyLimit) { _ in false }
+            : CollectUntilClose(promise: promise, limit: EPMDMessages.portPleaseReplyLimit) { reply in
+                EPMDMessages.portPleaseReplyIsComplete(reply)
+            }
         ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(CollectUntilClose(promise: promise))
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
             .connect(to: address)
@@ -304,17 +315,34 @@ public func awaitDistribution<T: Sendable>(_ future: EventLoopFuture<T>) async t
     }
 }
 
-/// Collects everything a peer sends until it closes (EPMD's reply style).
+/// Collects what EPMD sends until it closes, or until the reply is complete (a proxy or tunnel
+/// may hold the connection open after it), and never more than `limit` bytes: whatever listens
+/// on EPMD's port is not authenticated, and a reply without end would otherwise take all memory.
 private final class CollectUntilClose: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     private let promise: EventLoopPromise<[UInt8]>
+    private let isComplete: @Sendable ([UInt8]) -> Bool
+    private let limit: Int
     private let bytes = NIOLockedValueBoxShim()
 
-    init(promise: EventLoopPromise<[UInt8]>) { self.promise = promise }
+    init(promise: EventLoopPromise<[UInt8]>, limit: Int, isComplete: @escaping @Sendable ([UInt8]) -> Bool) {
+        self.promise = promise
+        self.limit = limit
+        self.isComplete = isComplete
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
         bytes.append(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        let received = bytes.value
+        if received.count > limit {
+            promise.fail(DistributionError(.protocolViolation,
+                "the reply goes on past \(limit / 1024) KiB, more than EPMD ever sends (\(EPMDMessages.describeStart(of: received))): is this port EPMD's?"))
+            context.close(promise: nil)
+        } else if isComplete(received) {
+            promise.succeed(received)
+            context.close(promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -413,7 +441,7 @@ extension NodeConnection {
                             let port = options.epmdPort == 4369 ? "" : " port \(options.epmdPort)"
                             throw DistributionError(.notRegistered,
                                 "node \(node.alive) is not registered with EPMD on \(host)\(port)\(list)"
-                                + (sameButCase.map { "; did you mean \($0.alive)?" } ?? ""))
+                                + (sameButCase.map { "; did you mean \(PeerText.printable($0.alive, limit: 64))?" } ?? ""))
                         }
                 }
                 return eventLoop.makeCompletedFuture {

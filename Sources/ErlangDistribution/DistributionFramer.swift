@@ -21,9 +21,15 @@ struct DistributionFramer {
     mutating func next(_ buffer: inout ByteBuffer) throws(DistributionProtocolError) -> Frame? {
         switch phase {
         case .handshake:
-            guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
-                buffer.readableBytes >= 2 + Int(length)
-            else { return nil }
+            guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) else { return nil }
+            // Every handshake message starts with its tag (status, challenge, acknowledgement):
+            // anything else is not a node talking (an HTTP server, a database), said at once
+            // instead of waiting for the thousands of bytes its first two bytes seem to announce.
+            if let tag = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt8.self), !Self.handshakeTags.contains(tag) {
+                let start = buffer.getBytes(at: buffer.readerIndex, length: min(buffer.readableBytes, 16)) ?? []
+                throw DistributionProtocolError("not an Erlang node's answer (\(EPMDMessages.describeStart(of: start))): is this port a node's distribution port?")
+            }
+            guard buffer.readableBytes >= 2 + Int(length) else { return nil }
             buffer.moveReaderIndex(forwardBy: 2)
             return .handshake(buffer.readBytes(length: Int(length))!)
         case .connected:
@@ -35,11 +41,21 @@ struct DistributionFramer {
             guard Int(length) <= maxFrameSize else {
                 throw DistributionProtocolError("the node sent a frame of \(length) bytes, over the limit of \(maxFrameSize)")
             }
+            // A frame's first byte says whether it can be read at all: judged before the rest
+            // is buffered (a peer could otherwise make beamsh hold 2 GB it then throws away).
+            if let header = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self), header != DistributionMessageCodec.passThrough {
+                throw DistributionProtocolError(
+                    "distribution message with header \(header): atom cache and fragments were not negotiated")
+            }
             guard buffer.readableBytes >= 4 + Int(length) else { return nil }
             buffer.moveReaderIndex(forwardBy: 4)
             return .message(buffer.readBytes(length: Int(length))!)
         }
     }
+
+    /// The first byte of each message a node sends in the handshake: `s`tatus, a challenge
+    /// (`N` in version 6, `n` in 5), `a`cknowledgement.
+    static let handshakeTags: [UInt8] = [UInt8(ascii: "s"), UInt8(ascii: "N"), UInt8(ascii: "n"), UInt8(ascii: "a")]
 
     static func handshakeFrame(_ body: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []

@@ -59,6 +59,26 @@ public enum EPMDMessages {
         return "it starts with bytes \(Array(start.prefix(8)))"
     }
 
+    /// The most a NAMES reply may take: about 20,000 registrations of typical length (EPMD
+    /// itself caps a name at 255 bytes, and a host holds tens of nodes).
+    static let namesReplyLimit = 4 << 20
+    /// PORT2_RESP's largest: two length-prefixed fields of at most 64 KiB each.
+    static let portPleaseReplyLimit = 12 + 2 * 65_535 + 2
+
+    /// Whether `reply` holds a whole PORT2_RESP: its fixed part, the name and the extra field
+    /// by their lengths (or just the result, when it is an error). Something that is not a
+    /// PORT2_RESP at all is as complete as it gets (the parse then says what it is).
+    static func portPleaseReplyIsComplete(_ reply: [UInt8]) -> Bool {
+        guard let tag = reply.first else { return false }
+        guard tag == port2Response else { return true }
+        guard reply.count >= 2 else { return false }
+        if reply[1] != 0 { return true }
+        guard reply.count >= 12 else { return false }
+        let nameEnd = 12 + (Int(reply[10]) << 8 | Int(reply[11]))
+        guard reply.count >= nameEnd + 2 else { return false }
+        return reply.count >= nameEnd + 2 + (Int(reply[nameEnd]) << 8 | Int(reply[nameEnd + 1]))
+    }
+
     /// Parses the whole reply to PORT_PLEASE2_REQ (EPMD closes after it).
     /// Returns nil when the node is not registered.
     public static func parsePortPleaseReply(_ reply: [UInt8]) throws(EPMDError) -> EPMDNodeInfo? {
@@ -100,8 +120,9 @@ public enum EPMDMessages {
     /// can hold thousands, and an error is one line).
     public static func listed(_ names: [String], limit: Int = 20) -> String {
         if names.isEmpty { return "none" }
-        if names.count <= limit { return names.joined(separator: ", ") }
-        return names.prefix(limit).joined(separator: ", ") + " and \(names.count - limit) more"
+        // (EPMD registers any bytes as a name: shown escaped.)
+        let shown = names.prefix(limit).map { PeerText.printable($0, limit: 64) }.joined(separator: ", ")
+        return names.count <= limit ? shown : shown + " and \(names.count - limit) more"
     }
 
     /// A port number written in decimal digits, or nil.

@@ -212,7 +212,7 @@ public struct Handshake: Sendable {
                     return .named(name: String(decoding: name, as: UTF8.self), creation: creation)
                 }
             }
-            throw HandshakeError(.malformed, "unknown handshake status \"\(text.prefix(40))\"")
+            throw HandshakeError(.malformed, "unknown handshake status \"\(PeerText.printable(text, limit: 40))\"")
         }
     }
 
@@ -242,6 +242,11 @@ public struct Handshake: Sendable {
         // send_challenge): each byte is a code point, which only differs from UTF-8 past ASCII.
         var name = ""
         name.unicodeScalars.append(contentsOf: peerName.lazy.map { Unicode.Scalar($0) })
+        // A node name is an atom (at most 255 characters) with an '@', and prints as itself:
+        // anything else is not a node's, and is shown escaped (it arrives before authentication).
+        guard peerName.count <= 255, peerName.contains(UInt8(ascii: "@")), PeerText.isPlain(name) else {
+            throw HandshakeError(.malformed, "the peer's challenge names no node: \"\(PeerText.printable(name, limit: 80))\"")
+        }
         if let expected = expectedPeer, expected != name {
             throw HandshakeError(.nameMismatch,
                                  "reached node \(name), not \(expected): use the name the node was started with (\(name))",

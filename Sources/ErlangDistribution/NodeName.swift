@@ -31,6 +31,10 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
         guard !alive.isEmpty else { throw NodeNameError("node name has nothing before '@'") }
         guard !host.isEmpty else { throw NodeNameError("node name has nothing after '@'") }
         guard !host.utf8.contains(UInt8(ascii: "@")) else { throw NodeNameError("node name has more than one '@'") }
+        // (A blank or a control character is no part of a host name: a stray space would otherwise read as a DNS failure.)
+        guard !host.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw NodeNameError("the host '\(PeerText.printable(host, limit: 64))' has a blank or a control character in it")
+        }
         guard alive.utf8.count + host.utf8.count < 255 else { throw NodeNameError("node name is longer than 255 bytes") }
         for scalar in alive.unicodeScalars where !Self.isAliveCharacter(scalar) {
             throw NodeNameError("'\(alive)' is not a valid node name: use letters, digits, '_' and '-'")

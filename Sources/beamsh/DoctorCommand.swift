@@ -50,6 +50,15 @@ extension Beamsh {
                 report.exit(.usage)  // as every other command exits on a name it cannot read
             }
 
+            // EPMD's port from the environment, when EPMD is to be asked: a bad one is a failed
+            // step of its own (the other commands exit on it with a usage error).
+            if connection.port == nil, connection.epmdPort == nil, let text = ProcessEnvironment.current["ERL_EPMD_PORT"], !text.isEmpty,
+               Int(text).map({ (1...65535).contains($0) }) != true {
+                report.fail("EPMD port", "ERL_EPMD_PORT must be a port number (1 to 65535), not '\(text)'",
+                            fix: "set ERL_EPMD_PORT to EPMD's port (as the nodes have it), or unset it for 4369")
+                report.exit(.usage)
+            }
+
             // 2. The cookie (its source only).
             let options: ConnectOptions
             do {
@@ -169,9 +178,15 @@ extension Beamsh {
                 switch error.kind {
                 case .authenticationFailed: fix = "the cookie differs from the node's: check RELEASE_COOKIE / --cookie-file"
                 case .notAllowed: fix = "short and long names do not mix; use a node name of the same form"
-                case .nameMismatch: fix = "the address reaches another node; fix --address or the node name"
+                case .nameMismatch:
+                    let reached = error.reachedNode ?? "another node"
+                    fix = options.port != nil ? "port \(route.port) is \(reached)'s: fix --port, or give \(reached) as the node"
+                        : options.addressOverride != nil ? "the address reaches \(reached): fix --address, or give \(reached) as the node"
+                        : "EPMD's port for \(target.alive) reaches \(reached): a node restarted in between? run doctor again"
                 case .timeout: fix = "the node took the connection but did not answer: it is frozen or overloaded (or the port is not its distribution port)"
                 case .alreadyConnected: fix = "a node with our name is connected to it already: pass another --name"
+                case .connectionLost where route.epmd == nil && route.port == options.epmdPort:
+                    fix = "port \(route.port) is EPMD's: --port takes the node's distribution port (`beamsh names` lists them)"
                 case .connectionLost: fix = "the node closed the connection during the handshake: its log says why (e.g. a connection limit or net_kernel refusing us)"
                 case .protocolViolation: fix = "the port does not speak the Erlang distribution protocol: check --port / --address"
                 default: fix = "see the reason on the FAIL line"
@@ -197,8 +212,18 @@ extension Beamsh {
                 let tick = try await connected.rpc("net_kernel", "get_net_ticktime", [], timeout: .seconds(10))
                 report.pass("ticks", "net_ticktime \(tick.intValue.map { "\($0) s" } ?? "changing"); beamsh answers every tick")
             } catch {
-                report.fail("RPC", "\(error)", fix: "rex may be overloaded or the node is shutting down")
-                report.exit(.remoteFailure)
+                // The call's own failure, or the connection's (the code the console would exit with).
+                let error = error as? DistributionError ?? DistributionError(.remoteCallFailed, "\(error)")
+                let fix: String
+                switch error.kind {
+                case .remoteCallFailed: fix = "rex may be overloaded or the node is shutting down"
+                case .protocolViolation:
+                    fix = "the node sent what no Erlang node sends: something in between rewrites the bytes, or the port is not a node's"
+                case .connectionLost: fix = "the connection ended during the call: the node stopped, or the network or a proxy cut it"
+                default: fix = "see the reason on the FAIL line"
+                }
+                report.fail("RPC", "\(error)", fix: fix)
+                report.exit(ExitStatus(error))
             }
             await connected.close()
             report.exit(.success)

@@ -45,7 +45,8 @@ extension Beamsh {
                 let names = try await EPMDClient.names(host: host, epmdPort: port, group: group)
                 switch format {
                 case .text:
-                    for entry in names { print("name \(entry.alive) at port \(entry.port)") }
+                    // EPMD registers any bytes as a name: control characters are shown escaped.
+                    for entry in names { print("name \(PeerText.printable(entry.alive)) at port \(entry.port)") }
                     if names.isEmpty { printError("EPMD on \(host) has no nodes registered") }
                 case .json:
                     print(JSONValue.array(names.map {

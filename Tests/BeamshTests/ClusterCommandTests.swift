@@ -426,7 +426,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let ready = Pipe()
         silent.standardOutput = ready
         try silent.run()
-        defer { silent.terminate() }
+        defer { kill(silent.processIdentifier, SIGKILL) }  // (Python may hold SIGTERM blocked)
         _ = ready.fileHandleForReading.availableData  // "listening"
         let hosts = FileManager.default.temporaryDirectory.appendingPathComponent("beamsh-hosts-\(TestNode.randomToken(6))")
         // The resolver keeps these two A records in the file's order.

@@ -913,6 +913,13 @@ import Testing
             let none = try BeamshBinary.run(["doctor", node.name], cookie: nil, environment: ["HOME": "/nonexistent"])
             #expect(none.status == 2, "\(none.stdout)\(none.stderr)")
             #expect(none.stdout.contains("FAIL  cookie") && none.stdout.contains("likely fix: set RELEASE_COOKIE"), "\(none.stdout)")
+
+            // A bad ERL_EPMD_PORT is a failed step (with the usage error's code), in JSON too.
+            let epmd = try BeamshBinary.run(["doctor", node.name, "--format", "json"], cookie: node.cookie, environment: ["ERL_EPMD_PORT": "abc"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(epmd.stdout.utf8)) as? [String: Any], "\(epmd.stdout)")
+            let last = try #require((object["steps"] as? [[String: Any]])?.last)
+            #expect(epmd.status == 64 && object["exit_code"] as? Int == 64 && last["step"] as? String == "EPMD port"
+                    && (last["detail"] as? String)?.contains("ERL_EPMD_PORT must be a port number") == true, "\(epmd.stdout)")
         }
     }
 }

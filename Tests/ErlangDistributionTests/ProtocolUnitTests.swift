@@ -27,6 +27,19 @@ import Testing
         var buffer = ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xF0])
         #expect(throws: DistributionProtocolError.self) { try framer.next(&buffer) }
     }
+
+    /// A large frame that no reader could take (not a pass-through message) is refused on its
+    /// first byte, not after the rest of it has been buffered.
+    @Test func refusesAnUnreadableFrameOnItsFirstByte() throws {
+        var framer = DistributionFramer()
+        framer.phase = .connected
+        var buffer = ByteBuffer(bytes: [0x40, 0, 0, 0])  // 1 GiB declared
+        #expect(try framer.next(&buffer) == nil, "the header alone says nothing yet")
+        buffer.writeBytes([131])
+        #expect(throws: DistributionProtocolError("distribution message with header 131: atom cache and fragments were not negotiated")) {
+            try framer.next(&buffer)
+        }
+    }
 }
 
 @Suite struct TickPolicyTests {
@@ -138,6 +151,8 @@ import Testing
         // Each mistake is named for what it is.
         for (text, message) in [("", "the node name is empty"), ("@host", "node name has nothing before '@'"),
                                 ("app@", "node name has nothing after '@'"), ("x@y@host", "node name has more than one '@'"),
+                                ("app@vm ", "the host 'vm ' has a blank or a control character in it"),
+                                ("app@v\u{1B}[2Jm", "the host 'v\\e[2Jm' has a blank or a control character in it"),
                                 ("a b@host", "'a b' is not a valid node name: use letters, digits, '_' and '-'")] {
             #expect(throws: NodeNameError(message)) { try NodeName(parsing: text, defaultHost: "myhost") }
         }
