@@ -99,6 +99,14 @@ public final class LineEditor: @unchecked Sendable {
     /// Whether libedit edits the lines (input and output are terminals), or plain lines are read.
     public let isInteractive: Bool
 
+    /// Whether Ctrl-C came with the Enter that ended the line ``readLine(prompt:)`` just returned,
+    /// in the same read (keys sent together, or merged on a slow link). The prompt reads keys
+    /// with the terminal's signals off, so that Ctrl-C was a character, not the `SIGINT` it
+    /// would have been a moment later: the caller treats the line as interrupted right after
+    /// Enter. What was typed after the line is dropped with it, as a terminal drops its input on
+    /// an interrupt. Reset by each read.
+    public private(set) var interruptFollowedLine = false
+
     /// Called on Tab with the text before the cursor; returns the candidates for the word being
     /// completed.
     ///
@@ -143,6 +151,10 @@ public final class LineEditor: @unchecked Sendable {
     /// What the next interrupt shows (see ``interruptReading(echo:)``).
     private var interruptEcho = "^C\n"
     private var wakeup: (read: Int32, write: Int32)?
+    /// Input taken from the terminal ahead of libedit (a paste's next lines, input given back
+    /// after a question), read before the descriptor, in order.
+    private var typeahead: [UInt8] = []
+    private var typeaheadStart = 0
     /// Most text queued between two redraws; a writer in a loop cannot make beamsh grow.
     static let maxPendingText = 256 << 10
 
@@ -213,7 +225,15 @@ public final class LineEditor: @unchecked Sendable {
         bindKeys(editLine)  // again: a changed `stty intr` rebinds the old key when libedit starts
         el_resize(editLine)  // pick up a window size change since the last line
         wasInterrupted = false
+        interruptFollowedLine = false
 
+        // Ctrl-D pressed between two lines (while the last one was evaluated, the terminal in its
+        // normal mode) is an end of input waiting to be read: in libedit's mode it would arrive
+        // as a NUL byte, a key that does nothing, and the operator's Ctrl-D would be lost.
+        if endOfInputTypedAhead() {
+            pendingLock.withLock { (acceptingOutput, readWindowOpen) = (false, false) }
+            return .endOfInput
+        }
         var count: Int32 = 0
         Terminal.willStartEditing(configuration.inputDescriptor)
         let characters = el_wgets(editLine, &count)
@@ -236,7 +256,40 @@ public final class LineEditor: @unchecked Sendable {
         }
         var line = String(scalars)
         if line.hasSuffix("\n") { line.removeLast() }
+        interruptFollowedLine = interruptTypedWithTheLine()
         return .line(line)
+    }
+
+    /// Takes what the terminal holds after the line just read (in the terminal's normal mode,
+    /// a line at a time) into ``typeahead``; true, with all of it dropped as a terminal drops
+    /// its input on an interrupt, when it holds the interrupt key.
+    private func interruptTypedWithTheLine() -> Bool {
+        let fd = configuration.inputDescriptor
+        var taken: [UInt8] = []
+        var waiting: Int32 = 0
+        while taken.count < 1 << 20, ioctl(fd, UInt(FIONREAD), &waiting) == 0, waiting > 0 {
+            var chunk = [UInt8](repeating: 0, count: min(Int(waiting), (1 << 20) - taken.count))
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            taken += chunk.prefix(n)
+        }
+        guard !taken.isEmpty else { return false }
+        if taken.contains(Terminal.interruptCharacter(of: fd)) { return true }
+        typeahead += taken
+        return false
+    }
+
+    /// Whether an end of input (Ctrl-D on an empty line, in the terminal's normal mode) waits to
+    /// be read, before anything else: it is read.
+    private func endOfInputTypedAhead() -> Bool {
+        guard typeaheadStart == typeahead.count else { return false }
+        let fd = configuration.inputDescriptor
+        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        var waiting: Int32 = 0
+        guard poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLIN) != 0,
+              ioctl(fd, UInt(FIONREAD), &waiting) == 0, waiting == 0 else { return false }
+        var byte: UInt8 = 0
+        return read(fd, &byte, 1) == 0
     }
 
     /// Lets ``showWhileReading(_:)`` take text from now until the next ``readLine(prompt:)``
@@ -310,6 +363,8 @@ public final class LineEditor: @unchecked Sendable {
         while true {
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
             if let wakeup { fds.append(pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)) }
+            // Input already taken comes first (and needs no wait).
+            if typeaheadStart < typeahead.count { fds[0].revents = Int16(POLLIN) } else
             if poll(&fds, nfds_t(fds.count), -1) < 0 {
                 if errno == EINTR { continue }
                 return -1
@@ -383,6 +438,13 @@ public final class LineEditor: @unchecked Sendable {
     }
 
     private func readByte(_ fd: Int32) -> UInt8? {
+        if typeaheadStart < typeahead.count {
+            defer {
+                typeaheadStart += 1
+                if typeaheadStart == typeahead.count { (typeahead, typeaheadStart) = ([], 0) }
+            }
+            return typeahead[typeaheadStart]
+        }
         var byte: UInt8 = 0
         while true {
             let n = read(fd, &byte, 1)
@@ -430,7 +492,8 @@ public final class LineEditor: @unchecked Sendable {
     public func takeTypeahead() -> [UInt8] {
         guard editLine != nil else { return [] }
         let fd = configuration.inputDescriptor
-        var taken: [UInt8] = []
+        var taken = Array(typeahead[typeaheadStart...])
+        (typeahead, typeaheadStart) = ([], 0)
         while taken.count < 1 << 20 {
             var waiting: Int32 = 0
             if ioctl(fd, UInt(FIONREAD), &waiting) != 0 { break }
@@ -451,6 +514,7 @@ public final class LineEditor: @unchecked Sendable {
     /// Whether input is waiting to be read (a paste's next lines), at a terminal.
     public var hasTypeahead: Bool {
         guard editLine != nil else { return false }
+        if typeaheadStart < typeahead.count { return true }
         var waiting: Int32 = 0
         return ioctl(configuration.inputDescriptor, UInt(FIONREAD), &waiting) == 0 && waiting > 0
     }
@@ -458,9 +522,9 @@ public final class LineEditor: @unchecked Sendable {
     /// Input taken by ``takeTypeahead()``, read by the next ``readLine(prompt:)`` calls before
     /// anything typed since.
     public func giveBack(_ bytes: [UInt8]) {
-        guard let editLine, !bytes.isEmpty else { return }
-        var wide = String(decoding: bytes, as: UTF8.self).unicodeScalars.map { wchar_t(bitPattern: $0.value) } + [0]
-        el_wpush(editLine, &wide)
+        guard editLine != nil, !bytes.isEmpty else { return }
+        typeahead = bytes + typeahead[typeaheadStart...]
+        typeaheadStart = 0
     }
 
     // MARK: - History

@@ -56,6 +56,14 @@ enum Terminal {
         _ = lock.withLock { editing.insert(fd) }
     }
 
+    /// The key that interrupts (`stty intr`, Ctrl-C unless changed).
+    static func interruptCharacter(of fd: Int32) -> UInt8 {
+        var mode = termios()
+        guard tcgetattr(fd, &mode) == 0 else { return 0x03 }
+        let key = withUnsafeBytes(of: mode.c_cc) { $0[Int(VINTR)] }
+        return key == 0 ? 0x03 : key  // (0 is _POSIX_VDISABLE: no key; Ctrl-C is still ours at the prompt)
+    }
+
     static func willStopEditing(_ fd: Int32) {
         _ = lock.withLock { editing.remove(fd) }
     }

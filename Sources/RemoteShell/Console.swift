@@ -133,6 +133,8 @@ public final class Console: @unchecked Sendable {
             // A Ctrl-C from before the line was entered was answered by this prompt; one since
             // is for this line.
             core.evaluator.clearPendingInterrupt(before: readEnded)
+            // Ctrl-C sent with the Enter (in one read) interrupts this line, as one a moment later would.
+            if case .line = result, input.interruptCameWithLine() { core.evaluator.interrupt() }
             var line: String
             switch result {
             case .endOfInput where !buffer.isEmpty:
@@ -173,8 +175,9 @@ public final class Console: @unchecked Sendable {
                 }
                 line = "v(-1) " + line
             }
-            if !buffer.isEmpty, language == .elixir, line.trimmedWhitespace == "#iex:break" {
+            if !buffer.isEmpty, language == .elixir, line == "#iex:break" {
                 // IEx's way out of an expression that will not close: the input so far is dropped.
+                // The line exactly, as IEx reads it: indented, it is a heredoc's line or a comment.
                 out.write(paint("** (TokenMissingError) iex:\(counter): incomplete expression", IEXColors.error) + "\n")
                 buffer = ""
                 continue

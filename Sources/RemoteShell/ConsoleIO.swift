@@ -57,6 +57,14 @@ public protocol ConsoleInput: Sendable {
     /// Whether an operator types the input (a line editor): text typed beyond what an
     /// evaluation read is then dropped when it ends, not handed to a later evaluation's read.
     var isInteractive: Bool { get }
+    /// Whether Ctrl-C came together with the Enter of the line ``readLine(prompt:)`` just
+    /// returned (a line editor reads it as a key then, not as a signal): the line is to be
+    /// interrupted as it starts.
+    func interruptCameWithLine() -> Bool
+}
+
+extension ConsoleInput {
+    public func interruptCameWithLine() -> Bool { false }
 }
 
 /// What a read for the node's I/O requests got.

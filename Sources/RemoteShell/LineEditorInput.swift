@@ -44,8 +44,12 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
         }
     }
 
+    public func interruptCameWithLine() -> Bool { editor.interruptFollowedLine }
+
     public func readReply(prompt: String) -> ReadResult {
         switch editor.readLine(prompt: prompt) {
+        // Ctrl-C typed with the Enter: as Ctrl-C at the question.
+        case .line where editor.interruptFollowedLine: return .interrupted
         case .line(let line): return .line(line)
         case .endOfInput: return .endOfInput
         case .interrupted: return .interrupted

@@ -429,6 +429,37 @@ import Testing
         try await terminal.waitFor("EXIT:0")
     }
 
+    /// Keys sent together with the Enter (one write: a fast hand, or a slow link merging them)
+    /// act as they would a moment later. Ctrl-C interrupts the line just entered (the prompt
+    /// reads it as a key then, not as a signal); Ctrl-D pressed while an unfinished line is
+    /// checked drops it (in libedit's mode it would have arrived as a NUL byte, and the next
+    /// Ctrl-D would have been sent to the node as code).
+    @Test func keysRightAfterEnterActAsTheyWouldLater() async throws {
+        let session = try ConsoleSession()
+        defer { session.close() }
+        let terminal = session.terminal
+        let prompt = "iex(\(session.node.name))1>"
+        try await terminal.waitFor(prompt)
+        for attempt in 1...3 {
+            try terminal.type(":timer.sleep(1500); :not_interrupted")
+            try terminal.press("Enter", "C-c")
+            try await terminal.waitFor("** (EXIT) interrupted", count: attempt, timeout: 10)
+            try await terminal.waitFor(prompt, count: attempt + 1, timeout: 10)
+        }
+        for attempt in 1...5 {
+            try terminal.type("y\(attempt) =")
+            try terminal.press("Enter")
+            try terminal.press("C-d")
+            try await terminal.waitFor("** (TokenMissingError) iex:1: incomplete expression", count: attempt, timeout: 10)
+            try await terminal.waitFor(prompt, count: attempt + 4, timeout: 10)
+        }
+        try terminal.enter("1 + 1")
+        let screen = try await terminal.waitFor("iex(\(session.node.name))2>")
+        #expect(screen.contains("\n2\n") && !screen.contains("\n:not_interrupted\n") && !screen.contains("U+0004"), "\(screen)")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// Ctrl-C while `IO.gets` waits ends the evaluation at once, whether the read has started
     /// (plain standard input in `--eval`; the line editor at the console) or was still on its way
     /// (Ctrl-C right after Enter): no read is left waiting for a line nobody wants.

@@ -68,17 +68,21 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         let before = try processCount(node)
         let output = OutputBuffer()
         let input = ScriptedInput(lines: ["x = 41", "case x do", "  41 -> :yes", "end", "x + 1", "raise \"boom\"", "x",
-                                          "[1, 2,", "#iex:break", "x"])
+                                          "[1, 2,", "#iex:break", "x",
+                                          // Indented, it is a heredoc's line (as in IEx).
+                                          "y = \"\"\"", "  #iex:break", "\"\"\""])
         let console = try await Console.make(connection: connection, options: ShellOptions(), input: input, output: output)
         #expect(console.language == .elixir)
         try await console.run()
         let n = node.name
         #expect(input.promptsSeen == [
             "iex(\(n))1> ", "iex(\(n))2> ", "...(\(n))2> ", "...(\(n))2> ", "iex(\(n))3> ", "iex(\(n))4> ",
-            "iex(\(n))4> ", "iex(\(n))5> ", "...(\(n))5> ", "iex(\(n))5> ", "iex(\(n))6> ",
+            "iex(\(n))4> ", "iex(\(n))5> ", "...(\(n))5> ", "iex(\(n))5> ", "iex(\(n))6> ", "...(\(n))6> ", "...(\(n))6> ",
+            "iex(\(n))7> ",
         ])
         // `#iex:break` drops an expression that will not close, as IEx does.
-        #expect(output.text == "41\n:yes\n42\n** (RuntimeError) boom\n41\n** (TokenMissingError) iex:5: incomplete expression\n41\n")
+        #expect(output.text == "41\n:yes\n42\n** (RuntimeError) boom\n41\n** (TokenMissingError) iex:5: incomplete expression\n41\n"
+                + "\"  #iex:break\\n\"\n")
         // Ctrl-D (end of input) ended the console; nothing stays on the node.
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
