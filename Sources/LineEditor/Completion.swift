@@ -53,7 +53,8 @@ enum CompletionLogic {
         case 0:
             return .none
         case 1 where replacements[0] == word:
-            return labels.count > 1 ? .list(labels.sorted()) : .none
+            // A whole name: its arities, as IEx lists them (`Process.sleep` → `sleep/1`).
+            return labels.count > 1 || !word.hasSuffix(labels[0]) ? .list(labels.sorted()) : .none
         case 1:
             return .replace(replacing: wordLength, with: replacements[0])
         default:

@@ -62,6 +62,15 @@ public final class Console: @unchecked Sendable {
         return (try? promise.futureResult.wait()) ?? nil
     }
 
+    /// The functions and macros a bare name may call in this session (what it imports, the
+    /// special forms); nil before the session holds anything on the node.
+    public func sessionImports() -> [ImportedFunction]? {
+        let evaluator = core.evaluator
+        let promise = core.connection.eventLoop.makePromise(of: SessionContext?.self)
+        promise.completeWithTask { try await evaluator.sessionContext(variable: nil, path: [], timeout: .seconds(1)) }
+        return ((try? promise.futureResult.wait()) ?? nil)?.imports
+    }
+
     /// Whether a line of the session may have defined an alias (see ``mayAlias(_:)``).
     private let mayHaveAliases = NIOLockedValueBox(false)
 

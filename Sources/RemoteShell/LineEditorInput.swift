@@ -93,16 +93,23 @@ public final class RemoteCompleter: Sendable {
     /// again only then.
     private let generation: @Sendable () -> Int
     private let aliasCache = NIOLockedValueBox<(generation: Int, aliases: [String: String])?>(nil)
+    /// The session's imports (``Console/sessionImports()``): nil before the session holds anything.
+    private let sessionImports: (@Sendable () -> [ImportedFunction]?)?
+    private let importCache = NIOLockedValueBox<(generation: Int, imports: [ImportedFunction])?>(nil)
+    /// What a session imports before its first line: Kernel's, the special forms, IEx.Helpers'.
+    private let defaultImports = NIOLockedValueBox<[ImportedFunction]?>(nil)
 
     public init(
         connection: NodeConnection, language: Language, variables: @escaping @Sendable () -> [String] = { [] },
         session: (@Sendable (_ variable: String?, _ path: [String]) -> SessionContext?)? = nil,
+        imports: (@Sendable () -> [ImportedFunction]?)? = nil,
         generation: @escaping @Sendable () -> Int = { 0 }
     ) {
         self.connection = connection
         self.language = language
         self.variables = variables
         self.session = session
+        self.sessionImports = imports
         self.generation = generation
     }
 
@@ -116,6 +123,14 @@ public final class RemoteCompleter: Sendable {
         var candidates: [CompletionCandidate] = []
         if !word.isEmpty, !word.contains(where: { $0 == "." || $0 == ":" }) {
             candidates += variables().filter { $0.hasPrefix(word) && $0 != word }.sorted().map { CompletionCandidate($0) }
+            // What a bare name may call (`is_ato` → `is_atom`, `bxo` → `bxor` after `import
+            // Bitwise`), listed with arities as IEx lists them; IEx finds them in its own shell's
+            // environment, which the node's expander cannot see from an RPC.
+            if language == .elixir, word.first.map({ $0.isLowercase || $0 == "_" }) == true {
+                candidates += importedFunctions().filter { $0.name.hasPrefix(word) }
+                    .sorted { ($0.name, $0.arity) < ($1.name, $1.arity) }
+                    .map { CompletionCandidate($0.name, label: "\($0.name)/\($0.arity)") }
+            }
         }
         let insideStruct = language == .elixir && Self.isInsideStruct(lineUpToCursor)
         // The session's aliases, as IEx offers them: `Us` → `User`, `User` → `User.`, and
@@ -138,8 +153,30 @@ public final class RemoteCompleter: Sendable {
         // that word on every line.
         let asked = insideStruct ? lineUpToCursor : word
         let fromNode = remoteCandidates(forWord: word, asking: asked, lineUpToCursor: lineUpToCursor)
-        let known = Set(candidates.map(\.replacement))
-        return candidates + fromNode.filter { !known.contains($0.replacement) }
+        let known = Set(candidates)
+        return candidates + fromNode.filter { !known.contains($0) }
+    }
+
+    /// The session's imports, asked again after each evaluation (a line may `import`); before
+    /// the first, what every session imports, asked of the node once.
+    private func importedFunctions() -> [ImportedFunction] {
+        let now = generation()
+        if let cached = importCache.withLockedValue({ $0 }), cached.generation == now { return cached.imports }
+        if let imports = sessionImports?() {
+            importCache.withLockedValue { $0 = (now, imports) }
+            return imports
+        }
+        if let defaults = defaultImports.withLockedValue({ $0 }) { return defaults }
+        let calls = [("Elixir.Kernel", "functions"), ("Elixir.Kernel", "macros"), ("Elixir.Kernel.SpecialForms", "macros"),
+                     ("Elixir.IEx.Helpers", "functions"), ("Elixir.IEx.Helpers", "macros")].map {
+            connection.submitCall($0.0, "__info__", [.atom($0.1)], timeout: .seconds(2))
+        }
+        // (On the input thread, never the event loop.) Kept only when Kernel answered.
+        let answers = calls.map { try? $0.wait() }
+        guard let kernel = answers[0], kernel.listElements != nil else { return [] }
+        let defaults = Evaluator.imports(.list(answers.compactMap { $0?.listElements }.flatMap { $0 }))
+        defaultImports.withLockedValue { $0 = defaults }
+        return defaults
     }
 
     /// The node's candidates for `word` (given `asked`), cached for ``cacheLife``.

@@ -20,6 +20,15 @@ public struct SessionContext: Sendable, Hashable {
     public var fields: [Field]?
     /// `alias` → module, both without `Elixir.` (`User` → `MyApp.Accounts.User`).
     public var aliases: [String: String]
+    /// The functions and macros the session imports (`Kernel`'s, `IEx.Helpers`', and what its
+    /// lines imported), as names and arities; nil when not asked for.
+    public var imports: [ImportedFunction]? = nil
+}
+
+/// A function or macro called without its module: `is_atom/1`, `bxor/2` after `import Bitwise`.
+public struct ImportedFunction: Sendable, Hashable {
+    public var name: String
+    public var arity: Int
 }
 
 extension Evaluator {
@@ -56,9 +65,9 @@ extension Evaluator {
                 return nil
             case .message(_, let message):
                 guard let t = message.tupleElements, t.count == 2, t[0] == .reference(tag),
-                      let reply = t[1].tupleElements, reply.count == 2 else { continue }
+                      let reply = t[1].tupleElements, reply.count == 3 else { continue }
                 worker = nil  // it has finished
-                return SessionContext(fields: Self.fields(reply[0]), aliases: Self.aliases(reply[1]))
+                return SessionContext(fields: Self.fields(reply[0]), aliases: Self.aliases(reply[1]), imports: Self.imports(reply[2]))
             case .exit(let from, _) where from == worker:
                 return nil
             default:
@@ -91,6 +100,20 @@ extension Evaluator {
         return aliases
     }
 
+    /// `[{Name, Arity}]` as functions a bare word can complete to (plain names only: no
+    /// operators, nothing that starts with `_`).
+    static func imports(_ term: Term) -> [ImportedFunction] {
+        var seen = Set<ImportedFunction>()
+        var imports: [ImportedFunction] = []
+        for entry in term.listElements ?? [] {
+            guard let pair = entry.tupleElements, pair.count == 2, let name = pair[0].atomValue?.name, case .integer(let arity) = pair[1],
+                  !name.hasPrefix("_"), isPlainIdentifier(name) else { continue }
+            let function = ImportedFunction(name: name, arity: arity)
+            if seen.insert(function).inserted { imports.append(function) }
+        }
+        return imports
+    }
+
     /// A name written after `.` without quotes: a lowercase letter or `_` first, then letters,
     /// digits and `_`, perhaps ending in `?` or `!`.
     static func isPlainIdentifier(_ name: String) -> Bool {
@@ -112,7 +135,7 @@ extension Evaluator {
     }
 
     /// Bound: Holder, Wanted (`[]` or the variable's name), Path (keys' names), ReplyTo, Tag. Sends
-    /// `{Tag, {Fields | none, Aliases}}`. The keys are picked by a compiled match spec, not
+    /// `{Tag, {Fields | none, Aliases, Imports}}`. The keys are picked by a compiled match spec, not
     /// one erl_eval step per key; at most 5,000 are sent.
     static let completionSource = """
         BeamshAtoms = fun(BeamshNames) ->
@@ -139,8 +162,13 @@ extension Evaluator {
                   ets:match_spec_compile([{{'$1', '$2'}, [{is_atom, '$1'}], [{{'$1', {is_map, '$2'}}}]}])), 5000);
               _ -> none
             end,
-            {BeamshFields, BeamshAliases};
-          {'DOWN', BeamshRef, _, _, _} -> {none, []}
+            % What a bare name may call: the imports (Kernel's among them) and the special forms.
+            BeamshImports = [BeamshFA || BeamshKey <- [functions, macros],
+                                         {_, BeamshFAs} <- case BeamshEnv of #{BeamshKey := BeamshI} -> BeamshI; _ -> [] end,
+                                         BeamshFA <- BeamshFAs]
+              ++ 'Elixir.Kernel.SpecialForms':'__info__'(macros),
+            {BeamshFields, BeamshAliases, BeamshImports};
+          {'DOWN', BeamshRef, _, _, _} -> {none, [], []}
         end,
         ReplyTo ! {Tag, BeamshReply},
         ok.

@@ -424,6 +424,7 @@ extension ConsoleInvocation {
             input.useCompletion(RemoteCompleter(connection: connection, language: console.language,
                                                 variables: { console.boundVariables },
                                                 session: { console.sessionContext(variable: $0, path: $1) },
+                                                imports: { console.sessionImports() },
                                                 generation: { console.evaluationGeneration }))
             console.clusterOptions = clusterOptions
             letAStopThrough = { console.letAStopThrough }

@@ -425,6 +425,22 @@ import Testing
         try await terminal.waitFor("iex(\(node.name))5> state.name")
         #expect(try node.eval("catch binary_to_existing_atom(<<\"beamsh_never_an_atom_ke\">>, utf8).").contains("badarg"))
         try terminal.press("C-u")
+        // A bare name completes to what the session imports: Kernel's, and a line's `import`.
+        try terminal.type("is_ato")
+        try terminal.press("Tab")
+        try await terminal.waitFor("iex(\(node.name))5> is_atom")
+        try terminal.press("C-u")
+        try terminal.enter("import Bitwise")
+        try await terminal.waitFor("iex(\(node.name))6>")
+        try terminal.type("bxo")
+        try terminal.press("Tab")
+        try await terminal.waitFor("iex(\(node.name))6> bxor")
+        try terminal.press("C-u")
+        // A whole function name lists its arities, as IEx does.
+        try terminal.type("Process.sleep")
+        try terminal.press("Tab")
+        try await terminal.waitFor("\nsleep/1")
+        try terminal.press("C-u")
         try terminal.press("C-d")
         try await terminal.waitFor("EXIT:0")
     }

@@ -38,11 +38,11 @@ import Testing
         let maxes = Array(candidates.prefix(2))
         #expect(CompletionLogic.action(lineUpToCursor: "x = Enum.m", candidates: maxes, delimiters: delimiters)
                 == .replace(replacing: 6, with: "Enum.max"))
-        // The name complete: its arities are listed; one arity alone has nothing to show.
+        // The name complete: its arities are listed, one alone too (as IEx shows `sleep/1`).
         #expect(CompletionLogic.action(lineUpToCursor: "Enum.max", candidates: maxes, delimiters: delimiters)
                 == .list(["max/1", "max/2"]))
         #expect(CompletionLogic.action(lineUpToCursor: "Enum.map", candidates: [.init("Enum.map", label: "map/2")],
-                                       delimiters: delimiters) == .none)
+                                       delimiters: delimiters) == .list(["map/2"]))
     }
 
     @Test func nothingToDoRingsTheBell() {

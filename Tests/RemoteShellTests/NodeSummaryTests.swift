@@ -99,6 +99,11 @@ import Testing
         #expect(completer.complete("u = %URI{scheme: \"https\", ho").map(\.replacement) == ["host: "])
         #expect(RemoteCompleter.isInsideStruct("%URI{a: %{b: 1}, ") && !RemoteCompleter.isInsideStruct("%URI{a: 1} |> f(")
                 && !RemoteCompleter.isInsideStruct("%{a: "))
+        // A bare name: what every session imports (Kernel's, the special forms, IEx.Helpers'),
+        // asked of the node once; IEx's expander cannot see a shell's imports from an RPC.
+        #expect(completer.complete("x = is_ato").map(\.replacement) == ["is_atom"])
+        #expect(Set(completer.complete("spaw").map(\.label)).isSuperset(of: ["spawn/1", "spawn/3", "spawn_link/1"])
+                && completer.complete("cas").contains { $0.replacement == "case" } && completer.complete("pi").contains { $0.label == "pid/3" })
         // Listed with their arities, as IEx lists them; what is inserted is the name.
         let reduce = completer.complete("Enum.reduce")
         #expect(Set(reduce.map(\.label)).isSuperset(of: ["reduce/2", "reduce/3", "reduce_while/3"])
