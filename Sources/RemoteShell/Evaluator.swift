@@ -119,6 +119,10 @@ final class Evaluator: @unchecked Sendable {
     /// expression run counts; see ``queriesRun``); a result too large is left out.
     private(set) var history: [(number: Int, value: Term, size: Int)] = []
     private var evaluations = 0
+    /// Elixir: the last result too large for the history (its number), which ended it.
+    private var droppedResult: Int?
+    /// Whether the line being evaluated names `v` (its history travels with it).
+    private var lineNamesHistory = false
     /// Erlang: expressions run in the session so far (the next one is query `queriesRun + 1`,
     /// the number the console's prompt shows). Advanced by ``ShellCore`` for every line it answers.
     var queriesRun = 0
@@ -250,7 +254,8 @@ final class Evaluator: @unchecked Sendable {
             ("HolderForms", keepsState && holder == nil ? try holderForms() : .atom("none")),
         ]
         // The values of `v/1` travel only with code that may ask for one (a line naming `v`).
-        let entries: [Term] = Self.namesHistory(code, language: language) ? history.map { .tuple([.integer($0.number), $0.value]) } : []
+        lineNamesHistory = Self.namesHistory(code, language: language)
+        let entries: [Term] = lineNamesHistory ? history.map { .tuple([.integer($0.number), $0.value]) } : []
         variables += [("History", .list(TermList(entries))), ("HistoryLimit", .integer(Self.historyValueLimit))]
         switch language {
         case .elixir: variables += [("Width", .integer(io.geometry().columns)), ("Colors", syntaxColors)]
@@ -409,7 +414,14 @@ final class Evaluator: @unchecked Sendable {
             // Erlang's scan error: {error, Text, unchanged, 0}.
             if parts.count >= 3 { keep(binding: parts[2]) }
             expressionsRun = parts.count >= 4 ? parts[3].intValue ?? 0 : 0
-            return .done(.failure(formatted: Self.trimmed(parts[1].stringValue ?? "\(parts[1])")))
+            var text = Self.trimmed(parts[1].stringValue ?? "\(parts[1])")
+            // IEx's `v(-1) is out of bounds`, where the result asked for was too large to keep.
+            if language == .elixir, lineNamesHistory, let dropped = droppedResult, evaluations - dropped < Self.historyEntries,
+               Self.mentions(text, "is out of bounds") {
+                text += "\n(beamsh keeps results of up to \(Self.historyValueLimit / 1024) KiB for v/1: result \(dropped) was larger, "
+                    + "and v/1 reaches back to the results after it)"
+            }
+            return .done(.failure(formatted: text))
         }
         guard parts.count >= 4, parts[0] == .ok else {
             return .done(.failure(formatted: "** unexpected reply from the evaluator: \(reply)"))
@@ -506,11 +518,19 @@ final class Evaluator: @unchecked Sendable {
         return String(out)
     }
 
+    /// Whether `text` holds `phrase` (compared as bytes).
+    static func mentions(_ text: String, _ phrase: String) -> Bool {
+        let bytes = Array(text.utf8), wanted = Array(phrase.utf8)
+        guard !wanted.isEmpty, wanted.count <= bytes.count else { return false }
+        return (0...(bytes.count - wanted.count)).contains { bytes[$0..<($0 + wanted.count)].elementsEqual(wanted) }
+    }
+
     /// Keeps `{keep, Size, Value}` for `v/1`; `too_large` ends the history.
     private func remember(_ kept: Term) {
         evaluations += 1
         guard let k = kept.tupleElements, k.count == 3, k[0] == .atom("keep"), let size = k[1].intValue else {
             history = []
+            droppedResult = evaluations
             return
         }
         history.append((evaluations, k[2], size))

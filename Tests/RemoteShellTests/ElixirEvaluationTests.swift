@@ -37,7 +37,8 @@ import Testing
         let connection = try await connect(node)
         defer { connection.closeNow() }
         let evaluator = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
-        #expect(try await evaluator.evaluate("v()").formatted.contains("v(-1) is out of bounds"), "empty history")
+        let empty = try await evaluator.evaluate("v()").formatted
+        #expect(empty.contains("v(-1) is out of bounds") && !empty.contains("beamsh keeps"), "empty history, nothing dropped: \(empty)")
         _ = try await evaluator.evaluate("21")  // 1
         _ = try await evaluator.evaluate("%{a: [1, 2]}")  // 2
         #expect(try await evaluator.evaluate("raise \"no number\"").isFailure)
@@ -46,7 +47,11 @@ import Testing
         #expect(try await evaluator.evaluate("v()").formatted == "[1, 2]")  // 5
         #expect(try await evaluator.evaluate("v(-3)").formatted == "42")  // 6
         _ = try await evaluator.evaluate(":binary.copy(\"x\", 100_000)")  // 7: too large to keep
-        #expect(try await evaluator.evaluate("v(1)").formatted.contains("v(1) is out of bounds"))
+        // Said why, where IEx's message would read like a wrong number.
+        let dropped = try await evaluator.evaluate("v(1)").formatted
+        #expect(dropped.contains("v(1) is out of bounds")
+                && dropped.hasSuffix("(beamsh keeps results of up to 64 KiB for v/1: result 7 was larger, and v/1 reaches back to the results after it)"),
+                "\(dropped)")
         _ = try await evaluator.evaluate(":small")  // 8
         #expect(try await evaluator.evaluate("v(8)").formatted == ":small")  // 9
         // Counting from the end works after it too (IEx's `v(-N)` needs the newest number).
