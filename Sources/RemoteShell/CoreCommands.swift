@@ -175,6 +175,59 @@ public enum CoreCommands {
         return .elixir
     }
 
+    /// Whether Elixir `line` only reads documentation: `h`, `h Enum`, `h Enum.map`, `h(Enum.map/2)`,
+    /// `h :lists.seq/2`. `h` is a macro and its argument names what to look up; nothing in it
+    /// runs. Read-only mode lets such a line through to the node's `IEx.Helpers.h`.
+    public static func isDocumentationLookup(_ line: String) -> Bool {
+        let text = Array(line.trimmedWhitespace.unicodeScalars)
+        guard text.first == "h" else { return false }
+        var rest = Array(text.dropFirst())
+        if rest.isEmpty { return true }
+        if rest.first == "(" {
+            guard rest.last == ")" else { return false }
+            rest = Array(rest.dropFirst().dropLast())
+        } else {
+            guard rest.first == " " || rest.first == "\t" else { return false }
+        }
+        while rest.first == " " || rest.first == "\t" { rest.removeFirst() }
+        while rest.last == " " || rest.last == "\t" { rest.removeLast() }
+        if rest.isEmpty { return true }
+        var i = 0
+        func word(_ first: (Unicode.Scalar) -> Bool) -> Bool {
+            guard i < rest.count, first(rest[i]) else { return false }
+            i += 1
+            while i < rest.count, ("a"..."z").contains(rest[i]) || ("A"..."Z").contains(rest[i])
+                    || ("0"..."9").contains(rest[i]) || rest[i] == "_" { i += 1 }
+            return true
+        }
+        let upper: (Unicode.Scalar) -> Bool = { ("A"..."Z").contains($0) }
+        let lower: (Unicode.Scalar) -> Bool = { ("a"..."z").contains($0) || $0 == "_" }
+        // The module: `Alias.Alias` or `:erlang_module`.
+        if rest[0] == ":" {
+            i = 1
+            guard word(lower) else { return false }
+        } else {
+            guard word(upper) else { return false }
+            while i + 1 < rest.count, rest[i] == ".", upper(rest[i + 1]) {
+                i += 1
+                _ = word(upper)
+            }
+        }
+        // Then `.function`, perhaps ending in `?` or `!`, then `/arity`.
+        if i < rest.count, rest[i] == "." {
+            i += 1
+            guard word(lower) else { return false }
+            if i < rest.count, rest[i] == "?" || rest[i] == "!" { i += 1 }
+        }
+        if i < rest.count, rest[i] == "/" {
+            i += 1
+            let start = i
+            while i < rest.count, ("0"..."9").contains(rest[i]) { i += 1 }
+            guard i > start else { return false }
+        }
+        return i == rest.count
+    }
+
     /// Why `line` may not run in read-only mode, or nil when it may.
     public static func readOnlyRefusal(_ line: String, language: Language) -> String? {
         let trimmed = line.trimmedWhitespace

@@ -207,7 +207,7 @@ final class ShellCore: @unchecked Sendable {
     }
 
     private func evaluateCounted(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?, wholeInput: Bool) async throws -> EvaluationStep {
-        if options.readOnly {
+        if options.readOnly, !(language == .elixir && CoreCommands.isDocumentationLookup(code)) {
             let trimmed = code.trimmedWhitespace
             let syntax = CoreCommands.syntax(of: trimmed, on: language)
             if let refusal = CoreCommands.readOnlyRefusal(trimmed, language: syntax) {

@@ -701,6 +701,10 @@ import Testing
         try terminal.enter("File.rm(\"x\")")
         let refused = try await terminal.waitFor("iex(\(node.name))1>", count: 2)
         #expect(refused.contains("** read-only: only the core commands"), "\(refused)")
+        // Documentation is read: `h` names what to look up, and nothing in its argument runs.
+        try terminal.enter("h Enum.map/2")
+        try await terminal.waitFor("def map(enumerable, fun)")
+        try await terminal.waitFor("iex(\(node.name))2>")
         try terminal.press("C-d")
         try await terminal.waitFor("EXIT:0")
     }

@@ -203,6 +203,19 @@ struct LocalCheckTests {
                 && !Console.isMatch("a <= b") && !Console.isMatch("a =~ ~r/x/") && !Console.isMatch("\"x = 1\"") && !Console.isMatch("[a: 1]"))
     }
 
+    /// `h` with a module, function or arity names what to look up (a macro: nothing runs), so
+    /// read-only lets it through; anything more is not a lookup.
+    @Test func documentationLookups() {
+        for line in ["h", "h()", "h Enum", "h Enum.map", "h Enum.map/2", " h(Enum.map/2) ", "h :lists", "h(:lists.seq/2)",
+                     "h String.valid?/1", "h Kernel.SpecialForms", "h IEx.Helpers.h"] {
+            #expect(CoreCommands.isDocumentationLookup(line), "\(line)")
+        }
+        for line in ["h Enum.map(1)", "h(IO.puts(\"x\"))", "h Enum.map/", "h x", "hx", "h Enum; File.rm(\"x\")", "h(Enum) |> IO.inspect",
+                     ##"h :"#{File.rm("x")}""##, "h Enum.map/2 + 1", "v()", "h Enum.Map.", "h :lists.seq/a"] {
+            #expect(!CoreCommands.isDocumentationLookup(line), "\(line)")
+        }
+    }
+
     @Test func readOnlyAllowList() {
         #expect(CoreCommands.readOnlyRefusal("Process.info(pid(\"0.1.0\"))", language: .elixir) == nil)
         #expect(CoreCommands.readOnlyRefusal(":erlang.system_info(:process_count)", language: .elixir) == nil)
