@@ -232,8 +232,13 @@ final class ShellCore: @unchecked Sendable {
             // the prompt, a continuation prompt waiting for a full stop that would not help).
             evaluator.expressionsRun = 0
             let erlangForm = "\(call.module):\(ErlangFormatter().format(.atom(Atom(call.function))))(...)"
+            // A core command in a pipe (`Process.list() |> length()`): the pipe is what only Elixir reads.
+            let piped = Evaluator.mentions(SourceScanner.codeOnly(code, language: .elixir), "|>")
             return .done(.failure(formatted: options.language == .erlang
                 ? "** Erlang mode (--erlang): \(call.alias).\(call.function)(...) is Elixir syntax; in Erlang it is \(erlangForm)"
+                : piped
+                ? "** \(nodeName) runs Erlang only (no Elixir): the Elixir-syntax core commands work there, alone or nested as "
+                    + "arguments (length(Process.list())), but pipes (|>), operators and variables need Elixir on the node"
                 : "** \(call.alias).\(call.function)(...) is Elixir syntax, and \(nodeName) runs Erlang only (no Elixir): write "
                     + "Erlang calls (lists:seq(1, 3)); the Elixir-syntax core commands (Node.list(), Process.info(pid), ...) work too"))
         }

@@ -42,6 +42,10 @@ import Testing
             let elixir = try BeamshBinary.run([node.name, "--eval", "Enum.count([1])"], cookie: node.cookie)
             #expect(elixir.status == 1 && elixir.stderr.contains("Enum.count(...) is Elixir syntax, and \(node.name) runs Erlang only"),
                     "\(runtime): \(elixir.stderr)")
+            // A core command in a pipe: the pipe is what is said, and the form that works there.
+            let piped = try BeamshBinary.run([node.name, "--eval", "Process.list() |> length()"], cookie: node.cookie)
+            #expect(piped.status == 1 && piped.stderr.contains("pipes (|>), operators and variables need Elixir on the node")
+                    && piped.stderr.contains("length(Process.list())"), "\(runtime): \(piped.stderr)")
         }
     }
 
