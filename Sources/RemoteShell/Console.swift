@@ -288,6 +288,24 @@ public final class Console: @unchecked Sendable {
         return color + text + IEXColors.reset
     }
 
+    /// `:help`'s text, each description broken between words under its own column where the
+    /// terminal is narrower than a line.
+    static func help(width: Int) -> String {
+        let entries = [
+            (":info", "node overview: versions, limits, memory by type, applications"),
+            (":top [ORDER]", "busiest processes; ORDER is memory, reductions (default), message_queue or binary"),
+            (":cluster", "mesh check of the node's cluster, with per-node health"),
+            ("exit, :quit, Ctrl-D", "leave (the node keeps running)"),
+            ("Ctrl-C", "abandons a view that is taking long, as it interrupts an evaluation"),
+        ]
+        let indent = 22
+        return entries.map { name, text in
+            let lines = TextTable.wrappingWords(text, width: max(20, width - indent))
+            let first = name + String(repeating: " ", count: max(1, indent - name.count)) + lines[0]
+            return ([first] + lines.dropFirst().map { String(repeating: " ", count: indent) + $0 }).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
     /// `:help`, `:info`, `:top [memory|reductions|message_queue|binary]` and `:cluster`: views the
     /// console answers itself, so the operator never leaves the session. Nil for other lines.
     func localCommand(_ line: String) -> (@Sendable () async -> String)? {
@@ -302,15 +320,7 @@ public final class Console: @unchecked Sendable {
         }
         switch command {
         case ":help":
-            return {
-                """
-                :info                 node overview: versions, limits, memory by type, applications
-                :top [ORDER]          busiest processes; ORDER is memory, reductions (default), message_queue or binary
-                :cluster              mesh check of the node's cluster, with per-node health
-                exit, :quit, Ctrl-D   leave (the node keeps running)
-                Ctrl-C                abandons a view that is taking long, as it interrupts an evaluation
-                """
-            }
+            return { Self.help(width: columns) }
         case ":info":
             return view { try await ClusterViews.info(connection: connection) }
         case ":top":

@@ -203,6 +203,18 @@ struct LocalCheckTests {
                 && !Console.isMatch("a <= b") && !Console.isMatch("a =~ ~r/x/") && !Console.isMatch("\"x = 1\"") && !Console.isMatch("[a: 1]"))
     }
 
+    /// `:help` fits the terminal: a description is broken between words, under its column.
+    @Test func helpFitsTheTerminal() {
+        for width in [40, 60, 80, 120] {
+            let lines = Console.help(width: width).split(separator: "\n").map(String.init)
+            #expect(lines.allSatisfy { $0.count <= max(width, 42) }, "\(width): \(lines)")
+            #expect(lines.filter { !$0.hasPrefix(" ") }.count == 5, "one entry per command: \(lines)")
+            let words = lines.joined(separator: " ").split(separator: " ")
+            #expect(words.contains("message_queue") && words.contains("interrupts"), "words whole: \(lines)")
+        }
+        #expect(Console.help(width: 200).split(separator: "\n").count == 5)
+    }
+
     /// `h` with a module, function or arity names what to look up (a macro: nothing runs), so
     /// read-only lets it through; anything more is not a lookup.
     @Test func documentationLookups() {
