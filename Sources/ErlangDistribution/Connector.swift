@@ -437,11 +437,14 @@ extension NodeConnection {
                         .flatMapThrowing { known in
                             let list = known.map { " (registered: \(EPMDMessages.listed($0.map(\.alive).sorted())))" } ?? ""
                             // Names are case-sensitive: `App` is not `app`.
-                            let sameButCase = known?.first { $0.alive.lowercased() == node.alive.lowercased() }
+                            let sameButCase = known?.first { $0.alive != node.alive && $0.alive.lowercased() == node.alive.lowercased() }
+                            // Listed by NAMES just after PORT_PLEASE2 denied it: it registered in between.
+                            let justNow = known?.contains { $0.alive == node.alive } == true
                             let port = options.epmdPort == 4369 ? "" : " port \(options.epmdPort)"
                             throw DistributionError(.notRegistered,
                                 "node \(node.alive) is not registered with EPMD on \(host)\(port)\(list)"
-                                + (sameButCase.map { "; did you mean \(PeerText.printable($0.alive, limit: 64))?" } ?? ""))
+                                + (justNow ? "; EPMD lists it now (it registered a moment ago?): try again"
+                                   : sameButCase.map { "; did you mean \(PeerText.printable($0.alive, limit: 64))?" } ?? ""))
                         }
                 }
                 return eventLoop.makeCompletedFuture {

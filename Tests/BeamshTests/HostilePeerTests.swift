@@ -32,6 +32,10 @@ import Testing
                                            cookie: "c")
         #expect(unknown.status == 2 && !unknown.stderr.contains("\u{1B}")
                 && unknown.stderr.contains("(registered: \\e]0;PWNED\\x{7}\\e[31mevil, plain)"), "\(unknown.stderr)")
+        // Denied by PORT_PLEASE2 but listed by NAMES (it registered in between): no "did you mean" itself.
+        let between = try BeamshBinary.run(["plain@127.0.0.1", "--epmd-port", String(epmd.port), "--rpc", "erlang", "node"], cookie: "c")
+        #expect(between.status == 2 && between.stderr.contains("EPMD lists it now (it registered a moment ago?): try again")
+                && !between.stderr.contains("did you mean"), "\(between.stderr)")
     }
 
     /// EPMD's PORT2_RESP counts once it is whole: a proxy or tunnel that keeps the connection
