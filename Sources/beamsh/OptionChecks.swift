@@ -25,6 +25,10 @@ func checkPort(_ value: Int, _ option: String) throws {
 func checkAddress(_ address: String) throws {
     let host = AddressResolver.splitHostPort(address).host
     guard !host.isEmpty, host != "[]" else { throw ValidationError("--address HOST[:PORT]: no host in '\(address)'") }
+    // A URL or a host with blanks is a mistake to say as such, not a DNS failure.
+    guard !address.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 <= 0x20 }) else {
+        throw ValidationError("--address takes HOST[:PORT] (a host name or an IP address), not '\(address)'")
+    }
     var rest: Substring?
     if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
         let after = address[address.index(after: close)...]
