@@ -382,7 +382,13 @@ public enum ClusterInspector {
         }
         members.sort()
         let memberSet = Set(members)
-        let finished = earlyOutcomes.withLockedValue { $0 }
+        // Every node DNS names outside the cluster is reported on its probe's outcome: it may
+        // be a member at another address (it answers with its real name), or say why it is out.
+        // A cluster of one node is done before such a probe is (bounded by the connect timeout).
+        var finished = earlyOutcomes.withLockedValue { $0 }
+        for d in options.discovered where !memberSet.contains(d.name) && finished[d.name] == nil {
+            if let task = early[d.name] { finished[d.name] = await task.value }
+        }
         var outsiders: [DiscoveredNode] = []
         var otherAddresses: [(node: DiscoveredNode, member: String)] = []
         var outsiderErrors: [String: DistributionError] = [:]
