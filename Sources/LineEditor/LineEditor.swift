@@ -511,6 +511,13 @@ public final class LineEditor: @unchecked Sendable {
         return taken
     }
 
+    /// Drops the input taken ahead of libedit (``takeTypeahead()`` and the keys read after a
+    /// line): after an interrupt, as the terminal drops what it still holds. Not while a line
+    /// is being read.
+    public func discardTypeahead() {
+        (typeahead, typeaheadStart) = ([], 0)
+    }
+
     /// Whether input is waiting to be read (a paste's next lines), at a terminal.
     public var hasTypeahead: Bool {
         guard editLine != nil else { return false }

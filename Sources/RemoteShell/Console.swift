@@ -232,8 +232,11 @@ public final class Console: @unchecked Sendable {
                 out.write(paint(EvaluationStep.interruptedText(language), IEXColors.interrupt) + "\n")
                 // The Erlang shell counts a query its Ctrl-G `i` killed, as any that failed.
                 if language == .erlang { counter += 1 }
+                // The rest of a paste goes with it, as the terminal drops its input on Ctrl-C.
+                input.discardTypedAhead()
             case .interruptedUnanswered:
                 out.write(paint(EvaluationStep.interruptedUnansweredText(language), IEXColors.interrupt) + "\n")
+                input.discardTypedAhead()
             case .timedOut(let d):
                 out.write(paint(EvaluationStep.timedOutText(d), IEXColors.error) + "\n")
             }

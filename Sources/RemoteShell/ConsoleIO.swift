@@ -61,10 +61,15 @@ public protocol ConsoleInput: Sendable {
     /// returned (a line editor reads it as a key then, not as a signal): the line is to be
     /// interrupted as it starts.
     func interruptCameWithLine() -> Bool
+    /// Drops input typed or pasted ahead that the terminal no longer holds (a line editor may
+    /// have taken it): after Ctrl-C interrupted an evaluation, the rest of a paste must not run,
+    /// as a terminal drops its own input on an interrupt. Called between reads.
+    func discardTypedAhead()
 }
 
 extension ConsoleInput {
     public func interruptCameWithLine() -> Bool { false }
+    public func discardTypedAhead() {}
 }
 
 /// What a read for the node's I/O requests got.

@@ -45,6 +45,7 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
     }
 
     public func interruptCameWithLine() -> Bool { editor.interruptFollowedLine }
+    public func discardTypedAhead() { editor.discardTypeahead() }
 
     public func readReply(prompt: String) -> ReadResult {
         switch editor.readLine(prompt: prompt) {

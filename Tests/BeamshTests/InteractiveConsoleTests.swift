@@ -472,6 +472,18 @@ import Testing
         try terminal.enter("1 + 1")
         let screen = try await terminal.waitFor("iex(\(session.node.name))2>")
         #expect(screen.contains("\n2\n") && !screen.contains("\n:not_interrupted\n") && !screen.contains("U+0004"), "\(screen)")
+        // Ctrl-C during the first line of a paste drops the rest of it, as a terminal drops its
+        // input on an interrupt (beamsh had taken those lines from the terminal already).
+        try terminal.paste(":timer.sleep(3000)\nIO.puts(:second_line_ran)\nIO.puts(:third_line_ran)\n")
+        try waitUntil("the sleep runs on the node") {
+            try session.node.eval("length([P || P <- processes(), process_info(P, current_function) == {current_function, {timer, sleep, 1}}]).") != "0"
+        }
+        try terminal.press("C-c")
+        try await terminal.waitFor("** (EXIT) interrupted", count: 4, timeout: 10)
+        try await Task.sleep(for: .milliseconds(500))
+        try terminal.enter(":after")
+        let after = try await terminal.waitFor("\n:after\n")
+        #expect(!after.contains("second_line_ran") && !after.contains("third_line_ran"), "\(after)")
         try terminal.press("C-d")
         try await terminal.waitFor("EXIT:0")
     }
