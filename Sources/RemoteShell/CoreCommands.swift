@@ -178,20 +178,30 @@ public enum CoreCommands {
     /// Whether Elixir `line` only reads documentation: `h`, `h Enum`, `h Enum.map`, `h(Enum.map/2)`,
     /// `h :lists.seq/2`. `h` is a macro and its argument names what to look up; nothing in it
     /// runs. Read-only mode lets such a line through to the node's `IEx.Helpers.h`.
-    public static func isDocumentationLookup(_ line: String) -> Bool {
+    public static func isDocumentationLookup(_ line: String) -> Bool { documentationLookup(line) != nil }
+
+    /// What a documentation lookup names: the module's atom (`Elixir.Enum`, `lists`; nil for `h`
+    /// alone) and the function's, when given.
+    public struct DocumentationLookup: Sendable, Hashable {
+        public var module: String?
+        public var function: String?
+    }
+
+    /// The lookup `line` is (see ``isDocumentationLookup(_:)``), or nil.
+    public static func documentationLookup(_ line: String) -> DocumentationLookup? {
         let text = Array(line.trimmedWhitespace.unicodeScalars)
-        guard text.first == "h" else { return false }
+        guard text.first == "h" else { return nil }
         var rest = Array(text.dropFirst())
-        if rest.isEmpty { return true }
+        if rest.isEmpty { return DocumentationLookup() }
         if rest.first == "(" {
-            guard rest.last == ")" else { return false }
+            guard rest.last == ")" else { return nil }
             rest = Array(rest.dropFirst().dropLast())
         } else {
-            guard rest.first == " " || rest.first == "\t" else { return false }
+            guard rest.first == " " || rest.first == "\t" else { return nil }
         }
         while rest.first == " " || rest.first == "\t" { rest.removeFirst() }
         while rest.last == " " || rest.last == "\t" { rest.removeLast() }
-        if rest.isEmpty { return true }
+        if rest.isEmpty { return DocumentationLookup() }
         var i = 0
         func word(_ first: (Unicode.Scalar) -> Bool) -> Bool {
             guard i < rest.count, first(rest[i]) else { return false }
@@ -200,32 +210,42 @@ public enum CoreCommands {
                     || ("0"..."9").contains(rest[i]) || rest[i] == "_" { i += 1 }
             return true
         }
+        func spelled(_ range: Range<Int>) -> String {
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: rest[range])
+            return String(view)
+        }
         let upper: (Unicode.Scalar) -> Bool = { ("A"..."Z").contains($0) }
         let lower: (Unicode.Scalar) -> Bool = { ("a"..."z").contains($0) || $0 == "_" }
         // The module: `Alias.Alias` or `:erlang_module`.
+        var lookup = DocumentationLookup()
         if rest[0] == ":" {
             i = 1
-            guard word(lower) else { return false }
+            guard word(lower) else { return nil }
+            lookup.module = spelled(1..<i)
         } else {
-            guard word(upper) else { return false }
+            guard word(upper) else { return nil }
             while i + 1 < rest.count, rest[i] == ".", upper(rest[i + 1]) {
                 i += 1
                 _ = word(upper)
             }
+            lookup.module = "Elixir." + spelled(0..<i)
         }
         // Then `.function`, perhaps ending in `?` or `!`, then `/arity`.
         if i < rest.count, rest[i] == "." {
             i += 1
-            guard word(lower) else { return false }
+            let start = i
+            guard word(lower) else { return nil }
             if i < rest.count, rest[i] == "?" || rest[i] == "!" { i += 1 }
+            lookup.function = spelled(start..<i)
         }
         if i < rest.count, rest[i] == "/" {
             i += 1
             let start = i
             while i < rest.count, ("0"..."9").contains(rest[i]) { i += 1 }
-            guard i > start else { return false }
+            guard i > start else { return nil }
         }
-        return i == rest.count
+        return i == rest.count ? lookup : nil
     }
 
     /// Why `line` may not run in read-only mode, or nil when it may.

@@ -196,6 +196,28 @@ final class ShellCore: @unchecked Sendable {
     /// the connection closing afterwards is then what was asked for, not a failure.
     let stopLetThrough = NIOLockedValueBox(false)
 
+    /// Why a documentation lookup may not run in read-only mode: it may only read. `h` loads a
+    /// module that is not loaded yet (which runs its `@on_load`), and the names it is given
+    /// become atoms on the node. Asked with BIFs that change nothing: an atom that does not
+    /// exist is not made to, and a module that is not loaded is not loaded.
+    private func documentationRefusal(_ lookup: CoreCommands.DocumentationLookup, timeout: Duration?) async -> String? {
+        let wait = min(timeout ?? .seconds(10), .seconds(10))
+        func exists(_ name: String) async -> Bool {
+            (try? await connection.rpc("erlang", "binary_to_existing_atom", [.binary(Binary(Array(name.utf8))), .atom("utf8")],
+                                       timeout: wait)) != nil
+        }
+        guard let module = lookup.module else { return nil }
+        let shown = module.hasPrefix("Elixir.") ? String(module.dropFirst(7)) : ":" + module
+        guard await exists(module),
+              (try? await connection.rpc("erlang", "module_loaded", [.atom(Atom(module))], timeout: wait)) == .atom(.true) else {
+            return "\(shown) is not loaded on the node (or does not exist), and h would load it, which runs its @on_load"
+        }
+        if let function = lookup.function, !(await exists(function)) {
+            return "\(shown) has no function \(function) (h would add the name to the node's atoms)"
+        }
+        return nil
+    }
+
     /// Evaluates one chunk of input: read-only check, core commands on Erlang-only nodes,
     /// pasted pid literals, then the node's own evaluator. With `wholeInput` nothing can follow
     /// the code (an `--eval` argument): Erlang code gets the full stop it may lack.
@@ -207,7 +229,12 @@ final class ShellCore: @unchecked Sendable {
     }
 
     private func evaluateCounted(_ code: String, line: Int, wantTerm: Bool, timeout: Duration?, wholeInput: Bool) async throws -> EvaluationStep {
-        if options.readOnly, !(language == .elixir && CoreCommands.isDocumentationLookup(code)) {
+        if options.readOnly, language == .elixir, let lookup = CoreCommands.documentationLookup(code) {
+            if let refusal = await documentationRefusal(lookup, timeout: timeout) {
+                evaluator.expressionsRun = 0
+                return .done(.failure(formatted: "** read-only: \(refusal); not evaluated"))
+            }
+        } else if options.readOnly {
             let trimmed = code.trimmedWhitespace
             let syntax = CoreCommands.syntax(of: trimmed, on: language)
             if let refusal = CoreCommands.readOnlyRefusal(trimmed, language: syntax) {

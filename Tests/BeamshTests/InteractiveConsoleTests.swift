@@ -717,6 +717,15 @@ import Testing
         try terminal.enter("h Enum.map/2")
         try await terminal.waitFor("def map(enumerable, fun)")
         try await terminal.waitFor("iex(\(node.name))2>")
+        // Only of what is loaded, and of names the node has: `h` would load a module (running
+        // its @on_load) and make atoms of the names. Asked with BIFs that change neither.
+        try terminal.enter("h BeamshNeverAModule")
+        try await terminal.waitFor("** read-only: BeamshNeverAModule is not loaded on the node (or does not exist)")
+        try terminal.enter("h Enum.beamsh_never_a_function")
+        try await terminal.waitFor("** read-only: Enum has no function beamsh_never_a_function")
+        for name in ["Elixir.BeamshNeverAModule", "beamsh_never_a_function"] {
+            #expect(try node.eval("catch binary_to_existing_atom(<<\"\(name)\">>, utf8).").contains("badarg"), "\(name) is no atom")
+        }
         try terminal.press("C-d")
         try await terminal.waitFor("EXIT:0")
     }

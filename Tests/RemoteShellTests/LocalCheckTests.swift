@@ -222,6 +222,11 @@ struct LocalCheckTests {
                      "h String.valid?/1", "h Kernel.SpecialForms", "h IEx.Helpers.h"] {
             #expect(CoreCommands.isDocumentationLookup(line), "\(line)")
         }
+        #expect(CoreCommands.documentationLookup("h(Enum.map/2)") == .init(module: "Elixir.Enum", function: "map"))
+        #expect(CoreCommands.documentationLookup("h :lists.seq") == .init(module: "lists", function: "seq"))
+        #expect(CoreCommands.documentationLookup("h String.valid?/1") == .init(module: "Elixir.String", function: "valid?"))
+        #expect(CoreCommands.documentationLookup("h Kernel.SpecialForms") == .init(module: "Elixir.Kernel.SpecialForms", function: nil))
+        #expect(CoreCommands.documentationLookup("h") == .init(module: nil, function: nil))
         for line in ["h Enum.map(1)", "h(IO.puts(\"x\"))", "h Enum.map/", "h x", "hx", "h Enum; File.rm(\"x\")", "h(Enum) |> IO.inspect",
                      ##"h :"#{File.rm("x")}""##, "h Enum.map/2 + 1", "v()", "h Enum.Map.", "h :lists.seq/a"] {
             #expect(!CoreCommands.isDocumentationLookup(line), "\(line)")
