@@ -21,7 +21,7 @@ public enum PeerText {
             case "\t": out += "\\t"
             case "\\": out += "\\\\"
             default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                if Self.isHidden(scalar) {
                     out += "\\x{" + String(scalar.value, radix: 16, uppercase: true) + "}"
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -33,7 +33,12 @@ public enum PeerText {
 
     /// Whether `text` prints as itself: nothing ``printable(_:limit:)`` would change.
     public static func isPlain(_ text: String, limit: Int = 255) -> Bool {
-        text.unicodeScalars.count <= limit
-            && text.unicodeScalars.allSatisfy { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) && $0 != "\\" }
+        text.unicodeScalars.count <= limit && text.unicodeScalars.allSatisfy { !isHidden($0) && $0 != "\\" }
+    }
+
+    /// Control characters, and the invisible ones that change how text around them shows
+    /// (format characters: a right-to-left override, a zero-width space).
+    static func isHidden(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.properties.generalCategory == .format
     }
 }

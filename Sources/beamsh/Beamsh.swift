@@ -17,6 +17,7 @@ enum Main {
         let arguments = Array(CommandLine.arguments.dropFirst())
         ProcessEnvironment.useRelease(arguments: arguments)
         if let invocation = ConsoleInvocation.fastPath(arguments) {
+            consoleNodeArgument.withLockedValue { $0 = invocation.node }
             if !invocation.rpc.isEmpty {
                 if invocation.format == "json" { FailureDocument.enable() }
                 RPCOneShot.runOnCurrentThread(target: parseNodeName(invocation.node!), options: { invocation.connection.connectOptions().0 },

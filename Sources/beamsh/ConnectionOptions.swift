@@ -83,9 +83,16 @@ struct ConnectionSettings {
                                   releaseCookieScript: release?.environment["RELEASE_COOKIE"] != nil ? release?.envScript : nil).resolve()
     }
 
+    /// Whether the node's port is given (`--port`, `--address HOST:PORT`), so EPMD is not asked.
+    var skipsEPMD: Bool { port != nil || address.flatMap { AddressResolver.splitHostPort($0).port } != nil }
+
     /// Connection options with `cookie`; exits on a bad `--name`.
     func connectOptions(cookie: Cookie) -> ConnectOptions {
         var options = ConnectOptions(cookie: cookie)
+        if localName?.isEmpty == true {
+            printError("--name is empty: give a name, or leave --name out for a unique one")
+            exitNow(.usage)
+        }
         if let localName {
             do {
                 if localName.utf8.contains(UInt8(ascii: "@")) {
@@ -101,9 +108,10 @@ struct ConnectionSettings {
         }
         options.addressOverride = address
         options.port = port
-        // With --port the node's EPMD is not asked: a bad ERL_EPMD_PORT is then no mistake of this
-        // command (it still names the port where it is good: `cluster` asks its members' EPMDs).
-        options.epmdPort = resolvedEPMDPort(epmdPort, ignoringABadEnvironment: port != nil)
+        // With --port (or --address HOST:PORT) the node's EPMD is not asked: a bad ERL_EPMD_PORT is
+        // then no mistake of this command (it still names the port where it is good: `cluster`
+        // asks its members' EPMDs).
+        options.epmdPort = resolvedEPMDPort(epmdPort, ignoringABadEnvironment: skipsEPMD)
         options.connectTimeout = .nanoseconds(Int64(connectTimeout * 1e9))
         // The handshake is part of connecting: a frozen node that accepts the TCP connection
         // (the kernel does that for it) must not hold the command longer than asked.

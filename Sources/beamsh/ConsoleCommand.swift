@@ -204,6 +204,7 @@ struct ConsoleInvocation {
     }
 
     func run() async -> Never {
+        consoleNodeArgument.withLockedValue { $0 = node }
         if format == "json" { FailureDocument.enable() }
         let target = parseNodeName(node ?? releaseNode())
         if !rpc.isEmpty { await RPCOneShot.run(target: target, options: { connection.connectOptions().0 }, call: rpc, settings: rpcSettings) }
@@ -213,13 +214,6 @@ struct ConsoleInvocation {
         do {
             connected = try await NodeConnection.connect(to: target, options: options, group: group)
         } catch {
-            // `beamsh doctr` is a node named doctr on this host, and most likely a typo.
-            if error.kind == .notRegistered, let node, let command = Beamsh.subcommandResembling(node) {
-                // `beamsh --release DIR info`: the command was typed, after options that belong after it.
-                printError(error.description + (command == node ? "; to run `beamsh \(command)`, give its options after it"
-                                                                : "; did you mean `beamsh \(command)`?"))
-                exitNow(ExitStatus(error))
-            }
             fail(error)
         }
         await evaluate(on: connected, clusterOptions: options)

@@ -52,7 +52,7 @@ extension Beamsh {
 
             // EPMD's port from the environment, when EPMD is to be asked: a bad one is a failed
             // step of its own (the other commands exit on it with a usage error).
-            if connection.port == nil, connection.epmdPort == nil, let text = ProcessEnvironment.current["ERL_EPMD_PORT"], !text.isEmpty,
+            if !connection.settings.skipsEPMD, connection.epmdPort == nil, let text = ProcessEnvironment.current["ERL_EPMD_PORT"], !text.isEmpty,
                Int(text).map({ (1...65535).contains($0) }) != true {
                 report.fail("EPMD port", "ERL_EPMD_PORT must be a port number (1 to 65535), not '\(text)'",
                             fix: "set ERL_EPMD_PORT to EPMD's port (as the nodes have it), or unset it for 4369")

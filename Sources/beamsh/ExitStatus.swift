@@ -81,7 +81,17 @@ private func standardOutputFailed() -> Bool {
 }
 
 /// Reports a connection-layer failure and exits with its code.
+/// The NODE typed for the console: one that no node is registered as and that resembles a
+/// command's name (`beamsh doctr`) is most likely a typo, which ``fail(_:)`` says.
+let consoleNodeArgument = NIOLockedValueBox<String?>(nil)
+
 func fail(_ error: DistributionError) -> Never {
+    if error.kind == .notRegistered, let node = consoleNodeArgument.withLockedValue({ $0 }), let command = Beamsh.subcommandResembling(node) {
+        // `beamsh --release DIR info`: the command was typed, after options that belong after it.
+        printError(error.description + (command == node ? "; to run `beamsh \(command)`, give its options after it"
+                                                        : "; did you mean `beamsh \(command)`?"))
+        exitNow(ExitStatus(error))
+    }
     if error.kind == .authenticationFailed, let source = cookieSourceInUse.withLockedValue({ $0 }) {
         printError(error.description + "; our cookie came from \(source)")
     } else {

@@ -84,6 +84,7 @@ import Testing
             // A name that cannot be a node's is a usage error, not a failed connection.
             (["bad@", "--rpc", "erlang", "node"], "invalid node name 'bad@'"),
             (["--name", "x@y@host", node.name, "--rpc", "erlang", "node"], "--name: node name has more than one '@'"),
+            ([node.name, "--name", "", "--rpc", "erlang", "node"], "--name is empty"),
         ] {
             let usage = try BeamshBinary.run(arguments, cookie: node.cookie)
             #expect(usage.status == 64 && usage.stderr.contains(message), "\(arguments): \(usage.status) \(usage.stderr)")
@@ -147,6 +148,12 @@ import Testing
             let tunnel = try BeamshBinary.run([node.name, "--address", "localhost:\(port)", "--epmd-port", "1", "--rpc", "erlang", "node"],
                                               cookie: node.cookie)
             #expect(tunnel.status == 0 && tunnel.stdout == "'\(node.name)'\n", "\(runtime): \(tunnel.stdout)\(tunnel.stderr)")
+            // EPMD is not asked, so a bad ERL_EPMD_PORT is no mistake of these commands.
+            for arguments in [[node.name, "--address", "localhost:\(port)", "--eval", "node()."], [node.name, "--port", String(port), "--eval", "node()."],
+                              ["doctor", node.name, "--address", "localhost:\(port)"]] {
+                let result = try BeamshBinary.run(arguments, cookie: node.cookie, environment: ["ERL_EPMD_PORT": "abc"])
+                #expect(result.status == 0, "\(runtime) \(arguments): \(result.stdout)\(result.stderr)")
+            }
         }
     }
 
@@ -154,6 +161,11 @@ import Testing
     @Test func aMistypedSubcommandGetsAHint() throws {
         let typo = try BeamshBinary.run(["doctr"], cookie: "x")
         #expect(typo.status == 2 && typo.stderr.contains("did you mean `beamsh doctor`?"), "\(typo.stderr)")
+        // On every short path too (a lone core command is answered on one of its own).
+        for mode in [["--eval", "Node.self()"], ["--eval", "1 + 1"], ["--rpc", "erlang", "node"]] {
+            let withMode = try BeamshBinary.run(["doctr"] + mode, cookie: "x")
+            #expect(withMode.status == 2 && withMode.stderr.contains("did you mean `beamsh doctor`?"), "\(mode): \(withMode.stderr)")
+        }
         let other = try BeamshBinary.run(["zzzqqq_\(TestNode.randomToken(4))"], cookie: "x")
         #expect(other.status == 2 && !other.stderr.contains("did you mean"), "\(other.stderr)")
     }

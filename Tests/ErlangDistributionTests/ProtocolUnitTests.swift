@@ -168,6 +168,17 @@ import Testing
     }
 }
 
+/// Text a peer chose prints as what it is: controls and invisible format characters escaped.
+@Suite struct PeerTextTests {
+    @Test func hiddenCharactersAreEscaped() {
+        #expect(PeerText.printable("a\u{1B}[31mb\u{7}") == "a\\e[31mb\\x{7}")
+        #expect(PeerText.printable("qa\u{202E}evil\u{200B}") == "qa\\x{202E}evil\\x{200B}", "right-to-left override, zero-width space")
+        #expect(PeerText.printable("nœud-é") == "nœud-é" && PeerText.isPlain("nœud-é"))
+        #expect(!PeerText.isPlain("a\u{202E}b") && !PeerText.isPlain("a\\b"))
+        #expect(PeerText.printable(String(repeating: "n", count: 300), limit: 10) == "nnnnnnnnnn…(300 bytes)")
+    }
+}
+
 @Suite struct CookieTests {
     private func temporaryFile(_ text: String, mode: mode_t = 0o400) throws -> String {
         let path = NSTemporaryDirectory() + "beamsh-cookie-\(UUID().uuidString)"
