@@ -72,6 +72,9 @@ enum EvaluationStep: Sendable, Hashable {
     }
 }
 
+/// A worker that checked for Elixir (``Evaluator/checksForElixir``) found none: nothing ran.
+struct NodeWithoutElixir: Error {}
+
 /// Holds a session's binding and runs expressions in workers on the node. One evaluation at a
 /// time; ``interrupt()`` may be called from any thread.
 final class Evaluator: @unchecked Sendable {
@@ -85,6 +88,10 @@ final class Evaluator: @unchecked Sendable {
     /// Nothing after this evaluation can use what it binds (one `--eval`): the node sends none
     /// of it back (a large value bound on the way to the result would cross the network).
     var dropsBinding = false
+    /// The node's language is assumed (Elixir), not known: the worker first checks that the
+    /// node has Elixir and, if not, answers ``NodeWithoutElixir`` without running anything. It
+    /// saves a one-shot the round trip of asking first.
+    var checksForElixir = false
     /// The process on the node holding the binding and environment, once the first worker
     /// started it (``keepsState`` only).
     private var holder: Pid? {
@@ -278,9 +285,10 @@ final class Evaluator: @unchecked Sendable {
         } else {
             (spawnForms, spawnBinding) = (forms, driverBinding)
         }
+        let checked = checksForElixir && language == .elixir
         let requestID = try connection.requestSpawn(
-            "erl_eval", "exprs", [spawnForms, spawnBinding, .atom("none")], parent: mailbox.pid, groupLeader: mailbox.pid,
-            options: [.link])
+            "erl_eval", "exprs", [checked ? Self.afterElixirCheck(spawnForms) : spawnForms, spawnBinding, .atom("none")],
+            parent: mailbox.pid, groupLeader: mailbox.pid, options: [.link])
 
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
@@ -336,6 +344,7 @@ final class Evaluator: @unchecked Sendable {
                         }
                         continue
                     }
+                    if checked, t[1] == .atom("no_elixir") { throw NodeWithoutElixir() }
                     if t[1] == .atom("no_driver") {
                         // The holder ended as this worker asked it for the driver: the binding is
                         // gone with it; the line runs again with the driver sent along.
@@ -610,6 +619,21 @@ final class Evaluator: @unchecked Sendable {
             if !partOfName(before), before != ".", before != ":", !partOfName(after), after != ":" { return true }
         }
         return false
+    }
+
+    /// `forms` run only where `code:which('Elixir.Code')` finds Elixir, the question
+    /// ``nodeHasElixir(_:timeout:)`` asks; elsewhere the worker answers `{Tag, no_elixir}` and
+    /// ends normally (nothing in the node's log).
+    static func afterElixirCheck(_ forms: Term) -> Term {
+        func atom(_ name: Atom) -> Term { .tuple([.atom("atom"), 1, .atom(name)]) }
+        func variable(_ name: Atom) -> Term { .tuple([.atom("var"), 1, .atom(name)]) }
+        let which = CoreFormBuilder.call("code", "which", [atom("Elixir.Code")])
+        let answer: Term = .tuple([.atom("op"), 1, .atom("!"), variable("ReplyTo"),
+                                   .tuple([.atom("tuple"), 1, [variable("Tag"), atom("no_elixir")]])])
+        return [.tuple([.atom("case"), 1, which, [
+            .tuple([.atom("clause"), 1, [atom("non_existing")], .emptyList, [answer]]),
+            .tuple([.atom("clause"), 1, [variable("_")], .emptyList, forms]),
+        ]])]
     }
 
     /// The worker's first step when the holder has the driver (``DriverForms/bootstrap``).

@@ -13,8 +13,18 @@ import NIOCore
 /// let result = try await evaluator.evaluate("Enum.sum(1..10)")
 /// ```
 public final class OneShotEvaluator: @unchecked Sendable {
-    let core: ShellCore
+    private(set) var core: ShellCore
+    /// The language expressions are read in: Elixir while it is only assumed (see ``knownLanguage``).
     public var language: Language { core.language }
+    /// The node's language once known: given, asked, or learnt from an evaluation; nil while
+    /// Elixir is only assumed.
+    public var knownLanguage: Language? { languageAssumed ? nil : core.language }
+    /// Made by ``make(connection:options:output:input:)`` without asking the node: the first
+    /// evaluation runs as Elixir in a worker that checks for Elixir first, and goes again as
+    /// Erlang on a node without it. Asking first would cost every `--eval` a round trip.
+    private var languageAssumed = false
+    /// What a core in the other language is made with.
+    private let makeCore: @Sendable (Language) -> ShellCore
 
     /// Whether a line that stops the node was let through (`--yes`): a lost connection after it
     /// is the node stopping as asked.
@@ -28,16 +38,61 @@ public final class OneShotEvaluator: @unchecked Sendable {
         connection: NodeConnection, language: Language, options: ShellOptions = ShellOptions(timeout: .seconds(60)),
         output: ConsoleOutput = StandardOutput(), input: ConsoleInput = ScriptedInput([])
     ) {
-        core = ShellCore(connection: connection, language: language, options: options, input: input, output: output)
+        makeCore = { ShellCore(connection: connection, language: $0, options: options, input: input, output: output) }
+        core = makeCore(language)
     }
 
-    /// Like the initializer, picking the language from the node when `options.language` is nil.
+    /// Like the initializer, in the node's language when `options.language` is nil: Elixir is
+    /// assumed until the first evaluation, which finds out (see ``knownLanguage``).
     public static func make(
         connection: NodeConnection, options: ShellOptions = ShellOptions(timeout: .seconds(60)),
         output: ConsoleOutput = StandardOutput(), input: ConsoleInput = ScriptedInput([])
     ) async throws -> OneShotEvaluator {
-        let language = try await ShellCore.resolveLanguage(options, connection)
-        return OneShotEvaluator(connection: connection, language: language, options: options, output: output, input: input)
+        let evaluator = OneShotEvaluator(connection: connection, language: options.language ?? .elixir, options: options,
+                                         output: output, input: input)
+        evaluator.languageAssumed = options.language == nil
+        return evaluator
+    }
+
+    /// Settles an assumed language by asking the node, for what must know it before anything
+    /// runs (a script's lines, the stop guard's question, read-only checks).
+    private func confirmLanguage() async throws {
+        guard languageAssumed else { return }
+        let language = try await ShellCore.resolveLanguage(core.options, core.connection)
+        languageAssumed = false
+        if language != core.language { replaceCore(with: language) }
+    }
+
+    /// The same evaluator in `language`: the old core's process ends (nothing ran in it).
+    private func replaceCore(with language: Language) {
+        let (keepsState, splits) = (core.evaluator.keepsState, core.evaluator.splitsExpressions)
+        core.close()
+        core = makeCore(language)
+        core.evaluator.keepsState = keepsState
+        core.evaluator.splitsExpressions = splits
+    }
+
+    /// `source` run as Elixir by a worker that checks for Elixir first, when the language is
+    /// assumed and nothing needs it known beforehand; nil when it did not run (no Elixir on the
+    /// node, now known, or the language had to be asked first): the caller runs it as usual.
+    private func evaluateAssumingElixir(_ source: String, wantTerm: Bool, timeout: Duration??) async throws -> EvaluationResult? {
+        guard languageAssumed else { return nil }
+        // A line the stop guard or read-only mode would judge: judged in the node's own language.
+        if core.options.readOnly || core.stopQuestion(source) != nil {
+            try await confirmLanguage()
+            return nil
+        }
+        core.evaluator.checksForElixir = true
+        defer { core.evaluator.checksForElixir = false }
+        do {
+            let result = try await evaluateGuarded(source, wantTerm: wantTerm, timeout: timeout)
+            languageAssumed = false
+            return result
+        } catch is NodeWithoutElixir {
+            languageAssumed = false
+            replaceCore(with: .erlang)
+            return nil
+        }
     }
 
     /// What ``answerLoneCoreCommand(_:connection:options:wantTerm:)`` did.
@@ -189,6 +244,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
     ///   - wantTerm: also return the value as a term (for `--format json`).
     ///   - timeout: overrides the options' timeout for this call.
     public func evaluate(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil) async throws -> EvaluationResult {
+        if let result = try await evaluateAssumingElixir(source, wantTerm: wantTerm, timeout: timeout) { return result }
         if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
         return try await evaluateGuarded(source, wantTerm: wantTerm, timeout: timeout)
     }
@@ -218,9 +274,17 @@ public final class OneShotEvaluator: @unchecked Sendable {
     /// line at once.
     public func evaluateOnce(_ source: String, wantTerm: Bool = false, timeout: Duration?? = nil,
                              coreAlreadyTried: Bool = false) async throws -> EvaluationResult {
+        let dropsBinding = !keepsBindingsOnNode
+        if languageAssumed {
+            // (A lone core command is answered before the language is known: see
+            // answerLoneCoreCommand. Anything else goes to the evaluator.)
+            core.evaluator.dropsBinding = dropsBinding
+            defer { core.evaluator.dropsBinding = false }
+            if let result = try await evaluateAssumingElixir(source, wantTerm: wantTerm, timeout: timeout) { return result }
+        }
         // (The stop guard first, as for every line: what it asks about does not depend on the path.)
         if let refusal = await core.stopGuardRefusal(source) { return .failure(formatted: refusal) }
-        core.evaluator.dropsBinding = !keepsBindingsOnNode
+        core.evaluator.dropsBinding = dropsBinding
         defer { core.evaluator.dropsBinding = false }
         if core.language == .elixir, !coreAlreadyTried,
            let result = try await core.evaluateReadOnlyCore(source, wantTerm: wantTerm, timeout: timeout ?? core.options.timeout) {
@@ -235,6 +299,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
     public func evaluateScript(
         _ script: String, wantTerm: Bool = false, onResult: (EvaluationResult) -> Void
     ) async throws -> Bool {
+        // Lines are read in the node's language before any of them runs.
+        try await confirmLanguage()
         keepsBindingsOnNode = true
         var buffer = ""
         var line = 1

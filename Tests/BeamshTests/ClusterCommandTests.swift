@@ -531,8 +531,11 @@ func jsonObject(_ text: String) throws -> [String: Any] {
     @Test func infoShowsLimitsMemoryAndApplications() throws {
         let node = try TestNode(runtime: runtime, elixir: true)
         defer { node.stop() }
+        let batches = try countCalls(on: node, to: "lists", "zipwith3", 4)
         let result = try BeamshBinary.run(["info", node.name], cookie: node.cookie)
         #expect(result.status == 0, "\(result.stderr)")
+        let calls = try batches()
+        #expect(calls == 1, "everything in one rex call (one round trip after the handshake), not \(calls)")
         for text in ["OTP 25", "Elixir 1.14", "schedulers:", "processes", "atoms", "ports", "ETS tables", "binary", "elixir", "kernel"] {
             #expect(result.stdout.contains(text), "\(text) in \(result.stdout)")
         }

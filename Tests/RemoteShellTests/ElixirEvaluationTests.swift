@@ -13,9 +13,14 @@ import Testing
         defer { node.stop() }
         let connection = try await connect(node)
         defer { connection.closeNow() }
+        let expected = try node.eval("erlang:crc32(<<\"beamsh\">>).")
+        let runs = try countCalls(on: node, to: "erlang", "crc32", 1)
         let evaluator = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
-        #expect(evaluator.language == .elixir)
+        #expect(evaluator.knownLanguage == nil, "assumed, not asked: the first evaluation finds out")
         #expect(try await evaluator.evaluate("x = 1") == .value(formatted: "1", term: nil))
+        #expect(evaluator.knownLanguage == .elixir)
+        #expect(try await evaluator.evaluate(":erlang.crc32(\"beamsh\")").formatted == expected)
+        #expect(try runs() == 1, "once")
         #expect(try await evaluator.evaluate("x + 1") == .value(formatted: "2", term: nil))
         // The value as a term, for JSON.
         let r = try await evaluator.evaluate("%{a: x}", wantTerm: true)

@@ -17,8 +17,8 @@ import Testing
             defer { connection.closeNow() }
             let output = OutputBuffer()
             let evaluator = try await OneShotEvaluator.make(connection: connection, output: output)
-            #expect(evaluator.language == .erlang, "\(runtime)")
             #expect(try await evaluator.evaluate("X = 20.") == .value(formatted: "20", term: nil), "\(runtime)")
+            #expect(evaluator.language == .erlang, "\(runtime)")
             #expect(try await evaluator.evaluate("X + 22.").formatted == "42", "\(runtime)")
             // `--eval 'X + 1'`: the whole text is there, so the last full stop may be left out.
             #expect(try await evaluator.evaluate(" X + 1 \n").formatted == "21", "\(runtime)")
@@ -45,6 +45,36 @@ import Testing
                     "\(runtime): \(partial)")
             #expect(try await evaluator.evaluate("C.").formatted == "5", "what ran before the failure stays bound")
             #expect(try await evaluator.evaluate("D.").formatted.contains("variable 'D' is unbound"), "what came after did not run")
+        }
+    }
+
+    /// A one-shot does not ask the node's language before its first evaluation: that runs as
+    /// Elixir in a worker that first looks for Elixir, and on a node without it ends quietly (no
+    /// error report, nothing left behind), and the line runs as Erlang, once.
+    @Test func theFirstEvaluationFindsTheLanguage() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let expected = try node.eval("erlang:crc32(<<\"beamsh\">>).")
+            let runs = try countCalls(on: node, to: "erlang", "crc32", 1)
+            let before = try processCount(node)
+            let evaluator = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
+            #expect(evaluator.knownLanguage == nil, "\(runtime): assumed, not asked")
+            let crc = try await evaluator.evaluateOnce("erlang:crc32(<<\"beamsh\">>).")
+            #expect(crc.formatted == expected, "\(runtime): \(crc)")
+            #expect(evaluator.knownLanguage == .erlang, "\(runtime)")
+            #expect(try runs() == 1, "\(runtime): the line ran once, as Erlang")
+            // The stop guard and read-only mode judge a line in the node's language, asked first.
+            let next = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
+            let halt = try await next.evaluateOnce("halt().")
+            #expect(halt.isFailure && halt.formatted.contains("not evaluated: halt()"), "\(runtime): \(halt)")
+            #expect(next.knownLanguage == .erlang, "\(runtime)")
+            evaluator.close()
+            next.close()
+            #expect(try await settledProcessCount(node, expected: before) <= before, "\(runtime): nothing lingers")
+            #expect(!node.printed.contains("Error in process"), "\(runtime): \(node.printed)")
         }
     }
 

@@ -30,7 +30,8 @@ public enum FanoutEvaluator {
 
     /// What one member made of the expression.
     public struct Evaluation: Sendable {
-        public var language: Language
+        /// nil when the evaluation ended before the node's language was known.
+        public var language: Language?
         public var result: EvaluationResult
         /// What the evaluation printed (`IO.puts`, `io:format`), at most ``outputLimit`` bytes.
         public var output: String
@@ -51,16 +52,27 @@ public enum FanoutEvaluator {
         let output = CappedOutput(limit: outputLimit)
         var options = ShellOptions(readOnly: readOnly, stopGuard: allowStops ? .allow : .refuse, timeout: timeout)
         options.geometry = { TerminalGeometry(columns: 80, rows: 0) }  // no rows: nothing pages
-        let evaluator = try await OneShotEvaluator.make(connection: connection, options: options, output: output)
-        defer { evaluator.close() }
-        let result = try await evaluator.evaluateOnce(expression, wantTerm: wantValue)
-        var valueJSON: String?
-        if case .value(_, let term?) = result {
+        func valueJSON(_ result: EvaluationResult) -> String? {
+            guard case .value(_, let term?) = result else { return nil }
             var json = TermJSON.Options()
             json.localNode = connection.peerNodeAtom
-            valueJSON = TermJSON(options: json).encode(term)
+            return TermJSON(options: json).encode(term)
         }
-        return Evaluation(language: evaluator.language, result: result, output: output.text, valueJSON: valueJSON)
+        // A read-only core command (`Node.list()`, the everyday question) is its BIF calls, in
+        // one round trip, whatever the node's language; anything else goes to an evaluator.
+        var coreAlreadyTried = false
+        switch try await OneShotEvaluator.answerLoneCoreCommand(expression, connection: connection, options: options, wantTerm: wantValue) {
+        case .answered(let result):
+            return Evaluation(language: .elixir, result: result, output: "", valueJSON: valueJSON(result))
+        case .nodeWithoutElixir(let result):
+            return Evaluation(language: .erlang, result: result, output: "", valueJSON: valueJSON(result))
+        case .callFailed: coreAlreadyTried = true
+        case .notAnswered: break
+        }
+        let evaluator = try await OneShotEvaluator.make(connection: connection, options: options, output: output)
+        defer { evaluator.close() }
+        let result = try await evaluator.evaluateOnce(expression, wantTerm: wantValue, coreAlreadyTried: coreAlreadyTried)
+        return Evaluation(language: evaluator.knownLanguage, result: result, output: output.text, valueJSON: valueJSON(result))
     }
 }
 

@@ -34,16 +34,31 @@ public struct NodeSummary: Sendable {
     /// Elixir version needs one more call only when Elixir is loaded but not started as an
     /// application. Falls back to one RPC per item if the node answers in another shape.
     public static func fetch(from connection: NodeConnection, timeout: Duration) async throws -> NodeSummary {
-        guard let v = try await applyAll(summaryCalls, on: connection, timeout: timeout) else {
-            return try await fetchItemByItem(from: connection, timeout: timeout)
+        try await fetch(from: connection, timeout: timeout, along: []).summary
+    }
+
+    /// The summary and the results of `extraCalls`, in the same `rex` call: the summary's calls
+    /// come first, so its run queue is read before anything else runs for beamsh.
+    static func fetch(
+        from connection: NodeConnection, timeout: Duration, along extraCalls: [(module: String, function: String, arguments: [Term])]
+    ) async throws -> (summary: NodeSummary, extra: [Term]) {
+        guard let all = try await applyAll(summaryCalls + extraCalls, on: connection, timeout: timeout) else {
+            // Another shape (not expected from any OTP): one call per item.
+            let summary = try await fetchItemByItem(from: connection, timeout: timeout)
+            var extra: [Term] = []
+            for call in extraCalls {
+                extra.append(try await connection.rpc(Atom(call.module), Atom(call.function), call.arguments, timeout: timeout))
+            }
+            return (summary, extra)
         }
+        let v = Array(all.prefix(summaryCalls.count))
         var elixir: String?
         if let key = v[6].tupleElements, key.count == 2, let version = key[1].stringValue {
             elixir = version
         } else if v[7] == .atom(.true) {
             elixir = try await connection.rpc("Elixir.System", "version", [], timeout: timeout).stringValue
         }
-        return NodeSummary(
+        return (NodeSummary(
             name: connection.peer.name,
             connected: v[0].listElements?.compactMap { $0.atomValue?.name } ?? [],
             otpRelease: v[1].stringValue ?? "?",
@@ -51,7 +66,7 @@ public struct NodeSummary: Sendable {
             uptimeMilliseconds: v[2].tupleElements?.first?.intValue ?? 0,
             processCount: v[3].intValue ?? 0,
             totalMemory: v[4].intValue ?? 0,
-            runQueue: v[5].intValue ?? 0)
+            runQueue: v[5].intValue ?? 0), Array(all.dropFirst(summaryCalls.count)))
     }
 
     /// Applies `calls` on the node in one `rex` call (`lists:zipwith3(fun erlang:apply/3, ...)`)
@@ -138,26 +153,16 @@ public struct NodeInfo: Sendable {
     public var applications: [(name: String, version: String, description: String)]
     public var visibleNodes: [String]
 
-    /// The summary first, alone: its run queue must not count the workers `rex` starts for the
-    /// other calls. Then everything else in one more `rex` call (``NodeSummary/applyAll``).
+    /// One `rex` call (``NodeSummary/applyAll``): the summary's BIFs first, so its run queue is
+    /// read before anything else beamsh asks for runs, then everything else.
     public static func fetch(from connection: NodeConnection, timeout: Duration) async throws -> NodeInfo {
-        let s = try await NodeSummary.fetch(from: connection, timeout: timeout)
         let items = ["version", "system_architecture", "schedulers", "schedulers_online", "dirty_cpu_schedulers",
                      "process_count", "process_limit", "port_count", "port_limit", "atom_count", "atom_limit",
                      "ets_count", "ets_limit"]
         let calls: [(module: String, function: String, arguments: [Term])] =
             items.map { ("erlang", "system_info", [.atom(Atom($0))]) }
             + [("erlang", "memory", []), ("application", "which_applications", [])]
-        var v = try await NodeSummary.applyAll(calls, on: connection, timeout: timeout)
-        if v == nil {
-            // Another shape (not expected from any OTP): one call per item.
-            var results: [Term] = []
-            for call in calls {
-                results.append(try await connection.rpc(Atom(call.module), Atom(call.function), call.arguments, timeout: timeout))
-            }
-            v = results
-        }
-        let r = v!
+        let (s, r) = try await NodeSummary.fetch(from: connection, timeout: timeout, along: calls)
         let erts = r[0], arch = r[1], schedulers = r[2], online = r[3], dirty = r[4]
         let c = r[5...12].map { $0.intValue ?? -1 }
         let memory = r[13], apps = r[14]
