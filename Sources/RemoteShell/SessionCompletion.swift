@@ -126,10 +126,17 @@ extension Evaluator {
         return true
     }
 
-    /// The worker's code, parsed by the node's own parser once per session.
+    /// The worker's code as abstract forms: shipped (``DriverForms``, checked like the drivers),
+    /// so the first Tab that needs the session costs no parse round trips; parsed by the node if
+    /// that copy ever failed to decode.
     private func completionForms() async throws -> Term {
         if let forms = completionDriver.withLockedValue({ $0 }) { return forms }
-        let forms = try await Self.parseDriver(Self.completionSource, on: connection)
+        let forms: Term
+        if let shipped = try? TermDecoder().decode(DriverForms.completion) {
+            forms = shipped
+        } else {
+            forms = try await Self.parseDriver(Self.completionSource, on: connection)
+        }
         completionDriver.withLockedValue { $0 = forms }
         return forms
     }

@@ -750,15 +750,16 @@ import Testing
         #expect(try node.eval(sleepingProcesses) == "1", "the call ended with beamsh")
     }
 
-    /// A node whose rpc server (rex) does not answer holds no command past its `--timeout`: not
-    /// `top` while it prepares its sampler, not a core command; and what does not need rex
-    /// (`--eval` of anything else, which asks whether the node has Elixir without it) answers.
+    /// A node whose rpc server (rex) does not answer holds no command past its `--timeout`: not a
+    /// core command, not `info`; and what does not need rex answers: `--eval` of anything else
+    /// (whose worker finds the node's language itself) and `top` (its sampler is spawned, ready
+    /// parsed).
     @Test func aStuckRexHoldsNothingPastTheTimeout() throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
         defer { node.stop() }
         _ = try node.eval("spawn(fun() -> erlang:suspend_process(whereis(rex)), timer:sleep(infinity) end), ok.")
         let stuck: [([String], String)] = [
-            (["top", node.name, "--timeout", "1", "--interval", "0.1"], "did not answer beamsh's call within 1.0 s"),
+            (["info", node.name, "--timeout", "1"], "did not answer beamsh's call within 1.0 s"),
             ([node.name, "--timeout", "1", "--eval", "Node.list()"], "did not answer within 1.0 s"),
         ]
         for (arguments, said) in stuck {
@@ -771,6 +772,8 @@ import Testing
         }
         let evaluated = try BeamshBinary.run([node.name, "--timeout", "1", "--eval", "1 + 1."], cookie: node.cookie)
         #expect(evaluated.status == 0 && evaluated.stdout == "2\n", "\(evaluated.status) \(evaluated.stderr)")
+        let top = try BeamshBinary.run(["top", node.name, "--timeout", "1", "--interval", "0.1"], cookie: node.cookie)
+        #expect(top.status == 0 && top.stdout.hasPrefix("\(node.name): "), "\(top.status) \(top.stdout) \(top.stderr)")
     }
 
     /// What an unreachable EPMD's message suggests fits the command: `--port` where it exists,

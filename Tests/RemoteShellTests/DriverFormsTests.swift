@@ -22,11 +22,13 @@ import Testing
             let erlang = try await Evaluator.parseDriver(Evaluator.erlangDriver, on: connection)
             let holder = try await Evaluator.parseDriver(Evaluator.holderDriver, on: connection)
             let bootstrap = try await Evaluator.parseDriver(Evaluator.bootstrapDriver, on: connection)
+            let completion = try await Evaluator.parseDriver(Evaluator.completionSource, on: connection)
+            let sampler = try await ProcessTop.parse(ProcessTop.sampler, on: connection)
             if write {
                 // Written from the first runtime (OTP 25); a writing run is never a pass: rebuild
                 // and run again to compare with every runtime.
-                try Self.writeSource(elixir: try TermEncoder().encode(elixir), erlang: try TermEncoder().encode(erlang),
-                                     holder: try TermEncoder().encode(holder), bootstrap: try TermEncoder().encode(bootstrap))
+                try Self.writeSource([("elixir", elixir), ("erlang", erlang), ("holder", holder), ("bootstrap", bootstrap),
+                                      ("completion", completion), ("sampler", sampler)])
                 Issue.record("DriverForms.swift rewritten from \(runtime); rebuild and run without BEAMSH_WRITE_DRIVER_FORMS to compare")
                 return
             }
@@ -34,10 +36,12 @@ import Testing
             #expect(try TermDecoder().decode(DriverForms.erlang) == erlang, "\(runtime): regenerate DriverForms.swift")
             #expect(try TermDecoder().decode(DriverForms.holder) == holder, "\(runtime): regenerate DriverForms.swift")
             #expect(try TermDecoder().decode(DriverForms.bootstrap) == bootstrap, "\(runtime): regenerate DriverForms.swift")
+            #expect(try TermDecoder().decode(DriverForms.completion) == completion, "\(runtime): regenerate DriverForms.swift")
+            #expect(try TermDecoder().decode(DriverForms.sampler) == sampler, "\(runtime): regenerate DriverForms.swift")
         }
     }
 
-    static func writeSource(elixir: [UInt8], erlang: [UInt8], holder: [UInt8], bootstrap: [UInt8]) throws {
+    static func writeSource(_ forms: [(name: String, forms: Term)]) throws {
         func literal(_ bytes: [UInt8]) -> String {
             stride(from: 0, to: bytes.count, by: 24).map { start in
                 "        " + bytes[start..<min(start + 24, bytes.count)].map { String($0) }.joined(separator: ", ") + ","
@@ -46,10 +50,11 @@ import Testing
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Sources/RemoteShell/DriverForms.swift").standardized
         let header = try String(contentsOf: path, encoding: .utf8).components(separatedBy: "enum DriverForms").first ?? ""
-        let text = header + "enum DriverForms {\n    static let elixir: [UInt8] = [\n" + literal(elixir)
-            + "\n    ]\n    static let erlang: [UInt8] = [\n" + literal(erlang)
-            + "\n    ]\n    static let holder: [UInt8] = [\n" + literal(holder)
-            + "\n    ]\n    static let bootstrap: [UInt8] = [\n" + literal(bootstrap) + "\n    ]\n}\n"
+        var text = header + "enum DriverForms {\n"
+        for (name, term) in forms {
+            text += "    static let \(name): [UInt8] = [\n" + literal(try TermEncoder().encode(term)) + "\n    ]\n"
+        }
+        text += "}\n"
         try text.write(to: path, atomically: true, encoding: .utf8)
     }
 }

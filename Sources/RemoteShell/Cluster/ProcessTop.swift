@@ -152,11 +152,22 @@ public final class ProcessTop: Sendable {
     public let chunk: Int
     private let parsed: Term
 
-    /// Parses the sampler on the node (its own `erl_scan`/`erl_parse`).
+    /// The sampler ships as the abstract forms the node's own `erl_scan`/`erl_parse` make of it
+    /// (``DriverForms``, checked against OTP 25 and 28 by a test), which saves `top` two round
+    /// trips before its first frame; if that copy ever failed to decode, the node parses it.
     public init(connection: NodeConnection, chunk: Int = 5000, timeout: Duration = .seconds(30)) async throws {
         self.connection = connection
         self.chunk = chunk
-        let scanned = try await connection.rpcOfOurs("erl_scan", "string", [.charlist(Self.sampler)], timeout: timeout,
+        if let shipped = try? TermDecoder().decode(DriverForms.sampler) {
+            parsed = shipped
+            return
+        }
+        parsed = try await Self.parse(Self.sampler, on: connection, timeout: timeout)
+    }
+
+    /// `source` scanned and parsed by the node's own `erl_scan` and `erl_parse`.
+    static func parse(_ source: String, on connection: NodeConnection, timeout: Duration = .seconds(30)) async throws -> Term {
+        let scanned = try await connection.rpcOfOurs("erl_scan", "string", [.charlist(source)], timeout: timeout,
                                                      purpose: "to read the sampler")
         guard let s = scanned.tupleElements, s.count == 3, s[0] == .ok else {
             throw DistributionError(.remoteCallFailed, "the node could not scan the sampler: \(scanned)")
@@ -166,7 +177,7 @@ public final class ProcessTop: Sendable {
         guard let p = exprs.tupleElements, p.count == 2, p[0] == .ok else {
             throw DistributionError(.remoteCallFailed, "the node could not parse the sampler: \(exprs)")
         }
-        parsed = p[1]
+        return p[1]
     }
 
     /// One refresh: the node samples, waits `interval`, samples again, and returns the top `count`.
