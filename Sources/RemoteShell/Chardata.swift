@@ -18,20 +18,29 @@ public enum IOEncoding: Sendable, Hashable {
 }
 
 enum Chardata {
-    /// The text of `term`, or nil when it is not chardata.
-    static func string(_ term: Term, encoding: IOEncoding = .unicode) -> String? {
+    /// The text of `term`, or nil when it is not chardata. A `unicode` binary that is not UTF-8
+    /// shows with replacement characters, unless `strict`: then it is not chardata either, as a
+    /// node's group leader judges what it is asked to print.
+    static func string(_ term: Term, encoding: IOEncoding = .unicode, strict: Bool = false) -> String? {
         var scalars = String.UnicodeScalarView()
-        guard append(term, encoding: encoding, to: &scalars, depth: 0) else { return nil }
+        guard append(term, encoding: encoding, strict: strict, to: &scalars, depth: 0) else { return nil }
         return String(scalars)
     }
 
-    private static func append(_ term: Term, encoding: IOEncoding, to out: inout String.UnicodeScalarView, depth: Int) -> Bool {
+    private static func append(
+        _ term: Term, encoding: IOEncoding, strict: Bool, to out: inout String.UnicodeScalarView, depth: Int
+    ) -> Bool {
         guard depth < 10_000 else { return false }
         switch term {
         case .binary(let b):
             switch encoding {
             case .unicode:
-                out.append(contentsOf: String(decoding: b.bytes, as: UTF8.self).unicodeScalars)
+                if strict {
+                    guard let text = b.utf8String else { return false }
+                    out.append(contentsOf: text.unicodeScalars)
+                } else {
+                    out.append(contentsOf: String(decoding: b.bytes, as: UTF8.self).unicodeScalars)
+                }
             case .latin1:
                 out.append(contentsOf: b.bytes.map { Unicode.Scalar($0) })
             }
@@ -41,8 +50,8 @@ enum Chardata {
             out.append(s)
             return true
         case .list(let l):
-            for e in l.elements where !append(e, encoding: encoding, to: &out, depth: depth + 1) { return false }
-            if let tail = l.tail { return append(tail, encoding: encoding, to: &out, depth: depth + 1) }
+            for e in l.elements where !append(e, encoding: encoding, strict: strict, to: &out, depth: depth + 1) { return false }
+            if let tail = l.tail { return append(tail, encoding: encoding, strict: strict, to: &out, depth: depth + 1) }
             return true
         default:
             return false
@@ -53,8 +62,8 @@ enum Chardata {
     /// valid UTF-8 is passed on as the slice of the message it arrived in, so a 50 MB
     /// `IO.puts` is not copied into a string and back (it peaked at eight times its size);
     /// characters between binaries are encoded into small arrays. nil when `term` is not
-    /// chardata, or holds invalid UTF-8 (``string(_:encoding:)`` then shows it with
-    /// replacement characters).
+    /// chardata, or holds invalid UTF-8 (which a node's group leader refuses to print, and so
+    /// does beamsh's: see ``string(_:encoding:strict:)``).
     static func utf8Pieces(_ term: Term, encoding: IOEncoding = .unicode) -> [ArraySlice<UInt8>]? {
         var pieces: [ArraySlice<UInt8>] = []
         var pending: [UInt8] = []

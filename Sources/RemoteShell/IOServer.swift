@@ -368,7 +368,9 @@ public final class IOServer: @unchecked Sendable {
             output.write(utf8: pieces)
             return .ok
         }
-        guard let text = Chardata.string(chars, encoding: encoding) else {
+        // Not UTF-8 where UTF-8 was announced is an error, as the node's own group leader
+        // answers it (`IO.puts(<<0xFF>>)` raises there), not text with replacement characters.
+        guard let text = Chardata.string(chars, encoding: encoding, strict: true) else {
             return .tuple([.atom("error"), .atom("put_chars")])
         }
         return put(text)

@@ -91,6 +91,26 @@ import Testing
         }
     }
 
+    /// Bytes that are not UTF-8, printed as UTF-8, are refused as a console's group leader
+    /// refuses them (OTP's `group`, behind `iex --remsh` and every terminal shell, prints only
+    /// what `unicode:characters_to_binary/2` makes a binary of; `IO.puts` raises), not shown
+    /// with replacement characters; as Latin-1 (`IO.binwrite`) they are characters.
+    @Test func invalidUTF8IsRefusedAsTheNodesGroupLeaderRefusesIt() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let evaluator = try await OneShotEvaluator.make(connection: connection, output: output)
+        defer { evaluator.close() }
+        #expect(try node.eval("is_binary(unicode:characters_to_binary(<<255, 65>>, utf8)).") == "false", "group's check")
+        let ours = try await evaluator.evaluate("try do IO.puts(<<0xFF, ?A>>); :printed rescue ArgumentError -> :refused end")
+        #expect(ours.formatted == ":refused", "\(ours)")
+        #expect(output.text.isEmpty, "\(output.text)")
+        #expect(try await evaluator.evaluate("IO.binwrite(<<0xE9, ?A>>)").formatted == ":ok")
+        #expect(output.text == "éA", "\(output.text)")
+    }
+
     /// What the node's Logger says about the session's processes reaches beamsh, as it reaches
     /// `iex --remsh`: a `Logger.error` in the evaluation, and the crash report of a process it
     /// spawned (Logger forwards an event to its group leader's node).
