@@ -751,15 +751,15 @@ import Testing
     }
 
     /// A node whose rpc server (rex) does not answer holds no command past its `--timeout`: not a
-    /// core command, not `info`; and what does not need rex answers: `--eval` of anything else
-    /// (whose worker finds the node's language itself) and `top` (its sampler is spawned, ready
-    /// parsed).
+    /// core command, not `cluster`; and what does not need rex answers: `--eval` of anything else
+    /// (whose worker finds the node's language itself), `top` (its sampler is spawned, ready
+    /// parsed) and `info` (its calls made by a process of beamsh's own).
     @Test func aStuckRexHoldsNothingPastTheTimeout() throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
         defer { node.stop() }
         _ = try node.eval("spawn(fun() -> erlang:suspend_process(whereis(rex)), timer:sleep(infinity) end), ok.")
         let stuck: [([String], String)] = [
-            (["info", node.name, "--timeout", "1"], "did not answer beamsh's call within 1.0 s"),
+            (["cluster", node.name, "--timeout", "1"], "did not answer beamsh's call within 1.0 s"),
             ([node.name, "--timeout", "1", "--eval", "Node.list()"], "did not answer within 1.0 s"),
         ]
         for (arguments, said) in stuck {
@@ -774,6 +774,8 @@ import Testing
         #expect(evaluated.status == 0 && evaluated.stdout == "2\n", "\(evaluated.status) \(evaluated.stderr)")
         let top = try BeamshBinary.run(["top", node.name, "--timeout", "1", "--interval", "0.1"], cookie: node.cookie)
         #expect(top.status == 0 && top.stdout.hasPrefix("\(node.name): "), "\(top.status) \(top.stdout) \(top.stderr)")
+        let info = try BeamshBinary.run(["info", node.name, "--timeout", "1"], cookie: node.cookie)
+        #expect(info.status == 0 && info.stdout.hasPrefix("\(node.name): OTP "), "\(info.status) \(info.stdout) \(info.stderr)")
     }
 
     /// What an unreachable EPMD's message suggests fits the command: `--port` where it exists,

@@ -40,9 +40,10 @@ public struct NodeSummary: Sendable {
     /// The summary and the results of `extraCalls`, in the same `rex` call: the summary's calls
     /// come first, so its run queue is read before anything else runs for beamsh.
     static func fetch(
-        from connection: NodeConnection, timeout: Duration, along extraCalls: [(module: String, function: String, arguments: [Term])]
+        from connection: NodeConnection, timeout: Duration, along extraCalls: [(module: String, function: String, arguments: [Term])],
+        throughRex: Bool = true
     ) async throws -> (summary: NodeSummary, extra: [Term]) {
-        guard let all = try await applyAll(summaryCalls + extraCalls, on: connection, timeout: timeout) else {
+        guard let all = try await applyAll(summaryCalls + extraCalls, on: connection, timeout: timeout, throughRex: throughRex) else {
             // Another shape (not expected from any OTP): one call per item.
             let summary = try await fetchItemByItem(from: connection, timeout: timeout)
             var extra: [Term] = []
@@ -71,15 +72,19 @@ public struct NodeSummary: Sendable {
 
     /// Applies `calls` on the node in one `rex` call (`lists:zipwith3(fun erlang:apply/3, ...)`)
     /// and returns their results in order, or nil when the node answers in another shape.
+    /// Without `throughRex`, a process of beamsh's own on the node makes the call (see
+    /// `callWithoutRex`): it answers while `rex` is stuck, for a little more of the node's CPU
+    /// (an `erl_eval` step), which a cluster check of many members does not spend.
     static func applyAll(
-        _ calls: [(module: String, function: String, arguments: [Term])], on connection: NodeConnection, timeout: Duration
+        _ calls: [(module: String, function: String, arguments: [Term])], on connection: NodeConnection, timeout: Duration,
+        throughRex: Bool = true
     ) async throws -> [Term]? {
-        let reply = try await connection.rpcOfOurs(
-            "lists", "zipwith3",
-            [.export(ExportFun(module: "erlang", function: "apply", arity: 3)),
-             .list(calls.map { .atom(Atom($0.module)) }), .list(calls.map { .atom(Atom($0.function)) }),
-             .list(calls.map { .list($0.arguments) })],
-            timeout: timeout, purpose: "the node's summary")
+        let arguments: [Term] = [.export(ExportFun(module: "erlang", function: "apply", arity: 3)),
+                                 .list(calls.map { .atom(Atom($0.module)) }), .list(calls.map { .atom(Atom($0.function)) }),
+                                 .list(calls.map { .list($0.arguments) })]
+        let reply = throughRex
+            ? try await connection.rpcOfOurs("lists", "zipwith3", arguments, timeout: timeout, purpose: "the node's summary")
+            : try await connection.callWithoutRex("lists", "zipwith3", arguments, timeout: timeout, purpose: "the node's summary")
         guard let results = reply.listElements, results.count == calls.count else { return nil }
         return results
     }
@@ -153,8 +158,9 @@ public struct NodeInfo: Sendable {
     public var applications: [(name: String, version: String, description: String)]
     public var visibleNodes: [String]
 
-    /// One `rex` call (``NodeSummary/applyAll``): the summary's BIFs first, so its run queue is
-    /// read before anything else beamsh asks for runs, then everything else.
+    /// One call (``NodeSummary/applyAll``) by a process of beamsh's own, not `rex`: a node whose
+    /// rpc server is stuck is described all the same. The summary's BIFs come first, so its run
+    /// queue is read before anything else beamsh asks for runs, then everything else.
     public static func fetch(from connection: NodeConnection, timeout: Duration) async throws -> NodeInfo {
         let items = ["version", "system_architecture", "schedulers", "schedulers_online", "dirty_cpu_schedulers",
                      "process_count", "process_limit", "port_count", "port_limit", "atom_count", "atom_limit",
@@ -162,7 +168,7 @@ public struct NodeInfo: Sendable {
         let calls: [(module: String, function: String, arguments: [Term])] =
             items.map { ("erlang", "system_info", [.atom(Atom($0))]) }
             + [("erlang", "memory", []), ("application", "which_applications", [])]
-        let (s, r) = try await NodeSummary.fetch(from: connection, timeout: timeout, along: calls)
+        let (s, r) = try await NodeSummary.fetch(from: connection, timeout: timeout, along: calls, throughRex: false)
         let erts = r[0], arch = r[1], schedulers = r[2], online = r[3], dirty = r[4]
         let c = r[5...12].map { $0.intValue ?? -1 }
         let memory = r[13], apps = r[14]
