@@ -92,6 +92,8 @@ final class Evaluator: @unchecked Sendable {
     /// node has Elixir and, if not, answers ``NodeWithoutElixir`` without running anything. It
     /// saves a one-shot the round trip of asking first.
     var checksForElixir = false
+    /// A worker that checked for Elixir found it (its answer was not `no_elixir`).
+    private(set) var foundElixir = false
     /// The process on the node holding the binding and environment, once the first worker
     /// started it (``keepsState`` only).
     private var holder: Pid? {
@@ -344,7 +346,10 @@ final class Evaluator: @unchecked Sendable {
                         }
                         continue
                     }
-                    if checked, t[1] == .atom("no_elixir") { throw NodeWithoutElixir() }
+                    if checked {
+                        if t[1] == .atom("no_elixir") { throw NodeWithoutElixir() }
+                        foundElixir = true
+                    }
                     if t[1] == .atom("no_driver") {
                         // The holder ended as this worker asked it for the driver: the binding is
                         // gone with it; the line runs again with the driver sent along.

@@ -3,6 +3,7 @@
 
 import ErlangDistribution
 import ErlangTerm
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Evaluates expressions on a node without a prompt. Create one per connection; evaluate one
@@ -13,7 +14,10 @@ import NIOCore
 /// let result = try await evaluator.evaluate("Enum.sum(1..10)")
 /// ```
 public final class OneShotEvaluator: @unchecked Sendable {
-    private(set) var core: ShellCore
+    /// The core and whether Ctrl-C came: behind a lock, since ``interrupt()`` comes from a
+    /// signal's thread while the core may be replaced (see ``replaceCore(with:)``).
+    private let state: NIOLockedValueBox<(core: ShellCore, interrupted: Bool)>
+    var core: ShellCore { state.withLockedValue { $0.core } }
     /// The language expressions are read in: Elixir while it is only assumed (see ``knownLanguage``).
     public var language: Language { core.language }
     /// The node's language once known: given, asked, or learnt from an evaluation; nil while
@@ -38,8 +42,11 @@ public final class OneShotEvaluator: @unchecked Sendable {
         connection: NodeConnection, language: Language, options: ShellOptions = ShellOptions(timeout: .seconds(60)),
         output: ConsoleOutput = StandardOutput(), input: ConsoleInput = ScriptedInput([])
     ) {
-        makeCore = { ShellCore(connection: connection, language: $0, options: options, input: input, output: output) }
-        core = makeCore(language)
+        let makeCore: @Sendable (Language) -> ShellCore = {
+            ShellCore(connection: connection, language: $0, options: options, input: input, output: output)
+        }
+        self.makeCore = makeCore
+        state = NIOLockedValueBox((makeCore(language), false))
     }
 
     /// Like the initializer, in the node's language when `options.language` is nil: Elixir is
@@ -63,13 +70,18 @@ public final class OneShotEvaluator: @unchecked Sendable {
         if language != core.language { replaceCore(with: language) }
     }
 
-    /// The same evaluator in `language`: the old core's process ends (nothing ran in it).
+    /// The same evaluator in `language`: the old core's process ends (nothing ran in it). A
+    /// Ctrl-C that came before stays: the new core's next evaluation ends as interrupted at once.
     private func replaceCore(with language: Language) {
-        let (keepsState, splits) = (core.evaluator.keepsState, core.evaluator.splitsExpressions)
-        core.close()
-        core = makeCore(language)
-        core.evaluator.keepsState = keepsState
-        core.evaluator.splitsExpressions = splits
+        let fresh = makeCore(language)
+        let (old, interrupted) = state.withLockedValue { s in
+            defer { s.core = fresh }
+            return (s.core, s.interrupted)
+        }
+        fresh.evaluator.keepsState = old.evaluator.keepsState
+        fresh.evaluator.splitsExpressions = old.evaluator.splitsExpressions
+        old.close()
+        if interrupted { fresh.evaluator.interrupt() }
     }
 
     /// `source` run as Elixir by a worker that checks for Elixir first, when the language is
@@ -82,11 +94,14 @@ public final class OneShotEvaluator: @unchecked Sendable {
             try await confirmLanguage()
             return nil
         }
-        core.evaluator.checksForElixir = true
-        defer { core.evaluator.checksForElixir = false }
+        let evaluator = core.evaluator
+        evaluator.checksForElixir = true
+        defer { evaluator.checksForElixir = false }
         do {
             let result = try await evaluateGuarded(source, wantTerm: wantTerm, timeout: timeout)
-            languageAssumed = false
+            // Known once a worker got past the check; a line that started none (a blank one), or
+            // ended before its worker answered (a timeout, Ctrl-C), leaves the question open.
+            if evaluator.foundElixir { languageAssumed = false }
             return result
         } catch is NodeWithoutElixir {
             languageAssumed = false
@@ -266,9 +281,12 @@ public final class OneShotEvaluator: @unchecked Sendable {
 
     /// Evaluates `source` like ``evaluate(_:wantTerm:timeout:)``, for an evaluator that runs this
     /// one expression only (nothing after it can ask for its result with `v/1`). A health check
-    /// such as `--eval 'Node.list()'` only reads: a lone read-only core command in Elixir syntax
-    /// has its BIFs called directly, so the node neither spawns an evaluator nor compiles the
-    /// line (about 2 ms of its CPU), and the node's `inspect` prints the value as the evaluator would.
+    /// such as `--eval 'Node.list()'` only reads: on a node known to run Elixir, a lone read-only
+    /// core command in Elixir syntax has its BIFs called directly, so the node neither spawns an
+    /// evaluator nor compiles the line (about 2 ms of its CPU), and the node's `inspect` prints the
+    /// value as the evaluator would. (Before the language is known,
+    /// ``answerLoneCoreCommand(_:connection:options:wantTerm:)`` does that; this leaves the line
+    /// to the evaluator.)
     /// With `coreAlreadyTried`, the BIF calls failed in
     /// ``answerLoneCoreCommand(_:connection:options:wantTerm:)`` already: the evaluator runs the
     /// line at once.
@@ -386,7 +404,13 @@ public final class OneShotEvaluator: @unchecked Sendable {
     public func takeEarlierResults() -> [EvaluationResult] { core.evaluator.takeEarlierResults() }
 
     /// Kills the running evaluation (Ctrl-C); it ends as a failure.
-    public func interrupt() { core.evaluator.interrupt() }
+    public func interrupt() {
+        let core = state.withLockedValue { s in
+            s.interrupted = true
+            return s.core
+        }
+        core.evaluator.interrupt()
+    }
 
     /// Ends the local process; nothing it started stays on the node.
     public func close() { core.close() }

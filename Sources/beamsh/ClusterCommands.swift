@@ -458,7 +458,7 @@ extension Beamsh {
                 print(format == .json ? info.json.serialized() : info.render())
                 exitNow(.success)
             } catch let error as DistributionError {
-                fail(error)
+                failShowingReason(error)
             }
         }
     }
@@ -578,12 +578,7 @@ extension Beamsh {
                 }
                 exitNow(.success)
             } catch let error as DistributionError {
-                if let reason = error.reason {
-                    // A timeout's message says so already; another reason as the node's shell prints it.
-                    printError(error.isCallTimeout ? error.description : "\(error.description): \(ErlangFormatter().format(reason))")
-                    exitNow(.remoteFailure)
-                }
-                fail(error)
+                failShowingReason(error)
             }
         }
 
@@ -596,4 +591,12 @@ extension Beamsh {
             return Int(size.ws_row)
         }
     }
+}
+
+/// Like `fail(_:)`, with the reason a failed call on the node gave (a timeout's message says so
+/// already), as the node's shell prints it.
+private func failShowingReason(_ error: DistributionError) -> Never {
+    guard error.kind == .remoteCallFailed, let reason = error.reason else { fail(error) }
+    printError(error.isCallTimeout ? error.description : "\(error.description): \(ErlangFormatter().format(reason))")
+    exitNow(.remoteFailure)
 }

@@ -113,9 +113,9 @@ public final class TestNode: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// The operating system pid of the node's emulator.
     /// What the node has printed so far (its error reports among it).
     public var printed: String { output.text }
+    /// The operating system pid of the node's emulator.
     public var osPid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 

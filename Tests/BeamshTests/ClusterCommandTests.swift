@@ -535,7 +535,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let result = try BeamshBinary.run(["info", node.name], cookie: node.cookie)
         #expect(result.status == 0, "\(result.stderr)")
         let calls = try batches()
-        #expect(calls == 1, "everything in one rex call (one round trip after the handshake), not \(calls)")
+        #expect(calls == 1, "everything in one call (one round trip after the handshake), not \(calls)")
         for text in ["OTP 25", "Elixir 1.14", "schedulers:", "processes", "atoms", "ports", "ETS tables", "binary", "elixir", "kernel"] {
             #expect(result.stdout.contains(text), "\(text) in \(result.stdout)")
         }
@@ -549,6 +549,20 @@ func jsonObject(_ text: String) throws -> [String: Any] {
             let again = try jsonObject(try BeamshBinary.run(["info", node.name, "--format", "json"], cookie: node.cookie).stdout)
             #expect((again["run_queue"] as? Int ?? 99) < 4, "\(again["run_queue"] ?? "none")")
         }
+    }
+
+    /// A call of `info`'s that fails on the node (the application controller does not answer
+    /// `which_applications`) is said once, with the node's reason, not asked again item by item.
+    @Test func infoSaysAFailedCallWithItsReason() throws {
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        _ = try node.eval("spawn(fun() -> erlang:suspend_process(whereis(application_controller)), timer:sleep(infinity) end), ok.")
+        let started = Date()
+        let result = try BeamshBinary.run(["info", node.name], cookie: node.cookie)
+        #expect(result.status == 1, "\(result.status) \(result.stderr)")
+        #expect(result.stderr.contains("failed on \(node.name): {timeout,{gen_server,call,[application_controller,which_applications]}}"),
+                "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 9, "which_applications waited once (5 s), not twice")
     }
 
     @Test func topFindsTheGrowingQueueAmong100000Processes() throws {

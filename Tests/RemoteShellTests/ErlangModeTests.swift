@@ -66,7 +66,8 @@ import Testing
             #expect(crc.formatted == expected, "\(runtime): \(crc)")
             #expect(evaluator.knownLanguage == .erlang, "\(runtime)")
             #expect(try runs() == 1, "\(runtime): the line ran once, as Erlang")
-            // The stop guard and read-only mode judge a line in the node's language, asked first.
+            // A line that stops an Erlang node and is no stop in Elixir: the worker that checks for
+            // Elixir runs nothing, and the Erlang stop guard judges the line before it would run.
             let next = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
             let halt = try await next.evaluateOnce("halt().")
             #expect(halt.isFailure && halt.formatted.contains("not evaluated: halt()"), "\(runtime): \(halt)")
@@ -76,6 +77,40 @@ import Testing
             #expect(try await settledProcessCount(node, expected: before) <= before, "\(runtime): nothing lingers")
             #expect(!node.printed.contains("Error in process"), "\(runtime): \(node.printed)")
         }
+    }
+
+    /// While the language is only assumed: Ctrl-C before the line runs as Erlang ends it unrun
+    /// (the interrupt outlives the switch to Erlang), and a blank first line leaves the
+    /// question open instead of settling on Elixir.
+    @Test func theAssumedLanguageKeepsInterruptsAndBlankLinesDecideNothing() async throws {
+        let runtime = try erlangRuntimes()[0]
+        let node = try TestNode(runtime: runtime)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let runs = try countCalls(on: node, to: "erlang", "crc32", 1)
+        let script = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
+        script.interrupt()
+        var results: [EvaluationResult] = []
+        let finished = try await script.evaluateScript("erlang:crc32(<<\"a\">>).\nerlang:crc32(<<\"b\">>).\n") { results.append($0) }
+        #expect(!finished && results.count == 1 && results[0].isFailure, "\(results)")
+        #expect(script.knownLanguage == .erlang)
+        script.close()
+        let once = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
+        once.interrupt()
+        let interrupted = try await once.evaluateOnce("erlang:crc32(<<\"c\">>).")
+        #expect(interrupted.isFailure, "\(interrupted)")
+        once.close()
+        #expect(try runs() == 0, "nothing ran after Ctrl-C")
+
+        let blank = try await OneShotEvaluator.make(connection: connection, output: OutputBuffer())
+        blank.keepsBindingsOnNode = true
+        #expect(try await blank.evaluate("").isNotShown)
+        #expect(blank.knownLanguage == nil, "a blank line tells nothing")
+        #expect(try await blank.evaluate("X = 1.").formatted == "1")
+        #expect(try await blank.evaluate("X + 1.").formatted == "2")
+        #expect(blank.knownLanguage == .erlang)
+        blank.close()
     }
 
     /// Exceptions print exactly as the Erlang shell prints them: the same runtime's `erl`, fed

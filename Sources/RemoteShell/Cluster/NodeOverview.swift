@@ -85,6 +85,11 @@ public struct NodeSummary: Sendable {
         let reply = throughRex
             ? try await connection.rpcOfOurs("lists", "zipwith3", arguments, timeout: timeout, purpose: "the node's summary")
             : try await connection.callWithoutRex("lists", "zipwith3", arguments, timeout: timeout, purpose: "the node's summary")
+        if !throughRex, let caught = reply.tupleElements, caught.count == 2, caught[0] == .atom("EXIT") {
+            // A call that failed on the node (the application controller did not answer, say):
+            // said now, not asked again item by item through rex.
+            throw DistributionError(.remoteCallFailed, "the node's summary failed on \(connection.peer.name)", reason: caught[1])
+        }
         guard let results = reply.listElements, results.count == calls.count else { return nil }
         return results
     }
