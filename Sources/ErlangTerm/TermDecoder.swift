@@ -68,6 +68,7 @@ public struct TermDecoder: Sendable {
     public func decodeBody(_ bytes: ArraySlice<UInt8>, at offset: inout Int) throws(TermDecodingError) -> Term {
         let result: Result<(Term, Int), TermDecodingError> = bytes.withUnsafeBytes { raw in
             var parser = Parser(storage: bytes, raw: raw, position: offset - bytes.startIndex, options: options)
+            defer { parser.finishRecycling() }
             do throws(TermDecodingError) {
                 let term = try parser.parse()
                 return .success((term, parser.position))
@@ -142,6 +143,9 @@ private struct Parser {
     /// Kept at most the bytes left (checked as each container opens), as are `remaining` and a
     /// depth (at most `maxDepth`): their arithmetic wraps, with no overflow check to make.
     var pendingElements = 0
+    /// Storage that freed terms left for reuse (``StoragePool``), taken at the start and given
+    /// back at the end (``finishRecycling()``).
+    var recycled = StoragePool.shared.takeAll()
 
     init(storage: ArraySlice<UInt8>, raw: UnsafeRawBufferPointer, position: Int, options: TermDecoder.Options) {
         self.storage = storage
@@ -177,9 +181,18 @@ private struct Parser {
     /// An allocation's cost beyond its bytes.
     static let blockOverhead = 32
     /// A container's storage: its object and header, then its slots.
-    static func containerCost(_ slots: Int) -> Int { 72 &+ slots &* MemoryLayout<Term>.stride }  // slots < 2^34
+    static func containerCost(_ slots: Int) -> Int { ContainerStorage.cost(capacity: slots) }  // slots < 2^34
     /// A term kept in a box of its own (`indirect` cases: binaries, pids, ports, funs...).
     static let boxCost = 64
+
+    /// Storage for a container of `capacity` slots: a recycled one when kept, else a new one.
+    @inline(__always)
+    private mutating func makeStorage(capacity: Int) -> ContainerStorage {
+        recycled.take(capacity: capacity) ?? ContainerStorage.make(capacity: capacity)
+    }
+
+    /// Gives back the recycled storage this decode did not use.
+    mutating func finishRecycling() { StoragePool.shared.giveBack(&recycled) }
 
     /// Takes `bytes` from the memory budget before they are allocated.
     @inline(__always)
@@ -231,7 +244,7 @@ private struct Parser {
                     term = .tuple(TermArray([]))
                 } else {
                     let depth = try admit(terms: arity, at: tagOffset, on: stack)
-                    let storage = ContainerStorage.make(capacity: arity)
+                    let storage = makeStorage(capacity: arity)
                     let pointers = storage.unsafePointers
                     try open(.tuple(TermArray(storage: consume storage)), .tuple, pointers, terms: arity, depth: depth,
                              at: tagOffset, on: &stack, result: &result)
@@ -257,7 +270,7 @@ private struct Parser {
                 } else {
                     // The elements, then the tail (which goes in the header, not among the elements).
                     let depth = try admit(terms: count + 1, at: tagOffset, on: stack)
-                    let storage = ContainerStorage.make(capacity: count)
+                    let storage = makeStorage(capacity: count)
                     let pointers = storage.unsafePointers
                     try open(.list(TermList(storage: consume storage)), .list, pointers, terms: count + 1, depth: depth,
                              at: tagOffset, on: &stack, result: &result)
@@ -270,7 +283,7 @@ private struct Parser {
                 } else {
                     try check(count: arity, minimumBytesEach: 2, at: tagOffset)
                     let depth = try admit(terms: arity * 2, at: tagOffset, on: stack)
-                    let storage = ContainerStorage.make(capacity: arity * 2)
+                    let storage = makeStorage(capacity: arity * 2)
                     let pointers = storage.unsafePointers
                     try open(.map(TermMap(storage: consume storage)), .map, pointers, terms: arity * 2, depth: depth,
                              at: tagOffset, on: &stack, result: &result)
@@ -321,7 +334,7 @@ private struct Parser {
                     term = .fun(Fun(header, freeVariables: TermArray([])))
                 } else {
                     let depth = try admit(terms: freeCount, at: tagOffset, on: stack)
-                    let storage = ContainerStorage.make(capacity: freeCount)
+                    let storage = makeStorage(capacity: freeCount)
                     let pointers = storage.unsafePointers
                     try open(.fun(Fun(header, freeVariables: TermArray(storage: consume storage))), .fun, pointers,
                              terms: freeCount, depth: depth, at: tagOffset, on: &stack, result: &result)
@@ -607,7 +620,7 @@ private struct Parser {
         try need(length)
         if length == 0 { return .list(.empty) }
         try charge(Self.containerCost(length), at: tagOffset)
-        let storage = ContainerStorage.make(capacity: length)
+        let storage = makeStorage(capacity: length)
         appendStringBytes(length, to: storage)
         return .list(TermList(storage: storage))
     }

@@ -45,6 +45,19 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
     @usableFromInline nonisolated(unsafe) static let empty = make(capacity: 0)
 
     @inlinable var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+    var slotCount: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity } }
+
+    /// What a storage of `capacity` slots costs in memory, malloc's header and rounding
+    /// included (the decoder's estimate, checked against glibc's count of bytes in use).
+    static func cost(capacity: Int) -> Int { 72 &+ capacity &* MemoryLayout<Term>.stride }
+
+    /// Readies an emptied storage (no elements left) for ``RecycledStorage``: no tail either.
+    func resetForReuse() {
+        withUnsafeMutablePointerToHeader { header in
+            assert(header.pointee.count == 0)
+            header.pointee.tail = nil
+        }
+    }
     @inlinable var tail: Term? { withUnsafeMutablePointerToHeader { $0.pointee.tail } }
 
     @inlinable
@@ -140,14 +153,19 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
         }
     }
 
+    /// Dismantles what `pending` holds; the small containers' storage is kept for the next
+    /// decode (``StoragePool``) instead of being freed.
     private static func dismantle(_ pending: inout [Term]) {
+        var recycled = RecycledStorage()
         while let last = pending.popLast() {
             guard var storage = last.containerStorage else { continue }
             _ = consume last
             // Only dismantle what nobody else holds; shared storage is freed by its last owner.
             guard isKnownUniquelyReferenced(&storage) else { continue }
             storage.withUnsafeMutablePointers { header, base in takeNested(header, base, into: &pending) }
+            recycled.keep(storage)
         }
+        StoragePool.shared.giveBack(&recycled)
     }
 }
 

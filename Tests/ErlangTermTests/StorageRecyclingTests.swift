@@ -1,0 +1,88 @@
+// Freed small containers are kept for the next decode (StorageRecycling.swift): a kept storage
+// comes back empty and without its old tail, the pool stays within its budget, and decodes that
+// reuse storage give the same terms, from one thread or several at once.
+
+import Testing
+@testable import ErlangTerm
+
+@Suite struct StorageRecyclingTests {
+    @Test func aKeptStorageComesBackEmptyWithoutItsTail() throws {
+        var kept = RecycledStorage()
+        let improper = TermList([1], tail: .atom("tail")).storage
+        _ = improper.removeLast()
+        kept.keep(improper)
+        #expect(kept.bytes == ContainerStorage.cost(capacity: 1))
+        #expect(kept.take(capacity: 2) == nil, "kept by exact capacity")
+        let taken = kept.take(capacity: 1)
+        let again = try #require(taken)
+        #expect(again === improper && again.count == 0 && again.tail == nil)
+        #expect(kept.isEmpty)
+        // Too large to keep: left to be freed.
+        let large = ContainerStorage.make(capacity: RecycledStorage.maxCapacity + 1)
+        kept.keep(large)
+        #expect(kept.isEmpty)
+    }
+
+    @Test func theBudgetBoundsWhatIsKept() {
+        var kept = RecycledStorage()
+        let each = ContainerStorage.cost(capacity: 2)
+        for _ in 0..<(RecycledStorage.budget / each + 100) { kept.keep(ContainerStorage.make(capacity: 2)) }
+        #expect(kept.bytes <= RecycledStorage.budget && kept.bytes > RecycledStorage.budget - each)
+        var more = RecycledStorage()
+        for _ in 0..<10 { more.keep(ContainerStorage.make(capacity: 3)) }
+        kept.merge(&more)
+        #expect(kept.bytes <= RecycledStorage.budget)
+        // Freeing a term of many small containers leaves the shared pool within its budget too.
+        var term: Term? = .list(TermList((0..<200_000).map { .tuple([.integer($0), .atom("x")]) }))
+        #expect(term != nil)
+        term = nil
+        #expect(StoragePool.shared.keptBytes <= RecycledStorage.budget)
+    }
+
+    /// Decodes that reuse freed storage give the terms the bytes say: an improper list's storage
+    /// reused for a proper list keeps no tail, a deep chain decodes again the same.
+    @Test func reusedStorageDecodesTheSameTerms() throws {
+        let improper = try TermEncoder().encode(.list(TermList([.list(TermList([1, 2], tail: .atom("t"))), .tuple([1, 2])])))
+        let proper = try TermEncoder().encode(.list(TermList([.list(TermList([3, 4])), .tuple([5, 6])])))
+        var deep: Term = .tuple([])
+        for i in 0..<5_000 { deep = .tuple([.integer(i), deep]) }
+        let deepBytes = try TermEncoder().encode(deep)
+        for _ in 0..<3 {
+            var first: Term? = try TermDecoder().decode(improper)
+            #expect(try TermEncoder().encode(try #require(first)) == improper)
+            first = nil
+            let second = try TermDecoder().decode(proper)
+            #expect(try TermEncoder().encode(second) == proper)
+            guard case .list(let outer) = second, case .list(let inner) = outer[0] else {
+                Issue.record("not a list of a list")
+                return
+            }
+            #expect(inner.isProper)
+            var chain: Term? = try TermDecoder().decode(deepBytes)
+            #expect(try TermEncoder().encode(try #require(chain)) == deepBytes)
+            chain = nil
+        }
+    }
+
+    @Test func decodesOnSeveralThreadsAtOnce() async throws {
+        var deep: Term = .tuple([])
+        for i in 0..<2_000 { deep = .tuple([.integer(i), .list(TermList([.atom("a"), .integer(i)])), deep]) }
+        let bytes = try TermEncoder().encode(deep)
+        let same = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    for _ in 0..<50 {
+                        guard let term = try? TermDecoder().decode(bytes), (try? TermEncoder().encode(term)) == bytes else {
+                            return false
+                        }
+                    }
+                    return true
+                }
+            }
+            var all = true
+            for await ok in group { all = all && ok }
+            return all
+        }
+        #expect(same)
+    }
+}
