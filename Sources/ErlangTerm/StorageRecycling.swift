@@ -60,7 +60,10 @@ struct RecycledStorage {
 
 /// The storages kept between decodes, shared by every thread. A decode takes all of them at
 /// its start (one lock) and gives back what it did not use; freeing gives back in one lock per
-/// term freed.
+/// term freed. Nobody waits for the lock: a thread that finds it taken (a connection's event
+/// loop decoding while the caller frees the previous reply) goes without, since sleeping on a
+/// contended lock costs more than the malloc it would save (it doubled the time of 10,000
+/// sequential calls).
 final class StoragePool: @unchecked Sendable {
     static let shared = StoragePool()
 
@@ -72,7 +75,7 @@ final class StoragePool: @unchecked Sendable {
     /// Everything kept, for one decode (nothing when another decode has it).
     func takeAll() -> RecycledStorage {
         var taken = RecycledStorage()
-        pthread_mutex_lock(&mutex)
+        guard pthread_mutex_trylock(&mutex) == 0 else { return taken }
         swap(&taken, &kept)
         pthread_mutex_unlock(&mutex)
         return taken
@@ -82,9 +85,10 @@ final class StoragePool: @unchecked Sendable {
     /// lock, and `storages` is left empty.
     func giveBack(_ storages: inout RecycledStorage) {
         guard !storages.isEmpty else { return }
-        pthread_mutex_lock(&mutex)
-        kept.merge(&storages)
-        pthread_mutex_unlock(&mutex)
+        if pthread_mutex_trylock(&mutex) == 0 {
+            kept.merge(&storages)
+            pthread_mutex_unlock(&mutex)
+        }
         storages = RecycledStorage()
     }
 
