@@ -67,17 +67,23 @@ struct RecycledStorage {
 final class StoragePool: @unchecked Sendable {
     static let shared = StoragePool()
 
-    private var mutex = pthread_mutex_t()
+    /// Allocated apart: a mutex must not move, and `&` of a stored property promises no fixed address.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        return mutex
+    }()
     private var kept = RecycledStorage()
 
-    private init() { pthread_mutex_init(&mutex, nil) }
+    private init() {}
 
     /// Everything kept, for one decode (nothing when another decode has it).
     func takeAll() -> RecycledStorage {
         var taken = RecycledStorage()
-        guard pthread_mutex_trylock(&mutex) == 0 else { return taken }
+        guard pthread_mutex_trylock(mutex) == 0 else { return taken }
         swap(&taken, &kept)
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
         return taken
     }
 
@@ -85,17 +91,17 @@ final class StoragePool: @unchecked Sendable {
     /// lock, and `storages` is left empty.
     func giveBack(_ storages: inout RecycledStorage) {
         guard !storages.isEmpty else { return }
-        if pthread_mutex_trylock(&mutex) == 0 {
+        if pthread_mutex_trylock(mutex) == 0 {
             kept.merge(&storages)
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
         }
         storages = RecycledStorage()
     }
 
     /// What the pool keeps now, by the decoder's cost estimate (for tests).
     var keptBytes: Int {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return kept.bytes
     }
 }
