@@ -54,7 +54,7 @@ final class ContainerStorage: ManagedBuffer<ContainerHeader, Term> {
     /// Readies an emptied storage (no elements left) for ``RecycledStorage``: no tail either.
     func resetForReuse() {
         withUnsafeMutablePointerToHeader { header in
-            assert(header.pointee.count == 0)
+            precondition(header.pointee.count == 0, "a recycled storage must be empty")
             header.pointee.tail = nil
         }
     }

@@ -64,6 +64,46 @@ import Testing
         }
     }
 
+    /// A part of a term that someone still holds is never recycled when the rest is freed: it
+    /// stays intact through the decodes that follow.
+    @Test func aHeldPartSurvivesItsParentsFreeing() throws {
+        let bytes = try TermEncoder().encode(.list(TermList((0..<50).map { .tuple([.integer($0), .tuple([.atom("k"), .integer($0)])]) })))
+        // {k, 7}, inside a tuple inside the list: the only thing kept of the term (nothing else
+        // of it outlives this function), so freeing the term dismantles everything around it.
+        func heldPart() throws -> Term? {
+            guard case .list(let items) = try TermDecoder().decode(bytes), case .tuple(let pair) = items[7] else { return nil }
+            return pair[1]
+        }
+        let held = try #require(try heldPart())
+        for _ in 0..<5 { _ = try TermDecoder().decode(bytes) }
+        #expect(held == .tuple([.atom("k"), .integer(7)]))
+        #expect(try TermEncoder().encode(held) == TermEncoder().encode(.tuple([.atom("k"), .integer(7)])))
+    }
+
+    /// Freeing a term puts its nested storage in the pool, and the next decode builds with it.
+    /// (Object identities would not tell: malloc hands a freed address back too. The pool is
+    /// shared by every test running at once, so a few tries are allowed.)
+    @Test func freedStorageIsReused() throws {
+        var chain: Term = .tuple([])
+        for i in 0..<200 { chain = .tuple([.integer(i), chain]) }
+        let bytes = try TermEncoder().encode(chain)
+        let cost = ContainerStorage.cost(capacity: 2)
+        var kept = false, taken = false
+        for _ in 0..<20 where !(kept && taken) {
+            var first: Term? = try TermDecoder().decode(bytes)
+            #expect(first != nil)
+            first = nil
+            let afterFree = StoragePool.shared.keptBytes
+            guard afterFree >= 199 * cost else { continue }  // another test's decode has the pool
+            kept = true
+            let second = try TermDecoder().decode(bytes)
+            taken = StoragePool.shared.keptBytes <= afterFree - 199 * cost
+            withExtendedLifetime(second) {}
+        }
+        #expect(kept, "freeing the chain kept none of its storage")
+        #expect(taken, "decoding the chain again took none of the kept storage")
+    }
+
     @Test func decodesOnSeveralThreadsAtOnce() async throws {
         var deep: Term = .tuple([])
         for i in 0..<2_000 { deep = .tuple([.integer(i), .list(TermList([.atom("a"), .integer(i)])), deep]) }
