@@ -56,6 +56,12 @@ struct RecycledStorage {
             }
         }
     }
+
+    /// Whether `storage` is among those kept (for tests: a kept object is alive, so its identity
+    /// cannot be a new allocation's).
+    func contains(_ storage: ObjectIdentifier) -> Bool {
+        byCapacity.contains { $0.contains { ObjectIdentifier($0) == storage } }
+    }
 }
 
 /// The storages kept between decodes, shared by every thread. A decode takes all of them at
@@ -103,5 +109,12 @@ final class StoragePool: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return kept.bytes
+    }
+
+    /// Which of `storages` the pool keeps now (for tests).
+    func keptAmong(_ storages: [ObjectIdentifier]) -> Set<ObjectIdentifier> {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return Set(storages.filter { kept.contains($0) })
     }
 }
