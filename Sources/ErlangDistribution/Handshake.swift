@@ -240,8 +240,7 @@ public struct Handshake: Sendable {
         }
         // The challenge carries the name as `atom_to_binary(Node, latin1)` (dist_util's
         // send_challenge): each byte is a code point, which only differs from UTF-8 past ASCII.
-        var name = ""
-        name.unicodeScalars.append(contentsOf: peerName.lazy.map { Unicode.Scalar($0) })
+        let name = peerName.withUnsafeBytes { String(latin1: $0) }
         // A node name is an atom (at most 255 characters) with an '@', and prints as itself:
         // anything else is not a node's, and is shown escaped (it arrives before authentication).
         guard peerName.count <= 255, peerName.contains(UInt8(ascii: "@")), PeerText.isPlain(name) else {

@@ -56,7 +56,7 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
     /// A unique name for this console: `beamsh_<pid>_<random>@<host>`, with a host that
     /// matches the target's naming mode so the target accepts us.
     public static func uniqueConsoleName(for target: NodeName, prefix: String = "beamsh") -> NodeName {
-        let random = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let random = base36(UInt32.random(in: 0...UInt32.max))
         // Only characters valid in an alive part, so this cannot throw.
         return try! NodeName(alive: "\(prefix)_\(Host.processID)_\(random)", host: consoleHost(for: target))
     }
@@ -71,6 +71,20 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
             let fqdn = Host.fullName
             return fqdn.utf8.contains(UInt8(ascii: ".")) ? fqdn : (target.isIPv6Address ? "::1" : "127.0.0.1")
         }
+    }
+
+    /// `value` in base 36 (digits, then lower-case letters). `String(_:radix:)` runs generic code
+    /// whose first use costs runtime type lookups at every start-up.
+    static func base36(_ value: UInt32) -> String {
+        var digits: [UInt8] = []
+        var rest = value
+        repeat {
+            let digit = UInt8(rest % 36)
+            digits.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            rest /= 36
+        } while rest > 0
+        digits.reverse()
+        return String(decoding: digits, as: UTF8.self)
     }
 
     private static func isAliveCharacter(_ s: Unicode.Scalar) -> Bool {

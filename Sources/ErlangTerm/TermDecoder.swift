@@ -730,10 +730,7 @@ private struct Parser {
             name = text
         } else {
             if length > 255 { throw TermDecodingError(.invalid("atom longer than 255 characters"), at: tagOffset) }
-            // Latin-1: every byte is the code point of the same value.
-            var text = ""
-            text.unicodeScalars.append(contentsOf: bytes.lazy.map { Unicode.Scalar($0) })
-            name = text
+            name = String(latin1: bytes)
         }
         let atom = Atom(name)
         atomCache.insert(bytes, utf8: utf8, ascii: ascii, atom: atom)

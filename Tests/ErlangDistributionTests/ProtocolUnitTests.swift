@@ -166,6 +166,12 @@ import Testing
         let twice = (0..<50).map { _ in NodeName.uniqueConsoleName(for: short) }
         #expect(Set(twice).count == 50, "unique per run")
     }
+
+    @Test func theRandomPartIsBase36() {
+        for value: UInt32 in [0, 9, 10, 35, 36, 1_295, 1_296, 123_456_789, .max] {
+            #expect(NodeName.base36(value) == String(value, radix: 36))
+        }
+    }
 }
 
 /// Text a peer chose prints as what it is: controls and invisible format characters escaped.
