@@ -8,7 +8,8 @@ import Testing
 struct BinaryDependencyTests {
     /// The release binary (scripts/build-release; scripts/test sets BEAMSH_BINARY to it) loads
     /// nothing: no program interpreter, no shared library, no rpath (glibc's static-pie start-up
-    /// refuses one); it is position-independent, and its relocations are the compact DT_RELR form.
+    /// refuses one); it is position-independent, its relocations are the compact DT_RELR form, and
+    /// what they write turns read-only after start-up (RELRO).
     @Test(.enabled(if: BeamshBinary.isFromEnvironment)) func releaseBinaryIsSelfContained() throws {
         let result = try runProcess("/usr/bin/env", ["readelf", "--program-headers", "--dynamic", "--wide", BeamshBinary.path])
         try #require(result.status == 0, "readelf: \(result.stderr)")
@@ -17,6 +18,13 @@ struct BinaryDependencyTests {
         #expect(result.stdout.contains("Elf file type is DYN"), "not position-independent (no ASLR):\n\(result.stdout)")
         #expect(!result.stdout.contains("RPATH)") && !result.stdout.contains("(RUNPATH)"), "has an rpath:\n\(result.stdout)")
         #expect(result.stdout.contains("(RELR)"), "relocations not packed (DT_RELR):\n\(result.stdout)")
+        // Relocated pointers (the GOT, `.data.rel.ro`) turn read-only once start-up has applied
+        // them, and read-only data is not in the writable segment.
+        #expect(result.stdout.contains("GNU_RELRO"), "no RELRO segment:\n\(result.stdout)")
+        let mapping = result.stdout.split(separator: "\n").filter { $0.contains(".rodata ") || $0.hasSuffix(".rodata") }
+        let writableSegment = result.stdout.split(separator: "\n").first { $0.contains(".data ") && $0.contains(".bss") }
+        #expect(!mapping.isEmpty && writableSegment.map { !$0.contains(" .rodata ") } == true,
+                "read-only data is in the writable segment:\n\(result.stdout)")
     }
 
     /// The functions of scripts/hot-functions.txt sit together in `.text.beamsh_hot`, ahead of the
