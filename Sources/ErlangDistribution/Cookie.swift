@@ -92,15 +92,20 @@ public struct CookieResolver: Sendable {
     public var releaseRoot: String?
     public var releaseCookie: (value: String, origin: String)?
     public var releaseCookieScript: String?
+    /// Why the release's `releases/COOKIE`, which is there, could not be read: the cookie
+    /// bin/app would use, so that is the error (not "no cookie found").
+    public var releaseCookieProblem: String?
 
     public init(cookieFile: String?, commandLineCookie: String?, environment: [String: String],
-                releaseRoot: String? = nil, releaseCookie: (value: String, origin: String)? = nil, releaseCookieScript: String? = nil) {
+                releaseRoot: String? = nil, releaseCookie: (value: String, origin: String)? = nil, releaseCookieScript: String? = nil,
+                releaseCookieProblem: String? = nil) {
         self.cookieFile = cookieFile
         self.commandLineCookie = commandLineCookie
         self.environment = environment
         self.releaseRoot = releaseRoot
         self.releaseCookie = releaseCookie
         self.releaseCookieScript = releaseCookieScript
+        self.releaseCookieProblem = releaseCookieProblem
     }
 
     /// The cookie, where it came from, and warnings for the user (never containing the value).
@@ -132,6 +137,7 @@ public struct CookieResolver: Sendable {
         if let releaseCookie {
             return (Cookie(releaseCookie.value), .release(releaseCookie.origin), warnings)
         }
+        if let releaseCookieProblem { throw CookieError(description: releaseCookieProblem) }
         let home = environment["HOME"] ?? ""
         let path = home + "/.erlang.cookie"
         if !home.isEmpty, access(path, F_OK) == 0 {

@@ -312,6 +312,44 @@ private struct Lexer {
         return String(decoding: bytes[start..<position], as: UTF8.self)
     }
 
+    /// `digits` read in `base` (2...36, letters of either case above 9), or nil if one is not a
+    /// digit of that base. (BigInt's `init(_:radix:)` traps on base 36, which Erlang allows.)
+    static func integer(digits: String, base: Int) -> BigInt? {
+        // As many digits as fit a UInt64 at a time: one multiply-add of the whole number per chunk.
+        var chunkDigits = 1
+        var chunkScale = UInt64(base)
+        while chunkScale.multipliedReportingOverflow(by: UInt64(base)).overflow == false {
+            chunkScale *= UInt64(base)
+            chunkDigits += 1
+        }
+        var value = BigInt(0)
+        var chunk: UInt64 = 0
+        var inChunk = 0
+        for byte in digits.utf8 {
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): digit = UInt64(byte - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): digit = UInt64(byte - UInt8(ascii: "A")) + 10
+            default: return nil
+            }
+            guard digit < UInt64(base) else { return nil }
+            chunk = chunk * UInt64(base) + digit
+            inChunk += 1
+            if inChunk == chunkDigits {
+                value = value * BigInt(chunkScale) + BigInt(chunk)
+                chunk = 0
+                inChunk = 0
+            }
+        }
+        if inChunk > 0 {
+            var scale: UInt64 = 1
+            for _ in 0..<inChunk { scale *= UInt64(base) }
+            value = value * BigInt(scale) + BigInt(chunk)
+        }
+        return value
+    }
+
     private mutating func number() throws(TermParseError) -> Term {
         let start = position
         let isDecimal: (UInt8) -> Bool = { (0x30...0x39).contains($0) }
@@ -325,7 +363,7 @@ private struct Lexer {
                 (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
             }
             let text = digits(allowing: isAlphanumeric).replacingUnderscores
-            guard !text.isEmpty, let value = BigInt(text, radix: base) else {
+            guard !text.isEmpty, let value = Self.integer(digits: text, base: base) else {
                 throw TermParseError(.invalidNumber("'\(text)' in base \(base)"), at: start)
             }
             return .integer(value)

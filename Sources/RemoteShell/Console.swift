@@ -129,6 +129,16 @@ public final class Console: @unchecked Sendable {
         defer { core.close() }
         var counter = 1
         var buffer = ""
+        // The expression typed so far, read as its lines come: the stop guard looks at the whole
+        // expression once it may be complete (a call split over lines, or after a string that
+        // spans them, is still the call), and asks once per expression.
+        var open = SourceScanner.OpenExpression(language: language)
+        var stopAllowed = false
+        func startExpression() {
+            buffer = ""
+            open = SourceScanner.OpenExpression(language: language)
+            stopAllowed = false
+        }
         let out = core.output
         while true {
             let prompt = prompt(counter: counter, continuation: !buffer.isEmpty)
@@ -153,11 +163,11 @@ public final class Console: @unchecked Sendable {
                 out.write(paint(language == .erlang ? "* incomplete expression dropped (Ctrl-D)"
                                                     : "** (TokenMissingError) iex:\(counter): incomplete expression",
                                 IEXColors.error) + "\n")
-                buffer = ""
+                startExpression()
                 continue
             case .endOfInput: return
             case .interrupted:
-                buffer = ""
+                startExpression()
                 continue
             case .line(let l): line = l
             }
@@ -188,25 +198,29 @@ public final class Console: @unchecked Sendable {
                 // IEx's way out of an expression that will not close: the input so far is dropped.
                 // The line exactly, as IEx reads it: indented, it is a heredoc's line or a comment.
                 out.write(paint("** (TokenMissingError) iex:\(counter): incomplete expression", IEXColors.error) + "\n")
-                buffer = ""
+                startExpression()
                 continue
             }
-            let refusal: String?
-            let entered = line
-            do {
-                refusal = try await whileWaitingForTheOperator {
-                    try await self.unlessDisconnected { await self.core.stopGuardRefusal(entered) }
+            open.add(line: line)
+            let expression = buffer + line + "\n"
+            if !stopAllowed, !open.isCertainlyIncomplete, core.stopQuestion(expression) != nil {
+                let refusal: String?
+                do {
+                    refusal = try await whileWaitingForTheOperator {
+                        try await self.unlessDisconnected { await self.core.stopGuardRefusal(expression) }
+                    }
+                } catch {
+                    out.write("\n")  // under the unanswered question
+                    throw error
                 }
-            } catch {
-                out.write("\n")  // under the unanswered question
-                throw error
+                if let refusal {
+                    out.write(refusal + "\n")
+                    startExpression()
+                    continue
+                }
+                stopAllowed = true
             }
-            if let refusal {
-                out.write(refusal + "\n")
-                buffer = ""
-                continue
-            }
-            buffer += line + "\n"
+            buffer = expression
             if !mayHaveAliases.withLockedValue({ $0 }), language == .elixir, Self.mayAlias(buffer) {
                 mayHaveAliases.withLockedValue { $0 = true }
             }
@@ -240,7 +254,7 @@ public final class Console: @unchecked Sendable {
             case .timedOut(let d):
                 out.write(paint(EvaluationStep.timedOutText(d), IEXColors.error) + "\n")
             }
-            buffer = ""
+            startExpression()
         }
     }
 

@@ -340,10 +340,6 @@ public final class OneShotEvaluator: @unchecked Sendable {
             }
             buffer += text + "\n"
             open.add(line: text)
-            if let refusal = await core.stopGuardRefusal(String(text)) {
-                onResult(.failure(formatted: refusal))
-                return false
-            }
             // A pipeline continued on the next line (`|> Enum.sum()`) belongs to this expression,
             // as `elixir file.exs` reads it.
             if core.language == .elixir,
@@ -355,6 +351,12 @@ public final class OneShotEvaluator: @unchecked Sendable {
             // 20-line `defmodule` is one question to the node, not twenty (over a tunnel, each
             // costs its round trip). The last line always goes, for the node to judge.
             if index < lines.count - 1, open.isCertainlyIncomplete { continue }
+            // The stop guard reads the whole expression: a call split over lines, or after a
+            // string that spans them, is still the call.
+            if let refusal = await core.stopGuardRefusal(buffer) {
+                onResult(.failure(formatted: refusal))
+                return false
+            }
             let step = try await core.evaluate(buffer, line: startLine, wantTerm: wantTerm, timeout: core.options.timeout)
             switch step {
             case .incomplete: continue

@@ -269,8 +269,8 @@ final class ShellCore: @unchecked Sendable {
                 : "** \(call.alias).\(call.function)(...) is Elixir syntax, and \(nodeName) runs Erlang only (no Elixir): write "
                     + "Erlang calls (lists:seq(1, 3)); the Elixir-syntax core commands (Node.list(), Process.info(pid), ...) work too"))
         }
-        var rewritten = code.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { SourceScanner.rewritePidLiterals(String($0), language: language) }.joined(separator: "\n")
+        // The whole input at once: a pid in a string that spans lines is text, not a literal.
+        var rewritten = SourceScanner.rewritePidLiterals(code, language: language)
         if wholeInput, language == .elixir, rewritten.trimmedWhitespace.isEmpty {
             // An empty line shows nothing at IEx's prompt either (a comment shows `nil` there, as here).
             evaluator.expressionsRun = 0

@@ -12,101 +12,137 @@ struct SourceScanner {
     }
 
     /// ``codeOnly(_:language:)``, and whether the text ends inside a string, charlist, quoted
-    /// atom, heredoc or sigil that it opened.
+    /// atom, heredoc or sigil that it opened. In Elixir the code of an interpolation (`#{...}` in
+    /// a string, charlist, heredoc or lower-case sigil) is code, strings in it included: a `"`
+    /// there opens a string of its own rather than closing the outer one.
     static func scan(_ line: String, language: Language) -> (code: String, endsInsideQuotes: Bool) {
-        var endsInsideQuotes = false
-        var out: [Character] = []
-        let chars = Array(line)
+        var scanner = Scanner(chars: Array(line), language: language)
+        scanner.code(insideInterpolation: false)
+        return (String(scanner.out), scanner.endsInsideQuotes)
+    }
+
+    private struct Scanner {
+        let chars: [Character]
+        let language: Language
         var i = 0
-        func blank(until end: Int) {
+        var out: [Character] = []
+        var endsInsideQuotes = false
+
+        init(chars: [Character], language: Language) {
+            self.chars = chars
+            self.language = language
+            out.reserveCapacity(chars.count)
+        }
+
+        private func at(_ index: Int) -> Character? { index < chars.count ? chars[index] : nil }
+
+        private mutating func keep() {
+            out.append(chars[i])
+            i += 1
+        }
+
+        private mutating func blank(until end: Int) {
             while i < end && i < chars.count {
                 out.append(chars[i] == "\n" ? "\n" : " ")
                 i += 1
             }
         }
-        /// The end of a triple-quoted heredoc whose opening `"""` starts at `start`: just after
-        /// its closing `"""`, or the end of the text when it runs past it.
-        func heredocEnd(from start: Int) -> Int {
-            var j = start + 3
-            while j + 2 < chars.count {
-                if chars[j] == "\\" { j += 2; continue }
-                if chars[j] == "\"" && chars[j + 1] == "\"" && chars[j + 2] == "\"" { return j + 3 }
-                j += 1
-            }
-            endsInsideQuotes = true
-            return chars.count
-        }
-        /// The end of the line `i` is on (its newline stays code).
-        func lineEnd(from start: Int) -> Int {
-            var j = start
-            while j < chars.count && chars[j] != "\n" { j += 1 }
-            return j
-        }
-        func skipQuoted(_ quote: Character, from start: Int) -> Int {
-            var j = start + 1
-            while j < chars.count {
-                if chars[j] == "\\" { j += 2; continue }
-                if chars[j] == quote { return j + 1 }
-                j += 1
-            }
-            endsInsideQuotes = true
-            return chars.count
-        }
-        while i < chars.count {
-            let c = chars[i]
-            switch (language, c) {
-            case (.elixir, "#") where line[line.index(line.startIndex, offsetBy: i)...].hasPrefix("#PID<"):
-                out.append(c)
-                i += 1
-            case (.elixir, "#"), (.erlang, "%"):
-                blank(until: lineEnd(from: i))  // a comment ends with its line
-            case (.elixir, "?") where i + 1 < chars.count && (i == 0 || !Self.isNameCharacter(chars[i - 1])):
-                // A character literal (`?a`, `?"`, `?#`, `?\n`): the character is not code.
-                out.append(c)
-                i += 1
-                blank(until: i + (chars[i] == "\\" ? 2 : 1))
-            case (_, "\""):
-                if language == .elixir, i + 2 < chars.count, chars[i + 1] == "\"", chars[i + 2] == "\"" {
-                    blank(until: heredocEnd(from: i))
-                } else {
-                    out.append(c)
-                    i += 1
-                    blank(until: skipQuoted("\"", from: i - 1) - 1)
-                    if i < chars.count { out.append(chars[i]); i += 1 }
+
+        /// Code up to the end, or inside an interpolation up to the `}` that closes it (left
+        /// for the caller).
+        mutating func code(insideInterpolation: Bool) {
+            var braces = 0
+            while i < chars.count {
+                let c = chars[i]
+                switch (language, c) {
+                case (.elixir, "{") where insideInterpolation:
+                    braces += 1
+                    keep()
+                case (.elixir, "}") where insideInterpolation:
+                    if braces == 0 { return }
+                    braces -= 1
+                    keep()
+                case (.elixir, "#") where chars[i...].starts(with: "#PID<"):
+                    keep()
+                case (.elixir, "#"), (.erlang, "%"):
+                    // A comment ends with its line.
+                    var end = i
+                    while end < chars.count && chars[end] != "\n" { end += 1 }
+                    blank(until: end)
+                case (.elixir, "?") where i + 1 < chars.count && (i == 0 || !SourceScanner.isNameCharacter(chars[i - 1])):
+                    // A character literal (`?a`, `?"`, `?#`, `?\n`): the character is not code.
+                    keep()
+                    blank(until: i + (chars[i] == "\\" ? 2 : 1))
+                case (.elixir, "\"") where at(i + 1) == "\"" && at(i + 2) == "\"":
+                    blank(until: i + 3)
+                    heredocBody()
+                case (_, "\""), (_, "'"):
+                    keep()
+                    quotedBody(closing: c, interpolates: language == .elixir)
+                    if i < chars.count { keep() }
+                case (.erlang, "$"):
+                    keep()
+                    if i < chars.count { blank(until: i + (chars[i] == "\\" ? 2 : 1)) }
+                case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter:
+                    let interpolates = chars[i + 1].isLowercase
+                    keep()
+                    if at(i + 1) == "\"" && at(i + 2) == "\"" && at(i + 3) == "\"" {
+                        // A heredoc sigil (`~S"""`): to its closing `"""`.
+                        blank(until: i + 4)
+                        interpolates ? heredocBody() : heredocBody(interpolating: false)
+                    } else {
+                        let open = chars[i + 1]
+                        let pairs: [Character: Character] = ["(": ")", "[": "]", "{": "}", "<": ">"]
+                        blank(until: i + 2)
+                        quotedBody(closing: pairs[open] ?? open, interpolates: interpolates)
+                        blank(until: i + 1)
+                    }
+                default:
+                    keep()
                 }
-            case (_, "'"):
-                out.append(c)
-                i += 1
-                blank(until: skipQuoted("'", from: i - 1) - 1)
-                if i < chars.count { out.append(chars[i]); i += 1 }
-            case (.erlang, "$"):
-                out.append(c)
-                i += 1
-                if i < chars.count { blank(until: i + (chars[i] == "\\" ? 2 : 1)) }
-            case (.elixir, "~") where i + 4 < chars.count && chars[i + 1].isLetter
-                && chars[i + 2] == "\"" && chars[i + 3] == "\"" && chars[i + 4] == "\"":
-                // A heredoc sigil (`~S"""`): to its closing `"""`.
-                out.append(c)
-                i += 1
-                out.append(chars[i])
-                i += 1
-                blank(until: heredocEnd(from: i))
-            case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter:
-                let open = chars[i + 2]
-                let pairs: [Character: Character] = ["(": ")", "[": "]", "{": "}", "<": ">"]
-                let close = pairs[open] ?? open
-                out.append(c)
-                i += 1
-                var j = i + 2
-                while j < chars.count && chars[j] != close { j += chars[j] == "\\" ? 2 : 1 }
-                if j >= chars.count { endsInsideQuotes = true }
-                blank(until: min(j + 1, chars.count))
-            default:
-                out.append(c)
-                i += 1
             }
         }
-        return (String(out), endsInsideQuotes)
+
+        /// A string's (charlist's, quoted atom's, sigil's) text up to its closing delimiter,
+        /// which is left for the caller; its interpolations are code.
+        private mutating func quotedBody(closing: Character, interpolates: Bool) {
+            while i < chars.count {
+                if chars[i] == "\\" {
+                    blank(until: i + 2)
+                } else if chars[i] == closing {
+                    return
+                } else if interpolates, chars[i] == "#", at(i + 1) == "{" {
+                    interpolation()
+                } else {
+                    blank(until: i + 1)
+                }
+            }
+            endsInsideQuotes = true
+        }
+
+        /// A heredoc's text after its opening `"""`, through its closing `"""`.
+        private mutating func heredocBody(interpolating: Bool = true) {
+            while i < chars.count {
+                if chars[i] == "\\" {
+                    blank(until: i + 2)
+                } else if chars[i] == "\"" && at(i + 1) == "\"" && at(i + 2) == "\"" {
+                    blank(until: i + 3)
+                    return
+                } else if interpolating && language == .elixir, chars[i] == "#", at(i + 1) == "{" {
+                    interpolation()
+                } else {
+                    blank(until: i + 1)
+                }
+            }
+            endsInsideQuotes = true
+        }
+
+        /// `#{ code }`: the delimiters blanked, the code kept as code.
+        private mutating func interpolation() {
+            blank(until: i + 2)
+            code(insideInterpolation: true)
+            if i < chars.count { blank(until: i + 1) } else { endsInsideQuotes = true }
+        }
     }
 
     /// Whether the lines given so far certainly do not end a complete expression yet, read here

@@ -505,6 +505,10 @@ extension Beamsh {
             if count < 1 { throw ValidationError("-n must be at least 1") }
             if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
             try checkSeconds(interval, "--interval", allowZero: true)
+            // The node waits the interval in one `receive ... after`, whose limit is 2^32-1 ms.
+            if interval > ProcessTop.maxIntervalSeconds {
+                throw ValidationError("--interval must be at most \(Int(ProcessTop.maxIntervalSeconds)) seconds (about 49 days), the longest wait a node takes")
+            }
             try checkSeconds(timeout, "--timeout")
             try dns.check(node: node)
             try checkNoFixedAddress(connection, dns: dns.discovery.dns)

@@ -80,7 +80,8 @@ struct ConnectionSettings {
         let release = ProcessEnvironment.release
         return try CookieResolver(cookieFile: cookieFile, commandLineCookie: cookie, environment: ProcessEnvironment.current,
                                   releaseRoot: release?.root, releaseCookie: release?.fileCookie,
-                                  releaseCookieScript: release?.environment["RELEASE_COOKIE"] != nil ? release?.envScript : nil).resolve()
+                                  releaseCookieScript: release?.environment["RELEASE_COOKIE"] != nil ? release?.envScript : nil,
+                                  releaseCookieProblem: release?.fileCookieProblem).resolve()
     }
 
     /// Whether the node's port is given (`--port`, `--address HOST:PORT`), so EPMD is not asked.

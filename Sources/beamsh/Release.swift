@@ -24,6 +24,8 @@ struct Release {
     let envScript: String?
     /// `releases/COOKIE`, the cookie bin/app uses when `RELEASE_COOKIE` is not set, and where it is.
     let fileCookie: (value: String, origin: String)?
+    /// Why `releases/COOKIE`, which is there, could not be read (never the value).
+    let fileCookieProblem: String?
     /// Said to the user when the release's own settings look wrong (never a cookie's value).
     let warnings: [String]
 
@@ -90,8 +92,12 @@ struct Release {
         if (sourced["RELEASE_NODE"] ?? environment["RELEASE_NODE"] ?? "").isEmpty { settings["RELEASE_NODE"] = name }
         if (sourced["RELEASE_DISTRIBUTION"] ?? environment["RELEASE_DISTRIBUTION"] ?? "").isEmpty { settings["RELEASE_DISTRIBUTION"] = "sname" }
         var fileCookie: (String, String)?
+        var fileCookieProblem: String?
         var warnings: [String] = []
         let cookiePath = root + "/releases/COOKIE"
+        if access(cookiePath, F_OK) == 0, readSmallFile(cookiePath) == nil {
+            fileCookieProblem = "cannot read \(cookiePath): \(String(cString: strerror(errno)))"
+        }
         if let text = readSmallFile(cookiePath) {
             // bin/app reads it with `$(cat ...)`, which drops trailing "\n" only: a "\r" before it
             // stays part of the cookie, as the node got it.
@@ -104,7 +110,7 @@ struct Release {
             }
         }
         return Release(root: root, name: name, version: version, environment: settings, envScript: hasEnvScript ? envScript : nil,
-                       fileCookie: fileCookie, warnings: warnings)
+                       fileCookie: fileCookie, fileCookieProblem: fileCookieProblem, warnings: warnings)
     }
 
     /// Sources `script` in `/bin/sh` (with `set -e`, as bin/app runs it; `$0` is bin/app's path

@@ -617,6 +617,9 @@ func jsonObject(_ text: String) throws -> [String: Any] {
                 "\(slow.stdout)\(slow.stderr)")
         let none = try BeamshBinary.run(["top", node.name, "--iterations", "0"], cookie: node.cookie)
         #expect(none.status == 64 && none.stderr.contains("--iterations must be at least 1"), "\(none.stderr)")
+        // An interval longer than a node's longest wait (2^32-1 ms) is said before connecting.
+        let longest = try BeamshBinary.run(["top", node.name, "--interval", "4294968", "--iterations", "1"], cookie: node.cookie)
+        #expect(longest.status == 64 && longest.stderr.contains("--interval must be at most 4294967 seconds"), "\(longest.stderr)")
         try waitUntil("the stopped sampler is gone") { try node.eval(beamshProcesses) == "0" }
     }
 }

@@ -506,6 +506,15 @@ import Testing
         #expect(pipeline.status == 0 && pipeline.stdout == "12\n:end\n", "\(pipeline.stdout)\(pipeline.stderr)")
         let comments = try script("1\n# c\n2\n", ["--format", "json"])
         #expect(comments.status == 0 && comments.stdout == "1\n2\n", "\(comments.stdout)")
+        // A bracket in a string inside an interpolation opens nothing: three expressions, three results.
+        let interpolated = try script("\"#{\"(\"}\"\nIO.puts(\"total: #{Enum.join([1, 2], \"(\")}\")\n:two\n")
+        #expect(interpolated.status == 0 && interpolated.stdout == "\"(\"\ntotal: 1(2\n:ok\n:two\n",
+                "\(interpolated.stdout)\(interpolated.stderr)")
+        // A stop split over lines is still refused without --yes; nothing of the script runs after it.
+        let split = try script(":first\nSystem.\nstop()\n:never\n")
+        #expect(split.status == 1 && split.stdout == ":first\n" && split.stderr.contains("not evaluated: System.stop"),
+                "\(split.stdout)\(split.stderr)")
+        #expect(node.isRunning)
     }
 
     /// Inside a release, RELEASE_NODE names the node (completed with this host's short name, as

@@ -38,4 +38,33 @@ import Testing
         let cluster = try asNobody(["cluster", a.name])
         #expect(cluster.status == 0, "\(cluster.stdout)\(cluster.stderr)")
     }
+
+    /// A release whose `releases/COOKIE` the user may not read: that file is named with the
+    /// reason, as bin/app's `cat` would say, not "no cookie found" with a fix that does not apply.
+    @Test(.enabled(if: canDropPrivileges)) func anUnreadableReleaseCookieIsNamed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("beamsh-nobody-\(TestNode.randomToken(8))")
+        let releases = directory.appendingPathComponent("rel/releases")
+        try FileManager.default.createDirectory(at: releases.appendingPathComponent("0.1.0"), withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for folder in [directory, directory.appendingPathComponent("rel"), releases] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
+        }
+        try "13.0 0.1.0\n".write(to: releases.appendingPathComponent("start_erl.data"), atomically: true, encoding: .utf8)
+        try "".write(to: releases.appendingPathComponent("0.1.0/shop.rel"), atomically: true, encoding: .utf8)
+        let cookieFile = releases.appendingPathComponent("COOKIE").path
+        try "secret\n".write(toFile: cookieFile, atomically: true, encoding: .utf8)
+        for path in [releases.appendingPathComponent("start_erl.data").path, releases.appendingPathComponent("0.1.0/shop.rel").path] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: cookieFile)
+        let binary = directory.appendingPathComponent("beamsh").path
+        try FileManager.default.copyItem(atPath: BeamshBinary.path, toPath: binary)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
+        let result = try runProcess(Self.setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary,
+                                                   "--release", directory.appendingPathComponent("rel").path, "--eval", "1"],
+                                    environment: ["HOME": "/nonexistent", "NO_COLOR": "1"])
+        #expect(result.status == 2 && result.stderr.contains("cannot read \(cookieFile): Permission denied"), "\(result.stderr)")
+        #expect(!result.stderr.contains("no cookie found") && !result.stderr.contains("secret"), "\(result.stderr)")
+    }
 }

@@ -221,6 +221,15 @@ import Testing
         #expect { try CookieResolver(cookieFile: "/nonexistent/cookie", commandLineCookie: nil, environment: [:]).resolve() }
             throws: { "\($0)".contains("No such file") }
         // RELEASE_COOKIE wins over --cookie, and says so.
+        // A release's cookie file that is there but cannot be read is the error, after the
+        // sources that come before it.
+        #expect {
+            try CookieResolver(cookieFile: nil, commandLineCookie: nil, environment: ["HOME": "/nonexistent"], releaseRoot: "/rel",
+                               releaseCookieProblem: "cannot read /rel/releases/COOKIE: Permission denied").resolve()
+        } throws: { ($0 as? CookieError)?.description == "cannot read /rel/releases/COOKIE: Permission denied" }
+        #expect(try CookieResolver(cookieFile: nil, commandLineCookie: nil, environment: ["RELEASE_COOKIE": "env"], releaseRoot: "/rel",
+                                   releaseCookieProblem: "cannot read /rel/releases/COOKIE: Permission denied").resolve().source
+                == .environment("RELEASE_COOKIE"))
         let both = try CookieResolver(cookieFile: nil, commandLineCookie: "cli", environment: ["RELEASE_COOKIE": "env"]).resolve()
         #expect(both.cookie == Cookie("env") && both.warnings.contains { $0.contains("--cookie is ignored") })
     }

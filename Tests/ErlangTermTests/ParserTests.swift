@@ -22,6 +22,34 @@ import Testing
         #expect(try parser.parse("2.5E+3") == 2500.0)
     }
 
+    /// Every base Erlang reads, 36 included (`36#z` is 35), in either case, up to numbers of many
+    /// machine words, against the digits' value computed one at a time.
+    @Test func everyBaseUpTo36() throws {
+        #expect(try parser.parse("36#z") == 35)
+        #expect(try parser.parse("36#10") == 36)
+        #expect(try parser.parse("36#Zz") == 1295)
+        #expect(try parser.parse("-36#1_0") == -36)
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        var generator = SystemRandomNumberGenerator()
+        for base in 2...36 {
+            for length in [1, 5, 13, 40, 64, 65, 200] {
+                let digits = (0..<length).map { _ in Int.random(in: 0..<base, using: &generator) }
+                var expected = BigInt(0)
+                for digit in digits { expected = expected * BigInt(base) + BigInt(digit) }
+                let text = String(digits.map { alphabet[$0] })
+                #expect(try parser.parse("\(base)#\(text)") == .integer(expected), "\(base)#\(text)")
+                #expect(try parser.parse("\(base)#\(text.uppercased())") == .integer(expected))
+            }
+            // The first letter past the base's digits is not a digit of it.
+            let beyond = alphabet[base % 36]
+            if base < 36 {
+                #expect(throws: TermParseError(.invalidNumber("'1\(beyond)' in base \(base)"), at: 0)) {
+                    try parser.parse("\(base)#1\(beyond)")
+                }
+            }
+        }
+    }
+
     @Test func atomsAndStrings() throws {
         #expect(try parser.parse("ok") == .ok)
         #expect(try parser.parse("a@b_C1") == .atom("a@b_C1"))

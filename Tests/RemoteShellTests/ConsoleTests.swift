@@ -557,6 +557,45 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         #expect(node.isRunning)
     }
 
+    /// The stop guard reads the whole expression, once it may be complete: a stop after a
+    /// heredoc or split over lines is asked about; one in a block is asked about when the block
+    /// ends (and "no" drops the whole block, no branch of it runs on its own); a stop named in
+    /// a heredoc's or an interpolated string's text is no call. A pid pasted into a heredoc stays
+    /// text.
+    @Test func stopGuardReadsTheWholeExpression() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let lines = [
+            "IO.puts(\"\"\"", "bye", "\"\"\"); System.stop()",
+            "if Node.list() == [:nope] do", "  System.stop()", "else", "  IO.puts(\"ELSE BRANCH RAN\")", "end",
+            "System.", "stop()",
+            "s = \"\"\"", "run System.stop() here", "\"\"\"",
+            "IO.puts(\"hint: #{\"run System.stop() to stop\"}\")",
+            "m = \"\"\"", "crash report for #PID<0.44.0>", "\"\"\"",
+            ":still_running",
+        ]
+        let input = ScriptedInput(lines: lines)
+        let askedAtLine = NIOLockedValueBox<[Int]>([])
+        var options = ShellOptions()
+        options.stopGuard = .ask { _ in
+            askedAtLine.withLockedValue { $0.append(input.promptsSeen.count) }
+            return false
+        }
+        let output = OutputBuffer()
+        try await Console(connection: connection, language: .elixir, options: options, input: input, output: output).run()
+        // Asked as the third, eighth and tenth lines completed their expressions, and only then.
+        #expect(askedAtLine.withLockedValue { $0 } == [3, 8, 10], "\(output.text)")
+        #expect(!output.text.contains("ELSE BRANCH RAN") && !output.text.contains("SyntaxError"), "\(output.text)")
+        #expect(!output.text.contains("bye"), "the refused expression's first part ran:\n\(output.text)")
+        #expect(output.text.contains("\"run System.stop() here\\n\""), "\(output.text)")
+        #expect(output.text.contains("hint: run System.stop() to stop\n:ok\n"), "\(output.text)")
+        #expect(output.text.contains("\"crash report for #PID<0.44.0>\\n\""), "\(output.text)")
+        #expect(output.text.hasSuffix(":still_running\n"), "\(output.text)")
+        #expect(node.isRunning)
+    }
+
     /// No module is ever loaded onto the node by beamsh: whatever a session makes the node load
     /// (parts of Elixir, IEx.Helpers) comes from a file on the node's own code path.
     @Test func aSessionLoadsNoModuleOfItsOwn() async throws {

@@ -5,6 +5,7 @@ import BeamTestSupport
 import ErlangDistribution
 import ErlangTerm
 import Foundation
+import NIOConcurrencyHelpers
 @testable import RemoteShell
 import Testing
 
@@ -426,6 +427,22 @@ import Testing
             let r = try await evaluator.evaluate(line)
             #expect(r.isFailure && r.formatted.contains(node.name), "\(line): \(r)")
         }
+        #expect(node.isRunning)
+        // At the prompt, over several lines: a stop after a string that spans them is asked
+        // about, once the expression ends; one named in a string's text is not.
+        let input = ScriptedInput(lines: ["S = \"a", "\", init:stop().", "T = \"multi", "line init:stop() inside\".",
+                                          "case nodes() of", "  [nope] -> init:stop();", "  _ -> not_stopped", "end.", "T."])
+        let askedAtLine = NIOLockedValueBox<[Int]>([])
+        var options = ShellOptions()
+        options.stopGuard = .ask { _ in
+            askedAtLine.withLockedValue { $0.append(input.promptsSeen.count) }
+            return false
+        }
+        let output = OutputBuffer()
+        try await Console(connection: connection, language: .erlang, options: options, input: input, output: output).run()
+        #expect(askedAtLine.withLockedValue { $0 } == [2, 8], "\(output.text)")
+        #expect(output.text.contains("\"multi\\nline init:stop() inside\""), "\(output.text)")
+        #expect(!output.text.contains("not_stopped"), "\(output.text)")
         #expect(node.isRunning)
     }
 }

@@ -59,6 +59,10 @@ struct LocalCheckTests {
         (":kernel |> Application.stop", "Application.stop(:kernel)"),
         (":init\n|> Process.whereis()\n|> Process.exit(:kill)", "Process.exit(Process.whereis(:init), ...)"),
         ("x = :application_controller |> GenServer.stop()", "stopping :application_controller"),
+        // Over several lines, and in an interpolation, whose code runs.
+        ("System.\nstop()", "System.stop"), ("x = \"abc\n\"; System.stop()", "System.stop"),
+        ("IO.puts(\"#{System.stop()}\")", "System.stop"), ("\"#{\"(\"}\"; System.stop()", "System.stop"),
+        ("~s(a#{System.halt()})", "System.halt"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -76,7 +80,10 @@ struct LocalCheckTests {
                       "h System.stop", "h(System.stop/1)", "b System.stop", "function_exported?(System, :stop, 1)",
                       ":erlang.function_exported(:init, :stop, 0)",
                       ":init |> Process.whereis() |> Process.info()", "[1, 2] |> Enum.map(&(&1 + 1)) |> Enum.sum()",
-                      ":my_app |> Application.stop()", "x |> Kernel.>(1)"])
+                      ":my_app |> Application.stop()", "x |> Kernel.>(1)",
+                      // Text inside an interpolation's own string, and after an upper-case sigil's `#{`.
+                      "IO.puts(\"hint: #{\"run System.stop() to stop\"}\")", "~S(#{System.stop()})",
+                      "s = \"\"\"\nrun System.stop() here\n\"\"\""])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
@@ -152,6 +159,14 @@ struct LocalCheckTests {
         #expect(SourceScanner.rewritePidLiterals("Process.info(#PID<0.12.0>)", language: .elixir)
                 == "Process.info(:erlang.list_to_pid(~c\"<0.12.0>\"))")
         #expect(SourceScanner.rewritePidLiterals("\"#PID<0.12.0>\"", language: .elixir) == "\"#PID<0.12.0>\"")
+        // In strings over several lines, and in an interpolation's string, too.
+        for text in ["m = \"\"\"\ncrash report for #PID<0.44.0>\n\"\"\"", "s = \"first\n#PID<0.1.0> in string\"",
+                     "\"#{\"#PID<0.1.0>\"}\""] {
+            #expect(SourceScanner.rewritePidLiterals(text, language: .elixir) == text)
+        }
+        #expect(SourceScanner.rewritePidLiterals("S = \"first\npid <0.1.0> here\".", language: .erlang) == "S = \"first\npid <0.1.0> here\".")
+        #expect(SourceScanner.rewritePidLiterals("\"#{x}\" <> inspect(#PID<0.1.0>)", language: .elixir)
+                == "\"#{x}\" <> inspect(:erlang.list_to_pid(~c\"<0.1.0>\"))")
         #expect(SourceScanner.rewritePidLiterals("is_pid(#PID<0.1.0>).", language: .erlang) == "is_pid(list_to_pid(\"<0.1.0>\")).")
     }
 
@@ -295,6 +310,8 @@ struct CertainlyIncompleteTests {
         "\"unterminated", "1 +", "fn_do = 1",
         // A string over several lines: each line is read alone, so the rest is the node's to judge.
         "x = \"\"\"\nfoo(\n\"\"\"", "x = \"a\nfoo(\"",
+        // Brackets and keywords in an interpolation's strings open nothing.
+        "\"#{\"(\"}\"", "name = \"#{\"[\"}admin]\"", "\"#{\"do\"}\"", "\"#{inspect(%{a: \"[\"})}\"",
     ])
     func elixirNotCertain(code: String) {
         #expect(!SourceScanner.certainlyIncomplete(code, language: .elixir), "\(code)")

@@ -180,12 +180,17 @@ public final class ProcessTop: Sendable {
         return p[1]
     }
 
-    /// One refresh: the node samples, waits `interval`, samples again, and returns the top `count`.
-    /// A sampler still running after `interval + timeout` is killed (a timeout error).
+    /// The longest interval: the node waits it in one `receive ... after`, at most 2^32-1 ms.
+    public static let maxIntervalSeconds: Double = 4_294_967
+
+    /// One refresh: the node samples, waits `interval` (at most ``maxIntervalSeconds``), samples
+    /// again, and returns the top `count`. A sampler still running after `interval + timeout` is
+    /// killed (a timeout error).
     public func sample(by order: TopOrder, count: Int, interval: Duration, timeout: Duration = .seconds(60)) async throws -> TopSample {
         let clock = ContinuousClock()
         let started = clock.now
-        let ms = Int(interval.components.seconds) * 1000 + Int(interval.components.attoseconds / 1_000_000_000_000_000)
+        let ms = min(Int(interval.components.seconds) * 1000 + Int(interval.components.attoseconds / 1_000_000_000_000_000),
+                     Int(UInt32.max))
         let mailbox = connection.makeMailbox()
         defer { mailbox.close() }
         let tag = connection.makeReference()
