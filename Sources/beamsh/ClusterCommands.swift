@@ -347,6 +347,15 @@ extension Beamsh {
                     report = try await ClusterInspector.evaluateEverywhere(eval, seed: seed, seedConnection: seedConnection,
                                                                            options: clusterOptions, group: group)
                 } catch {
+                    if format == .json {
+                        // The report's own shape, the seed its one result: a script reading
+                        // `.results` reads this failure as any other node's.
+                        let failed = FanoutReport(seed: seed.description, expression: eval,
+                                                  results: [FanoutResult(node: seed.description, language: nil, outcome: .unreachable(error))],
+                                                  elapsed: .zero)
+                        print(failed.json.serialized())
+                        FailureDocument.markReported()
+                    }
                     fail(error)
                 }
                 print(format == .json ? report.json.serialized()

@@ -70,7 +70,8 @@ extension Beamsh {
             // `.remaining` takes everything after --rpc, so a bare --rpc is the last argument.
             if rpc.isEmpty && CommandLine.arguments.last == "--rpc" { throw ValidationError("--rpc needs a MODULE and a FUNCTION") }
             if !rpc.isEmpty && rpc.count < 2 { throw ValidationError("--rpc needs a MODULE and a FUNCTION") }
-            if let misplaced = rpc.prefix(2).first(where: { $0.hasPrefix("-") }) {
+            // (Erlang's operators `-` and `--` are functions of the erlang module: `--rpc erlang - 5 3`.)
+            if let misplaced = rpc.prefix(2).first(where: { $0.hasPrefix("-") && $0 != "-" && $0 != "--" }) {
                 throw ValidationError("--rpc MODULE FUNCTION: '\(misplaced)' is not a module or function name; beamsh's options go before --rpc")
             }
             // (With RELEASE_NODE set, a missing NODE is the release's node, and name@host an argument.)

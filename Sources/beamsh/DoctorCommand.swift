@@ -120,7 +120,7 @@ extension Beamsh {
                 case .epmdUnreachable:
                     fix = "EPMD must answer on port \(options.epmdPort) there: start it (`epmd -daemon`; a node started there starts it) "
                         + "or open the port; a node run without EPMD is reached with --port and its distribution port"
-                case .notRegistered: fix = "check the name before '@' (names registered are listed above) or that the node is up"
+                case .notRegistered: fix = "check the name before '@' (the names EPMD has are in this step's message) or that the node is up"
                 case .timeout: fix = "EPMD did not answer in time: a firewall dropping packets, or the host is overloaded"
                 case .connectionRefused: fix = "nothing listens on the EPMD port there: start the node, or pass --port with the distribution port"
                 default: fix = "see the reason on the FAIL line"

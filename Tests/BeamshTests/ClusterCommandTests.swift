@@ -300,6 +300,14 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(seedValue["total"] as? Bool == true && seedValue["n"] as? [Int] == [1, 2], "\(memory.stdout)")
         #expect(version.status == 1, "the Elixir nodes cannot read Erlang syntax: worst code wins")
         #expect((byNode[seed]?["error"] as? String ?? "").contains("SyntaxError"), "\(version.stdout)")
+        // A seed that cannot be reached: the same document, the seed its one result.
+        let absent = "beamsh_absent_\(TestNode.randomToken(6))@\(seed.split(separator: "@").last ?? "")"
+        let unreachable = try BeamshBinary.run(["cluster", absent, "--eval", "1", "--format", "json"], cookie: cluster.cookie)
+        let unreachableDocument = try jsonObject(unreachable.stdout)
+        let only = try #require((unreachableDocument["results"] as? [[String: Any]])?.first, "\(unreachable.stdout)")
+        #expect(unreachable.status == 2 && unreachableDocument["seed"] as? String == absent
+                && unreachableDocument["exit_code"] as? Int == 2 && only["node"] as? String == absent && only["ok"] as? Bool == false
+                && (only["unreachable"] as? String ?? "").contains("not registered"), "\(unreachable.stdout)\(unreachable.stderr)")
 
         // What a member prints is shown with its result, not written into the member's log.
         let hello = try BeamshBinary.run(["cluster", seed, "--eval", "IO.puts(\"hello\"); :done"], cookie: cluster.cookie)

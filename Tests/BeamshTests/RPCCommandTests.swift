@@ -76,6 +76,11 @@ import Testing
         // An option after the call is one of its arguments, not a term: a usage error that says where options go.
         let late = try BeamshBinary.run([node.name, "--rpc", "erlang", "nodes", "--timeout", "5"], cookie: node.cookie)
         #expect(late.status == 64 && late.stderr.contains("options go before --rpc"), "\(late.stderr)")
+        // Erlang's `-` and `--` are functions, not options.
+        let minus = try BeamshBinary.run([node.name, "--rpc", "erlang", "-", "5", "3"], cookie: node.cookie)
+        #expect(minus.status == 0 && minus.stdout == "2\n", "\(minus.stdout)\(minus.stderr)")
+        let subtract = try BeamshBinary.run([node.name, "--rpc", "erlang", "--", "[1,2]", "[1]"], cookie: node.cookie)
+        #expect(subtract.status == 0 && subtract.stdout == "[2]\n", "\(subtract.stdout)\(subtract.stderr)")
         for (arguments, message) in [
             ([node.name, "--rpc"], "needs a MODULE and a FUNCTION"),
             ([node.name, "--rpc", "--timeout", "3", "erlang", "node"], "options go before --rpc"),
