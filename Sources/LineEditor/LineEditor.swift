@@ -345,6 +345,14 @@ public final class LineEditor: @unchecked Sendable {
         }
     }
 
+    /// ``interruptReading(echo:)``, then waits until the read has ended (at most `limit`): for
+    /// a message that must come after the read's line, not on it.
+    public func interruptReadingAndWait(echo: String, limit: Duration = .milliseconds(300)) {
+        interruptReading(echo: echo)
+        let deadline = ContinuousClock.now + limit
+        while pendingLock.withLock({ readWindowOpen }) && ContinuousClock.now < deadline { usleep(1_000) }
+    }
+
     private static let isDumbTerminal: Bool = getenv("TERM").map { String(cString: $0) == "dumb" } ?? false
 
     /// Queued text as written: a line of its own, and what did not fit said.

@@ -227,8 +227,16 @@ public final class Console: @unchecked Sendable {
             await core.io.resumeAfterPrompt(answeringReads: true)
             // IEx numbers an input's lines from its prompt's number (`iex:3:`); the Erlang shell
             // from 1 for every input (`* 1:5: syntax error`).
-            let step = try await core.evaluate(buffer, line: language == .erlang ? 1 : counter, wantTerm: false,
+            let step: EvaluationStep
+            do {
+                step = try await core.evaluate(buffer, line: language == .erlang ? 1 : counter, wantTerm: false,
                                                timeout: core.options.timeout)
+            } catch {
+                // An `IO.gets` line may be waiting on the operator: its prompt's line ends before
+                // the message about the lost connection.
+                input.endReadBeforeMessage()
+                throw error
+            }
             switch step {
             case .incomplete:
                 continue

@@ -50,6 +50,9 @@ public protocol ConsoleInput: Sendable {
     /// Ends the read under way as ``interruptRead()`` does, for a reason other than Ctrl-C (the
     /// evaluation's time is up): a line editor shows no `^C` for it.
     func endReadQuietly()
+    /// Ends a read under way (an `IO.gets` line the operator is typing) and returns once it has
+    /// ended, so that what is written next (the connection was lost) starts on a line of its own.
+    func endReadBeforeMessage()
     /// A read for the node's I/O requests (`IO.gets`, `IO.binread`): the bytes as they came,
     /// the line's "\n" included when it had one (a stream's last line may have none), so
     /// piped data reaches the node unchanged. By default the reply line and a "\n".
@@ -88,6 +91,7 @@ extension ConsoleInput {
     public var readsMayBeAbandoned: Bool { false }
     public func interruptRead() {}
     public func endReadQuietly() { interruptRead() }
+    public func endReadBeforeMessage() {}
     public var isInteractive: Bool { false }
     public func readInput(prompt: String) -> InputRead {
         switch readReply(prompt: prompt) {

@@ -69,6 +69,7 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
     public func willPrompt() { editor.acceptOutputUntilLineRead() }
     public func interruptRead() { editor.interruptReading() }
     public func endReadQuietly() { editor.interruptReading(echo: "\n") }
+    public func endReadBeforeMessage() { editor.interruptReadingAndWait(echo: "\n") }
     public var isInteractive: Bool { true }
 
     /// Writes the session's new history entries (also done at end of input and on deinit).

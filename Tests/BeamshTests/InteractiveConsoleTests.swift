@@ -536,6 +536,20 @@ import Testing
         #expect(ended.contains("q?\nbeamsh: the connection to \(node.name) closed"), "\(ended)")
     }
 
+    /// The same at the console, where the line editor reads the `IO.gets` line: its read ends
+    /// with a line end, and the error follows on a line of its own.
+    @Test func aLostConnectionAtTheConsolesReadPromptStartsANewLine() async throws {
+        let session = try ConsoleSession(environment: ["NO_COLOR": "1"])
+        defer { session.close() }
+        let terminal = session.terminal
+        try await terminal.waitFor("iex(\(session.node.name))1>")
+        try terminal.enter("IO.gets(\"q> \")")
+        try await terminal.waitFor("\nq>")  // (the screen's lines come without trailing blanks)
+        session.node.kill9()
+        let ended = try await terminal.waitFor("EXIT:2", timeout: 10)
+        #expect(ended.contains("\nq>\nbeamsh: the connection to \(session.node.name) closed"), "\(ended)")
+    }
+
     /// `beamsh top` in a terminal says what it does until its first frame, then redraws in
     /// place (one header on the screen after three refreshes), and runs until Ctrl-C, at most one
     /// refresh a second.
