@@ -253,12 +253,63 @@ public enum CoreCommands {
         let trimmed = line.trimmedWhitespace
         if trimmed.isEmpty { return nil }
         guard let expression = parse(trimmed, language: language) else {
+            if let call = leadingRemoteCall(trimmed, language: language) {
+                return "read-only: \(call) is not on the read-only allow-list (the core commands and calls without side "
+                    + "effects, such as Node.list, Process.info(pid, :memory), :erlang.memory(:total)); not evaluated"
+            }
             return "read-only: only the core commands and allow-listed calls without side effects, nested as "
                 + "arguments, are allowed (Node.list, Process.info(pid, :memory), :erlang.memory(:total), "
                 + "length(Process.list()); no variables, operators or pipes); not evaluated"
         }
         if let (_, why) = readOnlyObjection(in: expression) { return "read-only: \(why); not evaluated" }
         return nil
+    }
+
+    /// The remote call a line is (`System.stop()`, `:init.stop`, `init:stop().`), to name it when
+    /// read-only refuses the line; nil for anything else (a pipe, an operator, a match...).
+    static func leadingRemoteCall(_ line: String, language: Language) -> String? {
+        let chars = Array(SourceScanner.codeOnly(line, language: language))
+        var i = 0
+        /// Whether the rest, from `i`, is the call's parenthesised arguments and nothing more.
+        func onlyArgumentsFollow() -> Bool {
+            while i < chars.count, chars[i] == " " { i += 1 }
+            if i < chars.count, chars[i] == "(" {
+                var depth = 0
+                while i < chars.count {
+                    if chars[i] == "(" { depth += 1 }
+                    if chars[i] == ")" { depth -= 1 }
+                    i += 1
+                    if depth == 0 { break }
+                }
+                guard depth == 0 else { return false }
+            }
+            let rest = String(chars[i...]).trimmedWhitespace
+            return rest.isEmpty || (language == .erlang && rest == ".")
+        }
+        func word(allowingDots: Bool) -> String {
+            let start = i
+            while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || (allowingDots && chars[i] == ".") { i += 1 }
+            return String(chars[start..<i])
+        }
+        switch language {
+        case .elixir:
+            let erlangModule = chars.first == ":"
+            if erlangModule { i = 1 }
+            guard i < chars.count, erlangModule ? chars[i].isLowercase : chars[i].isUppercase else { return nil }
+            let path = word(allowingDots: true)
+            guard let dot = path.lastIndex(of: "."), dot != path.startIndex else { return nil }
+            let module = path[..<dot], function = path[path.index(after: dot)...]
+            guard let first = function.first, first.isLowercase || first == "_", onlyArgumentsFollow() else { return nil }
+            return (erlangModule ? ":" : "") + module + "." + function
+        case .erlang:
+            guard chars.first?.isLowercase == true else { return nil }
+            let module = word(allowingDots: false)
+            guard i < chars.count, chars[i] == ":" else { return nil }
+            i += 1
+            let function = word(allowingDots: false)
+            guard function.first?.isLowercase == true, onlyArgumentsFollow() else { return nil }
+            return module + ":" + function
+        }
     }
 
     /// Evaluates a parsed expression with RPCs to the node.

@@ -254,6 +254,18 @@ struct LocalCheckTests {
         #expect(CoreCommands.readOnlyRefusal(":sys.get_state(:logger)", language: .elixir) != nil)
         #expect(CoreCommands.readOnlyRefusal("Process.exit(pid(\"0.1.0\"), :kill)", language: .elixir) != nil)
         #expect(CoreCommands.readOnlyRefusal("File.rm!(\"/\")", language: .elixir) != nil)
+        // A call that is no core command is named in the refusal; anything else gets the rule.
+        for (line, language, call) in [("System.stop()", Language.elixir, "System.stop"), ("System.stop", .elixir, "System.stop"),
+                                       ("MyApp.Repo.delete_all(User)", .elixir, "MyApp.Repo.delete_all"),
+                                       (":ets.delete(t, \"a)\")", .elixir, ":ets.delete"), ("ets:delete(T).", .erlang, "ets:delete"),
+                                       (":ets.delete(:t)", .elixir, "ets:delete/1"),
+                                       (":init.stop", .elixir, "init:stop/0"), ("init:stop().", .erlang, "init:stop/0")] {
+            #expect(CoreCommands.readOnlyRefusal(line, language: language)?.hasPrefix("read-only: \(call) is not on the read-only allow-list") == true,
+                    "\(line)")
+        }
+        for line in ["x = 1", "System.stop() + 1", "MyApp.f() |> g()"] {
+            #expect(CoreCommands.readOnlyRefusal(line, language: .elixir)?.hasPrefix("read-only: only the core commands") == true, "\(line)")
+        }
         // Tuples, the ~c sigil and Kernel's pure functions (computed here) are part of the language.
         #expect(CoreCommands.readOnlyRefusal(":erlang.system_info({:allocator, :binary_alloc})", language: .elixir) == nil)
         #expect(CoreCommands.readOnlyRefusal(":erlang.list_to_pid(~c\"<0.1.0>\")", language: .elixir) == nil)
