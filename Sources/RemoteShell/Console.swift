@@ -203,7 +203,14 @@ public final class Console: @unchecked Sendable {
             }
             open.add(line: line)
             let expression = buffer + line + "\n"
-            if !stopAllowed, !open.isCertainlyIncomplete, core.stopQuestion(expression) != nil {
+            if !stopAllowed, core.stopQuestion(expression) != nil {
+                if open.isCertainlyIncomplete {
+                    // Asked once the expression may be complete (a stop in a block, when the
+                    // block ends); until then the node is not given it, so that a wrong guess
+                    // of "incomplete" here cannot let the call run unasked.
+                    buffer = expression
+                    continue
+                }
                 let refusal: String?
                 do {
                     refusal = try await whileWaitingForTheOperator {

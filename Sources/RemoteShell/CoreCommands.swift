@@ -253,7 +253,7 @@ public enum CoreCommands {
         let trimmed = line.trimmedWhitespace
         if trimmed.isEmpty { return nil }
         guard let expression = parse(trimmed, language: language) else {
-            if let call = leadingRemoteCall(trimmed, language: language) {
+            if let call = leadingRemoteCall(trimmed, language: language), !namesAnAllowedCall(call) {
                 return "read-only: \(call) is not on the read-only allow-list (the core commands and calls without side "
                     + "effects, such as Node.list, Process.info(pid, :memory), :erlang.memory(:total)); not evaluated"
             }
@@ -263,6 +263,23 @@ public enum CoreCommands {
         }
         if let (_, why) = readOnlyObjection(in: expression) { return "read-only: \(why); not evaluated" }
         return nil
+    }
+
+    /// Whether `call` (as ``leadingRemoteCall(_:language:)`` writes it) is a core command or on
+    /// the allow-list at some arity: refused for another reason (a variable, an operator in its
+    /// arguments), which the general rule says.
+    static func namesAnAllowedCall(_ call: String) -> Bool {
+        let (module, function): (String, String)
+        if let colon = call.firstIndex(of: ":"), colon != call.startIndex {
+            (module, function) = (String(call[..<colon]), String(call[call.index(after: colon)...]))
+        } else if let dot = call.lastIndex(of: ".") {
+            let name = call[..<dot]
+            (module, function) = (name.hasPrefix(":") ? String(name.dropFirst()) : "Elixir." + name, String(call[call.index(after: dot)...]))
+            if !name.hasPrefix(":"), elixirAliases.keys.contains(where: { $0.hasPrefix("\(name).\(function)/") }) { return true }
+        } else {
+            return false
+        }
+        return readOnlyAllowList.contains { $0.hasPrefix("\(module):\(function)/") }
     }
 
     /// The remote call a line is (`System.stop()`, `:init.stop`, `init:stop().`), to name it when
@@ -296,7 +313,11 @@ public enum CoreCommands {
             let erlangModule = chars.first == ":"
             if erlangModule { i = 1 }
             guard i < chars.count, erlangModule ? chars[i].isLowercase : chars[i].isUppercase else { return nil }
-            let path = word(allowingDots: true)
+            var path = word(allowingDots: true)
+            if i < chars.count, chars[i] == "?" || chars[i] == "!" {
+                path.append(chars[i])
+                i += 1
+            }
             guard let dot = path.lastIndex(of: "."), dot != path.startIndex else { return nil }
             let module = path[..<dot], function = path[path.index(after: dot)...]
             guard let first = function.first, first.isLowercase || first == "_", onlyArgumentsFollow() else { return nil }

@@ -14,7 +14,8 @@ struct SourceScanner {
     /// ``codeOnly(_:language:)``, and whether the text ends inside a string, charlist, quoted
     /// atom, heredoc or sigil that it opened. In Elixir the code of an interpolation (`#{...}` in
     /// a string, charlist, heredoc or lower-case sigil) is code, strings in it included: a `"`
-    /// there opens a string of its own rather than closing the outer one.
+    /// there opens a string of its own rather than closing the outer one. Its `#{` and `}` read
+    /// as ` {` and `}`, so brackets stay balanced and what is inside is nested.
     static func scan(_ line: String, language: Language) -> (code: String, endsInsideQuotes: Bool) {
         var scanner = Scanner(chars: Array(line), language: language)
         scanner.code(insideInterpolation: false)
@@ -27,6 +28,10 @@ struct SourceScanner {
         var i = 0
         var out: [Character] = []
         var endsInsideQuotes = false
+        /// Interpolations open around `i`: past ``maxNesting`` a `#{` is read as text, so that
+        /// text nested without end cannot exhaust the stack.
+        private var nesting = 0
+        private static let maxNesting = 64
 
         init(chars: [Character], language: Language) {
             self.chars = chars
@@ -41,11 +46,33 @@ struct SourceScanner {
             i += 1
         }
 
+        /// Blanks up to `end`; line ends stay (a "\r\n" is one Character in Swift).
         private mutating func blank(until end: Int) {
             while i < end && i < chars.count {
-                out.append(chars[i] == "\n" ? "\n" : " ")
+                out.append(chars[i].isNewline ? chars[i] : " ")
                 i += 1
             }
+        }
+
+        /// Whether only blanks come before `index` on its line: where a heredoc's closing
+        /// quotes must stand.
+        private func startsItsLine(_ index: Int) -> Bool {
+            var j = index - 1
+            while j >= 0, !chars[j].isNewline {
+                if chars[j] != " " && chars[j] != "\t" { return false }
+                j -= 1
+            }
+            return true
+        }
+
+        /// Whether the `?` at `index` starts a character literal: not when it ends a name
+        /// (`alive?`: a letter, digit or `_` before it); after an operator it does (`!?(` is
+        /// `!` applied to `?(`).
+        private func isCharacterLiteral(at index: Int) -> Bool {
+            guard index + 1 < chars.count else { return false }
+            guard index > 0 else { return true }
+            let before = chars[index - 1]
+            return !(before.isLetter || before.isNumber || before == "_")
         }
 
         /// Code up to the end, or inside an interpolation up to the `}` that closes it (left
@@ -67,15 +94,17 @@ struct SourceScanner {
                 case (.elixir, "#"), (.erlang, "%"):
                     // A comment ends with its line.
                     var end = i
-                    while end < chars.count && chars[end] != "\n" { end += 1 }
+                    while end < chars.count && !chars[end].isNewline { end += 1 }
                     blank(until: end)
-                case (.elixir, "?") where i + 1 < chars.count && (i == 0 || !SourceScanner.isNameCharacter(chars[i - 1])):
+                case (.elixir, "?") where isCharacterLiteral(at: i):
                     // A character literal (`?a`, `?"`, `?#`, `?\n`): the character is not code.
                     keep()
                     blank(until: i + (chars[i] == "\\" ? 2 : 1))
-                case (.elixir, "\"") where at(i + 1) == "\"" && at(i + 2) == "\"":
+                case (_, "\"") where at(i + 1) == c && at(i + 2) == c,
+                     (.elixir, "'") where at(i + 1) == c && at(i + 2) == c:
+                    // A heredoc (Elixir's `"""` and `'''`; Erlang's `"""` text block).
                     blank(until: i + 3)
-                    heredocBody()
+                    heredocBody(quote: c, interpolating: language == .elixir)
                 case (_, "\""), (_, "'"):
                     keep()
                     quotedBody(closing: c, interpolates: language == .elixir)
@@ -84,23 +113,40 @@ struct SourceScanner {
                     keep()
                     if i < chars.count { blank(until: i + (chars[i] == "\\" ? 2 : 1)) }
                 case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter:
-                    let interpolates = chars[i + 1].isLowercase
                     keep()
-                    if at(i + 1) == "\"" && at(i + 2) == "\"" && at(i + 3) == "\"" {
-                        // A heredoc sigil (`~S"""`): to its closing `"""`.
-                        blank(until: i + 4)
-                        interpolates ? heredocBody() : heredocBody(interpolating: false)
-                    } else {
-                        let open = chars[i + 1]
-                        let pairs: [Character: Character] = ["(": ")", "[": "]", "{": "}", "<": ">"]
-                        blank(until: i + 2)
-                        quotedBody(closing: pairs[open] ?? open, interpolates: interpolates)
-                        blank(until: i + 1)
-                    }
+                    // The sigil's name: one lower-case letter, or upper-case letters (`~HTML`).
+                    var name = i
+                    while name < chars.count, chars[name].isLetter, name == i || chars[name].isUppercase { name += 1 }
+                    sigil(nameEnd: name, interpolates: chars[i].isLowercase)
+                case (.erlang, "~") where at(i + 1).map({ $0.isLetter || Self.sigilOpeners.contains($0) }) == true:
+                    // OTP 27's sigils (`~"..."`, `~b[...]`, `~B<...>`): no interpolation.
+                    keep()
+                    var name = i
+                    while name < chars.count, chars[name].isLetter { name += 1 }
+                    sigil(nameEnd: name, interpolates: false)
                 default:
                     keep()
                 }
             }
+        }
+
+        private static let sigilOpeners: Set<Character> = ["(", "[", "{", "<", "/", "|", "\"", "'", "`", "#"]
+
+        /// A sigil's name (from `i` to `nameEnd`), delimiters and text, after its `~`.
+        private mutating func sigil(nameEnd: Int, interpolates: Bool) {
+            guard let open = at(nameEnd) else {
+                blank(until: nameEnd)
+                return
+            }
+            if (open == "\"" || open == "'") && at(nameEnd + 1) == open && at(nameEnd + 2) == open {
+                blank(until: nameEnd + 3)
+                heredocBody(quote: open, interpolating: interpolates)
+                return
+            }
+            let pairs: [Character: Character] = ["(": ")", "[": "]", "{": "}", "<": ">"]
+            blank(until: nameEnd + 1)
+            quotedBody(closing: pairs[open] ?? open, interpolates: interpolates)
+            blank(until: i + 1)
         }
 
         /// A string's (charlist's, quoted atom's, sigil's) text up to its closing delimiter,
@@ -111,7 +157,7 @@ struct SourceScanner {
                     blank(until: i + 2)
                 } else if chars[i] == closing {
                     return
-                } else if interpolates, chars[i] == "#", at(i + 1) == "{" {
+                } else if interpolates, chars[i] == "#", at(i + 1) == "{", nesting < Self.maxNesting {
                     interpolation()
                 } else {
                     blank(until: i + 1)
@@ -120,15 +166,16 @@ struct SourceScanner {
             endsInsideQuotes = true
         }
 
-        /// A heredoc's text after its opening `"""`, through its closing `"""`.
-        private mutating func heredocBody(interpolating: Bool = true) {
+        /// A heredoc's text after its opening quotes, through its closing ones, which stand at
+        /// the start of a line (elsewhere they are text).
+        private mutating func heredocBody(quote: Character, interpolating: Bool) {
             while i < chars.count {
                 if chars[i] == "\\" {
                     blank(until: i + 2)
-                } else if chars[i] == "\"" && at(i + 1) == "\"" && at(i + 2) == "\"" {
+                } else if chars[i] == quote && at(i + 1) == quote && at(i + 2) == quote && startsItsLine(i) {
                     blank(until: i + 3)
                     return
-                } else if interpolating && language == .elixir, chars[i] == "#", at(i + 1) == "{" {
+                } else if interpolating, chars[i] == "#", at(i + 1) == "{", nesting < Self.maxNesting {
                     interpolation()
                 } else {
                     blank(until: i + 1)
@@ -137,11 +184,15 @@ struct SourceScanner {
             endsInsideQuotes = true
         }
 
-        /// `#{ code }`: the delimiters blanked, the code kept as code.
+        /// `#{ code }`: read as ` { code }`, the code kept as code.
         private mutating func interpolation() {
-            blank(until: i + 2)
+            out.append(" ")
+            out.append("{")
+            i += 2
+            nesting += 1
             code(insideInterpolation: true)
-            if i < chars.count { blank(until: i + 1) } else { endsInsideQuotes = true }
+            nesting -= 1
+            if i < chars.count { keep() } else { endsInsideQuotes = true }
         }
     }
 

@@ -574,6 +574,8 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
             "s = \"\"\"", "run System.stop() here", "\"\"\"",
             "IO.puts(\"hint: #{\"run System.stop() to stop\"}\")",
             "m = \"\"\"", "crash report for #PID<0.44.0>", "\"\"\"",
+            // `?(` after an operator is a character, not an open bracket: complete, so asked.
+            "System.stop(); !?(",
             ":still_running",
         ]
         let input = ScriptedInput(lines: lines)
@@ -586,7 +588,7 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         let output = OutputBuffer()
         try await Console(connection: connection, language: .elixir, options: options, input: input, output: output).run()
         // Asked as the third, eighth and tenth lines completed their expressions, and only then.
-        #expect(askedAtLine.withLockedValue { $0 } == [3, 8, 10], "\(output.text)")
+        #expect(askedAtLine.withLockedValue { $0 } == [3, 8, 10, 18], "\(output.text)")
         #expect(!output.text.contains("ELSE BRANCH RAN") && !output.text.contains("SyntaxError"), "\(output.text)")
         #expect(!output.text.contains("bye"), "the refused expression's first part ran:\n\(output.text)")
         #expect(output.text.contains("\"run System.stop() here\\n\""), "\(output.text)")

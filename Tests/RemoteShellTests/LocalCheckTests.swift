@@ -63,6 +63,12 @@ struct LocalCheckTests {
         ("System.\nstop()", "System.stop"), ("x = \"abc\n\"; System.stop()", "System.stop"),
         ("IO.puts(\"#{System.stop()}\")", "System.stop"), ("\"#{\"(\"}\"; System.stop()", "System.stop"),
         ("~s(a#{System.halt()})", "System.halt"),
+        // After a character literal that follows an operator; after a heredoc whose text holds
+        // its quotes mid-line (only a line that starts with them closes it); after a charlist
+        // heredoc; after a comment on a Windows line.
+        ("System.stop(); !?(", "System.stop"), ("x = \"\"\"\nsay \"\"\" hi\n\"\"\" <> System.stop()", "System.stop"),
+        ("x = ~c\'\'\'\nit's\n\'\'\' ++ System.stop()", "System.stop"), ("x = \'\'\'\nit's\n\'\'\' ++ System.stop()", "System.stop"),
+        ("# note\r\nSystem.stop()", "System.stop"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -103,6 +109,11 @@ struct LocalCheckTests {
         #expect(FootgunGuard.dangerousCall(in: "q ( ).", language: .erlang) == "q()")
         #expect(FootgunGuard.dangerousCall(in: "'init':stop().", language: .erlang) == "init:stop")
         #expect(FootgunGuard.dangerousCall(in: "'Elixir.System':restart().", language: .erlang) == "Elixir.System:restart")
+        // OTP 27's sigils and text blocks: a `%` in them is no comment, and their text no call.
+        #expect(FootgunGuard.dangerousCall(in: "init:stop(), io:format(~B[100%~n]).", language: .erlang) == "init:stop")
+        #expect(!SourceScanner.certainlyIncomplete("init:stop(), io:format(~B[100%~n]).", language: .erlang))
+        #expect(FootgunGuard.dangerousCall(in: "S = ~\"halt() % here\", ok.", language: .erlang) == nil)
+        #expect(FootgunGuard.dangerousCall(in: "S = \"\"\"\n  a \"\"\" halt()\n  \"\"\", init:stop().", language: .erlang) == "init:stop")
         #expect(FootgunGuard.dangerousCall(in: "io:format(\"'init':stop()\").", language: .erlang) == nil)
         #expect(FootgunGuard.dangerousCall(in: "% comment\ncase false of true -> init:stop(); _ -> ok end.", language: .erlang)
                 == "init:stop")
@@ -215,7 +226,8 @@ struct LocalCheckTests {
     @Test func matchesAtTheTopOfAnInput() {
         #expect(Console.isMatch("x = 5") && Console.isMatch("{a, b} = {1, 2}") && Console.isMatch("%{a: a} =\n  m"))
         #expect(!Console.isMatch("a == b") && !Console.isMatch("%{a => 1}") && !Console.isMatch("f(x = 1)")
-                && !Console.isMatch("a <= b") && !Console.isMatch("a =~ ~r/x/") && !Console.isMatch("\"x = 1\"") && !Console.isMatch("[a: 1]"))
+                && !Console.isMatch("a <= b") && !Console.isMatch("a =~ ~r/x/") && !Console.isMatch("\"x = 1\"") && !Console.isMatch("[a: 1]")
+                && !Console.isMatch("\"#{x = 1}\""))
     }
 
     /// `:help` fits the terminal: a description is broken between words, under its column.
@@ -263,7 +275,8 @@ struct LocalCheckTests {
             #expect(CoreCommands.readOnlyRefusal(line, language: language)?.hasPrefix("read-only: \(call) is not on the read-only allow-list") == true,
                     "\(line)")
         }
-        for line in ["x = 1", "System.stop() + 1", "MyApp.f() |> g()"] {
+        #expect(CoreCommands.readOnlyRefusal("File.rm!(\"x\")", language: .elixir)?.hasPrefix("read-only: File.rm! is not on") == true)
+        for line in ["x = 1", "System.stop() + 1", "MyApp.f() |> g()", "Process.info(pid, :memory)", "System.version(v)"] {
             #expect(CoreCommands.readOnlyRefusal(line, language: .elixir)?.hasPrefix("read-only: only the core commands") == true, "\(line)")
         }
         // Tuples, the ~c sigil and Kernel's pure functions (computed here) are part of the language.
@@ -327,6 +340,12 @@ struct CertainlyIncompleteTests {
     ])
     func elixirNotCertain(code: String) {
         #expect(!SourceScanner.certainlyIncomplete(code, language: .elixir), "\(code)")
+    }
+
+    /// Interpolations nested without end are read without exhausting the stack.
+    @Test func deeplyNestedInterpolations() {
+        let deep = String(repeating: "\"#{", count: 20_000) + "System.stop()" + String(repeating: "}\"", count: 20_000)
+        #expect(SourceScanner.codeOnly(deep, language: .elixir).count == deep.count)
     }
 
     @Test func erlang() {
