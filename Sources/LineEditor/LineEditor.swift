@@ -155,6 +155,10 @@ public final class LineEditor: @unchecked Sendable {
     /// after a question), read before the descriptor, in order.
     private var typeahead: [UInt8] = []
     private var typeaheadStart = 0
+    /// No key of this line has been read yet, and whether one was waiting when its reading
+    /// began (see ``readCharacter(_:into:)``).
+    private var atFirstKey = false
+    private var firstKeyWasWaiting = false
     /// Most text queued between two redraws; a writer in a loop cannot make beamsh grow.
     static let maxPendingText = 256 << 10
 
@@ -235,6 +239,7 @@ public final class LineEditor: @unchecked Sendable {
             return .endOfInput
         }
         var count: Int32 = 0
+        atFirstKey = true
         Terminal.willStartEditing(configuration.inputDescriptor)
         let characters = el_wgets(editLine, &count)
         Terminal.willStopEditing(configuration.inputDescriptor)
@@ -368,6 +373,10 @@ public final class LineEditor: @unchecked Sendable {
     /// Keys are decoded from UTF-8 here, as libedit's own reader does.
     private func readCharacter(_ editLine: OpaquePointer, into character: UnsafeMutablePointer<wchar_t>) -> Int32 {
         let input = configuration.inputDescriptor
+        if atFirstKey {
+            var waiting: Int32 = 0
+            firstKeyWasWaiting = ioctl(input, UInt(FIONREAD), &waiting) == 0 && waiting > 0
+        }
         while true {
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
             if let wakeup { fds.append(pollfd(fd: wakeup.read, events: Int16(POLLIN), revents: 0)) }
@@ -401,8 +410,13 @@ public final class LineEditor: @unchecked Sendable {
             }
             guard fds[0].revents != 0 else { continue }
             guard let first = readByte(input) else { return 0 }
+            defer { atFirstKey = false }
             guard first >= 0x80 else {
-                character.pointee = wchar_t(first)
+                // Ctrl-D typed in the terminal's normal mode just after the check for one
+                // (``endOfInputTypedAhead()``) and before libedit's mode took over: the terminal
+                // hands it over as a NUL byte, already waiting when the line's reading begins.
+                // (A Ctrl-@ pressed at the prompt comes later, and stays what it is.)
+                character.pointee = wchar_t(first == 0 && atFirstKey && firstKeyWasWaiting ? 4 : first)
                 return 1
             }
             // A UTF-8 sequence: its other bytes follow at once.
