@@ -578,23 +578,15 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
             "System.stop(); !?(",
             ":still_running",
         ]
-        let input = ScriptedInput(lines: lines)
-        let askedAtLine = NIOLockedValueBox<[Int]>([])
-        var options = ShellOptions()
-        options.stopGuard = .ask { _ in
-            askedAtLine.withLockedValue { $0.append(input.promptsSeen.count) }
-            return false
-        }
-        let output = OutputBuffer()
-        try await Console(connection: connection, language: .elixir, options: options, input: input, output: output).run()
-        // Asked as the third, eighth and tenth lines completed their expressions, and only then.
-        #expect(askedAtLine.withLockedValue { $0 } == [3, 8, 10, 18], "\(output.text)")
-        #expect(!output.text.contains("ELSE BRANCH RAN") && !output.text.contains("SyntaxError"), "\(output.text)")
-        #expect(!output.text.contains("bye"), "the refused expression's first part ran:\n\(output.text)")
-        #expect(output.text.contains("\"run System.stop() here\\n\""), "\(output.text)")
-        #expect(output.text.contains("hint: run System.stop() to stop\n:ok\n"), "\(output.text)")
-        #expect(output.text.contains("\"crash report for #PID<0.44.0>\\n\""), "\(output.text)")
-        #expect(output.text.hasSuffix(":still_running\n"), "\(output.text)")
+        let (output, askedAtLine) = try await consoleAskingAboutStops(connection, .elixir, lines: lines)
+        // Asked as the 3rd, 8th, 10th and 18th lines completed their expressions, and only then.
+        #expect(askedAtLine == [3, 8, 10, 18], "\(output)")
+        #expect(!output.contains("ELSE BRANCH RAN") && !output.contains("SyntaxError"), "\(output)")
+        #expect(!output.contains("bye"), "the refused expression's first part ran:\n\(output)")
+        #expect(output.contains("\"run System.stop() here\\n\""), "\(output)")
+        #expect(output.contains("hint: run System.stop() to stop\n:ok\n"), "\(output)")
+        #expect(output.contains("\"crash report for #PID<0.44.0>\\n\""), "\(output)")
+        #expect(output.hasSuffix(":still_running\n"), "\(output)")
         #expect(node.isRunning)
     }
 

@@ -5,7 +5,6 @@ import BeamTestSupport
 import ErlangDistribution
 import ErlangTerm
 import Foundation
-import NIOConcurrencyHelpers
 @testable import RemoteShell
 import Testing
 
@@ -430,19 +429,12 @@ import Testing
         #expect(node.isRunning)
         // At the prompt, over several lines: a stop after a string that spans them is asked
         // about, once the expression ends; one named in a string's text is not.
-        let input = ScriptedInput(lines: ["S = \"a", "\", init:stop().", "T = \"multi", "line init:stop() inside\".",
-                                          "case nodes() of", "  [nope] -> init:stop();", "  _ -> not_stopped", "end.", "T."])
-        let askedAtLine = NIOLockedValueBox<[Int]>([])
-        var options = ShellOptions()
-        options.stopGuard = .ask { _ in
-            askedAtLine.withLockedValue { $0.append(input.promptsSeen.count) }
-            return false
-        }
-        let output = OutputBuffer()
-        try await Console(connection: connection, language: .erlang, options: options, input: input, output: output).run()
-        #expect(askedAtLine.withLockedValue { $0 } == [2, 8], "\(output.text)")
-        #expect(output.text.contains("\"multi\\nline init:stop() inside\""), "\(output.text)")
-        #expect(!output.text.contains("not_stopped"), "\(output.text)")
+        let (output, askedAtLine) = try await consoleAskingAboutStops(connection, .erlang, lines: [
+            "S = \"a", "\", init:stop().", "T = \"multi", "line init:stop() inside\".",
+            "case nodes() of", "  [nope] -> init:stop();", "  _ -> not_stopped", "end.", "T."])
+        #expect(askedAtLine == [2, 8], "\(output)")
+        #expect(output.contains("\"multi\\nline init:stop() inside\""), "\(output)")
+        #expect(!output.contains("not_stopped"), "\(output)")
         #expect(node.isRunning)
     }
 }

@@ -4,6 +4,7 @@ import BeamTestSupport
 import ErlangDistribution
 import ErlangTerm
 import Foundation
+import NIOConcurrencyHelpers
 import RemoteShell
 import Testing
 
@@ -135,3 +136,19 @@ func forEachErlangRuntime(
     }
 }
 
+
+/// Runs a console over `lines` whose stop guard answers no, and returns what it printed and the
+/// line count at each question (how many lines had been read when it was asked).
+func consoleAskingAboutStops(_ connection: NodeConnection, _ language: Language, lines: [String]) async throws
+    -> (output: String, askedAtLine: [Int]) {
+    let input = ScriptedInput(lines: lines)
+    let askedAtLine = NIOLockedValueBox<[Int]>([])
+    var options = ShellOptions()
+    options.stopGuard = .ask { _ in
+        askedAtLine.withLockedValue { $0.append(input.promptsSeen.count) }
+        return false
+    }
+    let output = OutputBuffer()
+    try await Console(connection: connection, language: language, options: options, input: input, output: output).run()
+    return (output.text, askedAtLine.withLockedValue { $0 })
+}
