@@ -7,7 +7,8 @@
 /// - atoms are quoted when they are reserved words (including `maybe` and `else`, reserved
 ///   since OTP 27) or do not match `[a-z][A-Za-z0-9_@]*` (Latin-1 letters count as letters);
 /// - lists of printable Latin-1 characters print as strings (`"abc"`), the default
-///   `io:printable_range()`; binaries whose bytes are all printable Latin-1 as `<<"abc">>`;
+///   `io:printable_range()`; binaries whose bytes are all printable Latin-1 as `<<"abc">>`
+///   (with ``Options/unicode``, `~tp`: printable UTF-8 text as `<<"é"/utf8>>`);
 /// - bitstrings as `<<1,2:3>>`, maps as `#{a => 1}`, improper lists as `[1|2]`;
 /// - floats in the shortest text that reads back to the same value (`1.0e-5`, `0.1`);
 /// - pids `<0.85.0>`, ports `#Port<0.5>`, references `#Ref<0.W2.W1.W0>` (words most
@@ -23,6 +24,11 @@ public struct ErlangFormatter: Sendable {
     public struct Options: Sendable {
         /// The node whose pids, ports and references print with a leading `0`.
         public var localNode: Atom = "nonode@nohost"
+        /// Print as `~tp` instead of `~p`: a binary of printable UTF-8 text with characters beyond
+        /// ASCII as `<<"é"/utf8>>` (not its bytes as Latin-1, `<<"Ã©">>`), and atoms' characters
+        /// beyond Latin-1 as themselves (not `\x{...}`). Lists print the same either way: which
+        /// lists are strings is `io:printable_range()`, Latin-1 by default, in both.
+        public var unicode = false
         public init() {}
     }
 
@@ -33,9 +39,9 @@ public struct ErlangFormatter: Sendable {
     /// The term in Erlang syntax, on one line.
     public func format(_ term: Term) -> String {
         var work = PrintWork()
-        let localNode = options.localNode
+        let options = options
         return work.run(term) { term, work in
-            Self.visit(term, localNode: localNode, into: &work)
+            Self.visit(term, options, into: &work)
         }
     }
 
@@ -45,14 +51,16 @@ public struct ErlangFormatter: Sendable {
         withoutActuallyEscaping(sink) { sink in
             var work = PrintWork()
             work.sink = sink
-            let localNode = options.localNode
+            let options = options
             _ = work.run(term) { term, work in
-                Self.visit(term, localNode: localNode, into: &work)
+                Self.visit(term, options, into: &work)
             }
         }
     }
 
-    private static func visit(_ term: Term, localNode: Atom, into work: inout PrintWork) {
+    private static func visit(_ term: Term, _ options: Options, into work: inout PrintWork) {
+        let localNode = options.localNode
+        let unicode = options.unicode
         switch term {
         case .integer(let value):
             work.write(String(value))
@@ -61,7 +69,7 @@ public struct ErlangFormatter: Sendable {
         case .float(let value):
             work.write(FloatText.erlang(value))
         case .atom(let atom):
-            work.write(Self.atom(atom))
+            work.write(Self.atom(atom, unicode: unicode))
         case .tuple(let tuple):
             work.container(open: "{", tuple, separator: ",", close: "}")
         case .list(let list):
@@ -75,9 +83,9 @@ public struct ErlangFormatter: Sendable {
             let pairs = map.map { (key: PrintStep.term($0.key), value: $0.value) }
             work.pairs(open: "#{", pairs, infix: " => ", separator: ",", close: "}")
         case .binary(let binary) where binary.count > PrintWork.sinkPiece && work.sink != nil:
-            Self.writeBinary(binary, into: &work)
+            Self.writeBinary(binary, unicode: unicode, into: &work)
         case .binary(let binary):
-            work.write(Self.binary(binary))
+            work.write(Self.binary(binary, unicode: unicode))
         case .bitstring(let bits):
             work.write(Self.bitstring(bits))
         case .pid(let pid):
@@ -89,9 +97,10 @@ public struct ErlangFormatter: Sendable {
             work.write("#Ref<\(Self.node(reference.node, localNode)).\(words)>")
         case .fun(let fun):
             // As `~p` prints it: the old index and old uniq (Elixir's inspect shows the new index).
-            work.write("#Fun<\(Self.atom(fun.module)).\(fun.oldIndex).\(fun.oldUniq)>")
+            work.write("#Fun<\(Self.atom(fun.module, unicode: unicode)).\(fun.oldIndex).\(fun.oldUniq)>")
         case .export(let export):
-            work.write("fun \(Self.atom(export.module)):\(Self.atom(export.function))/\(export.arity)")
+            let (module, function) = (Self.atom(export.module, unicode: unicode), Self.atom(export.function, unicode: unicode))
+            work.write("fun \(module):\(function)/\(export.arity)")
         }
     }
 
@@ -111,11 +120,11 @@ public struct ErlangFormatter: Sendable {
     ]
 
     /// An atom as Erlang source text: bare when it can be, else in single quotes.
-    static func atom(_ atom: Atom) -> String {
+    static func atom(_ atom: Atom, unicode: Bool = false) -> String {
         let name = atom.name
         if isBareAtom(name) { return name }
         var out = "'"
-        for scalar in name.unicodeScalars { appendEscaped(scalar, quote: "'", to: &out) }
+        for scalar in name.unicodeScalars { appendEscaped(scalar, quote: "'", unicode: unicode, to: &out) }
         out += "'"
         return out
     }
@@ -156,31 +165,71 @@ public struct ErlangFormatter: Sendable {
         return out
     }
 
-    static func binary(_ binary: Binary) -> String {
-        if binary.isEmpty { return "<<>>" }
-        if binary.bytes.allSatisfy({ isPrintableLatin1(Int($0)) }) {
-            var out = "<<\""
-            for byte in binary.bytes { appendEscaped(Unicode.Scalar(byte), quote: "\"", to: &out) }
-            out += "\">>"
-            return out
-        }
-        return "<<" + binary.bytes.map { String($0) }.joined(separator: ",") + ">>"
+    /// How a binary's contents print.
+    enum BinaryText {
+        /// `<<"é"/utf8>>`: `~tp` reading valid UTF-8 with characters beyond ASCII.
+        case utf8(String)
+        /// `<<"abc">>`: every byte a printable Latin-1 character.
+        case latin1
+        /// `<<1,2,3>>`.
+        case bytes
     }
 
-    /// ``binary(_:)`` written a piece at a time (a large binary's text is several times its size).
-    static func writeBinary(_ binary: Binary, into work: inout PrintWork) {
-        let printable = binary.bytes.allSatisfy { isPrintableLatin1(Int($0)) }
-        work.write(printable ? "<<\"" : "<<")
-        for (index, byte) in binary.bytes.enumerated() {
-            if printable {
+    /// `io_lib_pretty:printable_bin/4`. `~p` reads the bytes as Latin-1. `~tp` first reads valid
+    /// UTF-8 as characters: all printable (in the default Latin-1 range) and one beyond ASCII
+    /// gives `/utf8`; one unprintable gives bytes, with no Latin-1 reading after it (`~tp` prints
+    /// `<<"Ġ"/utf8>>`'s bytes C4 A0 as numbers though each is printable Latin-1).
+    static func binaryText(_ binary: Binary, unicode: Bool) -> BinaryText {
+        if unicode, binary.bytes.contains(where: { $0 >= 0x80 }),
+            let text = String(validating: binary.bytes, as: UTF8.self)
+        {
+            return text.unicodeScalars.allSatisfy({ isPrintableLatin1(Int($0.value)) }) ? .utf8(text) : .bytes
+        }
+        return binary.bytes.allSatisfy({ isPrintableLatin1(Int($0)) }) ? .latin1 : .bytes
+    }
+
+    static func binary(_ binary: Binary, unicode: Bool = false) -> String {
+        if binary.isEmpty { return "<<>>" }
+        switch binaryText(binary, unicode: unicode) {
+        case .utf8(let text):
+            var out = "<<\""
+            for scalar in text.unicodeScalars { appendEscaped(scalar, quote: "\"", to: &out) }
+            return out + "\"/utf8>>"
+        case .latin1:
+            var out = "<<\""
+            for byte in binary.bytes { appendEscaped(Unicode.Scalar(byte), quote: "\"", to: &out) }
+            return out + "\">>"
+        case .bytes:
+            return "<<" + binary.bytes.map { String($0) }.joined(separator: ",") + ">>"
+        }
+    }
+
+    /// ``binary(_:unicode:)`` written a piece at a time (a large binary's text is several times its size).
+    static func writeBinary(_ binary: Binary, unicode: Bool, into work: inout PrintWork) {
+        switch binaryText(binary, unicode: unicode) {
+        case .utf8(let text):
+            work.write("<<\"")
+            for (index, scalar) in text.unicodeScalars.enumerated() {
+                appendEscaped(scalar, quote: "\"", to: &work.output)
+                if index & 0xFFF == 0 { work.flushIfLarge() }
+            }
+            work.write("\"/utf8>>")
+        case .latin1:
+            work.write("<<\"")
+            for (index, byte) in binary.bytes.enumerated() {
                 appendEscaped(Unicode.Scalar(byte), quote: "\"", to: &work.output)
-            } else {
+                if index & 0xFFF == 0 { work.flushIfLarge() }
+            }
+            work.write("\">>")
+        case .bytes:
+            work.write("<<")
+            for (index, byte) in binary.bytes.enumerated() {
                 if index > 0 { work.output += "," }
                 work.output += String(byte)
+                if index & 0xFFF == 0 { work.flushIfLarge() }
             }
-            if index & 0xFFF == 0 { work.flushIfLarge() }
+            work.write(">>")
         }
-        work.write(printable ? "\">>" : ">>")
     }
 
     static func bitstring(_ bits: Bitstring) -> String {
@@ -192,7 +241,7 @@ public struct ErlangFormatter: Sendable {
     }
 
     /// Appends one character of a quoted atom or string, escaped as `io_lib` does.
-    static func appendEscaped(_ scalar: Unicode.Scalar, quote: Character, to out: inout String) {
+    static func appendEscaped(_ scalar: Unicode.Scalar, quote: Character, unicode: Bool = false, to out: inout String) {
         switch scalar.value {
         case 0x08: out += "\\b"
         case 0x09: out += "\\t"
@@ -205,7 +254,7 @@ public struct ErlangFormatter: Sendable {
         case 0x5C: out += "\\\\"
         case let c where c < 0x20 || (0x80...0x9F).contains(c):
             out += "\\" + TextHelpers.octal3(c)
-        case let c where c > 0xFF:
+        case let c where c > 0xFF && !unicode:
             // `~p` (not `~tp`) keeps its output Latin-1.
             out += "\\x{" + TextHelpers.hex(c) + "}"
         default:

@@ -212,6 +212,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
                 guard let reason = error.reason else { return loop.makeSucceededFuture(.failure(formatted: "** " + error.description)) }
                 var printOptions = ErlangFormatter.Options()
                 printOptions.localNode = connection.peerNodeAtom
+                printOptions.unicode = true
                 return BadRPC.describe(reason, on: connection, printer: ErlangFormatter(options: printOptions), elixir: true)
                     .map { .failure(formatted: $0.hasPrefix("** ") ? $0 : "** " + $0) }
             }

@@ -383,6 +383,7 @@ final class ShellCore: @unchecked Sendable {
             guard let reason = error.reason, !error.isCallTimeout else { return .failure(formatted: "** " + error.description) }
             var printOptions = ErlangFormatter.Options()
             printOptions.localNode = connection.peerNodeAtom
+            printOptions.unicode = true
             let text = try await BadRPC.describe(reason, on: connection, printer: ErlangFormatter(options: printOptions),
                                                  elixir: language == .elixir).get()
             return .failure(formatted: text.hasPrefix("** ") ? text : "** " + text)

@@ -204,6 +204,7 @@ enum RPCOneShot {
     ) -> EventLoopFuture<Outcome> {
         var printOptions = ErlangFormatter.Options()
         printOptions.localNode = connection.peerNodeAtom
+        printOptions.unicode = true  // as the Erlang shell prints a value (`~tp`)
         let printer = ErlangFormatter(options: printOptions)
         var jsonOptions = TermJSON.Options()
         jsonOptions.localNode = connection.peerNodeAtom

@@ -12,6 +12,9 @@ import Testing
             let seq = try BeamshBinary.run([node.name, "--rpc", "lists", "seq", "1", "5"], cookie: node.cookie)
             #expect(seq.status == 0, "\(runtime): \(seq.stderr)")
             #expect(seq.stdout == "[1,2,3,4,5]\n")
+            // As the Erlang shell prints a value (`~tp`): UTF-8 text is text, not Latin-1 bytes.
+            let text = try BeamshBinary.run([node.name, "--rpc", "unicode", "characters_to_binary", "\"héllo\""], cookie: node.cookie)
+            #expect(text.status == 0 && text.stdout == "<<\"héllo\"/utf8>>\n", "\(runtime): \(text.stdout)\(text.stderr)")
             let hidden = try BeamshBinary.run([node.name, "--rpc", "erlang", "nodes", "hidden"], cookie: node.cookie)
             #expect(hidden.status == 0)
             #expect(hidden.stdout.contains("beamsh_"), "our own hidden node is listed: \(hidden.stdout)")

@@ -134,6 +134,41 @@ import Testing
         }
     }
 
+    /// With `unicode`, our printing equals `~tp` on OTP 25 and OTP 28: UTF-8 text in binaries as
+    /// `<<"é"/utf8>>`, atoms' characters beyond Latin-1 as themselves, and the rest as `~p`.
+    @Test func unicodeMatchesTheRuntimesTp() throws {
+        var options = ErlangFormatter.Options()
+        options.unicode = true
+        let tp = ErlangFormatter(options: options)
+        let text: [Term] = [
+            .binary(Binary(Array("héllo wörld".utf8))), .binary(Binary(Array("日本".utf8))),
+            .binary(Binary([0xC4, 0xA0])), .binary(Binary([104, 0xE9, 108])), .binary(Binary(Array("é\n\t\"\\".utf8))),
+            .binary(Binary(Array("é\u{0}".utf8))), .binary(Binary(Array("é\u{85}".utf8))), .binary(Binary([0xFF, 0xFE])),
+            .atom("日本"), .atom("é"), .atom("Émile"), .atom("a\u{3B1}b"), .atom("é\u{9F}"),
+            .charlist("héllo"), .list(TermList([.integer(0x65E5)])),
+            .tuple([.binary(Binary(Array("ü".utf8))), .map([(key: .binary(Binary(Array("ключ".utf8))), value: .atom("ключ"))])]),
+            // Longer than a streamed piece, so streaming writes it a piece at a time.
+            .binary(Binary(Array(String(repeating: "aé\n", count: 30_000).utf8))),
+        ]
+        for runtime in try ErlangRuntime.requireAll() {
+            let printed = try RuntimeCheck.runtimePrinting(TermCorpus.common + text, elixir: false, unicode: true, on: runtime)
+            #expect(printed.terms.count == TermCorpus.common.count + text.count && printed.lines.count == printed.terms.count)
+            for (term, expected) in zip(printed.terms, printed.lines) {
+                #expect(tp.format(term) == expected, "\(runtime)")
+                #expect(streamedText(tp, term) == expected, "\(runtime), streamed")
+            }
+        }
+        // The binary of text that differs between the two: `~p` reads its bytes as Latin-1.
+        #expect(erlang.format(text[0]) == "<<\"hÃ©llo wÃ¶rld\">>")
+        #expect(tp.format(text[0]) == "<<\"héllo wörld\"/utf8>>")
+    }
+
+    private func streamedText(_ printer: ErlangFormatter, _ term: Term) -> String {
+        var pieces = ""
+        printer.format(term, to: { pieces += $0 })
+        return pieces
+    }
+
     /// Pids, ports, references and export funs a runtime made print as that runtime prints them
     /// (its own node's identifiers with a leading 0): `~p` on OTP 25 and 28, `inspect/2` on
     /// Elixir 1.14.

@@ -74,23 +74,30 @@ enum RuntimeCheck {
     }
 
     /// The terms as the runtime re-encodes them (so maps come back in the BEAM's key order)
-    /// and the runtime's own printing of each: `~p` on one line, or Elixir's `inspect/2`.
-    static func runtimePrinting(_ terms: [Term], elixir: Bool, on runtime: ErlangRuntime) throws -> (terms: [Term], lines: [String]) {
+    /// and the runtime's own printing of each: `~p` (or `~tp` with `unicode`) on one line, or
+    /// Elixir's `inspect/2`.
+    static func runtimePrinting(
+        _ terms: [Term], elixir: Bool, unicode: Bool = false, on runtime: ErlangRuntime
+    ) throws -> (terms: [Term], lines: [String]) {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try writeInputs(terms, terms.map { _ in "" }, in: folder)
         return try printedByRuntime("{ok, B} = file:read_file(\"\(folder)/terms.bin\"), Terms = binary_to_term(B)",
-                                    elixir: elixir, on: runtime, in: folder)
+                                    elixir: elixir, unicode: unicode, on: runtime, in: folder)
     }
 
     /// Runs `bindTerms` (Erlang that binds `Terms`, a list) on the runtime, which prints each term
     /// on one line and sends the list back re-encoded; returns both.
     private static func printedByRuntime(
-        _ bindTerms: String, elixir: Bool, on runtime: ErlangRuntime, in folder: String
+        _ bindTerms: String, elixir: Bool, unicode: Bool = false, on runtime: ErlangRuntime, in folder: String
     ) throws -> (terms: [Term], lines: [String]) {
+        let encoding = unicode ? "unicode" : "latin1"
         let printer = elixir
             ? "fun(X) -> 'Elixir.Kernel':inspect(X, [{limit, infinity}, {printable_limit, infinity}, {width, infinity}]) end"
-            : "fun(X) -> unicode:characters_to_binary(io_lib:print(X, 1, 100000000, -1)) end"
+            : """
+              fun(X) -> unicode:characters_to_binary(io_lib_pretty:print(X, [{column, 1}, {line_length, 100000000}, \
+              {depth, -1}, {encoding, \(encoding)}])) end
+              """
         try runtime.eval("""
             \(elixir ? "{ok, _} = application:ensure_all_started(elixir)," : "") \
             \(bindTerms), \
