@@ -17,26 +17,80 @@ struct SourceScanner {
     /// there opens a string of its own rather than closing the outer one. Its `#{` and `}` read
     /// as ` {` and `}`, so brackets stay balanced and what is inside is nested.
     static func scan(_ line: String, language: Language) -> (code: String, endsInsideQuotes: Bool) {
-        var scanner = Scanner(chars: Array(line), language: language)
-        scanner.code(insideInterpolation: false)
-        return (String(scanner.out), scanner.endsInsideQuotes)
+        var scanner = Scanner(language: language)
+        let code = scanner.read(Array(line))
+        return (String(code), scanner.isInsideQuotes)
     }
 
-    private struct Scanner {
-        let chars: [Character]
+    /// Reads code a piece at a time, each piece ending where a line does: what is open at the
+    /// end of one (a string, heredoc, sigil, interpolation) is carried to the next, so a text
+    /// read in lines gives the code it gives read whole, and each line is read once. (The
+    /// state is an explicit stack rather than recursion: it must outlast the piece.)
+    struct Scanner {
         let language: Language
-        var i = 0
-        var out: [Character] = []
-        var endsInsideQuotes = false
-        /// Interpolations open around `i`: past ``maxNesting`` a `#{` is read as text, so that
-        /// text nested without end cannot exhaust the stack.
+        /// What is open, innermost last. Empty: top-level code.
+        private var open: [Construct] = []
+        /// Interpolations in `open`: past ``maxNesting`` a `#{` is read as text, so that text
+        /// nested without end cannot grow the stack without end.
         private var nesting = 0
         private static let maxNesting = 64
+        /// Whether something was left open at the end of a piece whose end only the node's
+        /// parser can place (see `Construct.isCertain`).
+        private(set) var leftUncertainConstructOpen = false
 
-        init(chars: [Character], language: Language) {
-            self.chars = chars
-            self.language = language
-            out.reserveCapacity(chars.count)
+        // The piece being read.
+        private var chars: [Character] = []
+        private var i = 0
+        private var out: [Character] = []
+
+        private enum Construct {
+            /// `#{ ... }`'s code, with the count of its own `{` still open.
+            case interpolation(braces: Int)
+            /// A string's, charlist's, quoted atom's or sigil's text, up to `closing`, which
+            /// is kept as code (a quote) or blanked (a sigil's delimiter).
+            case quoted(closing: Character, interpolates: Bool, keepsClosing: Bool, isCertain: Bool)
+            /// A heredoc's (text block's) text, up to three `quote`s at the start of a line.
+            case heredoc(quote: Character, interpolates: Bool, isCertain: Bool)
+
+            /// Whether its end is where this scanner puts it for every runtime: not for
+            /// Erlang's text blocks and sigils (OTP 27; OTP 25 reads `"""` as three strings and
+            /// `~` as an error), nor for a heredoc with text after its opening quotes (an
+            /// error the node reports).
+            var isCertain: Bool {
+                switch self {
+                case .interpolation: return true
+                case .quoted(_, _, _, let certain), .heredoc(_, _, let certain): return certain
+                }
+            }
+        }
+
+        init(language: Language) { self.language = language }
+
+        /// Whether the text read so far ends inside a string, charlist, quoted atom, heredoc
+        /// or sigil.
+        var isInsideQuotes: Bool { !open.isEmpty }
+
+        /// The code of `piece` (strings, sigil texts and comments as spaces, line ends kept,
+        /// one character out for each in): a whole text, or its next line through its `\n`.
+        mutating func read(_ piece: [Character]) -> [Character] {
+            chars = piece
+            i = 0
+            out = []
+            out.reserveCapacity(piece.count)
+            while i < chars.count {
+                switch open.last {
+                case nil: codeStep(interpolation: nil)
+                case .interpolation(let braces): codeStep(interpolation: braces)
+                case .quoted(let closing, let interpolates, let keepsClosing, _):
+                    quotedStep(closing: closing, interpolates: interpolates, keepsClosing: keepsClosing)
+                case .heredoc(let quote, let interpolates, _): heredocStep(quote: quote, interpolates: interpolates)
+                }
+            }
+            if open.contains(where: { !$0.isCertain }) { leftUncertainConstructOpen = true }
+            let code = out
+            chars = []
+            out = []
+            return code
         }
 
         private func at(_ index: Int) -> Character? { index < chars.count ? chars[index] : nil }
@@ -55,12 +109,23 @@ struct SourceScanner {
         }
 
         /// Whether only blanks come before `index` on its line: where a heredoc's closing
-        /// quotes must stand.
+        /// quotes must stand. A piece starts a line.
         private func startsItsLine(_ index: Int) -> Bool {
             var j = index - 1
             while j >= 0, !chars[j].isNewline {
                 if chars[j] != " " && chars[j] != "\t" { return false }
                 j -= 1
+            }
+            return true
+        }
+
+        /// Whether only blanks follow `index` to the end of its line: where a heredoc's
+        /// opening quotes must stand.
+        private func endsItsLine(_ index: Int) -> Bool {
+            var j = index
+            while j < chars.count, !chars[j].isNewline {
+                if chars[j] != " " && chars[j] != "\t" { return false }
+                j += 1
             }
             return true
         }
@@ -75,124 +140,126 @@ struct SourceScanner {
             return !(before.isLetter || before.isNumber || before == "_")
         }
 
-        /// Code up to the end, or inside an interpolation up to the `}` that closes it (left
-        /// for the caller).
-        mutating func code(insideInterpolation: Bool) {
-            var braces = 0
-            while i < chars.count {
-                let c = chars[i]
-                switch (language, c) {
-                case (.elixir, "{") where insideInterpolation:
-                    braces += 1
-                    keep()
-                case (.elixir, "}") where insideInterpolation:
-                    if braces == 0 { return }
-                    braces -= 1
-                    keep()
-                case (.elixir, "#") where chars[i...].starts(with: "#PID<"):
-                    keep()
-                case (.elixir, "#"), (.erlang, "%"):
-                    // A comment ends with its line.
-                    var end = i
-                    while end < chars.count && !chars[end].isNewline { end += 1 }
-                    blank(until: end)
-                case (.elixir, "?") where isCharacterLiteral(at: i):
-                    // A character literal (`?a`, `?"`, `?#`, `?\n`): the character is not code.
-                    keep()
-                    blank(until: i + (chars[i] == "\\" ? 2 : 1))
-                case (_, "\"") where at(i + 1) == c && at(i + 2) == c,
-                     (.elixir, "'") where at(i + 1) == c && at(i + 2) == c:
-                    // A heredoc (Elixir's `"""` and `'''`; Erlang's `"""` text block).
-                    blank(until: i + 3)
-                    heredocBody(quote: c, interpolating: language == .elixir)
-                case (_, "\""), (_, "'"):
-                    keep()
-                    quotedBody(closing: c, interpolates: language == .elixir)
-                    if i < chars.count { keep() }
-                case (.erlang, "$"):
-                    keep()
-                    if i < chars.count { blank(until: i + (chars[i] == "\\" ? 2 : 1)) }
-                case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter:
-                    keep()
-                    // The sigil's name: one lower-case letter, or upper-case letters (`~HTML`).
-                    var name = i
-                    while name < chars.count, chars[name].isLetter, name == i || chars[name].isUppercase { name += 1 }
-                    sigil(nameEnd: name, interpolates: chars[i].isLowercase)
-                case (.erlang, "~") where at(i + 1).map({ $0.isLetter || Self.sigilOpeners.contains($0) }) == true:
-                    // OTP 27's sigils (`~"..."`, `~b[...]`, `~B<...>`): no interpolation.
-                    keep()
-                    var name = i
-                    while name < chars.count, chars[name].isLetter { name += 1 }
-                    sigil(nameEnd: name, interpolates: false)
-                default:
-                    keep()
+        private mutating func push(_ construct: Construct) {
+            if case .interpolation = construct { nesting += 1 }
+            open.append(construct)
+        }
+
+        private mutating func pop() {
+            if case .interpolation = open.removeLast() { nesting -= 1 }
+        }
+
+        /// One step of code: top-level, or an interpolation's (`braces`: its own `{` still
+        /// open), which ends at its unmatched `}`.
+        private mutating func codeStep(interpolation braces: Int?) {
+            let c = chars[i]
+            switch (language, c) {
+            case (.elixir, "{") where braces != nil:
+                open[open.count - 1] = .interpolation(braces: braces! + 1)
+                keep()
+            case (.elixir, "}") where braces != nil:
+                if braces == 0 {
+                    pop()
+                } else {
+                    open[open.count - 1] = .interpolation(braces: braces! - 1)
                 }
+                keep()
+            case (.elixir, "#") where chars[i...].starts(with: "#PID<"):
+                keep()
+            case (.elixir, "#"), (.erlang, "%"):
+                // A comment ends with its line.
+                var end = i
+                while end < chars.count && !chars[end].isNewline { end += 1 }
+                blank(until: end)
+            case (.elixir, "?") where isCharacterLiteral(at: i):
+                // A character literal (`?a`, `?"`, `?#`, `?\n`): the character is not code.
+                keep()
+                blank(until: i + (chars[i] == "\\" ? 2 : 1))
+            case (_, "\"") where at(i + 1) == c && at(i + 2) == c,
+                 (.elixir, "'") where at(i + 1) == c && at(i + 2) == c:
+                // A heredoc (Elixir's `"""` and `'''`; Erlang's `"""` text block).
+                let certain = language == .elixir && endsItsLine(i + 3)
+                blank(until: i + 3)
+                push(.heredoc(quote: c, interpolates: language == .elixir, isCertain: certain))
+            case (_, "\""), (_, "'"):
+                keep()
+                push(.quoted(closing: c, interpolates: language == .elixir, keepsClosing: true, isCertain: true))
+            case (.erlang, "$"):
+                keep()
+                if i < chars.count { blank(until: i + (chars[i] == "\\" ? 2 : 1)) }
+            case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter:
+                keep()
+                // The sigil's name: one lower-case letter, or upper-case letters (`~HTML`).
+                var name = i
+                while name < chars.count, chars[name].isLetter, name == i || chars[name].isUppercase { name += 1 }
+                sigil(nameEnd: name, interpolates: chars[i].isLowercase)
+            case (.erlang, "~") where at(i + 1).map({ $0.isLetter || Self.sigilOpeners.contains($0) }) == true:
+                // OTP 27's sigils (`~"..."`, `~b[...]`, `~B<...>`): no interpolation.
+                keep()
+                var name = i
+                while name < chars.count, chars[name].isLetter { name += 1 }
+                sigil(nameEnd: name, interpolates: false)
+            default:
+                keep()
             }
         }
 
         private static let sigilOpeners: Set<Character> = ["(", "[", "{", "<", "/", "|", "\"", "'", "`", "#"]
 
-        /// A sigil's name (from `i` to `nameEnd`), delimiters and text, after its `~`.
+        /// A sigil's name (from `i` to `nameEnd`) and opening delimiter, after its `~`.
         private mutating func sigil(nameEnd: Int, interpolates: Bool) {
-            guard let open = at(nameEnd) else {
+            guard let opening = at(nameEnd) else {
                 blank(until: nameEnd)
                 return
             }
-            if (open == "\"" || open == "'") && at(nameEnd + 1) == open && at(nameEnd + 2) == open {
+            let certain = language == .elixir
+            if (opening == "\"" || opening == "'") && at(nameEnd + 1) == opening && at(nameEnd + 2) == opening {
+                let wellFormed = endsItsLine(nameEnd + 3)
                 blank(until: nameEnd + 3)
-                heredocBody(quote: open, interpolating: interpolates)
+                push(.heredoc(quote: opening, interpolates: interpolates, isCertain: certain && wellFormed))
                 return
             }
             let pairs: [Character: Character] = ["(": ")", "[": "]", "{": "}", "<": ">"]
             blank(until: nameEnd + 1)
-            quotedBody(closing: pairs[open] ?? open, interpolates: interpolates)
-            blank(until: i + 1)
+            push(.quoted(closing: pairs[opening] ?? opening, interpolates: interpolates, keepsClosing: false, isCertain: certain))
         }
 
-        /// A string's (charlist's, quoted atom's, sigil's) text up to its closing delimiter,
-        /// which is left for the caller; its interpolations are code.
-        private mutating func quotedBody(closing: Character, interpolates: Bool) {
-            while i < chars.count {
-                if chars[i] == "\\" {
-                    blank(until: i + 2)
-                } else if chars[i] == closing {
-                    return
-                } else if interpolates, chars[i] == "#", at(i + 1) == "{", nesting < Self.maxNesting {
-                    interpolation()
-                } else {
-                    blank(until: i + 1)
-                }
+        /// One step of a string's (charlist's, quoted atom's, sigil's) text; its
+        /// interpolations are code.
+        private mutating func quotedStep(closing: Character, interpolates: Bool, keepsClosing: Bool) {
+            if chars[i] == "\\" {
+                blank(until: i + 2)
+            } else if chars[i] == closing {
+                pop()
+                if keepsClosing { keep() } else { blank(until: i + 1) }
+            } else if interpolates, chars[i] == "#", at(i + 1) == "{", nesting < Self.maxNesting {
+                startInterpolation()
+            } else {
+                blank(until: i + 1)
             }
-            endsInsideQuotes = true
         }
 
-        /// A heredoc's text after its opening quotes, through its closing ones, which stand at
-        /// the start of a line (elsewhere they are text).
-        private mutating func heredocBody(quote: Character, interpolating: Bool) {
-            while i < chars.count {
-                if chars[i] == "\\" {
-                    blank(until: i + 2)
-                } else if chars[i] == quote && at(i + 1) == quote && at(i + 2) == quote && startsItsLine(i) {
-                    blank(until: i + 3)
-                    return
-                } else if interpolating, chars[i] == "#", at(i + 1) == "{", nesting < Self.maxNesting {
-                    interpolation()
-                } else {
-                    blank(until: i + 1)
-                }
+        /// One step of a heredoc's text, which its closing quotes end at the start of a line
+        /// (elsewhere they are text).
+        private mutating func heredocStep(quote: Character, interpolates: Bool) {
+            if chars[i] == "\\" {
+                blank(until: i + 2)
+            } else if chars[i] == quote && at(i + 1) == quote && at(i + 2) == quote && startsItsLine(i) {
+                blank(until: i + 3)
+                pop()
+            } else if interpolates, chars[i] == "#", at(i + 1) == "{", nesting < Self.maxNesting {
+                startInterpolation()
+            } else {
+                blank(until: i + 1)
             }
-            endsInsideQuotes = true
         }
 
         /// `#{ code }`: read as ` { code }`, the code kept as code.
-        private mutating func interpolation() {
+        private mutating func startInterpolation() {
             out.append(" ")
             out.append("{")
             i += 2
-            nesting += 1
-            code(insideInterpolation: true)
-            nesting -= 1
-            if i < chars.count { keep() } else { endsInsideQuotes = true }
+            push(.interpolation(braces: 0))
         }
     }
 
@@ -200,21 +267,28 @@ struct SourceScanner {
     /// without asking the node: Erlang code that does not end with a full stop, Elixir code with
     /// a bracket or a `do`/`fn` block still open (`do`, `fn` and `end` are reserved words; `do:`
     /// keywords, `:do` atoms and anything in strings, sigils, comments and character literals do
-    /// not count). Each line is scanned once, as it comes. A line that ends inside a string (a
-    /// string over several lines) makes the rest of the expression uncertain. Uncertain says
-    /// nothing: the node's parser judges.
+    /// not count), or either language inside a string, charlist, quoted atom, heredoc or sigil
+    /// still open. Each line is scanned once, as it comes, from where the line before left off
+    /// (a string over several lines is read as one): a 20,000-line heredoc is one question to
+    /// the node, when it closes. A text block or sigil of Erlang's left open, or an Elixir heredoc
+    /// with text after its opening quotes, makes the rest of the expression uncertain (runtimes
+    /// read them differently, or refuse them). Uncertain says nothing: the node's parser judges.
     struct OpenExpression {
         let language: Language
+        private var scanner: Scanner
         private var brackets = 0
         private var blocks = 0
         private var endsWithFullStop = false
         private var sawCode = false
-        private var uncertain = false
 
-        init(language: Language) { self.language = language }
+        init(language: Language) {
+            self.language = language
+            scanner = Scanner(language: language)
+        }
 
         var isCertainlyIncomplete: Bool {
-            guard !uncertain else { return false }
+            guard !scanner.leftUncertainConstructOpen else { return false }
+            if scanner.isInsideQuotes { return true }
             switch language {
             case .erlang: return sawCode && !endsWithFullStop
             case .elixir: return brackets > 0 || blocks > 0
@@ -222,9 +296,8 @@ struct SourceScanner {
         }
 
         mutating func add(line: String) {
-            let (code, insideQuotes) = SourceScanner.scan(line, language: language)
-            if insideQuotes { uncertain = true }
-            let chars = Array(code)
+            var chars = scanner.read(Array(line) + ["\n"])
+            chars.removeLast()
             switch language {
             case .erlang:
                 // An expression ends with a full stop (followed by white space); a blank or

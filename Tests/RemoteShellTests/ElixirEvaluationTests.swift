@@ -359,6 +359,18 @@ import Testing
         #expect(ok && results.count == 3 && results[1] == "[{1, 2}, {2, 4}]" && results[2] == ":done", "\(results)")
         let parsed = try parses()
         #expect(parsed == 3, "the node parsed \(parsed) times for 3 expressions")
+
+        // A string over many lines is read across them: a 3,000-line heredoc (with brackets,
+        // quotes and `end`s in its text) is one question when it closes, not one per line with
+        // the whole text each time (quadratic work on the node: 2,000 lines took it 2.9 s).
+        let body = (1...3_000).map { "  line \($0) with ( and \" and end" }.joined(separator: "\n")
+        let long = "text = \"\"\"\n\(body)\n\"\"\"\nString.length(text)\nmulti = \"a\nb(\nc\"\nmulti <> ~s(x\n[y\n)\n"
+        results = []
+        let longOK = try await oneShot(connection, .elixir).evaluateScript(long) { results.append($0.formatted) }
+        let length = body.count + 1
+        #expect(longOK && results.count == 4 && results[1] == "\(length)" && results[3] == "\"a\\nb(\\ncx\\n[y\\n\"", "\(results.suffix(3))")
+        let parsedLong = try parses() - parsed
+        #expect(parsedLong == 4, "the node parsed \(parsedLong) times for 4 expressions")
     }
 
     /// One member's `cluster --eval`: a read-only core command calls its BIFs and compiles

@@ -323,6 +323,9 @@ struct CertainlyIncompleteTests {
     @Test(arguments: [
         "defmodule M do", "def f(x) do\n  x", "Enum.map([1, 2], fn x ->", "foo(1,", "%{a: [1,", "case x do\n  1 -> :one",
         "fn -> :ok", "quote do", "if x do\n  \"end\"", "try do\n  :ok\nrescue\n  _ -> :e",
+        // Inside a string, heredoc, charlist or sigil still open, read across lines.
+        "\"unterminated", "x = \"\"\"\nfoo(\nbar", "x = \"a\nb", "x = ~s(a\nb", "@doc ~S\"\"\"\ntext \"\"\" here",
+        "x = '''\nabc", "\"#{\nfoo(", "\"#{\"\"\"\nin\n\"\"\"", "x = \"\"\"\n  \"\"\" not at the line's start",
     ])
     func elixirOpenExpressions(code: String) {
         #expect(SourceScanner.certainlyIncomplete(code, language: .elixir), "\(code)")
@@ -332,14 +335,39 @@ struct CertainlyIncompleteTests {
     @Test(arguments: [
         "1 + 1", "defmodule M do\nend", "if x, do: 1, else: 2", "[do: 1, end: 2]", "{:do, :end, :fn}", "x = ?(\ny = 2",
         "\"do fn (\"", "# do fn (", "~w(do fn)", "~S\"\"\"\ndo (\n\"\"\"", "foo(1))", "x.end", "Enum.map(l, fn x -> x end)",
-        "\"unterminated", "1 +", "fn_do = 1",
-        // A string over several lines: each line is read alone, so the rest is the node's to judge.
-        "x = \"\"\"\nfoo(\n\"\"\"", "x = \"a\nfoo(\"",
+        "1 +", "fn_do = 1",
+        // A string over several lines, closed: what it holds opens nothing.
+        "x = \"\"\"\nfoo(\n\"\"\"", "x = \"a\nfoo(\"", "x = \"\"\"\n  do\n  \"\"\"", "~s(a\n(b\n)",
+        // A heredoc with text after its opening quotes is an error for the node to report.
+        "x = \"\"\"abc\nfoo(",
         // Brackets and keywords in an interpolation's strings open nothing.
         "\"#{\"(\"}\"", "name = \"#{\"[\"}admin]\"", "\"#{\"do\"}\"", "\"#{inspect(%{a: \"[\"})}\"",
     ])
     func elixirNotCertain(code: String) {
         #expect(!SourceScanner.certainlyIncomplete(code, language: .elixir), "\(code)")
+    }
+
+    /// Read a line at a time, a text gives the code it gives read whole: what is open at a
+    /// line's end carries over.
+    @Test(arguments: [Language.elixir, .erlang])
+    func readingByLinesIsReadingWhole(language: Language) {
+        let texts = [
+            "x = \"\"\"\n  foo(\"bar\" #{inspect(%{a: \"(\"})}\n  \"\"\" <> \"x\"\ny = 1 # c\n",
+            "a = \"one\ntwo #{\"three\nfour\"} five\" ++ 'six\nseven'\n?\" + ?#\n~s(a\n(b\n) ++ ~S\"\"\"\n\\\"\"\"\n  \"\"\"\n",
+            "A = \"x.\ny\". % c\nB = $\", C = 'a\nb'.\nD = ~b[\n]\nE = \"\"\"\n  t\n  \"\"\".\n",
+            "\"#{\"#{\"#{\n}\n\"}\"}\"", "'''\nx\n'''", "#PID<0.1.0> \"#PID<0.2.0>\n\"",
+        ]
+        for text in texts {
+            let whole = SourceScanner.codeOnly(text, language: language)
+            var scanner = SourceScanner.Scanner(language: language)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            var pieces: [Character] = []
+            for (index, line) in lines.enumerated() {
+                pieces += scanner.read(Array(line) + (index < lines.count - 1 ? ["\n"] : []))
+            }
+            #expect(String(pieces) == whole, "\(language): \(text)")
+            #expect(scanner.isInsideQuotes == SourceScanner.scan(text, language: language).endsInsideQuotes)
+        }
     }
 
     /// Interpolations nested without end are read without exhausting the stack.
@@ -352,7 +380,11 @@ struct CertainlyIncompleteTests {
         for open in ["X = 1", "case X of\n  1 -> a", "foo(). bar()", "A = \"x.\"", "B = 1 % a comment.", "X = $."] {
             #expect(SourceScanner.certainlyIncomplete(open, language: .erlang), "\(open)")
         }
-        for maybe in ["X = 1.", "foo().  % done", "", "  ", "X = $..", "X = \"a\nb\"."] {
+        for open in ["A = \"x\ny.", "A = 'x\ny", "A = \"%\n"] {
+            #expect(SourceScanner.certainlyIncomplete(open, language: .erlang), "\(open)")
+        }
+        // OTP 25 reads `"""` as three strings, OTP 27 as a text block; sigils are OTP 27's: the node judges.
+        for maybe in ["X = 1.", "foo().  % done", "", "  ", "X = $..", "X = \"a\nb\".", "X = \"\"\"\nabc", "X = ~b[\nabc"] {
             #expect(!SourceScanner.certainlyIncomplete(maybe, language: .erlang), "\(maybe)")
         }
     }
