@@ -180,9 +180,20 @@ extension Beamsh {
                 case .notAllowed: fix = "short and long names do not mix; use a node name of the same form"
                 case .nameMismatch:
                     let reached = error.reachedNode ?? "another node"
-                    fix = options.port != nil ? "port \(route.port) is \(reached)'s: fix --port, or give \(reached) as the node"
-                        : options.addressOverride != nil ? "the address reaches \(reached): fix --address, or give \(reached) as the node"
-                        : "EPMD's port for \(target.alive) reaches \(reached): a node restarted in between? run doctor again"
+                    let reachedName = try? NodeName(parsing: reached)
+                    if options.port != nil {
+                        fix = "port \(route.port) is \(reached)'s: fix --port, or give \(reached) as the node"
+                    } else if options.addressOverride != nil {
+                        fix = "the address reaches \(reached): fix --address, or give \(reached) as the node"
+                    } else if let reachedName, reachedName.alive == target.alive {
+                        // The usual mistake: the right node, named by another form of its host.
+                        let forms = reachedName.mode != target.mode
+                            ? "; it runs with \(reachedName.mode), and \(target) is written for \(target.mode)" : ""
+                        fix = "give the node's own name, \(reached): a node answers only to the exact name it was started "
+                            + "with, not to another alias or address of its host\(forms)"
+                    } else {
+                        fix = "EPMD's port for \(target.alive) reaches \(reached): a node restarted in between? run doctor again"
+                    }
                 case .timeout: fix = "the node took the connection but did not answer: it is frozen or overloaded (or the port is not its distribution port)"
                 case .alreadyConnected: fix = "a node with our name is connected to it already: pass another --name"
                 case .connectionLost where route.epmd == nil && route.port == options.epmdPort:

@@ -949,6 +949,11 @@ import Testing
                 #expect(!run.stdout.contains(node.cookie))
             }
 
+            // The right node named by another alias of its host: the fix gives its own name.
+            let alias = try BeamshBinary.run(["doctor", "\(node.alive)@localhost"], cookie: node.cookie)
+            #expect(alias.status == 2 && alias.stdout.contains("likely fix: give the node's own name, \(node.name)")
+                    && !alias.stdout.contains("run doctor again"), "\(runtime): \(alias.stdout)")
+
             // A port where nothing listens: refused, said plainly, and the fix names --port.
             let closed = try BeamshBinary.run(["doctor", node.name, "--port", "1"], cookie: node.cookie)
             #expect(closed.status == 2 && closed.stdout.contains("port 1: connection refused")
