@@ -155,6 +155,16 @@ func jsonObject(_ text: String) throws -> [String: Any] {
             #expect(everywhere.stdout.split(separator: "\n").contains { $0.hasPrefix(node.name) && $0.hasSuffix("  2") },
                     "\(node.name): \(everywhere.stdout)")
         }
+        // The member beyond the seed's view runs it at the same time as the others, not after
+        // their evaluations end: each node says when it started a 3-second evaluation.
+        let slow = try BeamshBinary.run(["cluster", b.name, "--format", "json", "--eval",
+                                         "t = System.os_time(:millisecond); Process.sleep(3000); t"], cookie: cluster.cookie)
+        let rows = try #require(try jsonObject(slow.stdout)["results"] as? [[String: Any]], "\(slow.stdout)\(slow.stderr)")
+        let starts = rows.compactMap { ($0["value"] as? NSNumber)?.int64Value }
+        #expect(slow.status == 0 && starts.count == 3, "\(slow.stdout)\(slow.stderr)")
+        if let first = starts.min(), let last = starts.max() {
+            #expect(last - first < 1_500, "started \(last - first) ms apart: \(slow.stdout)")
+        }
     }
 
     /// A seed reached through `--address` (a tunnel) with members that cannot be reached from

@@ -281,20 +281,52 @@ extension ClusterInspector {
 
     /// Evaluates `expression` on each of `nodes` at once (`reusing` an open connection to one
     /// of them), sorted by node name. `followingLinks`: each node is also asked for `nodes()`,
-    /// and the nodes named that were not among `nodes` get the expression too, round after round.
+    /// and a node named there that was not asked yet gets the expression as soon as its name is
+    /// heard, while the others still evaluate (on a partitioned cluster the nodes beyond the
+    /// seed's view run it at the same time, not after the first ones finish).
     public static func evaluate(
         _ expression: String, on nodes: [String], reusing seedConnection: NodeConnection?, options: ClusterOptions,
         group: EventLoopGroup, followingLinks: Bool = false
     ) async -> [FanoutResult] {
+        enum Event: Sendable {
+            /// A node's `nodes()` arrived (empty if it could not be asked); its evaluation goes on.
+            case links([String], evaluation: Task<FanoutResult, Never>)
+            case result(FanoutResult)
+        }
         var results: [FanoutResult] = []
-        var asked = Set<String>()
-        var pending = nodes
-        while !pending.isEmpty {
-            asked.formUnion(pending)
-            let round = await evaluateRound(expression, on: pending, reusing: seedConnection, options: options, group: group,
-                                            askingForLinks: followingLinks)
-            results += round.map(\.result)
-            pending = Array(Set(round.flatMap(\.connected)).subtracting(asked)).sorted()
+        await withTaskGroup(of: Event.self) { tasks in
+            var asked = Set<String>()
+            func start(_ name: String) {
+                asked.insert(name)
+                tasks.addTask {
+                    guard followingLinks else {
+                        return .result(await evaluateOne(expression, on: name, reusing: seedConnection, options: options, group: group,
+                                                         onLinks: nil))
+                    }
+                    let (heard, sink) = AsyncStream.makeStream(of: [String].self)
+                    let evaluation = Task {
+                        defer { sink.finish() }
+                        return await evaluateOne(expression, on: name, reusing: seedConnection, options: options, group: group,
+                                                 onLinks: { sink.yield($0) })
+                    }
+                    var linked: [String] = []
+                    for await names in heard {
+                        linked = names
+                        break
+                    }
+                    return .links(linked, evaluation: evaluation)
+                }
+            }
+            for name in nodes where !asked.contains(name) { start(name) }
+            while let event = await tasks.next() {
+                switch event {
+                case .links(let linked, let evaluation):
+                    for name in linked.sorted() where !asked.contains(name) { start(name) }
+                    tasks.addTask { .result(await evaluation.value) }
+                case .result(let result):
+                    results.append(result)
+                }
+            }
         }
         // A name whose address answered as another node of the list is that node again.
         let evaluated = Set(results.compactMap { r -> String? in
@@ -308,46 +340,40 @@ extension ClusterInspector {
         return results.sorted { $0.node < $1.node }
     }
 
-    private static func evaluateRound(
-        _ expression: String, on nodes: [String], reusing seedConnection: NodeConnection?, options: ClusterOptions,
-        group: EventLoopGroup, askingForLinks: Bool
-    ) async -> [(result: FanoutResult, connected: [String])] {
-        await withTaskGroup(of: (result: FanoutResult, connected: [String]).self) { tasks in
-            for name in nodes {
-                tasks.addTask {
-                    let body: @Sendable (NodeConnection) async throws -> (FanoutEvaluator.Evaluation, [String]) = { c in
-                        async let connected: [String] = askingForLinks
-                            ? ((try? await c.rpc("erlang", "nodes", [], timeout: options.timeout))?.listElements?
-                                .compactMap { $0.atomValue?.name } ?? [])
-                            : []
-                        let evaluation = try await FanoutEvaluator.evaluate(
-                            expression, on: c, timeout: options.timeout, readOnly: options.readOnly, allowStops: options.allowStops,
-                            wantValue: options.wantValues)
-                        return (evaluation, await connected)
-                    }
-                    let result: Result<(FanoutEvaluator.Evaluation, [String]), DistributionError>
-                    if let seedConnection, name == seedConnection.peer.name {
-                        do { result = .success(try await body(seedConnection)) } catch let e as DistributionError {
-                            result = .failure(e)
-                        } catch { result = .failure(DistributionError(.connectionLost, "\(error)")) }
-                    } else {
-                        result = await ClusterInspector.withNode(name, options: options, group: group, body)
-                    }
-                    switch result {
-                    case .success(let (e, connected)):
-                        let outcome: FanoutResult.Outcome = e.result.isFailure ? .failed(e.result.formatted) : .value(e.result.formatted)
-                        return (FanoutResult(node: name, language: e.language, outcome: outcome, output: e.output,
-                                             valueJSON: e.valueJSON), connected)
-                    case .failure(let error) where error.kind == .remoteCallFailed:
-                        // The node was reached; a call the evaluator needed failed or ran out of time.
-                        return (FanoutResult(node: name, language: nil, outcome: .failed("** " + error.description)), [])
-                    case .failure(let e): return (FanoutResult(node: name, language: nil, outcome: .unreachable(e)), [])
-                    }
-                }
-            }
-            var all: [(result: FanoutResult, connected: [String])] = []
-            for await r in tasks { all.append(r) }
-            return all
+    /// The expression on one node. `onLinks`, when given, hears the node's `nodes()` (asked
+    /// alongside the evaluation, on the same connection) as soon as it answers.
+    private static func evaluateOne(
+        _ expression: String, on name: String, reusing seedConnection: NodeConnection?, options: ClusterOptions,
+        group: EventLoopGroup, onLinks: (@Sendable ([String]) -> Void)?
+    ) async -> FanoutResult {
+        let body: @Sendable (NodeConnection) async throws -> FanoutEvaluator.Evaluation = { c in
+            async let linksTold: Void = {
+                guard let onLinks else { return }
+                let reply = try? await c.rpc("erlang", "nodes", [], timeout: options.timeout)
+                onLinks(reply?.listElements?.compactMap { $0.atomValue?.name } ?? [])
+            }()
+            let evaluation = try await FanoutEvaluator.evaluate(
+                expression, on: c, timeout: options.timeout, readOnly: options.readOnly, allowStops: options.allowStops,
+                wantValue: options.wantValues)
+            await linksTold
+            return evaluation
+        }
+        let result: Result<FanoutEvaluator.Evaluation, DistributionError>
+        if let seedConnection, name == seedConnection.peer.name {
+            do { result = .success(try await body(seedConnection)) } catch let e as DistributionError {
+                result = .failure(e)
+            } catch { result = .failure(DistributionError(.connectionLost, "\(error)")) }
+        } else {
+            result = await ClusterInspector.withNode(name, options: options, group: group, body)
+        }
+        switch result {
+        case .success(let e):
+            let outcome: FanoutResult.Outcome = e.result.isFailure ? .failed(e.result.formatted) : .value(e.result.formatted)
+            return FanoutResult(node: name, language: e.language, outcome: outcome, output: e.output, valueJSON: e.valueJSON)
+        case .failure(let error) where error.kind == .remoteCallFailed:
+            // The node was reached; a call the evaluator needed failed or ran out of time.
+            return FanoutResult(node: name, language: nil, outcome: .failed("** " + error.description))
+        case .failure(let e): return FanoutResult(node: name, language: nil, outcome: .unreachable(e))
         }
     }
 }
