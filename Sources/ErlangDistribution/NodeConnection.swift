@@ -62,6 +62,16 @@ public final class NodeConnection: Sendable {
         return silent.nanoseconds * 5 > deadAfter.nanoseconds * 2 ? silent : nil
     }
 
+    /// Said after a call's time ran out when the node has been silent for more than one tick
+    /// interval but not yet two (see ``stalledFor``): maybe frozen, maybe between ticks.
+    public var silenceNote: String? {
+        let (last, deadAfter) = hearing.withLockedValue { $0 }
+        let silent = NIODeadline.now() - last
+        guard silent.nanoseconds * 5 > deadAfter.nanoseconds, stalledFor == nil else { return nil }
+        return "nothing came from \(peer.name) for \(silent.spokenSeconds), not even a tick: it may be frozen "
+            + "(a node that answers can be silent for up to \(TimeAmount.nanoseconds(deadAfter.nanoseconds * 2 / 5).spokenSeconds) between ticks)"
+    }
+
     /// The error for a wait that ran out on a stalled link (see ``stalledFor``), if it is one:
     /// a connection problem, not the call's.
     public func stalledError(waitingFor what: String) -> DistributionError? {
@@ -237,8 +247,9 @@ public final class NodeConnection: Sendable {
                     return
                 }
                 // Reason `timeout`, as `rpc:call/5` reports it (`{badrpc, timeout}`).
+                let silence = self.silenceNote.map { "; " + $0 } ?? ""
                 waiting.fail(DistributionError(.remoteCallFailed,
-                    "\(module):\(function)/\(arguments.count) on \(peerName) did not answer within \(timeout)",
+                    "\(module):\(function)/\(arguments.count) on \(peerName) did not answer within \(timeout)\(silence)",
                     reason: .atom("timeout")))
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }

@@ -605,6 +605,26 @@ import Testing
                 && result.stderr.contains("not even its ticks") && !result.stderr.contains("timed out"), "\(result.status) \(result.stderr)")
     }
 
+    /// Under 30 s of silence a frozen node cannot be told from one between ticks: a `--rpc`
+    /// whose `--timeout` is shorter is a call that did not answer (exit 1), and the message says
+    /// how long nothing came.
+    @Test func aShortTimeoutOnAFrozenNodeSaysHowLongItWasSilent() async throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer {
+            node.thaw()
+            node.stop()
+        }
+        let run = Task.detached {
+            try BeamshBinary.run([node.name, "--timeout", "22", "--rpc", "timer", "sleep", "60000"], cookie: node.cookie, timeout: 60)
+        }
+        try waitUntil("the call sleeps", timeout: 30) { try node.eval(sleepingProcesses) != "0" }
+        node.freeze()
+        let result = try await run.value
+        #expect(result.status == 1 && result.stderr.contains("did not answer within 22")
+                && result.stderr.contains("not even a tick: it may be frozen")
+                && result.stderr.contains("the call may still be running"), "\(result.status) \(result.stderr)")
+    }
+
     /// `--cookie-file` through the binary: the file's first line is the cookie, first of the
     /// sources (a wrong RELEASE_COOKIE is not used); a file that cannot be read is exit 2, named.
     @Test func aCookieFileIsReadOrNamed() throws {
