@@ -539,7 +539,7 @@ extension Beamsh {
                 if inPlace, rounds > 0 {
                     // The first frame comes after one interval: say what is happening meanwhile.
                     print("\u{1B}[H\u{1B}[2J\(connected.peer.name): sampling processes by \(by.rawValue) over \(interval) s…")
-                    fflush(nil)
+                    flushOutput()
                 }
                 let clock = ContinuousClock()
                 for round in 0..<rounds {
@@ -580,7 +580,9 @@ extension Beamsh {
                         // A terminal that cannot redraw (TERM=dumb) still has a width.
                         print(sample.render(width: terminal ? Beamsh.Cluster.terminalColumns() : nil))
                     }
-                    fflush(nil)
+                    // Output that cannot be written (a reader that stopped, a full disk) ends the
+                    // refreshes: sampling on for no one costs the node.
+                    if !flushOutput() { exitNow(.success) }
                     // Until Ctrl-C, refreshes start at most once a second: with a short --interval
                     // the node would otherwise sample back to back. (Refreshes counted with
                     // --iterations run as asked.)

@@ -378,7 +378,7 @@ extension ConsoleInvocation {
                         }
                     case .failure(let text):
                         PlainLineInput.endUnansweredPrompt()  // a timeout or Ctrl-C while `IO.gets` waits
-                        fflush(nil)
+                        flushOutput()
                         StandardOutput.error.write(text + "\n")
                         FailureDocument.record(text)
                     }
@@ -425,7 +425,7 @@ extension ConsoleInvocation {
             letAStopThrough = { console.letAStopThrough }
             installInterrupt(unlessIgnored: false) { console.interrupt() }
             print(await banner)
-            fflush(nil)  // before the results, which are written unbuffered, when stdout is a pipe
+            flushOutput()  // before the results, which are written unbuffered, when stdout is a pipe
             // exitNow ends the process at once, so the history is saved here, however the
             // session ends (`exit`, `:quit`, Ctrl-D, a lost connection).
             do {

@@ -51,8 +51,23 @@ func printWarning(_ message: String) { printErrorLine("warning: " + message) }
 private func printErrorLine(_ message: String) {
     PlainLineInput.endUnansweredPrompt()  // not after an `IO.gets` prompt on the same line
     var line = "beamsh: " + message + "\n"
-    fflush(nil)
+    flushOutput()
     line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+/// The `errno` of the first failed flush of `print`'s buffer before the exit's own.
+private let flushError = NIOLockedValueBox<Int32?>(nil)
+
+/// Flushes `print`'s buffer (C's `stdout`) now, as a view that refreshes does after each frame;
+/// false when that failed, whose `errno` ``exitNow(_:)`` then reports (the flush at exit finds
+/// nothing left to write, and glibc keeps no `errno` for it).
+@discardableResult
+func flushOutput() -> Bool {
+    errno = 0
+    guard fflush(nil) != 0 else { return true }
+    let code = errno != 0 ? errno : EIO
+    flushError.withLockedValue { if $0 == nil { $0 = code } }
+    return false
 }
 
 /// Leaves the process now with `status`, flushing output first.
@@ -62,6 +77,7 @@ func exitNow(_ status: ExitStatus) -> Never {
     // errno only when this fflush failed: it is per thread and may be stale otherwise.
     errno = 0
     var lost: Int32 = fflush(nil) != 0 ? (errno != 0 ? errno : EIO) : 0
+    if lost == 0, let failed = flushError.withLockedValue({ $0 }) { lost = failed }
     if lost == 0, let failed = StandardOutput.firstWriteError { lost = failed }
     if lost == 0, standardOutputFailed() { lost = EIO }  // an earlier `print` failed; glibc kept no errno
     if lost == 0 { FailureDocument.writeIfNeeded(status) }

@@ -548,12 +548,17 @@ import Testing
     @Test func lostOutputIsAnError() throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
         defer { node.stop() }
-        for mode in [["--rpc", "erlang", "node"], ["--eval", "Node.self()"]] {
-            let command = ([BeamshBinary.path, node.name] + mode).map { "'\($0)'" }.joined(separator: " ") + " > /dev/full"
+        for mode in [[node.name, "--rpc", "erlang", "node"], [node.name, "--eval", "Node.self()"], ["info", node.name],
+                     ["top", node.name, "--iterations", "2", "--interval", "0.1"], ["cluster", node.name]] {
+            let command = ([BeamshBinary.path] + mode).map { "'\($0)'" }.joined(separator: " ") + " > /dev/full"
             let result = try runProcess("/bin/sh", ["-c", command], environment: ["RELEASE_COOKIE": node.cookie])
             #expect(result.status == 74, "\(mode): \(result.status) \(result.stderr)")
-            #expect(result.stderr.contains("could not write the output: No space left on device"), "\(result.stderr)")
+            #expect(result.stderr.contains("could not write the output: No space left on device"), "\(mode): \(result.stderr)")
         }
+        // A refreshing view whose reader stopped ends there, silently (the exit code says it).
+        let topCommand = "'\(BeamshBinary.path)' top '\(node.name)' -n 50 --iterations 20 --interval 0.2 | head -1; exit ${PIPESTATUS[0]}"
+        let top = try runProcess("/bin/bash", ["-c", topCommand], environment: ["RELEASE_COOKIE": node.cookie])
+        #expect(top.status == 74 && top.stderr.isEmpty && top.stdout.split(separator: "\n").count == 1, "\(top.status) \(top.stderr)")
         // An evaluation that writes on and on stops at the first lost write, not at its timeout;
         // a reader that stopped early (`| head -1`) is said nothing about.
         let endless = "'F = fun F() -> io:format(\"x~n\"), F() end, F().'"
