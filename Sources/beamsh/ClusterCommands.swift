@@ -322,6 +322,10 @@ extension Beamsh {
                 // node: one that refuses it or answers with another name is passed over (it is
                 // probed again with the others, and reported as what it is).
                 (seedText, seedConnection) = await Self.firstReachableSeed(discovered, options: options, group: group)
+            } else if !discovered.isEmpty, format == .json {
+                // The report's own shape, its seed the first node DNS named (reported as not
+                // registered, the others with it): a health check reads `.nodes` as always.
+                seedText = discovered[0].name
             } else if !discovered.isEmpty {
                 printError("no discovered node is registered with EPMD: " + discovered.map { "\($0.name): \($0.statusText)" }.joined(separator: "; "))
                 exitNow(.connectFailure)

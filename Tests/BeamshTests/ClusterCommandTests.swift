@@ -365,6 +365,18 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let missingJSON = try discover(["discover", "multi.beamsh.test", "--basename", "nosuch_\(node.alive)", "--format", "json"])
         let missingCode = try jsonObject(missingJSON.stdout)["exit_code"] as? Int
         #expect(missingJSON.status == 2 && missingCode == 2, "\(missingJSON.stdout)")
+        // `cluster --dns` finding no registered node keeps its report's shape in JSON (a health
+        // check reads `.mesh_complete` and `.nodes`, or `.results`), exit 2 as in text.
+        let noMesh = try BeamshBinary.run(["cluster", "--dns", "localhost", "--basename", "nosuch_\(node.alive)", "--format", "json"],
+                                          cookie: node.cookie)
+        let meshReport = try jsonObject(noMesh.stdout)
+        #expect(noMesh.status == 2 && meshReport["mesh_complete"] as? Bool == false && meshReport["exit_code"] as? Int == 2
+                && ((meshReport["nodes"] as? [[String: Any]])?.first?["error"] as? String)?.contains("not registered") == true,
+                "\(noMesh.stdout)")
+        let noEval = try BeamshBinary.run(["cluster", "--dns", "localhost", "--basename", "nosuch_\(node.alive)", "--format", "json",
+                                           "--eval", "1"], cookie: node.cookie)
+        let evalReport = try jsonObject(noEval.stdout)
+        #expect(noEval.status == 2 && (evalReport["results"] as? [[String: Any]])?.first?["ok"] as? Bool == false, "\(noEval.stdout)")
 
         // Environment defaults, as a release sets them.
         let env = try runProcess("/usr/bin/unshare", ["-rm", "/bin/sh", "-c", "mount --bind \"$1\" /etc/hosts && exec \"$2\" discover --format json", "sh", hosts.path, BeamshBinary.path],
