@@ -140,6 +140,12 @@ public enum AddressResolver {
            host[..<colon].allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) {
             return " (an IPv6 address with a port is written [\(host[..<colon])]:\(host[host.index(after: colon)...]))"
         }
+        // `app@host:4369`: a node's name has no port (`--address`, `--port`, `--epmd-port` say it).
+        if host.utf8.filter({ $0 == UInt8(ascii: ":") }).count == 1, let colon = host.firstIndex(of: ":"),
+           let port = Int(host[host.index(after: colon)...]) {
+            return " (a node's name holds no port: write it with @\(host[..<colon]), and --address \(host) to reach the node "
+                + "at that port, or --epmd-port \(port) for an EPMD there)"
+        }
         return ""
     }
 

@@ -414,6 +414,10 @@ import Testing
         #expect(nodeAsHost.status == 2 && nodeAsHost.stderr.contains("a host is wanted here, not a node name"), "\(nodeAsHost.stderr)")
         let unbracketed = try BeamshBinary.run([node.name, "--address", "::1:65999", "--rpc", "erlang", "node"], cookie: node.cookie)
         #expect(unbracketed.stderr.contains("an IPv6 address with a port is written [::1]:65999"), "\(unbracketed.stderr)")
+        // A port typed into the node's name: where it goes instead.
+        let ported = try BeamshBinary.run([node.name + ":4369", "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(ported.status == 2 && ported.stderr.contains("a node's name holds no port: write it with @\(host), "
+                + "and --address \(host):4369 to reach the node at that port, or --epmd-port 4369"), "\(ported.stderr)")
         // Through --address, a failure that a tunnel leading elsewhere causes says so.
         let nowhere = try BeamshBinary.run([node.name, "--address", "127.0.0.1:1", "--rpc", "erlang", "node"], cookie: node.cookie)
         #expect(nowhere.status == 2 && nowhere.stderr.contains("reached through --address 127.0.0.1:1"), "\(nowhere.stderr)")
