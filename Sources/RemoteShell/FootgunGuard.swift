@@ -101,6 +101,7 @@ public enum FootgunGuard {
         guard mayStop(line) else { return nil }
         var chars = normalized(SourceScanner.codeOnly(unquotingAtoms(line, language: language), language: language),
                                language: language)
+        chars = unwrappingGroupedModules(chars, language: language)
         // `:init |> apply(:stop, [])` is `apply(:init, :stop, [])`.
         if language == .elixir { chars = rewritingPipes(chars) }
         func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
@@ -116,7 +117,10 @@ public enum FootgunGuard {
                 let after = end < chars.count ? chars[end] : " "
                 let boundedBefore = !isIdentifierChar(before) && before != "." && before != ":"
                     || word.first == ":"
-                let boundedAfter = !isIdentifierChar(after) && after != "?" && after != "!"
+                // (Only a pattern that ends in a name can run on into a longer one: `init!` and
+                // `send(init,` are whole whatever follows.)
+                let boundedAfter = !isIdentifierChar(pattern[pattern.count - 1])
+                    || !isIdentifierChar(after) && after != "?" && after != "!"
                 if boundedBefore && boundedAfter && (!needsCall || after == "(") && !isLookup(chars, before: start) { return true }
             }
             return false
@@ -141,11 +145,47 @@ public enum FootgunGuard {
         // `pid("0.0.0")`, `list_to_pid("<0.0.0>")`): its quotes are gone from the scanned code,
         // so the raw line is read, without spacing, with each such form made `pid(0,0,0)`.
         let raw = Array(line.filter { !$0.isWhitespace })
-        var canonical = Self.initPidSpelledOut(raw)
+        var canonical = Self.initPidSpelledOut(raw, language: language)
         guard canonical.count != raw.count else { return nil }
         if language == .elixir { canonical = rewritingPipes(canonical) }
         let pidPatterns = language == .elixir ? elixirInitPidPatterns : erlangInitPidPatterns
         return pidPatterns.first { $0.patterns.contains { occurs($0, needsCall: false, in: canonical) } }?.call
+    }
+
+    /// Code with a module name in grouping brackets before its call written bare: `(System).stop()`
+    /// is `System.stop()`, Erlang's `(init):stop()` is `init:stop()`, nested brackets too (a name
+    /// alone in brackets inside others is that name: `f((x))` is `f(x)`). A
+    /// bracket after a name is a call's (`f(System).stop()` calls `stop` on what `f` returns), and
+    /// stays.
+    static func unwrappingGroupedModules(_ code: [Character], language: Language) -> [Character] {
+        let separator: Character = language == .erlang ? ":" : "."
+        func isNameCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" || c == "." || c == ":" }
+        var chars = code
+        var changed = true
+        while changed {
+            changed = false
+            var i = 0
+            while i < chars.count {
+                defer { i += 1 }
+                guard chars[i] == "(", i == 0 || !(isNameCharacter(chars[i - 1]) || chars[i - 1] == "?" || chars[i - 1] == "!") else {
+                    continue
+                }
+                var start = i + 1
+                while start < chars.count, chars[start] == " " { start += 1 }
+                var end = start
+                while end < chars.count, isNameCharacter(chars[end]) { end += 1 }
+                var close = end
+                while close < chars.count, chars[close] == " " { close += 1 }
+                // The name's own brackets, or an outer pair's around them: `((init)):stop()`.
+                var next = close + 1
+                while next < chars.count, chars[next] == " " { next += 1 }
+                guard end > start, next < chars.count, chars[close] == ")",
+                      chars[next] == separator || chars[next] == ")" else { continue }
+                chars.replaceSubrange(i...close, with: chars[start..<end])
+                changed = true
+            }
+        }
+        return chars
     }
 
     /// Elixir code with each pipe written as the call it makes, the piped value first:
@@ -257,14 +297,17 @@ public enum FootgunGuard {
         // Longest first, so a qualified form is taken whole.
         return forms.map { Array($0) }.sorted { $0.count > $1.count }
     }()
+    /// Erlang also reads a pid pasted as `i()` and `processes()` print it: `<0.0.0>`.
+    static let erlangInitPidSpellings = initPidSpellings + [Array("<0.0.0>")]
 
     /// `code` (without spacing) with every spelling of init's pid as text made `pid(0,0,0)`.
-    static func initPidSpelledOut(_ code: [Character]) -> [Character] {
+    static func initPidSpelledOut(_ code: [Character], language: Language) -> [Character] {
         let canonical = Array("pid(0,0,0)")
+        let spellings = language == .erlang ? erlangInitPidSpellings : initPidSpellings
         var out: [Character] = []
         var i = 0
         scan: while i < code.count {
-            for form in initPidSpellings where i + form.count <= code.count && code[i..<(i + form.count)].elementsEqual(form) {
+            for form in spellings where i + form.count <= code.count && code[i..<(i + form.count)].elementsEqual(form) {
                 out += canonical
                 i += form.count
                 continue scan
@@ -279,14 +322,14 @@ public enum FootgunGuard {
     static let erlangArgumentPairs = argumentPairs(.erlang)
 
     /// Whether `line` contains a word every stopping call spells: `stop`, `halt`, `restart`,
-    /// `reboot`, `exit` (init), or a `q` (the shell's `q()`).
+    /// `reboot`, `exit` (init), or a `q` (the shell's `q()`), or init's pid (`<0.0.0>`, `#PID<0.0.0>`).
     static func mayStop(_ line: String) -> Bool {
         let bytes = Array(line.utf8)
         if bytes.contains(UInt8(ascii: "q")) { return true }
         // `init` and `pid(`: a message to init stops nothing by itself, but any is asked about.
         let words: [[UInt8]] = [Array("stop".utf8), Array("halt".utf8), Array("restart".utf8), Array("reboot".utf8),
                                 Array("exit".utf8), Array("init".utf8), Array("pid(".utf8),
-                                Array("terminate".utf8)]
+                                Array("terminate".utf8), Array("0.0.0".utf8)]
         for word in words where bytes.count >= word.count {
             for start in 0...(bytes.count - word.count) where bytes[start] == word[0] {
                 if bytes[start..<(start + word.count)].elementsEqual(word) { return true }

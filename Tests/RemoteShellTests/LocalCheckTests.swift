@@ -69,6 +69,9 @@ struct LocalCheckTests {
         ("System.stop(); !?(", "System.stop"), ("x = \"\"\"\nsay \"\"\" hi\n\"\"\" <> System.stop()", "System.stop"),
         ("x = ~c\'\'\'\nit's\n\'\'\' ++ System.stop()", "System.stop"), ("x = \'\'\'\nit's\n\'\'\' ++ System.stop()", "System.stop"),
         ("# note\r\nSystem.stop()", "System.stop"),
+        // The module in grouping brackets is the module.
+        ("(System).stop()", "System.stop"), ("( :init ).stop()", ":init.stop"), ("((System)).halt()", "System.halt"),
+        ("send(#PID<0.0.0>, :hello)", "send(:init, ...)"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -89,12 +92,25 @@ struct LocalCheckTests {
                       ":my_app |> Application.stop()", "x |> Kernel.>(1)",
                       // Text inside an interpolation's own string, and after an upper-case sigil's `#{`.
                       "IO.puts(\"hint: #{\"run System.stop() to stop\"}\")", "~S(#{System.stop()})",
-                      "s = \"\"\"\nrun System.stop() here\n\"\"\""])
+                      "s = \"\"\"\nrun System.stop() here\n\"\"\"",
+                      // A bracket after a name is a call's: `stop` runs on what `f` returns.
+                      "f(System).stop()", "Enum.max([(1), 2])", "(f).(3)"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
 
     @Test func erlangStopCalls() {
+        // init named by the pid `i()` prints, pasted; any message to init; the module in brackets.
+        for (line, call) in [("exit(<0.0.0>, kill).", "exit(whereis(init), ...)"), ("<0.0.0> ! {stop, stop}.", "init ! ..."),
+                             ("<0.0.0> ! hello.", "init ! ..."), ("init ! hello.", "init ! ..."),
+                             ("erlang:send(init, x).", "init ! ..."), ("erlang:send(<0.0.0>, x).", "init ! ..."),
+                             ("(init):stop().", "init:stop"), ("( ( init ) ) : stop().", "init:stop")] {
+            #expect(FootgunGuard.dangerousCall(in: line, language: .erlang) == call, "\(line)")
+        }
+        for line in ["erlang:send(self(), x).", "initial ! hello.", "exit(<0.10.0>, kill).", "io:format(\"<0.0.0>\").",
+                     "lists:max([(1), 2]).", "f(init):stop()."] {
+            #expect(FootgunGuard.dangerousCall(in: line, language: .erlang) == nil, "\(line)")
+        }
         #expect(FootgunGuard.dangerousCall(in: "q().", language: .erlang) == "q()")
         #expect(FootgunGuard.dangerousCall(in: "halt().", language: .erlang) == "halt()")
         #expect(FootgunGuard.dangerousCall(in: "init:stop().", language: .erlang) == "init:stop")
