@@ -107,6 +107,13 @@ public final class LineEditor: @unchecked Sendable {
     /// an interrupt. Reset by each read.
     public private(set) var interruptFollowedLine = false
 
+    /// When the last read gave the terminal back its normal mode, where Ctrl-C raises `SIGINT`
+    /// again: an interrupt after this instant is for the line just read (in libedit's mode
+    /// Ctrl-C is a key, so none comes during the read). Nil when the read did not edit (input
+    /// that is no terminal, an end of input typed ahead). Taken before the history is saved: a
+    /// Ctrl-C during that write is the line's too.
+    public private(set) var terminalRestoredAt: ContinuousClock.Instant?
+
     /// Called on Tab with the text before the cursor; returns the candidates for the word being
     /// completed.
     ///
@@ -230,6 +237,7 @@ public final class LineEditor: @unchecked Sendable {
         el_resize(editLine)  // pick up a window size change since the last line
         wasInterrupted = false
         interruptFollowedLine = false
+        terminalRestoredAt = nil
 
         // Ctrl-D pressed between two lines (while the last one was evaluated, the terminal in its
         // normal mode) is an end of input waiting to be read: in libedit's mode it would arrive
@@ -243,6 +251,7 @@ public final class LineEditor: @unchecked Sendable {
         Terminal.willStartEditing(configuration.inputDescriptor)
         let characters = el_wgets(editLine, &count)
         Terminal.willStopEditing(configuration.inputDescriptor)
+        terminalRestoredAt = .now
         // Text queued after the last redraw goes out now, under the entered line; later text is
         // the caller's to write (``showWhileReading(_:)`` returns false from here on).
         let (late, dropped) = pendingLock.withLock { () -> (String, Int) in

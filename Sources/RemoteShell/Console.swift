@@ -391,11 +391,17 @@ public final class Console: @unchecked Sendable {
     }
 
     /// Reads a line on a thread of its own; the connection's loss ends the wait at once.
-    /// The line and when the read returned, taken on the reading thread.
+    /// The line and when the read ended: when a line editor gave Ctrl-C back to the terminal,
+    /// else when the read returned, taken on the reading thread (not when this task resumes:
+    /// a Ctrl-C a moment after Enter must not count as one from before the line).
     private func readLineOrDisconnect(_ prompt: String) async throws -> (ReadResult, ContinuousClock.Instant) {
         let input = self.input
         return try await unlessDisconnected {
-            await onOwnThread { (input.readLine(prompt: prompt), ContinuousClock.now) }
+            await onOwnThread {
+                let result = input.readLine(prompt: prompt)
+                let returned = ContinuousClock.now
+                return (result, input.lineReadEndedAt.map { min($0, returned) } ?? returned)
+            }
         }
     }
 }

@@ -64,6 +64,10 @@ public protocol ConsoleInput: Sendable {
     /// returned (a line editor reads it as a key then, not as a signal): the line is to be
     /// interrupted as it starts.
     func interruptCameWithLine() -> Bool
+    /// When the read ``readLine(prompt:)`` just returned gave Ctrl-C back to the terminal (a
+    /// line editor's terminal mode ends): a `SIGINT` after it is for that line. Nil: when the
+    /// read returned.
+    var lineReadEndedAt: ContinuousClock.Instant? { get }
     /// Drops input typed or pasted ahead that the terminal no longer holds (a line editor may
     /// have taken it): after Ctrl-C interrupted an evaluation, the rest of a paste must not run,
     /// as a terminal drops its own input on an interrupt. Called between reads.
@@ -72,6 +76,7 @@ public protocol ConsoleInput: Sendable {
 
 extension ConsoleInput {
     public func interruptCameWithLine() -> Bool { false }
+    public var lineReadEndedAt: ContinuousClock.Instant? { nil }
     public func discardTypedAhead() {}
 }
 

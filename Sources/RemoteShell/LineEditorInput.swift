@@ -45,6 +45,7 @@ public final class LineEditorInput: ConsoleInput, @unchecked Sendable {
     }
 
     public func interruptCameWithLine() -> Bool { editor.interruptFollowedLine }
+    public var lineReadEndedAt: ContinuousClock.Instant? { editor.terminalRestoredAt }
     public func discardTypedAhead() { editor.discardTypeahead() }
 
     public func readReply(prompt: String) -> ReadResult {

@@ -59,6 +59,26 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
     func interruptRead() { ended.signal() }
 }
 
+/// A line editor's read that hands the terminal back (Ctrl-C is a signal again), then takes a
+/// moment more to return (saving the history): `duringTheReturn` runs in that moment.
+final class SlowToReturnInput: ConsoleInput, @unchecked Sendable {
+    let inner: ScriptedInput
+    var duringTheReturn: (@Sendable (_ line: String) -> Void)?
+    private let restored = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
+    init(_ lines: [String]) { inner = ScriptedInput(lines: lines) }
+    func readLine(prompt: String) -> ReadResult {
+        let line = inner.readLine(prompt: prompt)
+        restored.withLockedValue { $0 = .now }
+        if case .line(let text) = line {
+            duringTheReturn?(text)
+            usleep(20_000)
+        }
+        return line
+    }
+    var lineReadEndedAt: ContinuousClock.Instant? { restored.withLockedValue { $0 } }
+    func readReply(prompt: String) -> ReadResult { inner.readReply(prompt: prompt) }
+}
+
 @Suite(.serialized) struct ConsoleTests {
     @Test func elixirConsolePromptsContinuesAndKeepsBindings() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
@@ -483,6 +503,24 @@ final class InterruptibleReadInput: ConsoleInput, @unchecked Sendable {
         try await console.run()
         #expect(output.text == "5\n** (EXIT) interrupted\n10\n", "\(output.text)")
         #expect(ContinuousClock.now - started < .seconds(8), "ended by the interrupt, not the read's own end")
+    }
+
+    /// A Ctrl-C after the line editor gave the terminal back, while its read was still returning
+    /// (writing the history file), is for the line just entered: it was taken for one from before
+    /// the line (the evaluation ran to its end, and an `IO.gets` in it took the next line).
+    @Test func ctrlCAsTheReadReturnsInterruptsTheLine() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        let output = OutputBuffer()
+        let input = SlowToReturnInput(["x = 5", ":timer.sleep(3000); :not_interrupted", "IO.gets(\"q? \")", "x * 2"])
+        let console = Console(connection: connection, language: .elixir, options: patientWithKills, input: input, output: output)
+        input.duringTheReturn = { line in if line != "x = 5" && line != "x * 2" { console.interrupt() } }
+        let started = ContinuousClock.now
+        try await console.run()
+        #expect(output.text == "5\n** (EXIT) interrupted\n** (EXIT) interrupted\n10\n", "\(output.text)")
+        #expect(ContinuousClock.now - started < .seconds(3), "the sleep was interrupted")
     }
 
     @Test func droppedConnectionAtThePromptEndsTheSession() async throws {
