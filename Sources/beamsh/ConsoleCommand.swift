@@ -407,6 +407,12 @@ extension ConsoleInvocation {
                 evaluator.close()
                 exitNow(ok ? .success : .remoteFailure)
             }
+            if format == "json" {
+                // Said, not ignored silently: a health check that meant to pipe a script in gets
+                // a prompt instead, and should learn why.
+                printWarning("--format json is for --eval, --rpc and scripts (standard input is a terminal here, so this is "
+                    + "the console, which prints as IEx does)")
+            }
             // The banner's versions are asked while the console sets up, not after.
             async let banner = bannerText(connection)
             // A session lasts: it judges the connection by the node's own tick time.

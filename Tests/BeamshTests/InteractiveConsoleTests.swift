@@ -183,10 +183,12 @@ import Testing
     /// `:help` lists the console's commands without counting as an evaluation; `:quit` leaves,
     /// the node untouched.
     @Test func helpAndQuitAtThePrompt() async throws {
-        let session = try ConsoleSession()
+        let session = try ConsoleSession(arguments: "--format json")
         defer { session.close() }
         let (node, terminal) = (session.node, session.terminal)
-        try await terminal.waitFor("iex(\(node.name))1>")
+        // `--format json` at a terminal opens the console, and says that it prints as IEx does.
+        let opened = try await terminal.waitFor("iex(\(node.name))1>")
+        #expect(opened.contains("warning: --format json is for --eval, --rpc and scripts"), "\(opened)")
         try terminal.enter(":help")
         let help = try await terminal.waitFor("iex(\(node.name))1>", count: 2)
         #expect(["\n:info ", "\n:top [ORDER] ", "\n:cluster ", "\nexit, :quit, Ctrl-D "].allSatisfy { help.contains($0) }, "\(help)")
