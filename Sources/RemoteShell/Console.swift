@@ -266,8 +266,8 @@ public final class Console: @unchecked Sendable {
             case .interruptedUnanswered:
                 out.write(paint(EvaluationStep.interruptedUnansweredText(language), IEXColors.interrupt) + "\n")
                 input.discardTypedAhead()
-            case .timedOut(let d):
-                out.write(paint(EvaluationStep.timedOutText(d), IEXColors.error) + "\n")
+            case .timedOut(let d, let silence):
+                out.write(paint(EvaluationStep.timedOutText(d, silence: silence), IEXColors.error) + "\n")
             }
             startExpression()
         }

@@ -52,12 +52,14 @@ enum EvaluationStep: Sendable, Hashable {
     /// Interrupted, and the node has not confirmed the kill within ``ShellOptions/interruptWait``
     /// (frozen, overloaded, cut off): the console takes the prompt back anyway.
     case interruptedUnanswered
-    case timedOut(Duration)
+    /// Out of time; `silence` says how long the node has sent nothing, when that is long enough
+    /// to suggest a frozen node (``NodeConnection/silenceNote``).
+    case timedOut(Duration, silence: String? = nil)
 
     /// A kill is sent, or will be once the worker's pid is known; a node that does not answer
     /// (frozen) carries it out when it runs again, and a dropped connection ends the worker too.
-    static func timedOutText(_ limit: Duration) -> String {
-        "** evaluation timed out after \(limit) (beamsh sent its worker on the node a kill)"
+    static func timedOutText(_ limit: Duration, silence: String? = nil) -> String {
+        "** evaluation timed out after \(limit) (beamsh sent its worker on the node a kill)" + (silence.map { "; " + $0 } ?? "")
     }
 
     /// What an interrupted evaluation prints, as each shell says it: IEx's `** (EXIT) interrupted`,
@@ -316,7 +318,7 @@ final class Evaluator: @unchecked Sendable {
                     abandonedSpawns.withLockedValue { _ = $0.insert(requestID) }
                 }
                 if let stalled = connection.stalledError(waitingFor: "the evaluation ran") { throw stalled }
-                return .timedOut(timeout ?? .zero)
+                return .timedOut(timeout ?? .zero, silence: connection.silenceNote)
             }
             // A Ctrl-C is seen at the next wake-up; its kill gets a second to be confirmed (the
             // worker's exit), so a frozen node cannot keep the console from its prompt.

@@ -276,7 +276,7 @@ public final class OneShotEvaluator: @unchecked Sendable {
             return .failure(formatted: "** incomplete expression: " + source.trimmedWhitespace)
         case .interrupted: return .failure(formatted: EvaluationStep.interruptedText(language))
         case .interruptedUnanswered: return .failure(formatted: EvaluationStep.interruptedUnansweredText(language))
-        case .timedOut(let d): return .failure(formatted: EvaluationStep.timedOutText(d))
+        case .timedOut(let d, let silence): return .failure(formatted: EvaluationStep.timedOutText(d, silence: silence))
         }
     }
 
@@ -371,8 +371,8 @@ public final class OneShotEvaluator: @unchecked Sendable {
             case .interruptedUnanswered:
                 onResult(.failure(formatted: EvaluationStep.interruptedUnansweredText(language)))
                 return false
-            case .timedOut(let d):
-                onResult(.failure(formatted: EvaluationStep.timedOutText(d)))
+            case .timedOut(let d, let silence):
+                onResult(.failure(formatted: EvaluationStep.timedOutText(d, silence: silence)))
                 return false
             }
             buffer = ""

@@ -614,9 +614,9 @@ import Testing
                 && result.stderr.contains("not even its ticks") && !result.stderr.contains("timed out"), "\(result.status) \(result.stderr)")
     }
 
-    /// Under 30 s of silence a frozen node cannot be told from one between ticks: a `--rpc`
-    /// whose `--timeout` is shorter is a call that did not answer (exit 1), and the message says
-    /// how long nothing came.
+    /// Under 30 s of silence a frozen node cannot be told from one between ticks: a `--rpc` or
+    /// `--eval` whose `--timeout` is shorter is a call that did not answer (exit 1), and the
+    /// message says how long nothing came.
     @Test func aShortTimeoutOnAFrozenNodeSaysHowLongItWasSilent() async throws {
         let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
         defer {
@@ -626,12 +626,18 @@ import Testing
         let run = Task.detached {
             try BeamshBinary.run([node.name, "--timeout", "22", "--rpc", "timer", "sleep", "60000"], cookie: node.cookie, timeout: 60)
         }
-        try waitUntil("the call sleeps", timeout: 30) { try node.eval(sleepingProcesses) != "0" }
+        let eval = Task.detached {
+            try BeamshBinary.run([node.name, "--timeout", "22", "--eval", "timer:sleep(60000)."], cookie: node.cookie, timeout: 60)
+        }
+        try waitUntil("both calls sleep", timeout: 30) { try node.eval(sleepingProcesses) == "2" }
         node.freeze()
         let result = try await run.value
         #expect(result.status == 1 && result.stderr.contains("did not answer within 22")
                 && result.stderr.contains("not even a tick: it may be frozen")
                 && result.stderr.contains("the call may still be running"), "\(result.status) \(result.stderr)")
+        let evaluation = try await eval.value
+        #expect(evaluation.status == 1 && evaluation.stderr.contains("evaluation timed out after 22")
+                && evaluation.stderr.contains("not even a tick: it may be frozen"), "\(evaluation.status) \(evaluation.stderr)")
     }
 
     /// `--cookie-file` through the binary: the file's first line is the cookie, first of the
