@@ -136,8 +136,7 @@ public enum AddressResolver {
         if host.utf8.contains(UInt8(ascii: "@")) { return " (a host is wanted here, not a node name: the part after @)" }
         // `::1:4370` is one IPv6 address to getaddrinfo; a port goes after brackets.
         if host.utf8.filter({ $0 == UInt8(ascii: ":") }).count > 1, let colon = host.lastIndex(of: ":"),
-           Int(host[host.index(after: colon)...]) != nil,
-           host[..<colon].allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) {
+           Int(host[host.index(after: colon)...]) != nil, isIPv6Address(String(host[..<colon])) {
             return " (an IPv6 address with a port is written [\(host[..<colon])]:\(host[host.index(after: colon)...]))"
         }
         // `app@host:4369`: a node's name has no port (`--address`, `--port`, `--epmd-port` say it).
@@ -147,6 +146,12 @@ public enum AddressResolver {
                 + "at that port, or --epmd-port \(port) for an EPMD there)"
         }
         return ""
+    }
+
+    /// Whether `text` is an IPv6 address as written in a URL's brackets (`::1`, `fd00::2`).
+    static func isIPv6Address(_ text: String) -> Bool {
+        var address = in6_addr()
+        return inet_pton(AF_INET6, text, &address) == 1
     }
 
     /// Splits `HOST[:PORT]`, `[V6]:PORT` or a bare IPv6 address.
