@@ -287,6 +287,17 @@ import Testing
         #expect(v6.map(\.ipAddress) == ["::1"] && v6.map(\.port) == [9])
     }
 
+    /// What an unresolvable host was most likely meant to be.
+    @Test func hintsNameTheLikelyMistake() {
+        #expect(AddressResolver.hint(for: "::1:65999") == " (an IPv6 address with a port is written [::1]:65999)")
+        #expect(AddressResolver.hint(for: "fd00::2:70000").contains("[fd00::2]:70000"))
+        #expect(AddressResolver.hint(for: "127.0.0.1:4369:1") == "", "no IPv6 address before the port")
+        #expect(AddressResolver.hint(for: "vm:4369").contains("a node's name holds no port: write it with @vm, and --address vm:4369"))
+        #expect(AddressResolver.hint(for: "app@vm").contains("not a node name"))
+        #expect(AddressResolver.hint(for: " vm") == " (blanks around the name)")
+        #expect(AddressResolver.hint(for: "vm") == "")
+    }
+
     @Test func familyLimitsTheAnswer() throws {
         let v4 = try AddressResolver.resolve("localhost", port: 1, family: AF_INET)
         #expect(!v4.isEmpty && v4.allSatisfy { $0.protocol == .inet })
