@@ -187,7 +187,7 @@ struct SourceScanner {
             case (.erlang, "$"):
                 keep()
                 if i < chars.count { blank(until: i + (chars[i] == "\\" ? 2 : 1)) }
-            case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter:
+            case (.elixir, "~") where i + 2 < chars.count && chars[i + 1].isLetter && !endsAnOperator(at: i):
                 keep()
                 // The sigil's name: one lower-case letter, or upper-case letters (`~HTML`).
                 var name = i
@@ -205,6 +205,33 @@ struct SourceScanner {
         }
 
         private static let sigilOpeners: Set<Character> = ["(", "[", "{", "<", "/", "|", "\"", "'", "`", "#"]
+
+        /// Elixir's operators of two characters or more, as its tokenizer reads them (longest
+        /// first at each position).
+        private static let elixirOperators: [[Character]] = [
+            "..//", "===", "!==", "<<<", ">>>", "<<~", "~>>", "<~>", "<|>", "~~~", "&&&", "|||", "^^^", "+++", "---", "...",
+            "\\\\", "==", "!=", "=~", "<=", ">=", "&&", "||", "<>", "++", "--", "|>", "->", "<-", "=>", "::", "..", "~>",
+            "<~", "**", "//",
+        ].map { Array($0) }.sorted { $0.count > $1.count }
+        private static let operatorCharacters: Set<Character> = ["=", "~", "<", ">", "!", "|", "&", "^", "+", "-", "*", "/", "\\", ".", ":"]
+
+        /// Whether the `~` at `index` ends an operator (`~~~x` is `bnot(x)`, `x =~y` a match,
+        /// `a <~b` an arrow), read as Elixir's tokenizer reads the run of operator characters
+        /// before it: longest operator first, from the run's start. Else a letter after it
+        /// starts a sigil (`=~ ~r/x/` and `==~s(a)` hold one).
+        private func endsAnOperator(at index: Int) -> Bool {
+            var start = index
+            while start > 0, Self.operatorCharacters.contains(chars[start - 1]) { start -= 1 }
+            var j = start
+            while j <= index {
+                let length = Self.elixirOperators.first { op in
+                    j + op.count <= index + 1 && chars[j..<(j + op.count)].elementsEqual(op)
+                }?.count ?? 1
+                if j + length > index { return length > 1 }
+                j += length
+            }
+            return false
+        }
 
         /// A sigil's name (from `i` to `nameEnd`) and opening delimiter, after its `~`.
         private mutating func sigil(nameEnd: Int, interpolates: Bool) {

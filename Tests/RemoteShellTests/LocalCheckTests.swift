@@ -72,6 +72,8 @@ struct LocalCheckTests {
         // The module in grouping brackets is the module.
         ("(System).stop()", "System.stop"), ("( :init ).stop()", ":init.stop"), ("((System)).halt()", "System.halt"),
         ("send(#PID<0.0.0>, :hello)", "send(:init, ...)"),
+        // An operator's `~` hides nothing as a sigil would.
+        ("x = 1; y = Bitwise.~~~x; send(:init, :hello)", "send(:init, ...)"), ("x =~y; System.stop()", "System.stop"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -341,7 +343,7 @@ struct CertainlyIncompleteTests {
         "fn -> :ok", "quote do", "if x do\n  \"end\"", "try do\n  :ok\nrescue\n  _ -> :e",
         // Inside a string, heredoc, charlist or sigil still open, read across lines.
         "\"unterminated", "x = \"\"\"\nfoo(\nbar", "x = \"a\nb", "x = ~s(a\nb", "@doc ~S\"\"\"\ntext \"\"\" here",
-        "x = '''\nabc", "\"#{\nfoo(", "\"#{\"\"\"\nin\n\"\"\"", "x = \"\"\"\n  \"\"\" not at the line's start",
+        "x = '''\nabc", "\"#{\nfoo(", "\"abc\" =~ ~r/a\nb", "x ==~s(a\nb", "x =~~r/a\nb", "\"#{\"\"\"\nin\n\"\"\"", "x = \"\"\"\n  \"\"\" not at the line's start",
     ])
     func elixirOpenExpressions(code: String) {
         #expect(SourceScanner.certainlyIncomplete(code, language: .elixir), "\(code)")
@@ -349,6 +351,8 @@ struct CertainlyIncompleteTests {
 
     /// Complete, a syntax error, or something only the node's parser can tell: never "certainly".
     @Test(arguments: [
+        // A `~` that ends an operator starts no sigil: `~~~x` is `bnot(x)` (as `mix format` writes it).
+        "x = band(5, ~~~mask)", "x =~y", "a <~b", "a <<~b",
         "1 + 1", "defmodule M do\nend", "if x, do: 1, else: 2", "[do: 1, end: 2]", "{:do, :end, :fn}", "x = ?(\ny = 2",
         "\"do fn (\"", "# do fn (", "~w(do fn)", "~S\"\"\"\ndo (\n\"\"\"", "foo(1))", "x.end", "Enum.map(l, fn x -> x end)",
         "1 +", "fn_do = 1",
