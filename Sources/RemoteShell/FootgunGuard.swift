@@ -34,8 +34,9 @@ public enum FootgunGuard {
           "send(Process.whereis(:init),", "send(:erlang.whereis(:init),", "Kernel.send(Process.whereis(:init),",
           "Process.send(Process.whereis(:init),", ":erlang.send(Process.whereis(:init),", ":init|>send(",
           "send(pid(0,0,0),", "Kernel.send(pid(0,0,0),", "Process.send(pid(0,0,0),", ":erlang.send(pid(0,0,0),",
-          // Without parentheses (`send :init, {:stop, :stop}`), spacing removed.
-          "send:init,", "Kernel.send:init,", "Process.send:init,"]),
+          // Without parentheses (`send :init, {:stop, :stop}`): read with a blank kept between a
+          // name and the `:` of an atom after it (`[send: init]` is a keyword list).
+          "send :init,", "Kernel.send :init,", "Process.send :init,"]),
     ] + vitalProcesses.map { name in
         ("stopping :\(name)", ["GenServer.stop(:\(name)", ":gen_server.stop(:\(name)", "Supervisor.stop(:\(name)",
                                ":sys.terminate(:\(name)", "GenServer.stop(Process.whereis(:\(name))",
@@ -99,9 +100,8 @@ public enum FootgunGuard {
         // names), so most lines are cleared by a byte scan: the full scan below costs about a
         // million instructions, a tenth of a one-shot `--eval`.
         guard mayStop(line) else { return nil }
-        var chars = normalized(SourceScanner.codeOnly(unquotingAtoms(line, language: language), language: language),
-                               language: language)
-        chars = unwrappingGroupedModules(chars, language: language)
+        let code = Array(SourceScanner.codeOnly(unquotingAtoms(line, language: language), language: language))
+        var chars = normalized(String(unwrappingGroupedNames(code)), language: language)
         // `:init |> apply(:stop, [])` is `apply(:init, :stop, [])`.
         if language == .elixir { chars = rewritingPipes(chars) }
         func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
@@ -133,8 +133,19 @@ public enum FootgunGuard {
             if let hit = erlangLocalCalls.first(where: { occurs($0, needsCall: true) }) { return hit + "()" }
         }
         let compact = chars.filter { !$0.isWhitespace }
+        // A blank only where it tells a call from a keyword: `send :init` (a call, no brackets).
+        var spaced: [Character] = []
+        for (k, c) in chars.enumerated() {
+            if c == " " {
+                if let previous = spaced.last, isIdentifierChar(previous), k + 1 < chars.count, chars[k + 1] == ":" { spaced.append(c) }
+                continue
+            }
+            spaced.append(c)
+        }
         let byArgument = language == .elixir ? elixirArgumentCalls : erlangArgumentCalls
-        if let hit = byArgument.first(where: { $0.patterns.contains { occurs($0, needsCall: false, in: compact) } }) {
+        if let hit = byArgument.first(where: { call in
+            call.patterns.contains { $0.utf8.contains(0x20) ? occurs($0, needsCall: false, in: spaced) : occurs($0, needsCall: false, in: compact) }
+        }) {
             return hit.call
         }
         // The module and function as adjacent arguments: `apply(:init, :stop, [])`,
@@ -152,13 +163,13 @@ public enum FootgunGuard {
         return pidPatterns.first { $0.patterns.contains { occurs($0, needsCall: false, in: canonical) } }?.call
     }
 
-    /// Code with a module name in grouping brackets before its call written bare: `(System).stop()`
-    /// is `System.stop()`, Erlang's `(init):stop()` is `init:stop()`, nested brackets too (a name
-    /// alone in brackets inside others is that name: `f((x))` is `f(x)`). A
-    /// bracket after a name is a call's (`f(System).stop()` calls `stop` on what `f` returns), and
-    /// stays.
-    static func unwrappingGroupedModules(_ code: [Character], language: Language) -> [Character] {
-        let separator: Character = language == .erlang ? ":" : "."
+    /// Code with a name or atom alone in grouping brackets written bare: `(System).stop()` is
+    /// `System.stop()`, `apply((:init), (:stop), [])` is `apply(:init, :stop, [])`, Erlang's
+    /// `(init):stop()` is `init:stop()` and `(q)()` is `q()`; nested brackets too. Read before
+    /// blanks are normalized: a bracket right after a name (`f(x)`, `f.(x)`) is a call's and
+    /// stays, one after a blank (`IO.inspect (System).stop()`, which Elixir reads as
+    /// `IO.inspect((System).stop())`) groups.
+    static func unwrappingGroupedNames(_ code: [Character]) -> [Character] {
         func isNameCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" || c == "." || c == ":" }
         var chars = code
         var changed = true
@@ -171,16 +182,12 @@ public enum FootgunGuard {
                     continue
                 }
                 var start = i + 1
-                while start < chars.count, chars[start] == " " { start += 1 }
+                while start < chars.count, chars[start].isWhitespace { start += 1 }
                 var end = start
                 while end < chars.count, isNameCharacter(chars[end]) { end += 1 }
                 var close = end
-                while close < chars.count, chars[close] == " " { close += 1 }
-                // The name's own brackets, or an outer pair's around them: `((init)):stop()`.
-                var next = close + 1
-                while next < chars.count, chars[next] == " " { next += 1 }
-                guard end > start, next < chars.count, chars[close] == ")",
-                      chars[next] == separator || chars[next] == ")" else { continue }
+                while close < chars.count, chars[close].isWhitespace { close += 1 }
+                guard end > start, close < chars.count, chars[close] == ")" else { continue }
                 chars.replaceSubrange(i...close, with: chars[start..<end])
                 changed = true
             }
@@ -294,6 +301,10 @@ public enum FootgunGuard {
                 forms.append("\(qualifier)list_to_pid(\(open)<0.0.0>\(close))")
             }
         }
+        // The shells' `pid/3` through its module (the bare `pid(0,0,0)` is the canonical form).
+        for qualifier in ["c:", ":c.", "shell_default:", ":shell_default.", "IEx.Helpers.", "Elixir.IEx.Helpers."] {
+            forms.append("\(qualifier)pid(0,0,0)")
+        }
         // Longest first, so a qualified form is taken whole.
         return forms.map { Array($0) }.sorted { $0.count > $1.count }
     }()
@@ -314,6 +325,18 @@ public enum FootgunGuard {
             }
             out.append(code[i])
             i += 1
+        }
+        // In grouping brackets it is the same pid: `(c:pid(0,0,0)) ! hello`.
+        let grouped = Array("(pid(0,0,0))")
+        var j = 0
+        while j + grouped.count <= out.count {
+            let isCall = j > 0 && (out[j - 1].isLetter || out[j - 1].isNumber || out[j - 1] == "_" || out[j - 1] == ".")
+            if !isCall, out[j..<(j + grouped.count)].elementsEqual(grouped) {
+                out.replaceSubrange(j..<(j + grouped.count), with: canonical)
+                j = max(0, j - 1)
+            } else {
+                j += 1
+            }
         }
         return out
     }

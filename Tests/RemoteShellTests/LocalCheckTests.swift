@@ -74,6 +74,13 @@ struct LocalCheckTests {
         ("send(#PID<0.0.0>, :hello)", "send(:init, ...)"),
         // An operator's `~` hides nothing as a sigil would.
         ("x = 1; y = Bitwise.~~~x; send(:init, :hello)", "send(:init, ...)"), ("x =~y; System.stop()", "System.stop"),
+        // Names in grouping brackets anywhere, and init's pid through the shells' modules.
+        ("apply((:init), (:stop), [])", ":init.stop"), ("send((:init), :hello)", "send(:init, ...)"),
+        ("Process.send((:init), :hello, [])", "send(:init, ...)"), ("(:init) |> send(:hello)", "send(:init, ...)"),
+        ("IO.inspect (System).stop()", "System.stop"), ("send(:c.pid(0, 0, 0), :hello)", "send(:init, ...)"),
+        ("send(IEx.Helpers.pid(0,0,0), :hello)", "send(:init, ...)"), ("Process.exit(IEx.Helpers.pid(0,0,0), :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        (":erlang.exit(:c.pid(0,0,0), :kill)", "Process.exit(Process.whereis(:init), ...)"),
+        ("send :init, {:stop, :stop}", "send(:init, ...)"), ("Kernel.send  :init ,  msg", "send(:init, ...)"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -96,7 +103,9 @@ struct LocalCheckTests {
                       "IO.puts(\"hint: #{\"run System.stop() to stop\"}\")", "~S(#{System.stop()})",
                       "s = \"\"\"\nrun System.stop() here\n\"\"\"",
                       // A bracket after a name is a call's: `stop` runs on what `f` returns.
-                      "f(System).stop()", "Enum.max([(1), 2])", "(f).(3)"])
+                      "f(System).stop()", "Enum.max([(1), 2])", "(f).(3)",
+                      // A keyword `send:` with a variable named init is no call.
+                      "opts = [send: init, recv: x]"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
     }
@@ -106,7 +115,11 @@ struct LocalCheckTests {
         for (line, call) in [("exit(<0.0.0>, kill).", "exit(whereis(init), ...)"), ("<0.0.0> ! {stop, stop}.", "init ! ..."),
                              ("<0.0.0> ! hello.", "init ! ..."), ("init ! hello.", "init ! ..."),
                              ("erlang:send(init, x).", "init ! ..."), ("erlang:send(<0.0.0>, x).", "init ! ..."),
-                             ("(init):stop().", "init:stop"), ("( ( init ) ) : stop().", "init:stop")] {
+                             ("(init):stop().", "init:stop"), ("( ( init ) ) : stop().", "init:stop"),
+                             ("(q)().", "q()"), ("(halt)().", "halt()"), ("erlang:send((init), hello).", "init ! ..."),
+                             ("(init) ! hello.", "init ! ..."), ("c:pid(0,0,0) ! hello.", "init ! ..."),
+                             ("(c:pid(0, 0, 0)) ! hello.", "init ! ..."), ("erlang:send(c:pid(0,0,0), hello).", "init ! ..."),
+                             ("shell_default:pid(0,0,0) ! hello.", "init ! ...")] {
             #expect(FootgunGuard.dangerousCall(in: line, language: .erlang) == call, "\(line)")
         }
         for line in ["erlang:send(self(), x).", "initial ! hello.", "exit(<0.10.0>, kill).", "io:format(\"<0.0.0>\").",
