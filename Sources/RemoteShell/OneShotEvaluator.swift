@@ -341,11 +341,11 @@ public final class OneShotEvaluator: @unchecked Sendable {
             }
             buffer += text + "\n"
             open.add(line: text)
-            // A pipeline continued on the next line (`|> Enum.sum()`) belongs to this expression,
-            // as `elixir file.exs` reads it.
+            // A line that starts with a binary operator (`|> Enum.sum()`, `++ [2]`, `<> "x"`,
+            // `and ok?`, `.field`) continues this expression, as `elixir file.exs` reads it.
             if core.language == .elixir,
                let next = lines[(index + 1)...].first(where: { !$0.allSatisfy(\.isWhitespace) && $0.trimmedWhitespace.first != comment }),
-               next.trimmedWhitespace.hasPrefix("|>") {
+               SourceScanner.continuesAnExpression(next) {
                 continue
             }
             // An expression that is certainly still open needs no round trip to hear so: a

@@ -409,6 +409,40 @@ struct SourceScanner {
         return nil
     }
 
+    /// Whether an Elixir line starts with a binary operator, which continues the expression on
+    /// the lines before it (Elixir's tokenizer drops the line end before one): `|>`, `++`, `<>`,
+    /// `==`, `=`, `.field`, `and`, `in`, `when`... Not an operator that may be unary (`-1`,
+    /// `+x`, `!x`, `&f/1`, `^x`, `@attr`, `not x`, `~~~x`), nor `<<` (a binary), `:atom`, `->`,
+    /// `=>`, `//`, `...`: those start an expression of their own, or are errors for the node.
+    static func continuesAnExpression(_ line: String) -> Bool {
+        let chars = Array(line.drop { $0 == " " || $0 == "\t" })
+        for op in Self.leadingOperators where chars.starts(with: op.text) {
+            return op.continues
+        }
+        func isWord(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "?" || c == "!" }
+        var word = 0
+        while word < chars.count, isWord(chars[word]) { word += 1 }
+        switch String(chars[..<word]) {
+        case "and", "or", "in", "when": return true
+        case "not":
+            var next = word
+            while next < chars.count, chars[next] == " " || chars[next] == "\t" { next += 1 }
+            return chars[next...].starts(with: "in") && (next + 2 == chars.count || !isWord(chars[next + 2]))
+        default: return false
+        }
+    }
+
+    /// Operators a line may start with, longest first (as the tokenizer reads them), and whether
+    /// each continues the expression before it (checked against Elixir 1.14's
+    /// `Code.string_to_quoted("a\n<op> b")`).
+    private static let leadingOperators: [(text: [Character], continues: Bool)] = {
+        let continuing = ["===", "!==", "<<<", ">>>", "<~>", "|||", "&&&", "+++", "---", "\\\\", "|>", "++", "--", "<>",
+                          "..", "::", "==", "!=", "=~", "<=", ">=", "&&", "||", "<-", "~>", "<~", "**", "<", ">", "|", "=",
+                          "*", "/", "."]
+        let starting = ["..//", "...", "~~~", "<<", "->", "=>", "//"]
+        return (continuing.map { (Array($0), true) } + starting.map { (Array($0), false) }).sorted { $0.text.count > $1.text.count }
+    }()
+
     /// Whether `c` can be part of a name (`alive?` ends in one of these before its `?`).
     static func isNameCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "?" || c == "!" }
 

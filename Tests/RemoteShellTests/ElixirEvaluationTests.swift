@@ -330,6 +330,35 @@ import Testing
         }
     }
 
+    /// Which operators at the start of a line continue the expression before it is what Elixir's
+    /// own parser says (`Code.string_to_quoted("a\n<op> b")` is one expression, not two); and a
+    /// script runs such lines as one expression.
+    @Test func aLineStartingWithABinaryOperatorContinuesTheExpression() async throws {
+        let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
+        defer { node.stop() }
+        let starts = ["|>", "++", "--", "<>", "..", "and", "or", "in", "not in", "not  in", "when", "::", "*", "/", "==", "!=",
+                      "===", "!==", "=~", "<", ">", "<=", ">=", "&&", "||", "&&&", "|||", "|", "=", "<-", "\\\\", ".", "+", "-",
+                      "!", "not", "^", "&", "@", "~~~", "<<<", ">>>", "~>", "<~", "<~>", "**", "+++", "---", ":", "<<", "->",
+                      "=>", "inspect", "android", "order", "notin", "when_x", ":in", "-1", "?a"]
+        let sources = starts.map { "<<\"a\\n\($0.replacingOccurrences(of: "\\", with: "\\\\")) b\">>" }.joined(separator: ", ")
+        let reply = try node.eval("""
+            [case 'Elixir.Code':string_to_quoted(S) of {ok, {'__block__', _, [_, _]}} -> 0; {ok, _} -> 1; _ -> 0 end \
+            || S <- [\(sources)]].
+            """)
+        let continues = reply.filter { $0 == "0" || $0 == "1" }.map { $0 == "1" }
+        try #require(continues.count == starts.count, "\(reply)")
+        for (start, expected) in zip(starts, continues) {
+            #expect(SourceScanner.continuesAnExpression("  \(start) b") == expected, "\(start): Elixir says \(expected)")
+        }
+
+        let connection = try await connect(node)
+        defer { connection.closeNow() }
+        var results: [String] = []
+        let script = "[1]\n++ [2]\n\"a\"\n# between\n<> \"b\"\n1\n-1\nx = %{f: 3}\nx\n.f\n"
+        let ok = try await oneShot(connection, .elixir).evaluateScript(script) { results.append($0.formatted) }
+        #expect(ok && results == ["[1, 2]", "\"ab\"", "1", "-1", "%{f: 3}", "3"], "\(results)")
+    }
+
     /// A script's expression that is certainly still open costs no round trip: a 12-line module
     /// is one question to the node's parser, not one per line; the results are as before.
     @Test func aScriptAsksTheNodeOncePerExpression() async throws {
