@@ -14,6 +14,7 @@ enum Main {
     static func main() {
         // A closed pipe is a failed write (exit 74, see exitNow), in every command alike.
         signal(SIGPIPE, SIG_IGN)
+        refuseArgumentsThatAreNotUTF8()
         let arguments = Array(CommandLine.arguments.dropFirst())
         ProcessEnvironment.useRelease(arguments: arguments)
         if let invocation = ConsoleInvocation.fastPath(arguments) {
@@ -138,5 +139,33 @@ extension Beamsh {
             previous = current
         }
         return previous[b.count]
+    }
+}
+
+/// Code (`--eval`), terms (`--rpc`) and names go to the node as UTF-8: an argument in another
+/// encoding (a Latin-1 "é", the byte 0xE9) is refused, not sent with replacement characters in
+/// its place. File paths may be any bytes (`--cookie-file`, `--release`, `decode`'s FILE).
+func refuseArgumentsThatAreNotUTF8() {
+    let count = Int(CommandLine.argc)
+    let argv = CommandLine.unsafeArgv
+    var previous: String?
+    for index in 1..<max(count, 1) {
+        guard let raw = argv[index] else { continue }
+        if let text = String(validatingCString: raw) {
+            if index == 1 && text == "decode" { return }
+            previous = text
+            continue
+        }
+        let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw)))
+        let isPath = previous == "--cookie-file" || previous == "--release"
+            || bytes.starts(with: Array("--cookie-file=".utf8)) || bytes.starts(with: Array("--release=".utf8))
+        if !isPath {
+            let bad = firstInvalidUTF8Offset(bytes).map { bytes[$0] } ?? 0
+            printError("argument \(index)\(previous.map { " (after \($0))" } ?? "") is not valid UTF-8: it holds the byte "
+                + "0x\(String(bad, radix: 16, uppercase: true)); code, terms and names go to the node as UTF-8 (convert it first, "
+                + "e.g. with iconv -f latin1 -t utf8)")
+            exitNow(.usage)
+        }
+        previous = nil
     }
 }

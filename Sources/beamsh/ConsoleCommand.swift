@@ -400,9 +400,15 @@ extension ConsoleInvocation {
                         ok = !result.isFailure
                     }
                 } else {
-                    var script = ""
-                    while let line = readLine(strippingNewline: false) { script += line }
-                    ok = try await evaluator.evaluateScript(script, wantTerm: wantTerm, onResult: show)
+                    switch readScript() {
+                    case .success(let script):
+                        ok = try await evaluator.evaluateScript(script, wantTerm: wantTerm, onResult: show)
+                    case .failure(let invalid):
+                        // Replacement characters in its place would change what the code says (a
+                        // Latin-1 "é" in a string written to production data as U+FFFD).
+                        show(.failure(formatted: "** " + invalid.description))
+                        ok = false
+                    }
                 }
                 evaluator.close()
                 exitNow(ok ? .success : .remoteFailure)
@@ -488,4 +494,44 @@ private func terminalGeometry() -> TerminalGeometry {
         return TerminalGeometry(columns: Int(size.ws_col), rows: Int(size.ws_row))
     }
     return .default
+}
+
+/// A script that is not UTF-8, as `elixir file.exs` refuses it (`UnicodeConversionError`).
+struct InvalidUTF8Script: Error, CustomStringConvertible {
+    let line: Int
+    let byte: UInt8
+    var description: String {
+        "the script is not valid UTF-8: line \(line) holds the byte 0x\(String(byte, radix: 16, uppercase: true)), which starts no "
+            + "UTF-8 character here (Elixir and Erlang read source as UTF-8; convert it first, e.g. iconv -f latin1 -t utf8)"
+    }
+}
+
+/// Standard input, whole, as UTF-8 text.
+func readScript() -> Result<String, InvalidUTF8Script> {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        bytes += chunk[..<n]
+    }
+    if let text = String(validating: bytes, as: UTF8.self) { return .success(text) }
+    let offset = firstInvalidUTF8Offset(bytes) ?? 0
+    let line = 1 + bytes[..<offset].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+    return .failure(InvalidUTF8Script(line: line, byte: bytes[offset]))
+}
+
+/// Where the first byte sequence that is not UTF-8 starts.
+func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
+    var decoder = UTF8()
+    var iterator = bytes.makeIterator()
+    var offset = 0
+    while true {
+        switch decoder.decode(&iterator) {
+        case .scalarValue(let scalar): offset += UTF8.width(scalar)
+        case .emptyInput: return nil
+        case .error: return offset
+        }
+    }
 }

@@ -271,6 +271,20 @@ import Testing
         let scriptError = try failure(script)["error"] as? String ?? ""
         #expect(scriptError.contains("oops"), "\(script.stdout)")
 
+        // Code that is not UTF-8 is refused, not sent with replacement characters in its place:
+        // a script (exit 1, the line named, nothing evaluated), an argument (a usage error).
+        let env = ["RELEASE_COOKIE": node.cookie]
+        let latin1 = try runProcess("/bin/sh", ["-c", "printf ':first\\nx = \"\\351\"\\n' | '\(BeamshBinary.path)' '\(node.name)'"],
+                                    environment: env)
+        #expect(latin1.status == 1 && latin1.stdout.isEmpty
+                && latin1.stderr.contains("the script is not valid UTF-8: line 2 holds the byte 0xE9"), "\(latin1.stdout)\(latin1.stderr)")
+        let argument = try runProcess("/bin/sh", ["-c", "'\(BeamshBinary.path)' '\(node.name)' --eval \"$(printf 'x = \"\\351\"')\""],
+                                      environment: env)
+        #expect(argument.status == 64 && argument.stderr.contains("argument 3 (after --eval) is not valid UTF-8: it holds the byte 0xE9"),
+                "\(argument.stderr)")
+        let utf8 = try BeamshBinary.run([node.name], cookie: node.cookie, stdin: "x = \"é\"\nbyte_size(x)\n")
+        #expect(utf8.status == 0 && utf8.stdout == "\"é\"\n2\n", "\(utf8.stdout)\(utf8.stderr)")
+
         let rpc = try BeamshBinary.run([node.name, "--format", "json", "--rpc", "erlang", "atom_to_list", "1"], cookie: node.cookie)
         let rpcError = try failure(rpc)["error"] as? String ?? ""
         #expect(rpc.status == 1 && rpcError.contains("bad argument"), "\(rpc.stdout)")
