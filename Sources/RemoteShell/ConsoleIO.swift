@@ -43,6 +43,9 @@ public protocol ConsoleInput: Sendable {
     /// that asked for it (plain standard input in a one-shot mode, which exits soon after). A
     /// line editor handles Ctrl-C itself and must never be left reading.
     var readsMayBeAbandoned: Bool { get }
+    /// Whether a read never waits on anyone (standard input is a file): it is then made where
+    /// it is asked for, with no thread of its own.
+    var readsWithoutWaiting: Bool { get }
     /// Ends the read under way, or the next one if ``willPrompt()`` was called and it has not
     /// started yet, as Ctrl-C at it would (`.interrupted`): the evaluation that asked was
     /// interrupted by a Ctrl-C the terminal sent as a signal. Callable from any thread.
@@ -57,6 +60,10 @@ public protocol ConsoleInput: Sendable {
     /// the line's "\n" included when it had one (a stream's last line may have none), so
     /// piped data reaches the node unchanged. By default the reply line and a "\n".
     func readInput(prompt: String) -> InputRead
+    /// A read for a request that counts bytes (`get_chars` of piped data, as `IO.binread` and
+    /// `file:read/2` send): up to `count` bytes as they come, whatever lines they hold, and none
+    /// beyond. By default ``readInput(prompt:)``.
+    func readBytes(prompt: String, count: Int) -> InputRead
     /// Whether an operator types the input (a line editor): text typed beyond what an
     /// evaluation read is then dropped when it ends, not handed to a later evaluation's read.
     var isInteractive: Bool { get }
@@ -94,10 +101,12 @@ extension ConsoleInput {
     public func showWhileReading(_ text: String) -> Bool { false }
     public func willPrompt() {}
     public var readsMayBeAbandoned: Bool { false }
+    public var readsWithoutWaiting: Bool { false }
     public func interruptRead() {}
     public func endReadQuietly() { interruptRead() }
     public func endReadBeforeMessage() {}
     public var isInteractive: Bool { false }
+    public func readBytes(prompt: String, count: Int) -> InputRead { readInput(prompt: prompt) }
     public func readInput(prompt: String) -> InputRead {
         switch readReply(prompt: prompt) {
         case .line(let line): return .data(Array((line + "\n").utf8))
@@ -216,24 +225,33 @@ public struct PlainLineInput: ConsoleInput {
         return .line(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// Reads with read(2), a byte at a time, not through stdio: a read abandoned on Ctrl-C would
-    /// hold stdin's stdio lock while it blocks, and every `fflush(NULL)` (before exit, say) would
-    /// wait on it. Byte by byte, nothing past the line is taken from standard input.
+    /// Reads with read(2), not through stdio: a read abandoned on Ctrl-C would hold stdin's
+    /// stdio lock while it blocks, and every `fflush(NULL)` (before exit, say) would wait on it.
+    /// Nothing past the line is taken from the input for good (see ``StandardInput``).
     public func readInput(prompt: String) -> InputRead {
+        writePrompt(prompt)
+        defer { Self.unanswered.withLockedValue { $0 = nil } }
+        return StandardInput.line()
+    }
+
+    public func readBytes(prompt: String, count: Int) -> InputRead {
+        writePrompt(prompt)
+        defer { Self.unanswered.withLockedValue { $0 = nil } }
+        return StandardInput.bytes(upTo: count)
+    }
+
+    public var readsWithoutWaiting: Bool { StandardInput.isFile }
+
+    private func writePrompt(_ prompt: String) {
         // Noted first: a message about to be printed (a lost connection) ends the prompt's line.
         if !prompt.isEmpty, !prompt.hasSuffix("\n") { Self.unanswered.withLockedValue { $0 = promptOutput } }
         promptOutput?.write(prompt)
-        defer { Self.unanswered.withLockedValue { $0 = nil } }
-        var bytes: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let n = read(STDIN_FILENO, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return bytes.isEmpty ? .endOfInput : .data(bytes) }
-            bytes.append(byte)
-            if byte == UInt8(ascii: "\n") { return .data(bytes) }
-        }
     }
+
+    /// Gives back what was read from standard input but not used, when it is a file: a command
+    /// run after beamsh on the same input (`(beamsh NODE --eval ...; cat) < file`) reads on
+    /// from where beamsh's evaluations stopped.
+    public static func returnUnreadInput() { StandardInput.returnUnread() }
 
     /// Where a prompt waits for its line (none when no read is under way).
     private static let unanswered = NIOLockedValueBox<ConsoleOutput?>(nil)
@@ -360,5 +378,96 @@ extension StringProtocol {
         while let c = s.first, c.isWhitespace { s.removeFirst() }
         while let c = s.last, c.isWhitespace { s.removeLast() }
         return String(s)
+    }
+}
+
+/// beamsh's standard input for the node's reads. A file is read 64 KB at a time (a line is
+/// then no system call of its own, and no thread), and what was read ahead but not used is
+/// given back at exit by moving the file's position back. A pipe or terminal is read a byte at
+/// a time for lines (what follows a line is left where it is, for whoever reads next), and at
+/// most the bytes asked for by a counted read.
+enum StandardInput {
+    private static let state = NIOLockedValueBox((buffer: [UInt8](), start: 0, endOfFile: false))
+
+    /// Whether standard input is a regular file (`< file`).
+    static let isFile: Bool = {
+        var status = stat()
+        return fstat(STDIN_FILENO, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+    }()
+
+    static func line() -> InputRead {
+        guard isFile else { return lineByBytes() }
+        return state.withLockedValue { s in
+            while true {
+                if let newline = s.buffer[s.start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    return .data(take(&s, upTo: newline + 1))
+                }
+                if s.endOfFile || !fill(&s) {
+                    return s.start == s.buffer.count ? .endOfInput : .data(take(&s, upTo: s.buffer.count))
+                }
+            }
+        }
+    }
+
+    static func bytes(upTo count: Int) -> InputRead {
+        guard count > 0 else { return .data([]) }
+        if isFile {
+            return state.withLockedValue { s in
+                if s.start == s.buffer.count, s.endOfFile || !fill(&s) { return .endOfInput }
+                return .data(take(&s, upTo: min(s.buffer.count, s.start + count)))
+            }
+        }
+        var chunk = [UInt8](repeating: 0, count: min(count, 1 << 16))
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            return n <= 0 ? .endOfInput : .data(Array(chunk[..<n]))
+        }
+    }
+
+    static func returnUnread() {
+        guard isFile else { return }
+        state.withLockedValue { s in
+            let unread = s.buffer.count - s.start
+            if unread > 0, lseek(STDIN_FILENO, off_t(-unread), SEEK_CUR) >= 0 { (s.buffer, s.start) = ([], 0) }
+        }
+    }
+
+    private static func lineByBytes() -> InputRead {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let n = read(STDIN_FILENO, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return bytes.isEmpty ? .endOfInput : .data(bytes) }
+            bytes.append(byte)
+            if byte == UInt8(ascii: "\n") { return .data(bytes) }
+        }
+    }
+
+    /// Reads the next 64 KB; false at the end of the file (or an error).
+    private static func fill(_ s: inout (buffer: [UInt8], start: Int, endOfFile: Bool)) -> Bool {
+        if s.start > 0 {
+            s.buffer.removeFirst(s.start)
+            s.start = 0
+        }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                s.endOfFile = true
+                return false
+            }
+            s.buffer += chunk[..<n]
+            return true
+        }
+    }
+
+    private static func take(_ s: inout (buffer: [UInt8], start: Int, endOfFile: Bool), upTo end: Int) -> [UInt8] {
+        let taken = Array(s.buffer[s.start..<end])
+        s.start = end
+        if s.start == s.buffer.count { (s.buffer, s.start) = ([], 0) }
+        return taken
     }
 }

@@ -465,11 +465,24 @@ public final class IOServer: @unchecked Sendable {
     /// terminal, else held until the line is in): a process printing while `IO.gets` waits must
     /// not wait on the operator. Anything else arriving (other reads, the evaluation's own
     /// messages) is put back for the evaluation loop, in order.
-    private func readServingOutput(prompt: String) async -> InputRead {
+    /// `bytes`: a counted read of that many bytes (``ConsoleInput/readBytes(prompt:count:)``),
+    /// else a line.
+    private func readServingOutput(prompt: String, bytes: Int? = nil) async -> InputRead {
+        let input = self.input
+        let read: @Sendable () -> InputRead = {
+            if let bytes { return input.readBytes(prompt: prompt, count: bytes) }
+            return input.readInput(prompt: prompt)
+        }
+        // A file answers at once: read here, with no thread, and nothing to serve meanwhile.
+        if input.readsWithoutWaiting, readControl.withLockedValue({ control -> Bool in
+            if case .interrupted = control { return false }
+            return true
+        }) {
+            return read()
+        }
         input.willPrompt()
         // Ctrl-C may come at any point from here on: before the read starts (it then does not),
         // or while it waits.
-        let input = self.input
         let abandonable = input.readsMayBeAbandoned
         let mayRead = readControl.withLockedValue { control -> Bool in
             if case .interrupted = control { return false }
@@ -489,7 +502,7 @@ public final class IOServer: @unchecked Sendable {
                 return false
             }
             if interrupted { give() }
-        } : nil) { input.readInput(prompt: prompt) }
+        } : nil, read: read)
         readControl.withLockedValue { control in
             if case .reading = control { control = .allowed }
         }
@@ -534,7 +547,7 @@ public final class IOServer: @unchecked Sendable {
         let bytesWanted = encoding == .latin1 && !input.isInteractive
         func available() -> Int { bytesWanted ? pending.count : pending.characters }
         while available() < count && !pendingEOF {
-            switch await readServingOutput(prompt: Chardata.prompt(prompt)) {
+            switch await readServingOutput(prompt: Chardata.prompt(prompt), bytes: bytesWanted ? count - available() : nil) {
             case .data(let bytes): pending.append(bytes)
             case .endOfInput: pendingEOF = true
             case .interrupted:

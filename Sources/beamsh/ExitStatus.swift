@@ -72,6 +72,8 @@ func flushOutput() -> Bool {
 
 /// Leaves the process now with `status`, flushing output first.
 func exitNow(_ status: ExitStatus) -> Never {
+    // Input read ahead from a file and not used is left for whoever reads the file next.
+    PlainLineInput.returnUnreadInput()
     // A script must be able to tell that its output was lost: a failed write turns success
     // into `outputFailure` (a failure keeps its own code).
     // errno only when this fflush failed: it is per thread and may be stale otherwise.

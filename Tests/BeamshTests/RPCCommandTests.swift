@@ -490,6 +490,45 @@ import Testing
             let script = "\(input) | \(BeamshBinary.path) \(node.name) --eval '\(expression)'"
             let run = try runProcess("/bin/sh", ["-c", script], environment: ["RELEASE_COOKIE": node.cookie, "NO_COLOR": "1"])
             #expect(run.status == 0 && run.stdout == expected + "\n", "\(input) | \(expression): \(run.stdout)\(run.stderr)")
+            // The same from a file (read ahead in blocks, not a byte at a time).
+            let file = FileManager.default.temporaryDirectory.path + "/beamsh-input-\(TestNode.randomToken(6))"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let fromFile = try runProcess("/bin/sh", ["-c", "\(input) > \(file); \(BeamshBinary.path) \(node.name) --eval '\(expression)' < \(file)"],
+                                          environment: ["RELEASE_COOKIE": node.cookie, "NO_COLOR": "1"])
+            #expect(fromFile.status == 0 && fromFile.stdout == expected + "\n", "< file, \(expression): \(fromFile.stdout)\(fromFile.stderr)")
+        }
+    }
+
+    /// Large input goes through in blocks: 10 MB to `IO.binread(:stdio, :eof)` exactly (it was
+    /// read a byte per system call: 1 MB/s), 20,000 lines to a line stream; from a file and from a
+    /// pipe. What an evaluation did not read is there for the next command on the same input.
+    @Test func largeInputReachesTheNodeExactlyAndLeavesTheRest() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
+        let node = try TestNode(runtime: runtime, elixir: true)
+        defer { node.stop() }
+        let folder = FileManager.default.temporaryDirectory.path + "/beamsh-large-\(TestNode.randomToken(6))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let env = ["RELEASE_COOKIE": node.cookie, "NO_COLOR": "1"]
+        let binary = "'\(BeamshBinary.path)' '\(node.name)'"
+        _ = try runProcess("/bin/sh", ["-c", "head -c 10000000 /dev/urandom > \(folder)/data; seq 1 20000 > \(folder)/lines"], environment: env)
+        let md5 = try runProcess("/bin/sh", ["-c", "md5sum < \(folder)/data | cut -c1-32"], environment: env).stdout
+        let hash = "--eval ':crypto.hash(:md5, IO.binread(:stdio, :eof)) |> Base.encode16(case: :lower) |> IO.puts'"
+        for source in ["< \(folder)/data", "", "pipe"] where !source.isEmpty {
+            let command = source == "pipe" ? "cat \(folder)/data | \(binary) \(hash)" : "\(binary) \(hash) \(source)"
+            let run = try runProcess("/bin/sh", ["-c", command], environment: env, timeout: 60)
+            #expect(run.status == 0 && run.stdout.hasPrefix(md5), "\(source): \(run.stdout) vs \(md5)\(run.stderr)")
+        }
+        let count = "--eval 'IO.stream(:stdio, :line) |> Enum.count()'"
+        for command in ["\(binary) \(count) < \(folder)/lines", "cat \(folder)/lines | \(binary) \(count)"] {
+            let run = try runProcess("/bin/sh", ["-c", command], environment: env, timeout: 60)
+            #expect(run.status == 0 && run.stdout == "20000\n", "\(command): \(run.stdout)\(run.stderr)")
+        }
+        // The rest of a file or a pipe after a line and five bytes: for `cat`.
+        let gets = "--eval 'IO.gets(\"\")' --eval 'IO.binread(:stdio, 5)'"
+        for command in ["(\(binary) \(gets); cat) < \(folder)/lines", "cat \(folder)/lines | (\(binary) \(gets); cat)"] {
+            let run = try runProcess("/bin/bash", ["-c", command + " | head -4"], environment: env, timeout: 60)
+            #expect(run.stdout == "\"1\\n\"\n\"2\\n3\\n4\"\n\n5\n", "\(command): \(run.stdout)\(run.stderr)")
         }
     }
 
