@@ -16,7 +16,7 @@
 /// | proper list (a charlist too) | array (`'abc'` → `[97, 98, 99]`) |
 /// | improper list | `{"$improper_list": [1, 2], "tail": 3}` |
 /// | tuple | `{"$tuple": [...]}` |
-/// | map with atom or printable binary keys, unique as strings | object |
+/// | map with atom or printable binary keys, unique as strings, none a tag below (`"$tuple"`...) | object |
 /// | any other map | `{"$map": [[key, value], ...]}` |
 /// | pid | `{"$pid": "<0.85.0>", "node": "app@host"}` |
 /// | port | `{"$port": "#Port<0.5>", "node": "app@host"}` |
@@ -251,8 +251,12 @@ extension TermJSON {
         return text
     }
 
+    /// The keys that mark a tagged object: a map with one of them as a key is written as
+    /// `{"$map": ...}`, so `%{"$tuple" => [1]}` is never read back as the tuple `{1}`.
+    static let tags: Set<String> = ["$binary", "$bitstring", "$improper_list", "$tuple", "$map", "$pid", "$port", "$ref", "$fun"]
+
     /// Object keys for a map whose keys are all atoms or printable binaries, distinct as
-    /// strings (`:a` and `"a"` in one map would collide); else `nil`.
+    /// strings (`:a` and `"a"` in one map would collide) and none a tag's; else `nil`.
     static func objectKeys(_ map: TermMap) -> [String]? {
         var keys: [String] = []
         keys.reserveCapacity(map.count)
@@ -266,7 +270,7 @@ extension TermJSON {
                 key = text
             default: return nil
             }
-            guard seen.insert(key).inserted else { return nil }
+            guard !tags.contains(key), seen.insert(key).inserted else { return nil }
             keys.append(key)
         }
         return keys

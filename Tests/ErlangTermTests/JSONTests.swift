@@ -34,6 +34,12 @@ import Testing
         #expect(json.encode(.map([(key: .atom("a"), value: 1), (key: .binary("a"), value: 2)])) ==
             "{\"$map\":[[\"a\",1],[\"a\",2]]}")
         #expect(json.encode(.map([(key: 1, value: 2)])) == "{\"$map\":[[1,2]]}")
+        // A key that is a tag's would read back as that tag (`%{"$tuple" => [1]}` as `{1}`);
+        // other `$` keys are plain keys.
+        #expect(json.encode(.map([(key: .binary("$tuple"), value: [1])])) == "{\"$map\":[[\"$tuple\",[1]]]}")
+        #expect(json.encode(.map([(key: .atom("$pid"), value: .binary("<0.1.0>")), (key: .atom("node"), value: .atom("a@b"))]))
+                == "{\"$map\":[[\"$pid\",\"<0.1.0>\"],[\"node\",\"a@b\"]]}")
+        #expect(json.encode(.map([(key: .binary("$set"), value: 1)])) == "{\"$set\":1}")
     }
 
     @Test func identifiers() {
