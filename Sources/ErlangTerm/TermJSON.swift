@@ -76,6 +76,11 @@ extension TermJSON {
     private enum Step {
         case value(Value, depth: Int)
         case text(String)
+        /// A closing bracket, on a line of its own at `depth` when pretty. (The line's text is
+        /// made when written: kept for each open level, it took half a kilobyte per level.)
+        case close(Character, depth: Int)
+        /// A member's key: after a comma unless first, on a new line at `depth` when pretty.
+        case key(String, first: Bool, depth: Int)
         /// An array's elements from `index` on: one step for the rest, not one per element.
         case elements([Term], index: Int, depth: Int)
     }
@@ -93,10 +98,18 @@ extension TermJSON {
             while let step = steps.popLast() {
                 switch step {
                 case .text(let text): output += text
+                case .close(let bracket, let depth):
+                    appendNewline(depth)
+                    output.append(bracket)
+                case .key(let key, let first, let depth):
+                    if !first { output += "," }
+                    appendNewline(depth)
+                    output += TermJSON.quote(key)
+                    output += options.pretty ? ": " : ":"
                 case .value(let value, let depth): write(value, depth: depth)
                 case .elements(let elements, let index, let depth):
                     if index > 0 { output += "," }
-                    output += newline(depth + 1)
+                    appendNewline(depth + 1)
                     if index + 1 < elements.count { steps.append(.elements(elements, index: index + 1, depth: depth)) }
                     write(.term(elements[index]), depth: depth + 1)
                 }
@@ -132,6 +145,15 @@ extension TermJSON {
             options.pretty ? "\n" + String(repeating: "  ", count: min(depth, TermJSON.maxIndentLevels)) : ""
         }
 
+        private static let indentation = String(repeating: " ", count: 2 * TermJSON.maxIndentLevels)
+
+        /// ``newline(_:)`` written straight into the output.
+        private mutating func appendNewline(_ depth: Int) {
+            guard options.pretty else { return }
+            output += "\n"
+            output.append(contentsOf: Self.indentation.prefix(2 * min(depth, TermJSON.maxIndentLevels)))
+        }
+
         private mutating func write(_ value: Value, depth: Int) {
             switch value {
             case .raw(let text): output += text
@@ -146,7 +168,7 @@ extension TermJSON {
                 return
             }
             output += "["
-            steps.append(.text(newline(depth) + "]"))
+            steps.append(.close("]", depth: depth))
             steps.append(.elements(elements, index: 0, depth: depth))
         }
 
@@ -156,13 +178,11 @@ extension TermJSON {
                 return
             }
             output += "{"
-            steps.append(.text(newline(depth) + "}"))
-            let colon = options.pretty ? ": " : ":"
+            steps.append(.close("}", depth: depth))
             var index = members.count - 1
             while index >= 0 {
                 steps.append(.value(members[index].value, depth: depth + 1))
-                let separator = (index > 0 ? "," : "") + newline(depth + 1)
-                steps.append(.text(separator + TermJSON.quote(members[index].key) + colon))
+                steps.append(.key(members[index].key, first: index == 0, depth: depth + 1))
                 index -= 1
             }
         }
