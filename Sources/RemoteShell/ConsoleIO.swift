@@ -64,6 +64,8 @@ public protocol ConsoleInput: Sendable {
     /// `file:read/2` send): up to `count` bytes as they come, whatever lines they hold, and none
     /// beyond. By default ``readInput(prompt:)``.
     func readBytes(prompt: String, count: Int) -> InputRead
+    /// Takes back bytes read and not used, to be read again first. By default they are dropped.
+    func giveBack(_ bytes: [UInt8])
     /// Whether an operator types the input (a line editor): text typed beyond what an
     /// evaluation read is then dropped when it ends, not handed to a later evaluation's read.
     var isInteractive: Bool { get }
@@ -107,6 +109,7 @@ extension ConsoleInput {
     public func endReadBeforeMessage() {}
     public var isInteractive: Bool { false }
     public func readBytes(prompt: String, count: Int) -> InputRead { readInput(prompt: prompt) }
+    public func giveBack(_ bytes: [UInt8]) {}
     public func readInput(prompt: String) -> InputRead {
         switch readReply(prompt: prompt) {
         case .line(let line): return .data(Array((line + "\n").utf8))
@@ -241,6 +244,7 @@ public struct PlainLineInput: ConsoleInput {
     }
 
     public var readsWithoutWaiting: Bool { StandardInput.isFile }
+    public func giveBack(_ bytes: [UInt8]) { StandardInput.giveBack(bytes) }
 
     private func writePrompt(_ prompt: String) {
         // Noted first: a message about to be printed (a lost connection) ends the prompt's line.
@@ -385,9 +389,11 @@ extension StringProtocol {
 /// then no system call of its own, and no thread), and what was read ahead but not used is
 /// given back at exit by moving the file's position back. A pipe or terminal is read a byte at
 /// a time for lines (what follows a line is left where it is, for whoever reads next), and at
-/// most the bytes asked for by a counted read.
+/// most the bytes asked for by a counted read. The end of a file is asked about again at each
+/// read (a file that grows is read on).
 enum StandardInput {
-    private static let state = NIOLockedValueBox((buffer: [UInt8](), start: 0, endOfFile: false))
+    /// Bytes read (or given back) and not used yet, from `start`.
+    private static let state = NIOLockedValueBox((buffer: [UInt8](), start: 0))
 
     /// Whether standard input is a regular file (`< file`).
     static let isFile: Bool = {
@@ -396,32 +402,53 @@ enum StandardInput {
     }()
 
     static func line() -> InputRead {
-        guard isFile else { return lineByBytes() }
+        guard isFile else {
+            // Bytes given back first (a line among them, or a line's start), then the pipe a byte
+            // at a time, outside the lock: a read abandoned on Ctrl-C may block for good.
+            let (head, complete) = state.withLockedValue { s -> ([UInt8], Bool) in
+                if let newline = s.buffer[s.start...].firstIndex(of: UInt8(ascii: "\n")) { return (take(&s, upTo: newline + 1), true) }
+                return (take(&s, upTo: s.buffer.count), false)
+            }
+            if complete { return .data(head) }
+            if case .data(let rest) = lineByBytes() { return .data(head + rest) }
+            return head.isEmpty ? .endOfInput : .data(head)
+        }
         return state.withLockedValue { s in
+            // Where the search for a line end goes on from: the bytes before it hold none (a
+            // long line is searched once, not again after each block).
+            var searched = s.start
             while true {
-                if let newline = s.buffer[s.start...].firstIndex(of: UInt8(ascii: "\n")) {
+                if let newline = s.buffer[searched...].firstIndex(of: UInt8(ascii: "\n")) {
                     return .data(take(&s, upTo: newline + 1))
                 }
-                if s.endOfFile || !fill(&s) {
-                    return s.start == s.buffer.count ? .endOfInput : .data(take(&s, upTo: s.buffer.count))
-                }
+                searched = s.buffer.count - s.start
+                guard fill(&s) else { return s.start == s.buffer.count ? .endOfInput : .data(take(&s, upTo: s.buffer.count)) }
+                searched += s.start
             }
         }
     }
 
     static func bytes(upTo count: Int) -> InputRead {
         guard count > 0 else { return .data([]) }
-        if isFile {
-            return state.withLockedValue { s in
-                if s.start == s.buffer.count, s.endOfFile || !fill(&s) { return .endOfInput }
-                return .data(take(&s, upTo: min(s.buffer.count, s.start + count)))
-            }
+        let buffered = state.withLockedValue { s -> [UInt8]? in
+            if s.start == s.buffer.count, isFile, !fill(&s) { return [] }
+            return s.start == s.buffer.count ? nil : take(&s, upTo: min(s.buffer.count, s.start + count))
         }
+        if let buffered { return buffered.isEmpty ? .endOfInput : .data(buffered) }
         var chunk = [UInt8](repeating: 0, count: min(count, 1 << 16))
         while true {
             let n = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             return n <= 0 ? .endOfInput : .data(Array(chunk[..<n]))
+        }
+    }
+
+    /// Puts `bytes`, taken but not used (by the node's I/O server), back in front of the input.
+    static func giveBack(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        state.withLockedValue { s in
+            s.buffer = bytes + s.buffer[s.start...]
+            s.start = 0
         }
     }
 
@@ -445,8 +472,8 @@ enum StandardInput {
         }
     }
 
-    /// Reads the next 64 KB; false at the end of the file (or an error).
-    private static func fill(_ s: inout (buffer: [UInt8], start: Int, endOfFile: Bool)) -> Bool {
+    /// Reads up to 64 KB more (dropping what was used); false at the end of the file (or an error).
+    private static func fill(_ s: inout (buffer: [UInt8], start: Int)) -> Bool {
         if s.start > 0 {
             s.buffer.removeFirst(s.start)
             s.start = 0
@@ -455,16 +482,13 @@ enum StandardInput {
         while true {
             let n = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 {
-                s.endOfFile = true
-                return false
-            }
+            if n <= 0 { return false }
             s.buffer += chunk[..<n]
             return true
         }
     }
 
-    private static func take(_ s: inout (buffer: [UInt8], start: Int, endOfFile: Bool), upTo end: Int) -> [UInt8] {
+    private static func take(_ s: inout (buffer: [UInt8], start: Int), upTo end: Int) -> [UInt8] {
         let taken = Array(s.buffer[s.start..<end])
         s.start = end
         if s.start == s.buffer.count { (s.buffer, s.start) = ([], 0) }

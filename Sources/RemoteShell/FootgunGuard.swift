@@ -33,10 +33,7 @@ public enum FootgunGuard {
          ["send(:init,", "Kernel.send(:init,", "Process.send(:init,", ":erlang.send(:init,",
           "send(Process.whereis(:init),", "send(:erlang.whereis(:init),", "Kernel.send(Process.whereis(:init),",
           "Process.send(Process.whereis(:init),", ":erlang.send(Process.whereis(:init),", ":init|>send(",
-          "send(pid(0,0,0),", "Kernel.send(pid(0,0,0),", "Process.send(pid(0,0,0),", ":erlang.send(pid(0,0,0),",
-          // Without parentheses (`send :init, {:stop, :stop}`): read with a blank kept between a
-          // name and the `:` of an atom after it (`[send: init]` is a keyword list).
-          "send :init,", "Kernel.send :init,", "Process.send :init,"]),
+          "send(pid(0,0,0),", "Kernel.send(pid(0,0,0),", "Process.send(pid(0,0,0),", ":erlang.send(pid(0,0,0),"]),
     ] + vitalProcesses.map { name in
         ("stopping :\(name)", ["GenServer.stop(:\(name)", ":gen_server.stop(:\(name)", "Supervisor.stop(:\(name)",
                                ":sys.terminate(:\(name)", "GenServer.stop(Process.whereis(:\(name))",
@@ -102,8 +99,10 @@ public enum FootgunGuard {
         guard mayStop(line) else { return nil }
         let code = Array(SourceScanner.codeOnly(unquotingAtoms(line, language: language), language: language))
         var chars = normalized(String(unwrappingGroupedNames(code)), language: language)
-        // `:init |> apply(:stop, [])` is `apply(:init, :stop, [])`.
-        if language == .elixir { chars = rewritingPipes(chars) }
+        if language == .elixir {
+            // `send :init, msg` is `send(:init, msg`; `:init |> apply(:stop, [])` is `apply(:init, :stop, [])`.
+            chars = rewritingPipes(callingJuxtaposed(chars))
+        }
         func isIdentifierChar(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" }
         // A plain scan over characters: Foundation's `range(of:)` would link all of Foundation
         // (and ICU) into the binary for this one call.
@@ -132,20 +131,9 @@ public enum FootgunGuard {
             if let hit = erlangCalls.first(where: { occurs($0, needsCall: false) }) { return hit }
             if let hit = erlangLocalCalls.first(where: { occurs($0, needsCall: true) }) { return hit + "()" }
         }
-        let compact = chars.filter { !$0.isWhitespace }
-        // A blank only where it tells a call from a keyword: `send :init` (a call, no brackets).
-        var spaced: [Character] = []
-        for (k, c) in chars.enumerated() {
-            if c == " " {
-                if let previous = spaced.last, isIdentifierChar(previous), k + 1 < chars.count, chars[k + 1] == ":" { spaced.append(c) }
-                continue
-            }
-            spaced.append(c)
-        }
+        let compact = Self.compacted(chars)
         let byArgument = language == .elixir ? elixirArgumentCalls : erlangArgumentCalls
-        if let hit = byArgument.first(where: { call in
-            call.patterns.contains { $0.utf8.contains(0x20) ? occurs($0, needsCall: false, in: spaced) : occurs($0, needsCall: false, in: compact) }
-        }) {
+        if let hit = byArgument.first(where: { $0.patterns.contains { occurs($0, needsCall: false, in: compact) } }) {
             return hit.call
         }
         // The module and function as adjacent arguments: `apply(:init, :stop, [])`,
@@ -155,7 +143,8 @@ public enum FootgunGuard {
         // init's pid written as text, as `Process.list()` and `:top` print it (`#PID<0.0.0>`,
         // `pid("0.0.0")`, `list_to_pid("<0.0.0>")`): its quotes are gone from the scanned code,
         // so the raw line is read, without spacing, with each such form made `pid(0,0,0)`.
-        let raw = Array(line.filter { !$0.isWhitespace })
+        let spelled = language == .elixir ? callingJuxtaposed(normalized(line, language: language)) : Array(line)
+        let raw = Self.compacted(spelled)
         var canonical = Self.initPidSpelledOut(raw, language: language)
         guard canonical.count != raw.count else { return nil }
         if language == .elixir { canonical = rewritingPipes(canonical) }
@@ -171,28 +160,62 @@ public enum FootgunGuard {
     /// `IO.inspect((System).stop())`) groups.
     static func unwrappingGroupedNames(_ code: [Character]) -> [Character] {
         func isNameCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "@" || c == "." || c == ":" }
-        var chars = code
-        var changed = true
-        while changed {
-            changed = false
-            var i = 0
-            while i < chars.count {
-                defer { i += 1 }
-                guard chars[i] == "(", i == 0 || !(isNameCharacter(chars[i - 1]) || chars[i - 1] == "?" || chars[i - 1] == "!") else {
+        // One pass: each bracket's group is looked at when it closes (inner groups first, so
+        // `((init))` comes out whole), and only a short one can be a name: linear on any line.
+        var out: [Character] = []
+        out.reserveCapacity(code.count)
+        var open: [(at: Int, grouping: Bool)] = []
+        for c in code {
+            if c == "(" {
+                let grouping = out.last.map { !(isNameCharacter($0) || $0 == "?" || $0 == "!") } ?? true
+                open.append((out.count, grouping))
+                out.append(c)
+                continue
+            }
+            guard c == ")", let group = open.popLast() else {
+                out.append(c)
+                continue
+            }
+            let inside = out[(group.at + 1)...]
+            if group.grouping, inside.count <= 256 {
+                let name = inside.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
+                if !name.isEmpty, name.allSatisfy(isNameCharacter) {
+                    let bare = Array(name)
+                    out.removeSubrange(group.at...)
+                    out += bare
                     continue
                 }
-                var start = i + 1
-                while start < chars.count, chars[start].isWhitespace { start += 1 }
-                var end = start
-                while end < chars.count, isNameCharacter(chars[end]) { end += 1 }
-                var close = end
-                while close < chars.count, chars[close].isWhitespace { close += 1 }
-                guard end > start, close < chars.count, chars[close] == ")" else { continue }
-                chars.replaceSubrange(i...close, with: chars[start..<end])
-                changed = true
             }
+            out.append(c)
         }
-        return chars
+        return out
+    }
+
+    /// Elixir code with each call written without brackets given its opening one:
+    /// `send :init, msg` is `send(:init, msg`, `Process.exit pid(0,0,0), :kill` is
+    /// `Process.exit(pid(0,0,0), :kill`: a name, one blank, then what starts an argument (a
+    /// name, an atom). Operators spelled as words (`x and y`, `a in b`, `when`, `do`) are not
+    /// calls, nor is a type's `x :: t`. (The patterns end before the closing bracket.)
+    static func callingJuxtaposed(_ code: [Character]) -> [Character] {
+        func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "?" || c == "!" }
+        let notCalls: Set<String> = ["do", "end", "fn", "when", "and", "or", "not", "in", "else", "after", "catch", "rescue",
+                                     "true", "false", "nil"]
+        var out = code
+        var i = 1
+        while i + 1 < out.count {
+            defer { i += 1 }
+            guard out[i] == " ", isWordCharacter(out[i - 1]) else { continue }
+            let next = out[i + 1]
+            guard next.isLetter || next == "_" || (next == ":" && (i + 2 >= out.count || out[i + 2] != ":")) else { continue }
+            var start = i - 1
+            while start > 0, isWordCharacter(out[start - 1]) || out[start - 1] == "." { start -= 1 }
+            var end = i + 1
+            while end < out.count, isWordCharacter(out[end]) { end += 1 }
+            let before = String(out[start..<i]), after = String(out[(i + 1)..<end])
+            guard !notCalls.contains(before), !notCalls.contains(after), out[start].isLetter || out[start] == "_" else { continue }
+            out[i] = "("
+        }
+        return out
     }
 
     /// Elixir code with each pipe written as the call it makes, the piped value first:
@@ -290,6 +313,44 @@ public enum FootgunGuard {
         }
     }
 
+    /// The code without blanks, but one where they part two names (`do Process.exit(...)` stays
+    /// two words: run together, `doProcess` is no call of `Process.exit`).
+    static func compacted(_ code: [Character]) -> [Character] {
+        func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" || c == "?" || c == "!" || c == "@" }
+        var out: [Character] = []
+        out.reserveCapacity(code.count)
+        var blank = false
+        for c in code {
+            if c.isWhitespace {
+                blank = true
+                continue
+            }
+            // (`?` and `!` end a name, never start one: `init ! msg` is `init!msg`.)
+            if blank, let last = out.last, isWordCharacter(last), c.isLetter || c.isNumber || c == "_" || c == "@" || c == ":" {
+                out.append(" ")
+            }
+            blank = false
+            out.append(c)
+        }
+        return out
+    }
+
+    /// `(pid(0,0,0))` (not a call's brackets) as `pid(0,0,0)`, nested ones too, in one pass.
+    static func unwrappingGroupedPids(_ code: [Character]) -> [Character] {
+        let grouped = Array("(pid(0,0,0))")
+        var out: [Character] = []
+        out.reserveCapacity(code.count)
+        for c in code {
+            out.append(c)
+            guard c == ")", out.count >= grouped.count, out[(out.count - grouped.count)...].elementsEqual(grouped) else { continue }
+            let open = out.count - grouped.count
+            if open > 0, out[open - 1].isLetter || out[open - 1].isNumber || out[open - 1] == "_" || out[open - 1] == "." { continue }
+            out.removeLast()
+            out.remove(at: open)
+        }
+        return out
+    }
+
     /// The ways to write init's pid as text, each with the module it may be called through.
     static let initPidSpellings: [[Character]] = {
         var forms = ["#PID<0.0.0>"]
@@ -327,18 +388,7 @@ public enum FootgunGuard {
             i += 1
         }
         // In grouping brackets it is the same pid: `(c:pid(0,0,0)) ! hello`.
-        let grouped = Array("(pid(0,0,0))")
-        var j = 0
-        while j + grouped.count <= out.count {
-            let isCall = j > 0 && (out[j - 1].isLetter || out[j - 1].isNumber || out[j - 1] == "_" || out[j - 1] == ".")
-            if !isCall, out[j..<(j + grouped.count)].elementsEqual(grouped) {
-                out.replaceSubrange(j..<(j + grouped.count), with: canonical)
-                j = max(0, j - 1)
-            } else {
-                j += 1
-            }
-        }
-        return out
+        return unwrappingGroupedPids(out)
     }
 
     static let elixirArgumentPairs = argumentPairs(.elixir)

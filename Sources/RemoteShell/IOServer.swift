@@ -452,11 +452,11 @@ public final class IOServer: @unchecked Sendable {
     }
 
     /// Input typed beyond what the evaluation read is dropped when it ends: a later
-    /// evaluation's `IO.gets` (a confirmation question) must not take it unseen. (Piped input
-    /// is kept: it is data, and the next `--eval` may read on.)
+    /// evaluation's `IO.gets` (a confirmation question) must not take it unseen. Piped input is
+    /// given back to the input: it is data, for the next `--eval`, or for whatever reads the same
+    /// input after beamsh (`IO.read(:stdio, 2)` takes a line to count its characters).
     func evaluationEnded() {
-        guard input.isInteractive else { return }
-        pending.removeAll()
+        if input.isInteractive { pending.removeAll() } else { input.giveBack(pending.take(pending.count)) }
         pendingEOF = false
     }
 

@@ -436,7 +436,7 @@ struct SourceScanner {
     /// each continues the expression before it (checked against Elixir 1.14's
     /// `Code.string_to_quoted("a\n<op> b")`).
     private static let leadingOperators: [(text: [Character], continues: Bool)] = {
-        let continuing = ["===", "!==", "<<<", ">>>", "<~>", "|||", "&&&", "+++", "---", "\\\\", "|>", "++", "--", "<>",
+        let continuing = ["===", "!==", "<<<", ">>>", "<<~", "~>>", "<~>", "<|>", "|||", "&&&", "+++", "---", "\\\\", "|>", "++", "--", "<>",
                           "..", "::", "==", "!=", "=~", "<=", ">=", "&&", "||", "<-", "~>", "<~", "**", "<", ">", "|", "=",
                           "*", "/", "."]
         let starting = ["..//", "...", "~~~", "<<", "->", "=>", "//"]

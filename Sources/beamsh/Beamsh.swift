@@ -142,9 +142,10 @@ extension Beamsh {
     }
 }
 
-/// Code (`--eval`), terms (`--rpc`) and names go to the node as UTF-8: an argument in another
-/// encoding (a Latin-1 "é", the byte 0xE9) is refused, not sent with replacement characters in
-/// its place. File paths may be any bytes (`--cookie-file`, `--release`, `decode`'s FILE).
+/// beamsh reads its arguments as UTF-8 text: code (`--eval`), terms (`--rpc`) and names go to
+/// the node as such, and a path is opened by the name the text spells. An argument in another
+/// encoding (a Latin-1 "é", the byte 0xE9) is refused, not used with replacement characters in
+/// its place (which would change the code, or name a file that is not there).
 func refuseArgumentsThatAreNotUTF8() {
     let count = Int(CommandLine.argc)
     let argv = CommandLine.unsafeArgv
@@ -152,20 +153,14 @@ func refuseArgumentsThatAreNotUTF8() {
     for index in 1..<max(count, 1) {
         guard let raw = argv[index] else { continue }
         if let text = String(validatingCString: raw) {
-            if index == 1 && text == "decode" { return }
             previous = text
             continue
         }
         let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw)))
-        let isPath = previous == "--cookie-file" || previous == "--release"
-            || bytes.starts(with: Array("--cookie-file=".utf8)) || bytes.starts(with: Array("--release=".utf8))
-        if !isPath {
-            let bad = firstInvalidUTF8Offset(bytes).map { bytes[$0] } ?? 0
-            printError("argument \(index)\(previous.map { " (after \($0))" } ?? "") is not valid UTF-8: it holds the byte "
-                + "0x\(String(bad, radix: 16, uppercase: true)); code, terms and names go to the node as UTF-8 (convert it first, "
-                + "e.g. with iconv -f latin1 -t utf8)")
-            exitNow(.usage)
-        }
-        previous = nil
+        let bad = firstInvalidUTF8Offset(bytes).map { bytes[$0] } ?? 0
+        printError("argument \(index)\(previous.map { " (after \($0))" } ?? "") is not valid UTF-8: it holds the byte "
+            + "0x\(String(bad, radix: 16, uppercase: true)); beamsh reads its arguments as UTF-8 (convert it first, e.g. with "
+            + "iconv -f latin1 -t utf8, or rename the file)")
+        exitNow(.usage)
     }
 }

@@ -81,6 +81,12 @@ struct LocalCheckTests {
         ("send(IEx.Helpers.pid(0,0,0), :hello)", "send(:init, ...)"), ("Process.exit(IEx.Helpers.pid(0,0,0), :kill)", "Process.exit(Process.whereis(:init), ...)"),
         (":erlang.exit(:c.pid(0,0,0), :kill)", "Process.exit(Process.whereis(:init), ...)"),
         ("send :init, {:stop, :stop}", "send(:init, ...)"), ("Kernel.send  :init ,  msg", "send(:init, ...)"),
+        // Calls without brackets, whatever their argument.
+        ("send pid(0,0,0), {:stop, :stop}", "send(:init, ...)"), ("send Process.whereis(:init), msg", "send(:init, ...)"),
+        (":erlang.send :init, msg", "send(:init, ...)"), ("Process.exit pid(0, 0, 0), :kill", "Process.exit(Process.whereis(:init), ...)"),
+        ("x = 1\nProcess.exit Process.whereis(:init), :kill", "Process.exit(Process.whereis(:init), ...)"),
+        ("Application.stop :kernel", "Application.stop(:kernel)"),
+        ("if true do\n  Process.exit(Process.whereis(:init), :kill)\nend", "Process.exit(Process.whereis(:init), ...)"),
     ])
     func elixirStopCallsAreFound(line: String, call: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == call)
@@ -104,10 +110,18 @@ struct LocalCheckTests {
                       "s = \"\"\"\nrun System.stop() here\n\"\"\"",
                       // A bracket after a name is a call's: `stop` runs on what `f` returns.
                       "f(System).stop()", "Enum.max([(1), 2])", "(f).(3)",
-                      // A keyword `send:` with a variable named init is no call.
-                      "opts = [send: init, recv: x]"])
+                      // A keyword `send:` with a variable named init is no call; operators spelled as words.
+                      "opts = [send: init, recv: x]", "send and init", ":send in [:init]", "x :: init"])
     func elixirLookalikesAreNot(line: String) {
         #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == nil)
+    }
+
+    /// The guard reads a long line in linear time: brackets to unwrap everywhere.
+    @Test func longLinesAreReadInLinearTime() {
+        let line = "x = [" + String(repeating: "(1), ((a)), f (b), ", count: 3_000) + "]; System.stop()"
+        #expect(FootgunGuard.dangerousCall(in: line, language: .elixir) == "System.stop")
+        let erlang = "X = [" + String(repeating: "(1), (c:pid(0,0,0)), ", count: 3_000) + "], init:stop()."
+        #expect(FootgunGuard.dangerousCall(in: erlang, language: .erlang) == "init:stop")
     }
 
     @Test func erlangStopCalls() {
