@@ -530,6 +530,14 @@ import Testing
             let run = try runProcess("/bin/bash", ["-c", command + " | head -4"], environment: env, timeout: 60)
             #expect(run.stdout == "\"1\\n\"\n\"2\\n3\\n4\"\n\n5\n", "\(command): \(run.stdout)\(run.stderr)")
         }
+        // A character count takes a whole line to count in; the rest of it is given back: to the
+        // next --eval, and from a file to the command after beamsh.
+        let chars = "printf 'abcdef\\nxyz\\n' > \(folder)/short; (\(binary) --eval 'IO.read(:stdio, 2)'; cat) < \(folder)/short"
+        let rest = try runProcess("/bin/bash", ["-c", chars], environment: env, timeout: 60)
+        #expect(rest.stdout == "\"ab\"\ncdef\nxyz\n", "\(rest.stdout)\(rest.stderr)")
+        let next = try runProcess("/bin/bash", ["-c", "printf 'abcdef\\nxyz\\n' | \(binary) --eval 'IO.read(:stdio, 2)' --eval 'IO.gets(\"\")'"],
+                                  environment: env, timeout: 60)
+        #expect(next.stdout == "\"ab\"\n\"cdef\\n\"\n", "\(next.stdout)\(next.stderr)")
     }
 
     /// `--eval` has nobody to answer a pager: the node is told there are no rows, so `h(lists)`
