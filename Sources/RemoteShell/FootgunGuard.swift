@@ -176,19 +176,24 @@ public enum FootgunGuard {
                 out.append(c)
                 continue
             }
-            let inside = out[(group.at + 1)...]
-            if group.grouping, inside.count <= 256 {
-                let name = inside.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()
-                if !name.isEmpty, name.allSatisfy(isNameCharacter) {
-                    let bare = Array(name)
-                    out.removeSubrange(group.at...)
-                    out += bare
-                    continue
-                }
+            // (The name is copied out before `out` changes: a slice of it kept alive would make
+            // every change copy the whole array.)
+            if group.grouping, out.count - group.at <= 257, let bare = Self.bareName(out[(group.at + 1)...], isNameCharacter) {
+                out.removeSubrange(group.at...)
+                out += bare
+                continue
             }
             out.append(c)
         }
         return out
+    }
+
+    /// The name alone between blanks in `group`, or nil.
+    private static func bareName(_ group: ArraySlice<Character>, _ isNameCharacter: (Character) -> Bool) -> [Character]? {
+        guard let first = group.firstIndex(where: { !$0.isWhitespace }), let last = group.lastIndex(where: { !$0.isWhitespace })
+        else { return nil }
+        let name = group[first...last]
+        return name.allSatisfy(isNameCharacter) ? Array(name) : nil
     }
 
     /// Elixir code with each call written without brackets given its opening one:
@@ -379,7 +384,7 @@ public enum FootgunGuard {
         var out: [Character] = []
         var i = 0
         scan: while i < code.count {
-            for form in spellings where i + form.count <= code.count && code[i..<(i + form.count)].elementsEqual(form) {
+            for form in spellings where code[i] == form[0] && i + form.count <= code.count && code[i..<(i + form.count)].elementsEqual(form) {
                 out += canonical
                 i += form.count
                 continue scan
