@@ -23,6 +23,19 @@ public enum BeamshBinary {
         !(ProcessInfo.processInfo.environment["BEAMSH_BINARY"] ?? "").isEmpty
     }
 
+    /// Copies the binary under test to `destination`, executable by everyone. `cp` writes the
+    /// copy, not this process: a child another test forks from this process at that instant
+    /// would inherit a descriptor open for writing on the copy and hold it until it execs, and
+    /// the kernel refuses to run a file open for writing ("Text file busy").
+    public static func copy(to destination: String) throws {
+        let copied = try runProcess("/bin/cp", [path, destination])
+        guard copied.status == 0 else {
+            throw NSError(domain: "BeamshBinary", code: Int(copied.status),
+                          userInfo: [NSLocalizedDescriptionKey: "cp \(path) \(destination): \(copied.stderr)"])
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: destination)
+    }
+
     /// Runs beamsh with `arguments`; the cookie goes through RELEASE_COOKIE unless nil.
     public static func run(
         _ arguments: [String], cookie: String?, environment: [String: String] = [:], stdin: String? = nil,

@@ -82,14 +82,8 @@ import Testing
         #expect(fromEnvironment.status == 0 && fromEnvironment.stdout.hasPrefix("\(node): OTP 25"), "\(fromEnvironment.stdout)\(fromEnvironment.stderr)")
         // Copied into the release's bin/, next to bin/shop: found from any folder.
         let copied = root + "/bin/beamsh"
-        try FileManager.default.copyItem(atPath: BeamshBinary.path, toPath: copied)
-        // A process another test forks in the instant of the copy may hold its file open for
-        // writing until it execs (the kernel then refuses to run it: "Text file busy").
-        var inBin = try beamsh(["--rpc", "erlang", "node"], binary: copied)
-        for _ in 0..<10 where inBin.stderr.contains("Text file busy") {
-            Thread.sleep(forTimeInterval: 0.2)
-            inBin = try beamsh(["--rpc", "erlang", "node"], binary: copied)
-        }
+        try BeamshBinary.copy(to: copied)
+        let inBin = try beamsh(["--rpc", "erlang", "node"], binary: copied)
         #expect(inBin.status == 0 && inBin.stdout == "'\(node)'\n", "\(inBin.stdout)\(inBin.stderr)")
         // doctor names the release and where the cookie came from, never the cookie.
         let doctor = try beamsh(["doctor"], in: root)

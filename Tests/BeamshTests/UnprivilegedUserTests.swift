@@ -17,8 +17,7 @@ import Testing
                                                 attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(at: directory) }
         let binary = directory.appendingPathComponent("beamsh").path
-        try FileManager.default.copyItem(atPath: BeamshBinary.path, toPath: binary)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
+        try BeamshBinary.copy(to: binary)
 
         let (a, b) = try TestNode.connectedPair(runtime: try ErlangRuntime.requireAll()[0])
         defer { a.stop(); b.stop() }
@@ -59,8 +58,7 @@ import Testing
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: cookieFile)
         let binary = directory.appendingPathComponent("beamsh").path
-        try FileManager.default.copyItem(atPath: BeamshBinary.path, toPath: binary)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
+        try BeamshBinary.copy(to: binary)
         let result = try runProcess(Self.setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary,
                                                    "--release", directory.appendingPathComponent("rel").path, "--eval", "1"],
                                     environment: ["HOME": "/nonexistent", "NO_COLOR": "1"])
