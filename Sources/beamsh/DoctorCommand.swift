@@ -18,8 +18,15 @@ extension Beamsh {
 
         @OptionGroup var connection: ConnectionOptions
 
+        @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for each answer of the test RPC.", valueName: "seconds"))
+        var timeout: Double = 10
+
         @Option(help: "Output format: text (each step as it runs) or json (one object at the end, for scripts).")
         var format: OutputFormat = .text
+
+        func validate() throws {
+            try checkSeconds(timeout, "--timeout")
+        }
 
         func run() async throws {
             var report = DoctorReport(json: format == .json)
@@ -218,15 +225,19 @@ extension Beamsh {
             // 7. A test RPC and the tick interval.
             started = clock.now
             do {
-                let release = try await connected.rpc("erlang", "system_info", [.atom("otp_release")], timeout: .seconds(10))
+                let answerWithin = Duration.nanoseconds(Int64(timeout * 1e9))
+                let release = try await connected.rpc("erlang", "system_info", [.atom("otp_release")], timeout: answerWithin)
                 report.pass("RPC", "erlang:system_info(otp_release) = \(release.stringValue ?? "?")", took: clock.now - started)
-                let tick = try await connected.rpc("net_kernel", "get_net_ticktime", [], timeout: .seconds(10))
+                let tick = try await connected.rpc("net_kernel", "get_net_ticktime", [], timeout: answerWithin)
                 report.pass("ticks", "net_ticktime \(tick.intValue.map { "\($0) s" } ?? "changing"); beamsh answers every tick")
             } catch {
                 // The call's own failure, or the connection's (the code the console would exit with).
                 let error = error as? DistributionError ?? DistributionError(.remoteCallFailed, "\(error)")
                 let fix: String
                 switch error.kind {
+                case .remoteCallFailed where error.isCallTimeout:
+                    fix = "the node is connected but its rex did not answer in \(Human.seconds(timeout)): it is overloaded or stuck "
+                        + "(`beamsh top` shows its busiest processes; --timeout waits longer)"
                 case .remoteCallFailed: fix = "rex may be overloaded or the node is shutting down"
                 case .protocolViolation:
                     fix = "the node sent what no Erlang node sends: something in between rewrites the bytes, or the port is not a node's"

@@ -1006,6 +1006,23 @@ import Testing
         #expect(both.status == 64 && both.stderr.contains("give one"), "\(both.stderr)")
     }
 
+    /// A node whose rpc server (rex) is stuck: doctor's test RPC gives up after --timeout, exits
+    /// 1 as a failed call does, and the fix says what that means.
+    @Test func doctorNamesAStuckRex() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            #expect(try node.eval("sys:suspend(rex).") == "ok")
+            let started = ContinuousClock.now
+            let stuck = try BeamshBinary.run(["doctor", node.name, "--timeout", "1"], cookie: node.cookie)
+            #expect(stuck.status == 1 && stuck.stdout.contains("ok    authentication") && stuck.stdout.contains("FAIL  RPC")
+                    && stuck.stdout.contains("its rex did not answer in 1.0 s"), "\(runtime): \(stuck.stdout)\(stuck.stderr)")
+            #expect(ContinuousClock.now - started < .seconds(8), "took \(ContinuousClock.now - started)")
+            let zero = try BeamshBinary.run(["doctor", node.name, "--timeout", "0"], cookie: node.cookie)
+            #expect(zero.status == 64 && zero.stderr.contains("--timeout"), "\(zero.stderr)")
+        }
+    }
+
     @Test func doctorWalksEveryStep() throws {
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime, mode: .ipv6)
