@@ -132,7 +132,12 @@ public enum ControlMessage: Sendable, Hashable {
 /// The peer broke the distribution protocol.
 public struct DistributionProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    /// The peer answered with a TLS record: distribution over TLS (`-proto_dist inet_tls`).
+    public let answeredInTLS: Bool
+    init(_ description: String, answeredInTLS: Bool = false) {
+        self.description = description
+        self.answeredInTLS = answeredInTLS
+    }
 }
 
 /// One message of the connected phase: `112 | 131 Control | [131 Message]`.

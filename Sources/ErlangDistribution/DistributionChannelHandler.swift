@@ -66,6 +66,10 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
             fail(DistributionError(error), context: context)
         } catch let error as DistributionError {
             fail(error, context: context)
+        } catch let error as DistributionProtocolError where error.answeredInTLS {
+            var failure = DistributionError(.protocolViolation, error.description)
+            failure.answeredInTLS = true
+            fail(failure, context: context)
         } catch {
             fail(DistributionError(.protocolViolation, "the node sent something beamsh cannot read: \(error)"), context: context)
         }

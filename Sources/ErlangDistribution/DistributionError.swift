@@ -34,6 +34,8 @@ public struct DistributionError: Error, Sendable, CustomStringConvertible {
     public let reason: Term?
     /// For `nameMismatch`: the node that answered at the address instead (its own name).
     public var reachedNode: String?
+    /// For `protocolViolation`: the port answered in TLS (a node with `-proto_dist inet_tls`).
+    public var answeredInTLS = false
 
     /// A call that got no answer in time (it may still be running on the node).
     public var isCallTimeout: Bool { kind == .remoteCallFailed && reason == .atom("timeout") }

@@ -22,6 +22,13 @@ struct DistributionFramer {
         switch phase {
         case .handshake:
             guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) else { return nil }
+            // A TLS record (content type 20-23, then major version 3) where a handshake frame's
+            // length should be: a length of 5,120 or more, which no handshake message has.
+            if (20...23).contains(length >> 8), length & 0xFF == 3 {
+                throw DistributionProtocolError(
+                    "the port answered in TLS: the node runs distribution over TLS (-proto_dist inet_tls), which beamsh "
+                        + "does not speak (or the port is another TLS server's)", answeredInTLS: true)
+            }
             // Every handshake message starts with its tag (status, challenge, acknowledgement):
             // anything else is not a node talking (an HTTP server, a database), said at once
             // instead of waiting for the thousands of bytes its first two bytes seem to announce.

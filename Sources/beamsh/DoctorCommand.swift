@@ -206,6 +206,9 @@ extension Beamsh {
                 case .connectionLost where route.epmd == nil && route.port == options.epmdPort:
                     fix = "port \(route.port) is EPMD's: --port takes the node's distribution port (`beamsh names` lists them)"
                 case .connectionLost: fix = "the node closed the connection during the handshake: its log says why (e.g. a connection limit or net_kernel refusing us)"
+                case .protocolViolation where error.answeredInTLS:
+                    fix = "beamsh speaks distribution over plain TCP only: reach a node with -proto_dist inet_tls with its own "
+                        + "`bin/app remote` (which reads its ssl_dist options); if this is not the node's port, check --port / --address"
                 case .protocolViolation: fix = "the port does not speak the Erlang distribution protocol: check --port / --address"
                 default: fix = "see the reason on the FAIL line"
                 }

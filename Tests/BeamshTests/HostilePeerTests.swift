@@ -88,6 +88,34 @@ import Testing
                 "\(doctor.status) \(doctor.stdout)\(doctor.stderr)")
     }
 
+    /// A real node running distribution over TLS (`-proto_dist inet_tls`, a certificate made
+    /// by its own public_key): beamsh does not speak TLS and says so at the node's first answer,
+    /// as a console and as doctor, instead of "not an Erlang node's answer".
+    @Test func aNodeWithTLSDistributionIsNamedAsSuch() throws {
+        let runtime = try #require(ErlangRuntime.system, "Debian's Erlang (with ssl) is needed")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("beamsh-tls-\(TestNode.randomToken(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let options = directory.appendingPathComponent("ssl_dist.conf").path
+        try runtime.eval("""
+            #{cert := Cert, key := Key} = public_key:pkix_test_root_cert("beamsh test", []),
+            Type = element(1, Key),
+            Options = [{server, [{cert, Cert}, {key, {Type, public_key:der_encode(Type, Key)}}]}, {client, [{verify, verify_none}]}],
+            ok = file:write_file("\(options)", io_lib:format("~p.~n", [Options]))
+            """)
+        let node = try TestNode(runtime: runtime, extraArgs: ["-proto_dist", "inet_tls", "-ssl_dist_optfile", options])
+        defer { node.stop() }
+        let started = Date()
+        let call = try BeamshBinary.run([node.name, "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(call.status == 2 && call.stderr.contains("the port answered in TLS: the node runs distribution over TLS (-proto_dist inet_tls)"),
+                "\(call.status) \(call.stderr)")
+        #expect(Date().timeIntervalSince(started) < 3, "said at once, not at the timeout")
+        let doctor = try BeamshBinary.run(["doctor", node.name], cookie: node.cookie)
+        #expect(doctor.status == 2 && doctor.stdout.contains("FAIL  handshake")
+                && doctor.stdout.contains("likely fix: beamsh speaks distribution over plain TCP only"), "\(doctor.stdout)")
+        #expect(!call.stderr.contains(node.cookie) && !doctor.stdout.contains(node.cookie))
+    }
+
     /// Something that is not a node on the port (an HTTP server) is named at its first bytes,
     /// not after the connect timeout, as a console and as doctor see it.
     @Test func aPortThatIsNotANodeIsSaidAtOnce() throws {

@@ -21,6 +21,31 @@ import Testing
         #expect(try framer.next(&buffer) == .message([112, 131]))
     }
 
+    /// A TLS record where the handshake's first frame should be (a node with `-proto_dist
+    /// inet_tls` answers our plain name with an alert) is said as TLS at its first two bytes.
+    @Test func aTLSAnswerIsToldApart() throws {
+        for start: [UInt8] in [[21, 3, 3, 0, 2, 2, 10], [22, 3, 1], [21, 3]] {
+            var framer = DistributionFramer()
+            var buffer = ByteBuffer(bytes: start)
+            do {
+                _ = try framer.next(&buffer)
+                Issue.record("\(start) read as a frame")
+            } catch {
+                #expect(error.answeredInTLS && error.description.hasPrefix("the port answered in TLS"), "\(start): \(error)")
+            }
+        }
+        // Not TLS: another first byte, or another version byte.
+        for start: [UInt8] in [[0, 3, 0x73], [21, 2, 0x73], [24, 3, 0x73]] {
+            var framer = DistributionFramer()
+            var buffer = ByteBuffer(bytes: start)
+            do {
+                _ = try framer.next(&buffer)
+            } catch {
+                #expect(!error.answeredInTLS, "\(start): \(error)")
+            }
+        }
+    }
+
     @Test func refusesAFrameOverTheLimitBeforeBufferingIt() {
         var framer = DistributionFramer(maxFrameSize: 1024)
         framer.phase = .connected
