@@ -228,7 +228,7 @@ extension Beamsh {
             // 7. A test RPC and the tick interval.
             started = clock.now
             do {
-                let answerWithin = Duration.nanoseconds(Int64(timeout * 1e9))
+                let answerWithin = duration(timeout)
                 let release = try await connected.rpc("erlang", "system_info", [.atom("otp_release")], timeout: answerWithin)
                 report.pass("RPC", "erlang:system_info(otp_release) = \(release.stringValue ?? "?")", took: clock.now - started)
                 let tick = try await connected.rpc("net_kernel", "get_net_ticktime", [], timeout: answerWithin)
