@@ -63,6 +63,7 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
             }
             if buffer?.readableBytes == 0 { buffer = nil } else { buffer?.discardReadBytes() }
         } catch let error as HandshakeError {
+            if let last = error.lastMessage { perform(.send(last), context: context) }
             fail(DistributionError(error), context: context)
         } catch let error as DistributionError {
             fail(error, context: context)
@@ -136,9 +137,10 @@ final class DistributionChannelHandler: ChannelInboundHandler, RemovableChannelH
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let peer = event as? PeerTickTime {
-            // As a node judges its peers: silent for its net_ticktime, give or take a quarter.
-            deadAfter = .milliseconds(Int64(peer.seconds) * 1250)
-            tickPolicy?.deadAfter = deadAfter
+            var policy = tickPolicy ?? TickPolicy(now: .now(), sendInterval: tickInterval, deadAfter: deadAfter)
+            policy.follow(peerTickTimeSeconds: peer.seconds, ceiling: tickInterval)
+            deadAfter = policy.deadAfter
+            if tickPolicy != nil { tickPolicy = policy }
             connection?.hearing.withLockedValue { $0.deadAfter = deadAfter }
             return
         }

@@ -74,7 +74,7 @@ struct DistributionFramer {
 /// When to send ticks and when to give up on a silent peer. Pure; fed the clock.
 struct TickPolicy {
     /// Send a tick when we wrote nothing for this long.
-    let sendInterval: TimeAmount
+    var sendInterval: TimeAmount
     /// The peer is dead when we read nothing for this long.
     var deadAfter: TimeAmount
     private(set) var lastRead: NIODeadline
@@ -88,6 +88,15 @@ struct TickPolicy {
     }
 
     enum Decision: Equatable { case nothing, sendTick, peerDead }
+
+    /// Adopts the peer's `net_ticktime`: it is judged silent after about that long, give or
+    /// take a quarter, as a node judges its peers; and we write at least every quarter of it,
+    /// as a node ticks, so that a peer streaming a long reply (it sends no ticks meanwhile,
+    /// so none to answer) still hears from us in time. Never slower than `ceiling`.
+    mutating func follow(peerTickTimeSeconds seconds: Int, ceiling: TimeAmount) {
+        deadAfter = .milliseconds(Int64(seconds) * 1250)
+        sendInterval = min(ceiling, .milliseconds(max(Int64(seconds) * 250, 250)))
+    }
 
     mutating func didRead(at now: NIODeadline) { lastRead = now }
     mutating func didWrite(at now: NIODeadline) { lastWrite = now }

@@ -60,11 +60,15 @@ public struct HandshakeError: Error, Hashable, Sendable, CustomStringConvertible
     /// For `nameMismatch`: the name the node gave (it is that node, at an address we were told
     /// was another's).
     public let reachedNode: String?
+    /// A handshake message the protocol wants sent before the connection closes (for
+    /// `alreadyConnected`, the `sfalse` that answers status `alive`).
+    public let lastMessage: [UInt8]?
 
-    init(_ kind: Kind, _ detail: String, reachedNode: String? = nil) {
+    init(_ kind: Kind, _ detail: String, reachedNode: String? = nil, lastMessage: [UInt8]? = nil) {
         self.kind = kind
         self.detail = detail
         self.reachedNode = reachedNode
+        self.lastMessage = lastMessage
     }
 
     public var description: String { detail }
@@ -186,13 +190,16 @@ public struct Handshake: Sendable {
             throw HandshakeError(.nok, "the node is already setting up a connection to this name (status nok)")
         case .notAllowed:
             throw HandshakeError(.notAllowed,
-                "the node refused the connection (not_allowed): short and long names do not mix, or our flags or name are not allowed")
+                "the node refused the connection (not_allowed): its allow list (net_kernel:allow/1) does not name \(localName), "
+                + "or it refuses short and long names mixed")
         case .alive:
-            // A unique name per run makes this a real clash; answering false never hijacks
-            // somebody else's live connection.
+            // A unique name per run makes this a real clash: the other connection is somebody
+            // else's. The protocol wants "true" (drop the old one and go on) or "false" (keep
+            // it, give up): "false", so a live connection is never hijacked.
             state = .failed
             throw HandshakeError(.alreadyConnected,
-                                 "the node already has a connection from \(localName) (status alive): pick another --name, or leave it out for a unique one")
+                                 "the node already has a connection from \(localName) (status alive): pick another --name, or leave it out for a unique one",
+                                 lastMessage: Array("sfalse".utf8))
         }
     }
 

@@ -40,6 +40,9 @@ public final class Mailbox: Sendable {
         self.onClose = onClose
     }
 
+    /// How many signals wait to be received.
+    public var queuedCount: Int { state.withLockedValue { $0.queue.count - $0.head } }
+
     /// Delivers a signal (called by the connection).
     func deliver(_ signal: Signal) {
         let waiter: CheckedContinuation<Signal?, Error>? = state.withLockedValue { s in

@@ -295,13 +295,30 @@ public final class IOServer: @unchecked Sendable {
         let event: Term = .map(TermMap([(key: .atom("level"), value: .atom(level)), (key: .atom("msg"), value: body),
                                          (key: .atom("meta"), value: .map(meta))]))
         let config: Term = .map(TermMap([(key: .atom("single_line"), value: .false), (key: .atom("template"), value: [.atom("msg")])]))
-        var text = await elixirTranslation(level: level, message: t.count == 5 ? .tuple([t[2], t[3]]) : t[2], isFormat: t.count == 5)
-        if text == nil {
+        var text: String?
+        var note: String?
+        if case .tuple(let b) = body, b[0] == .atom("string"), let plain = Chardata.string(b[1], encoding: .unicode) {
+            // A plain message (`Logger.error("...")`): logger_formatter would return it as it is.
+            text = plain
+        } else if let reason = nodeFormattingSkipped() {
+            text = Self.unformattedLogText(body)
+            note = reason
+        } else {
             do {
-                let formatted = try await connection.rpc("logger_formatter", "format", [event, config], timeout: .seconds(5))
-                text = Chardata.string(formatted, encoding: .unicode) ?? "\(formatted)"
+                text = try await elixirTranslation(level: level, message: t.count == 5 ? .tuple([t[2], t[3]]) : t[2], isFormat: t.count == 5)
+                if text == nil {
+                    let formatted = try await connection.rpc("logger_formatter", "format", [event, config], timeout: Self.logFormattingTimeout)
+                    text = Chardata.string(formatted, encoding: .unicode) ?? "\(formatted)"
+                }
+            } catch let error as DistributionError where error.isCallTimeout {
+                // The node's rex is stuck or buried: asking again for every event would hold
+                // up the session (and its evaluation's answer) for seconds each.
+                logFormattingPausedUntil = ContinuousClock.now + Self.logFormattingPause
+                note = "the node did not format a log event within \(Human.seconds(Self.logFormattingTimeout)): its rpc server (rex) "
+                    + "does not answer; log events are shown unformatted for the next \(Human.seconds(Self.logFormattingPause))"
+                text = Self.unformattedLogText(body)
             } catch {
-                text = "(a log event the node could not format: \(error))"
+                text = "(a log event the node could not format: \(error)) " + Self.unformattedLogText(body)
             }
         }
         let time = meta.first(where: { $0.key == .atom("time") })?.value.intValue.map(Self.clockTime) ?? ""
@@ -313,15 +330,55 @@ public final class IOServer: @unchecked Sendable {
         case "error", "critical", "alert", "emergency": IEXColors.error
         default: nil
         }
-        guard logColors, let color else { return "\n" + line + "\n" }
-        return "\n" + color + line + IEXColors.reset + "\n"
+        // A note on how events are shown goes before the first event it is about.
+        let noted = note.map { "\n(\($0))" } ?? ""
+        guard logColors, let color else { return noted + "\n" + line + "\n" }
+        return noted + "\n" + color + line + IEXColors.reset + "\n"
+    }
+
+    /// How long the node may take to format one log event (through `rex`).
+    static let logFormattingTimeout: Duration = .seconds(2)
+    /// After the node failed to format an event in time, events are shown unformatted this long.
+    static let logFormattingPause: Duration = .seconds(30)
+    /// With more signals than this waiting behind a log event, events are shown unformatted
+    /// until the queue is short again: a process of the session that logs in a loop would
+    /// otherwise put a round trip per event between the evaluation and its answer.
+    static let logBacklogLimit = 64
+    private var logFormattingPausedUntil: ContinuousClock.Instant?
+    private var logBacklogNoted = false
+
+    /// nil when the node is to format the event. Otherwise the event is shown unformatted,
+    /// with a note the first time in a row (`.some(nil)` when no note is due).
+    private func nodeFormattingSkipped() -> String?? {
+        if let until = logFormattingPausedUntil {
+            if ContinuousClock.now < until { return .some(nil) }
+            logFormattingPausedUntil = nil
+        }
+        let waiting = mailbox.queuedCount
+        guard waiting > Self.logBacklogLimit else {
+            logBacklogNoted = false
+            return nil
+        }
+        defer { logBacklogNoted = true }
+        return .some(logBacklogNoted ? nil
+            : "\(waiting) messages wait behind this log event: log events are shown unformatted until they catch up")
+    }
+
+    /// An event as it came, when the node cannot format it: `io_lib:format`'s plain cases
+    /// formatted here, else the format and its arguments (or the report) in Erlang syntax.
+    static func unformattedLogText(_ body: Term) -> String {
+        guard case .tuple(let b) = body, b.count == 2 else { return ErlangFormatter().format(body) }
+        if b[0] == .atom("report") { return ErlangFormatter().format(b[1]) }
+        if b[0] == .atom("string") { return Chardata.string(b[1]) ?? ErlangFormatter().format(b[1]) }
+        if let text = SimpleFormat.format(b[0], b[1]) { return text }
+        return "io_lib:format(\(ErlangFormatter().format(b[0])), \(ErlangFormatter().format(b[1])))"
     }
 
     /// On an Elixir node, the event as its Logger words it (`Logger.Translator`: a crashed
     /// process is `Process #PID<...> raised an exception` with the exception as IEx prints it):
     /// an Erlang format and its arguments, or a report with a label (`proc_lib` crashes,
     /// `gen_server` ends). nil when the translator has nothing to say or the node has no Elixir.
-    private func elixirTranslation(level: Atom, message: Term, isFormat: Bool) async -> String? {
+    private func elixirTranslation(level: Atom, message: Term, isFormat: Bool) async throws -> String? {
         guard binaryMode else { return nil }  // an Erlang console: the node's own words
         let kind: Term
         let translated: Term
@@ -333,9 +390,16 @@ public final class IOServer: @unchecked Sendable {
         } else {
             return nil
         }
-        guard let reply = try? await connection.rpc("Elixir.Logger.Translator", "translate",
-                                                    [.atom("debug"), .atom(level), kind, translated], timeout: .seconds(5)),
-              let parts = reply.tupleElements, parts.count >= 2, parts[0] == .ok  // {ok, Text} or {ok, Text, Metadata}
+        let reply: Term
+        do {
+            reply = try await connection.rpc("Elixir.Logger.Translator", "translate",
+                                             [.atom("debug"), .atom(level), kind, translated], timeout: Self.logFormattingTimeout)
+        } catch let error as DistributionError where error.isCallTimeout {
+            throw error
+        } catch {
+            return nil  // (the translator failed: logger_formatter words it instead)
+        }
+        guard let parts = reply.tupleElements, parts.count >= 2, parts[0] == .ok  // {ok, Text} or {ok, Text, Metadata}
         else { return nil }
         return Chardata.string(parts[1], encoding: .unicode)
     }

@@ -17,6 +17,7 @@ enum Main {
         refuseArgumentsThatAreNotUTF8()
         let arguments = Array(CommandLine.arguments.dropFirst())
         ProcessEnvironment.useRelease(arguments: arguments)
+        DiagnosticLogging.bootstrapFromEnvironment()
         if let invocation = ConsoleInvocation.fastPath(arguments) {
             consoleNodeArgument.withLockedValue { $0 = invocation.node }
             if !invocation.rpc.isEmpty {

@@ -177,14 +177,16 @@ extension Beamsh {
                 var withName = options
                 withName.localName = ourName
                 connected = try await NodeConnection.connect(to: target, route: route, options: withName, group: group)
-                report.pass("handshake", "status ok, version \(connected.peer.version), hidden; flags \(connected.peer.negotiatedFlags)",
+                report.pass("handshake", "accepted, version \(connected.peer.version), hidden; flags \(connected.peer.negotiatedFlags)",
                             took: clock.now - started)
                 report.pass("authentication", "both digests verified (cookies match)")
             } catch {
                 let fix: String
                 switch error.kind {
                 case .authenticationFailed: fix = "the cookie differs from the node's: check RELEASE_COOKIE / --cookie-file"
-                case .notAllowed: fix = "short and long names do not mix; use a node name of the same form"
+                // (A short/long name mix is refused before connecting, at step 1.)
+                case .notAllowed: fix = "the node accepts only the nodes on its allow list (net_kernel:allow/1): add \(ourName), "
+                    + "or connect under a name it allows (--name)"
                 case .nameMismatch:
                     let reached = error.reachedNode ?? "another node"
                     let reachedName = try? NodeName(parsing: reached)

@@ -1023,6 +1023,35 @@ import Testing
         }
     }
 
+    /// BEAMSH_LOG=trace shows the distribution layer's own log on standard error (each control
+    /// message in), never the cookie; stdout stays the result; a wrong level is said, not fatal.
+    @Test func beamshLogShowsTheDistributionLog() throws {
+        let node = try TestNode(runtime: try ErlangRuntime.requireAll()[0])
+        defer { node.stop() }
+        let traced = try BeamshBinary.run([node.name, "--rpc", "erlang", "node"], cookie: node.cookie, environment: ["BEAMSH_LOG": "trace"])
+        #expect(traced.status == 0 && traced.stdout == "\(node.name)\n", "\(traced.stdout)\(traced.stderr)")
+        #expect(traced.stderr.contains("trace beamsh.distribution") && traced.stderr.contains("control message in"), "\(traced.stderr)")
+        #expect(!traced.stderr.contains(node.cookie) && !traced.stdout.contains(node.cookie))
+        let quiet = try BeamshBinary.run([node.name, "--rpc", "erlang", "node"], cookie: node.cookie)
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "off by default: \(quiet.stderr)")
+        let wrong = try BeamshBinary.run([node.name, "--rpc", "erlang", "node"], cookie: node.cookie, environment: ["BEAMSH_LOG": "loud"])
+        #expect(wrong.status == 0 && wrong.stderr.contains("BEAMSH_LOG=loud is not a log level"), "\(wrong.stderr)")
+    }
+
+    /// A node with an allow list (net_kernel:allow/1) that does not name us answers not_allowed:
+    /// doctor points at the allow list, not at name forms (a form mix is refused before that).
+    @Test func doctorNamesTheAllowList() throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            #expect(try node.eval("net_kernel:allow(['qa_only@nowhere']).") == "ok")
+            let refused = try BeamshBinary.run(["doctor", node.name], cookie: node.cookie)
+            #expect(refused.status == 2 && refused.stdout.contains("FAIL  handshake") && refused.stdout.contains("not_allowed")
+                    && refused.stdout.contains("allow list (net_kernel:allow/1)") && !refused.stdout.contains("do not mix"),
+                    "\(runtime): \(refused.stdout)\(refused.stderr)")
+        }
+    }
+
     @Test func doctorWalksEveryStep() throws {
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime, mode: .ipv6)

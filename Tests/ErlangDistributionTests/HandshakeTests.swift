@@ -144,6 +144,10 @@ private let vectorsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathC
             _ = machine.start()
             #expect { try machine.receive(Array(status.utf8)) } throws: { ($0 as? HandshakeError)?.kind == kind }
         }
+        // "alive" is answered "false" before closing: the node keeps the connection it has.
+        var machine = Handshake(localName: "a@b", expectedPeer: nil, cookie: Cookie("c"), creation: 1, challenge: 1)
+        _ = machine.start()
+        #expect { try machine.receive(Array("salive".utf8)) } throws: { ($0 as? HandshakeError)?.lastMessage == Array("sfalse".utf8) }
     }
 
     /// A valid challenge from a peer named `name` with flags of OTP 26+.

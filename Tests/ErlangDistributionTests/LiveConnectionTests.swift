@@ -322,6 +322,26 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
         }
     }
 
+    /// A second connection under a name the node is connected to already: the node answers
+    /// status "alive", beamsh answers "false", and the first connection goes on untouched.
+    @Test func aNameInUseIsRefusedWithoutHijackingItsConnection() async throws {
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let name = try NodeName(parsing: node.name)
+            var same = options(for: node)
+            same.localAlive = "qa_twice_\(TestNode.randomToken(6))"
+            let first = try await NodeConnection.connect(to: name, options: same)
+            let error = await connectError(name, same)
+            #expect(error?.kind == .alreadyConnected, "\(runtime): \(String(describing: error))")
+            #expect(error?.description.contains("status alive") == true, "\(runtime): \(String(describing: error))")
+            #expect(first.isConnected, "\(runtime)")
+            #expect(try await first.rpc("erlang", "node", [], timeout: .seconds(5)) == .atom(Atom(node.name)), "\(runtime)")
+            #expect(try node.eval("length(nodes(hidden)).") == "1", "\(runtime)")
+            await first.close()
+        }
+    }
+
     @Test func staysConnectedPastAShortNetTicktime() async throws {
         for runtime in try runtimes() {
             // net_ticktime 4: the node drops a silent peer after about 4 to 5 seconds.

@@ -79,6 +79,23 @@ import Testing
         #expect(policy.timerFired(at: start + .seconds(136)) == .peerDead)
     }
 
+    /// A peer with net_ticktime 4 hears from us at least every second even when it sends no
+    /// ticks (it is busy streaming a reply), and is judged silent after 5 s; a long ticktime
+    /// does not slow our ticks beyond their ceiling.
+    @Test func followsThePeersTicktime() {
+        let start = NIODeadline.uptimeNanoseconds(0)
+        var policy = TickPolicy(now: start, sendInterval: .seconds(15), deadAfter: .seconds(75))
+        policy.follow(peerTickTimeSeconds: 4, ceiling: .seconds(15))
+        #expect(policy.sendInterval == .seconds(1) && policy.deadAfter == .seconds(5))
+        policy.didRead(at: start + .milliseconds(900))
+        #expect(policy.timerFired(at: start + .milliseconds(900)) == .nothing)
+        #expect(policy.timerFired(at: start + .seconds(1)) == .sendTick, "no reads or writes of ticks needed to trigger it")
+        #expect(policy.timerFired(at: start + .seconds(6)) == .peerDead)
+        var long = TickPolicy(now: start)
+        long.follow(peerTickTimeSeconds: 600, ceiling: .seconds(15))
+        #expect(long.sendInterval == .seconds(15) && long.deadAfter == .seconds(750))
+    }
+
     @Test func answersEveryTickSoShortTicktimesAreMet() {
         let start = NIODeadline.uptimeNanoseconds(0)
         var policy = TickPolicy(now: start)

@@ -209,6 +209,16 @@ import Testing
         #expect(sample.render().hasSuffix("(no process references off-heap binaries)"))
     }
 
+    /// A refresh that cost the node more than the interval its sampler waited is followed by a
+    /// rest as long as the difference: the node works at most half the time for `top`.
+    @Test func aHeavyRefreshIsFollowedByARest() {
+        var sample = TopSample(node: "a@h", order: .memory, interval: .seconds(2), processCount: 1_000_000, processes: [],
+                               nodeCost: .milliseconds(4600), nodeMemory: 1024, wallTime: .seconds(7))
+        #expect(sample.restBeforeNext == .milliseconds(2600))
+        sample.nodeCost = .milliseconds(300)
+        #expect(sample.restBeforeNext == .zero, "a light refresh: the interval is rest enough")
+    }
+
     /// The binary column shows only in the view by binary, the one that sampled it.
     @Test func theBinaryColumnIsTheBinaryViewsOnly() throws {
         let process = TopProcess(pid: Pid(node: "a@h", id: 9, serial: 0, creation: 1), registeredName: "holder",

@@ -196,6 +196,48 @@ import Testing
         }
     }
 
+    /// The node formats a log event through `rex`. When rex is stuck the evaluation is not held
+    /// up for every event: after one wait the events are shown as they came, and said so; a
+    /// process of the session that logs in a loop does not hold up the evaluation's answer.
+    @Test func logEventsDoNotHoldUpTheSessionWhenTheNodeCannotFormatThem() async throws {
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let output = OutputBuffer()
+            let evaluator = oneShot(connection, .erlang, output: output, options: ShellOptions(timeout: .seconds(20)))
+            // A flood first, rex answering: 30,000 events from a process of the session.
+            let clock = ContinuousClock()
+            var started = clock.now
+            let flood = try await evaluator.evaluate(
+                "spawn(fun() -> [logger:notice(\"qa-flood ~p\", [N]) || N <- lists:seq(1, 30000)] end), timer:sleep(500), flooded.")
+            #expect(flood == .value(formatted: "flooded", term: nil), "\(runtime): \(flood)")
+            #expect(clock.now - started < .seconds(15), "\(runtime): \(clock.now - started)")
+            #expect(output.text.contains("log events are shown unformatted until they catch up"), "\(runtime)")
+            // Nothing lost: the last event is there once the queue is read.
+            let deadline = clock.now + .seconds(20)
+            while !output.text.contains("qa-flood 30000\n"), clock.now < deadline { _ = try await evaluator.evaluate("ok.") }
+            #expect(output.text.contains("qa-flood 30000\n"), "\(runtime)")
+
+            #expect(try node.eval("sys:suspend(rex).") == "ok")
+            _ = output.take()
+            started = clock.now
+            let r = try await evaluator.evaluate(
+                "logger:error(\"qa-one ~p\", [1]), logger:error(\"qa-two ~p\", [2]), logger:error(#{qa => three}), timer:sleep(200), done.")
+            #expect(r == .value(formatted: "done", term: nil), "\(runtime): \(r)")
+            #expect(clock.now - started < .seconds(4), "one wait of 2 s, not one per event: \(runtime) \(clock.now - started)")
+            let text = output.text
+            #expect(text.contains("the node did not format a log event within 2.0 s"), "\(runtime): \(text)")
+            #expect(text.contains("[error] qa-one 1\n") && text.contains("[error] qa-two 2\n") && text.contains("[error] #{qa => three}\n"),
+                    "\(runtime): \(text)")
+            // A plain message needs no formatting by the node.
+            _ = output.take()
+            _ = try await evaluator.evaluate("logger:error(\"qa-plain\"), timer:sleep(200).")
+            #expect(output.text.contains("[error] qa-plain\n") && !output.text.contains("format"), "\(runtime): \(output.text)")
+        }
+    }
+
     /// Ctrl-D on a continuation line drops the unfinished expression and prompts again; it
     /// does not leave with it (a second Ctrl-D does).
     @Test func endOfInputInTheMiddleOfAnExpressionDropsIt() async throws {

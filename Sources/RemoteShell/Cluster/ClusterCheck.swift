@@ -348,7 +348,9 @@ public enum ClusterInspector {
                 ownConnection = connection
             }
             seedVersion = connection.peer.version
-            seedOutcome = .reached(try await NodeSummary.fetch(from: connection, timeout: options.timeout))
+            // Not through rex: the seed names the members, and a seed whose rex is stuck
+            // would leave the whole report empty (a member's stuck rex is reported per member).
+            seedOutcome = .reached(try await NodeSummary.fetch(from: connection, timeout: options.timeout, along: [], throughRex: false).summary)
         } catch let error as DistributionError {
             seedOutcome = .unreachable(error)
         } catch {

@@ -245,9 +245,10 @@ public struct FanoutReport: Sendable {
 }
 
 extension ClusterInspector {
-    /// The members as `seed` sees them: `[node() | nodes()]`, sorted.
+    /// The members as `seed` sees them: `[node() | nodes()]`, sorted. Asked by a process of
+    /// beamsh's own, not `rex`: a seed whose rex is stuck still names the others.
     public static func members(of connection: NodeConnection, timeout: Duration) async throws -> [String] {
-        let others = try await connection.rpc("erlang", "nodes", [], timeout: timeout)
+        let others = try await connection.callWithoutRex("erlang", "nodes", [], timeout: timeout, purpose: "the cluster's members")
         return ([connection.peer.name] + (others.listElements?.compactMap { $0.atomValue?.name } ?? [])).sorted()
     }
 
@@ -274,8 +275,16 @@ extension ClusterInspector {
         }
         var nodes = names
         for d in options.discovered where d.isRegistered && !nodes.contains(d.name) { nodes.append(d.name) }
-        let results = await evaluate(expression, on: nodes, reusing: seedConnection, options: options, group: group,
+        var results = await evaluate(expression, on: nodes, reusing: seedConnection, options: options, group: group,
                                      followingLinks: true)
+        // A node DNS names that EPMD does not know (or whose EPMD does not answer) gets its row
+        // too: "which version runs where" must not look complete with a node missing.
+        let evaluated = Set(results.map(\.node))
+        for d in options.discovered where !d.isRegistered && !evaluated.contains(d.name) {
+            results.append(FanoutResult(node: d.name, language: nil,
+                                        outcome: .unreachable(DistributionError(d.statusKind, "\(d.name): \(d.statusText)"))))
+        }
+        results.sort { $0.node < $1.node }
         return FanoutReport(seed: seed.description, expression: expression, results: results, elapsed: clock.now - started)
     }
 
@@ -341,7 +350,7 @@ extension ClusterInspector {
     }
 
     /// The expression on one node. `onLinks`, when given, hears the node's `nodes()` (asked
-    /// alongside the evaluation, on the same connection) as soon as it answers.
+    /// alongside the evaluation, on the same connection, by a process of beamsh's own) as soon as it answers.
     private static func evaluateOne(
         _ expression: String, on name: String, reusing seedConnection: NodeConnection?, options: ClusterOptions,
         group: EventLoopGroup, onLinks: (@Sendable ([String]) -> Void)?
@@ -349,7 +358,9 @@ extension ClusterInspector {
         let body: @Sendable (NodeConnection) async throws -> FanoutEvaluator.Evaluation = { c in
             async let linksTold: Void = {
                 guard let onLinks else { return }
-                let reply = try? await c.rpc("erlang", "nodes", [], timeout: options.timeout)
+                // Not through rex, as the evaluation does not: a node whose rex is stuck
+                // still gets its row without waiting out the timeout.
+                let reply = try? await c.callWithoutRex("erlang", "nodes", [], timeout: options.timeout, purpose: "its links")
                 onLinks(reply?.listElements?.compactMap { $0.atomValue?.name } ?? [])
             }()
             let evaluation = try await FanoutEvaluator.evaluate(

@@ -169,14 +169,14 @@ public struct NodeInfo: Sendable {
     public static func fetch(from connection: NodeConnection, timeout: Duration) async throws -> NodeInfo {
         let items = ["version", "system_architecture", "schedulers", "schedulers_online", "dirty_cpu_schedulers",
                      "process_count", "process_limit", "port_count", "port_limit", "atom_count", "atom_limit",
-                     "ets_count", "ets_limit"]
+                     "ets_count"]
         let calls: [(module: String, function: String, arguments: [Term])] =
             items.map { ("erlang", "system_info", [.atom(Atom($0))]) }
             + [("erlang", "memory", []), ("application", "which_applications", [])]
         let (s, r) = try await NodeSummary.fetch(from: connection, timeout: timeout, along: calls, throughRex: false)
         let erts = r[0], arch = r[1], schedulers = r[2], online = r[3], dirty = r[4]
-        let c = r[5...12].map { $0.intValue ?? -1 }
-        let memory = r[13], apps = r[14]
+        let c = r[5...11].map { $0.intValue ?? -1 }
+        let memory = r[12], apps = r[13]
         func limit(_ v: Int) -> Int? { v < 0 ? nil : v }
         return NodeInfo(
             name: s.name, otpRelease: s.otpRelease, ertsVersion: erts.stringValue ?? "?",
@@ -188,7 +188,9 @@ public struct NodeInfo: Sendable {
                 Usage(name: "processes", used: c[0], limit: limit(c[1])),
                 Usage(name: "ports", used: c[2], limit: limit(c[3])),
                 Usage(name: "atoms", used: c[4], limit: limit(c[5])),
-                Usage(name: "ETS tables", used: c[6], limit: limit(c[7])),
+                // No limit shown: OTP documents `ets_limit` as partly obsolete (tables are
+                // limited by memory), so a share of it would be a false alarm or false comfort.
+                Usage(name: "ETS tables", used: c[6], limit: nil),
             ],
             memory: memory.listElements?.compactMap { item in
                 guard let t = item.tupleElements, t.count == 2, let k = t[0].atomValue, let v = t[1].intValue else { return nil }

@@ -72,6 +72,9 @@ public struct TopSample: Sendable {
     public var processes: [TopProcess]
     /// Time the node spent working for this refresh (the interval's wait excluded), as the node measured it.
     public var nodeCost: Duration
+    /// The pause due after this refresh, beyond the interval its sampler waited anyway, so
+    /// that refreshes one after another take at most half of one scheduler's time on the node.
+    public var restBeforeNext: Duration { max(.zero, nodeCost - interval) }
     /// Memory the node's evaluating process held at the end of the refresh (freed right after).
     public var nodeMemory: Int
     /// Wall time of the whole refresh seen from beamsh, the interval included.
