@@ -82,8 +82,10 @@ public final class RemoteCompleter: Sendable {
     private let connection: NodeConnection
     private let language: Language
     /// The node's answers per word, with when they came: kept ``cacheLife``, so the modules a
-    /// node loads later show up (failures are not kept at all).
-    private let cache = NIOLockedValueBox<[String: (candidates: [CompletionCandidate], at: ContinuousClock.Instant)]>([:])
+    /// node loads later show up (failures are not kept at all). `isFullList`: the answer lists
+    /// every name that extends the word (not a hint, a common prefix to add), so a longer word
+    /// of the same name is answered from it.
+    private let cache = NIOLockedValueBox<[String: (candidates: [CompletionCandidate], isFullList: Bool, at: ContinuousClock.Instant)]>([:])
     static let cacheLife: Duration = .seconds(60)
     /// Commands the console answers itself, offered when a line starts with `:`.
     public static let localCommands = [":cluster", ":help", ":info", ":quit", ":top"]
@@ -187,14 +189,33 @@ public final class RemoteCompleter: Sendable {
         // (The node's answer is cached as it came: the variables change between lines.)
         let now = ContinuousClock.now
         if let cached = cache.withLockedValue({ $0[asked] }), now - cached.at < Self.cacheLife { return cached.candidates }
+        if asked == word, let narrowed = narrowedFromCache(word, now: now) { return narrowed }
         var found: [CompletionCandidate] = []
         if lineUpToCursor == word, word.hasPrefix(":") {
             found += Self.localCommands.filter { $0.hasPrefix(word) && $0 != word }.map { CompletionCandidate($0) }
         }
         guard let fromNode = remoteCandidates(word, asking: asked) else { return found }  // asked again next time
-        found += fromNode
-        cache.withLockedValue { $0[asked] = (found, now) }
+        found += fromNode.candidates
+        cache.withLockedValue { $0[asked] = (found, fromNode.isFullList, now) }
         return found
+    }
+
+    /// `Enum.ma` after `Enum.` (or `Enum.m`) was answered with a full list: that list, narrowed
+    /// here, so each Tab as the operator types on costs no round trip. Only within the same
+    /// name (after the word's last `.` or `:`), and nil, to ask the node, when one candidate is
+    /// left: the node completes a single name its own way (`lists:seq(`, `Enum.`).
+    private func narrowedFromCache(_ word: String, now: ContinuousClock.Instant) -> [CompletionCandidate]? {
+        let headEnd = word.lastIndex(where: { $0 == "." || $0 == ":" }).map { word.index(after: $0) } ?? word.startIndex
+        var end = word.endIndex
+        while end > headEnd {
+            end = word.index(before: end)
+            guard let cached = cache.withLockedValue({ $0[String(word[..<end])] }), cached.isFullList,
+                  now - cached.at < Self.cacheLife else { continue }
+            let narrowed = cached.candidates.filter { $0.replacement.hasPrefix(word) }
+            // (One name may be listed once per arity: still one name.)
+            return Set(narrowed.map(\.replacement)).count == 1 ? nil : narrowed
+        }
+        return nil
     }
 
     /// `state.con` → the keys of the map bound to `state` that start with `con` (through nested
@@ -248,19 +269,19 @@ public final class RemoteCompleter: Sendable {
     }
 
     /// Candidates for `word` from the node's expander, which is given `asked` (the word, or the
-    /// line when it needs the context).
+    /// line when it needs the context), and whether they are every name extending the word.
     /// nil when the node did not answer (in time).
-    private func remoteCandidates(_ word: String, asking asked: String) -> [CompletionCandidate]? {
-        guard !asked.isEmpty else { return [] }
+    private func remoteCandidates(_ word: String, asking asked: String) -> (candidates: [CompletionCandidate], isFullList: Bool)? {
+        guard !asked.isEmpty else { return ([], false) }
         let reversed: Term = .list(asked.unicodeScalars.reversed().map { .integer(Int($0.value)) })
         let call = language == .elixir
             ? connection.submitCall("Elixir.IEx.Autocomplete", "expand", [reversed], timeout: .seconds(2))
             : connection.submitCall("edlin_expand", "expand", [reversed], timeout: .seconds(2))
         // The completion callback runs on the input thread, never on the event loop.
         guard let reply = try? call.wait() else { return nil }
-        guard case .tuple(let t) = reply, t.count == 3 else { return [] }
+        guard case .tuple(let t) = reply, t.count == 3 else { return ([], false) }
         let hint = t[1].stringValue ?? ""
-        if !hint.isEmpty { return [CompletionCandidate(word + hint)] }
+        if !hint.isEmpty { return ([CompletionCandidate(word + hint)], false) }
         // Entries name what follows the last `.` or `:` of the word, with arities (`map/2` from
         // IEx, `{"seq", 2}` from Erlang's expander): each is a replacement of the whole word by
         // the name, listed as the entry. Only names that extend what was typed: some expanders
@@ -280,11 +301,13 @@ public final class RemoteCompleter: Sendable {
             if seen.insert(candidate).inserted { candidates.append(candidate) }
         }
         if candidates.isEmpty, language == .erlang, head.hasSuffix(":") {
-            return exportedFunctions(module: String(head.dropLast()), prefix: String(typed)).map {
+            let exported = exportedFunctions(module: String(head.dropLast()), prefix: String(typed)).map {
                 CompletionCandidate(String(head) + $0.replacement, label: $0.label)
             }
+            return (exported, exported.count > 1)
         }
-        return candidates
+        // (An empty list is full too: no name extends the word.)
+        return (candidates, true)
     }
 
     /// An expander's entry as the name it inserts and the label it is listed by: `'map/2'`

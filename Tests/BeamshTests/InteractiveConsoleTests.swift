@@ -88,6 +88,65 @@ import Testing
         }
     }
 
+    /// The same session on an Erlang node without Elixir, OTP 25 and OTP 28: the Erlang prompt,
+    /// bindings, Tab from `edlin_expand`, the continuation prompt, Ctrl-C (an exit the shell
+    /// counts), a read, the stop guard, Ctrl-D.
+    @Test func anErlangOperatorSessionOnBothRuntimes() async throws {
+        for runtime in try ErlangRuntime.requireAll() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let home = NSTemporaryDirectoryPath() + "/beamsh-home-\(TestNode.randomToken(6))"
+            let terminal = try Terminal("\(BeamshBinary.path) \(node.name)",
+                                        environment: ["RELEASE_COOKIE": node.cookie, "XDG_STATE_HOME": home, "HOME": home])
+            defer { terminal.close() }
+            let prompt = { (n: Int) in "(\(node.name))\(n)>" }
+            let banner = try await terminal.waitFor(prompt(1))
+            let release = runtime.label.split(separator: " ").dropFirst().first.map(String.init) ?? "?"  // "OTP 25 (Debian)"
+            #expect(banner.contains("OTP \(release)") && banner.contains("hidden") && !banner.contains("iex("),
+                    "\(runtime): \(banner)")
+            try terminal.enter("X = 41.")
+            try await terminal.waitFor(prompt(2))
+            try terminal.enter("X + 1.")
+            #expect(try await terminal.waitFor(prompt(3)).contains("\n42\n"), "\(runtime)")
+            // Tab: one function left gets its parenthesis, as the Erlang shell completes it.
+            try terminal.type("lists:enumer")
+            try terminal.press("Tab")
+            try await terminal.waitFor("lists:enumerate(")
+            try terminal.press("C-u")
+            // An unfinished expression gets the continuation prompt.
+            try terminal.enter("{a,")
+            try await terminal.waitFor("...\(prompt(3))")
+            try terminal.enter("X}.")
+            #expect(try await terminal.waitFor(prompt(4)).contains("{a,41}"), "\(runtime)")
+            // Ctrl-C interrupts an evaluation; the binding survives.
+            try terminal.enter("timer:sleep(infinity).")
+            try waitUntil("the sleep runs on the node") {
+                try node.eval("length([P || P <- processes(), process_info(P, current_function) == {current_function, {timer, sleep, 1}}]).") != "0"
+            }
+            try terminal.press("C-c")
+            // As the Erlang shell says it, and counts it.
+            #expect(try await terminal.waitFor(prompt(5), timeout: 5).contains("** exception exit: killed"), "\(runtime)")
+            // A read prompts here.
+            try terminal.enter("io:get_line(\"name? \").")
+            try await terminal.waitFor("name?")
+            try terminal.enter("bob")
+            try await terminal.waitFor("\"bob\\n\"")
+            // The stop guard asks, naming the node; "no" keeps it running.
+            try terminal.enter("halt().")
+            let asked = try await terminal.waitFor("Evaluate it? [y/N]")
+            #expect(asked.contains(node.name), "\(runtime): \(asked)")
+            try terminal.enter("n")
+            try await terminal.waitFor("not evaluated")
+            try terminal.enter("X.")
+            try await terminal.waitFor("\n41\n")
+            try await Task.sleep(for: .milliseconds(300))
+            try terminal.press("C-d")
+            try await terminal.waitFor("EXIT:0")
+            #expect(try node.eval("1 + 1.") == "2", "\(runtime): the node still runs")
+            try? FileManager.default.removeItem(atPath: home)
+        }
+    }
+
     /// `--timeout` ends an evaluation at its deadline even while it waits on the operator at an
     /// `IO.gets`: the read ends there (no `^C`, the operator pressed nothing) and the prompt comes
     /// back, instead of the deadline firing only after an answer it then throws away.

@@ -93,6 +93,20 @@ import Testing
         #expect(completer.complete("y = Enum.redu") == fromElixir)
         try await eventually("the node's tracer counted the first expansion") { try expands() >= 1 }
         #expect(try expands() == 1, "one expansion on the node for two Tabs on the same word")
+        // Typing on after a full list (`Enum.` lists every function): each Tab narrows that list
+        // here, no round trip, and offers what the node would; one name left is the node's to
+        // complete (it may add what follows).
+        let everything = completer.complete("Enum.")
+        try await eventually("the node's tracer counted the expansion of Enum.") { try expands() >= 2 }
+        let narrowed = completer.complete("Enum.ma")
+        #expect(Set(narrowed.map(\.label)).isSuperset(of: ["map/2", "map_join/3", "max/3"])
+                && narrowed.allSatisfy { $0.replacement.hasPrefix("Enum.ma") } && narrowed.count < everything.count, "\(narrowed)")
+        #expect(completer.complete("Enum.map_").allSatisfy { $0.replacement.hasPrefix("Enum.map_") })
+        #expect(completer.complete("Enum.zzz_none").isEmpty)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try expands() == 2, "three narrowed Tabs asked the node nothing")
+        #expect(completer.complete("Enum.map_jo").map(\.replacement) == ["Enum.map_join"])
+        try await eventually("one name left: the node was asked") { try expands() == 3 }
         // Inside a struct literal, its fields (IEx finds the struct in the line).
         let fields = completer.complete("u = %URI{").map(\.label)
         #expect(Set(fields).isSuperset(of: ["host:", "port:", "scheme:"]), "\(fields)")
