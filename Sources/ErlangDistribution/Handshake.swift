@@ -191,7 +191,7 @@ public struct Handshake: Sendable {
         case .notAllowed:
             throw HandshakeError(.notAllowed,
                 "the node refused the connection (not_allowed): its allow list (net_kernel:allow/1) does not name \(localName), "
-                + "or it refuses short and long names mixed")
+                + "or it requires a capability beamsh lacks")
         case .alive:
             // A unique name per run makes this a real clash: the other connection is somebody
             // else's. The protocol wants "true" (drop the old one and go on) or "false" (keep

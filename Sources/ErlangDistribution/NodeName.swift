@@ -7,6 +7,8 @@ public enum NameMode: Sendable, Hashable, CustomStringConvertible {
     case long
 
     public var description: String { self == .short ? "short names (-sname)" : "long names (-name)" }
+    /// As guessed from a host: a host without a dot may still be a `-name` node's (`x@localhost`).
+    public var guessedDescription: String { self == .short ? "a short name (-sname; no dot in the host)" : "a long name (-name)" }
 }
 
 /// A distributed node's name.

@@ -90,6 +90,7 @@ struct ConnectionSettings {
     /// Connection options with `cookie`; exits on a bad `--name`.
     func connectOptions(cookie: Cookie) -> ConnectOptions {
         var options = ConnectOptions(cookie: cookie)
+        options.notice = { printWarning($0) }
         if localName?.isEmpty == true {
             printError("--name is empty: give a name, or leave --name out for a unique one")
             exitNow(.usage)

@@ -51,7 +51,7 @@ extension Beamsh {
             let target: NodeName
             do {
                 target = try NodeName(parsing: nodeOrReleaseNode(node))
-                report.pass("node name", "\(target) — \(target.mode)\(target.isIPv6Address ? ", IPv6 (-proto_dist inet6_tcp)" : "")")
+                report.pass("node name", "\(target) — \(target.mode.guessedDescription)\(target.isIPv6Address ? ", IPv6 (-proto_dist inet6_tcp)" : "")")
             } catch {
                 report.fail("node name", "\(error)", fix: "write the node as name@host")
                 report.exit(.usage)  // as every other command exits on a name it cannot read
@@ -79,12 +79,9 @@ extension Beamsh {
                 report.exit(.connectFailure)
             }
             let ourName = options.ourName(for: target)
-            if ourName.mode != target.mode {
-                report.fail("our name", "\(ourName) uses \(ourName.mode), the node uses \(target.mode)",
-                            fix: "pass a --name of the node's form")
-                report.exit()
-            }
-            report.pass("our name", "\(ourName) (hidden)")
+            // (A --name of the other form is said, not refused: a node accepts either form.)
+            report.pass("our name", "\(ourName) (hidden)" + (ourName.mode != target.mode
+                ? "; \(ourName.mode.guessedDescription), where the node's looks like \(target.mode.guessedDescription)" : ""))
 
             // 3. DNS.
             var host = target.host
@@ -184,7 +181,8 @@ extension Beamsh {
                 let fix: String
                 switch error.kind {
                 case .authenticationFailed: fix = "the cookie differs from the node's: check RELEASE_COOKIE / --cookie-file"
-                // (A short/long name mix is refused before connecting, at step 1.)
+                // (dist_util answers not_allowed for the allow list or a missing mandatory
+                // capability; beamsh announces every capability OTP 25-28 make mandatory.)
                 case .notAllowed: fix = "the node accepts only the nodes on its allow list (net_kernel:allow/1): add \(ourName), "
                     + "or connect under a name it allows (--name)"
                 case .nameMismatch:
