@@ -320,12 +320,15 @@ public final class Console: @unchecked Sendable {
         return color + text + IEXColors.reset
     }
 
+    /// The most processes `:top N` lists.
+    static let maxTopCount = 1000
+
     /// `:help`'s text, each description broken between words under its own column where the
     /// terminal is narrower than a line.
     static func help(width: Int) -> String {
         let entries = [
             (":info", "node overview: versions, limits, memory by type, applications"),
-            (":top [ORDER]", "busiest processes; ORDER is memory, reductions (default), message_queue or binary"),
+            (":top [ORDER] [N]", "the N (default 20) busiest processes; ORDER is memory, reductions (default), message_queue or binary"),
             (":cluster", "mesh check of the node's cluster, with per-node health"),
             ("exit, :quit, Ctrl-D", "leave (the node keeps running)"),
             ("Ctrl-C", "abandons a view that is taking long, as it interrupts an evaluation"),
@@ -338,7 +341,7 @@ public final class Console: @unchecked Sendable {
         }.joined(separator: "\n")
     }
 
-    /// `:help`, `:info`, `:top [memory|reductions|message_queue|binary]` and `:cluster`: views the
+    /// `:help`, `:info`, `:top [memory|reductions|message_queue|binary] [N]` and `:cluster`: views the
     /// console answers itself, so the operator never leaves the session. Nil for other lines.
     func localCommand(_ line: String) -> (@Sendable () async -> String)? {
         let words = line.split(separator: " ").map(String.init)
@@ -356,10 +359,21 @@ public final class Console: @unchecked Sendable {
         case ":info":
             return view { try await ClusterViews.info(connection: connection) }
         case ":top":
-            guard words.count <= 2, let order = words.count > 1 ? TopOrder(rawValue: words[1]) : .reductions else {
-                return { "usage: :top [memory|reductions|message_queue|binary]" }
+            // ORDER and N in either order, each at most once.
+            var order: TopOrder?
+            var count: Int?
+            for word in words.dropFirst() {
+                if let n = Int(word), n >= 1, n <= Self.maxTopCount, count == nil {
+                    count = n
+                } else if let o = TopOrder(rawValue: word), order == nil {
+                    order = o
+                } else {
+                    return { "usage: :top [memory|reductions|message_queue|binary] [N], N from 1 to \(Self.maxTopCount)" }
+                }
             }
-            return view { try await ClusterViews.top(connection: connection, by: order, count: 20, width: columns) }
+            return view { [order, count] in
+                try await ClusterViews.top(connection: connection, by: order ?? .reductions, count: count ?? 20, width: columns)
+            }
         case ":cluster":
             guard let options = clusterOptions else { return { ":cluster is not available in this session" } }
             return view { await ClusterViews.cluster(connection: connection, options: options, width: columns) }
