@@ -18,6 +18,9 @@ public final class Console: @unchecked Sendable {
     /// The cookie and ports for `:cluster`, which connects to the other members; without
     /// them `:cluster` says it is unavailable.
     public var clusterOptions: ConnectOptions?
+    /// For a console opened with `--dns`: the nodes DNS names, found again at each `:cluster`,
+    /// so the mesh check names the ones outside the cluster as `beamsh cluster --dns` does.
+    public var clusterDiscovery: (@Sendable () async -> [DiscoveredNode])?
 
     public static func make(
         connection: NodeConnection, options: ShellOptions, input: ConsoleInput, output: ConsoleOutput
@@ -376,7 +379,10 @@ public final class Console: @unchecked Sendable {
             }
         case ":cluster":
             guard let options = clusterOptions else { return { ":cluster is not available in this session" } }
-            return view { await ClusterViews.cluster(connection: connection, options: options, width: columns) }
+            let discovery = clusterDiscovery
+            return view {
+                await ClusterViews.cluster(connection: connection, options: options, discovered: await discovery?() ?? [], width: columns)
+            }
         default:
             return nil
         }

@@ -274,7 +274,12 @@ struct ConsoleInvocation {
     ) async -> Never {
         let connected = await connectToDiscovered(query: query, basename: basename, pick: pick, options: options, group: group)
         if !rpc.isEmpty { await RPCOneShot.run(on: connected, call: rpc, settings: rpcSettings) }
-        await evaluate(on: connected, clusterOptions: options)
+        // `:cluster` finds the nodes again each time, as `beamsh cluster --dns` would.
+        let discovery: @Sendable () async -> [DiscoveredNode] = {
+            (try? await Discovery.discover(query: query, basename: basename, epmdPort: options.epmdPort, group: group,
+                                           timeout: options.connectTimeout)) ?? []
+        }
+        await evaluate(on: connected, clusterOptions: options, clusterDiscovery: discovery)
     }
 }
 
@@ -324,7 +329,9 @@ extension ConsoleInvocation {
     }
 
     /// Runs the console, `--eval`s or the stdin script, then exits with the right code.
-    func evaluate(on connection: NodeConnection, clusterOptions: ConnectOptions? = nil) async -> Never {
+    func evaluate(
+        on connection: NodeConnection, clusterOptions: ConnectOptions? = nil, clusterDiscovery: (@Sendable () async -> [DiscoveredNode])? = nil
+    ) async -> Never {
         let scripted = !eval.isEmpty || isatty(0) == 0
         var letAStopThrough: () -> Bool = { false }
         do {
@@ -434,6 +441,7 @@ extension ConsoleInvocation {
                                                 imports: { console.sessionImports() },
                                                 generation: { console.evaluationGeneration }))
             console.clusterOptions = clusterOptions
+            console.clusterDiscovery = clusterDiscovery
             letAStopThrough = { console.letAStopThrough }
             installInterrupt(unlessIgnored: false) { console.interrupt() }
             print(await banner)

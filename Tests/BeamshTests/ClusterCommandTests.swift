@@ -462,6 +462,27 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(fanout.stdout.components(separatedBy: "'\(node.name)'").count == 2, "evaluated once: \(fanout.stdout)")
     }
 
+    /// A console opened with `--dns` gives `:cluster` the nodes DNS names, as `beamsh cluster
+    /// --dns` has them: here the node's other address is named as such.
+    @Test func theConsolesClusterViewUsesItsDiscovery() async throws {
+        let node = try TestNode(runtime: runtime, mode: .ipv6)
+        defer { node.stop() }
+        let hosts = FileManager.default.temporaryDirectory.appendingPathComponent("beamsh-hosts-\(TestNode.randomToken(6))")
+        try "127.0.0.1 localhost\n::1 dual.beamsh.test\n127.0.0.1 dual.beamsh.test\n".write(to: hosts, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: hosts) }
+        let command = "unshare -m /bin/sh -c 'mount --bind \"$1\" /etc/hosts && shift && exec \"$@\"' sh \(hosts.path) "
+            + "\(BeamshBinary.path) --dns dual.beamsh.test --basename \(node.alive)"
+        let terminal = try Terminal(command, environment: ["RELEASE_COOKIE": node.cookie])
+        defer { terminal.close() }
+        let prompt = "(\(node.name))1>"
+        try await terminal.waitFor(prompt)
+        try terminal.enter(":cluster")
+        let report = try await terminal.waitFor(prompt, count: 2)
+        #expect(report.contains("found by DNS at another address of \(node.name): \(node.alive)@127.0.0.1"), "\(report)")
+        try terminal.press("C-d")
+        try await terminal.waitFor("EXIT:0")
+    }
+
     /// `--dns` waits for EPMD's answers only up to the node it uses: a silent EPMD later in the
     /// list costs nothing, one earlier is passed over with a word on stderr, and `--pick N`
     /// asks only the Nth address.

@@ -15,12 +15,13 @@ public enum ClusterViews {
     /// `:cluster`: the mesh check seen from the connected node. `options` carries the cookie
     /// for the other members (the console's own `ConnectOptions`).
     public static func cluster(
-        connection: NodeConnection, options: ConnectOptions, timeout: Duration = .seconds(10),
+        connection: NodeConnection, options: ConnectOptions, discovered: [DiscoveredNode] = [], timeout: Duration = .seconds(10),
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton, width: Int? = nil
     ) async -> String {
         let seed = (try? NodeName(parsing: connection.peer.name)) ?? NodeName.uniqueConsoleName(for: connection.localName)
         let report = await ClusterInspector.inspect(
-            seed: seed, seedConnection: connection, options: ClusterOptions(connect: options, timeout: timeout), group: group)
+            seed: seed, seedConnection: connection, options: ClusterOptions(connect: options, timeout: timeout, discovered: discovered),
+            group: group)
         return report.render(width: width)
     }
 
