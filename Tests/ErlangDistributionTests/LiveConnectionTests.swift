@@ -256,16 +256,18 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
     /// A node killed while our bytes sit unread in its socket resets the connection: the error
     /// says so in words, not in NIO's (`read(descriptor:pointer:size:)`, errno 104).
     @Test func aResetConnectionIsReportedInWords() async throws {
-        let node = try TestNode(runtime: try runtimes()[0])
-        defer { node.stop() }
-        let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
-        node.freeze()
-        let call = Task { try await connection.rpc("erlang", "node", []) }
-        try await Task.sleep(for: .milliseconds(200))  // the request is in the frozen node's socket
-        node.kill9()
-        let error = try #require(await lostConnectionError(try await call.value))
-        #expect(error.description.contains("the connection to \(node.name) was reset") && !error.description.contains("errno")
-                && !error.description.contains("descriptor"), "\(error)")
+        for runtime in try runtimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await NodeConnection.connect(to: try NodeName(parsing: node.name), options: options(for: node))
+            node.freeze()
+            let call = Task { try await connection.rpc("erlang", "node", []) }
+            try await Task.sleep(for: .milliseconds(200))  // the request is in the frozen node's socket
+            node.kill9()
+            let error = try #require(await lostConnectionError(try await call.value))
+            #expect(error.description.contains("the connection to \(node.name) was reset") && !error.description.contains("errno")
+                    && !error.description.contains("descriptor"), "\(runtime): \(error)")
+        }
     }
 
     /// A node that goes silent with its socket still open (frozen, or a network cut without a

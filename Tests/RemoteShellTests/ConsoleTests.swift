@@ -262,27 +262,29 @@ final class SlowToReturnInput: ConsoleInput, @unchecked Sendable {
 
     /// The same in the Erlang console, which says it and counts it as the Erlang shell does (Ctrl-G `i`).
     @Test func ctrlCInTheErlangConsoleSaysItAsTheShellDoes() async throws {
-        let node = try TestNode(runtime: try erlangRuntimes()[0])
-        defer { node.stop() }
-        let connection = try await connect(node)
-        defer { connection.closeNow() }
-        let output = OutputBuffer()
-        let input = ScriptedInput(lines: ["X = 7.", "timer:sleep(infinity).", "X * 6."])
-        let console = Console(connection: connection, language: .erlang, options: patientWithKills, input: input, output: output)
-        let interrupted = NIOLockedValueBox(false)
-        input.onPrompt = { prompt in
-            if prompt.hasSuffix("2> "), !interrupted.withLockedValue({ $0 }) {
-                interrupted.withLockedValue { $0 = true }
-                Task {
-                    await waitUntilSleeping(on: node)
-                    console.interrupt()
+        for runtime in try erlangRuntimes() {
+            let node = try TestNode(runtime: runtime)
+            defer { node.stop() }
+            let connection = try await connect(node)
+            defer { connection.closeNow() }
+            let output = OutputBuffer()
+            let input = ScriptedInput(lines: ["X = 7.", "timer:sleep(infinity).", "X * 6."])
+            let console = Console(connection: connection, language: .erlang, options: patientWithKills, input: input, output: output)
+            let interrupted = NIOLockedValueBox(false)
+            input.onPrompt = { prompt in
+                if prompt.hasSuffix("2> "), !interrupted.withLockedValue({ $0 }) {
+                    interrupted.withLockedValue { $0 = true }
+                    Task {
+                        await waitUntilSleeping(on: node)
+                        console.interrupt()
+                    }
                 }
             }
+            try await console.run()
+            #expect(output.text == "7\n** exception exit: killed\n42\n", "\(runtime): \(output.text)")
+            // The killed query is counted, as the shell counts it: the last line ran as query 3.
+            #expect(input.promptsSeen.suffix(2).first?.hasSuffix("3> ") == true, "\(runtime): \(input.promptsSeen)")
         }
-        try await console.run()
-        #expect(output.text == "7\n** exception exit: killed\n42\n", "\(output.text)")
-        // The killed query is counted, as the shell counts it: the last line ran as query 3.
-        #expect(input.promptsSeen.suffix(2).first?.hasSuffix("3> ") == true, "\(input.promptsSeen)")
     }
 
     @Test func ctrlCReturnsWithinASecond() async throws {
