@@ -51,9 +51,9 @@ func persistentTerm(_ key: String, on node: TestNode, otherwise: String, within 
     return value
 }
 
-/// Waits up to 10 s for `condition` (checked every 50 ms); an issue when it never holds.
-func eventually(_ what: String, _ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
+/// Waits up to `limit` (10 s) for `condition` (checked every 50 ms); an issue when it never holds.
+func eventually(_ what: String, within limit: Duration = .seconds(10), _ condition: () throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if try condition() { return }
         try await Task.sleep(for: .milliseconds(50))
