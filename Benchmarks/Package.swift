@@ -18,7 +18,8 @@ let package = Package(
             dependencies: [.product(name: "ErlangTerm", package: "beamsh")],
             path: "Tools/BenchPayloads"
         ),
-        // package-benchmark suite (the plugin runs executables whose folder sits in Benchmarks/).
+        // package-benchmark suite. The plugin runs every executable whose folder sits directly in
+        // Benchmarks/, so the other tools live in Tools/.
         .executableTarget(
             name: "ErlangTermBenchmarks",
             dependencies: [
@@ -42,7 +43,7 @@ let package = Package(
                 .product(name: "ErlangDistribution", package: "beamsh"),
                 .product(name: "ErlangTerm", package: "beamsh"),
             ],
-            path: "RPCBench"
+            path: "Tools/RPCBench"
         ),
     ]
 )

@@ -13,23 +13,51 @@ import Darwin
 #endif
 
 /// Emptied container storages by capacity (1...``maxCapacity``), for one owner at a time.
-struct RecycledStorage {
+/// Noncopyable: it owns a reference to each storage it keeps, released when it goes. One stack
+/// per capacity in plain memory, so taking a storage is a load and a decrement (an array of
+/// arrays cost a uniqueness check on each and a generic `popLast`: 40 of the 177 instructions a
+/// level of a deep chain took).
+struct RecycledStorage: ~Copyable {
     static let maxCapacity = 8
     /// What the shared pool keeps at most: 2 MiB by the decoder's own cost estimate.
     static let budget = 2 << 20
 
-    private var byCapacity: [[ContainerStorage]] = []
+    private struct Stack {
+        var items: UnsafeMutablePointer<Unmanaged<ContainerStorage>>? = nil
+        var count = 0
+        var room = 0
+    }
+
+    /// `maxCapacity + 1` stacks, indexed by capacity; made at the first `keep`.
+    private var stacks: UnsafeMutablePointer<Stack>? = nil
     /// The storages' cost (``ContainerStorage/cost(capacity:)``), summed.
     private(set) var bytes = 0
+
+    init() {}
+
+    deinit {
+        guard let stacks else { return }
+        for capacity in 0...Self.maxCapacity {
+            let stack = stacks[capacity]
+            for i in 0..<stack.count { stack.items![i].release() }
+            free(stack.items)
+        }
+        stacks.deinitialize(count: Self.maxCapacity + 1)
+        stacks.deallocate()
+    }
 
     var isEmpty: Bool { bytes == 0 }
 
     /// A storage of exactly `capacity` slots, empty and with no tail, if one is kept.
     @inline(__always)
     mutating func take(capacity: Int) -> ContainerStorage? {
-        guard capacity < byCapacity.count, let storage = byCapacity[capacity].popLast() else { return nil }
+        guard capacity <= Self.maxCapacity, let stacks else { return nil }
+        let stack = stacks + capacity
+        let count = stack.pointee.count
+        guard count > 0 else { return nil }
+        stack.pointee.count = count &- 1
         bytes &-= ContainerStorage.cost(capacity: capacity)
-        return storage
+        return stack.pointee.items.unsafelyUnwrapped[count &- 1].takeRetainedValue()
     }
 
     /// Keeps `storage`, which nobody else holds and whose elements are gone, if it is small and
@@ -40,19 +68,43 @@ struct RecycledStorage {
         let cost = ContainerStorage.cost(capacity: capacity)
         guard bytes + cost <= budget else { return }
         storage.resetForReuse()
-        if byCapacity.isEmpty { byCapacity = Array(repeating: [], count: Self.maxCapacity + 1) }
-        byCapacity[capacity].append(storage)
+        push(Unmanaged.passRetained(storage), capacity: capacity)
         bytes += cost
+    }
+
+    private mutating func push(_ storage: Unmanaged<ContainerStorage>, capacity: Int) {
+        let stacks = self.stacks ?? {
+            let made = UnsafeMutablePointer<Stack>.allocate(capacity: Self.maxCapacity + 1)
+            made.initialize(repeating: Stack(), count: Self.maxCapacity + 1)
+            self.stacks = made
+            return made
+        }()
+        let stack = stacks + capacity
+        if stack.pointee.count == stack.pointee.room {
+            let room = Swift.max(16, 2 * stack.pointee.room)
+            guard let grown = realloc(stack.pointee.items, room * MemoryLayout<Unmanaged<ContainerStorage>>.stride) else {
+                fatalError("out of memory for recycled storage")
+            }
+            stack.pointee.items = grown.bindMemory(to: Unmanaged<ContainerStorage>.self, capacity: room)
+            stack.pointee.room = room
+        }
+        stack.pointee.items.unsafelyUnwrapped[stack.pointee.count] = storage
+        stack.pointee.count += 1
     }
 
     /// Moves what `other` keeps here, within `budget`; what does not fit stays in `other`
     /// (emptied of the rest). The smaller of the two is the one copied.
     mutating func merge(_ other: inout RecycledStorage, budget: Int = RecycledStorage.budget) {
         if bytes < other.bytes { swap(&self, &other) }
-        for capacity in other.byCapacity.indices {
-            while bytes + ContainerStorage.cost(capacity: capacity) <= budget, let storage = other.byCapacity[capacity].popLast() {
-                other.bytes -= ContainerStorage.cost(capacity: capacity)
-                keep(storage, budget: budget)
+        guard let from = other.stacks else { return }
+        for capacity in 1...Self.maxCapacity {
+            let cost = ContainerStorage.cost(capacity: capacity)
+            let stack = from + capacity
+            while stack.pointee.count > 0, bytes + cost <= budget {
+                stack.pointee.count -= 1
+                other.bytes -= cost
+                push(stack.pointee.items.unsafelyUnwrapped[stack.pointee.count], capacity: capacity)
+                bytes += cost
             }
         }
     }
@@ -60,7 +112,12 @@ struct RecycledStorage {
     /// Whether `storage` is among those kept (for tests: a kept object is alive, so its identity
     /// cannot be a new allocation's).
     func contains(_ storage: ObjectIdentifier) -> Bool {
-        byCapacity.contains { $0.contains { ObjectIdentifier($0) == storage } }
+        guard let stacks else { return false }
+        for capacity in 0...Self.maxCapacity {
+            let stack = stacks[capacity]
+            for i in 0..<stack.count where ObjectIdentifier(stack.items![i].takeUnretainedValue()) == storage { return true }
+        }
+        return false
     }
 }
 

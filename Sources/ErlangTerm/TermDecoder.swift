@@ -126,7 +126,7 @@ public struct TermDecoder: Sendable {
 // MARK: - Parser
 
 /// One pass over a buffer. `raw` is valid for the parser's lifetime only.
-private struct Parser {
+private struct Parser: ~Copyable {
     let storage: ArraySlice<UInt8>
     let raw: UnsafeRawBufferPointer
     /// `raw`'s bytes and count apart, for the reads on every term's path: no optional base
@@ -254,6 +254,9 @@ private struct Parser {
                         top.pointee.append(leaf)
                         top.pointee.remaining &-= 1
                         pendingElements &-= 1
+                    }
+                    if let top = stack.top, top.pointee.remaining == 1, case .tuple = top.pointee.kind {
+                        try followTupleChain(top)
                     }
                     continue
                 }
@@ -418,6 +421,40 @@ private struct Parser {
             pendingElements &+= terms
         }
         stack.push(Frame(kind, remaining: terms, pointers, slot: slot, depth: depth, at: offset))
+    }
+
+    /// Decodes a run of small tuples, each the last element of the one before (`{K, {K, ...}}`,
+    /// records wrapping records, `{ok, {...}}`), without the main loop: the tuple in `top` waits
+    /// only for its last element, and while that is another small tuple, the child takes the
+    /// parent's place in the same frame (a finished tuple needs no check) and its leading leaves
+    /// are read straight in. The checks are the main loop's, in the same order. Stops, with the
+    /// frame consistent, at the first term it does not handle.
+    @inline(__always)
+    private mutating func followTupleChain(_ top: UnsafeMutablePointer<Frame>) throws(TermDecodingError) {
+        while top.pointee.remaining == 1, byteCount &- position >= 2,
+              bytes[position] == ExternalTermTag.smallTuple.rawValue, bytes[position &+ 1] != 0 {
+            let tagOffset = position
+            let arity = Int(bytes[position &+ 1])
+            position &+= 2
+            // As `admit`: the child is no longer pending, each of its terms needs a byte.
+            if arity &+ (pendingElements &- 1) > remainingBytes {
+                throw TermDecodingError(.invalid("claims \(arity) terms (a list's tail counts as one) with \(Self.bytes(remainingBytes)) left"),
+                                        at: tagOffset)
+            }
+            let depth = top.pointee.depth &+ 1
+            guard depth <= maxDepth else { throw TermDecodingError(.tooDeep(limit: maxDepth), at: tagOffset) }
+            try charge(Self.containerCost(arity), at: tagOffset)
+            let storage = makeStorage(capacity: arity)
+            let pointers = storage.unsafePointers
+            top.pointee.append(.tuple(TermArray(storage: consume storage)))
+            top.pointee = Frame(.tuple, remaining: arity, pointers, slot: nil, depth: depth, at: tagOffset)
+            pendingElements &+= arity &- 1
+            while top.pointee.remaining > 1, let leaf = try readLeaf() {
+                top.pointee.append(leaf)
+                top.pointee.remaining &-= 1
+                pendingElements &-= 1
+            }
+        }
     }
 
     /// Checks a container that has all its terms (its last ones may still be filling).

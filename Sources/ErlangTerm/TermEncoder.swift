@@ -6,6 +6,10 @@ import BigInt
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Why a term cannot be encoded.
@@ -78,9 +82,17 @@ private struct OutputBuffer {
     private var splices: [(offset: Int, bytes: ArraySlice<UInt8>)] = []
     private var splicedBytes = 0
 
-    init() { base = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16) }
+    // malloc and realloc rather than allocate-and-copy: a large block grows in place or by
+    // remapping its pages (glibc's mremap), so the bytes written are not copied again and the
+    // pages they fill are not faulted in a second time at each doubling.
+    init() { base = Self.resized(nil, to: 256) }
 
-    mutating func deallocate() { base.deallocate() }
+    mutating func deallocate() { free(base) }
+
+    private static func resized(_ block: UnsafeMutableRawPointer?, to byteCount: Int) -> UnsafeMutableRawPointer {
+        guard let resized = realloc(block, byteCount) else { fatalError("out of memory for an encoding of \(byteCount) bytes") }
+        return resized
+    }
 
     /// Bytes written so far, spliced binaries included.
     var position: Int { used + splicedBytes }
@@ -95,10 +107,7 @@ private struct OutputBuffer {
     private mutating func grow(_ count: Int) {
         var newCapacity = capacity * 2
         while newCapacity - used < count { newCapacity *= 2 }
-        let larger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        larger.copyMemory(from: base, byteCount: used)
-        base.deallocate()
-        base = larger
+        base = Self.resized(base, to: newCapacity)
         capacity = newCapacity
     }
 
@@ -137,6 +146,22 @@ private struct OutputBuffer {
     }
 
     /// Writes again `count` bytes written earlier at `mark` (none of them spliced).
+    /// A pid whose node atom was written before, at `atomMark` (`atomLength` bytes): one room
+    /// check and one copy for the whole pid (a list of a node's pids is mostly this).
+    @inline(__always) mutating func pid(repeatingAtomAt atomMark: Int, atomLength: Int, id: UInt32, serial: UInt32, creation: UInt32) {
+        precondition(atomMark >= 0 && atomLength >= 0 && atomMark <= used - atomLength)
+        let count = 13 &+ atomLength
+        reserve(count)  // may move the buffer: pointers only after it
+        let start = base + used
+        start.storeBytes(of: ExternalTermTag.newPid.rawValue, as: UInt8.self)
+        (start + 1).copyMemory(from: base + atomMark, byteCount: atomLength)
+        let ids = start + 1 + atomLength
+        ids.storeBytes(of: id.bigEndian, as: UInt32.self)
+        (ids + 4).storeBytes(of: serial.bigEndian, as: UInt32.self)
+        (ids + 8).storeBytes(of: creation.bigEndian, as: UInt32.self)
+        used &+= count
+    }
+
     @inline(__always) mutating func repeatBytes(at mark: Int, count: Int) {
         precondition(mark >= 0 && count >= 0 && mark <= used - count)
         reserve(count)  // may move the buffer: pointers only after it
@@ -447,6 +472,10 @@ private struct Traversal {
     }
 
     private mutating func writePid(_ p: Pid) throws(TermEncodingError) {
+        if let last = lastAtom, last.name == p.node.name {
+            sink.pid(repeatingAtomAt: last.mark, atomLength: last.length, id: p.id, serial: p.serial, creation: p.creation)
+            return
+        }
         sink.byte(ExternalTermTag.newPid.rawValue)
         try writeAtom(p.node)
         sink.bigEndian(p.id)

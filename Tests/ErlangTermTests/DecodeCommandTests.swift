@@ -100,6 +100,21 @@ import ErlangTerm
         #expect(result.stderr == "beamsh: decode: unknown tag 200 (at byte 5)\n")
     }
 
+    /// A term on standard input, with no FILE and with `-`, plain and compressed: the same text as
+    /// from a file.
+    @Test(arguments: [nil, Int32(6)])
+    func decodesATermFromStandardInput(compression: Int32?) throws {
+        let beamsh = try Self.executable()
+        let path = try Self.write(try TermEncoder(compressionLevel: compression).encode(Self.sample))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for arguments in ["decode", "decode -", "decode --erlang -"] {
+            let piped = try runProcess("/bin/sh", ["-c", "\"$0\" \(arguments) < \"$1\"", beamsh, path])
+            let fromFile = try runProcess(beamsh, arguments.split(separator: " ").dropLast(arguments.hasSuffix(" -") ? 1 : 0).map(String.init) + [path])
+            #expect(piped.status == 0, "\(arguments): \(piped.stderr)")
+            #expect(piped.stdout == fromFile.stdout && !piped.stdout.isEmpty, "\(arguments)")
+        }
+    }
+
     @Test func readsStandardInput() throws {
         let beamsh = try Self.executable()
         let result = try runProcess(beamsh, ["decode", "-"], stdin: "")

@@ -400,6 +400,60 @@ import Testing
         }
     }
 
+    /// A run of small tuples, each the last element of the one before, is decoded by a loop of
+    /// its own (`followTupleChain`). It makes the main loop's checks, with the same errors at the
+    /// same offsets, and hands back to the main loop at any other term, wherever it comes.
+    @Test func tupleChainsMeetEveryCheckOfTheMainLoop() throws {
+        // {0, {1, {2, ... {}}}}: level k's tag at offset 1 + 4k.
+        func pairChain(_ depth: Int) -> [UInt8] {
+            var bytes: [UInt8] = [131]
+            for k in 0..<depth { bytes += [104, 2, 97, UInt8(k & 0x7F)] }
+            return bytes + [104, 0]
+        }
+        var options = TermDecoder.Options()
+        options.maxDepth = 500
+        #expect(try TermDecoder(options: options).decode(pairChain(499)).tupleElements?.count == 2)
+        #expect(throws: TermDecodingError(.tooDeep(limit: 500), at: 1 + 4 * 500)) {
+            try TermDecoder(options: options).decode(pairChain(501))
+        }
+        // A tuple in the chain that claims more terms than bytes are left.
+        var lying = pairChain(100)
+        lying[1 + 4 * 80 + 1] = 250
+        #expect(throws: TermDecodingError(.invalid("claims 250 terms (a list's tail counts as one) with 80 bytes left"),
+                                          at: 1 + 4 * 80)) {
+            try TermDecoder().decode(lying)
+        }
+        // The memory limit, crossed part-way down the chain.
+        options = TermDecoder.Options()
+        let each = ContainerStorage.cost(capacity: 2)
+        options.maxTermMemory = 100 * each + each / 2
+        #expect(throws: TermDecodingError(.tooLarge(limit: options.maxTermMemory), at: 1 + 4 * 100)) {
+            try TermDecoder(options: options).decode(pairChain(300))
+        }
+        // Chains whose tuples hold other terms before their last: each decodes to the term it encodes.
+        var shapes: [Term] = []
+        var chain: Term = .tuple([])
+        let heads: [[Term]] = [
+            [], [1], [.atom("a"), 2], [[1, 2]], [.float(1.5), .binary(Binary([1, 2]))], [.map(TermMap([(1, 2)]))],
+            [.tuple([])], [.integer(1 << 40), .atom("b")], [.emptyList, .emptyList, .emptyList, 7],
+            [.tuple([1, .tuple([2])])], [.list(TermList([1], tail: 2))], [.charlist("hi")],
+        ]
+        for round in 0..<60 {
+            let head = heads[round % heads.count]
+            chain = .tuple(TermArray(head + [chain]))
+            shapes.append(chain)
+        }
+        shapes.append(.list(TermList([.tuple([1, .tuple([2, .tuple([])])])], tail: .tuple([3, .tuple([4])]))))
+        shapes.append(.map(TermMap([(.tuple([1, .tuple([2])]), .tuple([3, .tuple([4, .tuple([])])]))])))
+        shapes.append(.tuple(TermArray(Array(repeating: 0, count: 300) + [.tuple([1, .tuple([2])])])))  // LARGE_TUPLE_EXT
+        for term in shapes {
+            let bytes = try TermEncoder().encode(term)
+            let decoded = try TermDecoder().decode(bytes)
+            #expect(Bool(decoded == term))
+            #expect(try TermEncoder().encode(decoded) == bytes)
+        }
+    }
+
     @Test func duplicateMapKeysAreErrorsEvenWhenEncodedDifferently() throws {
         let keyPairs: [(String, [UInt8], [UInt8])] = [
             ("same atom", [119, 1, 97], [119, 1, 97]),

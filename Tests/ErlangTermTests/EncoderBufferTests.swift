@@ -94,4 +94,26 @@ import Testing
         let atom = 2 + 9, y = 2 + 1, pidBytes = 1 + atom + 12
         #expect(encoded.count == 1 + 5 + atom + pidBytes + y + pidBytes + y + atom + (2 + y + 5 + 70_000 + y) + 1)
     }
+
+    /// A pid whose node atom was just written is written whole from the earlier bytes: runs of
+    /// one node's pids, nodes alternating, and enough pids that the buffer grows (and may move)
+    /// between the atom's first writing and its copies. Checked byte for byte against NEW_PID_EXT
+    /// written out by hand.
+    @Test func runsOfOneNodesPidsEncodeByteForByte() throws {
+        let nodes: [Atom] = ["a@h", "app@fd00::1234:5678:9abc", "node_with_a_longer_name@some.host.example"]
+        var pids: [Term] = []
+        var expected: [UInt8] = [131, 108] + withUnsafeBytes(of: UInt32(3_000).bigEndian, Array.init)
+        for i in 0..<3_000 {
+            let node = nodes[(i / 7 + i / 500) % nodes.count]  // runs of 7, shifted every 500
+            let pid = Pid(node: node, id: UInt32(i), serial: UInt32(i % 13), creation: 0xDEAD_BEEF)
+            pids.append(.pid(pid))
+            expected += [88, 119, UInt8(node.name.utf8.count)] + Array(node.name.utf8)
+            for word in [pid.id, pid.serial, pid.creation] { expected += withUnsafeBytes(of: word.bigEndian, Array.init) }
+        }
+        expected.append(106)
+        let encoded = try TermEncoder().encode(.list(TermList(pids)))
+        #expect(encoded == expected)
+        #expect(try TermDecoder().decode(encoded) == .list(TermList(pids)))
+    }
 }
+

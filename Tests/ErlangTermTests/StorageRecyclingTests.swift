@@ -11,27 +11,36 @@ import Testing
         let improper = TermList([1], tail: .atom("tail")).storage
         _ = improper.removeLast()
         kept.keep(improper)
-        #expect(kept.bytes == ContainerStorage.cost(capacity: 1))
-        #expect(kept.take(capacity: 2) == nil, "kept by exact capacity")
+        // (RecycledStorage is noncopyable: #expect is given plain values read off it.)
+        let bytes = kept.bytes
+        #expect(bytes == ContainerStorage.cost(capacity: 1))
+        let wrongCapacity = kept.take(capacity: 2)
+        #expect(wrongCapacity == nil, "kept by exact capacity")
         let taken = kept.take(capacity: 1)
         let again = try #require(taken)
         #expect(again === improper && again.count == 0 && again.tail == nil)
-        #expect(kept.isEmpty)
+        var isEmpty = kept.isEmpty
+        #expect(isEmpty)
         // Too large to keep: left to be freed.
         let large = ContainerStorage.make(capacity: RecycledStorage.maxCapacity + 1)
         kept.keep(large)
-        #expect(kept.isEmpty)
+        isEmpty = kept.isEmpty
+        #expect(isEmpty)
     }
 
     @Test func theBudgetBoundsWhatIsKept() {
         var kept = RecycledStorage()
         let each = ContainerStorage.cost(capacity: 2)
         for _ in 0..<(RecycledStorage.budget / each + 100) { kept.keep(ContainerStorage.make(capacity: 2)) }
-        #expect(kept.bytes <= RecycledStorage.budget && kept.bytes > RecycledStorage.budget - each)
+        let full = kept.bytes
+        #expect(full <= RecycledStorage.budget && full > RecycledStorage.budget - each)
         var more = RecycledStorage()
         for _ in 0..<10 { more.keep(ContainerStorage.make(capacity: 3)) }
+        let offered = more.bytes
         kept.merge(&more)
-        #expect(kept.bytes <= RecycledStorage.budget)
+        let merged = kept.bytes, leftOver = more.bytes
+        #expect(merged <= RecycledStorage.budget)
+        #expect(merged + leftOver == full + offered, "what did not fit stays with the giver")
         // Freeing a term of many small containers leaves the shared pool within its budget too.
         var term: Term? = .list(TermList((0..<200_000).map { .tuple([.integer($0), .atom("x")]) }))
         #expect(term != nil)
