@@ -13,8 +13,11 @@
 /// - printable ASCII charlists as `~c"abc"` (or `'abc'`, see ``Options/charlistStyle``);
 /// - keyword lists `[a: 1, b: 2]`, improper lists `[1 | 2]`, tuples `{1, 2}`;
 /// - maps `%{a: 1}` when every key is an atom, else `%{"k" => 1, :a => 2}`; maps with a
-///   `__struct__` alias as `%URI{host: "x"}` (see ``Options/structs``), unless a standard
-///   struct's fields are missing or extra (then `%{__struct__: URI, host: "x"}`, as `inspect`);
+///   `__struct__` alias as `%Name{...}` (see ``Options/structs``; an exception without its
+///   `__exception__: true`, URI in its own field order), unless a standard struct's fields are
+///   missing or extra (then `%{__struct__: URI, host: "x"}`); ranges, ISO dates and times and
+///   MapSets in `inspect`'s own forms where they read back (`1..3`, `~D[2024-01-02]`,
+///   `MapSet.new([1])`; ``StandardStructText``);
 /// - atoms Elixir's tokenizer cannot read back (quoted, over 255 bytes of UTF-8) as
 ///   `String.to_atom("…")`;
 /// - integers of any size, floats in the shortest text that reads back to the same value
@@ -132,18 +135,30 @@ public struct ElixirFormatter: Sendable {
             keys.append(key)
         }
         var open = "%{"
-        var skip: Int? = nil
+        var skip: Set<Int> = []
+        var order: [Int] = Array(keys.indices)
         if options.structs, let index = keys.firstIndex(of: "__struct__"),
             case .atom(let module) = map[index].value, let name = aliasName(module),
             hasItsFields(module, keys)
         {
+            let fields = Dictionary(uniqueKeysWithValues: keys.indices.filter { $0 != index }.map { (keys[$0].name, map[$0].value) })
+            if StandardStructText.print(module.name, fields, into: &work) { return }
             open = "%" + name + "{"
-            skip = index
+            skip.insert(index)
+            // An exception's `__exception__: true` is implied by its struct, as `inspect` has it.
+            if let flag = keys.firstIndex(of: "__exception__"), map[flag].value == .atom(.true) { skip.insert(flag) }
+            // URI's own `inspect` order, with `authority` (deprecated) only when set.
+            if module.name == "Elixir.URI" {
+                order = ["scheme", "authority", "userinfo", "host", "port", "path", "query", "fragment"].compactMap { field in
+                    guard let i = keys.firstIndex(of: Atom(field)) else { return nil }
+                    return field == "authority" && map[i].value == .nil ? nil : i
+                }
+            }
         }
         var pairs: [(key: PrintStep, value: Term)] = []
         pairs.reserveCapacity(map.count)
-        for (index, key) in keys.enumerated() where index != skip {
-            pairs.append((key: .text(keywordKey(key)), value: map[index].value))
+        for index in order where !skip.contains(index) {
+            pairs.append((key: .text(keywordKey(keys[index])), value: map[index].value))
         }
         work.pairs(open: open, pairs, infix: "", separator: ", ", close: "}")
     }
@@ -186,6 +201,7 @@ public struct ElixirFormatter: Sendable {
         "Elixir.NaiveDateTime": ["calendar", "day", "hour", "microsecond", "minute", "month", "second", "year"],
         "Elixir.DateTime": ["calendar", "day", "hour", "microsecond", "minute", "month", "second", "std_offset",
                             "time_zone", "utc_offset", "year", "zone_abbr"],
+        "Elixir.MapSet": ["map", "version"],
     ]
 
     /// Whether a map with `keys` (`__struct__` among them) is a whole `module` struct, as far as

@@ -71,7 +71,8 @@ import Testing
         #expect(elixir.format(partial) == "%{__struct__: URI, host: \"x\"}")
         let range = Term.map([(key: .atom("__struct__"), value: .atom("Elixir.Range")), (key: .atom("first"), value: 1),
                               (key: .atom("last"), value: 3), (key: .atom("step"), value: 1)])
-        #expect(elixir.format(range) == "%Range{first: 1, last: 3, step: 1}")
+        #expect(elixir.format(range) == "1..3")
+        #expect(ElixirFormatter(options: plain).format(range) == "%{__struct__: Range, first: 1, last: 3, step: 1}")
         // Atoms over 255 bytes of UTF-8 (Elixir's tokenizer refuses them quoted).
         let long = Atom(String(repeating: "λ", count: 200))
         #expect(elixir.format(.atom(long)) == "String.to_atom(\"\(long.name)\")")
@@ -236,10 +237,66 @@ import Testing
             let formatter = ElixirFormatter(options: options)
             let terms = TermCorpus.all + [uri]
             let lines = terms.map { formatter.format($0) }
-            #expect(lines.last == "%URI{authority: nil, fragment: nil, host: \"example.com\", path: nil, port: nil, query: nil, scheme: nil, userinfo: nil}")
+            #expect(lines.last == "%URI{scheme: nil, userinfo: nil, host: \"example.com\", port: nil, path: nil, query: nil, fragment: nil}")
             let bad = try RuntimeCheck.elixirMismatches(terms, lines, on: runtime)
             #expect(bad.isEmpty, "\(bad.map { lines[$0] })")
         }
+    }
+
+    /// Standard-library structs, as the runtime's own `inspect/2` prints them where that text
+    /// reads back (ranges, ISO dates and times, MapSets, URI's field order, an exception without
+    /// `__exception__`), and every one of them, those in struct form included, evaluates back to
+    /// the identical term.
+    @Test func standardStructsPrintAsInspectDoesAndReadBack() throws {
+        guard let runtime = ErlangRuntime.system, runtime.hasElixir else { throw TestSetupError("Elixir missing") }
+        func make(_ module: String, _ fields: [(String, Term)]) -> Term {
+            .map([(key: .atom("__struct__"), value: .atom(Atom("Elixir." + module)))] + fields.map { (key: .atom(Atom($0.0)), value: $0.1) })
+        }
+        let iso: (String, Term) = ("calendar", .atom("Elixir.Calendar.ISO"))
+        func date(_ y: Int, _ m: Int, _ d: Int) -> [(String, Term)] { [("year", .integer(y)), ("month", .integer(m)), ("day", .integer(d))] }
+        func time(_ h: Int, _ mi: Int, _ s: Int, _ us: Int, _ precision: Int) -> [(String, Term)] {
+            [("hour", .integer(h)), ("minute", .integer(mi)), ("second", .integer(s)), ("microsecond", .tuple([.integer(us), .integer(precision)]))]
+        }
+        func utc(_ zone: String, _ abbr: String, _ offset: Int) -> [(String, Term)] {
+            [("time_zone", .binary(zone)), ("zone_abbr", .binary(abbr)), ("utc_offset", .integer(offset)), ("std_offset", 0)]
+        }
+        func uri(authority: Term) -> Term {
+            make("URI", [("scheme", .binary("https")), ("authority", authority), ("userinfo", .nil), ("host", .binary("x.org")),
+                         ("port", 443), ("path", .binary("/p")), ("query", .binary("q=1")), ("fragment", .nil)])
+        }
+        func range(_ first: Int, _ last: Int, _ step: Int) -> Term { make("Range", [("first", .integer(first)), ("last", .integer(last)), ("step", .integer(step))]) }
+        func mapSet(_ elements: [Term]) -> Term { make("MapSet", [("map", .map(elements.map { (key: $0, value: .emptyList) })), ("version", 2)]) }
+        // Printed as inspect/2 prints them.
+        let likeInspect: [Term] = [
+            uri(authority: .nil), uri(authority: .binary("x.org")),
+            range(1, 3, 1), range(5, 1, 1), range(-1, -5, -1), range(1, 9, 2), range(7, 7, 1),
+            make("Date", date(2024, 1, 2) + [iso]), make("Date", date(-5, 1, 2) + [iso]), make("Date", date(2024, 2, 29) + [iso]),
+            make("Time", time(10, 11, 12, 0, 0) + [iso]), make("Time", time(10, 11, 12, 500_000, 1) + [iso]),
+            make("Time", time(1, 2, 3, 5, 6) + [iso]), make("Time", time(23, 59, 59, 120_000, 3) + [iso]),
+            make("NaiveDateTime", date(2024, 1, 2) + time(10, 11, 12, 0, 0) + [iso]),
+            make("DateTime", date(2024, 1, 2) + time(10, 11, 12, 500_000, 1) + [iso] + utc("Etc/UTC", "UTC", 0)),
+            mapSet([]), mapSet([1, .atom("a"), .binary("b"), .tuple([1])]),
+            make("ArgumentError", [("__exception__", .true), ("message", .binary("x"))]),
+        ]
+        let inspected = try RuntimeCheck.runtimePrinting(likeInspect, elixir: true, on: runtime)
+        #expect(inspected.terms.count == likeInspect.count)
+        for (term, expected) in zip(inspected.terms, inspected.lines) { #expect(elixir.format(term) == expected) }
+        // Where inspect's text would not read back to the same term, the struct form, which does
+        // (fields in the map's order: these maps were built here, not sent by a BEAM).
+        let structForm: [(Term, String)] = [
+            (make("Date", date(2023, 2, 29) + [iso]), "%Date{year: 2023, month: 2, day: 29, calendar: Calendar.ISO}"),
+            (make("Time", time(1, 2, 3, 5, 1) + [iso]), "%Time{hour: 1, minute: 2, second: 3, microsecond: {5, 1}, calendar: Calendar.ISO}"),
+            (make("Date", date(2024, 1, 2) + [("calendar", .atom("Elixir.Cal.Other"))]), "%Date{year: 2024, month: 1, day: 2, calendar: Cal.Other}"),
+            (make("Range", [("first", .float(1.0)), ("last", 3), ("step", 1)]), "%Range{first: 1.0, last: 3, step: 1}"),
+            (make("MapSet", [("map", .map([(key: 1, value: 2)])), ("version", 2)]), "%MapSet{map: %{1 => 2}, version: 2}"),
+        ]
+        for (term, text) in structForm { #expect(elixir.format(term) == text) }
+        let paris = make("DateTime", date(2024, 1, 2) + time(10, 11, 12, 0, 0) + [iso] + utc("Europe/Paris", "CET", 3600))
+        #expect(elixir.format(paris).hasPrefix("%DateTime{"))
+        let all = likeInspect + structForm.map(\.0) + [paris]
+        let lines = all.map { elixir.format($0) }
+        let bad = try RuntimeCheck.elixirMismatches(all, lines, on: runtime)
+        #expect(bad.isEmpty, "\(bad.map { lines[$0] })")
     }
 
     // MARK: - Depth
