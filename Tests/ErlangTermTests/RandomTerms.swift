@@ -56,7 +56,7 @@ struct RandomTerms {
             let id = bool() ? UInt64(UInt32.random(in: 0...UInt32.max, using: &rng)) : UInt64.random(in: 0...(1 << 40), using: &rng)
             return .port(Port(node: node(), id: id, creation: UInt32.random(in: 0...UInt32.max, using: &rng)))
         case 10:
-            let ids = (0..<[1, 2, 3, 3, 5][int(0...4)]).map { _ in UInt32.random(in: 0...UInt32.max, using: &rng) }
+            let ids = (0..<[1, 2, 3, 3, 4, 5][int(0...5)]).map { _ in UInt32.random(in: 0...UInt32.max, using: &rng) }
             return .reference(Reference(node: node(), creation: UInt32.random(in: 0...UInt32.max, using: &rng), ids: ids))
         case 11: return .export(ExportFun(module: atom(), function: atom(), arity: UInt8(int(0...255))))
         case 12: return .emptyList
