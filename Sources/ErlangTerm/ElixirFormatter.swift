@@ -82,7 +82,7 @@ public struct ElixirFormatter: Sendable {
         case .integer(let value):
             work.write(String(value))
         case .bigInteger(let value):
-            work.write(value.description)
+            work.write(BigIntegerText.elixir(value))
         case .float(let value):
             work.write(FloatText.elixir(value))
         case .atom(let atom):

@@ -65,7 +65,7 @@ public struct ErlangFormatter: Sendable {
         case .integer(let value):
             work.write(String(value))
         case .bigInteger(let value):
-            work.write(value.description)
+            work.write(BigIntegerText.erlang(value))
         case .float(let value):
             work.write(FloatText.erlang(value))
         case .atom(let atom):

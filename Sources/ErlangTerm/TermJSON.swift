@@ -6,6 +6,7 @@
 /// | term | JSON |
 /// |---|---|
 /// | integer, bignum | number (`12345678901234567890` stays exact in the text) |
+/// | bignum of more than 78,914 digits | `{"$bigint": "0x1F..."}` (base 16: see ``BigIntegerText``) |
 /// | float | number, shortest round-trip form (`0.1`, `1.0e-5`) |
 /// | `true`, `false` | `true`, `false` |
 /// | `nil` | `null` |
@@ -197,7 +198,13 @@ extension TermJSON {
             case .integer(let value):
                 output += String(value)
             case .bigInteger(let value):
-                output += value.description
+                // A number beyond 78,914 digits is a tagged base-16 string: decimal text would
+                // take time quadratic in its length (BigIntegerText).
+                if let decimal = BigIntegerText.decimal(value) {
+                    output += decimal
+                } else {
+                    output += "{\"$bigint\":" + TermJSON.quote(BigIntegerText.hex(value, prefix: "0x")) + "}"
+                }
             case .float(let value):
                 output += FloatText.erlang(value)
             case .atom(let atom):
@@ -273,7 +280,7 @@ extension TermJSON {
 
     /// The keys that mark a tagged object: a map with one of them as a key is written as
     /// `{"$map": ...}`, so `%{"$tuple" => [1]}` is never read back as the tuple `{1}`.
-    static let tags: Set<String> = ["$binary", "$bitstring", "$improper_list", "$tuple", "$map", "$pid", "$port", "$ref", "$fun"]
+    static let tags: Set<String> = ["$binary", "$bitstring", "$improper_list", "$tuple", "$map", "$pid", "$port", "$ref", "$fun", "$bigint"]
 
     /// Object keys for a map whose keys are all atoms or printable binaries, distinct as
     /// strings (`:a` and `"a"` in one map would collide) and none a tag's; else `nil`.

@@ -300,6 +300,32 @@ import Testing
         #expect(bad.isEmpty, "\(bad.map { lines[$0] })")
     }
 
+    /// An integer beyond 4,096 words prints in base 16 (decimal text is quadratic in its length),
+    /// which Erlang and Elixir read back as the same integer; JSON tags it. Smaller ones stay decimal.
+    @Test func hugeIntegersPrintInBase16AndReadBack() throws {
+        let words = BigIntegerText.decimalWordLimit + 1
+        var huge = BigInt(1) << (64 * (words - 1))  // exactly `words` words
+        huge += BigInt(0xABCDEF)
+        #expect(huge.magnitude.words.count == words)
+        let hex = "1" + String(repeating: "0", count: 16 * (words - 1) - 6) + "ABCDEF"
+        let negative = Term.bigInteger(-huge)
+        #expect(erlang.format(.bigInteger(huge)) == "16#" + hex)
+        #expect(erlang.format(negative) == "-16#" + hex)
+        #expect(elixir.format(negative) == "-0x" + hex)
+        #expect(TermJSON().encode(.list([.bigInteger(huge)])) == "[{\"$bigint\":\"0x" + hex + "\"}]")
+        #expect(erlang.format(.bigInteger(BigInt(1) << 100)) == "1267650600228229401496703205376")
+        let terms: [Term] = [.bigInteger(huge), negative, .tuple([.bigInteger(huge + 1), 7])]
+        for runtime in try ErlangRuntime.requireAll() {
+            let lines = terms.map { erlang.format($0) }
+            let bad = try RuntimeCheck.erlangMismatches(terms, lines, on: runtime)
+            #expect(bad.isEmpty, "\(runtime): \(bad)")
+        }
+        guard let runtime = ErlangRuntime.system, runtime.hasElixir else { throw TestSetupError("Elixir missing") }
+        let lines = terms.map { elixir.format($0) }
+        let bad = try RuntimeCheck.elixirMismatches(terms, lines, on: runtime)
+        #expect(bad.isEmpty, "\(bad)")
+    }
+
     // MARK: - Depth
 
     /// Bytes of `depth` nested one-element lists (or tuples) around `[]`.
