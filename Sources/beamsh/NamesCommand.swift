@@ -16,6 +16,9 @@ extension Beamsh {
         @Option(name: .customLong("epmd-port"), parsing: .unconditional, help: "EPMD's port (default: $ERL_EPMD_PORT or 4369).")
         var epmdPort: Int?
 
+        @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds to wait for EPMD's answer.", valueName: "seconds"))
+        var connectTimeout: Double = 5
+
         @Option(help: "Output format: text (one `name N at port P` line each) or json (an array of {name, port}).")
         var format: OutputFormat = .text
 
@@ -28,6 +31,7 @@ extension Beamsh {
 
         func validate() throws {
             if let epmdPort { try checkPort(epmdPort, "--epmd-port") }
+            try checkSeconds(connectTimeout, "--connect-timeout")
             if let port = hostAndPort.port {
                 try checkPort(port, "the port in \(host)")
                 if let epmdPort, epmdPort != port {
@@ -42,7 +46,8 @@ extension Beamsh {
             let (host, given) = hostAndPort
             let port = given ?? resolvedEPMDPort(epmdPort)
             do {
-                let names = try await EPMDClient.names(host: host, epmdPort: port, group: group)
+                let names = try await EPMDClient.names(host: host, epmdPort: port, group: group,
+                                                       timeout: .nanoseconds(Int64(connectTimeout * 1e9)))
                 switch format {
                 case .text:
                     // EPMD registers any bytes as a name: control characters are shown escaped.

@@ -132,6 +132,7 @@ public func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
     stdin: String? = nil, timeout: TimeInterval = 60, captureOutput: Bool = true
 ) throws -> ProcessResult {
+    checkBlockingCallIsAllowed("running \((executable as NSString).lastPathComponent)")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

@@ -48,6 +48,7 @@ public final class TestNode: @unchecked Sendable {
         alive: String? = nil, extraArgs: [String] = [], epmdPort: Int? = nil, distributionPort: Int? = nil,
         longNameHost: String = "127.0.0.1"
     ) throws {
+        checkBlockingCallIsAllowed("starting a node")
         self.runtime = runtime
         self.mode = mode
         self.elixir = elixir
@@ -123,6 +124,7 @@ public final class TestNode: @unchecked Sendable {
     /// answers) and returns once the whole process is stopped: SIGSTOP reaches the emulator's
     /// threads one by one, and a scheduler still running could answer. `thaw()` resumes it.
     public func freeze() {
+        checkBlockingCallIsAllowed("freezing a node")
         kill(osPid, SIGSTOP)
         for _ in 0..<100 {
             let status = (try? String(contentsOfFile: "/proc/\(osPid)/status", encoding: .utf8)) ?? ""
@@ -139,6 +141,7 @@ public final class TestNode: @unchecked Sendable {
     /// or throws with the error.
     @discardableResult
     public func eval(_ expressions: String, timeout: TimeInterval = 30) throws -> String {
+        checkBlockingCallIsAllowed("TestNode.eval")
         let line = expressions.replacingOccurrences(of: "\n", with: " ")
         try input.write(contentsOf: Data((line + "\n").utf8))
         let reply = try output.waitFor(marker: "__BEAMSH_END__", timeout: timeout)
@@ -169,6 +172,7 @@ public final class TestNode: @unchecked Sendable {
     /// Stops the node: end of input first (a clean halt), then SIGKILL.
     public func stop() {
         guard process.isRunning else { return }
+        checkBlockingCallIsAllowed("stopping a node")
         try? input.close()
         for _ in 0..<100 where process.isRunning { usleep(10_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }

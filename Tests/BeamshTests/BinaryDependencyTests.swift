@@ -5,7 +5,7 @@
 import BeamTestSupport
 import Testing
 
-struct BinaryDependencyTests {
+@Suite(.ownThreads) struct BinaryDependencyTests {
     /// The release binary (scripts/build-release; scripts/test sets BEAMSH_BINARY to it) loads
     /// nothing: no program interpreter, no shared library, no rpath (glibc's static-pie start-up
     /// refuses one); it is position-independent, its relocations are the compact DT_RELR form, and

@@ -60,7 +60,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
     try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
 }
 
-@Suite(.serialized) struct ClusterCommandTests {
+@Suite(.serialized, .ownThreads) struct ClusterCommandTests {
     let runtime: ErlangRuntime
 
     init() throws {

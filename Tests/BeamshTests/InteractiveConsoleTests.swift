@@ -3,7 +3,7 @@
 import BeamTestSupport
 import Testing
 
-@Suite(.serialized) struct InteractiveConsoleTests {
+@Suite(.serialized, .ownThreads) struct InteractiveConsoleTests {
     @Test func anOperatorSession() async throws {
         let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
         let node = try TestNode(runtime: runtime, elixir: true)

@@ -4,7 +4,7 @@ import BeamTestSupport
 import Foundation
 import Testing
 
-@Suite(.serialized) struct RPCCommandTests {
+@Suite(.serialized, .ownThreads) struct RPCCommandTests {
     @Test func rpcPrintsTheResultAndExitsZero() throws {
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime)
@@ -667,7 +667,7 @@ import Testing
         }
         // The evaluation outlasts any delay before the freeze (a loaded machine runs this test's
         // task late); the node is silent for over 30 s (0.4 of the 75 s) when the 45 s are up.
-        let run = Task.detached {
+        let run = blockingTask {
             try BeamshBinary.run([node.name, "--timeout", "45", "--eval", "timer:sleep(30000), ok."], cookie: node.cookie, timeout: 90)
         }
         // Frozen once the evaluation runs, not earlier (a freeze during the handshake is another path).
@@ -687,10 +687,10 @@ import Testing
             node.thaw()
             node.stop()
         }
-        let run = Task.detached {
+        let run = blockingTask {
             try BeamshBinary.run([node.name, "--timeout", "22", "--rpc", "timer", "sleep", "60000"], cookie: node.cookie, timeout: 60)
         }
-        let eval = Task.detached {
+        let eval = blockingTask {
             try BeamshBinary.run([node.name, "--timeout", "22", "--eval", "timer:sleep(60000)."], cookie: node.cookie, timeout: 60)
         }
         try waitUntil("both calls sleep", timeout: 30) { try node.eval(sleepingProcesses) == "2" }
@@ -1008,6 +1008,31 @@ import Testing
         }
         let both = try BeamshBinary.run(["names", "localhost:\(epmd)", "--epmd-port", "1"], cookie: nil)
         #expect(both.status == 64 && both.stderr.contains("give one"), "\(both.stderr)")
+    }
+
+    /// An EPMD port that takes the connection and never answers: `names` waits
+    /// `--connect-timeout` for it, and says so.
+    @Test func namesWaitsForEPMDAsLongAsAsked() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        try #require(listening, "errno \(errno)")  // the kernel accepts; nobody reads or answers
+        let port = String(UInt16(bigEndian: address.sin_port))
+        let started = ContinuousClock.now
+        let silent = try BeamshBinary.run(["names", "127.0.0.1:\(port)", "--connect-timeout", "1.5"], cookie: nil)
+        let waited = ContinuousClock.now - started
+        #expect(silent.status == 2 && silent.stderr.contains("EPMD did not answer within 1500 ms"), "\(silent.status) \(silent.stderr)")
+        #expect(waited >= .seconds(1.5), "gave up after \(waited)")
+        let bad = try BeamshBinary.run(["names", "--connect-timeout", "0"], cookie: nil)
+        #expect(bad.status == 64 && bad.stderr.contains("--connect-timeout"), "\(bad.stderr)")
     }
 
     /// A node whose rpc server (rex) is stuck: doctor's test RPC gives up after --timeout, exits

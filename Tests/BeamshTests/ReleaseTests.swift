@@ -5,7 +5,7 @@ import BeamTestSupport
 import Foundation
 import Testing
 
-@Suite(.serialized) struct ReleaseTests {
+@Suite(.serialized, .ownThreads) struct ReleaseTests {
     /// A release built by `mix release` from a fresh project, whose env.sh names the node the
     /// way a Fly.io release does (`RELEASE_DISTRIBUTION=name`, `RELEASE_NODE` built from the
     /// machine's environment), started with `bin/shop daemon`.

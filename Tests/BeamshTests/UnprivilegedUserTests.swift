@@ -6,7 +6,7 @@ import BeamTestSupport
 import Foundation
 import Testing
 
-@Suite struct UnprivilegedUserTests {
+@Suite(.ownThreads) struct UnprivilegedUserTests {
     static let setpriv = "/usr/bin/setpriv"
     static var canDropPrivileges: Bool { geteuid() == 0 && FileManager.default.isExecutableFile(atPath: setpriv) }
 

@@ -40,7 +40,7 @@ private func replay(_ trace: HandshakeTrace) throws -> PeerInfo? {
 
 private let vectorsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors")
 
-@Suite struct HandshakeTests {
+@Suite(.ownThreads) struct HandshakeTests {
     @Test(arguments: ["handshake-otp25.trace", "handshake-otp28.trace"])
     func recordedTraceReplaysByteForByte(file: String) throws {
         let text = try String(contentsOf: vectorsDirectory.appendingPathComponent(file), encoding: .utf8)

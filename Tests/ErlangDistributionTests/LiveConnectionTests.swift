@@ -42,7 +42,7 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
     return nil
 }
 
-@Suite(.serialized) struct LiveConnectionTests {
+@Suite(.serialized, .ownThreads) struct LiveConnectionTests {
     @Test(arguments: [TestNode.NameMode.short, .long, .ipv6])
     func connectsAsAHiddenNodeAndCallsRex(mode: TestNode.NameMode) async throws {
         for runtime in try runtimes() {
@@ -360,7 +360,7 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
     }
 }
 
-@Suite struct LiveElixirNodeTests {
+@Suite(.ownThreads) struct LiveElixirNodeTests {
     @Test func connectsToAnElixirNode() async throws {
         let runtime = try #require(ErlangRuntime.system, "Debian's Erlang/Elixir is needed")
         let node = try TestNode(runtime: runtime, mode: .long, elixir: true)
@@ -377,7 +377,7 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
 
 /// A reply beyond the decoder's limits (here a 1 MiB memory limit) fails the call waiting for
 /// it, with the decoder's reason, and the connection goes on.
-@Suite struct UndecodableReplyTests {
+@Suite(.ownThreads) struct UndecodableReplyTests {
     @Test func aReplyTooLargeToDecodeFailsOnlyItsCall() async throws {
         for runtime in try runtimes() {
             let node = try TestNode(runtime: runtime)
@@ -399,7 +399,7 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
     }
 }
 
-@Suite struct LiveMonitorTests {
+@Suite(.ownThreads) struct LiveMonitorTests {
     @Test func monitorOfARemoteProcessFiresWhenItEnds() async throws {
         for runtime in try runtimes() {
             let node = try TestNode(runtime: runtime)
@@ -452,7 +452,7 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
     }
 }
 
-@Suite struct MailboxPutBackTests {
+@Suite(.ownThreads) struct MailboxPutBackTests {
     /// Signals put back come before everything still queued, in their order, and wake a
     /// receive that is already waiting.
     @Test func putBackSignalsComeFirstInOrder() async throws {

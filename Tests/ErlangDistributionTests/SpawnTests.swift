@@ -5,7 +5,7 @@ import ErlangDistribution
 import ErlangTerm
 import Testing
 
-@Suite(.serialized) struct SpawnTests {
+@Suite(.serialized, .ownThreads) struct SpawnTests {
     @Test func spawnLinkedProcessWithOurGroupLeader() async throws {
         for runtime in try ErlangRuntime.requireAll() {
             let node = try TestNode(runtime: runtime)

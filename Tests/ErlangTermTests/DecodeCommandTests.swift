@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import ErlangTerm
 
-@Suite struct DecodeCommandTests {
+@Suite(.ownThreads) struct DecodeCommandTests {
     /// The `beamsh` under test: the one built next to the tests, or `$BEAMSH_BINARY` (scripts/test
     /// runs this suite again against the release binary).
     static func executable() throws -> String {

@@ -3,9 +3,11 @@
 
 import Foundation
 import Testing
+import BeamTestSupport
 @testable import ErlangTerm
 
-@Suite struct DecoderSafetyTests {
+/// Seconds of decoding and printing per test: on threads of their own (see OwnThreads.swift).
+@Suite(.ownThreads) struct DecoderSafetyTests {
     // MARK: Deep nesting
 
     enum Nesting: String, CaseIterable, Sendable {

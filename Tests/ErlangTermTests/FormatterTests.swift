@@ -3,7 +3,7 @@ import BigInt
 import Testing
 @testable import ErlangTerm
 
-@Suite struct FormatterTests {
+@Suite(.ownThreads) struct FormatterTests {
     let elixir = ElixirFormatter()
     let erlang = ErlangFormatter()
 

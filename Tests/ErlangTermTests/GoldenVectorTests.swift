@@ -6,7 +6,7 @@ import Foundation
 import Testing
 @testable import ErlangTerm
 
-@Suite struct GoldenVectorTests {
+@Suite(.ownThreads) struct GoldenVectorTests {
     @Test func goldenSetsAreComplete() {
         // Guards against a silently truncated regeneration.
         for runtime in Golden.runtimes {

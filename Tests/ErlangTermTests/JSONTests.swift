@@ -1,9 +1,11 @@
 import BigInt
 import Foundation
 import Testing
+import BeamTestSupport
 @testable import ErlangTerm
 
-@Suite struct JSONTests {
+/// Seconds of decoding and printing per test: on threads of their own (see OwnThreads.swift).
+@Suite(.ownThreads) struct JSONTests {
     let json = TermJSON()
 
     @Test func scalars() {

@@ -3,7 +3,7 @@ import BigInt
 import Testing
 @testable import ErlangTerm
 
-@Suite struct ParserTests {
+@Suite(.ownThreads) struct ParserTests {
     let parser = ErlangTermParser()
 
     @Test func numbers() throws {

@@ -6,7 +6,7 @@ import Foundation
 import Testing
 @testable import ErlangTerm
 
-@Suite struct RoundTripPropertyTests {
+@Suite(.ownThreads) struct RoundTripPropertyTests {
     @Test(arguments: [1, 2, 3, 4] as [UInt64])
     func randomTermsRoundTrip(seed: UInt64) throws {
         var gen = RandomTerms(seed: seed)

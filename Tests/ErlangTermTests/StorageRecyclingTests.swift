@@ -3,9 +3,11 @@
 // reuse storage give the same terms, from one thread or several at once.
 
 import Testing
+import BeamTestSupport
 @testable import ErlangTerm
 
-@Suite struct StorageRecyclingTests {
+/// Seconds of decoding on several threads: on threads of their own (see OwnThreads.swift).
+@Suite(.ownThreads) struct StorageRecyclingTests {
     @Test func aKeptStorageComesBackEmptyWithoutItsTail() throws {
         var kept = RecycledStorage()
         let improper = TermList([1], tail: .atom("tail")).storage

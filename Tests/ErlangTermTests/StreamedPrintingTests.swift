@@ -3,8 +3,10 @@
 
 @testable import ErlangTerm
 import Testing
+import BeamTestSupport
 
-@Suite struct StreamedPrintingTests {
+/// Seconds of decoding and printing per test: on threads of their own (see OwnThreads.swift).
+@Suite(.ownThreads) struct StreamedPrintingTests {
     /// Terms around and beyond the piece size: large binaries of each kind, long lists, deep
     /// nesting, and a spread of random terms.
     static let terms: [Term] = {

@@ -108,7 +108,7 @@ private func probePath() throws -> String {
     throw CancellationError()
 }
 
-@Suite(.serialized) struct TerminalTests {
+@Suite(.serialized, .ownThreads) struct TerminalTests {
     /// The prompt as it reads on screen (the probe's is green and bold).
     private let prompt = "probe>"  // capture-pane drops trailing blanks
 

@@ -10,7 +10,7 @@ import Foundation
 @testable import RemoteShell
 import Testing
 
-@Suite(.serialized) struct DriverFormsTests {
+@Suite(.serialized, .ownThreads) struct DriverFormsTests {
     @Test func shippedFormsAreWhatEveryRuntimeParses() async throws {
         let write = ProcessInfo.processInfo.environment["BEAMSH_WRITE_DRIVER_FORMS"] == "1"
         for runtime in try erlangRuntimes() {

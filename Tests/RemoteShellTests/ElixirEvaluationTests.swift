@@ -7,7 +7,7 @@ import Foundation
 @testable import RemoteShell
 import Testing
 
-@Suite(.serialized) struct ElixirEvaluationTests {
+@Suite(.serialized, .ownThreads) struct ElixirEvaluationTests {
     @Test func bindingsCarryBetweenExpressions() async throws {
         let node = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { node.stop() }

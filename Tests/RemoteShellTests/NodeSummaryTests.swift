@@ -8,7 +8,7 @@ import NIOPosix
 @testable import RemoteShell
 import Testing
 
-@Suite(.serialized) struct NodeSummaryTests {
+@Suite(.serialized, .ownThreads) struct NodeSummaryTests {
     private func summary(of node: TestNode) async throws -> NodeSummary {
         let connection = try await connect(node)
         defer { connection.closeNow() }
@@ -51,7 +51,7 @@ import Testing
 
 /// `beamsh cluster` keeps every connection open until its report is out (closing is work for the
 /// node while the others are still answering); whoever holds the connections closes them.
-@Suite struct FinishedConnectionsTests {
+@Suite(.ownThreads) struct FinishedConnectionsTests {
     @Test func connectionsStayOpenUntilClosed() async throws {
         let (a, b) = try TestNode.connectedPair(runtime: try elixirRuntime())
         defer { a.stop(); b.stop() }
@@ -78,7 +78,7 @@ import Testing
 }
 
 /// Tab completion asks the node's own expander; what it offers always extends what was typed.
-@Suite struct CompletionFromTheNodeTests {
+@Suite(.ownThreads) struct CompletionFromTheNodeTests {
     @Test func elixirAndErlangOnBothRuntimes() async throws {
         let elixir = try TestNode(runtime: try elixirRuntime(), elixir: true)
         defer { elixir.stop() }

@@ -8,7 +8,7 @@ import Foundation
 @testable import RemoteShell
 import Testing
 
-@Suite struct SimpleFormatTests {
+@Suite(.ownThreads) struct SimpleFormatTests {
     static let pid = Term.pid(Pid(node: "a@b", id: 1, serial: 0, creation: 1))
 
     /// (format, arguments, whether beamsh must format it itself): the cases operators write in
