@@ -201,7 +201,7 @@ private func lostConnectionError(_ call: @autoclosure () async throws -> Term) a
             let started = ContinuousClock.now
             node.kill9()
             _ = await lostConnectionError(try await call.value)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(15), "at the socket's close, not at a tick timeout")
         }
     }
 

@@ -251,7 +251,7 @@ import Testing
         let before = try processCount(node)
         let started = ContinuousClock.now
         let r = try await evaluator.evaluate(":timer.sleep(:infinity)")
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(10), "ended by the 0.5 s timeout")
         #expect(r.formatted.contains("timed out"), "\(r)")
         #expect(try await settledProcessCount(node, expected: before) <= before)
     }
